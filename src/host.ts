@@ -1,0 +1,143 @@
+// The host interface: everything the runtime-neutral engine needs from the outside world.
+// src/ never touches a runtime API directly; runtimes/ implement these contracts (posix over
+// node:fs/promises for Node/Bun/Deno, in-memory for tests and browsers).
+
+/** Kind of a filesystem entry, as lstat() sees it (symlinks are never followed). */
+export type FileKind = 'file' | 'dir' | 'symlink' | 'other';
+
+/** lstat() result. `mode` is the full st_mode including the S_IFMT type bits. */
+export interface Stat {
+  kind: FileKind;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  ino: number;
+  dev: number;
+  nlink: number;
+  mtimeMs: number;
+}
+
+export interface DirEntry {
+  name: string;
+  kind: FileKind;
+}
+
+/** A file opened for reading; positional reads so several can be in flight. */
+export interface ReadHandle {
+  /** Reads up to `length` bytes at `position` into `buf[offset..]`; returns bytes read (0 = EOF). */
+  read(buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A file opened for writing (created, truncated). */
+export interface WriteHandle {
+  write(chunk: Uint8Array): Promise<void>;
+  /** fsync(2) of the data and metadata. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WriteOptions {
+  /** Permission bits for a newly created file (default 0o644). */
+  mode?: number;
+  /** fsync the file before returning. */
+  fsync?: boolean;
+  /** Fail with code EEXIST if the path exists. */
+  exclusive?: boolean;
+}
+
+/** Error thrown by hosts: `code` is the errno name (ENOENT, EEXIST, ENOTEMPTY, EXDEV, …). */
+export interface HostError extends Error {
+  code?: string;
+}
+
+/**
+ * Extended attributes, acting on the entry itself (l*xattr: a symlink's own xattrs, never its
+ * target's). Optional: hosts without it support archive and bare-user-only repos only.
+ */
+export interface XattrHost {
+  list(path: string): Promise<string[]>;
+  /** Returns null when the attribute is absent. */
+  get(path: string, name: string): Promise<Uint8Array | null>;
+  set(path: string, name: string, value: Uint8Array): Promise<void>;
+  remove(path: string, name: string): Promise<void>;
+}
+
+/** Filesystem primitives. Paths are POSIX strings (absolute, or relative to the process cwd). */
+export interface FsHost {
+  /** lstat(2); resolves null when the path does not exist (ENOENT/ENOTDIR). */
+  lstat(path: string): Promise<Stat | null>;
+  /** stat(2) following symlinks; null when missing or dangling. */
+  stat(path: string): Promise<Stat | null>;
+  readFile(path: string): Promise<Uint8Array>;
+  openRead(path: string): Promise<ReadHandle>;
+  /** Entries other than '.' and '..', in no particular order. */
+  readdir(path: string): Promise<DirEntry[]>;
+  readlink(path: string): Promise<string>;
+  /** mkdir(2); with `recursive`, creates parents and does not fail on an existing directory. */
+  mkdir(path: string, opts?: { mode?: number; recursive?: boolean }): Promise<void>;
+  writeFile(path: string, data: Uint8Array, opts?: WriteOptions): Promise<void>;
+  openWrite(path: string, opts?: WriteOptions): Promise<WriteHandle>;
+  rename(from: string, to: string): Promise<void>;
+  /** link(2): a new hardlink `newPath` to `existing`. */
+  link(existing: string, newPath: string): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  /** rm -rf; no error when missing. */
+  rmrf(path: string): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  /** lchown(2): never follows symlinks. */
+  lchown(path: string, uid: number, gid: number): Promise<void>;
+  /** Set atime and mtime (seconds) without following symlinks. */
+  lutimes(path: string, atime: number, mtime: number): Promise<void>;
+  /** fsync a directory so that renames/creations in it are durable. */
+  fsyncDir(path: string): Promise<void>;
+  /** Copy a regular file's content (reflink where possible); mode is set by the caller. */
+  copyFile(from: string, to: string): Promise<void>;
+  /** Free bytes on the filesystem holding `path`, if known. */
+  freeSpace?(path: string): Promise<{ freeBytes: number; totalBytes: number } | null>;
+  xattrs?: XattrHost;
+}
+
+/** Incremental SHA-256. */
+export interface Sha256 {
+  update(data: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
+/** A source of SHA-256 implementations (native on hosts, WASM or JS elsewhere). */
+export interface HashProvider {
+  readonly name: string;
+  createSha256(): Sha256;
+  /** One-shot digest; providers may make this faster than create/update/digest. */
+  sha256?(data: Uint8Array): Uint8Array;
+}
+
+/** Raw DEFLATE (zlib windowBits -15), possibly running off the main thread. */
+export interface DeflateProvider {
+  readonly name: string;
+  deflateRaw(data: Uint8Array, level: number): Promise<Uint8Array>;
+  inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array>;
+}
+
+/** Everything the engine may use. Only `fs` is required. */
+export interface Host {
+  fs: FsHost;
+  /** Native hashing, if the runtime has a fast one. */
+  hash?: HashProvider;
+  /** Native deflate, if the runtime has one. */
+  deflate?: DeflateProvider;
+  /** Web-standard fetch for pulls. */
+  fetch?: typeof fetch;
+  /** Environment variables (OSTREE_* etc). */
+  env?: Record<string, string | undefined>;
+  /** Wall clock in milliseconds since the epoch. */
+  now?(): number;
+  /** Effective uid/gid of the process, when meaningful. */
+  uid?: number;
+  gid?: number;
+  /** Cores available for parallel work (default 1). */
+  concurrency?: number;
+}
