@@ -96,6 +96,11 @@ export interface FsHost {
   fsyncDir(path: string): Promise<void>;
   /** Copy a regular file's content (reflink where possible); mode is set by the caller. */
   copyFile(from: string, to: string): Promise<void>;
+  /**
+   * syncfs(2) of the filesystem holding `path`: makes every earlier write durable. Optional;
+   * without it the engine fsyncs each staged file instead.
+   */
+  syncfs?(path: string): Promise<void>;
   /** Free bytes on the filesystem holding `path`, if known. */
   freeSpace?(path: string): Promise<{ freeBytes: number; totalBytes: number } | null>;
   xattrs?: XattrHost;

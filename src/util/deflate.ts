@@ -1,0 +1,31 @@
+// Raw DEFLATE fallback (fflate, pure JS) for runtimes without a native zlib; hosts may supply a faster one.
+
+import { deflateSync, inflateSync, Inflate } from 'fflate';
+import type { DeflateProvider } from '../host.ts';
+import { CorruptionError } from './errors.ts';
+
+export const fflateDeflateProvider: DeflateProvider = {
+  name: 'fflate',
+  async deflateRaw(data: Uint8Array, level: number): Promise<Uint8Array> {
+    return deflateSync(data, { level: level as 6 });
+  },
+  async inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array> {
+    if (maxOutput === undefined) return inflateSync(data);
+    // Stream so that a bomb is refused before it is allocated.
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const inf = new Inflate((chunk) => {
+      total += chunk.length;
+      if (total > maxOutput) throw new CorruptionError(`Decompressed data exceeds expected size ${maxOutput}`);
+      chunks.push(chunk);
+    });
+    inf.push(data, true);
+    const out = new Uint8Array(total);
+    let o = 0;
+    for (const c of chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  },
+};
