@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Bundles the `xylem` CLI (tools/cli.ts) into dist/xylem.mjs with esbuild.
+// One ESM file for node20 that starts fast (no module resolution at run time); heavy optional
+// libraries (openpgp, …) must be reached only through dynamic import() so they land in
+// dist/chunks/ and are loaded only by the commands that need them. The build fails if one of
+// them ends up in the statically imported part of the graph.
+// Usage: node tools/build-cli.mjs [--entry FILE] [--outdir DIR]   (defaults: tools/cli.ts, dist)
+import { existsSync, rmSync, chmodSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as esbuild from 'esbuild';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// Packages that must never be in the start-up path of the CLI.
+const LAZY_ONLY = ['openpgp'];
+
+const { values: opts } = parseArgs({
+  options: {
+    entry: { type: 'string', default: join(ROOT, 'tools', 'cli.ts') },
+    outdir: { type: 'string', default: join(ROOT, 'dist') },
+  },
+});
+const entry = resolve(opts.entry);
+const outdir = resolve(opts.outdir);
+
+if (!existsSync(entry)) {
+  console.error(`build-cli: entry point ${relative(process.cwd(), entry) || entry} does not exist.`);
+  console.error('build-cli: tools/cli.ts (the xylem command line) has not been written yet; nothing to bundle.');
+  process.exit(1);
+}
+
+// ESM output still meets CommonJS code inside bundled packages (require of node builtins,
+// __dirname): give every output file a real `require` and the CommonJS path globals.
+const banner = [
+  '#!/usr/bin/env node',
+  "import { createRequire as __xylemCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __xylemFileURLToPath } from 'node:url';",
+  "import { dirname as __xylemDirname } from 'node:path';",
+  'const require = __xylemCreateRequire(import.meta.url);',
+  'const __filename = __xylemFileURLToPath(import.meta.url);',
+  'const __dirname = __xylemDirname(__filename);',
+].join('\n');
+
+rmSync(join(outdir, 'xylem.mjs'), { force: true });
+rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
+
+const result = await esbuild.build({
+  entryPoints: { xylem: entry },
+  outdir,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
+  minify: false,
+  sourcemap: 'linked',
+  sourcesContent: true,
+  legalComments: 'none',
+  banner: { js: banner },
+  // native addons cannot be bundled; they are optional and loaded with a fallback
+  external: ['@napi-rs/xattr', '@napi-rs/xattr-*', '*.node'],
+  loader: { '.wasm': 'binary' },
+  metafile: true,
+  logLevel: 'warning',
+  absWorkingDir: ROOT,
+});
+
+// Which inputs are reachable from the entry through static imports only?
+const outputs = result.metafile.outputs;
+const entryOut = Object.keys(outputs).find((o) => outputs[o].entryPoint && o.endsWith('xylem.mjs'));
+if (!entryOut) {
+  console.error('build-cli: esbuild produced no xylem.mjs');
+  process.exit(1);
+}
+const staticFiles = new Set();
+const queue = [entryOut];
+while (queue.length > 0) {
+  const o = queue.pop();
+  if (staticFiles.has(o)) continue;
+  staticFiles.add(o);
+  for (const imp of outputs[o].imports) {
+    if (imp.kind === 'import-statement' && !imp.external && outputs[imp.path]) queue.push(imp.path);
+  }
+}
+let startBytes = 0;
+const eager = [];
+for (const o of staticFiles) {
+  startBytes += outputs[o].bytes;
+  for (const input of Object.keys(outputs[o].inputs)) {
+    for (const pkg of LAZY_ONLY) {
+      if (input.includes(`node_modules/${pkg}/`)) eager.push(`${pkg} (${input} in ${o})`);
+    }
+  }
+}
+if (eager.length > 0) {
+  console.error('build-cli: these heavy packages are imported statically; use a dynamic import() instead:');
+  for (const e of [...new Set(eager)].slice(0, 10)) console.error(`  ${e}`);
+  process.exit(1);
+}
+
+const mainFile = join(ROOT, entryOut);
+chmodSync(mainFile, 0o755);
+const chunks = Object.keys(outputs).filter((o) => o.endsWith('.mjs')).length - 1;
+console.log(
+  `build-cli: ${relative(ROOT, mainFile)} ${(statSync(mainFile).size / 1024).toFixed(0)} KiB; ` +
+    `loaded at start-up ${(startBytes / 1024).toFixed(0)} KiB in ${staticFiles.size} file(s); ${chunks} chunk(s) in total`,
+);
