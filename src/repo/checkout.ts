@@ -1,0 +1,228 @@
+// Checking out a commit (or a subpath of it) into a directory: hardlinks from the object store
+// where the repo mode allows it, copies otherwise; ostree's overwrite modes (--union,
+// --union-add, --union-identical). Never follows a symlink inside the target, so a hostile tree
+// cannot write outside it.
+
+import { Repo } from './repo.ts';
+import { ObjectType, isLnk, type DirTree, S_IFMT } from '../format/objects.ts';
+import { joinPath, pathComponents } from '../util/path.ts';
+import { XylemError, errnoCode } from '../util/errors.ts';
+import { resolveRev } from './refs.ts';
+
+export type OverwriteMode = 'none' | 'union-files' | 'add-files' | 'union-identical';
+
+export interface CheckoutOptions {
+  /** `-U`: ignore ownership and xattrs (what a non-root user can do). */
+  userMode?: boolean;
+  /** `-H`: fail unless every file can be hardlinked. */
+  requireHardlinks?: boolean;
+  /** `-C`: never hardlink. */
+  forceCopy?: boolean;
+  overwrite?: OverwriteMode;
+  /** Checkout only this path of the commit (file or directory). */
+  subpath?: string;
+  /** Skip extended attributes even in non-user mode. */
+  noXattrs?: boolean;
+  /** `--bareuseronly-dirs`/`--canonical-permissions`-style mode masking is not supported yet. */
+}
+
+interface Ctx {
+  repo: Repo;
+  opts: CheckoutOptions;
+  hardlink: boolean;
+  active: number;
+  waiters: Array<() => void>;
+  stats: { files: number; dirs: number; hardlinked: number; copied: number };
+}
+
+/** Whether hardlinks from this repo are possible in the given mode (as libostree decides). */
+export function canHardlink(repo: Repo, userMode: boolean): boolean {
+  if (repo.mode === 'archive') return false;
+  if (repo.mode === 'bare') return !userMode || true;
+  return userMode; // bare-user, bare-user-only: object modes are not the real ones unless user mode
+}
+
+async function limited<T>(ctx: Ctx, fn: () => Promise<T>): Promise<T> {
+  if (ctx.active >= 32) await new Promise<void>((r) => ctx.waiters.push(r));
+  ctx.active++;
+  try {
+    return await fn();
+  } finally {
+    ctx.active--;
+    ctx.waiters.shift()?.();
+  }
+}
+
+export interface CheckoutResult {
+  files: number;
+  dirs: number;
+  hardlinked: number;
+  copied: number;
+}
+
+/** Checks out `rev` into `dest`. */
+export async function checkout(repo: Repo, rev: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+  if (typeof dest !== 'string' || dest === '') throw new XylemError('checkout: a destination is required');
+  const csum = (await resolveRev(repo, rev))!;
+  const commit = await repo.loadCommit(csum);
+  const userMode = opts.userMode ?? false;
+  let hardlink = !opts.forceCopy && canHardlink(repo, userMode);
+  if (repo.mode === 'bare' && !userMode && repo.host.uid !== undefined && repo.host.uid !== 0) hardlink = true;
+  if (opts.requireHardlinks && !hardlink)
+    throw new XylemError(
+      repo.mode === 'archive'
+        ? 'Cannot checkout hardlinks from an archive repository'
+        : `Hardlink checkout of a ${repo.mode} repository requires user mode (-U)`,
+    );
+  const ctx: Ctx = { repo, opts, hardlink, active: 0, waiters: [], stats: { files: 0, dirs: 0, hardlinked: 0, copied: 0 } };
+
+  // Walk down to the subpath.
+  let treeCsum = commit.rootTree;
+  let metaCsum = commit.rootMeta;
+  const comps = opts.subpath ? pathComponents(opts.subpath) : [];
+  for (let i = 0; i < comps.length; i++) {
+    const name = comps[i]!;
+    const dt = await repo.loadDirTree(treeCsum);
+    const d = dt.dirs.find((x) => x.name === name);
+    if (d) {
+      treeCsum = d.treeChecksum;
+      metaCsum = d.metaChecksum;
+      continue;
+    }
+    const f = dt.files.find((x) => x.name === name);
+    if (f && i === comps.length - 1) {
+      await checkoutFile(ctx, f.checksum, dest);
+      return ctx.stats;
+    }
+    throw new XylemError(`No such file or directory: ${opts.subpath}`);
+  }
+  await checkoutDir(ctx, treeCsum, metaCsum, dest, true);
+  return ctx.stats;
+}
+
+async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: string, isRoot: boolean): Promise<void> {
+  const { repo, opts } = ctx;
+  const fs = repo.fs;
+  const [dt, meta] = await Promise.all([repo.loadDirTree(treeCsum), repo.loadDirMeta(metaCsum)]);
+  checkUniqueNames(dt, treeCsum);
+  const overwrite = opts.overwrite ?? 'none';
+  let created = false;
+  try {
+    await fs.mkdir(dest, { mode: 0o700 });
+    created = true;
+  } catch (e) {
+    if (errnoCode(e) !== 'EEXIST') throw e;
+    const st = await fs.lstat(dest);
+    if (st?.kind !== 'dir') throw new XylemError(`Checking out ${dest}: exists and is not a directory`);
+    if (overwrite === 'none' && !isRoot) throw new XylemError(`mkdirat: ${dest}: File exists`);
+    if (overwrite === 'none' && isRoot) {
+      const entries = await fs.readdir(dest);
+      if (entries.length > 0) throw new XylemError(`mkdirat: ${dest}: File exists`);
+      created = true;
+    }
+  }
+  ctx.stats.dirs++;
+  await Promise.all([
+    ...dt.files.map((f) => limited(ctx, () => checkoutFile(ctx, f.checksum, joinPath(dest, f.name)))),
+    ...dt.dirs.map((d) => checkoutDir(ctx, d.treeChecksum, d.metaChecksum, joinPath(dest, d.name), false)),
+  ]);
+  // Ownership and mode last, so that read-only directories can be filled first.
+  if (created || overwrite !== 'add-files') {
+    if (!opts.userMode) {
+      await fs.lchown(dest, meta.uid, meta.gid);
+      if (!opts.noXattrs && meta.xattrs.length && fs.xattrs) for (const x of meta.xattrs) await fs.xattrs.set(dest, x.name, x.value);
+    }
+    await fs.chmod(dest, meta.mode & 0o7777);
+  }
+}
+
+function checkUniqueNames(dt: DirTree, csum: string): void {
+  const seen = new Set<string>();
+  for (const e of [...dt.files, ...dt.dirs]) {
+    if (seen.has(e.name)) throw new XylemError(`Corrupted dirtree ${csum}: duplicate name '${e.name}'`);
+    seen.add(e.name);
+  }
+}
+
+async function checkoutFile(ctx: Ctx, csum: string, dest: string): Promise<void> {
+  const { repo, opts } = ctx;
+  const fs = repo.fs;
+  const overwrite = opts.overwrite ?? 'none';
+  ctx.stats.files++;
+  const existing = await fs.lstat(dest);
+  if (existing) {
+    if (overwrite === 'none') throw new XylemError(`Checking out ${dest}: File exists`);
+    if (overwrite === 'add-files') return;
+    if (existing.kind === 'dir') throw new XylemError(`Checking out ${dest}: a directory is in the way`);
+    if (overwrite === 'union-identical') {
+      // Only identical content may be replaced; compare by re-hashing would be costly, compare inode.
+      const objPath = repo.objectPath(csum, ObjectType.File);
+      const ost = await fs.lstat(objPath);
+      if (!(ost && ost.ino === existing.ino && ost.dev === existing.dev)) {
+        const obj = await repo.loadFile(csum);
+        const cur = existing.kind === 'symlink' ? null : await fs.readFile(dest);
+        const same =
+          existing.kind === 'symlink'
+            ? isLnk(obj.header.mode) && (await fs.readlink(dest)) === obj.header.symlinkTarget
+            : !isLnk(obj.header.mode) && cur !== null && equalBytes(cur, await obj.read());
+        if (!same) throw new XylemError(`Checking out ${dest}: File exists (and is not identical)`);
+        return;
+      }
+      return;
+    }
+  }
+  if (ctx.hardlink) {
+    const objPath = repo.objectPath(csum, ObjectType.File);
+    if (repo.mode === 'bare-user') {
+      // Symlinks are stored as regular files in bare-user: they must be recreated.
+      const obj = await repo.loadFile(csum);
+      if (isLnk(obj.header.mode)) {
+        if (existing) await fs.unlink(dest);
+        await fs.symlink(obj.header.symlinkTarget, dest);
+        ctx.stats.copied++;
+        return;
+      }
+    }
+    try {
+      if (existing) await linkReplacing(repo, objPath, dest);
+      else await fs.link(objPath, dest);
+      ctx.stats.hardlinked++;
+      return;
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'ENOENT') throw new XylemError(`Couldn't find file object '${csum}'`);
+      if (opts.requireHardlinks || (code !== 'EXDEV' && code !== 'EMLINK' && code !== 'EPERM')) throw e;
+      // fall back to a copy
+    }
+  }
+  const obj = await repo.loadFile(csum);
+  const h = obj.header;
+  if (existing) await fs.unlink(dest);
+  if (isLnk(h.mode)) {
+    await fs.symlink(h.symlinkTarget, dest);
+    if (!opts.userMode) await fs.lchown(dest, h.uid, h.gid);
+  } else {
+    if (repo.mode !== 'archive' && obj.size > 0) {
+      await fs.copyFile(obj.path, dest);
+    } else {
+      await fs.writeFile(dest, await obj.read(), { mode: 0o600, exclusive: true });
+    }
+    if (!opts.userMode) await fs.lchown(dest, h.uid, h.gid);
+    await fs.chmod(dest, h.mode & (opts.userMode ? 0o777 & ~0 : 0o7777) & ~S_IFMT);
+  }
+  if (!opts.userMode && !opts.noXattrs && h.xattrs.length && fs.xattrs)
+    for (const x of h.xattrs) await fs.xattrs.set(dest, x.name, x.value);
+  ctx.stats.copied++;
+}
+
+async function linkReplacing(repo: Repo, objPath: string, dest: string): Promise<void> {
+  const tmp = `${dest}.xylem-tmp-${Math.random().toString(36).slice(2)}`;
+  await repo.fs.link(objPath, tmp);
+  await repo.fs.rename(tmp, dest);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

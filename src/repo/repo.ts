@@ -1,0 +1,364 @@
+// A repository on a host filesystem: opening/creating it, its config, and reading and writing
+// loose objects in any of libostree's modes (archive, bare, bare-user, bare-user-only).
+// Writes go through a Transaction (transaction.ts) that stages objects under tmp/ and publishes them.
+
+import type { FsHost, HashProvider, DeflateProvider, Host, Sha256 } from '../host.ts';
+import { KeyFile } from '../format/keyfile.ts';
+import {
+  ObjectType,
+  type RepoMode,
+  objectRelPath,
+  isValidChecksum,
+  decodeCommit,
+  decodeDirTree,
+  decodeDirMeta,
+  parseArchiveHeader,
+  decodeOstreeMeta,
+  type Commit,
+  type DirTree,
+  type DirMeta,
+  type FileHeader,
+  isLnk,
+  isReg,
+  S_IFLNK,
+  MAX_METADATA_SIZE,
+  objectTypeName,
+} from '../format/objects.ts';
+import { decode } from '../format/gvariant.ts';
+import { joinPath } from '../util/path.ts';
+import { nobleHashProvider, oneShot } from '../util/sha256.ts';
+import { fflateDeflateProvider } from '../util/deflate.ts';
+import { CorruptionError, NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
+import { fromUtf8, textEncoder } from '../util/bytes.ts';
+
+export const REPO_MODES: readonly RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
+
+/** Parses a mode as written in config or given to `init --mode`. */
+export function parseRepoMode(s: string): RepoMode {
+  if (s === 'archive-z2' || s === 'archive') return 'archive';
+  if (s === 'bare' || s === 'bare-user' || s === 'bare-user-only') return s;
+  throw new XylemError(`Invalid mode '${s}' in repository configuration`);
+}
+
+/** How a mode is spelled in the config file. */
+export function repoModeConfigName(m: RepoMode): string {
+  return m === 'archive' ? 'archive-z2' : m;
+}
+
+export interface RepoInitOptions {
+  mode?: RepoMode;
+  collectionId?: string;
+}
+
+/** A content object as stored: its header and a way to read its (uncompressed) content. */
+export interface ContentObject {
+  header: FileHeader;
+  size: number;
+  /** Entire uncompressed content (empty for symlinks). */
+  read(): Promise<Uint8Array>;
+  /** Path of the loose object on disk (for hardlinking in bare modes). */
+  path: string;
+}
+
+export class Repo {
+  readonly host: Host;
+  readonly fs: FsHost;
+  readonly path: string;
+  readonly mode: RepoMode;
+  config: KeyFile;
+  readonly hashProvider: HashProvider;
+  readonly deflate: DeflateProvider;
+  readonly sha256: (data: Uint8Array) => Uint8Array;
+  /** Cache: which object directories are known to exist. */
+  private knownDirs = new Set<string>();
+
+  private constructor(host: Host, path: string, mode: RepoMode, config: KeyFile) {
+    this.host = host;
+    this.fs = host.fs;
+    this.path = path;
+    this.mode = mode;
+    this.config = config;
+    this.hashProvider = host.hash ?? nobleHashProvider;
+    this.deflate = host.deflate ?? fflateDeflateProvider;
+    this.sha256 = oneShot(this.hashProvider);
+  }
+
+  createSha256(): Sha256 {
+    return this.hashProvider.createSha256();
+  }
+
+  /** Creates a repository (idempotent on an existing one of the same mode, like `ostree init`). */
+  static async init(host: Host, path: string, opts: RepoInitOptions = {}): Promise<Repo> {
+    if (typeof path !== 'string' || path === '') throw new XylemError('init: a repository path is required');
+    const mode = opts.mode ?? 'bare';
+    const fs = host.fs;
+    const configPath = joinPath(path, 'config');
+    const existing = await fs.lstat(configPath);
+    if (existing) {
+      const repo = await Repo.open(host, path);
+      return repo;
+    }
+    await fs.mkdir(path, { recursive: true });
+    for (const d of ['objects', 'tmp', 'tmp/cache', 'extensions', 'state', 'refs', 'refs/heads', 'refs/mirrors', 'refs/remotes'])
+      await fs.mkdir(joinPath(path, d), { recursive: true });
+    const kf = new KeyFile();
+    kf.set('core', 'repo_version', '1');
+    kf.set('core', 'mode', repoModeConfigName(mode));
+    if (opts.collectionId) kf.set('core', 'collection-id', opts.collectionId);
+    await writeFileAtomic(fs, configPath, textEncoder.encode(kf.toString()), {});
+    return new Repo(host, path, mode, kf);
+  }
+
+  static async open(host: Host, path: string): Promise<Repo> {
+    if (typeof path !== 'string' || path === '') throw new XylemError('A repository path is required');
+    const fs = host.fs;
+    const configPath = joinPath(path, 'config');
+    let text: string;
+    try {
+      text = fromUtf8(await fs.readFile(configPath));
+    } catch (e) {
+      const objs = await fs.lstat(joinPath(path, 'objects'));
+      if (!objs) throw new NotFoundError(`opening repo: opendir(objects): No such file or directory`);
+      throw new XylemError(`Couldn't read config file ${configPath}: ${(e as Error).message}`);
+    }
+    const kf = KeyFile.parse(text, configPath);
+    const version = kf.get('core', 'repo_version');
+    if (version !== '1') throw new XylemError(`Invalid repository version '${version}' in ${configPath}`);
+    const modeStr = kf.get('core', 'mode') ?? 'bare';
+    const mode = parseRepoMode(modeStr);
+    return new Repo(host, path, mode, kf);
+  }
+
+  /** Re-reads the config file from disk. */
+  async reloadConfig(): Promise<void> {
+    const configPath = joinPath(this.path, 'config');
+    this.config = KeyFile.parse(fromUtf8(await this.fs.readFile(configPath)), configPath);
+  }
+
+  async writeConfig(kf: KeyFile): Promise<void> {
+    await writeFileAtomic(this.fs, joinPath(this.path, 'config'), textEncoder.encode(kf.toString()), {});
+    this.config = kf;
+  }
+
+  /** Whether writes should be fsync'd (core.fsync, default true). */
+  get fsyncEnabled(): boolean {
+    return this.config.getBoolean('core', 'fsync') ?? true;
+  }
+
+  objectPath(checksum: string, type: ObjectType): string {
+    return joinPath(this.path, objectRelPath(checksum, type, this.mode));
+  }
+
+  async hasObject(checksum: string, type: ObjectType): Promise<boolean> {
+    return (await this.fs.lstat(this.objectPath(checksum, type))) !== null;
+  }
+
+  /** Raw bytes of a metadata object (commit, dirtree, dirmeta, commitmeta, tombstone). */
+  async loadMetadataBytes(type: ObjectType, checksum: string): Promise<Uint8Array> {
+    const p = this.objectPath(checksum, type);
+    try {
+      const st = await this.fs.lstat(p);
+      if (!st) throw new NotFoundError(`No such metadata object ${checksum}.${objectTypeName(type)}`);
+      if (st.size > MAX_METADATA_SIZE)
+        throw new CorruptionError(`Metadata object ${checksum}.${objectTypeName(type)} is ${st.size} bytes, over the limit`);
+      return await this.fs.readFile(p);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`No such metadata object ${checksum}.${objectTypeName(type)}`);
+      throw e;
+    }
+  }
+
+  async loadCommit(checksum: string): Promise<Commit> {
+    return decodeCommit(await this.loadMetadataBytes(ObjectType.Commit, checksum), `${checksum}.commit`);
+  }
+
+  async loadDirTree(checksum: string): Promise<DirTree> {
+    return decodeDirTree(await this.loadMetadataBytes(ObjectType.DirTree, checksum), `${checksum}.dirtree`);
+  }
+
+  async loadDirMeta(checksum: string): Promise<DirMeta> {
+    return decodeDirMeta(await this.loadMetadataBytes(ObjectType.DirMeta, checksum), `${checksum}.dirmeta`);
+  }
+
+  /** Detached metadata (a{sv}) of a commit, or null if there is none. */
+  async loadCommitMeta(checksum: string): Promise<Array<[string, import('../format/gvariant.ts').GVVariant]> | null> {
+    const p = this.objectPath(checksum, ObjectType.CommitMeta);
+    const st = await this.fs.lstat(p);
+    if (!st) return null;
+    const data = await this.fs.readFile(p);
+    return decode('a{sv}', data, { context: `${checksum}.commitmeta` }) as Array<[string, import('../format/gvariant.ts').GVVariant]>;
+  }
+
+  /** Whether a commit is only partially present (state/CSUM.commitpartial). */
+  async isCommitPartial(checksum: string): Promise<boolean> {
+    return (await this.fs.lstat(joinPath(this.path, 'state', `${checksum}.commitpartial`))) !== null;
+  }
+
+  /** Opens a content object, in whatever form this repo's mode stores it. */
+  async loadFile(checksum: string): Promise<ContentObject> {
+    const p = this.objectPath(checksum, ObjectType.File);
+    const fs = this.fs;
+    const ctx = `${checksum}.${this.mode === 'archive' ? 'filez' : 'file'}`;
+    const st = await fs.lstat(p);
+    if (!st) throw new NotFoundError(`Couldn't find file object '${checksum}'`);
+    if (this.mode === 'archive') {
+      // Read the header first; the compressed body is read on demand.
+      const headBuf = new Uint8Array(Math.min(st.size, 65536));
+      const fh = await fs.openRead(p);
+      let n: number;
+      try {
+        n = await fh.read(headBuf, 0, headBuf.length, 0);
+      } finally {
+        await fh.close();
+      }
+      let parsed = parseArchiveHeader(headBuf.subarray(0, n), ctx);
+      if (parsed.offset > n) {
+        const all = await fs.readFile(p);
+        parsed = parseArchiveHeader(all, ctx);
+      }
+      const { header, size, offset } = parsed;
+      const deflate = this.deflate;
+      return {
+        header,
+        size: isReg(header.mode) ? size : 0,
+        path: p,
+        async read() {
+          if (!isReg(header.mode)) return new Uint8Array(0);
+          const all = await fs.readFile(p);
+          const body = all.subarray(offset);
+          const out = await deflate.inflateRaw(body, size);
+          if (out.length !== size)
+            throw new CorruptionError(`Corrupted file object ${ctx}: expected ${size} bytes of content, got ${out.length}`);
+          return out;
+        },
+      };
+    }
+    if (this.mode === 'bare-user') {
+      if (!fs.xattrs) throw new XylemError('bare-user repositories need extended attributes, which this runtime lacks');
+      const meta = await fs.xattrs.get(p, 'user.ostreemeta');
+      if (!meta) throw new CorruptionError(`Corrupted file object ${ctx}: missing user.ostreemeta xattr`);
+      const m = decodeOstreeMeta(meta, `${ctx} user.ostreemeta`);
+      if (isLnk(m.mode)) {
+        const raw = await fs.readFile(p);
+        if (raw.length === 0 || raw[raw.length - 1] !== 0)
+          throw new CorruptionError(`Corrupted symlink object ${ctx}: target is not NUL-terminated`);
+        const target = fromUtf8(raw.subarray(0, raw.length - 1));
+        return { header: { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: target, xattrs: m.xattrs }, size: 0, path: p, read: async () => new Uint8Array(0) };
+      }
+      return {
+        header: { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: '', xattrs: m.xattrs },
+        size: st.size,
+        path: p,
+        read: () => fs.readFile(p),
+      };
+    }
+    // bare, bare-user-only: the object is the real file/symlink.
+    let xattrs: { name: string; value: Uint8Array }[] = [];
+    if (this.mode === 'bare' && fs.xattrs) xattrs = await readXattrs(fs, p);
+    if ((st.mode & 0o170000) === S_IFLNK) {
+      const target = await fs.readlink(p);
+      return { header: { uid: st.uid, gid: st.gid, mode: st.mode, rdev: 0, symlinkTarget: target, xattrs }, size: 0, path: p, read: async () => new Uint8Array(0) };
+    }
+    const uid = this.mode === 'bare-user-only' ? 0 : st.uid;
+    const gid = this.mode === 'bare-user-only' ? 0 : st.gid;
+    return { header: { uid, gid, mode: st.mode, rdev: 0, symlinkTarget: '', xattrs }, size: st.size, path: p, read: () => fs.readFile(p) };
+  }
+
+  /** Every loose object in the repo, by type. */
+  async listObjects(): Promise<Array<{ checksum: string; type: ObjectType }>> {
+    const out: Array<{ checksum: string; type: ObjectType }> = [];
+    const objDir = joinPath(this.path, 'objects');
+    let prefixes: string[];
+    try {
+      prefixes = (await this.fs.readdir(objDir)).map((e) => e.name);
+    } catch {
+      return out;
+    }
+    const extMap: Record<string, ObjectType> = {
+      file: ObjectType.File,
+      filez: ObjectType.File,
+      dirtree: ObjectType.DirTree,
+      dirmeta: ObjectType.DirMeta,
+      commit: ObjectType.Commit,
+      'tombstone-commit': ObjectType.TombstoneCommit,
+      commitmeta: ObjectType.CommitMeta,
+      'payload-link': ObjectType.PayloadLink,
+    };
+    for (const pre of prefixes.sort()) {
+      if (!/^[0-9a-f]{2}$/.test(pre)) continue;
+      const entries = await this.fs.readdir(joinPath(objDir, pre));
+      for (const e of entries) {
+        const dot = e.name.indexOf('.');
+        if (dot !== 62) continue;
+        const csum = pre + e.name.slice(0, 62);
+        const t = extMap[e.name.slice(dot + 1)];
+        if (t === undefined || !isValidChecksum(csum)) continue;
+        if (t === ObjectType.File && (this.mode === 'archive') !== e.name.endsWith('.filez')) continue;
+        out.push({ checksum: csum, type: t });
+      }
+    }
+    return out;
+  }
+
+  /** Makes sure objects/XX exists (cached). */
+  async ensureObjectDir(checksum: string): Promise<void> {
+    const pre = checksum.slice(0, 2);
+    if (this.knownDirs.has(pre)) return;
+    await this.fs.mkdir(joinPath(this.path, 'objects', pre), { recursive: true, mode: 0o755 });
+    this.knownDirs.add(pre);
+  }
+
+  /** Removes a loose object (prune, fsck --delete). */
+  async deleteObject(checksum: string, type: ObjectType): Promise<void> {
+    try {
+      await this.fs.unlink(this.objectPath(checksum, type));
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+    }
+  }
+
+  /** A unique temp name under tmp/. */
+  tmpName(prefix: string): string {
+    return joinPath(this.path, 'tmp', `${prefix}-${randomSuffix()}`);
+  }
+}
+
+export function randomSuffix(): string {
+  const b = new Uint8Array(6);
+  crypto.getRandomValues(b);
+  let s = '';
+  for (const x of b) s += 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[x % 62];
+  return s;
+}
+
+export async function readXattrs(fs: FsHost, path: string): Promise<Array<{ name: string; value: Uint8Array }>> {
+  if (!fs.xattrs) return [];
+  const names = await fs.xattrs.list(path);
+  const out: Array<{ name: string; value: Uint8Array }> = [];
+  for (const n of names) {
+    const v = await fs.xattrs.get(path, n);
+    if (v && v.length > 0) out.push({ name: n, value: v });
+  }
+  return out;
+}
+
+/** Writes a file atomically: temp file beside it, fsync, rename, fsync the directory. */
+export async function writeFileAtomic(
+  fs: FsHost,
+  path: string,
+  data: Uint8Array,
+  opts: { mode?: number; fsync?: boolean },
+): Promise<void> {
+  const slash = path.lastIndexOf('/');
+  const dir = slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
+  const tmp = `${dir}/.tmp-${path.slice(slash + 1)}-${randomSuffix()}`;
+  const doSync = opts.fsync ?? true;
+  try {
+    await fs.writeFile(tmp, data, { mode: opts.mode ?? 0o644, fsync: doSync, exclusive: true });
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  if (doSync) await fs.fsyncDir(dir);
+}

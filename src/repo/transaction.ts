@@ -1,0 +1,313 @@
+// Atomic repository writes. Objects are written under tmp/staging-*/XX/ (no ref can see them), then
+// made durable (syncfs or per-file fsync), renamed into objects/ — content and trees first, commits
+// last — made durable again, and only then are refs moved. A crash at any point leaves either
+// unreferenced objects or staging debris, never a ref to a missing or torn object.
+
+import { Repo, randomSuffix } from './repo.ts';
+import {
+  ObjectType,
+  objectExtension,
+  fileStreamHeader,
+  archiveHeader,
+  encodeOstreeMeta,
+  isLnk,
+  isReg,
+  type FileHeader,
+  MAX_METADATA_SIZE,
+} from '../format/objects.ts';
+import { joinPath } from '../util/path.ts';
+import { toHex, utf8 } from '../util/bytes.ts';
+import { XylemError, errnoCode } from '../util/errors.ts';
+import { setRef } from './refs.ts';
+
+interface Staged {
+  checksum: string;
+  type: ObjectType;
+  path: string;
+}
+
+export interface RefUpdate {
+  remote: string | null;
+  ref: string;
+  checksum: string | null;
+}
+
+/** Counters a transaction keeps, reported after commit (ostree's OstreeRepoTransactionStats). */
+export interface TransactionStats {
+  metadataObjectsTotal: number;
+  metadataObjectsWritten: number;
+  contentObjectsTotal: number;
+  contentObjectsWritten: number;
+  contentBytesWritten: number;
+}
+
+const STREAM_CHUNK = 1 << 20;
+
+export class Transaction {
+  readonly repo: Repo;
+  readonly stagingDir: string;
+  private staged = new Map<string, Staged>();
+  private stagedDirs = new Set<string>();
+  private refUpdates: RefUpdate[] = [];
+  private started = false;
+  private finished = false;
+  readonly stats: TransactionStats = {
+    metadataObjectsTotal: 0,
+    metadataObjectsWritten: 0,
+    contentObjectsTotal: 0,
+    contentObjectsWritten: 0,
+    contentBytesWritten: 0,
+  };
+  /** Compression level for archive objects. */
+  zlibLevel = 6;
+  /** fsync each staged file as it is written (when fsync is on and the host has no syncfs). */
+  private readonly perFileFsync: boolean;
+
+  constructor(repo: Repo) {
+    this.repo = repo;
+    this.stagingDir = joinPath(repo.path, 'tmp', `staging-${randomSuffix()}`);
+    const lvl = repo.config.getInteger('archive', 'zlib-level');
+    if (lvl !== undefined && lvl >= 0 && lvl <= 9) this.zlibLevel = lvl;
+    this.perFileFsync = repo.fsyncEnabled && !repo.fs.syncfs;
+  }
+
+  private async start(): Promise<void> {
+    if (this.started) return;
+    if (this.finished) throw new XylemError('Transaction already finished');
+    this.started = true;
+    await this.repo.fs.mkdir(this.stagingDir, { recursive: true, mode: 0o755 });
+  }
+
+  private key(checksum: string, type: ObjectType): string {
+    return `${checksum}.${type}`;
+  }
+
+  /** Whether the object exists in the repo or is staged in this transaction. */
+  async hasObject(checksum: string, type: ObjectType): Promise<boolean> {
+    if (this.staged.has(this.key(checksum, type))) return true;
+    return this.repo.hasObject(checksum, type);
+  }
+
+  private async stagedPath(checksum: string, type: ObjectType): Promise<string> {
+    await this.start();
+    const pre = checksum.slice(0, 2);
+    const dir = joinPath(this.stagingDir, pre);
+    if (!this.stagedDirs.has(pre)) {
+      await this.repo.fs.mkdir(dir, { recursive: true, mode: 0o755 });
+      this.stagedDirs.add(pre);
+    }
+    return joinPath(dir, `${checksum.slice(2)}.${objectExtension(type, this.repo.mode)}`);
+  }
+
+  private record(checksum: string, type: ObjectType, path: string): void {
+    this.staged.set(this.key(checksum, type), { checksum, type, path });
+  }
+
+  /** Writes a metadata object given its serialized bytes; returns its checksum. */
+  async writeMetadata(type: ObjectType, data: Uint8Array, expected?: string): Promise<string> {
+    if (data.length > MAX_METADATA_SIZE) throw new XylemError(`Metadata object of ${data.length} bytes is too large`);
+    const checksum = toHex(this.repo.sha256(data));
+    if (expected !== undefined && expected !== checksum)
+      throw new XylemError(`Corrupted ${ObjectType[type]} object; checksum expected='${expected}' actual='${checksum}'`);
+    this.stats.metadataObjectsTotal++;
+    if (await this.hasObject(checksum, type)) return checksum;
+    const p = await this.stagedPath(checksum, type);
+    await this.repo.fs.writeFile(p, data, { mode: 0o644, fsync: this.perFileFsync });
+    this.record(checksum, type, p);
+    this.stats.metadataObjectsWritten++;
+    return checksum;
+  }
+
+  /**
+   * Writes detached metadata (commitmeta) for a commit; replaces an existing one. Not
+   * content-addressed, so it is written atomically straight into objects/.
+   */
+  async writeCommitMeta(commit: string, data: Uint8Array): Promise<void> {
+    const p = await this.stagedPath(commit, ObjectType.CommitMeta);
+    await this.repo.fs.writeFile(p, data, { mode: 0o644, fsync: this.perFileFsync });
+    this.record(commit, ObjectType.CommitMeta, p);
+  }
+
+  /** Writes a content object whose content is in memory; returns its checksum. */
+  async writeContent(header: FileHeader, content: Uint8Array, expected?: string): Promise<string> {
+    const h = this.repo.createSha256();
+    h.update(fileStreamHeader(header));
+    if (isReg(header.mode)) h.update(content);
+    const checksum = toHex(h.digest());
+    if (expected !== undefined && expected !== checksum)
+      throw new XylemError(`Corrupted file object; checksum expected='${expected}' actual='${checksum}'`);
+    this.stats.contentObjectsTotal++;
+    if (await this.hasObject(checksum, ObjectType.File)) return checksum;
+    await this.storeContent(checksum, header, content);
+    return checksum;
+  }
+
+  /**
+   * Writes a regular file's content read from `srcPath` (streamed: never holds the whole file).
+   * The checksum is computed in a first pass; the object is written only when missing.
+   */
+  async writeContentFromFile(header: FileHeader, srcPath: string, size: number): Promise<string> {
+    const fs = this.repo.fs;
+    const h = this.repo.createSha256();
+    h.update(fileStreamHeader(header));
+    const fh = await fs.openRead(srcPath);
+    const buf = new Uint8Array(Math.min(STREAM_CHUNK, Math.max(size, 1)));
+    try {
+      let pos = 0;
+      for (;;) {
+        const n = await fh.read(buf, 0, buf.length, pos);
+        if (n === 0) break;
+        h.update(buf.subarray(0, n));
+        pos += n;
+      }
+      if (pos !== size) throw new XylemError(`File ${srcPath} changed size while being committed`);
+    } finally {
+      await fh.close();
+    }
+    const checksum = toHex(h.digest());
+    this.stats.contentObjectsTotal++;
+    if (await this.hasObject(checksum, ObjectType.File)) return checksum;
+    const p = await this.stagedPath(checksum, ObjectType.File);
+    if (this.repo.mode === 'archive') {
+      const { Deflate } = await import('fflate');
+      const out = await fs.openWrite(p, { mode: 0o644, fsync: this.perFileFsync });
+      try {
+        await out.write(archiveHeader(header, size));
+        const pending: Uint8Array[] = [];
+        const def = new Deflate({ level: this.zlibLevel as 6 }, (chunk) => pending.push(chunk));
+        const src = await fs.openRead(srcPath);
+        try {
+          let pos = 0;
+          for (;;) {
+            const n = await src.read(buf, 0, buf.length, pos);
+            pos += n;
+            def.push(buf.slice(0, n), n === 0 || pos >= size);
+            for (const c of pending.splice(0)) await out.write(c);
+            if (n === 0 || pos >= size) break;
+          }
+        } finally {
+          await src.close();
+        }
+      } finally {
+        await out.close();
+      }
+    } else {
+      await fs.copyFile(srcPath, p);
+      await this.applyBareMetadata(p, header);
+    }
+    this.record(checksum, ObjectType.File, p);
+    this.stats.contentObjectsWritten++;
+    this.stats.contentBytesWritten += size;
+    return checksum;
+  }
+
+  private async storeContent(checksum: string, header: FileHeader, content: Uint8Array): Promise<void> {
+    const fs = this.repo.fs;
+    const p = await this.stagedPath(checksum, ObjectType.File);
+    const mode = this.repo.mode;
+    if (mode === 'archive') {
+      const head = archiveHeader(header, isReg(header.mode) ? content.length : 0);
+      if (isReg(header.mode)) {
+        const body = await this.repo.deflate.deflateRaw(content, this.zlibLevel);
+        const all = new Uint8Array(head.length + body.length);
+        all.set(head, 0);
+        all.set(body, head.length);
+        await fs.writeFile(p, all, { mode: 0o644, fsync: this.perFileFsync });
+      } else {
+        await fs.writeFile(p, head, { mode: 0o644, fsync: this.perFileFsync });
+      }
+    } else if (isLnk(header.mode) && (mode === 'bare' || mode === 'bare-user-only')) {
+      await fs.symlink(header.symlinkTarget, p);
+      await this.applyBareMetadata(p, header);
+    } else if (isLnk(header.mode)) {
+      // bare-user: a regular file holding the target and a NUL.
+      await fs.writeFile(p, utf8(header.symlinkTarget + '\0'), { mode: 0o644, fsync: this.perFileFsync });
+      await this.applyBareMetadata(p, header);
+    } else {
+      await fs.writeFile(p, content, { mode: 0o644, fsync: this.perFileFsync });
+      await this.applyBareMetadata(p, header);
+    }
+    this.record(checksum, ObjectType.File, p);
+    this.stats.contentObjectsWritten++;
+    this.stats.contentBytesWritten += content.length;
+  }
+
+  /** Owner, mode, xattrs and mtime of a freshly written bare-family object. */
+  private async applyBareMetadata(p: string, header: FileHeader): Promise<void> {
+    const fs = this.repo.fs;
+    const mode = this.repo.mode;
+    if (mode === 'bare-user') {
+      if (!fs.xattrs) throw new XylemError('bare-user repositories need extended attributes, which this runtime lacks');
+      await fs.xattrs.set(p, 'user.ostreemeta', encodeOstreeMeta(header));
+      if (isReg(header.mode)) await fs.chmod(p, (header.mode & 0o775) | 0o400);
+      await fs.lutimes(p, 0, 0);
+    } else if (mode === 'bare-user-only') {
+      if (isReg(header.mode)) await fs.chmod(p, header.mode & 0o7777);
+      await fs.lutimes(p, 0, 0);
+    } else if (mode === 'bare') {
+      await fs.lchown(p, header.uid, header.gid);
+      if (isReg(header.mode)) await fs.chmod(p, header.mode & 0o7777);
+      if (header.xattrs.length) {
+        if (!fs.xattrs) throw new XylemError('This runtime cannot write extended attributes, needed for bare repositories');
+        for (const x of header.xattrs) await fs.xattrs.set(p, x.name, x.value);
+      }
+      await fs.lutimes(p, 0, 0);
+    }
+  }
+
+  /** Queues a ref change applied when the transaction commits. */
+  setRef(remote: string | null, ref: string, checksum: string | null): void {
+    this.refUpdates.push({ remote, ref, checksum });
+  }
+
+  private async publish(items: Staged[]): Promise<void> {
+    const repo = this.repo;
+    for (const s of items) {
+      await repo.ensureObjectDir(s.checksum);
+      const dest = repo.objectPath(s.checksum, s.type);
+      try {
+        await repo.fs.rename(s.path, dest);
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+      }
+    }
+  }
+
+  /** Publishes staged objects, then applies ref updates. */
+  async commit(): Promise<TransactionStats> {
+    if (this.finished) throw new XylemError('Transaction already finished');
+    const all = [...this.staged.values()];
+    if (all.length) {
+      const late = (s: Staged) => s.type === ObjectType.Commit || s.type === ObjectType.CommitMeta;
+      const first = all.filter((s) => !late(s));
+      const last = all.filter(late);
+      await this.makeDurableStaged(all);
+      await this.publish(first);
+      if (last.length) {
+        if (this.repo.fsyncEnabled && this.repo.fs.syncfs) await this.repo.fs.syncfs(this.repo.path);
+        await this.publish(last);
+      }
+      if (this.repo.fsyncEnabled && this.repo.fs.syncfs) await this.repo.fs.syncfs(this.repo.path);
+    }
+    for (const u of this.refUpdates) await setRef(this.repo, u.remote, u.ref, u.checksum);
+    await this.cleanup();
+    return this.stats;
+  }
+
+  /** Without syncfs, every staged file was fsync'd when written; the staging dirs are fsync'd here. */
+  private async makeDurableStaged(_items: Staged[]): Promise<void> {
+    if (!this.repo.fsyncEnabled) return;
+    if (this.repo.fs.syncfs) return this.repo.fs.syncfs(this.repo.path);
+    for (const pre of this.stagedDirs) await this.repo.fs.fsyncDir(joinPath(this.stagingDir, pre));
+  }
+
+  /** Throws away everything staged. */
+  async abort(): Promise<void> {
+    await this.cleanup();
+  }
+
+  private async cleanup(): Promise<void> {
+    this.finished = true;
+    if (this.started) await this.repo.fs.rmrf(this.stagingDir);
+  }
+}
