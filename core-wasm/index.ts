@@ -78,6 +78,8 @@ interface CoreExports {
 }
 
 const LAYOUT_VERSION = 1;
+/** Largest arena request the module accepts (see arenaEnsure in core-wasm/assembly/layout.ts). */
+const MAX_ARENA_BYTES = 0x7fff0000;
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   'layoutVersion', 'inputPtr', 'inputSize', 'outputPtr', 'contextsPtr', 'contextSize', 'contextCount',
   'lanesPtr', 'laneSize', 'arenaEnsure', 'sha256Init', 'sha256Update', 'sha256Final', 'sha256Digest',
@@ -371,7 +373,7 @@ class WasmCore implements Core {
     if (checksumLength === -1) return [];
     const records = a.length + b.length;
     const size = ((bound + 3) & ~3) + records * 12;
-    const base = this.x.arenaEnsure(size);
+    const base = size > MAX_ARENA_BYTES ? 0 : this.x.arenaEnsure(size);
     if (base === 0) throw new Error(`treeDiff: tables too large (${size} bytes of WASM memory needed)`);
     const mem = this.mem();
     const aPtr = base;
