@@ -1,0 +1,59 @@
+// Raw DEFLATE through node:zlib's async API: the work runs on libuv's thread pool, so several
+// objects compress in parallel while the main thread keeps going.
+
+import * as zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import type { DeflateProvider } from '../../src/host.ts';
+
+type ZlibAsync = (data: Uint8Array, opts: zlib.ZlibOptions) => Promise<Uint8Array>;
+const deflateRawAsync = promisify(zlib.deflateRaw) as unknown as ZlibAsync;
+const inflateRawAsync = promisify(zlib.inflateRaw) as unknown as ZlibAsync;
+
+function plain(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function checkLevel(level: number): void {
+  if (!Number.isInteger(level) || level < -1 || level > 9) {
+    throw new RangeError(`deflateRaw: level must be an integer in -1..9, got ${level}`);
+  }
+}
+
+async function deflateRaw(data: Uint8Array, level: number): Promise<Uint8Array> {
+  if (!(data instanceof Uint8Array)) throw new TypeError('deflateRaw: data must be a Uint8Array');
+  checkLevel(level);
+  return plain(await deflateRawAsync(data, { level }));
+}
+
+async function inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array> {
+  if (!(data instanceof Uint8Array)) throw new TypeError('inflateRaw: data must be a Uint8Array');
+  if (maxOutput === undefined) {
+    try {
+      return plain(await inflateRawAsync(data, {}));
+    } catch (e) {
+      throw new Error(`inflateRaw: invalid deflate data (${(e as Error).message})`, { cause: e });
+    }
+  }
+  if (!Number.isSafeInteger(maxOutput) || maxOutput < 0) {
+    throw new RangeError(`inflateRaw: maxOutput must be a non-negative integer, got ${maxOutput}`);
+  }
+  let out: Uint8Array;
+  try {
+    // zlib rejects maxOutputLength 0; allow one byte and check below.
+    out = await inflateRawAsync(data, { maxOutputLength: Math.max(1, maxOutput) });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new Error(`inflateRaw: output exceeds the limit of ${maxOutput} bytes`, { cause: e });
+    }
+    throw new Error(`inflateRaw: invalid deflate data (${(e as Error).message})`, { cause: e });
+  }
+  if (out.byteLength > maxOutput) throw new Error(`inflateRaw: output exceeds the limit of ${maxOutput} bytes`);
+  return plain(out);
+}
+
+export const nodeDeflateProvider: DeflateProvider = {
+  name: 'node:zlib',
+  deflateRaw,
+  inflateRaw,
+};

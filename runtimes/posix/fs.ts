@@ -1,0 +1,353 @@
+// FsHost over node:fs/promises: the one filesystem API that Node 20, Bun and Deno share.
+// Every method is a thin wrapper (one syscall where POSIX needs one) that keeps the runtime's
+// errno `code` and makes sure the message names the path.
+
+import * as fsp from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import type { Stats, Dirent } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import type {
+  DirEntry,
+  FileKind,
+  FsHost,
+  ReadHandle,
+  Stat,
+  WriteHandle,
+  WriteOptions,
+  XattrHost,
+} from '../../src/host.ts';
+import { codeOf, errnoError, withPath } from './errors.ts';
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const DEFAULT_FILE_MODE = 0o644;
+
+export interface PosixFsOptions {
+  /** Extended-attribute support to expose as `fs.xattrs` (none by default). */
+  xattrs?: XattrHost;
+  /**
+   * Check with lstat that unlink's target is not a directory. Deno's node:fs unlink removes
+   * empty directories (and reports ENOTEMPTY for full ones) instead of failing with EISDIR;
+   * defaults to true under Deno only.
+   */
+  strictUnlink?: boolean;
+}
+
+/** Kind of an entry from the S_IFMT bits of its st_mode. */
+export function kindOfMode(mode: number): FileKind {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+      return 'file';
+    case S_IFDIR:
+      return 'dir';
+    case S_IFLNK:
+      return 'symlink';
+    default:
+      return 'other';
+  }
+}
+
+function toStat(s: Stats): Stat {
+  const mode = s.mode;
+  return {
+    kind: kindOfMode(mode),
+    mode,
+    uid: s.uid,
+    gid: s.gid,
+    size: s.size,
+    ino: s.ino,
+    dev: s.dev,
+    nlink: s.nlink,
+    mtimeMs: s.mtimeMs,
+  };
+}
+
+function direntKind(d: Dirent): FileKind {
+  if (d.isFile()) return 'file';
+  if (d.isDirectory()) return 'dir';
+  if (d.isSymbolicLink()) return 'symlink';
+  return 'other';
+}
+
+/** A plain Uint8Array view of a Buffer (no copy), so every host hands out the same type. */
+function plainBytes(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < data.byteLength) {
+    const { bytesWritten } = await fh.write(data, done, data.byteLength - done, null);
+    done += bytesWritten;
+  }
+}
+
+class PosixReadHandle implements ReadHandle {
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly path: string,
+  ) {}
+
+  async read(buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    try {
+      return (await this.fh.read(buf, offset, length, position)).bytesRead;
+    } catch (e) {
+      throw withPath(e, this.path);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+class PosixWriteHandle implements WriteHandle {
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly path: string,
+  ) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    try {
+      await writeAll(this.fh, chunk);
+    } catch (e) {
+      throw withPath(e, this.path);
+    }
+  }
+
+  async sync(): Promise<void> {
+    try {
+      await this.fh.sync();
+    } catch (e) {
+      throw withPath(e, this.path);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+function isMissing(e: unknown): boolean {
+  const code = codeOf(e);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Creates an FsHost over node:fs/promises. Works unchanged under Node ≥20, Bun and Deno. */
+export function createPosixFs(options: PosixFsOptions = {}): FsHost {
+  if (typeof options !== 'object' || options === null) throw new TypeError('createPosixFs: options must be an object');
+  const strictUnlink = options.strictUnlink ?? (globalThis as { Deno?: unknown }).Deno !== undefined;
+
+  const fs: FsHost = {
+    async lstat(path: string): Promise<Stat | null> {
+      try {
+        return toStat(await fsp.lstat(path));
+      } catch (e) {
+        if (isMissing(e)) return null;
+        throw withPath(e, path);
+      }
+    },
+
+    async stat(path: string): Promise<Stat | null> {
+      try {
+        return toStat(await fsp.stat(path));
+      } catch (e) {
+        if (isMissing(e)) return null;
+        throw withPath(e, path);
+      }
+    },
+
+    async readFile(path: string): Promise<Uint8Array> {
+      try {
+        return plainBytes(await fsp.readFile(path));
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async openRead(path: string): Promise<ReadHandle> {
+      try {
+        return new PosixReadHandle(await fsp.open(path, 'r'), path);
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async readdir(path: string): Promise<DirEntry[]> {
+      let dirents: Dirent[];
+      try {
+        dirents = await fsp.readdir(path, { withFileTypes: true });
+      } catch (e) {
+        throw withPath(e, path);
+      }
+      const out = new Array<DirEntry>(dirents.length);
+      for (let i = 0; i < dirents.length; i++) {
+        const d = dirents[i];
+        out[i] = { name: d.name, kind: direntKind(d) };
+      }
+      return out;
+    },
+
+    async readlink(path: string): Promise<string> {
+      try {
+        return await fsp.readlink(path);
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async mkdir(path: string, opts?: { mode?: number; recursive?: boolean }): Promise<void> {
+      try {
+        await fsp.mkdir(path, { mode: opts?.mode ?? 0o777, recursive: opts?.recursive ?? false });
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async writeFile(path: string, data: Uint8Array, opts?: WriteOptions): Promise<void> {
+      const flag = opts?.exclusive ? 'wx' : 'w';
+      const mode = opts?.mode ?? DEFAULT_FILE_MODE;
+      try {
+        if (!opts?.fsync) {
+          await fsp.writeFile(path, data, { mode, flag });
+          return;
+        }
+        const fh = await fsp.open(path, flag, mode);
+        try {
+          await writeAll(fh, data);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async openWrite(path: string, opts?: WriteOptions): Promise<WriteHandle> {
+      const flag = opts?.exclusive ? 'wx' : 'w';
+      try {
+        return new PosixWriteHandle(await fsp.open(path, flag, opts?.mode ?? DEFAULT_FILE_MODE), path);
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async rename(from: string, to: string): Promise<void> {
+      try {
+        await fsp.rename(from, to);
+      } catch (e) {
+        throw withPath(e, from);
+      }
+    },
+
+    async link(existing: string, newPath: string): Promise<void> {
+      try {
+        await fsp.link(existing, newPath);
+      } catch (e) {
+        throw withPath(e, newPath);
+      }
+    },
+
+    async symlink(target: string, path: string): Promise<void> {
+      try {
+        await fsp.symlink(target, path);
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async unlink(path: string): Promise<void> {
+      try {
+        if (strictUnlink) {
+          const st = await fsp.lstat(path);
+          if ((st.mode & S_IFMT) === S_IFDIR) throw errnoError('EISDIR', 'unlink', path);
+        }
+        await fsp.unlink(path);
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async rmdir(path: string): Promise<void> {
+      try {
+        await fsp.rmdir(path);
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async rmrf(path: string): Promise<void> {
+      try {
+        await fsp.rm(path, { recursive: true, force: true });
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async chmod(path: string, mode: number): Promise<void> {
+      try {
+        await fsp.chmod(path, mode);
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async lchown(path: string, uid: number, gid: number): Promise<void> {
+      try {
+        await fsp.lchown(path, uid, gid);
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async lutimes(path: string, atime: number, mtime: number): Promise<void> {
+      try {
+        await fsp.lutimes(path, atime, mtime);
+      } catch (e) {
+        throw withPath(e, path);
+      }
+    },
+
+    async fsyncDir(path: string): Promise<void> {
+      let fh: FileHandle;
+      try {
+        fh = await fsp.open(path, 'r');
+      } catch (e) {
+        throw withPath(e, path);
+      }
+      try {
+        await fh.sync();
+      } catch (e) {
+        const code = codeOf(e);
+        // Some filesystems refuse fsync on directories; there is nothing more to make durable.
+        if (code !== 'EINVAL' && code !== 'EISDIR') throw withPath(e, path);
+      } finally {
+        await fh.close();
+      }
+    },
+
+    async copyFile(from: string, to: string): Promise<void> {
+      try {
+        await fsp.copyFile(from, to, fsConstants.COPYFILE_FICLONE);
+      } catch (e) {
+        throw withPath(e, from);
+      }
+    },
+
+    async freeSpace(path: string): Promise<{ freeBytes: number; totalBytes: number } | null> {
+      if (typeof fsp.statfs !== 'function') return null;
+      try {
+        const s = await fsp.statfs(path);
+        return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+      } catch (e) {
+        if (codeOf(e) === 'ENOSYS') return null;
+        throw withPath(e, path);
+      }
+    },
+  };
+  if (options.xattrs !== undefined) fs.xattrs = options.xattrs;
+  return fs;
+}

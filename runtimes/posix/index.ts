@@ -1,0 +1,13 @@
+// The posix adapter's public surface: fs over node:fs/promises plus native hash and deflate.
+
+export { createPosixFs, kindOfMode } from './fs.ts';
+export type { PosixFsOptions } from './fs.ts';
+export { nodeHashProvider } from './hash.ts';
+export { nodeDeflateProvider } from './deflate.ts';
+export { errnoError } from './errors.ts';
+export { createLibcXattrs } from './xattr-libc.ts';
+export type { LibcXattrCalls } from './xattr-libc.ts';
+export { loadNapiXattrs } from './xattr-napi.ts';
+export type { XattrLoad } from './xattr-napi.ts';
+export { assemblePosixHost } from './host.ts';
+export type { RuntimeHost, RuntimeName } from './host.ts';
