@@ -172,7 +172,7 @@ describe('OSTree format reference test vectors T1..T11', () => {
   const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
   const cat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
   /** The content "object stream": BE length of the header, 4 zero bytes, header, content. */
-  const stream = (header: Uint8Array, content = new Uint8Array(0)): Uint8Array => {
+  const stream = (header: Uint8Array, content: Uint8Array = new Uint8Array(0)): Uint8Array => {
     const prefix = new Uint8Array(8);
     new DataView(prefix.buffer).setUint32(0, header.length, false);
     return cat(prefix, header, content);

@@ -186,7 +186,7 @@ function write(w: Writer, t: GVType, v: GVValue, depth: number): void {
 function writeMaybe(w: Writer, t: GVType, v: GVValue, depth: number): void {
   if (v === null) return;
   const elem = t.elem!;
-  let inner = v;
+  let inner: GVValue = v;
   if (elem.code === 'm') {
     if (!Array.isArray(v) || v.length !== 1) fail(t, 'Just of a nested maybe must be a one-element array [inner]');
     inner = v[0];
