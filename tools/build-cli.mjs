@@ -42,31 +42,40 @@ const banner = [
   'const __dirname = __xylemDirname(__filename);',
 ].join('\n');
 
+// a failed build must not leave an old bundle behind
 rmSync(join(outdir, 'xylem.mjs'), { force: true });
+rmSync(join(outdir, 'xylem.mjs.map'), { force: true });
 rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
 
-const result = await esbuild.build({
-  entryPoints: { xylem: entry },
-  outdir,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  outExtension: { '.js': '.mjs' },
-  minify: false,
-  sourcemap: 'linked',
-  sourcesContent: true,
-  legalComments: 'none',
-  banner: { js: banner },
-  // native addons cannot be bundled; they are optional and loaded with a fallback
-  external: ['@napi-rs/xattr', '@napi-rs/xattr-*', '*.node'],
-  loader: { '.wasm': 'binary' },
-  metafile: true,
-  logLevel: 'warning',
-  absWorkingDir: ROOT,
-});
+let result;
+try {
+  result = await esbuild.build({
+    entryPoints: { xylem: entry },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    minify: false,
+    sourcemap: 'linked',
+    sourcesContent: true,
+    legalComments: 'none',
+    banner: { js: banner },
+    // native addons cannot be bundled; they are optional and loaded with a fallback
+    external: ['@napi-rs/xattr', '@napi-rs/xattr-*', '*.node'],
+    loader: { '.wasm': 'binary' },
+    metafile: true,
+    logLevel: 'warning',
+    absWorkingDir: ROOT,
+  });
+} catch (err) {
+  // esbuild has already printed the errors (logLevel)
+  console.error(`build-cli: bundling ${relative(ROOT, entry)} failed (${err.errors?.length ?? '?'} error(s) above)`);
+  process.exit(1);
+}
 
 // Which inputs are reachable from the entry through static imports only?
 const outputs = result.metafile.outputs;

@@ -1,0 +1,54 @@
+// Keeps the benchmark from rotting: runs `BENCH_QUICK=1 RUNS=1 tools/bench/run.sh` (a ~4 MB
+// generated tree) and checks that it completes and prints one row per hot path with a real-ostree
+// time and a xylem/ostree ratio (a number, or FAIL while xylem cannot do that command yet).
+// Where xylem succeeds, its result (commit checksum, checkout manifest) must equal ostree's.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROWS = [
+  'commit-archive',
+  'commit-bare-user',
+  'commit-incremental-archive',
+  'checkout-hardlink',
+  'checkout-copy-bare-user',
+  'checkout-archive',
+  'fsck-archive',
+  'fsck-bare-user',
+];
+const FLOORS = ['cp-a', 'cp-al', 'sha256sum'];
+const haveOstree = spawnSync('ostree', ['--version']).status === 0;
+const NUM = String.raw`\d+(?:\.\d+)?`;
+
+describe.skipIf(!haveOstree && process.env.CI !== 'true')('tools/bench/run.sh (BENCH_QUICK=1)', () => {
+  it('measures every hot path against the real ostree', () => {
+    const r = spawnSync('bash', [join(ROOT, 'tools', 'bench', 'run.sh')], {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_QUICK: '1', RUNS: '1', BENCH_TIMEOUT: '120' },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const out = `${r.stdout}\n${r.stderr}`;
+    expect(r.status, out).toBe(0);
+    const notes: string[] = [];
+    for (const row of ROWS) {
+      const line = r.stdout.split('\n').find((l) => l.startsWith(`${row} `));
+      expect(line, `no row for ${row}:\n${out}`).toBeDefined();
+      // ROW ostree_s rss xylem_s rss ratio FLOOR floor_s xylem/floor same-output
+      const f = line!.trim().split(/\s+/);
+      expect(f, line).toHaveLength(10);
+      expect(f[1], `ostree time of ${row}`).toMatch(new RegExp(`^${NUM}$`));
+      expect(f[2], `ostree peak RSS of ${row}`).toMatch(/^\d+$/);
+      expect(f[5], `xylem/ostree ratio of ${row}`).toMatch(new RegExp(`^(${NUM}|inf|FAIL)$`));
+      if (f[5] === 'FAIL') notes.push(`${row}: xylem failed`);
+      else expect(f[3], `xylem time of ${row}`).toMatch(new RegExp(`^${NUM}$`));
+      expect(f[9], `${row}: xylem's result differs from ostree's\n${out}`).not.toBe('NO');
+    }
+    for (const floor of FLOORS) {
+      expect(r.stdout, `floor ${floor}`).toMatch(new RegExp(`^floor ${floor} +${NUM} s`, 'm'));
+    }
+    if (notes.length > 0) console.warn(`bench-quick: ${notes.join('; ')}`);
+  }, 600_000);
+});

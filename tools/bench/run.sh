@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# xylem vs the real ostree on the hot paths, in one run, on the same input and with identical
+# arguments: archive / bare-user commits, incremental archive commit of a 2 %-changed tree,
+# hardlink and copy checkouts, fsck of archive and bare-user repos; plus the cp -a, cp -al and
+# sha256sum floors. Prints a table (median wall time, peak RSS, ratio xylem/ostree) and keeps the
+# logs in tmp/bench/. A command that fails is reported in its row; the script goes on.
+#
+# Env: BENCH_QUICK=1    tiny generated tree (~4 MB) instead of the 1.7 GB copy of /usr (seconds)
+#      RUNS=N           runs per command (default 3; median reported)
+#      BENCH_ONLY="commit-archive fsck-archive"   only these rows (floors are always measured)
+#      BENCH_CACHE=DIR  where trees and prepared repos live (default /var/tmp/xylem-bench)
+#      BENCH_TIMEOUT=S  per command (default 3600, quick 120)
+#      BENCH_STRICT=1   exit 1 also when xylem fails or its output differs from ostree's
+#      XYLEM="node dist/xylem.mjs"  OSTREE=/usr/bin/ostree   the two CLIs
+# Exit status: 1 if preparing the input or a real-ostree row failed (the bench itself is broken).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$ROOT/tools/bench
+QUICK=${BENCH_QUICK:-0}
+KIND=full; [ "$QUICK" = 1 ] && KIND=quick
+PERF=${BENCH_CACHE:-/var/tmp/xylem-bench}/$KIND
+RUNS=${RUNS:-3}
+TIMEOUT=${BENCH_TIMEOUT:-$([ "$QUICK" = 1 ] && echo 120 || echo 3600)}
+XYLEM=${XYLEM:-node $ROOT/dist/xylem.mjs}
+OSTREE=${OSTREE:-/usr/bin/ostree}
+RES=$ROOT/tmp/bench/$KIND
+TS="--timestamp=2024-01-01T00:00:00Z"
+TREE=$PERF/tree; TREE2=$PERF/tree2
+RUNSD=$PERF/runs.$$   # per-run scratch folders: same file system as the tree and repos (hard links)
+export LC_ALL=C
+
+for tool in /usr/bin/time python3 "${OSTREE%% *}"; do
+  command -v "$tool" > /dev/null || { echo "bench: $tool is missing (run: bash tools/setup.sh)" >&2; exit 1; }
+done
+rm -rf "$RES"; mkdir -p "$RES" "$RUNSD" "$PERF"
+trap 'rm -rf "$RUNSD"' EXIT
+log() { echo "bench: $*" >&2; }
+
+# ---------------------------------------------------------------- input (made once, cached)
+prepare() {
+  if [ ! -f "$PERF/tree.ok" ]; then
+    rm -rf "$TREE" "$TREE2" "$PERF"/repo-*
+    log "generating the $KIND tree in $TREE"
+    if [ "$QUICK" = 1 ]; then python3 "$HERE/make-quick-tree.py" "$TREE" >&2 || return 1
+    else PERF=$PERF bash "$HERE/make-tree.sh" >&2 || return 1
+    fi
+    touch "$PERF/tree.ok"
+  fi
+  if [ ! -f "$PERF/tree2.ok" ]; then
+    rm -rf "$TREE2" "$PERF"/repo-*
+    local add_from=/usr/lib/python3.11
+    [ -d "$add_from" ] || add_from=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+    log "making the 2 %-changed tree $TREE2"
+    python3 "$HERE/mutate-tree.py" "$TREE" "$TREE2" "$add_from" > "$PERF/mutate.json" || return 1
+    touch "$PERF/tree2.ok"
+  fi
+  local version; version=$($OSTREE --version | tr -d '\n')
+  if [ ! -f "$PERF/repos.ok" ] || [ "$(cat "$PERF/repos.ok")" != "$version" ]; then
+    log "committing both trees with the real ostree (input repos for checkout, fsck, incremental commit)"
+    rm -rf "$PERF"/repo-*
+    local mode r
+    for mode in archive bare-user; do
+      r=$PERF/repo-$mode
+      $OSTREE --repo="$r" init --mode=$mode || return 1
+      $OSTREE --repo="$r" commit -b main -s v1 $TS --tree=dir="$TREE" > "$PERF/commitA" || return 1
+      [ $mode = archive ] && { cp -a "$r" "$PERF/repo-archive-A" || return 1; }
+      $OSTREE --repo="$r" commit -b main -s v2 $TS --tree=dir="$TREE2" > "$PERF/commitB" || return 1
+    done
+    echo "$version" > "$PERF/repos.ok"
+  fi
+}
+# one preparer at a time (several checkouts may share the cache)
+exec 9> "$PERF/.lock"; flock 9
+if ! prepare; then log "preparing the input failed"; exit 1; fi
+flock -u 9
+A=$(cat "$PERF/commitA"); B=$(cat "$PERF/commitB")
+log "tree: $(find "$TREE" -type f | wc -l) files, $(du -sh "$TREE" | cut -f1); commits A=${A:0:12} B=${B:0:12}; runs=$RUNS"
+
+# ---------------------------------------------------------------- measuring
+# timed TAG CMD: runs CMD (a bash string using $X, $R) under GNU time in a fresh run folder $R,
+# after SETUP (untimed); X = the CLI. Appends "wall_s rss_kb" to $RES/TAG.times; the first run's stdout goes
+# to $RES/TAG.out and the fingerprint (CHECK's stdout, or CMD's stdout) to $RES/TAG.check.
+# Returns CMD's exit status; the last stderr line of a failure goes to $RES/TAG.error.
+timed() {
+  local tag=$1 impl=$2 setup=$3 cmd=$4 check=$5 first=$6 rc
+  local R; R=$(mktemp -d -p "$RUNSD")
+  export X=$impl R OSTREE TREE TREE2 A B TS
+  if ! bash -c "$setup" > "$RES/$tag.setup.log" 2>&1; then
+    echo "setup failed: $(grep -m1 -E '^error:|Error:' "$RES/$tag.setup.log" || tail -1 "$RES/$tag.setup.log")" > "$RES/$tag.error"
+    rm -rf "$R"; return 1
+  fi
+  timeout -k 10 "$TIMEOUT" /usr/bin/time -f '%e %M' -o "$RES/$tag.time1" bash -c "$cmd" > "$RES/$tag.stdout" 2> "$RES/$tag.stderr" < /dev/null
+  rc=$?
+  if [ $rc != 0 ]; then
+    # ostree style "error: …", or a JS exception's "…Error: …" line, else the last line
+    local msg; msg=$(grep -m1 -E '^error:|Error:|^ERROR' "$RES/$tag.stderr")
+    [ -n "$msg" ] || msg=$(grep -vE '^Command exited with non-zero status|^Node\.js v|^$' "$RES/$tag.stderr" | tail -1)
+    [ $rc = 124 ] && msg="timed out after ${TIMEOUT}s"
+    echo "rc=$rc: ${msg:0:200}" > "$RES/$tag.error"
+  else
+    tail -1 "$RES/$tag.time1" >> "$RES/$tag.times"
+    if [ "$first" = 1 ]; then
+      cp "$RES/$tag.stdout" "$RES/$tag.out"
+      if [ -n "$check" ]; then OUT=$RES/$tag.stdout bash -c "$check" > "$RES/$tag.check" 2>&1; else cp "$RES/$tag.stdout" "$RES/$tag.check"; fi
+    fi
+  fi
+  rm -rf "$R"
+  return $rc
+}
+median() { sort -n | awk '{v[NR]=$1} END{if(NR==0) print ""; else print v[int((NR+1)/2)]}'; }
+stat_of() {  # stat_of TAG → "median_wall median_rss_mib" or "" when no successful run
+  [ -s "$RES/$1.times" ] || { echo ""; return; }
+  local w m
+  w=$(cut -d' ' -f1 < "$RES/$1.times" | median)
+  m=$(cut -d' ' -f2 < "$RES/$1.times" | median)
+  echo "$w $(awk -v k="$m" 'BEGIN{printf "%.0f", k/1024}')"
+}
+
+# ---------------------------------------------------------------- floors
+declare -A FLOOR_CMD=(
+  [cp-a]='cp -a "$TREE" "$R/copy"'
+  [cp-al]='cp -al "$TREE" "$R/copy"'
+  [sha256sum]='cd "$TREE" && find . -type f -print0 | xargs -0 sha256sum > /dev/null'
+)
+FLOORS="cp-a cp-al sha256sum"
+for f in $FLOORS; do
+  for ((i = 1; i <= RUNS; i++)); do timed "floor-$f" "" ":" "${FLOOR_CMD[$f]}" "" "$i" || break; done
+done
+
+# ---------------------------------------------------------------- rows
+# name | floor | setup | command | check: prints the fingerprint compared between the two CLIs
+# (empty: the command's stdout; "-": none; $OUT = file holding the command's stdout)
+MANIFEST='cd "$R/co" && find . -printf "%p %y %m %s %l\n" | sort | md5sum'
+[ "$QUICK" = 1 ] && MANIFEST="$MANIFEST"' && find . -type f -print0 | sort -z | xargs -0 -r md5sum | md5sum'
+ROWS=(
+  'commit-archive|-|$X --repo="$R/repo" init --mode=archive|$X --repo="$R/repo" commit -b main -s v1 $TS --tree=dir="$TREE"|'
+  'commit-bare-user|cp-a|$X --repo="$R/repo" init --mode=bare-user|$X --repo="$R/repo" commit -b main -s v1 $TS --tree=dir="$TREE"|'
+  'commit-incremental-archive|-|cp -a "$PERF/repo-archive-A" "$R/repo"|$X --repo="$R/repo" commit -b main -s v2 $TS --tree=dir="$TREE2"|'
+  'checkout-hardlink|cp-al|:|$X --repo="$PERF/repo-bare-user" checkout -U -H "$A" "$R/co"|'"$MANIFEST"
+  'checkout-copy-bare-user|cp-a|:|$X --repo="$PERF/repo-bare-user" checkout -U -C "$A" "$R/co"|'"$MANIFEST"
+  'checkout-archive|cp-a|:|$X --repo="$PERF/repo-archive" checkout -U --disable-cache "$A" "$R/co"|'"$MANIFEST"
+  'fsck-archive|sha256sum|:|$X --repo="$PERF/repo-archive" fsck|grep -v "^fsck objects" "$OUT"'
+  'fsck-bare-user|sha256sum|:|$X --repo="$PERF/repo-bare-user" fsck|grep -v "^fsck objects" "$OUT"'
+)
+export PERF
+selected() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r name floor setup cmd check <<< "$row"
+  selected "$name" || continue
+  [ "$check" = - ] && check="echo -"
+  log "$name"
+  okO=1; okX=1
+  for ((i = 1; i <= RUNS; i++)); do
+    # alternate which CLI goes first so drift on a shared machine hits both alike
+    for impl in $([ $((i % 2)) = 1 ] && echo "ostree xylem" || echo "xylem ostree"); do
+      if [ $impl = ostree ] && [ $okO = 1 ]; then timed "$name.ostree" "$OSTREE" "$setup" "$cmd" "$check" "$i" || okO=0; fi
+      if [ $impl = xylem ] && [ $okX = 1 ]; then timed "$name.xylem" "$XYLEM" "$setup" "$cmd" "$check" "$i" || okX=0; fi
+    done
+  done
+done
+rm -rf "$RUNSD"
+
+# ---------------------------------------------------------------- report
+echo
+echo "xylem vs ostree ($KIND tree: $(find "$TREE" -type f | wc -l) files, $(du -sh "$TREE" | cut -f1); median of $RUNS run(s); wall s / peak RSS MiB)"
+printf '%-28s %9s %7s %9s %7s %13s   %-10s %8s %11s  %s\n' ROW ostree_s rss xylem_s rss xylem/ostree FLOOR floor_s xylem/floor same-output
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r name floor _ _ check <<< "$row"
+  selected "$name" || continue
+  so=$(stat_of "$name.ostree"); sx=$(stat_of "$name.xylem")
+  read -r wo mo <<< "${so:-FAIL -}"; read -r wx mx <<< "${sx:-FAIL -}"
+  if [ -n "$so" ] && [ -n "$sx" ]; then ratio=$(awk -v a="$wx" -v b="$wo" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "inf" }')
+  else ratio=FAIL; fi
+  fw=-; rf=-
+  if [ "$floor" != - ]; then
+    sf=$(stat_of "floor-$floor"); fw=${sf%% *}; fw=${fw:-FAIL}
+    [ -n "$sx" ] && [ -n "$sf" ] && rf=$(awk -v a="$wx" -v b="$fw" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "inf" }')
+  else floor=-; fi
+  same=-
+  if [ -n "$so" ] && [ -n "$sx" ] && [ "$check" != - ]; then
+    if cmp -s "$RES/$name.ostree.check" "$RES/$name.xylem.check"; then same=yes; else same=NO; fi
+  fi
+  printf '%-28s %9s %7s %9s %7s %13s   %-10s %8s %11s  %s\n' "$name" "$wo" "$mo" "$wx" "$mx" "$ratio" "$floor" "$fw" "$rf" "$same"
+done | tee "$RES/table.txt"
+# verdicts, from the table
+ostree_failed=$(awk 'NR > 1 && $2 == "FAIL"' "$RES/table.txt" | wc -l)
+xylem_bad=$(awk 'NR > 1 && ($4 == "FAIL" || $NF == "NO")' "$RES/table.txt" | wc -l)
+for f in $FLOORS; do
+  s=$(stat_of "floor-$f"); printf 'floor %-10s %9s s %6s MiB\n' "$f" "${s% *}" "${s#* }"
+done
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r name _ _ _ check <<< "$row"
+  selected "$name" || continue
+  [ -s "$RES/$name.ostree.times" ] || echo "  ! $name: ostree $(cat "$RES/$name.ostree.error" 2>/dev/null)"
+  [ -s "$RES/$name.xylem.times" ] || echo "  ! $name: xylem $(cat "$RES/$name.xylem.error" 2>/dev/null)"
+  if [ -s "$RES/$name.ostree.times" ] && [ -s "$RES/$name.xylem.times" ] && [ "$check" != - ] &&
+     ! cmp -s "$RES/$name.ostree.check" "$RES/$name.xylem.check"; then
+    echo "  ! $name: xylem's result differs from ostree's (compare $RES/$name.ostree.check and $RES/$name.xylem.check)"
+  fi
+done
+echo "logs: $RES"
+[ "$ostree_failed" = 0 ] || { log "$ostree_failed row(s) failed with the real ostree: the benchmark is broken"; exit 1; }
+if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$xylem_bad" != 0 ]; then log "$xylem_bad row(s) failed or differ for xylem"; exit 1; fi
+exit 0
