@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = [
+  'startup-x20',
   'commit-archive',
   'commit-bare-user',
   'commit-incremental-archive',

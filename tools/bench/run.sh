@@ -2,8 +2,9 @@
 # xylem vs the real ostree on the hot paths, in one run, on the same input and with identical
 # arguments: archive / bare-user commits, incremental archive commit of a 2 %-changed tree,
 # hardlink and copy checkouts, fsck of archive and bare-user repos; plus the cp -a, cp -al and
-# sha256sum floors. Prints a table (median wall time, peak RSS, ratio xylem/ostree) and keeps the
-# logs in tmp/bench/. A command that fails is reported in its row; the script goes on.
+# sha256sum floors; and start-up (20 × `--version`: the upstream test suite runs the CLI
+# thousands of times). Prints a table (median wall time, peak RSS, ratio xylem/ostree) and keeps
+# the logs in tmp/bench/. A command that fails is reported in its row; the script goes on.
 #
 # Env: BENCH_QUICK=1    tiny generated tree (~4 MB) instead of the 1.7 GB copy of /usr (seconds)
 #      RUNS=N           runs per command (default 3; median reported)
@@ -134,6 +135,7 @@ done
 MANIFEST='cd "$R/co" && find . -printf "%p %y %m %s %l\n" | sort | md5sum'
 [ "$QUICK" = 1 ] && MANIFEST="$MANIFEST"' && find . -type f -print0 | sort -z | xargs -0 -r md5sum | md5sum'
 ROWS=(
+  'startup-x20|-|:|for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do $X --version > /dev/null; done|-'
   'commit-archive|-|$X --repo="$R/repo" init --mode=archive|$X --repo="$R/repo" commit -b main -s v1 $TS --tree=dir="$TREE"|'
   'commit-bare-user|cp-a|$X --repo="$R/repo" init --mode=bare-user|$X --repo="$R/repo" commit -b main -s v1 $TS --tree=dir="$TREE"|'
   'commit-incremental-archive|-|cp -a "$PERF/repo-archive-A" "$R/repo"|$X --repo="$R/repo" commit -b main -s v2 $TS --tree=dir="$TREE2"|'
