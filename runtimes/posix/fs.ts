@@ -3,7 +3,8 @@
 // errno `code` and makes sure the message names the path.
 
 import * as fsp from 'node:fs/promises';
-import { constants as fsConstants } from 'node:fs';
+import * as nodeFs from 'node:fs';
+import { promisify } from 'node:util';
 import type { Stats, Dirent } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type {
@@ -17,6 +18,21 @@ import type {
   XattrHost,
 } from '../../src/host.ts';
 import { codeOf, errnoError, withPath } from './errors.ts';
+
+// Path-based calls go through promisified callback APIs: measured on this machine, fs.lstat and
+// fs.readFile that way take about half the time of their node:fs/promises twins in Node 20 and
+// Deno (about the same in Bun). File handles (openRead/openWrite) stay on FileHandle.
+const lstatP = promisify(nodeFs.lstat) as (path: string) => Promise<Stats>;
+const statP = promisify(nodeFs.stat) as (path: string) => Promise<Stats>;
+const readFileP = promisify(nodeFs.readFile) as (path: string) => Promise<Uint8Array>;
+const renameP = promisify(nodeFs.rename);
+const linkP = promisify(nodeFs.link);
+const symlinkP = promisify(nodeFs.symlink) as (target: string, path: string) => Promise<void>;
+const unlinkP = promisify(nodeFs.unlink);
+const rmdirP = promisify(nodeFs.rmdir) as (path: string) => Promise<void>;
+const chmodP = promisify(nodeFs.chmod);
+const lchownP = promisify(nodeFs.lchown);
+const COPYFILE_FICLONE = nodeFs.constants.COPYFILE_FICLONE;
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
@@ -143,7 +159,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
   const fs: FsHost = {
     async lstat(path: string): Promise<Stat | null> {
       try {
-        return toStat(await fsp.lstat(path));
+        return toStat(await lstatP(path));
       } catch (e) {
         if (isMissing(e)) return null;
         throw withPath(e, path);
@@ -152,7 +168,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async stat(path: string): Promise<Stat | null> {
       try {
-        return toStat(await fsp.stat(path));
+        return toStat(await statP(path));
       } catch (e) {
         if (isMissing(e)) return null;
         throw withPath(e, path);
@@ -161,7 +177,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async readFile(path: string): Promise<Uint8Array> {
       try {
-        return plainBytes(await fsp.readFile(path));
+        return plainBytes(await readFileP(path));
       } catch (e) {
         throw withPath(e, path);
       }
@@ -237,7 +253,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async rename(from: string, to: string): Promise<void> {
       try {
-        await fsp.rename(from, to);
+        await renameP(from, to);
       } catch (e) {
         throw withPath(e, from);
       }
@@ -245,7 +261,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async link(existing: string, newPath: string): Promise<void> {
       try {
-        await fsp.link(existing, newPath);
+        await linkP(existing, newPath);
       } catch (e) {
         throw withPath(e, newPath);
       }
@@ -253,7 +269,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async symlink(target: string, path: string): Promise<void> {
       try {
-        await fsp.symlink(target, path);
+        await symlinkP(target, path);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -262,10 +278,10 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
     async unlink(path: string): Promise<void> {
       try {
         if (strictUnlink) {
-          const st = await fsp.lstat(path);
+          const st = await lstatP(path);
           if ((st.mode & S_IFMT) === S_IFDIR) throw errnoError('EISDIR', 'unlink', path);
         }
-        await fsp.unlink(path);
+        await unlinkP(path);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -273,7 +289,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async rmdir(path: string): Promise<void> {
       try {
-        await fsp.rmdir(path);
+        await rmdirP(path);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -289,7 +305,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async chmod(path: string, mode: number): Promise<void> {
       try {
-        await fsp.chmod(path, mode);
+        await chmodP(path, mode);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -297,7 +313,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async lchown(path: string, uid: number, gid: number): Promise<void> {
       try {
-        await fsp.lchown(path, uid, gid);
+        await lchownP(path, uid, gid);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -331,7 +347,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async copyFile(from: string, to: string): Promise<void> {
       try {
-        await fsp.copyFile(from, to, fsConstants.COPYFILE_FICLONE);
+        await fsp.copyFile(from, to, COPYFILE_FICLONE);
       } catch (e) {
         throw withPath(e, from);
       }
