@@ -1,0 +1,181 @@
+// `xylem commit`: write a new commit from directories, existing trees or tarballs (ostree commit).
+
+import type { Command } from '../cli/context.ts';
+import { UsageError } from '../cli/context.ts';
+import { parseCommand } from '../cli/common.ts';
+import { Transaction } from '../../src/repo/transaction.ts';
+import { MutableTree } from '../../src/repo/mutable-tree.ts';
+import { importDirectory, importCommitTree, makeImportContext, writeCommit, type CommitModifier } from '../../src/repo/commit.ts';
+import { resolveRev } from '../../src/repo/refs.ts';
+import { parseTimestamp, sourceDateEpoch } from '../../src/repo/timestamp.ts';
+import { encode, type GVVariant } from '../../src/format/gvariant.ts';
+import { parseGVariantText } from '../cli/gvariant-text.ts';
+import { XylemError } from '../../src/util/errors.ts';
+import { fromUtf8 } from '../../src/util/bytes.ts';
+
+function parseKeyValue(s: string, opt: string): [string, string] {
+  const i = s.indexOf('=');
+  if (i <= 0) throw new UsageError(`Missing '=' in KEY=VALUE metadata '${s}' for ${opt}`);
+  return [s.slice(0, i), s.slice(i + 1)];
+}
+
+export const command: Command = {
+  name: 'commit',
+  summary: 'Commit a new revision',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, [
+      { name: 'subject', short: 's', kind: 'string' },
+      { name: 'body', short: 'm', kind: 'string' },
+      { name: 'body-file', short: 'F', kind: 'string' },
+      { name: 'branch', short: 'b', kind: 'string' },
+      { name: 'parent', kind: 'string' },
+      { name: 'orphan', kind: 'flag' },
+      { name: 'tree', kind: 'strings' },
+      { name: 'add-metadata-string', kind: 'strings' },
+      { name: 'add-metadata', kind: 'strings' },
+      { name: 'keep-metadata', kind: 'strings' },
+      { name: 'add-detached-metadata-string', kind: 'strings' },
+      { name: 'timestamp', kind: 'string' },
+      { name: 'owner-uid', kind: 'string' },
+      { name: 'owner-gid', kind: 'string' },
+      { name: 'canonical-permissions', kind: 'flag' },
+      { name: 'skip-if-unchanged', kind: 'flag' },
+      { name: 'link-checkout-speedup', kind: 'flag' },
+      { name: 'no-xattrs', kind: 'flag' },
+      { name: 'bootable', kind: 'flag' },
+      { name: 'table-output', kind: 'flag' },
+      { name: 'fsync', kind: 'string' },
+      { name: 'disable-fsync', kind: 'flag' },
+      { name: 'editor', short: 'e', kind: 'flag' },
+      { name: 'no-bindings', kind: 'flag' },
+      { name: 'bind-ref', kind: 'strings' },
+      { name: 'consume', kind: 'flag' },
+      { name: 'devino-canonical', short: 'I', kind: 'flag' },
+      { name: 'generate-sizes', kind: 'flag' },
+      { name: 'mode-ro-executables', kind: 'flag' },
+      { name: 'selinux-policy', kind: 'string' },
+      { name: 'statoverride', kind: 'string' },
+      { name: 'skip-list', kind: 'string' },
+      { name: 'gpg-sign', kind: 'strings' },
+      { name: 'gpg-homedir', kind: 'string' },
+      { name: 'sign', kind: 'strings' },
+      { name: 'sign-type', kind: 'string' },
+    ]);
+    const branch = p.value('branch') ?? null;
+    const orphan = p.flag('orphan');
+    if (!branch && !orphan) throw new UsageError('A branch must be specified with --branch, or use --orphan');
+    if (p.list('gpg-sign').length || p.list('sign').length) throw new XylemError('Signing commits is not supported by this build');
+    const repo = await ctx.openRepo();
+    if (p.flag('disable-fsync') || p.value('fsync') === 'false') repo.config.set('core', 'fsync', 'false');
+
+    let timestamp: bigint;
+    const ts = p.value('timestamp');
+    if (ts !== undefined) timestamp = parseTimestamp(ts);
+    else timestamp = sourceDateEpoch(ctx.env) ?? BigInt(Math.floor(Date.now() / 1000));
+
+    let body = p.value('body') ?? '';
+    const bodyFile = p.value('body-file');
+    if (bodyFile !== undefined) body = fromUtf8(await ctx.host.fs.readFile(bodyFile));
+
+    const modifier: CommitModifier = {};
+    const ou = p.value('owner-uid');
+    const og = p.value('owner-gid');
+    if (ou !== undefined) modifier.ownerUid = Number(ou);
+    if (og !== undefined) modifier.ownerGid = Number(og);
+    if (p.flag('canonical-permissions')) modifier.canonicalPermissions = true;
+    if (p.flag('no-xattrs')) modifier.skipXattrs = true;
+
+    const metadata: Array<[string, GVVariant]> = [];
+    let parent: string | null | undefined = undefined;
+    const parentArg = p.value('parent');
+    if (parentArg === 'none') parent = null;
+    else if (parentArg !== undefined) parent = (await resolveRev(repo, parentArg))!;
+    else if (orphan && !branch) parent = null;
+    for (const k of p.list('keep-metadata')) {
+      const base = parent ?? (branch ? await resolveRev(repo, branch, true) : null);
+      if (!base) throw new UsageError('Either --branch or --parent must be specified when using --keep-metadata');
+      const c = await repo.loadCommit(base);
+      const v = c.metadata.find(([key]) => key === k);
+      if (v) metadata.push([k, v[1]]);
+    }
+    for (const s of p.list('add-metadata-string')) {
+      const [k, v] = parseKeyValue(s, '--add-metadata-string');
+      metadata.push([k, { type: 's', value: v }]);
+    }
+    for (const s of p.list('add-metadata')) {
+      const [k, v] = parseKeyValue(s, '--add-metadata');
+      metadata.push([k, parseGVariantText(v)]);
+    }
+    if (p.flag('bootable')) metadata.push(['ostree.bootable', { type: 'b', value: true }]);
+
+    const txn = new Transaction(repo);
+    try {
+      const ictx = makeImportContext(txn, modifier);
+      const tree = new MutableTree();
+      const trees = p.list('tree');
+      if (trees.length === 0) trees.push(`dir=${p.positionals[0] ?? '.'}`);
+      for (const t of trees) {
+        const i = t.indexOf('=');
+        if (i < 0) throw new UsageError(`Missing type in tree specification '${t}'`);
+        const kind = t.slice(0, i);
+        const arg = t.slice(i + 1);
+        if (kind === 'dir') await importDirectory(ictx, arg, tree);
+        else if (kind === 'ref') await importCommitTree(repo, arg, tree);
+        else if (kind === 'tar') {
+          const { importTarball } = await import('../../src/repo/tar-import.ts');
+          await importTarball(ictx, arg, tree);
+        } else throw new UsageError(`Invalid tree type specification '${kind}'`);
+      }
+      const bindRef = !p.flag('no-bindings');
+      const opts: Parameters<typeof writeCommit>[2] = {
+        subject: p.value('subject') ?? '',
+        body,
+        timestamp,
+        metadata,
+        branch,
+        bindRef: bindRef && !!branch,
+      };
+      if (parent !== undefined) opts.parent = parent;
+      const cid = repo.config.get('core', 'collection-id');
+      if (cid) opts.collectionId = cid;
+      if (p.flag('skip-if-unchanged')) {
+        const base = parent !== undefined ? parent : branch ? await resolveRev(repo, branch, true) : null;
+        if (base) {
+          const defaultMeta = undefined;
+          void defaultMeta;
+          const pc = await repo.loadCommit(base);
+          const { ObjectType, encodeDirMeta } = await import('../../src/format/objects.ts');
+          const dm = await txn.writeMetadata(ObjectType.DirMeta, encodeDirMeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] }));
+          const [rt, rm] = await tree.write(txn, dm);
+          if (rt === pc.rootTree && rm === pc.rootMeta) {
+            await txn.abort();
+            ctx.out(`${base}\n`);
+            return 0;
+          }
+        }
+      }
+      const { checksum } = await writeCommit(txn, tree, opts);
+      const detached: Array<[string, GVVariant]> = [];
+      for (const s of p.list('add-detached-metadata-string')) {
+        const [k, v] = parseKeyValue(s, '--add-detached-metadata-string');
+        detached.push([k, { type: 's', value: v }]);
+      }
+      if (detached.length) await txn.writeCommitMeta(checksum, encode('a{sv}', detached));
+      if (branch) txn.setRef(null, branch, checksum);
+      const stats = await txn.commit();
+      if (p.flag('table-output')) {
+        ctx.out(`Commit: ${checksum}\n`);
+        ctx.out(`Metadata Total: ${stats.metadataObjectsTotal}\n`);
+        ctx.out(`Metadata Written: ${stats.metadataObjectsWritten}\n`);
+        ctx.out(`Content Total: ${stats.contentObjectsTotal}\n`);
+        ctx.out(`Content Written: ${stats.contentObjectsWritten}\n`);
+        ctx.out(`Content Cache Hits: 0\n`);
+        ctx.out(`Content Bytes Written: ${stats.contentBytesWritten}\n`);
+      } else ctx.out(`${checksum}\n`);
+      return 0;
+    } catch (e) {
+      await txn.abort().catch(() => undefined);
+      throw e;
+    }
+  },
+};
