@@ -6,7 +6,8 @@ import { type GVType, MAX_VALUE_DEPTH, isObjectPath, isSignature, parseType } fr
 import { type GVValue, alignUp, offsetWidthFor, offsetWidthOfSize } from './value.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const MAX_FROMCHARCODE = 4096;
+/** Up to this length, ASCII strings are built char by char (faster than TextDecoder's call overhead). */
+const SHORT_ASCII = 32;
 
 class Reader {
   readonly bytes: Uint8Array;
@@ -59,9 +60,9 @@ class Reader {
       if (c === 0) this.fail(t, k, 'embedded NUL in string');
       if (c >= 0x80) ascii = false;
     }
-    let s: string;
-    if (ascii && last - start <= MAX_FROMCHARCODE) {
-      s = String.fromCharCode.apply(null, b.subarray(start, last) as unknown as number[]);
+    let s = '';
+    if (ascii && last - start <= SHORT_ASCII) {
+      for (let k = start; k < last; k++) s += String.fromCharCode(b[k]);
     } else {
       try {
         s = utf8.decode(b.subarray(start, last));

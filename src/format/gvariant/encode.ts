@@ -93,14 +93,28 @@ function big(t: GVType, v: GVValue, min: bigint, max: bigint): bigint {
 
 function writeString(w: Writer, t: GVType, v: GVValue): void {
   if (typeof v !== 'string') fail(t, `expected a string, got ${describe(v)}`);
-  if (v.includes('\0')) fail(t, 'string contains a NUL character');
-  if (LONE_SURROGATE.test(v)) fail(t, 'string is not well-formed UTF-16 (lone surrogate)');
   if (t.code === 'o' && !isObjectPath(v)) fail(t, `invalid object path ${JSON.stringify(v)}`);
   if (t.code === 'g' && !isSignature(v)) fail(t, `invalid signature ${JSON.stringify(v)}`);
-  w.ensure(v.length * 3 + 1);
-  const { written } = utf8.encodeInto(v, w.buf.subarray(w.pos));
-  w.pos += written;
-  w.buf[w.pos++] = 0;
+  const n = v.length;
+  w.ensure(n * 3 + 1);
+  const buf = w.buf;
+  let p = w.pos;
+  let k = 0;
+  // ASCII fast path; anything else goes through TextEncoder after the well-formedness checks.
+  for (; k < n; k++) {
+    const c = v.charCodeAt(k);
+    if (c >= 0x80) break;
+    if (c === 0) fail(t, 'string contains a NUL character');
+    buf[p++] = c;
+  }
+  if (k < n) {
+    const rest = v.slice(k);
+    if (rest.includes('\0')) fail(t, 'string contains a NUL character');
+    if (LONE_SURROGATE.test(rest)) fail(t, 'string is not well-formed UTF-16 (lone surrogate)');
+    p += utf8.encodeInto(rest, buf.subarray(p)).written;
+  }
+  buf[p++] = 0;
+  w.pos = p;
 }
 
 function isVariant(v: GVValue): v is GVVariant {
