@@ -89,6 +89,16 @@ function checkMode(mode: unknown, what: string): asserts mode is number {
   }
 }
 
+/** Runs a path lookup for a two-path call, so its errors name both paths like Node's do. */
+function lookup2<T>(f: () => T, syscall: string, from: string, to: string): T {
+  try {
+    return f();
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw code === undefined ? e : errnoError(code, syscall, from, to);
+  }
+}
+
 /** Grows a file's buffer (doubling) so it can hold `needed` bytes. */
 function ensureCapacity(n: Inode, needed: number): void {
   if (needed <= n.data.byteLength) return;
@@ -462,9 +472,9 @@ export function createMemoryFs(options: MemoryFsOptions = {}): FsHost {
     async rename(from: string, to: string): Promise<void> {
       checkPath(from, 'rename');
       checkPath(to, 'rename');
-      const src = m.resolve(from, false, 'rename', from);
+      const src = lookup2(() => m.resolve(from, false, 'rename'), 'rename', from, to);
       if (src.node === undefined) throw errnoError('ENOENT', 'rename', from, to);
-      const dst = m.resolve(to, false, 'rename', from);
+      const dst = lookup2(() => m.resolve(to, false, 'rename'), 'rename', from, to);
       const node = src.node;
       if (src.name === '' || src.name === '.' || src.name === '..') throw errnoError('EBUSY', 'rename', from, to);
       if (dst.name === '' || dst.name === '.' || dst.name === '..') throw errnoError('EBUSY', 'rename', from, to);
@@ -487,10 +497,10 @@ export function createMemoryFs(options: MemoryFsOptions = {}): FsHost {
     async link(existing: string, newPath: string): Promise<void> {
       checkPath(existing, 'link');
       checkPath(newPath, 'link');
-      const src = m.resolve(existing, false, 'link', existing);
+      const src = lookup2(() => m.resolve(existing, false, 'link'), 'link', existing, newPath);
       if (src.node === undefined) throw errnoError('ENOENT', 'link', existing, newPath);
       if (isDir(src.node)) throw errnoError('EPERM', 'link', existing, newPath);
-      const dst = m.resolve(newPath, false, 'link', existing);
+      const dst = lookup2(() => m.resolve(newPath, false, 'link'), 'link', existing, newPath);
       if (dst.node !== undefined) throw errnoError('EEXIST', 'link', existing, newPath);
       m.attach(dst.dir, dst.name, src.node);
     },
@@ -498,7 +508,7 @@ export function createMemoryFs(options: MemoryFsOptions = {}): FsHost {
     async symlink(target: string, path: string): Promise<void> {
       if (typeof target !== 'string' || target.length === 0) throw new TypeError('symlink: target must be a non-empty string');
       checkPath(path, 'symlink');
-      const r = m.resolve(path, false, 'symlink', target);
+      const r = lookup2(() => m.resolve(path, false, 'symlink'), 'symlink', target, path);
       if (r.node !== undefined) throw errnoError('EEXIST', 'symlink', target, path);
       const n = m.newInode(S_IFLNK | 0o777);
       n.target = target;

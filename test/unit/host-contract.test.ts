@@ -106,6 +106,18 @@ function fsContract(name: string, make: () => Promise<Fixture>): void {
       expect((await fs.readFile(`${d}/b`)).byteLength).toBe(0);
     });
 
+    it('creating under a missing or non-directory parent fails', async () => {
+      const d = await fx.dir();
+      await rejectsWith(fs.writeFile(`${d}/no/f`, bytes('x')), 'ENOENT', `${d}/no/f`);
+      await rejectsWith(fs.openWrite(`${d}/no/f`), 'ENOENT', `${d}/no/f`);
+      await rejectsWith(fs.symlink('t', `${d}/no/l`), 'ENOENT', `${d}/no/l`);
+      await fs.writeFile(`${d}/file`, bytes('x'));
+      await rejectsWith(fs.rename(`${d}/file`, `${d}/no/file`), 'ENOENT', `${d}/file`);
+      await rejectsWith(fs.link(`${d}/file`, `${d}/no/file`), 'ENOENT', `${d}/`);
+      await rejectsWith(fs.writeFile(`${d}/file/f`, bytes('x')), 'ENOTDIR', `${d}/file/f`);
+      expect(text(await fs.readFile(`${d}/file`))).toBe('x');
+    });
+
     it('readFile reports ENOENT and EISDIR with the path', async () => {
       const d = await fx.dir();
       await rejectsWith(fs.readFile(`${d}/nope`), 'ENOENT', `${d}/nope`);
