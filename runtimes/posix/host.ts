@@ -21,11 +21,34 @@ export interface RuntimeHost extends Host {
 }
 
 function availableCores(): number {
+  const n =
+    typeof os.availableParallelism === 'function'
+      ? ifPermitted(os.availableParallelism)
+      : ifPermitted(() => os.cpus().length);
+  return n !== undefined && n >= 1 ? n : 1;
+}
+
+/** Calls `f`, answering undefined where the runtime refuses (Deno without --allow-sys). */
+function ifPermitted<T>(f: () => T): T | undefined {
   try {
-    if (typeof os.availableParallelism === 'function') return Math.max(1, os.availableParallelism());
-    return Math.max(1, os.cpus().length);
+    return f();
   } catch {
-    return 1;
+    return undefined;
+  }
+}
+
+/**
+ * process.env, or under Deno without --allow-env a view of it whose reads answer undefined
+ * instead of throwing NotCapable.
+ */
+function readableEnv(): Record<string, string | undefined> {
+  try {
+    void process.env.PATH;
+    return process.env;
+  } catch {
+    return new Proxy({} as Record<string, string | undefined>, {
+      get: (_t, key) => (typeof key === 'string' ? ifPermitted(() => process.env[key]) : undefined),
+    });
   }
 }
 
@@ -36,14 +59,16 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad): R
     fs: createPosixFs(xattrLoad.xattrs ? { xattrs: xattrLoad.xattrs } : {}),
     hash: nodeHashProvider,
     deflate: nodeDeflateProvider,
-    env: process.env,
+    env: readableEnv(),
     now: Date.now,
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };
   if (typeof globalThis.fetch === 'function') host.fetch = globalThis.fetch.bind(globalThis);
-  if (typeof process.getuid === 'function') host.uid = process.getuid();
-  if (typeof process.getgid === 'function') host.gid = process.getgid();
+  const uid = typeof process.getuid === 'function' ? ifPermitted(process.getuid) : undefined;
+  const gid = typeof process.getgid === 'function' ? ifPermitted(process.getgid) : undefined;
+  if (uid !== undefined) host.uid = uid;
+  if (gid !== undefined) host.gid = gid;
   if (!xattrLoad.xattrs) host.xattrUnavailableReason = xattrLoad.reason ?? 'no xattr backend';
   return host;
 }
