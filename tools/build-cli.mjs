@@ -5,7 +5,7 @@
 // dist/chunks/ and are loaded only by the commands that need them. The build fails if one of
 // them ends up in the statically imported part of the graph.
 // Usage: node tools/build-cli.mjs [--entry FILE] [--outdir DIR]   (defaults: tools/cli.ts, dist)
-import { existsSync, rmSync, chmodSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,16 +42,16 @@ const banner = [
   'const __dirname = __xylemDirname(__filename);',
 ].join('\n');
 
-// a failed build must not leave an old bundle behind
-rmSync(join(outdir, 'xylem.mjs'), { force: true });
-rmSync(join(outdir, 'xylem.mjs.map'), { force: true });
-rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
+// Build into a private folder, then move the files into place (chunks first, the entry last, each
+// by rename), so that a CLI started while we build never sees a missing or half-written bundle.
+const buildDir = join(outdir, `.build-${process.pid}`);
+rmSync(buildDir, { recursive: true, force: true });
 
 let result;
 try {
   result = await esbuild.build({
     entryPoints: { xylem: entry },
-    outdir,
+    outdir: buildDir,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -110,8 +110,21 @@ if (eager.length > 0) {
   process.exit(1);
 }
 
-const mainFile = join(ROOT, entryOut);
-chmodSync(mainFile, 0o755);
+mkdirSync(join(outdir, 'chunks'), { recursive: true });
+const built = Object.keys(outputs).map((o) => relative(buildDir, join(ROOT, o)));
+const entryRel = relative(buildDir, join(ROOT, entryOut));
+const entryMap = `${entryRel}.map`;
+for (const rel of built.filter((r) => r !== entryRel)) renameSync(join(buildDir, rel), join(outdir, rel));
+chmodSync(join(buildDir, entryRel), 0o755);
+renameSync(join(buildDir, entryRel), join(outdir, entryRel));
+rmSync(buildDir, { recursive: true, force: true });
+// Drop chunks no build references any more once they are an hour old (a running CLI may still use them).
+const keep = new Set([...built, entryMap]);
+for (const f of readdirSync(join(outdir, 'chunks'))) {
+  const rel = join('chunks', f);
+  if (!keep.has(rel) && Date.now() - statSync(join(outdir, rel)).mtimeMs > 3600_000) rmSync(join(outdir, rel), { force: true });
+}
+const mainFile = join(outdir, entryRel);
 const chunks = Object.keys(outputs).filter((o) => o.endsWith('.mjs')).length - 1;
 console.log(
   `build-cli: ${relative(ROOT, mainFile)} ${(statSync(mainFile).size / 1024).toFixed(0)} KiB; ` +

@@ -151,6 +151,7 @@ async function walkRefDir(repo: Repo, dir: string, prefix: string, out: Array<{ 
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
+    if (e.name.startsWith('.')) continue; // hidden files are never refs (ostree skips them too)
     const p = joinPath(dir, e.name);
     const name = prefix ? `${prefix}/${e.name}` : e.name;
     if (e.kind === 'dir') await walkRefDir(repo, p, name, out);

@@ -6,7 +6,7 @@ import { parseCommand } from '../cli/common.ts';
 import { Transaction } from '../../src/repo/transaction.ts';
 import { MutableTree } from '../../src/repo/mutable-tree.ts';
 import { importDirectory, importCommitTree, makeImportContext, writeCommit, type CommitModifier } from '../../src/repo/commit.ts';
-import { resolveRev } from '../../src/repo/refs.ts';
+import { parseRefspec, resolveRev } from '../../src/repo/refs.ts';
 import { parseTimestamp, sourceDateEpoch } from '../../src/repo/timestamp.ts';
 import { encode, type GVVariant } from '../../src/format/gvariant.ts';
 import { parseGVariantText } from '../cli/gvariant-text.ts';
@@ -62,6 +62,7 @@ export const command: Command = {
       { name: 'sign-type', kind: 'string' },
     ]);
     const branch = p.value('branch') ?? null;
+    if (branch) parseRefspec(branch);
     const orphan = p.flag('orphan');
     if (!branch && !orphan) throw new UsageError('A branch must be specified with --branch, or use --orphan');
     if (p.list('gpg-sign').length || p.list('sign').length) throw new XylemError('Signing commits is not supported by this build');
@@ -161,7 +162,10 @@ export const command: Command = {
         detached.push([k, { type: 's', value: v }]);
       }
       if (detached.length) await txn.writeCommitMeta(checksum, encode('a{sv}', detached));
-      if (branch) txn.setRef(null, branch, checksum);
+      if (branch) {
+        const { remote, ref } = parseRefspec(branch);
+        txn.setRef(remote, ref, checksum);
+      }
       const stats = await txn.commit();
       if (p.flag('table-output')) {
         ctx.out(`Commit: ${checksum}\n`);
