@@ -12,6 +12,7 @@ import { command as refs } from './refs.ts';
 import { command as reset } from './reset.ts';
 import { command as config } from './config.ts';
 import { command as pullLocal } from './pull-local.ts';
+import { command as remote } from './remote.ts';
 
 export const COMMANDS: Command[] = [
   cat,
@@ -23,6 +24,7 @@ export const COMMANDS: Command[] = [
   ls,
   pullLocal,
   refs,
+  remote,
   reset,
   revParse,
   showCommand,

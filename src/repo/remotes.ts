@@ -1,0 +1,498 @@
+// Remote configuration as libostree models it: `[remote "NAME"]` groups in the repo config, plus
+// `.conf` files in a remotes config dir (`etc/ostree/remotes.d` of a deployed sysroot, or an
+// explicit directory), inherited through `core.parent` repos. Adds, replaces and deletes remotes
+// writing exactly what ostree writes, and reads their options with ostree's defaults.
+// Listing a remote's refs goes through a pluggable RemoteFetcher (file:// built in).
+
+import type { FsHost, Host } from '../host.ts';
+import { KeyFile } from '../format/keyfile.ts';
+import { decode, type GVValue } from '../format/gvariant.ts';
+import { Repo, writeFileAtomic } from './repo.ts';
+import { joinPath } from '../util/path.ts';
+import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
+import { NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
+
+/** One configured remote. */
+export interface Remote {
+  name: string;
+  /** Its key file group: `remote "NAME"`. */
+  group: string;
+  /** File name of its GPG keyring inside the repo directory (NAME.trustedkeys.gpg). */
+  keyring: string;
+  /** The remotes.d `.conf` file defining it, or null when it lives in the repo config. */
+  file: string | null;
+  /** A key file holding only this remote's group. */
+  options: KeyFile;
+}
+
+/** A value for a remote option: strings as set_string, booleans as set_boolean, lists as set_string_list. */
+export type RemoteOptionValue = string | boolean | string[];
+
+/** Options in the order they are applied (later duplicates overwrite in place, as GKeyFile does). */
+export type RemoteOptions = Array<[string, RemoteOptionValue]> | Record<string, RemoteOptionValue>;
+
+export interface AddRemoteOptions {
+  /** Extra keys for the remote's group (applied after `branches`, before `collectionId`). */
+  options?: RemoteOptions;
+  /** Do nothing when the remote already exists. */
+  ifNotExists?: boolean;
+  /** Replace an existing remote's whole group. */
+  force?: boolean;
+  /** Written as the `branches` list (first, like `ostree remote add NAME URL BRANCH…`). */
+  branches?: string[];
+  /** Written as `collection-id` (last, like `--collection-id`). */
+  collectionId?: string;
+}
+
+/**
+ * Where a repo's remotes come from besides its config. libostree decides this from how the repo was
+ * opened: through a sysroot (`--sysroot`), as the system repo /ostree/repo, or with an explicit
+ * remotes-config-dir (flatpak).
+ */
+export interface RemoteScope {
+  /** The sysroot the repo was opened through. */
+  sysroot?: string;
+  /** A physical sysroot (not a deployment) keeps its remotes in the repo config. */
+  physical?: boolean;
+  /** libostree's remotes-config-dir property (resolved against the sysroot when there is one). */
+  remotesConfigDir?: string;
+}
+
+const REMOTE_NAME = /^[\p{L}\p{N}_][-._\p{L}\p{N}_]*$/u;
+const REMOTE_GROUP = /^remote "(.+)"$/;
+/** Cap on a remotes.d file or summary we are willing to read. */
+const MAX_CONFIG_SIZE = 16 * 1024 * 1024;
+const MAX_SUMMARY_SIZE = 256 * 1024 * 1024;
+
+const scopes = new WeakMap<Repo, RemoteScope>();
+
+/** ostree_validate_remote_name: OSTREE_REF_FRAGMENT_REGEXP with GRegex's Unicode \w. */
+export function isValidRemoteName(name: string): boolean {
+  return typeof name === 'string' && REMOTE_NAME.test(name);
+}
+
+export function validateRemoteName(name: string): void {
+  if (!isValidRemoteName(name)) throw new XylemError(`Invalid remote name ${name}`);
+}
+
+/** True for the pseudo-remotes ostree accepts as a name: a file:// URL (pull-local compatibility). */
+export function remoteNameIsFile(name: string): boolean {
+  return name.startsWith('file://');
+}
+
+/** Declares how `repo` was opened (see RemoteScope). */
+export function setRemoteScope(repo: Repo, scope: RemoteScope): void {
+  if (!(repo instanceof Repo)) throw new TypeError('setRemoteScope: repo must be a Repo');
+  scopes.set(repo, { ...scope });
+}
+
+/**
+ * Opens the repo of a sysroot (SYSROOT/ostree/repo) like `ostree --sysroot=DIR`: it is a system
+ * repo, and when the sysroot is a deployment (it has a /sysroot inside) new remotes go to its
+ * etc/ostree/remotes.d unless core.add-remotes-config-dir is false.
+ */
+export async function openSysrootRepo(host: Host, sysroot: string): Promise<Repo> {
+  if (typeof sysroot !== 'string' || sysroot === '') throw new XylemError('A sysroot path is required');
+  const repo = await Repo.open(host, joinPath(sysroot, 'ostree/repo'));
+  const physical = (await host.fs.stat(joinPath(sysroot, 'sysroot'))) === null;
+  setRemoteScope(repo, { sysroot, physical });
+  return repo;
+}
+
+interface ResolvedScope {
+  /** Where remotes.d-style files are read from and (when addToDir) written to; null for none. */
+  dir: string | null;
+  isSystem: boolean;
+}
+
+async function resolveScope(repo: Repo): Promise<ResolvedScope> {
+  let scope = scopes.get(repo);
+  if (!scope) {
+    // ostree_repo_open: a repo that is /ostree/repo itself has the sysroot "/".
+    scope = {};
+    const [sys, self] = await Promise.all([repo.fs.stat('/ostree/repo'), repo.fs.stat(repo.path)]);
+    if (sys && self && sys.dev === self.dev && sys.ino === self.ino) scope = { sysroot: '/', physical: false };
+    scopes.set(repo, scope);
+  }
+  const isSystem = scope.sysroot !== undefined;
+  const sysroot = scope.sysroot !== undefined && !scope.physical ? scope.sysroot : undefined;
+  let dir: string | null = null;
+  if (scope.remotesConfigDir !== undefined) dir = sysroot ? joinPath(sysroot, scope.remotesConfigDir) : scope.remotesConfigDir;
+  else if (sysroot) dir = joinPath(sysroot, 'etc/ostree/remotes.d');
+  return { dir, isSystem };
+}
+
+/** Copies one group (raw values, in order) from `from` into `to`, as ot_keyfile_copy_group. */
+function copyGroup(from: KeyFile, to: KeyFile, group: string): void {
+  for (const key of from.keys(group)) to.setRaw(group, key, from.getRaw(group, key)!);
+}
+
+function newRemote(name: string, file: string | null): Remote {
+  return { name, group: `remote "${name}"`, keyring: `${name}.trustedkeys.gpg`, file, options: new KeyFile() };
+}
+
+function addRemotesFromKeyFile(table: Map<string, Remote>, kf: KeyFile, file: string | null): void {
+  const found: Remote[] = [];
+  for (const group of kf.groups()) {
+    const m = REMOTE_GROUP.exec(group);
+    if (!m) continue;
+    const remote = newRemote(m[1]!, file);
+    copyGroup(kf, remote.options, group);
+    if (table.has(remote.name)) throw new XylemError(`Multiple specifications found for remote "${remote.name}"`);
+    found.push(remote);
+  }
+  for (const r of found) table.set(r.name, r);
+}
+
+async function readTextCapped(fs: FsHost, path: string, cap: number): Promise<string> {
+  const st = await fs.stat(path);
+  if (st && st.size > cap) throw new XylemError(`${path}: file too large (${st.size} bytes)`);
+  return fromUtf8(await fs.readFile(path));
+}
+
+/** The remotes defined by this repo itself (its config and remotes dir), not its parents. */
+export async function loadOwnRemotes(repo: Repo): Promise<Map<string, Remote>> {
+  const table = new Map<string, Remote>();
+  addRemotesFromKeyFile(table, repo.config, null);
+  const { dir } = await resolveScope(repo);
+  if (dir === null) return table;
+  let entries;
+  try {
+    entries = await repo.fs.readdir(dir);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return table;
+    throw e;
+  }
+  for (const ent of entries) {
+    if (!ent.name.endsWith('.conf')) continue;
+    const path = joinPath(dir, ent.name);
+    const kind = ent.kind === 'symlink' ? (await repo.fs.stat(path))?.kind : ent.kind;
+    if (kind !== 'file') continue;
+    const kf = KeyFile.parse(await readTextCapped(repo.fs, path, MAX_CONFIG_SIZE), path, { keepComments: false });
+    addRemotesFromKeyFile(table, kf, path);
+  }
+  return table;
+}
+
+/** The repo named by core.parent, opened (null when there is none). */
+export async function openParentRepo(repo: Repo): Promise<Repo | null> {
+  const parent = repo.config.get('core', 'parent');
+  if (!parent) return null;
+  try {
+    return await Repo.open(repo.host, parent);
+  } catch (e) {
+    throw new XylemError(`While checking parent repository '${parent}': ${(e as Error).message}`);
+  }
+}
+
+/** A remote defined by this repo (not its parents); throws `Remote "NAME" not found` like ostree. */
+export async function getRemote(repo: Repo, name: string): Promise<Remote> {
+  if (typeof name !== 'string' || name === '') throw new XylemError('A remote name is required');
+  const r = (await loadOwnRemotes(repo)).get(name);
+  if (!r) throw new NotFoundError(`Remote "${name}" not found`);
+  return r;
+}
+
+/** A remote defined by this repo or, failing that, by its parent chain. */
+export async function getRemoteInherited(repo: Repo, name: string): Promise<Remote> {
+  for (let r: Repo | null = repo; r !== null; r = await openParentRepo(r)) {
+    const found = (await loadOwnRemotes(r)).get(name);
+    if (found) return found;
+  }
+  throw new NotFoundError(`Remote "${name}" not found`);
+}
+
+/** Names of all remotes (own and inherited), sorted by byte order like ostree_repo_remote_list. */
+export async function listRemotes(repo: Repo): Promise<string[]> {
+  const names = new Set<string>();
+  for (let r: Repo | null = repo; r !== null; r = await openParentRepo(r)) {
+    for (const n of (await loadOwnRemotes(r)).keys()) names.add(n);
+  }
+  return [...names].sort(compareBytes);
+}
+
+/** strcmp order: code point order equals UTF-8 byte order. */
+function compareBytes(a: string, b: string): number {
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const x = ia.next();
+    const y = ib.next();
+    if (x.done || y.done) return x.done ? (y.done ? 0 : -1) : 1;
+    const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+}
+
+/**
+ * Looks an option up through the parent chain with ostree's rules: a file:// name or an unset
+ * option gives the default; an unknown remote throws `Remote "NAME" not found`.
+ */
+async function lookupOption<T>(
+  repo: Repo,
+  name: string,
+  read: (r: Remote) => T | undefined,
+  dflt: T,
+): Promise<T> {
+  if (remoteNameIsFile(name)) return dflt;
+  let seen = false;
+  for (let r: Repo | null = repo; r !== null; r = await openParentRepo(r).catch((e) => (seen ? null : Promise.reject(e)))) {
+    const remote = (await loadOwnRemotes(r).catch((e) => (seen ? new Map<string, Remote>() : Promise.reject(e)))).get(name);
+    if (!remote) continue;
+    seen = true;
+    const v = read(remote);
+    if (v !== undefined) return v;
+  }
+  if (!seen) throw new NotFoundError(`Remote "${name}" not found`);
+  return dflt;
+}
+
+/** ostree_repo_get_remote_option: the (unescaped) string value of `key`, or `dflt`. */
+export async function remoteOption(repo: Repo, name: string, key: string, dflt: string | null = null): Promise<string | null> {
+  return lookupOption<string | null>(repo, name, (r) => r.options.get(r.group, key), dflt);
+}
+
+/** ostree_repo_get_remote_boolean_option. */
+export async function remoteBooleanOption(repo: Repo, name: string, key: string, dflt: boolean): Promise<boolean> {
+  return lookupOption(repo, name, (r) => r.options.getBoolean(r.group, key), dflt);
+}
+
+/** ostree_repo_get_remote_list_option: the list, or null when unset. */
+export async function remoteListOption(repo: Repo, name: string, key: string): Promise<string[] | null> {
+  return lookupOption<string[] | null>(repo, name, (r) => r.options.getStringList(r.group, key), null);
+}
+
+/** ostree_repo_remote_get_url: a file:// name is its own URL. */
+export async function getRemoteUrl(repo: Repo, name: string): Promise<string> {
+  if (remoteNameIsFile(name)) return name;
+  const url = await remoteOption(repo, name, 'url', null);
+  if (url === null) throw new NotFoundError(`No "url" option in remote "${name}"`);
+  return url;
+}
+
+/** gpg-verify (default true; false for file:// names). */
+export async function remoteGpgVerify(repo: Repo, name: string): Promise<boolean> {
+  if (remoteNameIsFile(name)) return false;
+  return remoteBooleanOption(repo, name, 'gpg-verify', true);
+}
+
+/** gpg-verify-summary (default false). */
+export async function remoteGpgVerifySummary(repo: Repo, name: string): Promise<boolean> {
+  return remoteBooleanOption(repo, name, 'gpg-verify-summary', false);
+}
+
+function optionEntries(opts: RemoteOptions | undefined): Array<[string, RemoteOptionValue]> {
+  if (opts === undefined) return [];
+  const entries = Array.isArray(opts) ? opts : Object.entries(opts);
+  for (const e of entries) {
+    if (!Array.isArray(e) || typeof e[0] !== 'string') throw new TypeError('remote options must be [key, value] pairs');
+    const v = e[1];
+    const ok = typeof v === 'string' || typeof v === 'boolean' || (Array.isArray(v) && v.every((s) => typeof s === 'string'));
+    if (!ok) throw new TypeError(`remote option ${e[0]}: value must be a string, boolean or string list`);
+  }
+  return entries;
+}
+
+/** Fills a remote's group: url (or metalink) first, then the options in order. */
+function fillGroup(kf: KeyFile, group: string, url: string | null, entries: Array<[string, RemoteOptionValue]>): void {
+  if (url !== null) {
+    if (url.startsWith('metalink=')) kf.set(group, 'metalink', url.slice('metalink='.length));
+    else kf.set(group, 'url', url);
+  }
+  for (const [key, v] of entries) {
+    if (typeof v === 'string') kf.set(group, key, v);
+    else if (typeof v === 'boolean') kf.setBoolean(group, key, v);
+    else kf.setStringList(group, key, v);
+  }
+}
+
+/** A writable copy of the repo config as libostree holds it (loaded without comments). */
+function configCopy(repo: Repo): KeyFile {
+  return KeyFile.parse(repo.config.toString(), joinPath(repo.path, 'config'), { keepComments: false });
+}
+
+async function writeRemoteFile(repo: Repo, remote: Remote): Promise<void> {
+  await writeFileAtomic(repo.fs, remote.file!, textEncoder.encode(remote.options.toString()), { mode: 0o644 });
+}
+
+/**
+ * ostree remote add (ostree_repo_remote_change ADD / ADD_IF_NOT_EXISTS / REPLACE). `url` may be
+ * null only for custom-backend remotes; `metalink=URL` is stored as the metalink option.
+ * Returns false when ifNotExists found an existing remote and nothing was written.
+ */
+export async function addRemote(repo: Repo, name: string, url: string | null, opts: AddRemoteOptions = {}): Promise<boolean> {
+  if (!(repo instanceof Repo)) throw new TypeError('addRemote: repo must be a Repo');
+  if (url !== null && typeof url !== 'string') throw new TypeError('addRemote: url must be a string or null');
+  if (opts.ifNotExists && opts.force) throw new XylemError('Can only specify one of --if-not-exists and --force');
+  const entries: Array<[string, RemoteOptionValue]> = [];
+  if (opts.branches !== undefined && opts.branches.length > 0) entries.push(['branches', [...opts.branches]]);
+  entries.push(...optionEntries(opts.options));
+  if (opts.collectionId !== undefined) entries.push(['collection-id', opts.collectionId]);
+  validateRemoteName(name);
+
+  const existing = (await loadOwnRemotes(repo)).get(name);
+  if (existing && opts.force) {
+    existing.options.removeGroup(existing.group);
+    fillGroup(existing.options, existing.group, url, entries);
+    if (existing.file !== null) await writeRemoteFile(repo, existing);
+    else {
+      const config = configCopy(repo);
+      config.removeGroup(existing.group);
+      copyGroup(existing.options, config, existing.group);
+      await repo.writeConfig(config);
+    }
+    return true;
+  }
+  if (existing) {
+    if (opts.ifNotExists) return false;
+    throw new XylemError(`Remote configuration for "${name}" already exists: ${existing.file ?? '(in config)'}`);
+  }
+
+  const { dir, isSystem } = await resolveScope(repo);
+  const addToDir = repo.config.getBoolean('core', 'add-remotes-config-dir') ?? isSystem;
+  const remote = newRemote(name, dir !== null && addToDir ? joinPath(dir, `${name}.conf`) : null);
+  fillGroup(remote.options, remote.group, url, entries);
+  if (remote.file !== null) {
+    await repo.fs.mkdir(dir!, { recursive: true });
+    await writeRemoteFile(repo, remote);
+  } else {
+    const config = configCopy(repo);
+    copyGroup(remote.options, config, remote.group);
+    await repo.writeConfig(config);
+  }
+  return true;
+}
+
+/**
+ * ostree remote delete: removes the remote's group (or its remotes.d file) and its keyring.
+ * Returns false when ifExists found nothing to delete.
+ */
+export async function deleteRemote(repo: Repo, name: string, opts: { ifExists?: boolean } = {}): Promise<boolean> {
+  if (!(repo instanceof Repo)) throw new TypeError('deleteRemote: repo must be a Repo');
+  validateRemoteName(name);
+  const remote = (await loadOwnRemotes(repo)).get(name);
+  if (!remote) {
+    if (opts.ifExists) return false;
+    throw new NotFoundError(`Remote "${name}" not found`);
+  }
+  if (remote.file !== null) {
+    try {
+      await repo.fs.unlink(remote.file);
+    } catch (e) {
+      throw new XylemError(`unlinkat(${remote.file}): ${(e as Error).message}`);
+    }
+  } else {
+    const config = configCopy(repo);
+    if (config.removeGroup(remote.group)) await repo.writeConfig(config);
+  }
+  try {
+    await repo.fs.unlink(joinPath(repo.path, remote.keyring));
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+  }
+  return true;
+}
+
+// ---- Fetching from a remote -------------------------------------------------------------------
+
+/** Fetches files of a remote repository. Pluggable per URL scheme (file:// is built in). */
+export interface RemoteFetcher {
+  /** The bytes at `url`, or null when it does not exist (ENOENT, HTTP 404). */
+  fetch(url: string, opts?: { maxBytes?: number }): Promise<Uint8Array | null>;
+}
+
+export type RemoteFetcherFactory = (repo: Repo, remoteName: string) => RemoteFetcher;
+
+const fetcherFactories = new Map<string, RemoteFetcherFactory>();
+
+/** Registers the fetcher for a URL scheme ('http', 'https', …); replaces an earlier one. */
+export function registerRemoteFetcher(scheme: string, factory: RemoteFetcherFactory): void {
+  if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) throw new TypeError(`registerRemoteFetcher: invalid scheme ${scheme}`);
+  fetcherFactories.set(scheme, factory);
+}
+
+/** Local path of a file:// URL. */
+export function fileUrlToPath(url: string): string {
+  const m = /^file:\/\/([^/]*)(\/.*)?$/.exec(url);
+  if (!m || (m[1] !== '' && m[1] !== 'localhost')) throw new XylemError(`Invalid file URL ${url}`);
+  try {
+    return decodeURIComponent(m[2] ?? '/');
+  } catch {
+    throw new XylemError(`Invalid file URL ${url}`);
+  }
+}
+
+/** Reads file:// URLs straight from the host filesystem. */
+export function fileFetcher(fs: FsHost): RemoteFetcher {
+  return {
+    async fetch(url, opts) {
+      const path = fileUrlToPath(url);
+      const st = await fs.stat(path);
+      if (!st) return null;
+      if (st.kind !== 'file') throw new XylemError(`${path}: not a regular file`);
+      const cap = opts?.maxBytes;
+      if (cap !== undefined && st.size > cap) throw new XylemError(`${url}: larger than ${cap} bytes`);
+      try {
+        return await fs.readFile(path);
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') return null;
+        throw e;
+      }
+    },
+  };
+}
+
+registerRemoteFetcher('file', (repo) => fileFetcher(repo.fs));
+
+/** The fetcher for a URL, chosen by its scheme. */
+export function fetcherFor(repo: Repo, remoteName: string, url: string): RemoteFetcher {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
+  const factory = m ? fetcherFactories.get(m[1]!.toLowerCase()) : undefined;
+  if (!factory) throw new XylemError(`Fetching ${url}: URL scheme not supported yet`);
+  return factory(repo, remoteName);
+}
+
+function joinUrl(base: string, rel: string): string {
+  return base.endsWith('/') ? base + rel : `${base}/${rel}`;
+}
+
+/** A remote's summary and its signatures (either null when the server has none). */
+export interface RemoteSummary {
+  summary: Uint8Array | null;
+  signatures: Uint8Array | null;
+}
+
+/** Fetches `summary` and `summary.sig` of a remote (by name, or a file:// URL). */
+export async function fetchRemoteSummary(repo: Repo, name: string, fetcher?: RemoteFetcher): Promise<RemoteSummary> {
+  const url = await getRemoteUrl(repo, name);
+  const f = fetcher ?? fetcherFor(repo, name, url);
+  const summary = await f.fetch(joinUrl(url, 'summary'), { maxBytes: MAX_SUMMARY_SIZE });
+  const signatures = await f.fetch(joinUrl(url, 'summary.sig'), { maxBytes: MAX_SUMMARY_SIZE });
+  if (await remoteGpgVerifySummary(repo, name)) {
+    if (summary !== null && signatures === null)
+      throw new XylemError('GPG verification enabled, but no summary signatures found (use gpg-verify-summary=false in remote config to disable)');
+    if (summary !== null) throw new XylemError('GPG verification of summaries is not implemented yet');
+  }
+  return { summary, signatures };
+}
+
+/** The ref → checksum map of a summary (type (a(s(taya{sv}))a{sv})). */
+export function summaryRefs(summary: Uint8Array): Map<string, string> {
+  const v = decode('(a(s(taya{sv}))a{sv})', summary, { context: 'summary' }) as GVValue[];
+  const refs = new Map<string, string>();
+  for (const entry of v[0] as GVValue[]) {
+    const [ref, info] = entry as [string, GVValue[]];
+    const csum = info[1] as Uint8Array;
+    if (csum.length !== 32) throw new XylemError(`Invalid checksum of length ${csum.length} expected 32`);
+    refs.set(ref, toHex(csum));
+  }
+  return refs;
+}
+
+/** ostree_repo_remote_list_refs: the refs a remote's summary advertises, sorted by name. */
+export async function listRemoteSummaryRefs(repo: Repo, name: string, fetcher?: RemoteFetcher): Promise<Map<string, string>> {
+  const { summary } = await fetchRemoteSummary(repo, name, fetcher);
+  if (summary === null) throw new XylemError('Remote refs not available; server has no summary file');
+  const refs = summaryRefs(summary);
+  return new Map([...refs].sort((a, b) => compareBytes(a[0], b[0])));
+}

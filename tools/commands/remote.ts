@@ -1,0 +1,282 @@
+// `xylem remote add|delete|list|show-url|refs|summary|gpg-import`: manage remotes (ostree remote).
+
+import type { CliContext, Command } from '../cli/context.ts';
+import { UsageError } from '../cli/context.ts';
+import { parseCommand } from '../cli/common.ts';
+import type { OptionSpec, Parsed } from '../cli/options.ts';
+import type { Repo } from '../../src/repo/repo.ts';
+import {
+  addRemote,
+  deleteRemote,
+  getRemoteUrl,
+  listRemotes,
+  listRemoteSummaryRefs,
+  openSysrootRepo,
+  type RemoteOptionValue,
+} from '../../src/repo/remotes.ts';
+import { importRemoteGpgKeys } from '../../src/repo/remote-gpg.ts';
+import { XylemError, errnoCode } from '../../src/util/errors.ts';
+
+interface Sub {
+  name: string;
+  summary: string;
+  run(ctx: CliContext, argv: string[]): Promise<number>;
+}
+
+/** Signature types libostree knows (ostree_sign_get_by_name). */
+const SIGN_TYPES = ['ed25519', 'dummy'];
+
+/** Opens --sysroot's repo when given, else the --repo one (remote add/delete accept both). */
+async function openTarget(ctx: CliContext, p: Parsed): Promise<Repo> {
+  const sysroot = p.value('sysroot');
+  if (sysroot !== undefined) return openSysrootRepo(ctx.host, sysroot);
+  return ctx.openRepo();
+}
+
+async function readInputFile(ctx: CliContext, path: string): Promise<Uint8Array> {
+  try {
+    return await ctx.host.fs.readFile(path);
+  } catch (e) {
+    const why = errnoCode(e) === 'ENOENT' ? 'No such file or directory' : (e as Error).message;
+    throw new XylemError(`Error opening file ${path}: ${why}`);
+  }
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of process.stdin) chunks.push(c as Uint8Array);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+function importedLine(n: number, name: string): string {
+  return `Imported ${n} GPG key${n === 1 ? '' : 's'} to remote "${name}"\n`;
+}
+
+/** `--sign-verify=KEYTYPE=[inline|file]:DATA` → [option key, value, sign type name]. */
+function parseVerifySpec(spec: string): [string, string, string] {
+  const eq = spec.indexOf('=');
+  if (eq < 0) throw new XylemError(`Failed to parse KEYTYPE=[inline|file]:DATA in ${spec}`);
+  const type = spec.slice(0, eq);
+  if (!SIGN_TYPES.includes(type)) throw new XylemError('Requested signature type is not implemented');
+  const rest = spec.slice(eq + 1);
+  const colon = rest.indexOf(':');
+  const ref = colon < 0 ? rest : rest.slice(0, colon);
+  if (ref !== 'inline' && ref !== 'file') throw new XylemError(`Invalid key reference ${ref}, expected inline|file`);
+  if (colon < 0) throw new XylemError(`Failed to parse KEYTYPE=[inline|file]:DATA in ${spec}`);
+  return [`verification-${type}-${ref === 'inline' ? 'key' : 'file'}`, rest.slice(colon + 1), type];
+}
+
+const add: Sub = {
+  name: 'add',
+  summary: 'Add a remote repository',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, [
+      { name: 'set', kind: 'strings' },
+      { name: 'no-gpg-verify', kind: 'flag' },
+      { name: 'no-sign-verify', kind: 'flag' },
+      { name: 'sign-verify', kind: 'strings' },
+      { name: 'if-not-exists', kind: 'flag' },
+      { name: 'force', kind: 'flag' },
+      { name: 'gpg-import', kind: 'string' },
+      { name: 'custom-backend', kind: 'string' },
+      { name: 'contenturl', kind: 'string' },
+      { name: 'collection-id', kind: 'string' },
+    ]);
+    const repo = await openTarget(ctx, p);
+    const customBackend = p.value('custom-backend');
+    const [name, url = null, ...branches] = p.positionals;
+    if (customBackend !== undefined) {
+      if (name === undefined) throw new UsageError('NAME must be specified');
+    } else if (name === undefined || url === null) throw new UsageError('NAME and URL must be specified');
+    if (p.flag('if-not-exists') && p.flag('force')) throw new UsageError('Can only specify one of --if-not-exists and --force');
+
+    const options: Array<[string, RemoteOptionValue]> = [];
+    const contenturl = p.value('contenturl');
+    if (contenturl !== undefined) options.push(['contenturl', contenturl]);
+    if (customBackend !== undefined) options.push(['custom-backend', customBackend]);
+    for (const kv of p.list('set')) {
+      const eq = kv.indexOf('=');
+      if (eq < 0) throw new XylemError("Missing '=' in KEY=VALUE for --set");
+      options.push([kv.slice(0, eq), kv.slice(eq + 1)]);
+    }
+    // No signature verification implies no GPG verification either.
+    if (p.flag('no-gpg-verify') || p.flag('no-sign-verify')) options.push(['gpg-verify', false]);
+    const specs = p.list('sign-verify');
+    if (p.flag('no-sign-verify')) {
+      if (specs.length > 0) throw new XylemError('Cannot specify both --sign-verify and --no-sign-verify');
+      options.push(['sign-verify', false]);
+    }
+    const signTypes: string[] = [];
+    for (const spec of specs) {
+      const [key, value, type] = parseVerifySpec(spec);
+      options.push([key, value]);
+      signTypes.push(type);
+    }
+    if (signTypes.length > 0) options.push(['sign-verify', signTypes.join(',')]);
+    const collectionId = p.value('collection-id');
+    await addRemote(repo, name, url, {
+      options,
+      branches,
+      ifNotExists: p.flag('if-not-exists'),
+      force: p.flag('force'),
+      ...(collectionId !== undefined ? { collectionId } : {}),
+    });
+
+    const keyFile = p.value('gpg-import');
+    if (keyFile !== undefined) {
+      const n = await importRemoteGpgKeys(repo, name, await readInputFile(ctx, keyFile));
+      ctx.out(importedLine(n, name));
+    }
+    return 0;
+  },
+};
+
+const del: Sub = {
+  name: 'delete',
+  summary: 'Delete a remote repository',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, [{ name: 'if-exists', kind: 'flag' }]);
+    const repo = await openTarget(ctx, p);
+    const name = p.positionals[0];
+    if (name === undefined) throw new UsageError('NAME must be specified');
+    await deleteRemote(repo, name, { ifExists: p.flag('if-exists') });
+    return 0;
+  },
+};
+
+const showUrl: Sub = {
+  name: 'show-url',
+  summary: 'Show remote repository URL',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, []);
+    const repo = await ctx.openRepo();
+    const name = p.positionals[0];
+    if (name === undefined) throw new UsageError('NAME must be specified');
+    ctx.out(`${await getRemoteUrl(repo, name)}\n`);
+    return 0;
+  },
+};
+
+const utf8Length = (s: string): number => new TextEncoder().encode(s).length;
+
+const list: Sub = {
+  name: 'list',
+  summary: 'List remote repository names',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, [{ name: 'show-urls', short: 'u', kind: 'flag' }]);
+    const repo = await ctx.openRepo();
+    const names = await listRemotes(repo);
+    if (!p.flag('show-urls')) {
+      for (const n of names) ctx.out(`${n}\n`);
+      return 0;
+    }
+    // printf("%-*s") pads by bytes.
+    const width = Math.max(0, ...names.map(utf8Length));
+    for (const n of names) {
+      const url = await getRemoteUrl(repo, n);
+      ctx.out(`${n}${' '.repeat(width - utf8Length(n))}  ${url}\n`);
+    }
+    return 0;
+  },
+};
+
+const gpgImport: Sub = {
+  name: 'gpg-import',
+  summary: 'Import GPG keys',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, [
+      { name: 'keyring', short: 'k', kind: 'strings' },
+      { name: 'stdin', kind: 'flag' },
+    ]);
+    const repo = await ctx.openRepo();
+    const [name, ...keyIds] = p.positionals;
+    if (name === undefined) throw new UsageError('NAME must be specified');
+    const keyrings = p.list('keyring');
+    if (p.flag('stdin') && keyrings.length > 0) throw new UsageError('--keyring and --stdin are mutually exclusive');
+    let source: Uint8Array | null;
+    if (p.flag('stdin')) source = await readStdin();
+    else if (keyrings.length > 0) {
+      const parts: Uint8Array[] = [];
+      for (const k of keyrings) parts.push(await readInputFile(ctx, k));
+      source = new Uint8Array(Buffer.concat(parts));
+    } else source = null;
+    const n = await importRemoteGpgKeys(repo, name, source, keyIds.length > 0 ? keyIds : null);
+    ctx.out(importedLine(n, name));
+    return 0;
+  },
+};
+
+const refs: Sub = {
+  name: 'refs',
+  summary: 'List remote refs',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, [{ name: 'cache-dir', kind: 'string' }]);
+    const repo = await ctx.openRepo();
+    const name = p.positionals[0];
+    if (name === undefined) throw new UsageError('NAME must be specified');
+    for (const ref of (await listRemoteSummaryRefs(repo, name)).keys()) ctx.out(`${name}:${ref}\n`);
+    return 0;
+  },
+};
+
+const SUBCOMMANDS: Sub[] = [add, del, showUrl, list, gpgImport, refs];
+
+/** The subcommand table as ostree lists it in `ostree remote --help`. */
+const HELP_ROWS: Array<[string, string]> = [
+  ['add', 'Add a remote repository'],
+  ['delete', 'Delete a remote repository'],
+  ['show-url', 'Show remote repository URL'],
+  ['list', 'List remote repository names'],
+  ['gpg-import', 'Import GPG keys'],
+  ['gpg-list-keys', 'Show remote GPG keys'],
+  ['add-cookie', 'Add a cookie to remote'],
+  ['delete-cookie', 'Remove one cookie from remote'],
+  ['list-cookies', 'Show remote repository cookies'],
+  ['refs', 'List remote refs'],
+  ['summary', 'Show remote summary'],
+];
+
+function remoteHelp(): string {
+  const rows = HELP_ROWS.map(([n, s]) => `  ${n.padEnd(18)}${s}`).join('\n');
+  return (
+    'Usage:\n  ostree remote [OPTION…] COMMAND\n\nRemote commands that may involve internet access\n\n' +
+    `Builtin "remote" Commands:\n${rows}\n\nHelp Options:\n  -h, --help        Show help options\n\n` +
+    'Application Options:\n  -v, --verbose     Print debug information during command processing\n' +
+    '  --version         Print version information and exit\n\n'
+  );
+}
+
+const NO_OPTIONS: OptionSpec[] = [];
+
+export const command: Command = {
+  name: 'remote',
+  summary: 'Remote commands that may involve internet access',
+  async run(ctx, argv) {
+    // ostree takes the first non-option argument (before `--`) as the subcommand.
+    let subName: string | undefined;
+    const rest: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (a === '--') {
+        rest.push(...argv.slice(i));
+        break;
+      }
+      if (subName === undefined && !a.startsWith('-')) subName = a;
+      else rest.push(a);
+    }
+    const sub = SUBCOMMANDS.find((s) => s.name === subName);
+    if (!sub) {
+      const p = parseCommand(ctx, rest, NO_OPTIONS);
+      const help = remoteHelp();
+      if (p.flag('help') && subName === undefined) {
+        ctx.out(help);
+        return 0;
+      }
+      ctx.err(help);
+      if (subName === undefined) throw new UsageError('No "remote" subcommand specified');
+      if (HELP_ROWS.some(([n]) => n === subName)) throw new XylemError(`"remote ${subName}" is not supported by xylem yet`);
+      throw new UsageError(`Unknown "remote" subcommand '${subName}'`);
+    }
+    return sub.run(ctx, rest);
+  },
+};
