@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs the per-runtime smoke test (test/runtimes/smoke.test.mjs by default, or the files given
+# Runs the per-runtime smoke test (test/runtimes/smoke.mjs by default, or the files given
 # as arguments) under Node (through tsx), Bun and Deno from node_modules (devDependencies).
 # Fails if any runtime fails; a missing runtime is a failure when CI=true, a warning otherwise.
 set -u
 cd "$(dirname "$0")/.."
 
 files=("$@")
-[ ${#files[@]} -eq 0 ] && files=(test/runtimes/smoke.test.mjs)
+[ ${#files[@]} -eq 0 ] && files=(test/runtimes/smoke.mjs)
 
 # bun's npm package swaps in the real binary from its postinstall script; when scripts were
 # skipped, the platform package still holds a runnable binary.

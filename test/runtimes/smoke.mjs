@@ -2,6 +2,9 @@
 // under `node --import tsx --test`, `bun test` and `deno test -A` (tools/run-runtime-smoke.sh runs
 // all three). It builds the host for whichever runtime runs it and exercises it for real.
 //
+// The name deliberately avoids *.test.*: vitest's default include would pick that up and fail
+// ("No test suite found"), while node --test, bun test ./file and deno test take any file name.
+//
 // To add a case: append a `test('…', async () => { const dir = await freshDir('name'); … })`.
 // `host` is the runtime's Host; `freshDir` gives an empty directory that is removed at the end.
 // Keep cases independent of each other; use { skip: reason } for capabilities a runtime lacks.
