@@ -26,7 +26,7 @@ import {
 } from '../format/objects.ts';
 import { decode } from '../format/gvariant.ts';
 import { joinPath } from '../util/path.ts';
-import { nobleHashProvider, oneShot } from '../util/sha256.ts';
+import { selectHashProvider, oneShot } from '../util/sha256.ts';
 import { fflateDeflateProvider } from '../util/deflate.ts';
 import { CorruptionError, NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
 import { fromUtf8, textEncoder } from '../util/bytes.ts';
@@ -78,7 +78,7 @@ export class Repo {
     this.path = path;
     this.mode = mode;
     this.config = config;
-    this.hashProvider = host.hash ?? nobleHashProvider;
+    this.hashProvider = selectHashProvider(host.hash);
     this.deflate = host.deflate ?? fflateDeflateProvider;
     this.sha256 = oneShot(this.hashProvider);
   }

@@ -3,6 +3,7 @@
 
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import type { HashProvider, Sha256 } from '../host.ts';
+import { loadCoreSync, wasmHashProvider } from '../../core-wasm/index.ts';
 
 export const nobleHashProvider: HashProvider = {
   name: 'noble',
@@ -30,4 +31,23 @@ export function oneShot(p: HashProvider): (data: Uint8Array) => Uint8Array {
     h.update(data);
     return h.digest();
   };
+}
+
+let wasmProvider: HashProvider | null | undefined;
+
+/** The WASM core's SHA-256 (loaded on first use); null if WebAssembly is unavailable. */
+export function wasmSha256Provider(): HashProvider | null {
+  if (wasmProvider === undefined) {
+    try {
+      wasmProvider = wasmHashProvider(loadCoreSync());
+    } catch {
+      wasmProvider = null;
+    }
+  }
+  return wasmProvider;
+}
+
+/** The fastest provider available: the host's native one, else the WASM core, else noble. */
+export function selectHashProvider(hostProvider: HashProvider | undefined): HashProvider {
+  return hostProvider ?? wasmSha256Provider() ?? nobleHashProvider;
 }
