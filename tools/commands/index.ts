@@ -11,14 +11,18 @@ import { command as revParse } from './rev-parse.ts';
 import { command as refs } from './refs.ts';
 import { command as reset } from './reset.ts';
 import { command as config } from './config.ts';
+import { command as checksum } from './checksum.ts';
 import { command as pullLocal } from './pull-local.ts';
 import { command as remote } from './remote.ts';
+import { command as fsck } from './fsck.ts';
 
 export const COMMANDS: Command[] = [
   cat,
   checkout,
+  checksum,
   commit,
   config,
+  fsck,
   init,
   logCommand,
   ls,
