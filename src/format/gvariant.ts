@@ -5,6 +5,7 @@
 import { decodeValue } from './gvariant/decode.ts';
 import { encodeValue } from './gvariant/encode.ts';
 import { printGVariant } from './gvariant/print.ts';
+import { parseGVariantText } from './gvariant/text.ts';
 import { parseType } from './gvariant/type.ts';
 import type { GVValue, GVVariant } from './gvariant/value.ts';
 
@@ -63,6 +64,14 @@ export function isNormalForm(type: string, data: Uint8Array, opts?: EncodeOption
 /** g_variant_print(value, annotate) for a value of `type`. */
 export function print(type: string, value: GVValue, opts?: PrintOptions): string {
   return printGVariant(type, value, opts?.annotate === true);
+}
+
+/**
+ * Parses GVariant text format like g_variant_parse(type, text): e.g. `uint64 42`, `'value'`, `true`,
+ * `@a{sv} {}`, `<'x'>`. Without `type` the type is inferred as GLib does (int32 / double / 's').
+ */
+export function parseText(text: string, type?: string): GVVariant {
+  return parseGVariantText(text, type);
 }
 
 /** Builds a `v` value, validating the type string. */

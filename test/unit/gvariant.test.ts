@@ -4,7 +4,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type GVValue, decode, encode, isNormalForm, parseType, print, variant } from '../../src/format/gvariant.ts';
+import {
+  type GVValue,
+  decode,
+  encode,
+  isNormalForm,
+  parseText,
+  parseType,
+  print,
+  variant,
+} from '../../src/format/gvariant.ts';
 
 interface ValueVector {
   name: string;
@@ -24,9 +33,17 @@ interface HostileVector {
   /** normal, and GLib serialising the same value from scratch yields exactly these bytes. */
   canonical: boolean;
 }
+interface TextVector {
+  type: string | null;
+  text: string;
+  error: boolean;
+  resultType?: string;
+  printAnnotated?: string;
+  le?: string;
+}
 const vectors = JSON.parse(
   readFileSync(new URL('../../fixtures/gvariant/vectors.json', import.meta.url), 'utf8'),
-) as { values: ValueVector[]; hostile: HostileVector[] };
+) as { values: ValueVector[]; hostile: HostileVector[]; text: TextVector[] };
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -162,6 +179,28 @@ describe('GVariant hostile input (GLib verdicts)', () => {
     }
     expect(rejected).toBeGreaterThan(1000);
     expect(accepted).toBeGreaterThan(100);
+  });
+});
+
+describe('GVariant text format parsing (g_variant_parse)', () => {
+  for (const v of vectors.text) {
+    it(`${v.type ?? '(inferred)'} ${v.text}`, () => {
+      if (v.error) {
+        expect(() => parseText(v.text, v.type ?? undefined)).toThrow(/cannot parse GVariant text/);
+        return;
+      }
+      const r = parseText(v.text, v.type ?? undefined);
+      expect(r.type).toBe(v.resultType);
+      expect(print(r.type, r.value, { annotate: true })).toBe(v.printAnnotated);
+      expect(hex(encode(r.type, r.value))).toBe(v.le);
+    });
+  }
+  it('parses every printed golden value back to the same bytes', () => {
+    for (const v of vectors.values) {
+      if (v.type === 'd' || v.type.includes('h') || v.le.length > 4000) continue; // nan/inf text is lossy
+      const r = parseText(v.printAnnotated, v.type);
+      expect(hex(encode(v.type, r.value)), v.name).toBe(v.le);
+    }
   });
 });
 

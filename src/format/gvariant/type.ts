@@ -129,6 +129,14 @@ export function parseType(type: string): GVType {
   return t;
 }
 
+/** Scans one complete type starting at `pos` in `s` (e.g. after '@' in text format); returns it and its end. */
+export function scanType(s: string, pos: number): { type: GVType; end: number } {
+  const scanner = new TypeScanner(s);
+  scanner.pos = pos;
+  scanner.scan(1);
+  return { type: parseType(s.slice(pos, scanner.pos)), end: scanner.pos };
+}
+
 /** True if `type` is a valid single definite type string. */
 export function isValidType(type: string): boolean {
   try {
