@@ -74,16 +74,14 @@ export function makeImportContext(txn: Transaction, modifier: CommitModifier = {
 function applyModifier(ctx: ImportContext, st: { uid: number; gid: number; mode: number }): { uid: number; gid: number; mode: number } {
   let { uid, gid, mode } = st;
   const m = ctx.modifier;
-  if (m.canonicalPermissions) {
+  if (m.ownerUid !== undefined) uid = m.ownerUid;
+  if (m.ownerGid !== undefined) gid = m.ownerGid;
+  // As libostree: canonical permissions win over --owner-uid/gid, and a bare-user-only repo
+  // always canonicalizes (it cannot store owners, setuid/setgid/sticky or group/other write).
+  if (m.canonicalPermissions || ctx.txn.repo.mode === 'bare-user-only') {
     uid = 0;
     gid = 0;
     if ((mode & S_IFMT) !== S_IFLNK) mode = mode & (S_IFMT | 0o755);
-  }
-  if (m.ownerUid !== undefined) uid = m.ownerUid;
-  if (m.ownerGid !== undefined) gid = m.ownerGid;
-  if (ctx.txn.repo.mode === 'bare-user-only') {
-    uid = 0;
-    gid = 0;
   }
   return { uid, gid, mode };
 }
