@@ -123,11 +123,12 @@ run_one() {
 summarize() {
   local t=$1 tap=$outdir/$1.tap rc secs ok notok skip plan verdict first
   read -r rc secs < "$outdir/$t.status"
-  # TAP keywords are lower case ("OK closing connection" from gpg-connect-agent is not a result)
-  ok=$(grep -cE '^ok( |$)' "$tap"); skip=$(grep -cE '^ok( |$).*#[[:space:]]*[Ss][Kk][Ii][Pp]' "$tap")
-  ok=$((ok - skip)); notok=$(grep -cE '^not ok( |$)' "$tap")
+  # TAP keywords are lower case ("OK closing connection" from gpg-connect-agent is not a
+  # result); some tests write "ok, text"
+  ok=$(grep -cE '^ok([^[:alnum:]_]|$)' "$tap"); skip=$(grep -cE '^ok([^[:alnum:]_]|$).*#[[:space:]]*[Ss][Kk][Ii][Pp]' "$tap")
+  ok=$((ok - skip)); notok=$(grep -cE '^not ok([^[:alnum:]_]|$)' "$tap")
   plan=$(grep -oE '^1\.\.[0-9]+' "$tap" | head -1); plan=${plan#1..}; plan=${plan:-?}
-  first=$(grep -m1 -E '^not ok( |$)' "$tap")
+  first=$(grep -m1 -E '^not ok([^[:alnum:]_]|$)' "$tap")
   # a dying test reports on stderr; take the last line that is not shell tracing or the
   # gpg-agent chatter of the harness's exit trap
   [ -n "$first" ] || [ "$rc" = 0 ] ||
