@@ -81,6 +81,18 @@ export class KeyFile {
   private readonly sections: Group[] = [{ name: null, lines: [] }];
   private context: string | undefined;
 
+  /** Parses a file's bytes, rejecting invalid UTF-8 like GLib does. */
+  static parseBytes(data: Uint8Array, context?: string, opts?: KeyFileParseOptions): KeyFile {
+    if (!(data instanceof Uint8Array)) throw new TypeError('KeyFile.parseBytes: data must be a Uint8Array');
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(data);
+    } catch {
+      throw new KeyFileError(`${context ? `${context}: ` : ''}key file contains invalid UTF-8`);
+    }
+    return KeyFile.parse(text, context, opts);
+  }
+
   /** Parses GKeyFile text. Errors name `context` (e.g. the file path) and the 1-based line number. */
   static parse(text: string, context?: string, opts?: KeyFileParseOptions): KeyFile {
     if (typeof text !== 'string') throw new TypeError('KeyFile.parse: text must be a string');

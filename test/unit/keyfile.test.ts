@@ -133,6 +133,13 @@ describe('KeyFile API', () => {
     samples.forEach((s, k) => expect(back.get('g', `s${k}`)).toBe(s));
     expect(back.getStringList('g', 'list')).toEqual(samples);
   });
+  it('parseBytes rejects invalid UTF-8 and accepts valid bytes', () => {
+    expect(() => KeyFile.parseBytes(new Uint8Array([0x5b, 0x61, 0x5d, 0x0a, 0x6b, 0x3d, 0xff, 0x0a]), 'cfg')).toThrow(
+      /^cfg: .*UTF-8/,
+    );
+    const kf = KeyFile.parseBytes(new TextEncoder().encode('[a]\nk=\u00e9\n'));
+    expect(kf.get('a', 'k')).toBe('\u00e9');
+  });
   it('keepComments: false drops comments and blank lines like G_KEY_FILE_NONE', () => {
     const kf = KeyFile.parse('# c\n\n[a]\n# d\nx=1\n\n[b]\ny=2\n', undefined, { keepComments: false });
     expect(kf.toString()).toBe('[a]\nx=1\n\n[b]\ny=2\n');
