@@ -16,6 +16,9 @@ function usage(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const env = process.env as Record<string, string | undefined>;
+  // libuv's thread pool (default 4) runs every fs call and zlib job; commits and checkouts keep
+  // dozens in flight. Must be set before the pool's first use.
+  if (!env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = '16';
   let cmdIndex = -1;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

@@ -5,6 +5,7 @@
 import * as fsp from 'node:fs/promises';
 import * as nodeFs from 'node:fs';
 import { promisify } from 'node:util';
+import { execFile } from 'node:child_process';
 import type { Stats, Dirent } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type {
@@ -325,6 +326,13 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
       } catch (e) {
         throw withPath(e, path);
       }
+    },
+
+    async syncfs(path: string): Promise<void> {
+      // Node has no syncfs(2); coreutils' `sync -f` calls it for the filesystem holding path.
+      await new Promise<void>((resolve, reject) => {
+        execFile('sync', ['-f', path], (err) => (err ? reject(withPath(err, path)) : resolve()));
+      });
     },
 
     async fsyncDir(path: string): Promise<void> {
