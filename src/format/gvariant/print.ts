@@ -2,9 +2,41 @@
 // (ostree show --raw, ostree summary --view and the ostree test suite depend on this text).
 
 import { type GVType, parseType } from './type.ts';
+import { UNPRINTABLE_RANGES } from './unprintable.ts';
 import type { GVValue, GVVariant } from './value.ts';
 
-const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cn}\p{Cs}]/u;
+let rangeStarts: Uint32Array | null = null;
+let rangeEnds: Uint32Array | null = null;
+
+function loadRanges(): void {
+  const nums = UNPRINTABLE_RANGES.split(',').map((x) => parseInt(x, 36));
+  const n = nums.length / 2;
+  rangeStarts = new Uint32Array(n);
+  rangeEnds = new Uint32Array(n);
+  let prevEnd = -1;
+  for (let k = 0; k < n; k++) {
+    const start = prevEnd + 1 + nums[2 * k];
+    prevEnd = start + nums[2 * k + 1];
+    rangeStarts[k] = start;
+    rangeEnds[k] = prevEnd;
+  }
+}
+
+/** g_unichar_isprint with GLib's own Unicode tables (independent of the JS engine's Unicode version). */
+export function isPrintable(c: number): boolean {
+  if (c >= 0x20 && c < 0x7f) return true;
+  if (!rangeStarts) loadRanges();
+  const starts = rangeStarts!;
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid] > c) hi = mid - 1;
+    else if (rangeEnds![mid] < c) lo = mid + 1;
+    else return false;
+  }
+  return true;
+}
 
 /** Quotes a string the way g_variant_print does (GLib unicode escapes for unprintables). */
 export function quoteString(s: string): string {
@@ -12,11 +44,11 @@ export function quoteString(s: string): string {
   let out = quote;
   for (const ch of s) {
     if (ch === quote || ch === '\\') out += '\\';
-    if (!NOT_PRINTABLE.test(ch)) {
+    const c = ch.codePointAt(0)!;
+    if (isPrintable(c)) {
       out += ch;
       continue;
     }
-    const c = ch.codePointAt(0)!;
     switch (c) {
       case 7: out += '\\a'; break;
       case 8: out += '\\b'; break;
