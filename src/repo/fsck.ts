@@ -99,7 +99,7 @@ async function contentChecksumArchive(repo: Repo, checksum: string): Promise<str
     if (8 + headerSize > data.length) throw new CorruptionError('Need more input');
   }
   const { header, size, offset } = parseArchiveHeader(data, `${checksum}.filez`);
-  let content = new Uint8Array(0);
+  let content: Uint8Array = new Uint8Array(0);
   if (isReg(header.mode)) {
     try {
       // Small bodies inflate faster in-thread than through an async native round trip.

@@ -1,0 +1,179 @@
+// Deleting unreachable objects (`ostree prune`): reachability from refs (or from every commit),
+// optionally limited to a depth, by age (--keep-younger-than), per branch (--retain-branch-depth,
+// --only-branch), commits only, or a dry run; plus explicit commit deletion with tombstones.
+// Counts and sizes are reported as ostree does: loose file/dirtree/dirmeta/commit objects only.
+
+import type { Repo } from './repo.ts';
+import { ObjectType, isMetadataType, objectTypeName, isValidChecksum } from '../format/objects.ts';
+import { XylemError } from '../util/errors.ts';
+import { listAllRefs, listMirrorRefs, resolveRev } from './refs.ts';
+import { traverseCommit, loadCommitIfExists, objectKey, type ObjectKey } from './traverse.ts';
+import { deleteCommitObject } from './fsck.ts';
+import { markCommitPartial } from './commit-state.ts';
+
+export interface PruneResult {
+  /** Objects considered (all loose objects, or only commits with commitOnly). */
+  total: number;
+  /** Objects deleted (or that would be, with noPrune). */
+  pruned: number;
+  /** Bytes on disk of those objects. */
+  freedBytes: number;
+}
+
+export interface PruneOptions {
+  /** Only refs are roots (otherwise every commit object is one). */
+  refsOnly?: boolean;
+  /** Parents to keep per root: -1 (default) = all. */
+  depth?: number;
+  /** Report, do not delete. */
+  noPrune?: boolean;
+  /** Only commit objects are traversed, counted and deleted. */
+  commitOnly?: boolean;
+  /** Seconds since the epoch: history older than this is dropped (ref heads are kept). */
+  keepYoungerThan?: bigint;
+  /** Per-ref depth overrides (ref name as listed: `ref` or `remote:ref`). */
+  retainBranchDepth?: Map<string, number>;
+  /** Only these refs are pruned; the others keep their whole history. */
+  onlyBranches?: string[];
+  /** Log lines for -v (ostree's debug output). */
+  debug?: (line: string) => void;
+}
+
+/** Objects the prune scan knows about (libostree lists neither commitmeta nor tombstones). */
+const LISTED = new Set([ObjectType.File, ObjectType.DirTree, ObjectType.DirMeta, ObjectType.Commit, ObjectType.PayloadLink]);
+
+async function storageSize(repo: Repo, checksum: string, type: ObjectType): Promise<number> {
+  const st = await repo.fs.lstat(repo.objectPath(checksum, type));
+  return st ? st.size : 0;
+}
+
+/** Deletes every loose object not in `reachable`; the shared tail of both prune paths. */
+export async function pruneFromReachable(repo: Repo, reachable: Set<ObjectKey>, opts: PruneOptions = {}): Promise<PruneResult> {
+  const objects = (await repo.listObjects()).filter((o) => LISTED.has(o.type));
+  const result: PruneResult = { total: 0, pruned: 0, freedBytes: 0 };
+  for (const o of objects) {
+    if (opts.commitOnly && o.type !== ObjectType.Commit) continue;
+    result.total++;
+    if (reachable.has(objectKey(o.checksum, o.type))) {
+      opts.debug?.(`Keeping needed object ${o.checksum}.${objectTypeName(o.type)}`);
+      continue;
+    }
+    opts.debug?.(`Pruning unneeded object ${o.checksum}.${objectTypeName(o.type)}`);
+    result.freedBytes += await storageSize(repo, o.checksum, o.type);
+    result.pruned++;
+    if (opts.noPrune) continue;
+    if (o.type === ObjectType.Commit) {
+      await deleteCommitObject(repo, o.checksum);
+      await markCommitPartial(repo, o.checksum, false);
+    } else {
+      await repo.deleteObject(o.checksum, o.type);
+    }
+  }
+  void isMetadataType;
+  return result;
+}
+
+/** The ref heads (local, remote and collection refs), as prune sees them. */
+async function refHeads(repo: Repo): Promise<Array<{ name: string; checksum: string }>> {
+  const refs = await listAllRefs(repo);
+  const mirrors = await listMirrorRefs(repo);
+  return [...refs.map((r) => ({ name: r.name, checksum: r.checksum })), ...mirrors.map((r) => ({ name: r.name, checksum: r.checksum }))];
+}
+
+/** Walks a ref's history while commits are at least `cutoff` seconds old; the head is always kept. */
+async function traverseKeepYoungerThan(
+  repo: Repo,
+  head: string,
+  cutoff: bigint,
+  reachable: Set<ObjectKey>,
+  commitOnly: boolean,
+): Promise<void> {
+  await traverseCommit(repo, head, reachable, { depth: 0, commitOnly });
+  let next: string | null = head;
+  while (next) {
+    const commit = await loadCommitIfExists(repo, next);
+    if (!commit || commit.timestamp < cutoff) break;
+    await traverseCommit(repo, next, reachable, { depth: 0, commitOnly });
+    next = commit.parent;
+  }
+}
+
+/** `ostree prune` without --delete-commit / --static-deltas-only: computes roots and prunes. */
+export async function pruneRepo(repo: Repo, opts: PruneOptions = {}): Promise<PruneResult> {
+  const depth = opts.depth ?? -1;
+  if (!Number.isInteger(depth) || depth < -1) throw new XylemError(`Invalid depth ${depth}`);
+  const commitOnly = opts.commitOnly === true;
+  const reachable = new Set<ObjectKey>();
+  const advanced = opts.keepYoungerThan !== undefined || (opts.retainBranchDepth?.size ?? 0) > 0 || (opts.onlyBranches?.length ?? 0) > 0;
+
+  if (!advanced) {
+    if (opts.refsOnly) {
+      for (const r of await refHeads(repo)) {
+        opts.debug?.(`Finding objects to keep for commit ${r.checksum}`);
+        await traverseCommit(repo, r.checksum, reachable, { depth, commitOnly });
+      }
+    } else {
+      const commits = (await repo.listObjects()).filter((o) => o.type === ObjectType.Commit);
+      for (const c of commits) {
+        opts.debug?.(`Finding objects to keep for commit ${c.checksum}`);
+        await traverseCommit(repo, c.checksum, reachable, { depth, commitOnly });
+      }
+    }
+    return pruneFromReachable(repo, reachable, opts);
+  }
+
+  const retain = new Map(opts.retainBranchDepth ?? []);
+  const refs = (await listAllRefs(repo)).map((r) => ({ name: r.name, checksum: r.checksum }));
+  if (opts.onlyBranches && opts.onlyBranches.length > 0) {
+    const only = new Set<string>();
+    for (const b of opts.onlyBranches) {
+      await resolveRev(repo, b); // "Refspec 'X' not found"
+      only.add(b);
+    }
+    for (const r of refs) if (!only.has(r.name) && !retain.has(r.name)) retain.set(r.name, -1);
+  }
+  for (const r of refs) {
+    const d = retain.get(r.name);
+    if (d === undefined && opts.keepYoungerThan !== undefined) {
+      await traverseKeepYoungerThan(repo, r.checksum, opts.keepYoungerThan, reachable, commitOnly);
+      continue;
+    }
+    opts.debug?.(`Finding objects to keep for commit ${r.checksum}`);
+    await traverseCommit(repo, r.checksum, reachable, { depth: d ?? depth, commitOnly });
+  }
+  return pruneFromReachable(repo, reachable, opts);
+}
+
+/** `prune --delete-commit`: refuses commits that a ref points to; turns on tombstones first. */
+export async function deleteCommit(repo: Repo, checksum: string): Promise<void> {
+  for (const r of await listAllRefs(repo)) {
+    if (r.checksum === checksum) throw new XylemError(`Commit '${checksum}' is referenced by '${r.name}'`);
+  }
+  for (const r of await listMirrorRefs(repo)) {
+    if (r.checksum === checksum) throw new XylemError(`Commit '${checksum}' is referenced by (${r.collection}, ${r.ref})`);
+  }
+  await repo.reloadConfig();
+  if (repo.config.getBoolean('core', 'tombstone-commits') !== true) {
+    const kf = repo.config;
+    kf.set('core', 'tombstone-commits', 'true');
+    await repo.writeConfig(kf);
+  }
+  if (!isValidChecksum(checksum)) {
+    // ostree passes the text straight to the object path: objects/XX/REST.commit.
+    throw new XylemError(`Deleting object ${checksum}.commit: unlinkat(${checksum.slice(0, 2)}/${checksum.slice(2)}.commit): No such file or directory`);
+  }
+  await deleteCommitObject(repo, checksum);
+}
+
+/** g_format_size(): SI units, one decimal ("265 bytes", "740.2 kB", "1.5 MB"). */
+export function formatSize(bytes: number): string {
+  if (bytes < 1000) return bytes === 1 ? '1 byte' : `${bytes} bytes`;
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  let v = bytes / 1000;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(1)}\u00a0${units[i]}`;
+}
