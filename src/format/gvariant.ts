@@ -1,6 +1,7 @@
 // GVariant codec (GLib serialisation format used by every OSTree metadata object): public API.
 // Encoding produces normal form; decoding is strict and rejects anything not in normal form;
-// print reproduces g_variant_print. Implementation lives in ./gvariant/*.ts.
+// print reproduces g_variant_print; parseText reads GVariant text format. Implementation lives in
+// ./gvariant/*.ts. Value mapping: see ./gvariant/value.ts (nested maybes mmT: Just x = [x]).
 
 import { decodeValue } from './gvariant/decode.ts';
 import { encodeValue } from './gvariant/encode.ts';
