@@ -79,7 +79,7 @@ export async function importRemoteGpgKeys(
     if (keyIds !== null && keyIds.length > 0) {
       selected = keyIds.map((id) => {
         const k = available.find((key) => keyMatches(key, id));
-        if (!k) throw new XylemError(`Unable to find key "${id}": End of file`);
+        if (!k) throw new XylemError(`Unable to find key "${id}": GPGME: End of file`);
         return k;
       });
     }

@@ -3,7 +3,7 @@
 import type { CliContext, Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
-import type { OptionSpec, Parsed } from '../cli/options.ts';
+import type { Parsed } from '../cli/options.ts';
 import type { Repo } from '../../src/repo/repo.ts';
 import {
   addRemote,
@@ -246,8 +246,6 @@ function remoteHelp(): string {
   );
 }
 
-const NO_OPTIONS: OptionSpec[] = [];
-
 export const command: Command = {
   name: 'remote',
   summary: 'Remote commands that may involve internet access',
@@ -266,9 +264,13 @@ export const command: Command = {
     }
     const sub = SUBCOMMANDS.find((s) => s.name === subName);
     if (!sub) {
-      const p = parseCommand(ctx, rest, NO_OPTIONS);
+      // Without a subcommand only the dispatcher's own options are accepted (not --repo).
+      for (const a of rest) {
+        if (a === '--') break;
+        if (a.startsWith('-') && !['-h', '--help', '-v', '--verbose'].includes(a)) throw new UsageError(`Unknown option ${a}`);
+      }
       const help = remoteHelp();
-      if (p.flag('help') && subName === undefined) {
+      if ((rest.includes('-h') || rest.includes('--help')) && subName === undefined) {
         ctx.out(help);
         return 0;
       }
