@@ -74,6 +74,7 @@ try {
 } catch (err) {
   // esbuild has already printed the errors (logLevel)
   console.error(`build-cli: bundling ${relative(ROOT, entry)} failed (${err.errors?.length ?? '?'} error(s) above)`);
+  rmSync(buildDir, { recursive: true, force: true });
   process.exit(1);
 }
 
@@ -82,6 +83,7 @@ const outputs = result.metafile.outputs;
 const entryOut = Object.keys(outputs).find((o) => outputs[o].entryPoint && o.endsWith('xylem.mjs'));
 if (!entryOut) {
   console.error('build-cli: esbuild produced no xylem.mjs');
+  rmSync(buildDir, { recursive: true, force: true });
   process.exit(1);
 }
 const staticFiles = new Set();
@@ -107,6 +109,7 @@ for (const o of staticFiles) {
 if (eager.length > 0) {
   console.error('build-cli: these heavy packages are imported statically; use a dynamic import() instead:');
   for (const e of [...new Set(eager)].slice(0, 10)) console.error(`  ${e}`);
+  rmSync(buildDir, { recursive: true, force: true });
   process.exit(1);
 }
 
