@@ -35,11 +35,15 @@ interface Ctx {
   stats: { files: number; dirs: number; hardlinked: number; copied: number };
 }
 
-/** Whether hardlinks from this repo are possible in the given mode (as libostree decides). */
+/**
+ * Whether hardlinks from this repo are possible in the given mode (as libostree decides): a bare
+ * repo's objects carry the real owners and modes, so only a non-user checkout may link them; a
+ * bare-user(-only) repo's objects are owned by the repo owner, so only a user checkout may.
+ */
 export function canHardlink(repo: Repo, userMode: boolean): boolean {
   if (repo.mode === 'archive') return false;
-  if (repo.mode === 'bare') return !userMode || true;
-  return userMode; // bare-user, bare-user-only: object modes are not the real ones unless user mode
+  if (repo.mode === 'bare') return !userMode;
+  return userMode || repo.mode === 'bare-user-only';
 }
 
 async function limited<T>(ctx: Ctx, fn: () => Promise<T>): Promise<T> {
@@ -65,14 +69,18 @@ export async function checkout(repo: Repo, rev: string, dest: string, opts: Chec
   if (typeof dest !== 'string' || dest === '') throw new XylemError('checkout: a destination is required');
   const csum = (await resolveRev(repo, rev))!;
   const commit = await repo.loadCommit(csum);
-  const userMode = opts.userMode ?? false;
+  // As libostree: a bare-user-only repo is always checked out in user mode.
+  const userMode = (opts.userMode ?? false) || repo.mode === 'bare-user-only';
+  if (userMode !== (opts.userMode ?? false)) opts = { ...opts, userMode };
   let hardlink = !opts.forceCopy && canHardlink(repo, userMode);
   if (repo.mode === 'bare' && !userMode && repo.host.uid !== undefined && repo.host.uid !== 0) hardlink = true;
   if (opts.requireHardlinks && !hardlink)
     throw new XylemError(
       repo.mode === 'archive'
         ? 'Cannot checkout hardlinks from an archive repository'
-        : `Hardlink checkout of a ${repo.mode} repository requires user mode (-U)`,
+        : repo.mode === 'bare'
+          ? 'Bare repository mode cannot hardlink in user checkout mode'
+          : 'User repository mode requires user checkout mode to hardlink',
     );
   const ctx: Ctx = { repo, opts, hardlink, active: 0, waiters: [], stats: { files: 0, dirs: 0, hardlinked: 0, copied: 0 } };
 
@@ -132,7 +140,8 @@ async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: s
       await fs.lchown(dest, meta.uid, meta.gid);
       if (!opts.noXattrs && meta.xattrs.length && fs.xattrs) for (const x of meta.xattrs) await fs.xattrs.set(dest, x.name, x.value);
     }
-    await fs.chmod(dest, meta.mode & 0o7777);
+    // bare-user-only silently drops world-writable, setuid/setgid and sticky bits of directories.
+    await fs.chmod(dest, meta.mode & (repo.mode === 'bare-user-only' ? 0o775 : 0o7777));
   }
 }
 
@@ -171,8 +180,11 @@ async function checkoutFile(ctx: Ctx, csum: string, dest: string): Promise<void>
       return;
     }
   }
-  if (ctx.hardlink) {
-    const objPath = repo.objectPath(csum, ObjectType.File);
+  const objPath = repo.objectPath(csum, ObjectType.File);
+  // Zero-sized files are never hardlinked (they are often lock or stamp files), as libostree.
+  // In every bare mode a zero-sized regular object file is exactly a zero-sized regular file
+  // (bare-user symlink objects hold their NUL-terminated target).
+  if (ctx.hardlink && !(await isZeroSizedObject(repo, objPath))) {
     if (repo.mode === 'bare-user') {
       // Symlinks are stored as regular files in bare-user: they must be recreated.
       const obj = await repo.loadFile(csum);
@@ -208,11 +220,17 @@ async function checkoutFile(ctx: Ctx, csum: string, dest: string): Promise<void>
       await fs.writeFile(dest, await obj.read(), { mode: 0o600, exclusive: true });
     }
     if (!opts.userMode) await fs.lchown(dest, h.uid, h.gid);
-    await fs.chmod(dest, h.mode & (opts.userMode ? 0o777 & ~0 : 0o7777) & ~S_IFMT);
+    // User mode cannot keep setuid/setgid (the owner is not the recorded one); sticky stays.
+    await fs.chmod(dest, h.mode & (opts.userMode ? 0o1777 : 0o7777) & ~S_IFMT);
   }
   if (!opts.userMode && !opts.noXattrs && h.xattrs.length && fs.xattrs)
     for (const x of h.xattrs) await fs.xattrs.set(dest, x.name, x.value);
   ctx.stats.copied++;
+}
+
+async function isZeroSizedObject(repo: Repo, objPath: string): Promise<boolean> {
+  const st = await repo.fs.lstat(objPath);
+  return st?.kind === 'file' && st.size === 0;
 }
 
 async function linkReplacing(repo: Repo, objPath: string, dest: string): Promise<void> {
