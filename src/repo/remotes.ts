@@ -122,6 +122,11 @@ async function resolveScope(repo: Repo): Promise<ResolvedScope> {
   return { dir, isSystem };
 }
 
+/** The directory remotes.d-style files of `repo` are read from, or null when it has none. */
+export async function remotesConfigDir(repo: Repo): Promise<string | null> {
+  return (await resolveScope(repo)).dir;
+}
+
 /** Copies one group (raw values, in order) from `from` into `to`, as ot_keyfile_copy_group. */
 function copyGroup(from: KeyFile, to: KeyFile, group: string): void {
   for (const key of from.keys(group)) to.setRaw(group, key, from.getRaw(group, key)!);

@@ -22,6 +22,7 @@ import {
   setRemoteScope,
   type RemoteFetcher,
 } from '../../src/repo/remotes.ts';
+import { wkdUrls } from '../../src/repo/remote-gpg.ts';
 
 const TOOLS: Tool[] = ['ostree', 'xylem'];
 const GPGHOME = '/usr/libexec/installed-tests/libostree/gpghome';
@@ -255,6 +256,18 @@ describeInterop('remotes: CLI vs ostree', () => {
       const multi = tmp.join(`multi-${t}.asc`);
       writeFileSync(multi, ['key1', 'key2', 'key3'].map((k) => readFileSync(`${GPGHOME}/${k}.asc`, 'utf8')).join(''));
       step(['remote', 'gpg-import', '--keyring', multi, 'R3']);
+      step(['remote', 'gpg-list-keys', 'R3']);
+      step(['remote', 'gpg-list-keys', 'NOSUCH']);
+      step(['remote', 'add', `--set=gpgkeypath=${GPGHOME}/key2.asc,${GPGHOME}/key3.asc`, 'R4', 'http://example.com/repo']);
+      step(['remote', 'gpg-list-keys', 'R4']);
+      const saved = process.env.OSTREE_GPG_HOME;
+      process.env.OSTREE_GPG_HOME = `${GPGHOME}/trusted`;
+      try {
+        step(['remote', 'gpg-list-keys']);
+      } finally {
+        if (saved === undefined) delete process.env.OSTREE_GPG_HOME;
+        else process.env.OSTREE_GPG_HOME = saved;
+      }
     }
     expect(lines.xylem).toEqual(lines.ostree);
     expect(lines.ostree[1]).toContain('Imported 1 GPG key to remote "R1"');
@@ -325,6 +338,15 @@ describe('remotes: engine API', () => {
     // the same remote in the config and the dir is an error, as in libostree
     writeFileSync(`${dir}/dup.conf`, '[remote "bar"]\nurl=http://dup\n');
     await expect(listRemotes(repo)).rejects.toThrow('Multiple specifications found for remote "bar"');
+  });
+
+  it('computes WKD URLs like ostree (vectors from test-remote-gpg-list-keys.sh)', async () => {
+    expect(await wkdUrls('test@test.com')).toEqual({
+      advanced: 'https://openpgpkey.test.com/.well-known/openpgpkey/test.com/hu/iffe93qcsgp4c8ncbb378rxjo6cn9q6u?l=test',
+      direct: 'https://test.com/.well-known/openpgpkey/hu/iffe93qcsgp4c8ncbb378rxjo6cn9q6u?l=test',
+    });
+    expect((await wkdUrls('Test3@Test.com')).direct).toBe('https://Test.com/.well-known/openpgpkey/hu/8494gyqhmrcs6gn38tn6kgjexet117cj?l=Test3');
+    await expect(wkdUrls('a@b@c')).rejects.toThrow('Invalid email address "a@b@c"');
   });
 
   it('fetches summaries through a pluggable fetcher', async () => {

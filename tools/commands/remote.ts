@@ -14,7 +14,7 @@ import {
   openSysrootRepo,
   type RemoteOptionValue,
 } from '../../src/repo/remotes.ts';
-import { importRemoteGpgKeys } from '../../src/repo/remote-gpg.ts';
+import { importRemoteGpgKeys, listRemoteGpgKeys, type GpgSubkeyInfo } from '../../src/repo/remote-gpg.ts';
 import { XylemError, errnoCode } from '../../src/util/errors.ts';
 
 interface Sub {
@@ -206,6 +206,47 @@ const gpgImport: Sub = {
   },
 };
 
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** g_date_time_format(local, "%c") in the C locale: "%a %b %e %H:%M:%S %Y". */
+function formatLocal(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${d.getFullYear()}`;
+}
+
+/** ot_dump_gpg_key's lines for one key or subkey. */
+function subkeyLines(k: GpgSubkeyInfo, primary: boolean): string {
+  const ind = primary ? '  ' : '    ';
+  let s = `${primary ? 'Key' : '  Subkey'}: ${k.fingerprint}${k.revoked ? ' (revoked)' : ''}${k.invalid ? ' (invalid)' : ''}\n`;
+  s += `${ind}Created: ${formatLocal(k.created)}\n`;
+  if (k.expires > 0) s += `${ind}${k.expired ? 'Expired' : 'Expires'}: ${formatLocal(k.expires)}\n`;
+  return s;
+}
+
+const gpgListKeys: Sub = {
+  name: 'gpg-list-keys',
+  summary: 'Show remote GPG keys',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, []);
+    const repo = await ctx.openRepo();
+    const name = p.positionals[0] ?? null;
+    const dir = ctx.env.OSTREE_GPG_HOME;
+    const keys = await listRemoteGpgKeys(repo, name, dir !== undefined ? { globalKeyringDir: dir } : {});
+    for (const key of keys) {
+      let s = subkeyLines(key.subkeys[0]!, true);
+      for (const u of key.uids) {
+        s += `  UID: ${u.uid}${u.revoked ? ' (revoked)' : ''}${u.invalid ? ' (invalid)' : ''}\n`;
+        s += `  Advanced update URL: ${u.advancedUrl ?? ''}\n  Direct update URL: ${u.directUrl ?? ''}\n`;
+      }
+      for (const sk of key.subkeys.slice(1)) s += subkeyLines(sk, false);
+      ctx.out(s);
+    }
+    return 0;
+  },
+};
+
 const refs: Sub = {
   name: 'refs',
   summary: 'List remote refs',
@@ -219,7 +260,7 @@ const refs: Sub = {
   },
 };
 
-const SUBCOMMANDS: Sub[] = [add, del, showUrl, list, gpgImport, refs];
+const SUBCOMMANDS: Sub[] = [add, del, showUrl, list, gpgImport, gpgListKeys, refs];
 
 /** The subcommand table as ostree lists it in `ostree remote --help`. */
 const HELP_ROWS: Array<[string, string]> = [
