@@ -198,7 +198,7 @@ describeInterop('remotes: CLI vs ostree', () => {
     expect(trees.ostree).toContain('dep.conf');
   });
 
-  it('remote refs reads the summary of a file:// remote', () => {
+  it('remote refs / summary read the summary of a file:// remote', () => {
     const src = tmp.join('refs-src');
     run('ostree', [`--repo=${src}`, 'init', '--mode=archive']);
     mkdirSync(tmp.join('tree'));
@@ -210,8 +210,10 @@ describeInterop('remotes: CLI vs ostree', () => {
       run('ostree', [`--repo=${repo}`, 'init', '--mode=archive']);
       run(t, [`--repo=${repo}`, 'remote', 'add', '--no-gpg-verify', 'src', `file://${src}`]);
       run(t, [`--repo=${repo}`, 'remote', 'add', '--set=gpg-verify-summary=true', 'signed', `file://${src}`]);
-      const r0 = tool(t, [`--repo=${repo}`, 'remote', 'refs', 'src']);
-      out[t].push(`${r0.status} ${r0.stdout} ${errorLine(r0.stderr)}`);
+      for (const sub of ['refs', 'summary']) {
+        const r0 = tool(t, [`--repo=${repo}`, 'remote', sub, 'src']);
+        out[t].push(`${r0.status} ${r0.stdout} ${errorLine(r0.stderr)}`);
+      }
     }
     run('ostree', [`--repo=${src}`, 'summary', '-u']);
     for (const t of TOOLS) {
@@ -220,9 +222,14 @@ describeInterop('remotes: CLI vs ostree', () => {
         const r = tool(t, [`--repo=${repo}`, 'remote', 'refs', name]);
         out[t].push(`${r.status} ${r.stdout} ${errorLine(r.stderr)}`);
       }
+      for (const args of [['src'], ['--raw', 'src'], ['signed']]) {
+        const r = tool(t, [`--repo=${repo}`, 'remote', 'summary', ...args]);
+        out[t].push(`${r.status} ${r.stdout} ${errorLine(r.stderr)}`);
+      }
     }
     expect(out.xylem).toEqual(out.ostree);
-    expect(out.ostree[1]).toContain('src:émoji');
+    expect(out.ostree[2]).toContain('src:émoji');
+    expect(out.ostree[5]).toContain('* émoji');
   });
 
   it('gpg-import counts new keys like ostree and writes a keyring ostree can read', () => {

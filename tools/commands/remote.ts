@@ -8,6 +8,7 @@ import type { Repo } from '../../src/repo/repo.ts';
 import {
   addRemote,
   deleteRemote,
+  fetchRemoteSummary,
   getRemoteUrl,
   listRemotes,
   listRemoteSummaryRefs,
@@ -260,7 +261,26 @@ const refs: Sub = {
   },
 };
 
-const SUBCOMMANDS: Sub[] = [add, del, showUrl, list, gpgImport, gpgListKeys, refs];
+const summary: Sub = {
+  name: 'summary',
+  summary: 'Show remote summary',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, [
+      { name: 'cache-dir', kind: 'string' },
+      { name: 'raw', kind: 'flag' },
+    ]);
+    const repo = await ctx.openRepo();
+    const name = p.positionals[0];
+    if (name === undefined) throw new UsageError('NAME must be specified');
+    const fetched = await fetchRemoteSummary(repo, name);
+    if (fetched.summary === null) throw new XylemError('Remote server has no summary file');
+    const { formatSummaryRaw, formatSummaryView } = await import('../../src/repo/summary.ts');
+    ctx.out(p.flag('raw') ? formatSummaryRaw(fetched.summary) : formatSummaryView(fetched.summary));
+    return 0;
+  },
+};
+
+const SUBCOMMANDS: Sub[] = [add, del, showUrl, list, gpgImport, gpgListKeys, refs, summary];
 
 /** The subcommand table as ostree lists it in `ostree remote --help`. */
 const HELP_ROWS: Array<[string, string]> = [
