@@ -126,6 +126,8 @@ export class Repo {
     if (version !== '1') throw new XylemError(`Invalid repository version '${version}' in ${configPath}`);
     const modeStr = kf.get('core', 'mode') ?? 'bare';
     const mode = parseRepoMode(modeStr);
+    // As libostree: opening a repo recreates a missing tmp/ (best effort on read-only repos).
+    await fs.mkdir(joinPath(path, 'tmp'), { recursive: true }).catch(() => undefined);
     return new Repo(host, path, mode, kf);
   }
 
