@@ -311,6 +311,19 @@ function fillGroup(kf: KeyFile, group: string, url: string | null, entries: Arra
   }
 }
 
+/**
+ * The check ostree_repo_write_config makes before writing `newConfig`: a remote group in it must
+ * not name a remote that a remotes.d file defines. Call before Repo.writeConfig for user edits.
+ */
+export async function checkConfigRemotes(repo: Repo, newConfig: KeyFile): Promise<void> {
+  const current = await loadOwnRemotes(repo);
+  for (const group of newConfig.groups()) {
+    const m = REMOTE_GROUP.exec(group);
+    const cur = m ? current.get(m[1]!) : undefined;
+    if (cur && cur.file !== null) throw new XylemError(`Remote "${cur.name}" already defined in ${cur.file}`, 'EEXIST');
+  }
+}
+
 /** A writable copy of the repo config as libostree holds it (loaded without comments). */
 function configCopy(repo: Repo): KeyFile {
   return KeyFile.parse(repo.config.toString(), joinPath(repo.path, 'config'), { keepComments: false });

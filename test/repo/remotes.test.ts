@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TempDir, buildCli, describeInterop, disposeCli, ok, ostree, run, tool, xylem, type Tool } from '../helpers/interop.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
+import { KeyFile } from '../../src/format/keyfile.ts';
 import {
   addRemote,
+  checkConfigRemotes,
   deleteRemote,
   fetchRemoteSummary,
   getRemote,
@@ -342,6 +344,12 @@ describe('remotes: engine API', () => {
     expect(repo.config.get('remote "bar"', 'url')).toBe('http://bar2');
     expect(repo.config.getStringList('remote "bar"', 'branches')).toBeUndefined();
     expect(await listRemotes(repo)).toEqual(['bar', 'baz', 'nonexistent']);
+    // a config edit may not define a remote that lives in the dir (ostree_repo_write_config)
+    const edited = KeyFile.parse(repo.config.toString());
+    edited.setBoolean('remote "bar"', 'gpg-verify', false);
+    await expect(checkConfigRemotes(repo, edited)).resolves.toBeUndefined();
+    edited.setBoolean('remote "baz"', 'gpg-verify', false);
+    await expect(checkConfigRemotes(repo, edited)).rejects.toThrow(`Remote "baz" already defined in ${dir}/baz.conf`);
     // the same remote in the config and the dir is an error, as in libostree
     writeFileSync(`${dir}/dup.conf`, '[remote "bar"]\nurl=http://dup\n');
     await expect(listRemotes(repo)).rejects.toThrow('Multiple specifications found for remote "bar"');
