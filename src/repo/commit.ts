@@ -16,7 +16,7 @@ import {
   S_IFMT,
   S_IFLNK,
 } from '../format/objects.ts';
-import { glibDictOrder } from '../format/glib-hash-order.ts';
+import { compareBytes, utf8 } from '../util/bytes.ts';
 import type { GVVariant } from '../format/gvariant.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError } from '../util/errors.ts';
@@ -34,20 +34,33 @@ export interface CommitModifier {
   filter?: (path: string, stat: Stat) => boolean;
 }
 
-/** Caps how many files are read and hashed at once (bounds memory). */
-class Limiter {
+/**
+ * Runs file imports with at most `max` in flight. submit() waits only for a free slot, so the
+ * directory walk is held back (bounded memory) while the pool keeps every core busy.
+ */
+class WorkPool {
   private active = 0;
-  private queue: Array<() => void> = [];
+  private waiters: Array<() => void> = [];
+  private idle: Array<() => void> = [];
+  private error: unknown = null;
   constructor(private readonly max: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.queue.push(r));
+  async submit(task: () => Promise<void>): Promise<void> {
+    while (this.active >= this.max) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.error) throw this.error;
     this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
+    task()
+      .catch((e: unknown) => {
+        this.error ??= e;
+      })
+      .finally(() => {
+        this.active--;
+        this.waiters.shift()?.();
+        if (this.active === 0) for (const r of this.idle.splice(0)) r();
+      });
+  }
+  async drain(): Promise<void> {
+    while (this.active > 0) await new Promise<void>((r) => this.idle.push(r));
+    if (this.error) throw this.error;
   }
 }
 
@@ -56,7 +69,7 @@ const SMALL_FILE = 1 << 20;
 export interface ImportContext {
   txn: Transaction;
   modifier: CommitModifier;
-  limiter: Limiter;
+  pool: WorkPool;
   storeXattrs: boolean;
 }
 
@@ -68,7 +81,7 @@ export function makeImportContext(txn: Transaction, modifier: CommitModifier = {
     !(repo.config.getBoolean('core', 'disable-xattrs') ?? false) &&
     !!repo.fs.xattrs &&
     !(repo.host.env?.OSTREE_NO_XATTRS);
-  return { txn, modifier, limiter: new Limiter(Math.max(8, (repo.host.concurrency ?? 2) * 8)), storeXattrs };
+  return { txn, modifier, pool: new WorkPool(Math.max(8, (repo.host.concurrency ?? 2) * 8)), storeXattrs };
 }
 
 function applyModifier(ctx: ImportContext, st: { uid: number; gid: number; mode: number }): { uid: number; gid: number; mode: number } {
@@ -122,6 +135,11 @@ async function importFile(ctx: ImportContext, path: string, st: Stat): Promise<s
  * repeated --tree= options do). `relPath` is the path inside the commit, for the filter.
  */
 export async function importDirectory(ctx: ImportContext, dirPath: string, tree: MutableTree, relPath = '/'): Promise<void> {
+  await walkDirectory(ctx, dirPath, tree, relPath);
+  await ctx.pool.drain();
+}
+
+async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableTree, relPath: string): Promise<void> {
   const fs = ctx.txn.repo.fs;
   const st = await fs.lstat(dirPath);
   if (!st) throw new XylemError(`Opening directory ${dirPath}: No such file or directory`);
@@ -129,24 +147,27 @@ export async function importDirectory(ctx: ImportContext, dirPath: string, tree:
   await tree.touch();
   tree.metaChecksum = await writeDirMetaFor(ctx, dirPath, st);
   const entries = await fs.readdir(dirPath);
-  await Promise.all(
-    entries.map(async (e) => {
-      const p = joinPath(dirPath, e.name);
-      const childRel = relPath === '/' ? '/' + e.name : relPath + '/' + e.name;
-      const cst = await ctx.limiter.run(() => fs.lstat(p));
-      if (!cst) return;
-      if (ctx.modifier.filter && !ctx.modifier.filter(childRel, cst)) return;
-      if (cst.kind === 'dir') {
-        const sub = await tree.ensureDir(e.name);
-        await importDirectory(ctx, p, sub, childRel);
-      } else if (cst.kind === 'file' || cst.kind === 'symlink') {
-        const csum = await ctx.limiter.run(() => importFile(ctx, p, cst));
-        await tree.setFile(e.name, csum);
-      } else {
-        throw new XylemError(`Unsupported file type for ${p}: device, socket or FIFO`);
-      }
-    }),
-  );
+  const stats = await Promise.all(entries.map((e) => fs.lstat(joinPath(dirPath, e.name))));
+  const subdirs: Array<[string, string]> = [];
+  for (let i = 0; i < entries.length; i++) {
+    const name = entries[i]!.name;
+    const cst = stats[i];
+    if (!cst) continue;
+    const p = joinPath(dirPath, name);
+    const childRel = relPath === '/' ? '/' + name : relPath + '/' + name;
+    if (ctx.modifier.filter && !ctx.modifier.filter(childRel, cst)) continue;
+    if (cst.kind === 'dir') subdirs.push([name, childRel]);
+    else if (cst.kind === 'file' || cst.kind === 'symlink') {
+      await ctx.pool.submit(async () => {
+        const csum = await importFile(ctx, p, cst);
+        await tree.setFile(name, csum);
+      });
+    } else throw new XylemError(`Unsupported file type for ${p}: device, socket or FIFO`);
+  }
+  for (const [name, childRel] of subdirs) {
+    const sub = await tree.ensureDir(name);
+    await walkDirectory(ctx, joinPath(dirPath, name), sub, childRel);
+  }
 }
 
 /** Merges an existing commit's root tree into `tree` (for --tree=ref=). */
@@ -182,20 +203,34 @@ export interface CommitOptions {
   branch?: string | null;
   /** Seconds since the epoch. */
   timestamp: bigint;
-  /** Metadata entries in insertion order (GLib dict order is applied). */
+  /** Metadata entries, kept in this order (duplicates included), as `ostree commit` builds them. */
   metadata?: Array<[string, GVVariant]>;
-  /** Add ostree.ref-binding for the branch (default true when a branch is given). */
+  /**
+   * Append ostree.ref-binding (the branch and `bindRefs`, sorted; empty for an orphan) and, with
+   * a collection id, ostree.collection-binding. Default: true when a branch is given.
+   */
   bindRef?: boolean;
+  /** Extra refs for ostree.ref-binding (`--bind-ref`). */
+  bindRefs?: string[];
   collectionId?: string | null;
 }
 
-/** Builds the commit's metadata as `ostree commit` does (GVariantDict order). */
+/**
+ * Builds the commit's metadata as `ostree commit` (2022.7) does: a GVariantBuilder, so the given
+ * entries keep their order and duplicates, then the bindings are appended.
+ */
 export function buildCommitMetadata(opts: CommitOptions): Metadata {
   const entries: Array<[string, GVVariant]> = [...(opts.metadata ?? [])];
   const bind = opts.bindRef ?? !!opts.branch;
-  if (bind && opts.branch) entries.push(['ostree.ref-binding', { type: 'as', value: [opts.branch] }]);
-  if (opts.collectionId && bind) entries.push(['ostree.collection-binding', { type: 's', value: opts.collectionId }]);
-  return glibDictOrder(entries);
+  if (bind) {
+    const refs = [...(opts.branch ? [opts.branch] : []), ...(opts.bindRefs ?? [])];
+    // strcmp order (byte order of UTF-8), not localeCompare.
+    refs.sort((a, b) => compareBytes(utf8(a), utf8(b)));
+    entries.push(['ostree.ref-binding', { type: 'as', value: refs }]);
+    if (opts.collectionId && !entries.some(([k]) => k === 'ostree.collection-binding'))
+      entries.push(['ostree.collection-binding', { type: 's', value: opts.collectionId }]);
+  }
+  return entries;
 }
 
 /** Writes the commit object for a finished tree; returns its checksum. */

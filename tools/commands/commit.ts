@@ -92,13 +92,6 @@ export const command: Command = {
     if (parentArg === 'none') parent = null;
     else if (parentArg !== undefined) parent = (await resolveRev(repo, parentArg))!;
     else if (orphan && !branch) parent = null;
-    for (const k of p.list('keep-metadata')) {
-      const base = parent ?? (branch ? await resolveRev(repo, branch, true) : null);
-      if (!base) throw new UsageError('Either --branch or --parent must be specified when using --keep-metadata');
-      const c = await repo.loadCommit(base);
-      const v = c.metadata.find(([key]) => key === k);
-      if (v) metadata.push([k, v[1]]);
-    }
     for (const s of p.list('add-metadata-string')) {
       const [k, v] = parseKeyValue(s, '--add-metadata-string');
       metadata.push([k, { type: 's', value: v }]);
@@ -106,6 +99,14 @@ export const command: Command = {
     for (const s of p.list('add-metadata')) {
       const [k, v] = parseKeyValue(s, '--add-metadata');
       metadata.push([k, parseGVariantText(v)]);
+    }
+    // As ostree: --add-metadata-string entries, then --add-metadata, then the kept keys.
+    for (const k of p.list('keep-metadata')) {
+      const base = parent ?? (branch ? await resolveRev(repo, branch, true) : null);
+      if (!base) throw new UsageError('Either --branch or --parent must be specified when using --keep-metadata');
+      const c = await repo.loadCommit(base);
+      const v = [...c.metadata].reverse().find(([key]) => key === k);
+      if (v) metadata.push([k, v[1]]);
     }
     if (p.flag('bootable')) metadata.push(['ostree.bootable', { type: 'b', value: true }]);
 
@@ -134,7 +135,8 @@ export const command: Command = {
         timestamp,
         metadata,
         branch,
-        bindRef: bindRef && !!branch,
+        bindRef,
+        bindRefs: p.list('bind-ref'),
       };
       if (parent !== undefined) opts.parent = parent;
       const cid = repo.config.get('core', 'collection-id');
