@@ -8,7 +8,7 @@ import type { Repo } from './repo.ts';
 import { ObjectType, isValidChecksum, decodeCommit, type Commit } from '../format/objects.ts';
 import { decode, type GVValue } from '../format/gvariant.ts';
 import { toHex } from '../util/bytes.ts';
-import { NotFoundError, XylemError } from '../util/errors.ts';
+import { CorruptionError, NotFoundError, XylemError } from '../util/errors.ts';
 import { commitState } from './commit-state.ts';
 
 /** Compact set key of an object: 64 hex digits followed by the ObjectType number. */
@@ -44,7 +44,6 @@ function parseDirTreeLenient(data: Uint8Array): RawDirTree | null {
     const [files, dirs] = decode('(a(say)a(sayay))', data) as [GVValue[], GVValue[]];
     return { files: files as RawDirTree['files'], dirs: dirs as RawDirTree['dirs'] };
   } catch {
-    // Corrupt bytes: reachability stops here; fsck reports the object itself.
     return null;
   }
 }
@@ -56,6 +55,12 @@ function addParent(parents: Map<ObjectKey, string[]> | undefined, key: ObjectKey
   else if (!l.includes(commit)) l.push(commit);
 }
 
+/**
+ * What libostree reports when a commit or dirtree is not in normal form: GLib then reads the
+ * checksum fields as empty byte arrays, and the walk fails on the first one.
+ */
+export const GLIB_EMPTY_CHECKSUM = 'Invalid checksum of length 0 expected 32';
+
 /** Loads a commit if present; null when the object does not exist. */
 export async function loadCommitIfExists(repo: Repo, checksum: string): Promise<Commit | null> {
   let data: Uint8Array;
@@ -65,7 +70,11 @@ export async function loadCommitIfExists(repo: Repo, checksum: string): Promise<
     if (e instanceof NotFoundError) return null;
     throw e;
   }
-  return decodeCommit(data, `${checksum}.commit`);
+  try {
+    return decodeCommit(data, `${checksum}.commit`);
+  } catch {
+    throw new CorruptionError(GLIB_EMPTY_CHECKSUM);
+  }
 }
 
 /**
@@ -110,7 +119,11 @@ async function traverseTree(
   reachable.add(metaKey);
   const rootKey = objectKey(commit.rootTree, ObjectType.DirTree);
   addParent(parents, rootKey, commitCsum);
-  if (reachable.has(rootKey)) return;
+  // With a parents table every commit's tree is walked in full (as libostree does), so that each
+  // object lists all the commits that reach it; otherwise shared subtrees are walked once.
+  const seen = parents ? new Set<string>() : reachable;
+  if (seen.has(rootKey)) return;
+  seen.add(rootKey);
   reachable.add(rootKey);
 
   const queue: string[] = [commit.rootTree];
@@ -123,35 +136,34 @@ async function traverseTree(
       active++;
       repo
         .loadMetadataBytes(ObjectType.DirTree, tree)
-        .then(
-          (data) => {
-            const dt = parseDirTreeLenient(data);
-            if (!dt) return;
-            for (const [, c] of dt.files) {
-              if (!(c instanceof Uint8Array) || c.length !== 32) continue;
-              const k = objectKey(toHex(c), ObjectType.File);
-              addParent(parents, k, commitCsum);
-              reachable.add(k);
+        .then((data) => {
+          const dt = parseDirTreeLenient(data);
+          if (!dt) throw new CorruptionError(GLIB_EMPTY_CHECKSUM);
+          for (const [, c] of dt.files) {
+            if (!(c instanceof Uint8Array) || c.length !== 32) continue;
+            const k = objectKey(toHex(c), ObjectType.File);
+            addParent(parents, k, commitCsum);
+            reachable.add(k);
+          }
+          for (const [, t, m] of dt.dirs) {
+            if (!(t instanceof Uint8Array) || t.length !== 32 || !(m instanceof Uint8Array) || m.length !== 32) continue;
+            const mk = objectKey(toHex(m), ObjectType.DirMeta);
+            addParent(parents, mk, commitCsum);
+            reachable.add(mk);
+            const tcs = toHex(t);
+            const tk = objectKey(tcs, ObjectType.DirTree);
+            addParent(parents, tk, commitCsum);
+            if (!seen.has(tk)) {
+              seen.add(tk);
+              reachable.add(tk);
+              queue.push(tcs);
             }
-            for (const [, t, m] of dt.dirs) {
-              if (!(t instanceof Uint8Array) || t.length !== 32 || !(m instanceof Uint8Array) || m.length !== 32) continue;
-              const mk = objectKey(toHex(m), ObjectType.DirMeta);
-              addParent(parents, mk, commitCsum);
-              reachable.add(mk);
-              const tcs = toHex(t);
-              const tk = objectKey(tcs, ObjectType.DirTree);
-              addParent(parents, tk, commitCsum);
-              if (!reachable.has(tk)) {
-                reachable.add(tk);
-                queue.push(tcs);
-              }
-            }
-          },
-          (e: unknown) => {
-            if (e instanceof NotFoundError && partial) return;
-            if (failure === null) failure = e;
-          },
-        )
+          }
+        })
+        .catch((e: unknown) => {
+          if (e instanceof NotFoundError && partial) return;
+          if (failure === null) failure = e;
+        })
         .finally(() => {
           active--;
           pump();

@@ -1,0 +1,51 @@
+// `xylem summary -u | --view | --raw`: regenerate or print the repository summary (ostree summary).
+
+import type { Command } from '../cli/context.ts';
+import { parseCommand } from '../cli/common.ts';
+import { regenerateSummary, readSummary, formatSummaryView, formatSummaryRaw } from '../../src/repo/summary.ts';
+import { parseText, type GVVariant } from '../../src/format/gvariant.ts';
+import { XylemError } from '../../src/util/errors.ts';
+
+function parseMetadata(items: string[]): Array<[string, GVVariant]> {
+  return items.map((item) => {
+    const eq = item.indexOf('=');
+    if (eq < 0) throw new XylemError(`Invalid metadata ‘${item}’ passed to --add-metadata`);
+    const text = item.slice(eq + 1);
+    try {
+      return [item.slice(0, eq), parseText(text)] as [string, GVVariant];
+    } catch (e) {
+      throw new XylemError(`Error parsing variant ‘${text}’: ${(e as Error).message}`);
+    }
+  });
+}
+
+export const command: Command = {
+  name: 'summary',
+  summary: 'Manage summary metadata',
+  async run(ctx, argv) {
+    // ostree's summary takes -v for --view (the global --verbose has no short form here).
+    const p = parseCommand(ctx, argv, [
+      { name: 'update', short: 'u', kind: 'flag' },
+      { name: 'view', short: 'v', kind: 'flag' },
+      { name: 'verbose', kind: 'flag' },
+      { name: 'raw', kind: 'flag' },
+      { name: 'gpg-sign', kind: 'strings' },
+      { name: 'gpg-homedir', kind: 'string' },
+      { name: 'sign', kind: 'strings' },
+      { name: 'sign-type', kind: 'string' },
+      { name: 'add-metadata', short: 'm', kind: 'strings' },
+    ]);
+    const repo = await ctx.openRepo();
+    if (p.flag('update')) {
+      if (p.list('gpg-sign').length > 0 || p.list('sign').length > 0) throw new XylemError('Signing the summary is not supported yet');
+      await regenerateSummary(repo, { additionalMetadata: parseMetadata(p.list('add-metadata')) });
+      return 0;
+    }
+    if (p.flag('view') || p.flag('raw')) {
+      const data = await readSummary(repo);
+      ctx.out(p.flag('raw') ? formatSummaryRaw(data) : formatSummaryView(data));
+      return 0;
+    }
+    throw new XylemError('No option specified; use -u to update summary');
+  },
+};
