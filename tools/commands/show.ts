@@ -9,6 +9,25 @@ import { decode, print } from '../../src/format/gvariant.ts';
 import { toHex } from '../../src/util/bytes.ts';
 import type { Repo } from '../../src/repo/repo.ts';
 import { NotFoundError, XylemError } from '../../src/util/errors.ts';
+import { verifyCommitGpg, GpgError } from '../../src/sign/repo-sign.ts';
+
+/** ostree show's signature report: verified with --gpg-verify-remote's keys, or every remote's. */
+async function printGpgSignatures(ctx: CliContext, repo: Repo, csum: string, remote?: string, homedir?: string): Promise<void> {
+  const opts: { remote?: string; keyringDir?: string } = {};
+  if (remote !== undefined) opts.remote = remote;
+  else if (homedir !== undefined) opts.keyringDir = homedir;
+  let result;
+  try {
+    result = await verifyCommitGpg(repo, csum, opts);
+  } catch (e) {
+    if (e instanceof GpgError && e.gpgCode === 'NO_SIGNATURE') return;
+    throw e;
+  }
+  const n = result.countAll();
+  let text = `Found ${n} signature${n === 1 ? '' : 's'}:\n`;
+  for (let i = 0; i < n; i++) text += '\n' + result.describe(i, '  ');
+  ctx.out(text);
+}
 
 function formatDate(ts: bigint): string {
   const d = new Date(Number(ts) * 1000);
@@ -80,9 +99,8 @@ export const showCommand: Command = {
     if (p.flag('raw')) {
       ctx.out(`commit ${csum}\n`);
       ctx.out(print(COMMIT_TYPE, decode(COMMIT_TYPE, bytes, { context: `${csum}.commit`, bigEndian: true }), { annotate: true }) + '\n');
-      return 0;
-    }
-    ctx.out(formatCommit(repo, csum, await repo.loadCommit(csum)));
+    } else ctx.out(formatCommit(repo, csum, await repo.loadCommit(csum)));
+    await printGpgSignatures(ctx, repo, csum, p.value('gpg-verify-remote'), p.value('gpg-homedir'));
     return 0;
   },
 };
