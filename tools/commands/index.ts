@@ -15,6 +15,8 @@ import { command as checksum } from './checksum.ts';
 import { command as pullLocal } from './pull-local.ts';
 import { command as remote } from './remote.ts';
 import { command as fsck } from './fsck.ts';
+import { command as gpgSign } from './gpg-sign.ts';
+import { command as sign } from './sign.ts';
 
 export const COMMANDS: Command[] = [
   cat,
@@ -23,6 +25,7 @@ export const COMMANDS: Command[] = [
   commit,
   config,
   fsck,
+  gpgSign,
   init,
   logCommand,
   ls,
@@ -32,4 +35,5 @@ export const COMMANDS: Command[] = [
   reset,
   revParse,
   showCommand,
+  sign,
 ];
