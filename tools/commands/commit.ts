@@ -12,6 +12,8 @@ import { encode, type GVVariant } from '../../src/format/gvariant.ts';
 import { parseGVariantText } from '../cli/gvariant-text.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { fromUtf8 } from '../../src/util/bytes.ts';
+import { signNewCommit, type CommitSigningOptions } from '../cli/commit-signing.ts';
+import { encodeCommit } from '../../src/format/objects.ts';
 
 function parseKeyValue(s: string, opt: string): [string, string] {
   const i = s.indexOf('=');
@@ -65,7 +67,12 @@ export const command: Command = {
     if (branch) parseRefspec(branch);
     const orphan = p.flag('orphan');
     if (!branch && !orphan) throw new UsageError('A branch must be specified with --branch, or use --orphan');
-    if (p.list('gpg-sign').length || p.list('sign').length) throw new XylemError('Signing commits is not supported by this build');
+    const signing: CommitSigningOptions = {
+      gpgSign: p.list('gpg-sign'),
+      gpgHomedir: p.value('gpg-homedir'),
+      sign: p.list('sign'),
+      signType: p.value('sign-type'),
+    };
     const repo = await ctx.openRepo();
     if (p.flag('disable-fsync') || p.value('fsync') === 'false') repo.config.set('core', 'fsync', 'false');
 
@@ -157,13 +164,14 @@ export const command: Command = {
           }
         }
       }
-      const { checksum } = await writeCommit(txn, tree, opts);
+      const { checksum, commit } = await writeCommit(txn, tree, opts);
       const detached: Array<[string, GVVariant]> = [];
       for (const s of p.list('add-detached-metadata-string')) {
         const [k, v] = parseKeyValue(s, '--add-detached-metadata-string');
         detached.push([k, { type: 's', value: v }]);
       }
-      if (detached.length) await txn.writeCommitMeta(checksum, encode('a{sv}', detached));
+      const signed = await signNewCommit(ctx, repo, checksum, encodeCommit(commit), detached.length ? detached : null, signing);
+      if (signed) await txn.writeCommitMeta(checksum, encode('a{sv}', signed));
       if (branch) {
         const { remote, ref } = parseRefspec(branch);
         txn.setRef(remote, ref, checksum);
