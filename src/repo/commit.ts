@@ -30,8 +30,24 @@ export interface CommitModifier {
   canonicalPermissions?: boolean;
   /** Do not read or store extended attributes. */
   skipXattrs?: boolean;
-  /** Optional filter: return false to skip a path (relative, starting with '/'). */
-  filter?: (path: string, stat: Stat) => boolean;
+  /**
+   * ostree's commit filter: runs after --owner-uid/gid and before canonical permissions, may
+   * change `info` in place, returns false to skip the path (relative to the tree, starting with '/').
+   */
+  filter?: (path: string, info: FileInfo) => boolean;
+  /** `--consume`: remove each imported directory tree once committed; adopt unchanged files (bare modes). */
+  consume?: boolean;
+  /** `--link-checkout-speedup`: "dev:ino" of this repo's content objects → checksum (see scanDevinoCache). */
+  devino?: Map<string, string>;
+  /** `-I`: a devino hit is reused even when the modifier would change its metadata. */
+  devinoCanonical?: boolean;
+}
+
+/** The file metadata a commit modifier rewrites. */
+export interface FileInfo {
+  uid: number;
+  gid: number;
+  mode: number;
 }
 
 /**
@@ -71,6 +87,8 @@ export interface ImportContext {
   modifier: CommitModifier;
   pool: WorkPool;
   storeXattrs: boolean;
+  /** Files whose checksum came from the devino cache (ostree's "Content Cache Hits"). */
+  devinoHits: number;
 }
 
 export function makeImportContext(txn: Transaction, modifier: CommitModifier = {}): ImportContext {
@@ -81,14 +99,15 @@ export function makeImportContext(txn: Transaction, modifier: CommitModifier = {
     !(repo.config.getBoolean('core', 'disable-xattrs') ?? false) &&
     !!repo.fs.xattrs &&
     !(repo.host.env?.OSTREE_NO_XATTRS);
-  return { txn, modifier, pool: new WorkPool(Math.max(8, (repo.host.concurrency ?? 2) * 8)), storeXattrs };
+  return { txn, modifier, pool: new WorkPool(Math.max(8, (repo.host.concurrency ?? 2) * 8)), storeXattrs, devinoHits: 0 };
 }
 
-function applyModifier(ctx: ImportContext, st: { uid: number; gid: number; mode: number }): { uid: number; gid: number; mode: number } {
-  let { uid, gid, mode } = st;
+/** The metadata to commit for `relPath`, or null when the filter skips it. */
+function applyModifier(ctx: ImportContext, relPath: string, st: FileInfo): FileInfo | null {
   const m = ctx.modifier;
-  if (m.ownerUid !== undefined) uid = m.ownerUid;
-  if (m.ownerGid !== undefined) gid = m.ownerGid;
+  const info: FileInfo = { uid: m.ownerUid ?? st.uid, gid: m.ownerGid ?? st.gid, mode: st.mode };
+  if (m.filter && !m.filter(relPath, info)) return null;
+  let { uid, gid, mode } = info;
   // As libostree: canonical permissions win over --owner-uid/gid, and a bare-user-only repo
   // always canonicalizes (it cannot store owners, setuid/setgid/sticky or group/other write).
   if (m.canonicalPermissions || ctx.txn.repo.mode === 'bare-user-only') {
@@ -107,22 +126,23 @@ async function xattrsFor(ctx: ImportContext, path: string): Promise<Xattr[]> {
 }
 
 /** Writes the dirmeta for a directory on disk; returns its checksum. */
-async function writeDirMetaFor(ctx: ImportContext, path: string, st: Stat): Promise<string> {
-  const { uid, gid, mode } = applyModifier(ctx, st);
+async function writeDirMetaFor(ctx: ImportContext, path: string, info: FileInfo): Promise<string> {
+  const { uid, gid, mode } = info;
   const xattrs = await xattrsFor(ctx, path);
   return ctx.txn.writeMetadata(ObjectType.DirMeta, encodeDirMeta({ uid, gid, mode, xattrs }));
 }
 
 /** Writes a content object for a file or symlink on disk; returns its checksum. */
-async function importFile(ctx: ImportContext, path: string, st: Stat): Promise<string> {
+async function importFile(ctx: ImportContext, path: string, st: Stat, info: FileInfo): Promise<string> {
   const fs = ctx.txn.repo.fs;
-  const { uid, gid, mode } = applyModifier(ctx, st);
+  const { uid, gid, mode } = info;
   const xattrs = await xattrsFor(ctx, path);
   if (st.kind === 'symlink') {
     const target = await fs.readlink(path);
     return ctx.txn.writeContent({ uid, gid, mode, rdev: 0, symlinkTarget: target, xattrs }, new Uint8Array(0));
   }
   const header: FileHeader = { uid, gid, mode, rdev: 0, symlinkTarget: '', xattrs };
+  if (ctx.modifier.consume && canAdopt(ctx, st, info, xattrs)) return ctx.txn.adoptFile(header, path, st.size);
   if (st.size <= SMALL_FILE) {
     const data = await fs.readFile(path);
     return ctx.txn.writeContent(header, data);
@@ -135,39 +155,88 @@ async function importFile(ctx: ImportContext, path: string, st: Stat): Promise<s
  * repeated --tree= options do). `relPath` is the path inside the commit, for the filter.
  */
 export async function importDirectory(ctx: ImportContext, dirPath: string, tree: MutableTree, relPath = '/'): Promise<void> {
-  await walkDirectory(ctx, dirPath, tree, relPath);
+  const st = await ctx.txn.repo.fs.lstat(dirPath);
+  if (!st) throw new XylemError(`opendir(${dirPath}): No such file or directory`);
+  if (st.kind !== 'dir') throw new XylemError(`${dirPath} is not a directory`);
+  const info = applyModifier(ctx, relPath, st);
+  if (info) await walkDirectory(ctx, dirPath, tree, relPath, info);
   await ctx.pool.drain();
+  // --consume: everything under the tree is committed now (adopted files live on as objects).
+  if (ctx.modifier.consume) await ctx.txn.repo.fs.rmrf(dirPath);
 }
 
-async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableTree, relPath: string): Promise<void> {
+async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableTree, relPath: string, info: FileInfo): Promise<void> {
   const fs = ctx.txn.repo.fs;
-  const st = await fs.lstat(dirPath);
-  if (!st) throw new XylemError(`Opening directory ${dirPath}: No such file or directory`);
-  if (st.kind !== 'dir') throw new XylemError(`${dirPath} is not a directory`);
   await tree.touch();
-  tree.metaChecksum = await writeDirMetaFor(ctx, dirPath, st);
+  tree.metaChecksum = await writeDirMetaFor(ctx, dirPath, info);
   const entries = await fs.readdir(dirPath);
   const stats = await Promise.all(entries.map((e) => fs.lstat(joinPath(dirPath, e.name))));
-  const subdirs: Array<[string, string]> = [];
+  const subdirs: Array<[string, string, FileInfo]> = [];
   for (let i = 0; i < entries.length; i++) {
     const name = entries[i]!.name;
     const cst = stats[i];
     if (!cst) continue;
+    // The host decodes names as UTF-8, replacing invalid bytes with U+FFFD.
+    if (name.includes('\uFFFD')) throw new XylemError(`Invalid UTF-8 in filename ${name}`);
     const p = joinPath(dirPath, name);
     const childRel = relPath === '/' ? '/' + name : relPath + '/' + name;
-    if (ctx.modifier.filter && !ctx.modifier.filter(childRel, cst)) continue;
-    if (cst.kind === 'dir') subdirs.push([name, childRel]);
-    else if (cst.kind === 'file' || cst.kind === 'symlink') {
+    if (cst.kind !== 'dir' && cst.kind !== 'file' && cst.kind !== 'symlink')
+      throw new XylemError(`Unsupported file type for ${p}: device, socket or FIFO`);
+    const hit = cst.kind !== 'dir' ? ctx.modifier.devino?.get(`${cst.dev}:${cst.ino}`) : undefined;
+    let cinfo: FileInfo | null;
+    if (hit !== undefined) {
+      // A hardlink to one of our objects (--link-checkout-speedup): reuse its checksum unless the
+      // modifier changes its metadata (-I: reuse regardless). bare-user objects keep their
+      // metadata in user.ostreemeta, so that is what the modifier sees there.
+      const base: FileInfo = ctx.txn.repo.mode === 'bare-user' ? (await ctx.txn.repo.loadFile(hit)).header : cst;
+      cinfo = applyModifier(ctx, childRel, base);
+      if (cinfo && (ctx.modifier.devinoCanonical || (cinfo.uid === base.uid && cinfo.gid === base.gid && cinfo.mode === base.mode))) {
+        ctx.devinoHits++;
+        await tree.setFile(name, hit);
+        continue;
+      }
+    } else cinfo = applyModifier(ctx, childRel, cst);
+    if (!cinfo) continue;
+    if (cst.kind === 'dir') subdirs.push([name, childRel, cinfo]);
+    else {
       await ctx.pool.submit(async () => {
-        const csum = await importFile(ctx, p, cst);
+        const csum = await importFile(ctx, p, cst, cinfo);
         await tree.setFile(name, csum);
       });
-    } else throw new XylemError(`Unsupported file type for ${p}: device, socket or FIFO`);
+    }
   }
-  for (const [name, childRel] of subdirs) {
+  for (const [name, childRel, cinfo] of subdirs) {
     const sub = await tree.ensureDir(name);
-    await walkDirectory(ctx, joinPath(dirPath, name), sub, childRel);
+    await walkDirectory(ctx, joinPath(dirPath, name), sub, childRel, cinfo);
   }
+}
+
+/**
+ * Whether --consume may adopt a regular file (hardlink it into the store instead of copying):
+ * only in bare and bare-user-only repos, whose objects are plain files, and only when what is
+ * committed is exactly what is on disk.
+ */
+function canAdopt(ctx: ImportContext, st: Stat, info: FileInfo, xattrs: Xattr[]): boolean {
+  const mode = ctx.txn.repo.mode;
+  if (st.kind !== 'file' || (mode !== 'bare' && mode !== 'bare-user-only')) return false;
+  if (info.uid !== st.uid || info.gid !== st.gid || info.mode !== st.mode) return false;
+  return xattrs.length === 0 || mode === 'bare';
+}
+
+/**
+ * The devino cache of ostree's --link-checkout-speedup: "dev:ino" of every loose content object
+ * of a bare-family repo → its checksum. Empty for archive repos (their objects are compressed).
+ */
+export async function scanDevinoCache(repo: Repo): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (repo.mode === 'archive') return out;
+  const files = (await repo.listObjects()).filter((o) => o.type === ObjectType.File);
+  const stats = await Promise.all(files.map((o) => repo.fs.lstat(repo.objectPath(o.checksum, ObjectType.File))));
+  for (let i = 0; i < files.length; i++) {
+    const st = stats[i];
+    if (st) out.set(`${st.dev}:${st.ino}`, files[i]!.checksum);
+  }
+  return out;
 }
 
 /** Merges an existing commit's root tree into `tree` (for --tree=ref=). */
@@ -257,4 +326,32 @@ export async function writeCommit(
   };
   const checksum = await txn.writeMetadata(ObjectType.Commit, encodeCommit(commit));
   return { checksum, commit };
+}
+
+/**
+ * The metadata `commit --bootable` adds (ostree.linux: the kernel version, then ostree.bootable),
+ * found as libostree does under /usr/lib/modules/VERSION/vmlinuz; errors as ostree's.
+ */
+export async function bootableMetadata(tree: MutableTree): Promise<Array<[string, GVVariant]>> {
+  let t = tree;
+  let path = '';
+  for (const c of ['usr', 'lib', 'modules']) {
+    await t.expand();
+    path += '/' + c;
+    const sub = t.dirs.get(c);
+    if (!sub) throw new XylemError(`No such file or directory: ${path}`);
+    t = sub;
+  }
+  await t.expand();
+  const versions = [...t.dirs.keys()].sort((a, b) => compareBytes(utf8(a), utf8(b)));
+  for (const v of versions) {
+    const d = t.dirs.get(v)!;
+    await d.expand();
+    if (d.files.has('vmlinuz'))
+      return [
+        ['ostree.linux', { type: 's', value: v }],
+        ['ostree.bootable', { type: 'b', value: true }],
+      ];
+  }
+  throw new XylemError(`No kernel found in ${path}`);
 }

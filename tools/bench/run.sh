@@ -12,7 +12,7 @@
 #      BENCH_CACHE=DIR  where trees and prepared repos live (default /var/tmp/xylem-bench)
 #      BENCH_TIMEOUT=S  per command (default 3600, quick 120)
 #      BENCH_STRICT=1   exit 1 also when xylem fails or its output differs from ostree's
-#      XYLEM="node dist/xylem.mjs"  OSTREE=/usr/bin/ostree   the two CLIs
+#      XYLEM=tools/bin/xylem  OSTREE=/usr/bin/ostree   the two CLIs
 # Exit status: 1 if preparing the input or a real-ostree row failed (the bench itself is broken).
 set -uo pipefail
 
@@ -23,7 +23,7 @@ KIND=full; [ "$QUICK" = 1 ] && KIND=quick
 PERF=${BENCH_CACHE:-/var/tmp/xylem-bench}/$KIND
 RUNS=${RUNS:-3}
 TIMEOUT=${BENCH_TIMEOUT:-$([ "$QUICK" = 1 ] && echo 120 || echo 3600)}
-XYLEM=${XYLEM:-node $ROOT/dist/xylem.mjs}
+XYLEM=${XYLEM:-$ROOT/tools/bin/xylem}
 OSTREE=${OSTREE:-/usr/bin/ostree}
 RES=$ROOT/tmp/bench/$KIND
 TS="--timestamp=2024-01-01T00:00:00Z"
