@@ -255,6 +255,38 @@ export class Transaction {
     }
   }
 
+  /**
+   * `commit --consume` in bare and bare-user-only repos: a regular file whose on-disk metadata is
+   * exactly `header` becomes the object itself (hardlinked, not copied), as libostree adopts it.
+   */
+  async adoptFile(header: FileHeader, srcPath: string, size: number): Promise<string> {
+    const fs = this.repo.fs;
+    const h = this.repo.createSha256();
+    h.update(fileStreamHeader(header));
+    const fh = await fs.openRead(srcPath);
+    const buf = new Uint8Array(Math.min(STREAM_CHUNK, Math.max(size, 1)));
+    try {
+      for (let pos = 0; ; ) {
+        const n = await fh.read(buf, 0, buf.length, pos);
+        if (n === 0) break;
+        h.update(buf.subarray(0, n));
+        pos += n;
+      }
+    } finally {
+      await fh.close();
+    }
+    const checksum = toHex(h.digest());
+    this.stats.contentObjectsTotal++;
+    if (await this.hasObject(checksum, ObjectType.File)) return checksum;
+    const p = await this.stagedPath(checksum, ObjectType.File);
+    await fs.link(srcPath, p);
+    await fs.lutimes(p, 0, 0);
+    this.record(checksum, ObjectType.File, p);
+    this.stats.contentObjectsWritten++;
+    this.stats.contentBytesWritten += size;
+    return checksum;
+  }
+
   /** Queues a ref change applied when the transaction commits. */
   setRef(remote: string | null, ref: string, checksum: string | null): void {
     this.refUpdates.push({ remote, ref, checksum });

@@ -5,20 +5,59 @@ import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { Transaction } from '../../src/repo/transaction.ts';
 import { MutableTree } from '../../src/repo/mutable-tree.ts';
-import { importDirectory, importCommitTree, makeImportContext, writeCommit, type CommitModifier } from '../../src/repo/commit.ts';
+import {
+  importDirectory,
+  importCommitTree,
+  makeImportContext,
+  writeCommit,
+  scanDevinoCache,
+  bootableMetadata,
+  type CommitModifier,
+} from '../../src/repo/commit.ts';
+import { S_IFMT, S_IFREG, encodeCommit } from '../../src/format/objects.ts';
 import { parseRefspec, resolveRev } from '../../src/repo/refs.ts';
 import { parseTimestamp, sourceDateEpoch } from '../../src/repo/timestamp.ts';
 import { encode, type GVVariant } from '../../src/format/gvariant.ts';
 import { parseGVariantText } from '../cli/gvariant-text.ts';
-import { XylemError } from '../../src/util/errors.ts';
+import { XylemError, errnoCode } from '../../src/util/errors.ts';
+import type { Host } from '../../src/host.ts';
 import { fromUtf8 } from '../../src/util/bytes.ts';
 import { signNewCommit, type CommitSigningOptions } from '../cli/commit-signing.ts';
-import { encodeCommit } from '../../src/format/objects.ts';
 
-function parseKeyValue(s: string, opt: string): [string, string] {
+function parseKeyValue(s: string, allowEmptyKey = false): [string, string] {
   const i = s.indexOf('=');
-  if (i <= 0) throw new UsageError(`Missing '=' in KEY=VALUE metadata '${s}' for ${opt}`);
+  if (i < 0) throw new UsageError(`Missing '=' in KEY=VALUE metadata '${s}'`);
+  if (i === 0 && !allowEmptyKey) throw new UsageError('Empty metadata key');
   return [s.slice(0, i), s.slice(i + 1)];
+}
+
+/** Reads a list file named by an option, with ostree's error for a missing one. */
+async function readTextFile(host: Host, path: string): Promise<string> {
+  try {
+    return fromUtf8(await host.fs.readFile(path));
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') throw new XylemError(`openat(${path}): No such file or directory`);
+    throw e;
+  }
+}
+
+/**
+ * A --statoverride file: lines `MODE PATH`; `=MODE` replaces the permission bits, otherwise
+ * (`MODE` or `+MODE`) they are or'ed in. Modes are decimal, as ostree reads them (strtoul base 10).
+ */
+function parseStatOverride(text: string): { adds: Map<string, number>; sets: Map<string, number> } {
+  const adds = new Map<string, number>();
+  const sets = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const sp = line.indexOf(' ');
+    if (sp < 0) throw new XylemError('Malformed statoverride file (no space found)');
+    const path = line.slice(sp + 1);
+    const set = line.startsWith('=');
+    const mode = Number.parseInt(line.slice(set ? 1 : 0, sp), 10) >>> 0;
+    (set ? sets : adds).set(path, Number.isNaN(mode) ? 0 : mode);
+  }
+  return { adds, sets };
 }
 
 export const command: Command = {
@@ -92,6 +131,26 @@ export const command: Command = {
     if (og !== undefined) modifier.ownerGid = Number(og);
     if (p.flag('canonical-permissions')) modifier.canonicalPermissions = true;
     if (p.flag('no-xattrs')) modifier.skipXattrs = true;
+    if (p.flag('consume')) modifier.consume = true;
+    if (p.flag('devino-canonical')) modifier.devinoCanonical = true;
+    // ostree's commit filter: --mode-ro-executables, --statoverride, --skip-list.
+    const roExec = p.flag('mode-ro-executables');
+    const soFile = p.value('statoverride');
+    const statOverride = soFile !== undefined ? parseStatOverride(await readTextFile(ctx.host, soFile)) : null;
+    const skipFile = p.value('skip-list');
+    const skip = skipFile !== undefined ? new Set((await readTextFile(ctx.host, skipFile)).split('\n').filter((l) => l !== '')) : null;
+    if (roExec || statOverride || skip) {
+      modifier.filter = (path, info) => {
+        if (roExec && (info.mode & S_IFMT) === S_IFREG && (info.mode & 0o111) !== 0) info.mode &= ~0o222;
+        const add = statOverride?.adds.get(path);
+        const set = statOverride?.sets.get(path);
+        if (add !== undefined) {
+          info.mode |= add;
+          statOverride!.adds.delete(path);
+        } else if (set !== undefined) info.mode = (info.mode & S_IFMT) | set;
+        return !skip?.has(path);
+      };
+    }
 
     const metadata: Array<[string, GVVariant]> = [];
     let parent: string | null | undefined = undefined;
@@ -100,11 +159,11 @@ export const command: Command = {
     else if (parentArg !== undefined) parent = (await resolveRev(repo, parentArg))!;
     else if (orphan && !branch) parent = null;
     for (const s of p.list('add-metadata-string')) {
-      const [k, v] = parseKeyValue(s, '--add-metadata-string');
+      const [k, v] = parseKeyValue(s);
       metadata.push([k, { type: 's', value: v }]);
     }
     for (const s of p.list('add-metadata')) {
-      const [k, v] = parseKeyValue(s, '--add-metadata');
+      const [k, v] = parseKeyValue(s);
       metadata.push([k, parseGVariantText(v)]);
     }
     // As ostree: --add-metadata-string entries, then --add-metadata, then the kept keys.
@@ -115,10 +174,10 @@ export const command: Command = {
       const v = [...c.metadata].reverse().find(([key]) => key === k);
       if (v) metadata.push([k, v[1]]);
     }
-    if (p.flag('bootable')) metadata.push(['ostree.bootable', { type: 'b', value: true }]);
 
     const txn = new Transaction(repo);
     try {
+      if (p.flag('link-checkout-speedup') || modifier.devinoCanonical) modifier.devino = await scanDevinoCache(repo);
       const ictx = makeImportContext(txn, modifier);
       const tree = new MutableTree();
       const trees = p.list('tree');
@@ -135,6 +194,11 @@ export const command: Command = {
           await importTarball(ictx, arg, tree);
         } else throw new UsageError(`Invalid tree type specification '${kind}'`);
       }
+      if (statOverride && statOverride.adds.size > 0) {
+        for (const path of statOverride.adds.keys()) ctx.err(`Unmatched statoverride path: ${path}\n`);
+        throw new XylemError('Unmatched statoverride paths');
+      }
+      if (p.flag('bootable')) metadata.push(...(await bootableMetadata(tree)));
       const bindRef = !p.flag('no-bindings');
       const opts: Parameters<typeof writeCommit>[2] = {
         subject: p.value('subject') ?? '',
@@ -167,7 +231,7 @@ export const command: Command = {
       const { checksum, commit } = await writeCommit(txn, tree, opts);
       const detached: Array<[string, GVVariant]> = [];
       for (const s of p.list('add-detached-metadata-string')) {
-        const [k, v] = parseKeyValue(s, '--add-detached-metadata-string');
+        const [k, v] = parseKeyValue(s, true);
         detached.push([k, { type: 's', value: v }]);
       }
       const signed = await signNewCommit(ctx, repo, checksum, encodeCommit(commit), detached.length ? detached : null, signing);
@@ -183,7 +247,7 @@ export const command: Command = {
         ctx.out(`Metadata Written: ${stats.metadataObjectsWritten}\n`);
         ctx.out(`Content Total: ${stats.contentObjectsTotal}\n`);
         ctx.out(`Content Written: ${stats.contentObjectsWritten}\n`);
-        ctx.out(`Content Cache Hits: 0\n`);
+        ctx.out(`Content Cache Hits: ${ictx.devinoHits}\n`);
         ctx.out(`Content Bytes Written: ${stats.contentBytesWritten}\n`);
       } else ctx.out(`${checksum}\n`);
       return 0;
