@@ -4,6 +4,7 @@ import type { Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { XylemError } from '../../src/util/errors.ts';
+import { checkConfigRemotes } from '../../src/repo/remotes.ts';
 
 function splitKey(key: string, group: string | undefined): [string, string] {
   if (group !== undefined) return [group, key];
@@ -19,6 +20,8 @@ export const command: Command = {
     const p = parseCommand(ctx, argv, [{ name: 'group', kind: 'string' }]);
     const [op, key, value] = p.positionals;
     if (!op) throw new UsageError('OPERATION must be specified');
+    const maxArgs = op === 'set' ? 3 : 2;
+    if (p.positionals.length > maxArgs) throw new UsageError('Too many arguments given');
     const repo = await ctx.openRepo();
     const kf = repo.config;
     const group = p.value('group');
@@ -37,14 +40,17 @@ export const command: Command = {
       if (!key || value === undefined) throw new UsageError('KEY and VALUE must be specified');
       const [g, k] = splitKey(key, group);
       kf.set(g, k, value);
+      await checkConfigRemotes(repo, kf);
       await repo.writeConfig(kf);
       return 0;
     }
     if (op === 'unset') {
       if (!key) throw new UsageError('KEY must be specified');
       const [g, k] = splitKey(key, group);
-      if (!kf.hasGroup(g)) throw new XylemError(`Key file does not have group “${g}”`);
+      // ostree 2022.7: unsetting a key of a missing group is not an error.
+      if (!kf.hasGroup(g)) return 0;
       kf.remove(g, k);
+      await checkConfigRemotes(repo, kf);
       await repo.writeConfig(kf);
       return 0;
     }
