@@ -121,7 +121,7 @@ describe('GVariant hostile input (GLib verdicts)', () => {
     const quirks = vectors.hostile.filter((h) => h.normal !== h.canonical);
     expect(quirks.length).toBeGreaterThan(0);
     for (const h of quirks) {
-      expect(h.type.startsWith('(')).toBe(true);
+      expect(h.type).toContain('('); // an empty variable-size struct somewhere inside
       expect(isNormalForm(h.type, unhex(h.hex))).toBe(false);
     }
     expect(isNormalForm('(asas)', new Uint8Array(0))).toBe(false);
