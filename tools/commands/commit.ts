@@ -17,8 +17,7 @@ import {
 import { S_IFMT, S_IFREG, encodeCommit } from '../../src/format/objects.ts';
 import { parseRefspec, resolveRev } from '../../src/repo/refs.ts';
 import { parseTimestamp, sourceDateEpoch } from '../../src/repo/timestamp.ts';
-import { encode, type GVVariant } from '../../src/format/gvariant.ts';
-import { parseGVariantText } from '../cli/gvariant-text.ts';
+import { encode, parseText, type GVVariant } from '../../src/format/gvariant.ts';
 import { XylemError, errnoCode } from '../../src/util/errors.ts';
 import type { Host } from '../../src/host.ts';
 import { fromUtf8 } from '../../src/util/bytes.ts';
@@ -164,7 +163,7 @@ export const command: Command = {
     }
     for (const s of p.list('add-metadata')) {
       const [k, v] = parseKeyValue(s);
-      metadata.push([k, parseGVariantText(v)]);
+      metadata.push([k, parseText(v)]);
     }
     // As ostree: --add-metadata-string entries, then --add-metadata, then the kept keys.
     for (const k of p.list('keep-metadata')) {
