@@ -8,7 +8,6 @@ import { resolveRev } from '../../src/repo/refs.ts';
 import { traverseCommit, parseObjectKey, type ObjectKey } from '../../src/repo/traverse.ts';
 import { formatSize } from '../../src/repo/prune.ts';
 import type { Repo } from '../../src/repo/repo.ts';
-import { loadCoreSync } from '../../core-wasm/index.ts';
 import { XylemError } from '../../src/util/errors.ts';
 
 async function side(repo: Repo, arg: string): Promise<DiffSide> {
@@ -74,7 +73,8 @@ export const command: Command = {
         noXattrs: p.flag('no-xattrs'),
         ownerUid: parseId(p.value('owner-uid'), 'owner-uid'),
         ownerGid: parseId(p.value('owner-gid'), 'owner-gid'),
-        core: a.kind === 'commit' && b.kind === 'commit' ? loadCoreSync() : undefined,
+        // Loaded on demand: the WASM module is not needed by any other command's start-up.
+        core: a.kind === 'commit' && b.kind === 'commit' ? (await import('../../core-wasm/index.ts')).loadCoreSync() : undefined,
       });
       ctx.out(formatDiff(result, a, b));
     }
