@@ -59,6 +59,8 @@ export const command: Command = {
         const all = [...local, ...(await listRemoteRefs(repo))];
         for (const e of all) {
           const full = e.remote ? `${e.remote}:${e.ref}` : e.ref;
+          // An existing alias may be re-pointed with -A.
+          if (full === create && alias && e.aliasOf) continue;
           if (full === create) throw new XylemError(`--create specified but ref ${create} already exists`);
           if (full.startsWith(create + '/') || create.startsWith(full + '/'))
             throw new XylemError(`Ref ${create} conflicts with existing ref ${full}`);
