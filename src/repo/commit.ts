@@ -174,10 +174,10 @@ async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableT
   const subdirs: Array<[string, string, FileInfo]> = [];
   for (let i = 0; i < entries.length; i++) {
     const name = entries[i]!.name;
+    // The host decodes names as UTF-8, replacing invalid bytes with U+FFFD (so lstat misses them).
+    if (name.includes('\uFFFD')) throw new XylemError(`Invalid UTF-8 in filename ${name}`);
     const cst = stats[i];
     if (!cst) continue;
-    // The host decodes names as UTF-8, replacing invalid bytes with U+FFFD.
-    if (name.includes('\uFFFD')) throw new XylemError(`Invalid UTF-8 in filename ${name}`);
     const p = joinPath(dirPath, name);
     const childRel = relPath === '/' ? '/' + name : relPath + '/' + name;
     if (cst.kind !== 'dir' && cst.kind !== 'file' && cst.kind !== 'symlink')
