@@ -29,7 +29,7 @@ import { joinPath } from '../util/path.ts';
 import { selectHashProvider, oneShot } from '../util/sha256.ts';
 import { fflateDeflateProvider } from '../util/deflate.ts';
 import { CorruptionError, NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
-import { fromUtf8, textEncoder } from '../util/bytes.ts';
+import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
 
 export const REPO_MODES: readonly RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
 
@@ -170,16 +170,28 @@ export class Repo {
     }
   }
 
+  /**
+   * A commit, dirtree or dirmeta, checked against its checksum (cheap for metadata, and it turns
+   * a damaged object into an error naming it rather than a wrong name or a missing-object error).
+   */
+  private async loadVerifiedMetadata(type: ObjectType, checksum: string): Promise<Uint8Array> {
+    const data = await this.loadMetadataBytes(type, checksum);
+    const actual = toHex(this.sha256(data));
+    if (actual !== checksum)
+      throw new CorruptionError(`Corrupted ${objectTypeName(type)} object ${checksum}.${objectTypeName(type)}: actual checksum is ${actual}`);
+    return data;
+  }
+
   async loadCommit(checksum: string): Promise<Commit> {
-    return decodeCommit(await this.loadMetadataBytes(ObjectType.Commit, checksum), `${checksum}.commit`);
+    return decodeCommit(await this.loadVerifiedMetadata(ObjectType.Commit, checksum), `${checksum}.commit`);
   }
 
   async loadDirTree(checksum: string): Promise<DirTree> {
-    return decodeDirTree(await this.loadMetadataBytes(ObjectType.DirTree, checksum), `${checksum}.dirtree`);
+    return decodeDirTree(await this.loadVerifiedMetadata(ObjectType.DirTree, checksum), `${checksum}.dirtree`);
   }
 
   async loadDirMeta(checksum: string): Promise<DirMeta> {
-    return decodeDirMeta(await this.loadMetadataBytes(ObjectType.DirMeta, checksum), `${checksum}.dirmeta`);
+    return decodeDirMeta(await this.loadVerifiedMetadata(ObjectType.DirMeta, checksum), `${checksum}.dirmeta`);
   }
 
   /** Detached metadata (a{sv}) of a commit, or null if there is none. */
@@ -228,7 +240,12 @@ export class Repo {
           if (!isReg(header.mode)) return new Uint8Array(0);
           const all = await fs.readFile(p);
           const body = all.subarray(offset);
-          const out = await deflate.inflateRaw(body, size);
+          let out: Uint8Array;
+          try {
+            out = await deflate.inflateRaw(body, size);
+          } catch (e) {
+            throw new CorruptionError(`Corrupted file object ${ctx}: ${e instanceof Error ? e.message : String(e)}`);
+          }
           if (out.length !== size)
             throw new CorruptionError(`Corrupted file object ${ctx}: expected ${size} bytes of content, got ${out.length}`);
           return out;
