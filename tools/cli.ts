@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     openRepo: () => openRepoAt(host, ctx.repoPath),
   };
   try {
-    return await cmd.run(ctx, rest);
+    return await (await cmd.load()).run(ctx, rest);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`error: ${msg}\n`);
