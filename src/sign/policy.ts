@@ -226,3 +226,26 @@ export async function verifySummarySignatures(
   }
   return out;
 }
+
+/**
+ * The two checks shaped as a pull's hooks: `verifyCommit` for a commit whose remote wants GPG
+ * (or signapi) verification, `verifySummary` for a summary whose remote has gpg-verify-summary.
+ * Both force GPG on (the caller decided it is wanted) and add the remote's signapi checks.
+ */
+export function pullSignatureHooks(
+  repo: Repo,
+  opts: Omit<VerifyPolicyOptions, 'gpgVerify'> & { gpgVerify?: boolean } = {},
+): {
+  verifyCommit(remote: string, checksum: string, commitBytes: Uint8Array, commitmeta: Uint8Array | DetachedMetadata | null): Promise<void>;
+  verifySummary(remote: string, summary: Uint8Array, signatures: Uint8Array | null): Promise<void>;
+} {
+  const o: VerifyPolicyOptions = { ...opts, gpgVerify: opts.gpgVerify ?? true };
+  return {
+    async verifyCommit(remote, checksum, commitBytes, commitmeta) {
+      await verifyCommitSignatures(repo, remote, checksum, commitBytes, commitmeta, o);
+    },
+    async verifySummary(remote, summary, signatures) {
+      await verifySummarySignatures(repo, remote, summary, signatures, o);
+    },
+  };
+}

@@ -5,7 +5,7 @@ export const XYLEM_VERSION = '0.1.0';
 /** The libostree release whose behaviour xylem matches. */
 export const OSTREE_COMPAT_VERSION = '2022.7';
 
-export const FEATURES: string[] = [];
+export const FEATURES: string[] = ['gpgme', 'sign-ed25519'];
 
 export function versionText(): string {
   const lines = ['libostree:', ` Version: '${OSTREE_COMPAT_VERSION}'`, ' Features:'];
