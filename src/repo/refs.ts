@@ -159,9 +159,16 @@ async function walkRefDir(repo: Repo, dir: string, prefix: string, out: Array<{ 
   }
 }
 
+/** As libostree, listing refs fails when a top-level refs folder is missing. */
+async function requireRefDir(repo: Repo, rel: string): Promise<void> {
+  const st = await repo.fs.lstat(joinPath(repo.path, rel));
+  if (!st) throw new XylemError(`Listing refs: opendir(${rel}): No such file or directory`);
+}
+
 /** Local refs (refs/heads), sorted by name. */
 export async function listLocalRefs(repo: Repo, prefix?: string): Promise<RefEntry[]> {
   const found: Array<{ ref: string; path: string }> = [];
+  await requireRefDir(repo, 'refs/heads');
   await walkRefDir(repo, joinPath(repo.path, 'refs/heads'), '', found);
   const out: RefEntry[] = [];
   for (const f of found) {
@@ -200,6 +207,7 @@ function normalizeRelative(abs: string, base: string): string {
 /** Remote refs (refs/remotes/REMOTE/…), sorted. */
 export async function listRemoteRefs(repo: Repo, remote?: string): Promise<RefEntry[]> {
   const base = joinPath(repo.path, 'refs/remotes');
+  if (!remote) await requireRefDir(repo, 'refs/remotes');
   const remotes = remote ? [remote] : (await repo.fs.readdir(base).catch(() => [])).filter((e) => e.kind === 'dir').map((e) => e.name).sort();
   const out: RefEntry[] = [];
   for (const r of remotes) {
