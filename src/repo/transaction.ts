@@ -321,8 +321,13 @@ export class Transaction {
       }
       if (this.repo.fsyncEnabled && this.repo.fs.syncfs) await this.repo.fs.syncfs(this.repo.path);
     }
+    // A commit written again replaces its tombstone (prune --delete-commit with tombstones).
+    for (const s of all)
+      if (s.type === ObjectType.Commit) await this.repo.deleteObject(s.checksum, ObjectType.TombstoneCommit);
     for (const u of this.refUpdates) await setRef(this.repo, u.remote, u.ref, u.checksum);
     await this.cleanup();
+    const wroteCommit = all.some((s) => s.type === ObjectType.Commit);
+    if (this.refUpdates.length || wroteCommit) await updateSummaryIfConfigured(this.repo, wroteCommit ? 'commit' : 'refs');
     return this.stats;
   }
 
@@ -342,4 +347,13 @@ export class Transaction {
     this.finished = true;
     if (this.started) await this.repo.fs.rmrf(this.stagingDir);
   }
+}
+
+/** core.auto-update-summary / core.commit-update-summary: regenerate the summary after changes. */
+export async function updateSummaryIfConfigured(repo: Repo, reason: 'refs' | 'commit'): Promise<void> {
+  const auto = repo.config.getBoolean('core', 'auto-update-summary') === true;
+  const onCommit = reason === 'commit' && repo.config.getBoolean('core', 'commit-update-summary') === true;
+  if (!auto && !onCommit) return;
+  const { maybeUpdateSummary } = await import('./summary.ts');
+  await maybeUpdateSummary(repo, reason);
 }

@@ -13,6 +13,7 @@ import {
   setRefAlias,
   type RefEntry,
 } from '../../src/repo/refs.ts';
+import { updateSummaryIfConfigured } from '../../src/repo/transaction.ts';
 import { XylemError } from '../../src/util/errors.ts';
 
 function matches(e: RefEntry, prefix: string): string | null {
@@ -70,10 +71,12 @@ export const command: Command = {
         if (remote !== null) throw new XylemError('Cannot create alias to remote ref: ' + create);
         if (!local.some((e) => e.ref === target)) throw new XylemError(`Cannot create alias to non-existent ref: ${target}`);
         await setRefAlias(repo, ref, target);
+        await updateSummaryIfConfigured(repo, 'refs');
         return 0;
       }
       const csum = (await resolveRev(repo, target))!;
       await setRef(repo, remote, ref, csum);
+      await updateSummaryIfConfigured(repo, 'refs');
       return 0;
     }
     const local = await listLocalRefs(repo);
@@ -93,6 +96,7 @@ export const command: Command = {
           await setRef(repo, e.remote, e.ref, null);
         }
       }
+      await updateSummaryIfConfigured(repo, 'refs');
       return 0;
     }
     if (p.flag('collections')) {

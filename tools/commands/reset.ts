@@ -4,6 +4,7 @@ import type { Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { parseRefspec, resolveRev, setRef } from '../../src/repo/refs.ts';
+import { updateSummaryIfConfigured } from '../../src/repo/transaction.ts';
 
 export const command: Command = {
   name: 'reset',
@@ -17,6 +18,7 @@ export const command: Command = {
     const { remote, ref } = parseRefspec(refArg);
     const csum = (await resolveRev(repo, rev))!;
     await setRef(repo, remote, ref, csum);
+    await updateSummaryIfConfigured(repo, 'refs');
     return 0;
   },
 };
