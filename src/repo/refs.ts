@@ -95,6 +95,13 @@ export async function resolveRev(repo: Repo, rev: string, allowNoent = false): P
     const v = await readRefFile(repo, joinPath(repo.path, dir, rev));
     if (v !== null) return v;
   }
+  // A ref of that name under any remote (libostree's find_ref_in_remotes).
+  const remotesDir = joinPath(repo.path, 'refs/remotes');
+  for (const r of (await repo.fs.readdir(remotesDir).catch(() => [])).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (r.kind !== 'dir') continue;
+    const v = await readRefFile(repo, joinPath(remotesDir, r.name, rev));
+    if (v !== null) return v;
+  }
   // Collection refs: refs/mirrors/COLLECTION/REF
   const mirrors = joinPath(repo.path, 'refs/mirrors');
   const cols = await repo.fs.readdir(mirrors).catch(() => []);
