@@ -320,7 +320,23 @@ async function checkOne(
   } catch {
     good = false;
   }
-  info.valid = good && !info.sigExpired && !info.keyExpired && !info.keyRevoked;
+  if (!good) {
+    // GnuPG's BADSIG status carries only the long key ID: gpgme then reports no time, no
+    // algorithm, the key ID as fingerprint, and none of the key-state flags.
+    return {
+      ...info,
+      sigExpired: false,
+      keyExpired: false,
+      keyRevoked: false,
+      fingerprint: sig.issuerKeyID.toHex().toUpperCase(),
+      timestamp: 0,
+      expTimestamp: 0,
+      pubkeyAlgoName: '[unknown name]',
+      hashAlgoName: '[unknown name]',
+      keyExpTimestamp: 0,
+    };
+  }
+  info.valid = !info.sigExpired && !info.keyExpired && !info.keyRevoked;
   return info;
 }
 
@@ -395,11 +411,11 @@ export async function gpgVerify(
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** g_date_time_format(local, "%c") in the C locale: `Wed Nov 25 21:44:52 2026`. */
+/** g_date_time_format(local, "%c") in the C locale: `Wed Nov 25 21:44:52 2026` (%e pads with U+2007). */
 export function formatCTime(secs: number): string {
   const d = new Date(secs * 1000);
   const p2 = (n: number) => String(n).padStart(2, '0');
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${d.getFullYear()}`;
+  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, '\u2007')} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${d.getFullYear()}`;
 }
 
 function expireLine(prefix: string, what: string, ts: number, expired: boolean): string {
