@@ -93,8 +93,10 @@ export interface ImportContext {
 
 export function makeImportContext(txn: Transaction, modifier: CommitModifier = {}): ImportContext {
   const repo = txn.repo;
+  // As libostree, --canonical-permissions also drops xattrs.
   const storeXattrs =
     !modifier.skipXattrs &&
+    !modifier.canonicalPermissions &&
     repo.mode !== 'bare-user-only' &&
     !(repo.config.getBoolean('core', 'disable-xattrs') ?? false) &&
     !!repo.fs.xattrs &&
@@ -103,7 +105,7 @@ export function makeImportContext(txn: Transaction, modifier: CommitModifier = {
 }
 
 /** The metadata to commit for `relPath`, or null when the filter skips it. */
-function applyModifier(ctx: ImportContext, relPath: string, st: FileInfo): FileInfo | null {
+export function applyModifier(ctx: ImportContext, relPath: string, st: FileInfo): FileInfo | null {
   const m = ctx.modifier;
   const info: FileInfo = { uid: m.ownerUid ?? st.uid, gid: m.ownerGid ?? st.gid, mode: st.mode };
   if (m.filter && !m.filter(relPath, info)) return null;

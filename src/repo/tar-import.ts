@@ -1,9 +1,9 @@
 // Importing a tarball into a MutableTree (`commit --tree=tar=FILE`): ustar/GNU/pax headers,
 // long names, symlinks, hardlinks; hostile paths ('..', absolute escapes) refused.
 
-import type { ImportContext } from './commit.ts';
+import { applyModifier, type ImportContext } from './commit.ts';
 import type { MutableTree } from './mutable-tree.ts';
-import { ObjectType, encodeDirMeta, S_IFDIR, S_IFREG, S_IFLNK } from '../format/objects.ts';
+import { ObjectType, encodeDirMeta, S_IFDIR, S_IFREG, S_IFLNK, type Xattr } from '../format/objects.ts';
 import { XylemError } from '../util/errors.ts';
 import { fromUtf8Lossy } from '../util/bytes.ts';
 
@@ -23,20 +23,47 @@ function octal(b: Uint8Array, off: number, len: number): number {
   return s === '' ? 0 : parseInt(s, 8);
 }
 
-function parsePax(data: Uint8Array): Map<string, string> {
-  const out = new Map<string, string>();
-  const s = fromUtf8Lossy(data);
+/**
+ * pax extended header records "LEN KEY=VALUE\n". LEN counts bytes, and values may be binary
+ * (SCHILY.xattr.*), so this works on bytes, not on a decoded string.
+ */
+function parsePax(data: Uint8Array, tarPath: string): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
   let i = 0;
-  while (i < s.length) {
-    const sp = s.indexOf(' ', i);
-    if (sp < 0) break;
-    const len = parseInt(s.slice(i, sp), 10);
-    if (!(len > 0)) break;
-    const rec = s.slice(sp + 1, i + len - 1);
-    const eq = rec.indexOf('=');
-    if (eq > 0) out.set(rec.slice(0, eq), rec.slice(eq + 1));
+  while (i < data.length) {
+    let sp = i;
+    while (sp < data.length && data[sp] !== 0x20) sp++;
+    const len = parseInt(fromUtf8Lossy(data.subarray(i, sp)), 10);
+    if (!(len > 0) || i + len > data.length || data[i + len - 1] !== 0x0a) {
+      if (data.subarray(i).every((b) => b === 0)) break;
+      throw new XylemError(`${tarPath}: malformed pax extended header`);
+    }
+    const rec = data.subarray(sp + 1, i + len - 1);
+    const eq = rec.indexOf(0x3d);
+    if (eq > 0) out.set(fromUtf8Lossy(rec.subarray(0, eq)), rec.subarray(eq + 1));
     i += len;
   }
+  return out;
+}
+
+const PAX_XATTR = 'SCHILY.xattr.';
+
+function paxString(pax: Map<string, Uint8Array> | null, key: string): string | undefined {
+  const v = pax?.get(key);
+  return v === undefined ? undefined : fromUtf8Lossy(v);
+}
+
+function paxNumber(pax: Map<string, Uint8Array> | null, key: string): number | undefined {
+  const v = paxString(pax, key);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** Extended attributes carried by pax records (GNU tar --xattrs, libarchive). */
+function paxXattrs(pax: Map<string, Uint8Array> | null): Xattr[] {
+  const out: Xattr[] = [];
+  if (pax) for (const [k, v] of pax) if (k.startsWith(PAX_XATTR)) out.push({ name: k.slice(PAX_XATTR.length), value: v });
   return out;
 }
 
@@ -52,15 +79,17 @@ export async function importTarball(ctx: ImportContext, tarPath: string, tree: M
   let off = 0;
   let longName: string | null = null;
   let longLink: string | null = null;
-  let pax: Map<string, string> | null = null;
-  const dirMetaFor = async (mode: number, uid: number, gid: number) =>
-    ctx.txn.writeMetadata(ObjectType.DirMeta, encodeDirMeta({ uid, gid, mode: S_IFDIR | (mode & 0o7777), xattrs: [] }));
+  let pax: Map<string, Uint8Array> | null = null;
+  const dirMetaFor = async (rel: string, mode: number, uid: number, gid: number, xattrs: Xattr[] = []) => {
+    const m = applyModifier(ctx, rel, { uid, gid, mode: S_IFDIR | (mode & 0o7777) }) ?? { uid, gid, mode: S_IFDIR | (mode & 0o7777) };
+    return ctx.txn.writeMetadata(ObjectType.DirMeta, encodeDirMeta({ ...m, xattrs: ctx.storeXattrs ? xattrs : [] }));
+  };
   const walk = async (comps: string[]): Promise<MutableTree> => {
     let t = tree;
     for (const c of comps) {
       const exists = t.dirs.has(c);
       t = await t.ensureDir(c);
-      if (!exists && t.metaChecksum === null) t.metaChecksum = await dirMetaFor(0o755, 0, 0);
+      if (!exists && t.metaChecksum === null) t.metaChecksum = await dirMetaFor('/' + c, 0o755, 0, 0);
     }
     return t;
   };
@@ -68,7 +97,7 @@ export async function importTarball(ctx: ImportContext, tarPath: string, tree: M
   while (off + 512 <= data.length) {
     const h = data.subarray(off, off + 512);
     if (h.every((x) => x === 0)) break;
-    const size = octal(h, 124, 12);
+    const size = paxNumber(pax, 'size') ?? octal(h, 124, 12);
     if (off + 512 + size > data.length) throw new XylemError(`${tarPath}: truncated tar entry at offset ${off}`);
     const body = data.subarray(off + 512, off + 512 + size);
     off += 512 + Math.ceil(size / 512) * 512;
@@ -82,21 +111,23 @@ export async function importTarball(ctx: ImportContext, tarPath: string, tree: M
       continue;
     }
     if (type === 'x') {
-      pax = parsePax(body);
+      pax = parsePax(body, tarPath);
       continue;
     }
     if (type === 'g') continue;
     const prefix = field(h, 345, 155);
-    let name = longName ?? pax?.get('path') ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
-    const link = longLink ?? pax?.get('linkpath') ?? field(h, 157, 100);
+    // libarchive (which ostree uses) converts pax UTF-8 names to NFC; so do we, for equal trees.
+    let name = paxString(pax, 'path')?.normalize('NFC') ?? longName ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
+    const link = paxString(pax, 'linkpath')?.normalize('NFC') ?? longLink ?? field(h, 157, 100);
+    const xattrs = paxXattrs(pax);
+    const rawUid = paxNumber(pax, 'uid') ?? octal(h, 108, 8);
+    const rawGid = paxNumber(pax, 'gid') ?? octal(h, 116, 8);
     longName = longLink = null;
     pax = null;
     const mode = octal(h, 100, 8) & 0o7777;
-    const uid = ctx.modifier.ownerUid ?? octal(h, 108, 8);
-    const gid = ctx.modifier.ownerGid ?? octal(h, 116, 8);
     const comps = safeComponents(name, tarPath);
     if (comps.length === 0) {
-      if (type === '5') tree.metaChecksum = await dirMetaFor(mode, uid, gid);
+      if (type === '5') tree.metaChecksum = await dirMetaFor('/', mode, rawUid, rawGid, xattrs);
       continue;
     }
     name = comps.join('/');
@@ -104,13 +135,17 @@ export async function importTarball(ctx: ImportContext, tarPath: string, tree: M
     const leaf = comps[comps.length - 1]!;
     if (type === '5') {
       const d = await parent.ensureDir(leaf);
-      d.metaChecksum = await dirMetaFor(mode, uid, gid);
+      d.metaChecksum = await dirMetaFor('/' + name, mode, rawUid, rawGid, xattrs);
     } else if (type === '0' || type === '\0' || type === '7') {
-      const csum = await ctx.txn.writeContent({ uid, gid, mode: S_IFREG | mode, rdev: 0, symlinkTarget: '', xattrs: [] }, body);
+      const m = applyModifier(ctx, '/' + name, { uid: rawUid, gid: rawGid, mode: S_IFREG | mode });
+      if (!m) continue;
+      const csum = await ctx.txn.writeContent({ ...m, rdev: 0, symlinkTarget: '', xattrs: ctx.storeXattrs ? xattrs : [] }, body);
       hardlinks.set(name, csum);
       await parent.setFile(leaf, csum);
     } else if (type === '2') {
-      const csum = await ctx.txn.writeContent({ uid, gid, mode: S_IFLNK | 0o777, rdev: 0, symlinkTarget: link, xattrs: [] }, new Uint8Array(0));
+      const m = applyModifier(ctx, '/' + name, { uid: rawUid, gid: rawGid, mode: S_IFLNK | 0o777 });
+      if (!m) continue;
+      const csum = await ctx.txn.writeContent({ ...m, rdev: 0, symlinkTarget: link, xattrs: ctx.storeXattrs ? xattrs : [] }, new Uint8Array(0));
       await parent.setFile(leaf, csum);
     } else if (type === '1') {
       const target = safeComponents(link, tarPath).join('/');

@@ -128,7 +128,11 @@ export const command: Command = {
     const og = p.value('owner-gid');
     if (ou !== undefined) modifier.ownerUid = Number(ou);
     if (og !== undefined) modifier.ownerGid = Number(og);
-    if (p.flag('canonical-permissions')) modifier.canonicalPermissions = true;
+    if (p.flag('canonical-permissions')) {
+      if (ou !== undefined && Number(ou) !== 0) throw new UsageError('Cannot specify both --canonical-permissions and non-zero --owner-uid');
+      if (og !== undefined && Number(og) !== 0) throw new UsageError('Cannot specify both --canonical-permissions and non-zero --owner-gid');
+      modifier.canonicalPermissions = true;
+    }
     if (p.flag('no-xattrs')) modifier.skipXattrs = true;
     if (p.flag('consume')) modifier.consume = true;
     if (p.flag('devino-canonical')) modifier.devinoCanonical = true;
