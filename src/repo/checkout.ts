@@ -4,8 +4,8 @@
 // cannot write outside it.
 
 import { Repo } from './repo.ts';
-import { ObjectType, isLnk, type DirTree, S_IFMT } from '../format/objects.ts';
-import { joinPath, pathComponents } from '../util/path.ts';
+import { ObjectType, isLnk, isReg, type DirTree } from '../format/objects.ts';
+import { joinPath, pathComponents, dirname } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { resolveRev } from './refs.ts';
 
@@ -23,11 +23,21 @@ export interface CheckoutOptions {
   subpath?: string;
   /** Skip extended attributes even in non-user mode. */
   noXattrs?: boolean;
-  /** `--bareuseronly-dirs`/`--canonical-permissions`-style mode masking is not supported yet. */
+  /** `-M`: directories keep only mode bits within 0775 (as a bare-user-only repo stores them). */
+  bareuseronlyDirs?: boolean;
+  /** Paths to leave out, relative to the checked-out root ("/a/b"); a skipped folder skips its contents. */
+  skip?: ReadonlySet<string>;
+  /**
+   * `--disable-cache`: user-mode checkouts from an archive repo otherwise keep uncompressed copies
+   * in uncompressed-objects-cache/ and hardlink them, as libostree does.
+   */
+  disableCache?: boolean;
 }
 
 interface Ctx {
   repo: Repo;
+  /** Archive repos in user mode: hardlink from uncompressed-objects-cache/. */
+  useCache: boolean;
   opts: CheckoutOptions;
   hardlink: boolean;
   active: number;
@@ -82,8 +92,10 @@ export async function checkout(repo: Repo, rev: string, dest: string, opts: Chec
           ? 'Bare repository mode cannot hardlink in user checkout mode'
           : 'User repository mode requires user checkout mode to hardlink',
     );
-  const ctx: Ctx = { repo, opts, hardlink, active: 0, waiters: [], stats: { files: 0, dirs: 0, hardlinked: 0, copied: 0 } };
+  const useCache = repo.mode === 'archive' && userMode && !opts.forceCopy && !opts.disableCache;
+  const ctx: Ctx = { repo, opts, useCache, hardlink, active: 0, waiters: [], stats: { files: 0, dirs: 0, hardlinked: 0, copied: 0 } };
 
+  const fs = repo.fs;
   // Walk down to the subpath.
   let treeCsum = commit.rootTree;
   let metaCsum = commit.rootMeta;
@@ -99,16 +111,20 @@ export async function checkout(repo: Repo, rev: string, dest: string, opts: Chec
     }
     const f = dt.files.find((x) => x.name === name);
     if (f && i === comps.length - 1) {
-      await checkoutFile(ctx, f.checksum, dest);
+      // A file: as ostree, DEST is a folder (created if needed) that receives it.
+      await fs.mkdir(dest, { mode: 0o755 }).catch((e) => {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+      });
+      await checkoutFile(ctx, f.checksum, joinPath(dest, name), '/' + name);
       return ctx.stats;
     }
-    throw new XylemError(`No such file or directory: ${opts.subpath}`);
+    throw new XylemError(f ? 'Not a directory' : `No such file or directory: /${comps.slice(0, i + 1).join('/')}`);
   }
-  await checkoutDir(ctx, treeCsum, metaCsum, dest, true);
+  await checkoutDir(ctx, treeCsum, metaCsum, dest, true, '/');
   return ctx.stats;
 }
 
-async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: string, isRoot: boolean): Promise<void> {
+async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: string, isRoot: boolean, relPath: string): Promise<void> {
   const { repo, opts } = ctx;
   const fs = repo.fs;
   const [dt, meta] = await Promise.all([repo.loadDirTree(treeCsum), repo.loadDirMeta(metaCsum)]);
@@ -130,9 +146,15 @@ async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: s
     }
   }
   ctx.stats.dirs++;
+  const rel = (name: string) => (relPath === '/' ? '/' + name : `${relPath}/${name}`);
+  const skip = opts.skip;
   await Promise.all([
-    ...dt.files.map((f) => limited(ctx, () => checkoutFile(ctx, f.checksum, joinPath(dest, f.name)))),
-    ...dt.dirs.map((d) => checkoutDir(ctx, d.treeChecksum, d.metaChecksum, joinPath(dest, d.name), false)),
+    ...dt.files
+      .filter((f) => !skip?.has(rel(f.name)))
+      .map((f) => limited(ctx, () => checkoutFile(ctx, f.checksum, joinPath(dest, f.name), rel(f.name)))),
+    ...dt.dirs
+      .filter((d) => !skip?.has(rel(d.name)))
+      .map((d) => checkoutDir(ctx, d.treeChecksum, d.metaChecksum, joinPath(dest, d.name), false, rel(d.name))),
   ]);
   // Ownership and mode last, so that read-only directories can be filled first.
   if (created || overwrite !== 'add-files') {
@@ -141,7 +163,7 @@ async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: s
       if (!opts.noXattrs && meta.xattrs.length && fs.xattrs) for (const x of meta.xattrs) await fs.xattrs.set(dest, x.name, x.value);
     }
     // bare-user-only silently drops world-writable, setuid/setgid and sticky bits of directories.
-    await fs.chmod(dest, meta.mode & (repo.mode === 'bare-user-only' ? 0o775 : 0o7777));
+    await fs.chmod(dest, meta.mode & (repo.mode === 'bare-user-only' || opts.bareuseronlyDirs ? 0o775 : 0o7777));
   }
 }
 
@@ -153,7 +175,7 @@ function checkUniqueNames(dt: DirTree, csum: string): void {
   }
 }
 
-async function checkoutFile(ctx: Ctx, csum: string, dest: string): Promise<void> {
+async function checkoutFile(ctx: Ctx, csum: string, dest: string, _relPath: string): Promise<void> {
   const { repo, opts } = ctx;
   const fs = repo.fs;
   const overwrite = opts.overwrite ?? 'none';
@@ -184,26 +206,37 @@ async function checkoutFile(ctx: Ctx, csum: string, dest: string): Promise<void>
   // Zero-sized files are never hardlinked (they are often lock or stamp files), as libostree.
   // In every bare mode a zero-sized regular object file is exactly a zero-sized regular file
   // (bare-user symlink objects hold their NUL-terminated target).
-  if (ctx.hardlink && !(await isZeroSizedObject(repo, objPath))) {
+  let linkFrom: string | null = null;
+  const ost = ctx.hardlink ? await fs.lstat(objPath) : null;
+  // (a missing object may live in a parent repo: the link below fails and falls back to a copy)
+  if (ctx.hardlink && !(ost?.kind === 'file' && ost.size === 0)) {
+    linkFrom = objPath;
+    let mode = ost?.mode ?? 0o644;
     if (repo.mode === 'bare-user') {
-      // Symlinks are stored as regular files in bare-user: they must be recreated.
       const obj = await repo.loadFile(csum);
+      // Symlinks are stored as regular files in bare-user: they must be recreated.
       if (isLnk(obj.header.mode)) {
         if (existing) await fs.unlink(dest);
         await fs.symlink(obj.header.symlinkTarget, dest);
         ctx.stats.copied++;
         return;
       }
+      mode = obj.header.mode;
     }
+    // In user mode a file its owner cannot read is copied (and made readable), as ostree does.
+    if (opts.userMode && ost?.kind === 'file' && (mode & 0o400) === 0) linkFrom = null;
+  } else if (ctx.useCache) linkFrom = await uncompressedCacheObject(ctx, csum);
+  if (linkFrom !== null) {
     try {
-      if (existing) await linkReplacing(repo, objPath, dest);
-      else await fs.link(objPath, dest);
+      if (existing) await linkReplacing(repo, linkFrom, dest);
+      else await fs.link(linkFrom, dest);
       ctx.stats.hardlinked++;
       return;
     } catch (e) {
       const code = errnoCode(e);
-      if (code === 'ENOENT') throw new XylemError(`Couldn't find file object '${csum}'`);
-      if (opts.requireHardlinks || (code !== 'EXDEV' && code !== 'EMLINK' && code !== 'EPERM')) throw e;
+      // A shadow repo (core.parent) reads missing objects from its parent: copy those.
+      if (code === 'ENOENT' && !(await repo.parent())) throw new XylemError(`Couldn't find file object '${csum}'`);
+      if (code !== 'ENOENT' && (opts.requireHardlinks || (code !== 'EXDEV' && code !== 'EMLINK' && code !== 'EPERM'))) throw e;
       // fall back to a copy
     }
   }
@@ -220,17 +253,39 @@ async function checkoutFile(ctx: Ctx, csum: string, dest: string): Promise<void>
       await fs.writeFile(dest, await obj.read(), { mode: 0o600, exclusive: true });
     }
     if (!opts.userMode) await fs.lchown(dest, h.uid, h.gid);
-    // User mode cannot keep setuid/setgid (the owner is not the recorded one); sticky stays.
-    await fs.chmod(dest, h.mode & (opts.userMode ? 0o1777 : 0o7777) & ~S_IFMT);
+    // User mode cannot keep setuid/setgid (the owner is not the recorded one); sticky stays, and
+    // the owner can always read the copy, as with ostree.
+    await fs.chmod(dest, opts.userMode ? (h.mode & 0o1777) | 0o400 : h.mode & 0o7777);
   }
   if (!opts.userMode && !opts.noXattrs && h.xattrs.length && fs.xattrs)
     for (const x of h.xattrs) await fs.xattrs.set(dest, x.name, x.value);
   ctx.stats.copied++;
 }
 
-async function isZeroSizedObject(repo: Repo, objPath: string): Promise<boolean> {
-  const st = await repo.fs.lstat(objPath);
-  return st?.kind === 'file' && st.size === 0;
+/**
+ * The uncompressed copy of an archive repo's regular file in uncompressed-objects-cache/XX/….file
+ * (created on first use, without setuid/setgid), for user-mode checkouts to hardlink; null for
+ * symlinks, empty files and files their owner cannot read, which are copied.
+ */
+async function uncompressedCacheObject(ctx: Ctx, csum: string): Promise<string | null> {
+  const { repo } = ctx;
+  const fs = repo.fs;
+  const cachePath = joinPath(repo.path, 'uncompressed-objects-cache', csum.slice(0, 2), `${csum.slice(2)}.file`);
+  if (await fs.lstat(cachePath)) return cachePath;
+  const obj = await repo.loadFile(csum);
+  if (!isReg(obj.header.mode) || obj.size === 0 || (obj.header.mode & 0o400) === 0) return null;
+  await fs.mkdir(dirname(cachePath), { recursive: true, mode: 0o755 });
+  const tmp = repo.tmpName('uncompressed');
+  try {
+    await fs.writeFile(tmp, await obj.read(), { mode: 0o600, exclusive: true });
+    await fs.chmod(tmp, obj.header.mode & 0o1777);
+    await fs.link(tmp, cachePath).catch((e) => {
+      if (errnoCode(e) !== 'EEXIST') throw e;
+    });
+  } finally {
+    await fs.unlink(tmp).catch(() => undefined);
+  }
+  return cachePath;
 }
 
 async function linkReplacing(repo: Repo, objPath: string, dest: string): Promise<void> {

@@ -71,6 +71,7 @@ export class Repo {
   readonly sha256: (data: Uint8Array) => Uint8Array;
   /** Cache: which object directories are known to exist. */
   private knownDirs = new Set<string>();
+  private parentRepo: Promise<Repo | null> | undefined;
 
   private constructor(host: Host, path: string, mode: RepoMode, config: KeyFile) {
     this.host = host;
@@ -81,6 +82,15 @@ export class Repo {
     this.hashProvider = selectHashProvider(host.hash);
     this.deflate = host.deflate ?? fflateDeflateProvider;
     this.sha256 = oneShot(this.hashProvider);
+  }
+
+  /** The repo named by core.parent, opened on first use: objects missing here are read from it. */
+  parent(): Promise<Repo | null> {
+    this.parentRepo ??= (async () => {
+      const p = this.config.get('core', 'parent');
+      return p ? Repo.open(this.host, p) : null;
+    })();
+    return this.parentRepo;
   }
 
   createSha256(): Sha256 {
@@ -160,7 +170,11 @@ export class Repo {
     const p = this.objectPath(checksum, type);
     try {
       const st = await this.fs.lstat(p);
-      if (!st) throw new NotFoundError(`No such metadata object ${checksum}.${objectTypeName(type)}`);
+      if (!st) {
+        const parent = await this.parent();
+        if (parent) return await parent.loadMetadataBytes(type, checksum);
+        throw new NotFoundError(`No such metadata object ${checksum}.${objectTypeName(type)}`);
+      }
       if (st.size > MAX_METADATA_SIZE)
         throw new CorruptionError(`Metadata object ${checksum}.${objectTypeName(type)} is ${st.size} bytes, over the limit`);
       return await this.fs.readFile(p);
@@ -214,7 +228,11 @@ export class Repo {
     const fs = this.fs;
     const ctx = `${checksum}.${this.mode === 'archive' ? 'filez' : 'file'}`;
     const st = await fs.lstat(p);
-    if (!st) throw new NotFoundError(`Couldn't find file object '${checksum}'`);
+    if (!st) {
+      const parent = await this.parent();
+      if (parent) return parent.loadFile(checksum);
+      throw new NotFoundError(`Couldn't find file object '${checksum}'`);
+    }
     if (this.mode === 'archive') {
       // Read the header first; the compressed body is read on demand.
       const headBuf = new Uint8Array(Math.min(st.size, 65536));

@@ -1,10 +1,39 @@
 // `xylem checkout COMMIT [DEST]`: materialize a commit into a directory (ostree checkout).
+// `--from-file FILE` / `--from-stdin` check out many (revision, subpath) pairs into one folder.
 
-import type { Command } from '../cli/context.ts';
+import type { CliContext, Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
-import { checkout, type OverwriteMode } from '../../src/repo/checkout.ts';
+import { checkout, type CheckoutOptions, type OverwriteMode } from '../../src/repo/checkout.ts';
+import type { Repo } from '../../src/repo/repo.ts';
+import { resolveRev } from '../../src/repo/refs.ts';
 import { basename } from '../../src/util/path.ts';
+import { fromUtf8 } from '../../src/util/bytes.ts';
+import { XylemError, errnoCode } from '../../src/util/errors.ts';
+
+async function readText(ctx: CliContext, path: string): Promise<string> {
+  try {
+    return fromUtf8(await ctx.host.fs.readFile(path));
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') throw new XylemError(`openat(${path}): No such file or directory`);
+    throw e;
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function runOne(repo: Repo, rev: string, dest: string, opts: CheckoutOptions, allowNoent: boolean): Promise<void> {
+  try {
+    await checkout(repo, rev, dest, opts);
+  } catch (e) {
+    if (allowNoent && /^No such file or directory/.test(String((e as Error).message))) return;
+    throw e;
+  }
+}
 
 export const command: Command = {
   name: 'checkout',
@@ -19,42 +48,67 @@ export const command: Command = {
       { name: 'union-identical', kind: 'flag' },
       { name: 'whiteouts', kind: 'flag' },
       { name: 'process-whiteouts', kind: 'flag' },
+      { name: 'process-passthrough-whiteouts', kind: 'flag' },
       { name: 'allow-noent', kind: 'flag' },
+      { name: 'from-stdin', kind: 'flag' },
+      { name: 'from-file', kind: 'string' },
       { name: 'require-hardlinks', short: 'H', kind: 'flag' },
       { name: 'force-copy', short: 'C', kind: 'flag' },
-      { name: 'force-copy-zerosized', kind: 'flag' },
+      // -z: defunct in ostree (zero-sized files are never hardlinked); accepted and ignored.
+      { name: 'force-copy-zerosized', short: 'z', kind: 'flag' },
       { name: 'bareuseronly-dirs', short: 'M', kind: 'flag' },
       { name: 'fsync', kind: 'string' },
       { name: 'skip-list', kind: 'string' },
-      { name: 'from-file', kind: 'string' },
       { name: 'selinux-policy', kind: 'string' },
+      { name: 'selinux-prefix', kind: 'string' },
     ]);
-    const [rev, destArg] = p.positionals;
-    if (!rev) throw new UsageError('COMMIT must be specified');
-    const repo = await ctx.openRepo();
+    if (p.flag('disable-cache') && p.flag('union')) throw new UsageError('Cannot specify both --disable-cache and --union');
     let overwrite: OverwriteMode = 'none';
+    const unions = ['union', 'union-add', 'union-identical'].filter((n) => p.flag(n));
+    if (unions.length > 1) throw new UsageError('Cannot specify more than one of --union, --union-add, --union-identical');
     if (p.flag('union')) overwrite = 'union-files';
     else if (p.flag('union-add')) overwrite = 'add-files';
-    else if (p.flag('union-identical')) overwrite = 'union-identical';
-    const dest = destArg ?? basename(rev);
-    const opts: Parameters<typeof checkout>[3] = {
+    else if (p.flag('union-identical')) {
+      if (!p.flag('require-hardlinks')) throw new UsageError('--union-identical requires --require-hardlinks');
+      overwrite = 'union-identical';
+    }
+    if (p.flag('whiteouts')) throw new XylemError('--whiteouts is not supported by xylem yet');
+    if (p.flag('process-passthrough-whiteouts')) throw new XylemError('--process-passthrough-whiteouts is not supported by xylem yet');
+    const opts: CheckoutOptions = {
       userMode: p.flag('user-mode'),
       requireHardlinks: p.flag('require-hardlinks'),
       forceCopy: p.flag('force-copy'),
+      bareuseronlyDirs: p.flag('bareuseronly-dirs'),
+      disableCache: p.flag('disable-cache'),
       overwrite,
     };
     const sub = p.value('subpath');
     if (sub !== undefined) opts.subpath = sub;
-    if (p.flag('allow-noent')) {
-      try {
-        await checkout(repo, rev, dest, opts);
-      } catch (e) {
-        if (/No such file or directory/.test(String((e as Error).message))) return 0;
-        throw e;
+    const skipFile = p.value('skip-list');
+    if (skipFile !== undefined) opts.skip = new Set((await readText(ctx, skipFile)).split('\n').filter((l) => l !== ''));
+    const allowNoent = p.flag('allow-noent');
+
+    const fromFile = p.value('from-file');
+    if (fromFile !== undefined || p.flag('from-stdin')) {
+      // Many checkouts into one DESTINATION: NUL-separated "REVISION\0SUBPATH\0" pairs, as ostree.
+      const dest = p.positionals[0];
+      if (!dest) throw new UsageError('COMMIT must be specified');
+      const repo = await ctx.openRepo();
+      const fields = (fromFile !== undefined ? await readText(ctx, fromFile) : await readStdin()).split('\0');
+      for (let i = 0; i + 1 < fields.length && fields[i] !== ''; i += 2) {
+        const csum = (await resolveRev(repo, fields[i]!))!;
+        try {
+          await runOne(repo, csum, dest, { ...opts, subpath: fields[i + 1] || '/' }, allowNoent);
+        } catch (e) {
+          throw new XylemError(`Processing tree ${csum}: ${(e as Error).message}`);
+        }
       }
       return 0;
     }
-    await checkout(repo, rev, dest, opts);
+    const [rev, destArg] = p.positionals;
+    if (!rev) throw new UsageError('COMMIT must be specified');
+    const repo = await ctx.openRepo();
+    await runOne(repo, rev, destArg ?? basename(rev), opts, allowNoent);
     return 0;
   },
 };
