@@ -1,0 +1,351 @@
+// The traversal every pull shares (HTTP, file:// remotes, pull-local): starting from commits, it
+// fetches what the destination lacks — commitmeta, commit, parents down to a depth, dirtrees,
+// dirmetas and content objects (optionally only under some subpaths) — verifies each object and
+// writes it through a PullWriter. A commit is marked state/CSUM.commitpartial before its object
+// is written and the mark is removed only once its whole tree is in, so an interrupted pull is
+// resumed by scanning again. Where the objects come from is an ObjectSource.
+
+import type { Repo } from '../repo/repo.ts';
+import { writeFileAtomic } from '../repo/repo.ts';
+import {
+  ObjectType,
+  decodeCommit,
+  decodeDirTree,
+  decodeDirMeta,
+  objectTypeName,
+  metadataLookup,
+  type Commit,
+} from '../format/objects.ts';
+import { decode, isNormalForm, type GVVariant } from '../format/gvariant.ts';
+import { joinPath } from '../util/path.ts';
+import { toHex } from '../util/bytes.ts';
+import { CorruptionError, XylemError, errnoCode } from '../util/errors.ts';
+import { commitState } from '../repo/commit-state.ts';
+import type { PullWriter } from './writer.ts';
+import type { PullProgress } from './progress.ts';
+
+/** Largest metadata object a pull accepts (OSTREE_MAX_METADATA_SIZE). */
+export const PULL_MAX_METADATA_SIZE = 10 * 1024 * 1024;
+
+/** Where objects come from. */
+export interface ObjectSource {
+  /** True for a local repository (counted as "imported", not "fetched"). */
+  readonly local: boolean;
+  /** A metadata object's bytes; null when the source does not have it and `optional`. */
+  getMetadata(type: ObjectType, csum: string, optional: boolean): Promise<Uint8Array | null>;
+  /** Detached metadata of a commit, null when there is none. */
+  getCommitMeta(csum: string): Promise<Uint8Array | null>;
+  /** Brings a content object into the writer's repo; returns its uncompressed size. */
+  importContent(csum: string, writer: PullWriter): Promise<number>;
+  /** Whether this source answers for a content object without a network fetch (local caches). */
+  hasContent?(csum: string): Promise<boolean>;
+}
+
+/** Detached metadata as decoded a{sv} entries. */
+export type CommitMetadata = Array<[string, GVVariant]>;
+
+/** Checks a commit's signatures; throws to refuse it. */
+export type CommitVerifier = (checksum: string, commitBytes: Uint8Array, commitmeta: CommitMetadata | null) => Promise<void>;
+
+export interface EngineOptions {
+  /** Parents to follow: 0 = the commit only, -1 = all. */
+  depth: number;
+  commitOnly: boolean;
+  /** Absolute paths inside the tree to restrict the pull to. */
+  subpaths?: string[];
+  bareuseronlyFiles: boolean;
+  /** Called for every commit pulled (fetched or already present, as ostree re-verifies). */
+  verifyCommit?: CommitVerifier;
+  /** Re-fetch the detached metadata of commits already present (ostree does when verifying). */
+  refreshCommitMeta?: boolean;
+  /** Refuse commits whose ref binding does not name the ref they were requested through. */
+  verifyBindings: boolean;
+  /** Local repos consulted for content objects before the source (--localcache-repo). */
+  localCaches?: ObjectSource[];
+  /** Commit-time checks (timestamp-check …) run before the tree is fetched. */
+  checkCommit?: (checksum: string, commit: Commit, ref: string | null) => Promise<void>;
+  progress?: PullProgress;
+  onProgress?: () => void;
+}
+
+/** What a target to pull is: a commit, reached through a ref or directly. */
+export interface PullTarget {
+  ref: string | null;
+  checksum: string;
+}
+
+export class PullEngine {
+  private readonly dest: Repo;
+  private readonly writer: PullWriter;
+  private readonly source: ObjectSource;
+  private readonly opts: EngineOptions;
+  private readonly scannedCommits = new Map<string, Promise<void>>();
+  private readonly scannedTrees = new Map<string, Promise<void>>();
+  private readonly metaRequests = new Map<string, Promise<Uint8Array>>();
+  private readonly contentRequests = new Map<string, Promise<void>>();
+  /** Commits whose whole tree is now present: their marks go once the writer has finished. */
+  readonly completedCommits = new Set<string>();
+  private readonly markedCommits = new Set<string>();
+  private readonly subpaths: string[] | null;
+  private cancelled: Error | null = null;
+
+  constructor(dest: Repo, writer: PullWriter, source: ObjectSource, opts: EngineOptions) {
+    if (!Number.isInteger(opts.depth) || opts.depth < -1) throw new XylemError(`Invalid depth ${opts.depth}`);
+    this.dest = dest;
+    this.writer = writer;
+    this.source = source;
+    this.opts = opts;
+    const sp = opts.subpaths?.filter((s) => s !== '');
+    if (sp) for (const s of sp) if (!s.startsWith('/')) throw new XylemError(`Invalid subpath ${s}: must be absolute`);
+    // "/" means the whole tree.
+    this.subpaths = sp && sp.length > 0 && !sp.includes('/') ? sp.map((s) => s.replace(/\/+$/, '')) : null;
+  }
+
+  private tick(f: (p: PullProgress) => void): void {
+    if (this.opts.progress) {
+      f(this.opts.progress);
+      this.opts.onProgress?.();
+    }
+  }
+
+  /** Stops starting new work (after a failure elsewhere). */
+  cancel(reason = 'Operation was cancelled'): void {
+    this.cancelled ??= new XylemError(reason);
+  }
+
+  private checkCancelled(): void {
+    if (this.cancelled) throw this.cancelled;
+  }
+
+  /** Pulls one target commit (and parents down to the depth). */
+  pullTarget(t: PullTarget): Promise<void> {
+    return this.scanCommit(t.checksum, this.opts.depth, t.ref, false);
+  }
+
+  private scanCommit(csum: string, depth: number, ref: string | null, isParent: boolean): Promise<void> {
+    let p = this.scannedCommits.get(csum);
+    if (!p) {
+      p = this.doScanCommit(csum, depth, ref, isParent);
+      this.scannedCommits.set(csum, p);
+    }
+    return p;
+  }
+
+  private async markPartial(csum: string): Promise<void> {
+    if (this.markedCommits.has(csum)) return;
+    this.markedCommits.add(csum);
+    await this.dest.fs.mkdir(joinPath(this.dest.path, 'state'), { recursive: true });
+    await writeFileAtomic(this.dest.fs, joinPath(this.dest.path, 'state', `${csum}.commitpartial`), new Uint8Array(0), {
+      fsync: this.dest.fsyncEnabled,
+    });
+  }
+
+  private async doScanCommit(csum: string, depth: number, ref: string | null, isParent: boolean): Promise<void> {
+    const have = await this.writer.has(csum, ObjectType.Commit);
+    const partial = have ? (await commitState(this.dest, csum)) !== 'complete' : true;
+    let commitBytes: Uint8Array;
+    let commitmeta: Uint8Array | null = null;
+    if (!have) {
+      commitmeta = await this.source.getCommitMeta(csum);
+      const bytes = await this.fetchMetadataBytes(ObjectType.Commit, csum, isParent);
+      if (bytes === null) return; // a parent the source no longer has (pruned history)
+      commitBytes = bytes;
+      // Mark before writing: a commit object without its tree must never look complete.
+      await this.markPartial(csum);
+      if (commitmeta) await this.writer.writeCommitMeta(csum, commitmeta);
+    } else {
+      commitBytes = await this.dest.loadMetadataBytes(ObjectType.Commit, csum);
+      if (this.opts.refreshCommitMeta) {
+        commitmeta = await this.source.getCommitMeta(csum);
+        if (commitmeta) await this.writer.writeCommitMeta(csum, commitmeta);
+      }
+      if (!commitmeta) {
+        const p = this.dest.objectPath(csum, ObjectType.CommitMeta);
+        try {
+          commitmeta = await this.dest.fs.readFile(p);
+        } catch (e) {
+          if (errnoCode(e) !== 'ENOENT') throw e;
+        }
+      }
+    }
+    const commit = decodeCommit(commitBytes, `${csum}.commit`);
+    if (this.opts.verifyCommit) {
+      let md: CommitMetadata | null = null;
+      if (commitmeta) md = decode('a{sv}', commitmeta, { context: `${csum}.commitmeta` }) as CommitMetadata;
+      await this.opts.verifyCommit(csum, commitBytes, md);
+    }
+    if (this.opts.verifyBindings && ref !== null && !isParent) verifyRefBinding(csum, commit, ref);
+    if (this.opts.checkCommit && !isParent) await this.opts.checkCommit(csum, commit, ref);
+    if (!have) {
+      await this.writer.writeMetadata(ObjectType.Commit, commitBytes, csum);
+      this.tick((p) => p.scannedMetadata++);
+    }
+    const work: Promise<void>[] = [];
+    if (commit.parent && depth !== 0) work.push(this.scanCommit(commit.parent, depth > 0 ? depth - 1 : -1, null, true));
+    if (partial && !this.opts.commitOnly) {
+      work.push(
+        (async () => {
+          await Promise.all([this.scanDirMeta(commit.rootMeta), this.scanDirTree(commit.rootTree, '/')]);
+          if (this.subpaths === null) this.completedCommits.add(csum);
+          else await this.markPartial(csum);
+        })(),
+      );
+    }
+    await Promise.all(work);
+  }
+
+  /** Fetches a metadata object (deduplicated), verifies checksum and form; does not write it. */
+  private fetchMetadataBytes(type: ObjectType, csum: string, optional: boolean): Promise<Uint8Array | null> {
+    const key = `${csum}.${type}`;
+    let p = this.metaRequests.get(key);
+    if (!p) {
+      this.tick((pr) => {
+        pr.requested++;
+        pr.outstandingFetches++;
+      });
+      const q = (async () => {
+        this.checkCancelled();
+        let bytes: Uint8Array | null;
+        try {
+          bytes = await this.source.getMetadata(type, csum, optional);
+        } finally {
+          this.tick((pr) => pr.outstandingFetches--);
+        }
+        if (bytes === null) return null as unknown as Uint8Array;
+        const name = `${csum}.${objectTypeName(type)}`;
+        if (bytes.length > PULL_MAX_METADATA_SIZE)
+          throw new CorruptionError(`Metadata object ${name} exceeded maximum size of ${PULL_MAX_METADATA_SIZE} bytes`);
+        const actual = toHex(this.dest.sha256(bytes));
+        if (actual !== csum)
+          throw new CorruptionError(`Corrupted ${objectTypeName(type)} object; checksum expected='${csum}' actual='${actual}'`);
+        const gvType = type === ObjectType.Commit ? '(a{sv}aya(say)sstayay)' : type === ObjectType.DirTree ? '(a(say)a(sayay))' : '(uuua(ayay))';
+        if (!isNormalForm(gvType, bytes)) throw new CorruptionError(`${name}: Not normal form`);
+        this.tick((pr) => {
+          pr.fetched++;
+          if (this.source.local) pr.importedMetadata++;
+          else pr.metadataFetched++;
+        });
+        return bytes;
+      })();
+      p = q;
+      this.metaRequests.set(key, p);
+    }
+    return p.then((b) => b ?? null);
+  }
+
+  private async scanDirMeta(csum: string): Promise<void> {
+    const key = `${csum}.meta`;
+    let p = this.scannedTrees.get(key);
+    if (!p) {
+      p = (async () => {
+        if (await this.writer.has(csum, ObjectType.DirMeta)) return;
+        const bytes = (await this.fetchMetadataBytes(ObjectType.DirMeta, csum, false))!;
+        decodeDirMeta(bytes, `${csum}.dirmeta`);
+        await this.writer.writeMetadata(ObjectType.DirMeta, bytes, csum);
+        this.tick((pr) => pr.scannedMetadata++);
+      })();
+      this.scannedTrees.set(key, p);
+    }
+    return p;
+  }
+
+  private matches(path: string, name: string, isDir: boolean): boolean {
+    if (this.subpaths === null) return true;
+    const file = path + name;
+    for (const want of this.subpaths) {
+      if (want === file) return true;
+      if (want.startsWith(file) && want[file.length] === '/') return isDir;
+      if (file.startsWith(want) && file[want.length] === '/') return true;
+    }
+    return false;
+  }
+
+  private scanDirTree(csum: string, path: string): Promise<void> {
+    const key = this.subpaths === null ? csum : `${csum}:${path}`;
+    let p = this.scannedTrees.get(key);
+    if (!p) {
+      p = this.doScanDirTree(csum, path);
+      this.scannedTrees.set(key, p);
+    }
+    return p;
+  }
+
+  private async doScanDirTree(csum: string, path: string): Promise<void> {
+    let bytes: Uint8Array;
+    const have = await this.writer.has(csum, ObjectType.DirTree);
+    if (have) bytes = await this.dest.loadMetadataBytes(ObjectType.DirTree, csum);
+    else bytes = (await this.fetchMetadataBytes(ObjectType.DirTree, csum, false))!;
+    let tree;
+    try {
+      tree = decodeDirTree(bytes, `${csum}.dirtree`);
+    } catch (e) {
+      throw new CorruptionError(`${csum}.dirtree: ${(e as Error).message}`);
+    }
+    if (!have) {
+      await this.writer.writeMetadata(ObjectType.DirTree, bytes, csum);
+      this.tick((pr) => pr.scannedMetadata++);
+    }
+    const work: Promise<void>[] = [];
+    for (const f of tree.files) if (this.matches(path, f.name, false)) work.push(this.fetchContent(f.checksum));
+    for (const d of tree.dirs) {
+      if (!this.matches(path, d.name, true)) continue;
+      work.push(this.scanDirMeta(d.metaChecksum));
+      work.push(this.scanDirTree(d.treeChecksum, `${path}${d.name}/`));
+    }
+    await Promise.all(work);
+  }
+
+  private fetchContent(csum: string): Promise<void> {
+    let p = this.contentRequests.get(csum);
+    if (!p) {
+      p = (async () => {
+        if (await this.writer.has(csum, ObjectType.File)) return;
+        for (const cache of this.opts.localCaches ?? []) {
+          if (cache.hasContent && (await cache.hasContent(csum))) {
+            await cache.importContent(csum, this.writer);
+            this.tick((pr) => pr.importedContent++);
+            return;
+          }
+        }
+        this.checkCancelled();
+        this.tick((pr) => {
+          pr.requested++;
+          pr.outstandingFetches++;
+        });
+        try {
+          await this.source.importContent(csum, this.writer);
+        } finally {
+          this.tick((pr) => pr.outstandingFetches--);
+        }
+        this.tick((pr) => {
+          pr.fetched++;
+          if (this.source.local) pr.importedContent++;
+          else pr.contentFetched++;
+        });
+      })();
+      this.contentRequests.set(csum, p);
+    }
+    return p;
+  }
+
+  /** Removes the partial marks of commits completed by this pull (after the writer finished). */
+  async clearCompletedMarks(): Promise<void> {
+    for (const c of this.completedCommits) {
+      try {
+        await this.dest.fs.unlink(joinPath(this.dest.path, 'state', `${c}.commitpartial`));
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      }
+    }
+  }
+}
+
+/** ostree's ref-binding check: a bound commit must list the ref it was pulled through. */
+export function verifyRefBinding(csum: string, commit: Commit, ref: string): void {
+  const v = metadataLookup(commit.metadata, 'ostree.ref-binding');
+  if (!v || v.type !== 'as') return;
+  const refs = v.value as string[];
+  if (refs.includes(ref)) return;
+  const list = refs.length ? refs.map((r) => `‘${r}’`).join(', ') : 'no refs';
+  throw new XylemError(`Commit ${csum}: Commit has no requested ref ‘${ref}’ in ref binding metadata (${list})`);
+}

@@ -1,0 +1,354 @@
+// Fetching remote files for pulls: Host.fetch for http(s) (and the fs host for file:// URLs) with a
+// concurrency limit, retries with exponential back-off on network errors and 5xx/408/429 answers
+// (never on 404), a stall timeout (no bytes for N seconds aborts the request), byte caps, and
+// resuming interrupted downloads with `Range: bytes=N-` — in memory within one call, or across
+// processes through a partial file kept under the repo's tmp/.
+
+import type { FsHost } from '../host.ts';
+import { XylemError, errnoCode } from '../util/errors.ts';
+import { concatBytes } from '../util/bytes.ts';
+import { fileUrlToPath } from '../repo/remotes.ts';
+
+/** ostree's user agent (a libostree version string keeps servers' logs comparable). */
+export const DEFAULT_USER_AGENT = 'libostree/2022.7 xylem';
+
+export interface FetcherOptions {
+  /** Web fetch (Host.fetch); required for http(s) URLs. */
+  fetch?: typeof fetch;
+  /** Filesystem for file:// URLs and partial-download files. */
+  fs?: FsHost;
+  /** Requests in flight at once (ostree: max-outstanding-fetcher-requests, default 8). */
+  maxConcurrent?: number;
+  /** Extra attempts after a retryable failure (ostree: n-network-retries, default 5). */
+  retries?: number;
+  /** Abort a request that receives no bytes for this long (default 30 s). */
+  stallTimeoutMs?: number;
+  /** First back-off delay; doubles each retry (default 250 ms, capped at 8 s). */
+  backoffMs?: number;
+  /** Extra request headers (`--http-header K=V`). */
+  headers?: ReadonlyArray<readonly [string, string]>;
+  /** Full User-Agent (default DEFAULT_USER_AGENT, plus `--append-user-agent`). */
+  userAgent?: string;
+  /** Called with every chunk's size (bytes transferred, for progress). */
+  onBytes?: (n: number) => void;
+  /** Called when a retry is scheduled (for debug output). */
+  onRetry?: (url: string, attempt: number, error: Error) => void;
+  /** Timer (tests); default setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface FetchRequest {
+  url: string;
+  /** A 404 answers null instead of throwing. */
+  optional?: boolean;
+  /** Refuse bodies larger than this (metadata: 10 MiB as ostree). */
+  maxBytes?: number;
+  /**
+   * Keep received bytes in this file while downloading, and resume from it (Range) when it
+   * exists already — survives a killed process. The caller removes it once it is verified.
+   */
+  partialPath?: string;
+  /** Use the partial file only for bodies at least this big (default 0: always). */
+  partialMinSize?: number;
+}
+
+/** A failed request. `status` is the HTTP status (0 for network-level errors). */
+export class FetchError extends XylemError {
+  readonly status: number;
+  readonly retryable: boolean;
+  constructor(message: string, status: number, retryable: boolean) {
+    super(message, status === 404 ? 'ENOENT' : 'EFETCH');
+    this.name = 'FetchError';
+    this.status = status;
+    this.retryable = retryable;
+  }
+}
+
+/** A simple counting semaphore. */
+class Limiter {
+  private active = 0;
+  private waiting: Array<() => void> = [];
+  constructor(private readonly max: number) {}
+  async acquire(): Promise<void> {
+    if (this.active < this.max) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+  get inFlight(): number {
+    return this.active;
+  }
+}
+
+const SCHEMES = new Set(['http', 'https', 'file']);
+
+/** Checks a remote URL's scheme the way ostree reports it. */
+export function validateRemoteUrl(url: string): void {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
+  if (!m || !SCHEMES.has(m[1]!.toLowerCase())) throw new XylemError(`Invalid URI scheme in ${url}`);
+}
+
+/** base + '/' + rel, without doubling the slash. */
+export function joinUrl(base: string, rel: string): string {
+  return base.endsWith('/') ? base + rel : `${base}/${rel}`;
+}
+
+export class Fetcher {
+  private readonly opts: Required<Pick<FetcherOptions, 'retries' | 'stallTimeoutMs' | 'backoffMs' | 'userAgent'>> & FetcherOptions;
+  private readonly limiter: Limiter;
+  /** Bytes received so far (all requests). */
+  bytesTransferred = 0;
+  /** Requests started (including retries). */
+  requestsStarted = 0;
+  private cancelled: Error | null = null;
+  private readonly live = new Set<AbortController>();
+
+  constructor(opts: FetcherOptions = {}) {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('Fetcher: options must be an object');
+    const max = opts.maxConcurrent ?? 8;
+    if (!Number.isInteger(max) || max < 1) throw new TypeError(`Fetcher: maxConcurrent must be a positive integer, got ${max}`);
+    const retries = opts.retries ?? 5;
+    if (!Number.isInteger(retries) || retries < 0) throw new TypeError(`Fetcher: retries must be a non-negative integer, got ${retries}`);
+    this.opts = {
+      ...opts,
+      retries,
+      stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
+      backoffMs: opts.backoffMs ?? 250,
+      userAgent: opts.userAgent ?? DEFAULT_USER_AGENT,
+    };
+    this.limiter = new Limiter(max);
+  }
+
+  /** Aborts every request in flight and refuses new ones (after a pull failed). */
+  cancel(reason = 'Operation was cancelled'): void {
+    this.cancelled ??= new XylemError(reason);
+    for (const c of this.live) c.abort();
+  }
+
+  /** Requests currently holding a connection slot. */
+  get outstanding(): number {
+    return this.limiter.inFlight;
+  }
+
+  /** The body at `req.url`, or null for a 404 when `req.optional`. */
+  async get(req: FetchRequest): Promise<Uint8Array | null> {
+    if (typeof req?.url !== 'string') throw new TypeError('Fetcher.get: url must be a string');
+    validateRemoteUrl(req.url);
+    if (/^file:/i.test(req.url)) return this.getFile(req);
+    const fetchFn = this.opts.fetch;
+    if (!fetchFn) throw new XylemError(`Fetching ${req.url}: this runtime has no fetch()`);
+    let partial = req.partialPath ? await this.loadPartial(req.partialPath) : new Uint8Array(0);
+    let attempt = 0;
+    for (;;) {
+      await this.limiter.acquire();
+      if (this.cancelled) {
+        this.limiter.release();
+        throw this.cancelled;
+      }
+      let result: Uint8Array | null;
+      try {
+        result = await this.attempt(fetchFn, req, partial);
+      } catch (e) {
+        if (e instanceof PartialBody) {
+          partial = e.received;
+          e.cause = undefined;
+        }
+        const err = e instanceof PartialBody ? e.error : (e as Error);
+        const retryable = this.cancelled ? false : err instanceof FetchError ? err.retryable : true;
+        if (!retryable || attempt >= this.opts.retries) throw wrap(req.url, err);
+        attempt++;
+        this.opts.onRetry?.(req.url, attempt, err);
+        this.limiter.release();
+        await (this.opts.sleep ?? defaultSleep)(Math.min(this.opts.backoffMs * 2 ** (attempt - 1), 8000));
+        continue;
+      }
+      this.limiter.release();
+      return result;
+    }
+  }
+
+  private async loadPartial(path: string): Promise<Uint8Array> {
+    const fs = this.opts.fs;
+    if (!fs) return new Uint8Array(0);
+    try {
+      return await fs.readFile(path);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return new Uint8Array(0);
+      throw e;
+    }
+  }
+
+  /** One HTTP request; throws PartialBody when the body broke off after some bytes. */
+  private async attempt(fetchFn: typeof fetch, req: FetchRequest, partial: Uint8Array): Promise<Uint8Array | null> {
+    this.requestsStarted++;
+    const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent };
+    for (const [k, v] of this.opts.headers ?? []) headers[k] = v;
+    if (partial.length > 0) headers['Range'] = `bytes=${partial.length}-`;
+    const ctrl = new AbortController();
+    this.live.add(ctrl);
+    let stalled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(() => {
+        stalled = true;
+        ctrl.abort();
+      }, this.opts.stallTimeoutMs);
+    };
+    const stallError = () => new FetchError(`Timeout was reached (no data for ${this.opts.stallTimeoutMs / 1000} seconds)`, 0, true);
+    arm();
+    let res: Response;
+    try {
+      res = await fetchFn(req.url, { headers, signal: ctrl.signal, redirect: 'follow' });
+    } catch (e) {
+      clearTimeout(timer);
+      this.live.delete(ctrl);
+      if (stalled) throw stallError();
+      throw new FetchError(networkMessage(e), 0, true);
+    }
+    try {
+      if (res.status === 404 || res.status === 410) {
+        if (req.optional) return null;
+        throw new FetchError(`Server returned HTTP ${res.status}`, res.status, false);
+      }
+      let base = partial;
+      if (partial.length > 0 && res.status === 416) {
+        // Our partial file is useless (changed on the server?): start over.
+        await this.savePartial(req, new Uint8Array(0));
+        throw new FetchError('Server refused the resumed range (HTTP 416)', 416, true);
+      }
+      if (res.status === 200) base = new Uint8Array(0);
+      else if (res.status === 206) {
+        const cr = res.headers.get('content-range');
+        const m = cr ? /^bytes (\d+)-/.exec(cr) : null;
+        if (!m || Number(m[1]) !== partial.length)
+          throw new FetchError(`Server answered a range request with a wrong range (${cr ?? 'none'})`, 206, false);
+      } else {
+        const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+        throw new FetchError(`Server returned HTTP ${res.status}`, res.status, retryable);
+      }
+      const lenHeader = res.headers.get('content-length');
+      const declared = lenHeader !== null && /^\d+$/.test(lenHeader) ? Number(lenHeader) : null;
+      const cap = req.maxBytes;
+      if (cap !== undefined && declared !== null && base.length + declared > cap)
+        throw new FetchError(`URI ${req.url} exceeded maximum size of ${cap} bytes`, res.status, false);
+      const chunks: Uint8Array[] = base.length ? [base] : [];
+      let got = base.length;
+      let received = 0;
+      const body = res.body;
+      const usePartial =
+        req.partialPath !== undefined && this.opts.fs !== undefined && (declared === null || base.length + declared >= (req.partialMinSize ?? 0));
+      const writer = usePartial ? await this.openPartial(req.partialPath!, base) : null;
+      try {
+        if (body) {
+          const reader = body.getReader();
+          for (;;) {
+            let r: ReadableStreamReadResult<Uint8Array>;
+            try {
+              arm();
+              r = await reader.read();
+            } catch (e) {
+              const err = stalled ? stallError() : new FetchError(`Transferred a partial file (${networkMessage(e)})`, 0, true);
+              throw new PartialBody(concatBytes(chunks), err);
+            }
+            if (r.done) break;
+            const chunk = r.value;
+            got += chunk.length;
+            received += chunk.length;
+            this.bytesTransferred += chunk.length;
+            this.opts.onBytes?.(chunk.length);
+            if (cap !== undefined && got > cap) {
+              await reader.cancel().catch(() => undefined);
+              throw new FetchError(`URI ${req.url} exceeded maximum size of ${cap} bytes`, res.status, false);
+            }
+            chunks.push(chunk);
+            if (writer) await writer.write(chunk);
+          }
+        }
+      } finally {
+        if (writer) await writer.close().catch(() => undefined);
+      }
+      if (declared !== null && received < declared)
+        throw new PartialBody(concatBytes(chunks), new FetchError('Transferred a partial file', 0, true));
+      if (declared !== null && received > declared)
+        throw new FetchError(`Server sent ${received} bytes, more than its Content-Length ${declared}`, res.status, false);
+      return concatBytes(chunks);
+    } finally {
+      clearTimeout(timer);
+      this.live.delete(ctrl);
+    }
+  }
+
+  private async openPartial(path: string, base: Uint8Array) {
+    const fs = this.opts.fs!;
+    const w = await fs.openWrite(path, { mode: 0o644 });
+    if (base.length) await w.write(base);
+    return w;
+  }
+
+  private async savePartial(req: FetchRequest, data: Uint8Array): Promise<void> {
+    if (!req.partialPath || !this.opts.fs) return;
+    if (data.length === 0) await this.opts.fs.unlink(req.partialPath).catch(() => undefined);
+    else await this.opts.fs.writeFile(req.partialPath, data, { mode: 0o644 });
+  }
+
+  private async getFile(req: FetchRequest): Promise<Uint8Array | null> {
+    const fs = this.opts.fs;
+    if (!fs) throw new XylemError(`Fetching ${req.url}: no filesystem for file:// URLs`);
+    const path = fileUrlToPath(req.url);
+    await this.limiter.acquire();
+    try {
+      const st = await fs.stat(path);
+      if (!st || st.kind === 'dir') {
+        if (req.optional && !st) return null;
+        throw new FetchError(st ? `${path}: Is a directory` : `Couldn't open file ${path}: No such file or directory (404)`, 404, false);
+      }
+      if (req.maxBytes !== undefined && st.size > req.maxBytes)
+        throw new FetchError(`URI ${req.url} exceeded maximum size of ${req.maxBytes} bytes`, 0, false);
+      try {
+        return await fs.readFile(path);
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT' && req.optional) return null;
+        throw e;
+      }
+    } finally {
+      this.limiter.release();
+    }
+  }
+}
+
+/** Internal: a body that broke off; carries what arrived so the retry can resume. */
+class PartialBody extends Error {
+  constructor(
+    readonly received: Uint8Array,
+    readonly error: Error,
+  ) {
+    super(error.message);
+  }
+}
+
+function networkMessage(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const cause = (e as { cause?: unknown }).cause;
+  const c = cause instanceof Error ? `: ${cause.message}` : '';
+  return `${e.message}${c}`;
+}
+
+function wrap(url: string, e: Error): Error {
+  if (e instanceof FetchError) {
+    if (e.message.startsWith('URI ')) return e;
+    const out = new FetchError(`While fetching ${url}: ${e.message}`, e.status, e.retryable);
+    return out;
+  }
+  return new XylemError(`While fetching ${url}: ${e.message}`);
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

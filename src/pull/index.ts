@@ -1,0 +1,14 @@
+// Pulling: HTTP(S) and file:// remotes (pull.ts), local repos (pull-local uses the same engine),
+// the fetcher, progress counters and texts.
+
+export { pull, parsePullRefs } from './pull.ts';
+export type { PullOptions, PullResult, PulledRef, DryRunItem, VerifyCommitHook, VerifySummaryHook, DeltaHook } from './pull.ts';
+export { Fetcher, FetchError, DEFAULT_USER_AGENT, joinUrl, validateRemoteUrl } from './fetcher.ts';
+export type { FetcherOptions, FetchRequest } from './fetcher.ts';
+export { PullEngine, PULL_MAX_METADATA_SIZE, verifyRefBinding } from './engine.ts';
+export type { ObjectSource, EngineOptions, PullTarget, CommitVerifier, CommitMetadata } from './engine.ts';
+export { PullWriter } from './writer.ts';
+export { HttpObjectSource } from './source-http.ts';
+export { LocalRepoSource } from './source-local.ts';
+export { emptyProgress, formatPullStatus, formatPullProgressLine, formatSize, ostreeCounterNames } from './progress.ts';
+export type { PullProgress, PullSummaryFacts } from './progress.ts';

@@ -1,0 +1,514 @@
+// `ostree pull`: pulling refs or commits of a configured remote (or a file:// URL) into a repo.
+// Resolves what to fetch as libostree does — summary.sig/summary (cached under
+// tmp/cache/summaries/), the remote's /config mode, refs from the summary or refs/heads/REF,
+// REF@COMMIT overrides — then runs the shared traversal (engine.ts) over HTTP or, for file://
+// remotes, straight from the local repository. Refs move only after every object is written.
+
+import type { Repo } from '../repo/repo.ts';
+import { writeFileAtomic } from '../repo/repo.ts';
+import { KeyFile } from '../format/keyfile.ts';
+import { decode, isNormalForm, type GVValue } from '../format/gvariant.ts';
+import { ObjectType, isValidChecksum, type Commit } from '../format/objects.ts';
+import { isValidRefName, resolveRev } from '../repo/refs.ts';
+import {
+  fileUrlToPath,
+  getRemoteInherited,
+  remoteBooleanOption,
+  remoteListOption,
+  remoteNameIsFile,
+  remoteOption,
+} from '../repo/remotes.ts';
+import { Repo as RepoClass } from '../repo/repo.ts';
+import { bytesEqual, fromUtf8Lossy, toHex } from '../util/bytes.ts';
+import { joinPath } from '../util/path.ts';
+import { NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
+import type { TransactionStats } from '../repo/transaction.ts';
+import { Fetcher, DEFAULT_USER_AGENT, joinUrl, validateRemoteUrl } from './fetcher.ts';
+import { PullEngine, PULL_MAX_METADATA_SIZE, type CommitMetadata, type ObjectSource, type PullTarget } from './engine.ts';
+import { HttpObjectSource } from './source-http.ts';
+import { LocalRepoSource } from './source-local.ts';
+import { PullWriter } from './writer.ts';
+import { emptyProgress, formatPullStatus, type PullProgress } from './progress.ts';
+import { formatCTime } from './time.ts';
+
+const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
+
+/** Checks a commit's signatures (wired by the CLI to the GPG / signing code). Throw to refuse. */
+export type VerifyCommitHook = (
+  remote: string,
+  checksum: string,
+  commitBytes: Uint8Array,
+  commitmeta: CommitMetadata | null,
+) => Promise<void>;
+
+/** Checks a summary's signatures. Throw to refuse. */
+export type VerifySummaryHook = (remote: string, summary: Uint8Array, signatures: Uint8Array) => Promise<void>;
+
+/** Static deltas (a later milestone): return true when the delta brought the commit in. */
+export type DeltaHook = (ctx: { repo: Repo; from: string | null; to: string; summary: Uint8Array | null }) => Promise<boolean>;
+
+export interface PullOptions {
+  /** Refs or commit checksums; `REF@CHECKSUM` pins a ref to a commit. Empty: configured branches. */
+  refs?: string[];
+  /** Parents to follow (0 = none, -1 = all). */
+  depth?: number;
+  commitMetadataOnly?: boolean;
+  /** Only these absolute paths of the tree (the commit stays partial). */
+  subpaths?: string[];
+  /** Write refs to refs/heads, fetch every ref of the summary when none is named, copy the summary. */
+  mirror?: boolean;
+  /** Resolve and report what would be fetched, write nothing. */
+  dryRun?: boolean;
+  /** Use this URL instead of the remote's url (and contenturl). */
+  overrideUrl?: string;
+  httpHeaders?: Array<[string, string]>;
+  appendUserAgent?: string;
+  /** Retries per request (default 5). */
+  networkRetries?: number;
+  /** Requests in flight (default 8). */
+  maxConcurrent?: number;
+  /** Abort a request without progress for this many seconds (default 30). */
+  stallTimeoutSeconds?: number;
+  /** Repos searched for content objects before fetching them. */
+  localCacheRepos?: Repo[];
+  bareuseronlyFiles?: boolean;
+  requireStaticDeltas?: boolean;
+  disableStaticDeltas?: boolean;
+  /** Verify objects of local (file://) sources too. */
+  untrusted?: boolean;
+  /** Do not verify content checksums when mirroring over HTTP into an archive repo. */
+  httpTrusted?: boolean;
+  /** Refuse commits older than the ref's current one. */
+  timestampCheck?: boolean;
+  timestampCheckFromRev?: string;
+  disableVerifyBindings?: boolean;
+  /** Override the remote's gpg-verify / gpg-verify-summary. */
+  gpgVerify?: boolean;
+  gpgVerifySummary?: boolean;
+  verifyCommit?: VerifyCommitHook;
+  verifySummary?: VerifySummaryHook;
+  delta?: DeltaHook;
+  /** Progress callback, at most every updateFrequencyMs (default 1000) and once at the end. */
+  onProgress?: (p: Readonly<PullProgress>) => void;
+  updateFrequencyMs?: number;
+  /** fetch() to use (default: the repo host's). */
+  fetch?: typeof fetch;
+}
+
+export interface PulledRef {
+  /** Remote name the ref is stored under (null: refs/heads). */
+  remote: string | null;
+  ref: string;
+  checksum: string;
+  /** The ref's previous value (null when new). */
+  previous: string | null;
+}
+
+export interface DryRunItem {
+  ref: string | null;
+  checksum: string;
+  /** Commit object size from the summary, when known. */
+  commitSize: number | null;
+  /** Whether the commit is already complete locally. */
+  present: boolean;
+}
+
+export interface PullResult {
+  refs: PulledRef[];
+  progress: PullProgress;
+  stats: TransactionStats;
+  /** ostree's final status line. */
+  status: string;
+  /** With dryRun: what would be fetched. */
+  dryRun?: DryRunItem[];
+}
+
+interface ResolvedRemote {
+  name: string | null;
+  metaUrl: string;
+  contentUrl: string;
+  branches: string[] | null;
+  gpgVerify: boolean;
+  gpgVerifySummary: boolean;
+}
+
+async function resolveRemote(repo: Repo, nameOrUrl: string, opts: PullOptions): Promise<ResolvedRemote> {
+  if (remoteNameIsFile(nameOrUrl)) {
+    if (opts.gpgVerify || opts.gpgVerifySummary) throw new XylemError('Must specify remote name to enable gpg verification');
+    return { name: null, metaUrl: nameOrUrl, contentUrl: nameOrUrl, branches: null, gpgVerify: false, gpgVerifySummary: false };
+  }
+  await getRemoteInherited(repo, nameOrUrl);
+  const unconfigured = await remoteOption(repo, nameOrUrl, 'unconfigured-state', null);
+  if (unconfigured) throw new XylemError(`remote unconfigured-state: ${unconfigured}`);
+  const backend = await remoteOption(repo, nameOrUrl, 'custom-backend', null);
+  if (backend) throw new XylemError(`Cannot fetch via libostree - remote '${nameOrUrl}' uses custom backend '${backend}'`);
+  if (await remoteOption(repo, nameOrUrl, 'metalink', null)) throw new XylemError(`Remote "${nameOrUrl}": metalink remotes are not supported yet`);
+  const url = opts.overrideUrl ?? (await remoteOption(repo, nameOrUrl, 'url', null));
+  if (url === null) throw new NotFoundError(`No "url" option in remote "${nameOrUrl}"`);
+  const contentUrl = opts.overrideUrl ?? (await remoteOption(repo, nameOrUrl, 'contenturl', null)) ?? url;
+  for (const u of [url, contentUrl])
+    if (u.startsWith('mirrorlist=')) throw new XylemError(`Remote "${nameOrUrl}": mirrorlist URLs are not supported yet`);
+  return {
+    name: nameOrUrl,
+    metaUrl: url,
+    contentUrl,
+    branches: await remoteListOption(repo, nameOrUrl, 'branches'),
+    gpgVerify: opts.gpgVerify ?? (await remoteBooleanOption(repo, nameOrUrl, 'gpg-verify', true)),
+    gpgVerifySummary: opts.gpgVerifySummary ?? (await remoteBooleanOption(repo, nameOrUrl, 'gpg-verify-summary', false)),
+  };
+}
+
+/** One requested ref (or commit, when ref is null) and its pinned commit, if any. */
+interface Request {
+  ref: string | null;
+  pinned: string | null;
+}
+
+/** Splits the refs argument: `REF`, `REF@CSUM`, or a bare checksum. Later duplicates win. */
+export function parsePullRefs(specs: readonly string[]): { refs: Map<string, string | null>; commits: string[] } {
+  const refs = new Map<string, string | null>();
+  const commits: string[] = [];
+  for (const s of specs) {
+    if (typeof s !== 'string') throw new TypeError('refs must be strings');
+    const at = s.lastIndexOf('@');
+    if (at >= 0) {
+      const ref = s.slice(0, at);
+      const c = s.slice(at + 1);
+      if (!isValidChecksum(c)) throw new XylemError(`Invalid rev ${c.slice(0, 64)}`);
+      if (!isValidRefName(ref)) throw new XylemError(`Invalid ref name ${ref}`);
+      refs.set(ref, c);
+    } else if (isValidChecksum(s)) commits.push(s);
+    else {
+      if (!isValidRefName(s)) throw new XylemError(`Invalid ref name ${s}`);
+      refs.set(s, null);
+    }
+  }
+  return { refs, commits };
+}
+
+/** ostree_validate_checksum_string with ostree's message for junk (e.g. an HTML page). */
+function validateFetchedRev(text: string, ref: string): string {
+  const s = text.replace(/\s+$/, '');
+  if (!isValidChecksum(s)) {
+    const shown = s.length === 64 ? s : s.slice(0, 64).replace(/\n/g, ' ');
+    const msg = s.length !== 64 ? `Invalid rev ${shown}` : `Invalid character in rev '${s}'`;
+    throw new XylemError(`Fetching checksum for ref ((empty), ${ref}): ${msg}`);
+  }
+  return s;
+}
+
+interface SummaryInfo {
+  bytes: Uint8Array;
+  refs: Map<string, { checksum: string; size: number }>;
+  mode: string | null;
+  collectionId: string | null;
+}
+
+function parseSummary(bytes: Uint8Array): SummaryInfo {
+  if (!isNormalForm(SUMMARY_TYPE, bytes)) throw new XylemError('Not normal form');
+  const [refs, meta] = decode(SUMMARY_TYPE, bytes, { context: 'summary' }) as [GVValue[], Array<[string, { type: string; value: GVValue }]>];
+  const out = new Map<string, { checksum: string; size: number }>();
+  for (const r of refs) {
+    const [name, [size, csum]] = r as [string, [bigint, Uint8Array]];
+    if (!isValidRefName(name)) throw new XylemError(`Invalid ref name ${name}`);
+    if (csum.length !== 32) throw new XylemError(`Invalid checksum of length ${csum.length} expected 32`);
+    out.set(name, { checksum: toHex(csum), size: Number(size) });
+  }
+  let mode: string | null = null;
+  let collectionId: string | null = null;
+  for (const [k, v] of meta) {
+    if (k === 'ostree.summary.mode' && v.type === 's') mode = v.value as string;
+    if (k === 'ostree.summary.collection-id' && v.type === 's') collectionId = v.value as string;
+  }
+  return { bytes, refs: out, mode, collectionId };
+}
+
+function cacheDir(repo: Repo): string {
+  return joinPath(repo.path, 'tmp', 'cache', 'summaries');
+}
+
+async function readIfExists(repo: Repo, path: string): Promise<Uint8Array | null> {
+  try {
+    return await repo.fs.readFile(path);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+/** Pulls from `remote` (a configured remote name or a file:// URL) into `repo`. */
+export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): Promise<PullResult> {
+  if (typeof remote !== 'string' || remote === '') throw new XylemError('REMOTE must be specified');
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('pull: options must be an object');
+  const depth = opts.depth ?? 0;
+  if (!Number.isInteger(depth) || depth < -1) throw new XylemError(`Invalid depth ${depth}`);
+  if (opts.requireStaticDeltas && opts.disableStaticDeltas)
+    throw new XylemError('Cannot use --require-static-deltas and --disable-static-deltas together');
+  const now = repo.host.now ?? Date.now;
+  const progress = emptyProgress(now());
+  const freq = opts.updateFrequencyMs && opts.updateFrequencyMs > 0 ? opts.updateFrequencyMs : 1000;
+  let lastEmit = 0;
+  const emit = (force = false) => {
+    if (!opts.onProgress) return;
+    const t = now();
+    if (!force && t - lastEmit < freq) return;
+    lastEmit = t;
+    opts.onProgress({ ...progress });
+  };
+
+  const r = await resolveRemote(repo, remote, opts);
+  validateRemoteUrl(r.metaUrl);
+  validateRemoteUrl(r.contentUrl);
+  const userAgent = opts.appendUserAgent ? `${DEFAULT_USER_AGENT} ${opts.appendUserAgent}` : DEFAULT_USER_AGENT;
+  const fetcher = new Fetcher({
+    fetch: opts.fetch ?? repo.host.fetch,
+    fs: repo.fs,
+    maxConcurrent: opts.maxConcurrent,
+    retries: opts.networkRetries,
+    stallTimeoutMs: opts.stallTimeoutSeconds !== undefined ? opts.stallTimeoutSeconds * 1000 : undefined,
+    headers: opts.httpHeaders,
+    userAgent,
+    onBytes: (n) => {
+      progress.bytesTransferred += n;
+      emit();
+    },
+  });
+
+  // A file:// remote is read as a local repository (unless deltas are required: tested over "HTTP").
+  let localSrc: Repo | null = null;
+  if (/^file:/i.test(r.metaUrl) && !opts.requireStaticDeltas) localSrc = await RepoClass.open(repo.host, fileUrlToPath(r.metaUrl));
+  if (repo.mode === 'archive' && opts.requireStaticDeltas) throw new XylemError("Can't use static deltas in an archive repo");
+
+  const { refs: requested, commits } = parsePullRefs(opts.refs ?? []);
+  const mirrorAll = !!opts.mirror && (opts.refs ?? []).length === 0 && !r.branches;
+  if (!mirrorAll && (opts.refs ?? []).length === 0) {
+    if (!r.branches || r.branches.length === 0) throw new XylemError(`No configured branches for remote ${remote}`);
+    for (const b of r.branches) requested.set(b, null);
+  }
+  const needSummary = mirrorAll || [...requested.values()].some((v) => v === null);
+
+  // --- summary -------------------------------------------------------------------------------
+  let summary: SummaryInfo | null = null;
+  let summarySig: Uint8Array | null = null;
+  if (needSummary) {
+    const get = (name: string) => fetcher.get({ url: joinUrl(r.metaUrl, name), optional: true, maxBytes: PULL_MAX_METADATA_SIZE });
+    summarySig = await get('summary.sig');
+    let bytes: Uint8Array | null = null;
+    let fromCache = false;
+    const cacheName = r.name && !localSrc && !repo.host.env?.OSTREE_SKIP_CACHE ? r.name : null;
+    if (summarySig && cacheName) {
+      const cachedSig = await readIfExists(repo, joinPath(cacheDir(repo), `${cacheName}.sig`));
+      if (cachedSig && bytesEqual(cachedSig, summarySig)) {
+        bytes = await readIfExists(repo, joinPath(cacheDir(repo), cacheName));
+        fromCache = bytes !== null;
+      }
+    }
+    if (!bytes) bytes = await get('summary');
+    if (r.gpgVerifySummary) {
+      if (!bytes) throw new XylemError('GPG verification enabled, but no summary found (use gpg-verify-summary=false in remote config to disable)');
+      if (!summarySig) throw new XylemError('GPG verification enabled, but no summary.sig found (use gpg-verify-summary=false in remote config to disable)');
+      if (!opts.verifySummary)
+        throw new XylemError('GPG verification of the summary is enabled, but no signature verifier is available (use gpg-verify-summary=false in remote config to disable)');
+      try {
+        await opts.verifySummary(r.name!, bytes, summarySig);
+      } catch (e) {
+        if (!fromCache) throw e;
+        bytes = (await get('summary'))!;
+        fromCache = false;
+        await opts.verifySummary(r.name!, bytes, summarySig);
+      }
+    }
+    if (!bytes && mirrorAll) throw new XylemError('Fetching all refs was requested in mirror mode, but remote repository does not have a summary');
+    if (bytes) {
+      summary = parseSummary(bytes);
+      if (!fromCache && summarySig && cacheName) {
+        const dir = cacheDir(repo);
+        await repo.fs.mkdir(dir, { recursive: true });
+        await writeFileAtomic(repo.fs, joinPath(dir, cacheName), bytes, { fsync: false });
+        await writeFileAtomic(repo.fs, joinPath(dir, `${cacheName}.sig`), summarySig, { fsync: false });
+      }
+    }
+  }
+  if (mirrorAll && summary) for (const name of summary.refs.keys()) requested.set(name, null);
+
+  // --- the remote's mode ---------------------------------------------------------------------
+  if (!localSrc) {
+    let mode = summary?.mode ?? null;
+    if (mode === null) {
+      const cfg = await fetcher.get({ url: joinUrl(r.metaUrl, 'config'), maxBytes: PULL_MAX_METADATA_SIZE });
+      let kf: KeyFile;
+      try {
+        kf = KeyFile.parse(fromUtf8Lossy(cfg!), 'config');
+      } catch (e) {
+        throw new XylemError(`Parsing config: ${(e as Error).message}`);
+      }
+      mode = kf.get('core', 'mode') ?? 'bare';
+    }
+    if (mode !== 'archive-z2' && mode !== 'archive') throw new XylemError(`Can't pull from archives with mode "${mode}"`);
+  }
+
+  // --- resolve refs --------------------------------------------------------------------------
+  const targets: PullTarget[] = commits.map((c) => ({ ref: null, checksum: c }));
+  const refTargets: Array<{ ref: string; checksum: string; size: number | null }> = [];
+  for (const [ref, pinned] of requested) {
+    if (pinned) {
+      refTargets.push({ ref, checksum: pinned, size: null });
+      continue;
+    }
+    if (summary) {
+      const e = summary.refs.get(ref);
+      if (!e) throw new XylemError(`No such branch '${ref}' in repository summary`);
+      refTargets.push({ ref, checksum: e.checksum, size: e.size });
+    } else {
+      const text = await fetcher.get({ url: joinUrl(r.metaUrl, `refs/heads/${ref}`), maxBytes: PULL_MAX_METADATA_SIZE });
+      refTargets.push({ ref, checksum: validateFetchedRev(fromUtf8Lossy(text!), ref), size: null });
+    }
+  }
+  for (const t of refTargets) targets.push({ ref: t.ref, checksum: t.checksum });
+  if (opts.requireStaticDeltas && !opts.delta) {
+    // Static deltas are a later milestone: with none available, ostree's error.
+    const t = targets[0];
+    const from = t?.ref && r.name ? await resolveRev(repo, `${r.name}:${t.ref}`, true) : null;
+    throw new XylemError(`Static deltas required, but none found for ${from ?? '(empty)'} to ${t?.checksum ?? '(empty)'}`);
+  }
+  const refRemote = opts.mirror ? null : r.name;
+
+  // Timestamp checks compare with the ref's current commit (or --timestamp-check-from-rev).
+  const originals = new Map<string, string | null>();
+  if (opts.timestampCheck) {
+    for (const t of refTargets) {
+      let cur = r.name ? await resolveRev(repo, `${r.name}:${t.ref}`, true) : null;
+      cur ??= await resolveRev(repo, t.ref, true);
+      originals.set(t.ref, cur);
+    }
+  }
+  const fromRev = opts.timestampCheckFromRev ? await resolveRev(repo, opts.timestampCheckFromRev) : null;
+  const checkCommit = async (csum: string, commit: Commit, ref: string | null): Promise<void> => {
+    const compare = async (cur: string, what: string) => {
+      let c: Commit;
+      try {
+        c = await repo.loadCommit(cur);
+      } catch (e) {
+        throw new XylemError(`Reading ${what}: ${(e as Error).message}`);
+      }
+      if (commit.timestamp > c.timestamp || commit.timestamp === c.timestamp || cur === csum) return;
+      throw new XylemError(
+        `Upgrade target revision '${csum}' with timestamp '${formatCTime(commit.timestamp)}' is chronologically older than current revision '${cur}' with timestamp '${formatCTime(c.timestamp)}'; use --allow-downgrade to permit`,
+      );
+    };
+    if (opts.timestampCheck && ref !== null) {
+      const cur = originals.get(ref);
+      if (cur) await compare(cur, `${ref} for timestamp-check`);
+    }
+    if (fromRev) await compare(fromRev, `${fromRev} for timestamp-check-from-rev`);
+  };
+
+  if (opts.dryRun) {
+    const items: DryRunItem[] = [];
+    for (const t of targets) {
+      const size = refTargets.find((x) => x.ref === t.ref && x.checksum === t.checksum)?.size ?? null;
+      const present = (await repo.hasObject(t.checksum, ObjectType.Commit)) && !(await repo.isCommitPartial(t.checksum));
+      items.push({ ref: t.ref, checksum: t.checksum, commitSize: size, present });
+    }
+    progress.phase = 'done';
+    progress.status = items.map((i) => `${i.ref ?? i.checksum}: ${i.checksum}${i.present ? ' (present)' : ''}`).join('\n');
+    return {
+      refs: [],
+      progress,
+      stats: { metadataObjectsTotal: 0, metadataObjectsWritten: 0, contentObjectsTotal: 0, contentObjectsWritten: 0, contentBytesWritten: 0 },
+      status: progress.status,
+      dryRun: items,
+    };
+  }
+
+  // --- signatures ----------------------------------------------------------------------------
+  let verifyCommit: ((c: string, b: Uint8Array, m: CommitMetadata | null) => Promise<void>) | undefined;
+  if (r.gpgVerify) {
+    const name = r.name!;
+    const hook = opts.verifyCommit;
+    verifyCommit = async (c, b, m) => {
+      if (hook) return hook(name, c, b, m);
+      const sigs = m?.find(([k]) => k === 'ostree.gpgsigs');
+      if (!sigs) throw new XylemError('GPG verification enabled, but no signatures found (use gpg-verify=false in remote config to disable)');
+      throw new XylemError(
+        `Commit ${c}: GPG verification enabled, but no signature verifier is available (use gpg-verify=false in remote config to disable)`,
+      );
+    };
+  }
+
+  // --- fetch objects -------------------------------------------------------------------------
+  progress.phase = 'fetching';
+  await repo.fs.mkdir(joinPath(repo.path, 'state'), { recursive: true });
+  const bareuseronlyFiles = !!opts.bareuseronlyFiles;
+  let source: ObjectSource;
+  if (localSrc) source = new LocalRepoSource(localSrc, { trusted: !opts.untrusted, bareuseronlyFiles });
+  else {
+    const trustedDirect = !!opts.httpTrusted && !opts.untrusted && !!opts.mirror && repo.mode === 'archive';
+    source = new HttpObjectSource({
+      metaUrl: r.metaUrl,
+      contentUrl: r.contentUrl,
+      fetcher,
+      dest: repo,
+      ingest: { verify: !trustedDirect, bareuseronlyFiles },
+    });
+  }
+  const caches = (opts.localCacheRepos ?? []).map((c) => new LocalRepoSource(c, { trusted: false, bareuseronlyFiles }));
+  const writer = new PullWriter(repo);
+  const engine = new PullEngine(repo, writer, source, {
+    depth,
+    commitOnly: !!opts.commitMetadataOnly,
+    subpaths: opts.subpaths,
+    bareuseronlyFiles,
+    verifyCommit,
+    refreshCommitMeta: r.gpgVerify,
+    verifyBindings: !opts.disableVerifyBindings,
+    localCaches: caches,
+    checkCommit: opts.timestampCheck || fromRev ? checkCommit : undefined,
+    progress,
+    onProgress: () => {
+      progress.outstandingWrites = writer.outstandingWrites;
+      progress.outstandingFetches = Math.max(progress.outstandingFetches, 0);
+      emit();
+    },
+  });
+  const pulled: PulledRef[] = [];
+  let stats: TransactionStats;
+  try {
+    await Promise.all(targets.map((t) => engine.pullTarget(t)));
+    for (const t of refTargets) {
+      const previous = await readRef(repo, refRemote, t.ref);
+      pulled.push({ remote: refRemote, ref: t.ref, checksum: t.checksum, previous });
+      if (previous !== t.checksum) writer.setRef(refRemote, t.ref, t.checksum);
+    }
+    stats = await writer.finish();
+  } catch (e) {
+    progress.caughtError = true;
+    engine.cancel();
+    fetcher.cancel();
+    await writer.abort();
+    throw e;
+  }
+  await engine.clearCompletedMarks();
+  if (mirrorAll && summary) {
+    await writeFileAtomic(repo.fs, joinPath(repo.path, 'summary'), summary.bytes, { fsync: repo.fsyncEnabled });
+    if (summarySig) await writeFileAtomic(repo.fs, joinPath(repo.path, 'summary.sig'), summarySig, { fsync: repo.fsyncEnabled });
+  }
+  progress.phase = 'done';
+  progress.outstandingFetches = 0;
+  progress.outstandingWrites = 0;
+  progress.status = formatPullStatus(progress, {
+    local: source.local,
+    contentBytesWritten: stats.contentBytesWritten,
+    elapsedSeconds: (now() - progress.startTime) / 1000,
+  });
+  emit(true);
+  return { refs: pulled, progress, stats, status: progress.status };
+}
+
+async function readRef(repo: Repo, remote: string | null, ref: string): Promise<string | null> {
+  const p = remote === null ? joinPath(repo.path, 'refs/heads', ref) : joinPath(repo.path, 'refs/remotes', remote, ref);
+  const b = await readIfExists(repo, p);
+  if (!b) return null;
+  const s = fromUtf8Lossy(b).trim();
+  return isValidChecksum(s) ? s : null;
+}
