@@ -132,8 +132,9 @@ done
 # ---------------------------------------------------------------- rows
 # name | floor | setup | command | check: prints the fingerprint compared between the two CLIs
 # (empty: the command's stdout; "-": none; $OUT = file holding the command's stdout)
-MANIFEST='cd "$R/co" && find . -printf "%p %y %m %s %l\n" | sort | md5sum'
-[ "$QUICK" = 1 ] && MANIFEST="$MANIFEST"' && find . -type f -print0 | sort -z | xargs -0 -r md5sum | md5sum'
+# checkout listing (kept in full, so the two can be diffed); the quick tree also compares contents
+MANIFEST='cd "$R/co" && find . -type d -printf "%p d %m %U:%G\n" -o -printf "%p %y %m %U:%G %s %l\n" | sort'
+[ "$QUICK" = 1 ] && MANIFEST="$MANIFEST"' && find . -type f -print0 | sort -z | xargs -0 -r md5sum'
 ROWS=(
   'startup-x20|-|:|for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do $X --version > /dev/null; done|-'
   'commit-archive|-|$X --repo="$R/repo" init --mode=archive|$X --repo="$R/repo" commit -b main -s v1 $TS --tree=dir="$TREE"|'
@@ -198,7 +199,8 @@ for row in "${ROWS[@]}"; do
   [ -s "$RES/$name.xylem.times" ] || echo "  ! $name: xylem $(cat "$RES/$name.xylem.error" 2>/dev/null)"
   if [ -s "$RES/$name.ostree.times" ] && [ -s "$RES/$name.xylem.times" ] && [ "$check" != - ] &&
      ! cmp -s "$RES/$name.ostree.check" "$RES/$name.xylem.check"; then
-    echo "  ! $name: xylem's result differs from ostree's (compare $RES/$name.ostree.check and $RES/$name.xylem.check)"
+    echo "  ! $name: xylem's result differs from ostree's: diff $RES/$name.{ostree,xylem}.check"
+    diff "$RES/$name.ostree.check" "$RES/$name.xylem.check" | head -6 | sed 's/^/      /'
   fi
 done
 echo "logs: $RES"
