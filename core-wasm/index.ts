@@ -42,6 +42,15 @@ export interface Core {
    * bytes (UTF-8, strcmp order) as OSTree stores them. Results come in name order.
    */
   treeDiff(a: readonly TreeEntry[], b: readonly TreeEntry[]): TreeDiffEntry[];
+  /**
+   * Applies a bsdiff patch in OSTree's raw stream form (no header) to `old`; the result has exactly
+   * `newSize` bytes. Throws on a malformed patch (never reads or writes out of bounds).
+   */
+  bspatch(old: Uint8Array, patch: Uint8Array, newSize: number): Uint8Array;
+  /** A bsdiff patch (raw stream form, as bspatch reads) turning `old` into `new`. */
+  bsdiff(old: Uint8Array, new_: Uint8Array): Uint8Array;
+  /** bupsplit chunks of `data` (each at most 32 KiB): their lengths and CRC-32s, in order. */
+  rollsumChunks(data: Uint8Array): { lengths: Uint32Array; crcs: Uint32Array };
 }
 
 /** Structurally the HashProvider interface of src/host.ts. */
@@ -75,6 +84,9 @@ interface CoreExports {
   sha256x4LaneState(lane: number, statePtr: number): void;
   sha256x4Digests(outPtr: number): void;
   treeDiff(aPtr: number, aCount: number, bPtr: number, bCount: number, checksumLength: number, outPtr: number): number;
+  bspatch(oldPtr: number, oldSize: bigint, patchPtr: number, patchSize: bigint, newPtr: number, newSize: bigint): bigint;
+  bsdiff(oldPtr: number, oldSize: number, newPtr: number, newSize: number, iPtr: number, vPtr: number, outPtr: number, outCap: number): number;
+  rollsumChunks(ptr: number, len: number, outPtr: number, maxChunks: number): number;
 }
 
 const LAYOUT_VERSION = 1;
@@ -84,7 +96,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   'layoutVersion', 'inputPtr', 'inputSize', 'outputPtr', 'contextsPtr', 'contextSize', 'contextCount',
   'lanesPtr', 'laneSize', 'arenaEnsure', 'sha256Init', 'sha256Update', 'sha256Final', 'sha256Digest',
   'sha256Blocks', 'sha256StateDigest', 'sha256x4Init', 'sha256x4Blocks', 'sha256x4LaneState',
-  'sha256x4Digests', 'treeDiff',
+  'sha256x4Digests', 'treeDiff', 'bspatch', 'bsdiff', 'rollsumChunks',
 ];
 const DIFF_KINDS: readonly (TreeDiffKind | undefined)[] = [undefined, 'added', 'removed', 'modified'];
 
@@ -395,6 +407,68 @@ class WasmCore implements Core {
     return result;
   }
 
+  bspatch(old: Uint8Array, patch: Uint8Array, newSize: number): Uint8Array {
+    checkBytes('bspatch: old', old);
+    checkBytes('bspatch: patch', patch);
+    if (!Number.isSafeInteger(newSize) || newSize < 0) throw new RangeError(`bspatch: invalid new size ${newSize}`);
+    const oldAt = 0;
+    const patchAt = align16(old.length);
+    const newAt = patchAt + align16(patch.length);
+    const base = this.arena(newAt + newSize, 'bspatch');
+    const mem = this.mem();
+    mem.set(old, base + oldAt);
+    mem.set(patch, base + patchAt);
+    const r = this.x.bspatch(base + oldAt, BigInt(old.length), base + patchAt, BigInt(patch.length), base + newAt, BigInt(newSize));
+    if (r < 0n) throw new Error(`bspatch: ${BSPATCH_ERRORS[Number(-r)] ?? `error ${r}`}`);
+    return this.mem().slice(base + newAt, base + newAt + newSize);
+  }
+
+  bsdiff(old: Uint8Array, new_: Uint8Array): Uint8Array {
+    checkBytes('bsdiff: old', old);
+    checkBytes('bsdiff: new', new_);
+    const work = 4 * (old.length + 1);
+    let cap = new_.length + 24 * (Math.ceil(new_.length / 64) + 64);
+    for (;;) {
+      const newAt = align16(old.length);
+      const iAt = newAt + align16(new_.length);
+      const vAt = iAt + align16(work);
+      const outAt = vAt + align16(work);
+      const base = this.arena(outAt + cap, 'bsdiff');
+      const mem = this.mem();
+      mem.set(old, base);
+      mem.set(new_, base + newAt);
+      const n = this.x.bsdiff(base, old.length, base + newAt, new_.length, base + iAt, base + vAt, base + outAt, cap);
+      if (n >= 0) return this.mem().slice(base + outAt, base + outAt + n);
+      cap *= 2;
+    }
+  }
+
+  rollsumChunks(data: Uint8Array): { lengths: Uint32Array; crcs: Uint32Array } {
+    checkBytes('rollsumChunks', data);
+    // every chunk but the last ends at a split point found after at least one byte; bound generously
+    const maxChunks = data.length + 1;
+    const outAt = align16(data.length);
+    const base = this.arena(outAt + maxChunks * 8, 'rollsumChunks');
+    this.mem().set(data, base);
+    const n = this.x.rollsumChunks(base, data.length, base + outAt, maxChunks);
+    if (n < 0) throw new Error('rollsumChunks: kernel ran out of record space');
+    const rec = new Uint32Array(this.mem().buffer.slice(base + outAt, base + outAt + n * 8));
+    const lengths = new Uint32Array(n);
+    const crcs = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      lengths[i] = rec[2 * i];
+      crcs[i] = rec[2 * i + 1];
+    }
+    return { lengths, crcs };
+  }
+
+  /** Makes `size` bytes of arena addressable; returns its base pointer. */
+  private arena(size: number, where: string): number {
+    const base = size > MAX_ARENA_BYTES ? 0 : this.x.arenaEnsure(size);
+    if (base === 0) throw new Error(`${where}: input too large (${size} bytes of WASM memory needed)`);
+    return base;
+  }
+
   /** Packs entries at `ptr` (u32 LE name length, UTF-8 name, checksum); returns the end pointer. */
   private writeTable(mem: Uint8Array, ptr: number, entries: readonly TreeEntry[]): number {
     for (const e of entries) {
@@ -410,3 +484,13 @@ class WasmCore implements Core {
     return ptr;
   }
 }
+
+function align16(n: number): number {
+  return Math.ceil(n / 16) * 16;
+}
+
+const BSPATCH_ERRORS: Record<number, string> = {
+  1: 'patch is truncated',
+  2: 'patch has an invalid control value',
+  3: 'patch writes past the end of the new file',
+};

@@ -23,3 +23,8 @@ export function contextCount(): i32 { return CONTEXT_COUNT; }
 export function lanesPtr(): usize { return LANES_PTR; }
 export function laneSize(): i32 { return LANE_SIZE; }
 export function arenaPtr(): usize { return ARENA_PTR; }
+
+// Static deltas (src/delta): bspatch/bsdiff in OSTree's raw stream form, bupsplit chunking.
+export { bspatch } from './bspatch';
+export { bsdiff } from './bsdiff';
+export { rollsumChunks, crc32 } from './rollsum';

@@ -31,6 +31,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'rev-parse', summary: 'Output the target of a rev', load: async () => (await import('./rev-parse.ts')).command },
   { name: 'show', summary: 'Output a metadata object', load: async () => (await import('./show.ts')).showCommand },
   { name: 'sign', summary: 'Sign a commit', load: async () => (await import('./sign.ts')).command },
+  { name: 'static-delta', summary: 'Static delta related commands', load: async () => (await import('./static-delta.ts')).command },
   { name: 'summary', summary: 'Manage summary metadata', load: async () => (await import('./summary.ts')).command },
   { name: 'trivial-httpd', summary: 'Simple webserver', load: async () => (await import('./trivial-httpd.ts')).command },
 ];

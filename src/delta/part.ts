@@ -1,0 +1,100 @@
+// A static-delta part: byte 0 names the compression ('x' = xz, 0 = none), the rest is the
+// GVariant payload `(a(uuu)aa(ayay)ayay)`: a mode table (uid, gid, mode, stored big-endian), an
+// xattr table, the data blob the operations read from, and the operation bytes. Decompression is
+// capped (see payloadCap).
+
+import { decode, encode, type GVValue } from '../format/gvariant.ts';
+import { type Xattr, xattrsToGV } from '../format/objects.ts';
+import { bswap32, fromUtf8 } from '../util/bytes.ts';
+import { CorruptionError } from '../util/errors.ts';
+import type { XzDecoder, XzEncoder } from './xz.ts';
+
+export const PART_PAYLOAD_TYPE = '(a(uuu)aa(ayay)ayay)';
+export const COMPRESSION_NONE = 0x00;
+export const COMPRESSION_XZ = 0x78; // 'x'
+
+export interface PartMode {
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+export interface PartPayload {
+  modes: PartMode[];
+  xattrs: Xattr[][];
+  /** Data the operations copy from (object bytes, bsdiff patches, source checksums). */
+  blob: Uint8Array;
+  ops: Uint8Array;
+}
+
+/**
+ * Most bytes a part's payload may decompress to. The superblock's usize is the total size of the
+ * objects the part produces, not the payload size (which adds patches, checksums, ops and tables,
+ * or is far smaller for bsdiff/rollsum parts), so the cap is generous but bounded: 4 × usize +
+ * 64 MiB, and never more than `hardCap`. An xz bomb stops there.
+ */
+export function payloadCap(usize: bigint | number, hardCap: number): number {
+  const u = typeof usize === 'bigint' ? usize : BigInt(usize);
+  const cap = u * 4n + 64n * 1024n * 1024n;
+  return cap < BigInt(hardCap) ? Number(cap) : hardCap;
+}
+
+/** Decompresses a part (file or inline) to its payload bytes, refusing more than `maxSize` bytes. */
+export async function decompressPart(data: Uint8Array, maxSize: number, xz: XzDecoder): Promise<Uint8Array> {
+  if (data.length < 1) throw new CorruptionError('Static delta part is empty');
+  const kind = data[0]!;
+  const body = data.subarray(1);
+  if (kind === COMPRESSION_NONE) {
+    if (body.length > maxSize) throw new CorruptionError(`Static delta part payload of ${body.length} bytes is over the limit of ${maxSize}`);
+    return body;
+  }
+  if (kind === COMPRESSION_XZ) return xz.decompress(body, maxSize);
+  throw new CorruptionError(`Invalid compression type '${kind}' in static delta part`);
+}
+
+function decodeXattrs(v: GVValue, i: number): Xattr[] {
+  return (v as Array<[Uint8Array, Uint8Array]>).map(([n, val]) => {
+    const name = n.length > 0 && n[n.length - 1] === 0 ? n.subarray(0, n.length - 1) : n;
+    let s: string;
+    try {
+      s = fromUtf8(name);
+    } catch {
+      throw new CorruptionError(`Static delta part: invalid xattr name in xattr table entry ${i}`);
+    }
+    return { name: s, value: val };
+  });
+}
+
+/** Parses a decompressed payload. */
+export function parsePartPayload(payload: Uint8Array): PartPayload {
+  const [modes, xattrs, blob, ops] = decode(PART_PAYLOAD_TYPE, payload, { context: 'static delta part' }) as [
+    Array<[number, number, number]>,
+    GVValue[],
+    Uint8Array,
+    Uint8Array,
+  ];
+  return {
+    modes: modes.map(([u, g, m]) => ({ uid: bswap32(u), gid: bswap32(g), mode: bswap32(m) })),
+    xattrs: xattrs.map((x, i) => decodeXattrs(x, i)),
+    blob,
+    ops,
+  };
+}
+
+export function encodePartPayload(p: PartPayload): Uint8Array {
+  return encode(PART_PAYLOAD_TYPE, [
+    p.modes.map((m) => [bswap32(m.uid), bswap32(m.gid), bswap32(m.mode)]),
+    p.xattrs.map((x) => xattrsToGV(x)),
+    p.blob,
+    p.ops,
+  ]);
+}
+
+/** Compresses a payload into a part ('x' + xz stream, or 0 + payload when xz is null). */
+export async function compressPart(payload: Uint8Array, xz: XzEncoder | null): Promise<Uint8Array> {
+  const body = xz ? await xz.compress(payload) : payload;
+  const out = new Uint8Array(body.length + 1);
+  out[0] = xz ? COMPRESSION_XZ : COMPRESSION_NONE;
+  out.set(body, 1);
+  return out;
+}
