@@ -11,6 +11,7 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: CommandEntry[] = [
+  { name: 'admin', summary: 'Commands for managing a host system booted with ostree', load: async () => (await import('./admin.ts')).command },
   { name: 'cat', summary: 'Concatenate contents of files', load: async () => (await import('./cat.ts')).command },
   { name: 'checkout', summary: 'Check out a commit into a filesystem tree', load: async () => (await import('./checkout.ts')).command },
   { name: 'checksum', summary: 'Checksum a file or directory', load: async () => (await import('./checksum.ts')).command },

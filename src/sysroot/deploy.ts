@@ -1,0 +1,120 @@
+// Creating a deployment (libostree's deploy_tree): a hardlink checkout of the commit into
+// ostree/deploy/OS/deploy/CSUM.SERIAL, /etc made from usr/etc plus the merge deployment's local
+// changes, the .origin file, the stateroot's /var stamp, the kernel located and its boot
+// checksum computed, and the kernel arguments chosen. Nothing boots it until the new deployment
+// list is written (write.ts), so a crash here leaves only an unreferenced folder for cleanup.
+
+import { KeyFile } from '../format/keyfile.ts';
+import { checkout } from '../repo/checkout.ts';
+import { joinPath } from '../util/path.ts';
+import { XylemError } from '../util/errors.ts';
+import { BootConfig } from './bootconfig.ts';
+import { type Deployment, validateOsname } from './deployment.ts';
+import { applyEtcDiff, diffDirs } from './etc-merge.ts';
+import { copyEntry, writeTextAtomic } from './fsutil.ts';
+import { computeBootcsum, findKernel } from './kernel.ts';
+import type { Sysroot } from './sysroot.ts';
+
+export interface DeployTreeOptions {
+  osname: string;
+  /** Commit checksum to deploy. */
+  revision: string;
+  /** The .origin contents (null: no origin file). */
+  origin: KeyFile | null;
+  /** Where /etc changes and (without overrideKargs) kernel arguments come from. */
+  mergeDeployment: Deployment | null;
+  /** Kernel arguments replacing the merge deployment's. */
+  overrideKargs?: string[] | null;
+  /** Progress lines ("Copying /etc changes: …"). */
+  out?: (line: string) => void;
+}
+
+const CHECKSUM_RE = /^[0-9a-f]{64}$/;
+
+/** The next free deployment serial for `csum` in `osname` (one past the highest on disk). */
+async function allocateDeployserial(sysroot: Sysroot, osname: string, csum: string): Promise<number> {
+  let next = 0;
+  for (const d of await sysroot.listDeploymentDirs()) if (d.osname === osname && d.csum === csum) next = Math.max(next, d.deployserial + 1);
+  return next;
+}
+
+/** A copy of `origin` without the transient state (pinning) of the deployment it came from. */
+export function cleanOrigin(origin: KeyFile | null): KeyFile | null {
+  if (!origin) return null;
+  const copy = KeyFile.parse(origin.toString());
+  copy.removeGroup('libostree-transient');
+  return copy;
+}
+
+/** Builds /etc of a fresh checkout at `root` from usr/etc (or the legacy layout with only etc/). */
+async function prepareEtc(sysroot: Sysroot, root: string): Promise<boolean> {
+  const fs = sysroot.fs;
+  const usrEtc = joinPath(root, 'usr/etc');
+  const etc = joinPath(root, 'etc');
+  const [u, e] = await Promise.all([fs.lstat(usrEtc), fs.lstat(etc)]);
+  const copyOpts = { xattrs: !sysroot.debug.noXattrs };
+  if (u) {
+    if (e) throw new XylemError('Tree contains both /etc and /usr/etc');
+    await copyEntry(fs, usrEtc, etc, copyOpts);
+    return true;
+  }
+  if (e) {
+    // Old trees: etc/ is the defaults; move it to usr/etc and work on a copy.
+    await fs.rename(etc, usrEtc);
+    await copyEntry(fs, usrEtc, etc, copyOpts);
+    return true;
+  }
+  return false;
+}
+
+/** Creates the deployment (not yet bootable: see writeDeployments). */
+export async function deployTree(sysroot: Sysroot, opts: DeployTreeOptions): Promise<Deployment> {
+  validateOsname(opts.osname);
+  if (!CHECKSUM_RE.test(opts.revision)) throw new XylemError(`Invalid commit checksum '${opts.revision}'`);
+  const fs = sysroot.fs;
+  const out = opts.out ?? (() => undefined);
+  const osdeploy = sysroot.abs(`ostree/deploy/${opts.osname}/deploy`);
+  if (!(await fs.stat(osdeploy))) throw new XylemError(`No such stateroot '${opts.osname}': opendir(ostree/deploy/${opts.osname}/deploy): No such file or directory`);
+  const repo = await sysroot.repo();
+  await repo.loadCommit(opts.revision);
+  if (await repo.isCommitPartial(opts.revision)) throw new XylemError(`Commit ${opts.revision} is partial, cannot deploy it`);
+
+  const deployserial = await allocateDeployserial(sysroot, opts.osname, opts.revision);
+  const ident = { osname: opts.osname, csum: opts.revision, deployserial };
+  const root = sysroot.deploymentPath(ident);
+  await fs.rmrf(root);
+  await checkout(repo, opts.revision, root, { noXattrs: sysroot.debug.noXattrs });
+
+  // /etc: the new defaults plus what the administrator changed in the merge deployment.
+  const hasEtc = await prepareEtc(sysroot, root);
+  const merge = opts.mergeDeployment;
+  if (merge && hasEtc) {
+    const mroot = sysroot.deploymentPath(merge);
+    const [mu, me] = await Promise.all([fs.lstat(joinPath(mroot, 'usr/etc')), fs.lstat(joinPath(mroot, 'etc'))]);
+    if (mu?.kind === 'dir' && me?.kind === 'dir') {
+      const diff = await diffDirs(fs, joinPath(mroot, 'usr/etc'), joinPath(mroot, 'etc'));
+      out(`Copying /etc changes: ${diff.modified.length} modified, ${diff.removed.length} removed, ${diff.added.length} added`);
+      await applyEtcDiff(fs, diff, joinPath(mroot, 'etc'), joinPath(root, 'etc'), { xattrs: !sysroot.debug.noXattrs });
+    }
+  }
+
+  // The stateroot's /var is labelled once (no SELinux policy here: the stamp is what remains).
+  const stamp = sysroot.abs(`ostree/deploy/${opts.osname}/var/.ostree-selabeled`);
+  if (!(await fs.lstat(stamp)) && (await fs.stat(sysroot.abs(`ostree/deploy/${opts.osname}/var`)))) {
+    out("Relabeling /var (no stamp file 'var/.ostree-selabeled' found)");
+    await writeTextAtomic(fs, stamp, '', 0o644);
+  }
+
+  const layout = await findKernel(fs, root);
+  const bootcsum = layout.bootcsum ?? (await computeBootcsum(fs, root, layout, repo.createSha256()));
+
+  const origin = cleanOrigin(opts.origin);
+  if (origin) await writeTextAtomic(fs, sysroot.originPath(ident), origin.toString());
+
+  let options: string;
+  if (opts.overrideKargs) options = opts.overrideKargs.join(' ');
+  else options = merge?.bootconfig.get('options') ?? '';
+  const bootconfig = new BootConfig();
+  bootconfig.set('options', options);
+  return { index: -1, ...ident, bootcsum, bootserial: 0, bootconfig, origin };
+}

@@ -1,0 +1,65 @@
+// A deployment: one checked-out commit of a stateroot (ostree/deploy/OSNAME/deploy/CSUM.SERIAL)
+// with its origin keyfile and boot configuration, and the naming rules around it.
+
+import type { KeyFile } from '../format/keyfile.ts';
+import { BootConfig } from './bootconfig.ts';
+import { XylemError } from '../util/errors.ts';
+
+export interface Deployment {
+  /** Position in the boot order (0 = default). */
+  index: number;
+  osname: string;
+  /** Commit checksum. */
+  csum: string;
+  /** Tells deployments of the same commit apart (CSUM.SERIAL). */
+  deployserial: number;
+  /** sha256 of kernel ‖ initramfs (‖ devicetree): names boot/ostree/OSNAME-BOOTCSUM. */
+  bootcsum: string;
+  /** Position among the deployments sharing osname and bootcsum (the last part of ostree=). */
+  bootserial: number;
+  /** The deployment's boot loader entry (options = kernel arguments). */
+  bootconfig: BootConfig;
+  /** The .origin keyfile, null when the file is missing. */
+  origin: KeyFile | null;
+}
+
+const OSNAME_RE = /^[A-Za-z0-9_.-]+$/;
+
+/** Stateroot names become directory names: no slashes, no dot-dot, not empty. */
+export function validateOsname(osname: string): void {
+  if (typeof osname !== 'string' || !OSNAME_RE.test(osname) || osname === '.' || osname === '..')
+    throw new XylemError(`Invalid osname '${osname}'`);
+}
+
+/** Parses a deployment directory name `CSUM.SERIAL` (null when it is not one). */
+export function parseDeployDirName(name: string): { csum: string; deployserial: number } | null {
+  const m = /^([0-9a-f]{64})\.(\d{1,9})$/.exec(name);
+  if (!m) return null;
+  return { csum: m[1]!, deployserial: Number(m[2]) };
+}
+
+/** Path of a deployment root relative to the sysroot. */
+export function deploymentRelPath(d: Pick<Deployment, 'osname' | 'csum' | 'deployserial'>): string {
+  return `ostree/deploy/${d.osname}/deploy/${d.csum}.${d.deployserial}`;
+}
+
+/** Path of a deployment's origin file relative to the sysroot. */
+export function originRelPath(d: Pick<Deployment, 'osname' | 'csum' | 'deployserial'>): string {
+  return `${deploymentRelPath(d)}.origin`;
+}
+
+/** Same osname, commit and serial (libostree's ostree_deployment_equal). */
+export function deploymentsEqual(a: Deployment | null | undefined, b: Deployment | null | undefined): boolean {
+  if (!a || !b) return false;
+  return a.osname === b.osname && a.csum === b.csum && a.deployserial === b.deployserial;
+}
+
+/** Whether `ostree admin pin` marked it (kept across upgrades). */
+export function isPinned(d: Deployment): boolean {
+  return d.origin?.getBoolean('libostree-transient', 'pinned') === true;
+}
+
+/** The origin's refspec, if it has one. */
+export function originRefspec(d: Deployment): string | null {
+  return d.origin?.get('origin', 'refspec') ?? null;
+}

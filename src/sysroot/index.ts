@@ -1,0 +1,38 @@
+// The sysroot layer (the host updater's engine): loading a sysroot, creating deployments,
+// publishing boot sets atomically, /etc merge, cleanup, upgrade, status.
+
+export { Sysroot, parseSysrootDebug, commitStringMeta } from './sysroot.ts';
+export type { SysrootDebug } from './sysroot.ts';
+export type { Deployment } from './deployment.ts';
+export { deploymentRelPath, originRelPath, deploymentsEqual, isPinned, originRefspec, validateOsname } from './deployment.ts';
+export { initFs, initStateroot } from './init.ts';
+export type { InitFsOptions } from './init.ts';
+export { deployTree, cleanOrigin } from './deploy.ts';
+export type { DeployTreeOptions } from './deploy.ts';
+export { writeDeployments, simpleWriteDeployment, planNewDeploymentList, parseOsRelease } from './write.ts';
+export type { WriteDeploymentsOptions, SimpleWriteOptions, WriteResult } from './write.ts';
+export { cleanupSysroot, generateDeploymentRefs } from './cleanup.ts';
+export type { CleanupOptions, CleanupResult } from './cleanup.ts';
+export { KernelArgs, kargsFromProcCmdline, splitCmdline } from './kargs.ts';
+export { BootConfig, parseOstreeKarg } from './bootconfig.ts';
+export { diffDirs, applyEtcDiff } from './etc-merge.ts';
+export type { EtcDiff } from './etc-merge.ts';
+export { findKernel, computeBootcsum } from './kernel.ts';
+export type { KernelLayout } from './kernel.ts';
+export {
+  undeploy,
+  setDefault,
+  setPinned,
+  setKargsInPlace,
+  appendKargsIfMissingInPlace,
+  configDiff,
+  setOrigin,
+  writeOrigin,
+  deploymentAt,
+  parseDeploymentIndex,
+} from './ops.ts';
+export { upgrade, switchOrigin } from './upgrade.ts';
+export type { UpgradeOptions, UpgradeResult } from './upgrade.ts';
+export { formatStatus } from './status.ts';
+export { detectBootloader } from './bootloader/index.ts';
+export type { Bootloader, BootloaderWriteContext } from './bootloader/index.ts';

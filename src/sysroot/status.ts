@@ -1,0 +1,37 @@
+// `ostree admin status` text: one block per deployment, default first — "* " marks the booted
+// one, (pending)/(rollback) annotate the others when booted — with Version, Pinned, origin
+// refspec and the commit's source title.
+
+import type { Deployment } from './deployment.ts';
+import { deploymentsEqual, isPinned } from './deployment.ts';
+import { commitStringMeta, type Sysroot } from './sysroot.ts';
+
+export async function formatStatus(sysroot: Sysroot): Promise<string> {
+  if (sysroot.deployments.length === 0) return 'No deployments.\n';
+  const repo = await sysroot.repo();
+  let pending: Deployment | null = null;
+  let rollback: Deployment | null = null;
+  if (sysroot.booted) ({ pending, rollback } = sysroot.queryDeploymentsFor(null));
+  let s = '';
+  for (const d of sysroot.deployments) {
+    const booted = deploymentsEqual(d, sysroot.booted);
+    const note = deploymentsEqual(d, pending) ? ' (pending)' : deploymentsEqual(d, rollback) ? ' (rollback)' : '';
+    s += `${booted ? '*' : ' '} ${d.osname} ${d.csum}.${d.deployserial}${note}\n`;
+    const version = await commitStringMeta(repo, d.csum, 'version');
+    if (version) s += `    Version: ${version}\n`;
+    const unlocked = d.origin?.get('origin', 'unlocked');
+    if (unlocked && unlocked !== 'none') s += `    Unlocked: ${unlocked}\n`;
+    if (isPinned(d)) s += '    Pinned: yes\n';
+    if (!d.origin) s += '    origin: none\n';
+    else {
+      const refspec = d.origin.get('origin', 'refspec');
+      if (!refspec) s += '    origin: <unknown origin type>\n';
+      else {
+        s += `    origin refspec: ${refspec}\n`;
+        const title = await commitStringMeta(repo, d.csum, 'ostree.source-title');
+        if (title) s += `    \`- ${title}\n`;
+      }
+    }
+  }
+  return s;
+}

@@ -1,0 +1,99 @@
+// `admin upgrade` and `admin switch`: pull the origin's ref (or a pinned override commit)
+// through the remote named in the origin — file:// remotes read locally, others over HTTP —
+// refuse going back in time unless allowed, then deploy it as the new default.
+
+import { KeyFile } from '../format/keyfile.ts';
+import { parseRefspec, resolveRev } from '../repo/refs.ts';
+import { pull } from '../pull/pull.ts';
+import { XylemError } from '../util/errors.ts';
+import { type Deployment } from './deployment.ts';
+import { deployTree } from './deploy.ts';
+import { simpleWriteDeployment, type WriteResult } from './write.ts';
+import type { Sysroot } from './sysroot.ts';
+
+export interface UpgradeOptions {
+  /** Stateroot (default: the booted one). */
+  osname?: string | null;
+  /** Deploy this commit instead of the ref's tip; '' clears a previous override. */
+  overrideCommit?: string | null;
+  allowDowngrade?: boolean;
+  /** Only pull (--pull-only). */
+  pullOnly?: boolean;
+  /** Do not pull, deploy what the repo has (--deploy-only). */
+  deployOnly?: boolean;
+  /** A new origin (switch). */
+  origin?: KeyFile;
+  out?: (line: string) => void;
+}
+
+export interface UpgradeResult {
+  /** Whether a new deployment was written. */
+  changed: boolean;
+  revision: string;
+  deployment: Deployment | null;
+  write: WriteResult | null;
+}
+
+function isoTime(ts: bigint): string {
+  return new Date(Number(ts) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** Pulls and deploys the newest (or overridden) commit of the merge deployment's origin. */
+export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Promise<UpgradeResult> {
+  const out = opts.out ?? (() => undefined);
+  const merge = sysroot.mergeDeployment(opts.osname ?? null);
+  if (!merge) throw new XylemError(`No previous deployment for OS '${opts.osname ?? sysroot.booted?.osname ?? ''}'`);
+  const base = opts.origin ?? merge.origin;
+  if (!base) throw new XylemError(`No origin known for deployment ${merge.csum}.${merge.deployserial}`);
+  const origin = KeyFile.parse(base.toString());
+  const refspec = origin.get('origin', 'refspec');
+  if (!refspec) throw new XylemError('No origin/refspec in current deployment origin; cannot upgrade via ostree');
+  if (opts.overrideCommit === undefined || opts.overrideCommit === null || opts.overrideCommit === '')
+    origin.remove('origin', 'override-commit');
+  else origin.set('origin', 'override-commit', opts.overrideCommit);
+  const override = origin.get('origin', 'override-commit') ?? null;
+  const { remote, ref } = parseRefspec(refspec);
+  const repo = await sysroot.repo();
+
+  if (!opts.deployOnly && remote !== null) {
+    await pull(repo, remote, { refs: [override ? `${ref}@${override}` : ref] });
+  }
+  const revision = override ?? (await resolveRev(repo, refspec))!;
+  if (opts.pullOnly) return { changed: revision !== merge.csum, revision, deployment: null, write: null };
+  if (revision === merge.csum && !opts.origin) {
+    return { changed: false, revision, deployment: null, write: null };
+  }
+  if (!opts.allowDowngrade && revision !== merge.csum) {
+    const [cur, next] = await Promise.all([repo.loadCommit(merge.csum).catch(() => null), repo.loadCommit(revision)]);
+    if (cur && next.timestamp < cur.timestamp)
+      throw new XylemError(
+        `Upgrade target revision '${revision}' with timestamp '${isoTime(next.timestamp)}' is chronologically older than ` +
+          `current revision '${merge.csum}' with timestamp '${isoTime(cur.timestamp)}'; use --allow-downgrade to permit`,
+      );
+  }
+  const d = await deployTree(sysroot, { osname: merge.osname, revision, origin, mergeDeployment: merge, out });
+  const write = await simpleWriteDeployment(sysroot, merge.osname, d, merge, { out });
+  return { changed: true, revision, deployment: d, write };
+}
+
+/**
+ * The origin for `admin switch TARGET`: TARGET may be REMOTE:REF, REF (keeping the current
+ * remote) or REMOTE: (keeping the current ref).
+ */
+export function switchOrigin(current: KeyFile | null, target: string): KeyFile {
+  const cur = current?.get('origin', 'refspec');
+  if (!cur) throw new XylemError('No origin/refspec in current deployment origin; cannot switch');
+  const c = parseRefspec(cur);
+  let newRefspec: string;
+  if (target.endsWith(':')) newRefspec = `${target.slice(0, -1)}:${c.ref}`;
+  else {
+    const t = parseRefspec(target);
+    newRefspec = t.remote !== null ? target : c.remote !== null ? `${c.remote}:${t.ref}` : t.ref;
+  }
+  if (newRefspec === cur) throw new XylemError(`Old and new refs are equal: ${newRefspec}`);
+  const origin = KeyFile.parse(current!.toString());
+  origin.removeGroup('libostree-transient');
+  origin.set('origin', 'refspec', newRefspec);
+  origin.remove('origin', 'override-commit');
+  return origin;
+}

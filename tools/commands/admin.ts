@@ -1,0 +1,373 @@
+// `xylem admin …`: ostree's host commands on a sysroot (--sysroot=DIR, OSTREE_SYSROOT, else /):
+// init-fs, os-init, deploy, status, undeploy, cleanup, set-default, pin, kargs edit-in-place,
+// config-diff, set-origin, upgrade, switch, and --print-current-dir. Texts follow ostree 2022.7.
+
+import type { CliContext, Command } from '../cli/context.ts';
+import { UsageError } from '../cli/context.ts';
+import { parseOptions, type OptionSpec, type Parsed } from '../cli/options.ts';
+import { KeyFile } from '../../src/format/keyfile.ts';
+import { resolveRev } from '../../src/repo/refs.ts';
+import { XylemError } from '../../src/util/errors.ts';
+import { fromUtf8 } from '../../src/util/bytes.ts';
+import {
+  Sysroot,
+  KernelArgs,
+  kargsFromProcCmdline,
+  initFs,
+  initStateroot,
+  deployTree,
+  simpleWriteDeployment,
+  cleanupSysroot,
+  formatStatus,
+  undeploy,
+  setDefault,
+  setPinned,
+  appendKargsIfMissingInPlace,
+  configDiff,
+  setOrigin,
+  deploymentAt,
+  parseDeploymentIndex,
+  upgrade,
+  switchOrigin,
+} from '../../src/sysroot/index.ts';
+
+const SUBCOMMANDS: Array<[string, string]> = [
+  ['cleanup', 'Delete untagged deployments and repository objects'],
+  ['config-diff', 'Diff current /etc configuration versus default'],
+  ['deploy', 'Checkout revision REFSPEC as the new default deployment'],
+  ['init-fs', 'Initialize a root filesystem'],
+  ['os-init', 'Initialize empty state for given operating system'],
+  ['pin', 'Change the "pinning" state of a deployment'],
+  ['set-default', 'Make a deployment the default'],
+  ['set-origin', 'Set Origin and create a new origin file'],
+  ['status', 'List deployments'],
+  ['switch', 'Construct new tree from REFSPEC and deploy it'],
+  ['undeploy', 'Delete deployment INDEX'],
+  ['upgrade', 'Construct new tree from current origin and deploy it, if it changed'],
+  ['kargs', 'Change kernel arguments'],
+];
+
+function adminUsage(): string {
+  let s = 'Usage:\n  ostree admin [OPTION…] --print-current-dir|COMMAND\n\nCommands for managing a host system booted with ostree\n\nBuiltin "admin" Commands:\n';
+  for (const [n, d] of SUBCOMMANDS) s += `  ${n.padEnd(19)}${d}\n`;
+  s += '\nHelp Options:\n  -h, --help         Show help options\n\nApplication Options:\n';
+  s += '  --sysroot=PATH     Create a new OSTree sysroot at PATH\n  -v, --verbose      Print debug information during command processing\n  --version          Print version information and exit\n\n';
+  return s;
+}
+
+const COMMON: OptionSpec[] = [
+  { name: 'sysroot', kind: 'string' },
+  { name: 'verbose', short: 'v', kind: 'flag' },
+  { name: 'help', short: 'h', kind: 'flag' },
+  { name: 'print-current-dir', kind: 'flag' },
+];
+
+interface AdminCtx {
+  ctx: CliContext;
+  sysrootPath: string;
+  p: Parsed;
+  line(s: string): void;
+}
+
+function parseSub(ctx: CliContext, argv: string[], specs: OptionSpec[]): Parsed {
+  const names = new Set(specs.map((s) => s.name));
+  return parseOptions(argv, [...specs, ...COMMON.filter((c) => !names.has(c.name))]);
+}
+
+async function loadSysroot(a: AdminCtx): Promise<Sysroot> {
+  return Sysroot.load(a.ctx.host, a.sysrootPath);
+}
+
+async function readProcCmdline(ctx: CliContext): Promise<string> {
+  return fromUtf8(await ctx.host.fs.readFile('/proc/cmdline')).trim();
+}
+
+type Sub = (a: AdminCtx) => Promise<number>;
+
+const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
+  'init-fs': {
+    specs: [
+      { name: 'modern', kind: 'flag' },
+      { name: 'epoch', short: 'E', kind: 'string' },
+    ],
+    async run(a) {
+      const [dir] = a.p.positionals;
+      if (!dir) throw new UsageError('PATH must be specified');
+      const epoch = a.p.value('epoch');
+      await initFs(a.ctx.host, dir, { modern: a.p.flag('modern'), epoch: epoch === undefined ? undefined : Number(epoch) });
+      return 0;
+    },
+  },
+  'os-init': {
+    specs: [],
+    async run(a) {
+      const [osname] = a.p.positionals;
+      if (!osname) throw new UsageError('"os-init" requires argument OSNAME');
+      await initStateroot(a.ctx.host, a.sysrootPath, osname);
+      a.line(`ostree/deploy/${osname} initialized as OSTree root`);
+      return 0;
+    },
+  },
+  deploy: {
+    specs: [
+      { name: 'os', kind: 'string' },
+      { name: 'origin-file', kind: 'string' },
+      { name: 'no-prune', kind: 'flag' },
+      { name: 'no-merge', kind: 'flag' },
+      { name: 'retain', kind: 'flag' },
+      { name: 'stage', kind: 'flag' },
+      { name: 'retain-pending', kind: 'flag' },
+      { name: 'retain-rollback', kind: 'flag' },
+      { name: 'not-as-default', kind: 'flag' },
+      { name: 'karg-proc-cmdline', kind: 'flag' },
+      { name: 'karg', kind: 'strings' },
+      { name: 'karg-append', kind: 'strings' },
+      { name: 'karg-none', kind: 'flag' },
+      { name: 'karg-delete', kind: 'strings' },
+      { name: 'overlay-initrd', kind: 'strings' },
+    ],
+    async run(a) {
+      const p = a.p;
+      const [refspec] = p.positionals;
+      if (!refspec) throw new UsageError('REF/REV must be specified');
+      if (p.flag('karg-proc-cmdline') && p.flag('karg-none')) throw new UsageError('Cannot specify both --karg-proc-cmdline and --karg-none');
+      if (p.list('overlay-initrd').length > 0) throw new XylemError('--overlay-initrd is not supported yet');
+      const sysroot = await loadSysroot(a);
+      if (p.flag('stage') && !sysroot.booted) throw new XylemError('Cannot stage deployment: Not currently booted into an OSTree system');
+      const repo = await sysroot.repo();
+      const osname = p.value('os') ?? sysroot.booted?.osname;
+      if (!osname) throw new XylemError('Not currently booted into an OSTree system and no --os= argument given');
+      const merge = p.flag('no-merge') ? null : sysroot.mergeDeployment(osname);
+      let origin: KeyFile;
+      const originFile = p.value('origin-file');
+      if (originFile) origin = KeyFile.parseBytes(await a.ctx.host.fs.readFile(originFile), originFile);
+      else {
+        origin = new KeyFile();
+        origin.set('origin', 'refspec', refspec);
+      }
+      const revision = (await resolveRev(repo, refspec))!;
+      let kargs: KernelArgs | null = null;
+      if (p.flag('karg-none')) kargs = new KernelArgs();
+      else if (p.flag('karg-proc-cmdline')) kargs = kargsFromProcCmdline(await readProcCmdline(a.ctx));
+      else if (merge && (p.list('karg').length || p.list('karg-append').length || p.list('karg-delete').length))
+        kargs = KernelArgs.parse(merge.bootconfig.get('options') ?? '');
+      if (p.list('karg').length) (kargs ??= new KernelArgs()).replaceArgv(p.list('karg'));
+      if (p.list('karg-append').length) (kargs ??= new KernelArgs()).appendArgv(p.list('karg-append'));
+      for (const del of p.list('karg-delete')) (kargs ??= new KernelArgs()).delete(del);
+      const d = await deployTree(sysroot, {
+        osname,
+        revision,
+        origin,
+        mergeDeployment: merge,
+        overrideKargs: kargs ? kargs.toArgv() : null,
+        out: a.line,
+      });
+      await simpleWriteDeployment(sysroot, osname, d, merge, {
+        retain: p.flag('retain'),
+        retainPending: p.flag('retain-pending'),
+        retainRollback: p.flag('retain-rollback'),
+        notDefault: p.flag('not-as-default'),
+        noClean: p.flag('no-prune'),
+        out: a.line,
+      });
+      return 0;
+    },
+  },
+  status: {
+    specs: [{ name: 'verify', short: 'V', kind: 'flag' }],
+    async run(a) {
+      const sysroot = await loadSysroot(a);
+      a.ctx.out(await formatStatus(sysroot));
+      return 0;
+    },
+  },
+  undeploy: {
+    specs: [],
+    async run(a) {
+      const [idx] = a.p.positionals;
+      if (idx === undefined) throw new UsageError('INDEX must be specified');
+      const sysroot = await loadSysroot(a);
+      const { removed } = await undeploy(sysroot, parseDeploymentIndex(idx));
+      a.line(`Deleted deployment ${removed.csum}.${removed.deployserial}`);
+      return 0;
+    },
+  },
+  'set-default': {
+    specs: [],
+    async run(a) {
+      const [idx] = a.p.positionals;
+      if (idx === undefined) throw new UsageError('INDEX must be specified');
+      const sysroot = await loadSysroot(a);
+      await setDefault(sysroot, parseDeploymentIndex(idx), a.line);
+      return 0;
+    },
+  },
+  cleanup: {
+    specs: [],
+    async run(a) {
+      const sysroot = await loadSysroot(a);
+      await cleanupSysroot(sysroot, { prune: true });
+      return 0;
+    },
+  },
+  pin: {
+    specs: [{ name: 'unpin', short: 'u', kind: 'flag' }],
+    async run(a) {
+      if (a.p.positionals.length === 0) throw new UsageError('INDEX must be specified');
+      const sysroot = await loadSysroot(a);
+      const unpin = a.p.flag('unpin');
+      for (const s of a.p.positionals) {
+        const i = parseDeploymentIndex(s);
+        const d = deploymentAt(sysroot, i);
+        const was = d.origin?.getBoolean('libostree-transient', 'pinned') === true;
+        if (was === !unpin) {
+          a.line(`Deployment ${i} is already ${unpin ? 'unpinned' : 'pinned'}`);
+          continue;
+        }
+        await setPinned(sysroot, i, !unpin);
+        a.line(`Deployment ${i} is now ${unpin ? 'unpinned' : 'pinned'}`);
+      }
+      return 0;
+    },
+  },
+  kargs: {
+    specs: [{ name: 'append-if-missing', kind: 'strings' }],
+    async run(a) {
+      const [sub] = a.p.positionals;
+      if (sub !== 'edit-in-place') throw new UsageError(sub ? `Unknown "kargs" subcommand '${sub}'` : 'No "kargs" subcommand specified');
+      const sysroot = await loadSysroot(a);
+      if (sysroot.deployments.length === 0) throw new XylemError('Unable to find a deployment in sysroot');
+      await appendKargsIfMissingInPlace(sysroot, a.p.list('append-if-missing'));
+      return 0;
+    },
+  },
+  'config-diff': {
+    specs: [{ name: 'os', kind: 'string' }],
+    async run(a) {
+      const sysroot = await loadSysroot(a);
+      const d = sysroot.mergeDeployment(a.p.value('os') ?? null);
+      if (!d) throw new XylemError('No deployment to diff');
+      const diff = await configDiff(sysroot, d);
+      let s = '';
+      for (const x of diff.modified) s += `M    ${x}\n`;
+      for (const x of diff.removed) s += `D    ${x}\n`;
+      for (const x of diff.added) s += `A    ${x}\n`;
+      a.ctx.out(s);
+      return 0;
+    },
+  },
+  'set-origin': {
+    specs: [
+      { name: 'set', short: 's', kind: 'strings' },
+      { name: 'index', kind: 'string' },
+    ],
+    async run(a) {
+      const [remote, url, branch] = a.p.positionals;
+      if (!remote || !url) throw new UsageError('REMOTENAME and URL must be specified');
+      const sysroot = await loadSysroot(a);
+      const idx = a.p.value('index');
+      const d = idx !== undefined ? deploymentAt(sysroot, parseDeploymentIndex(idx)) : sysroot.booted;
+      if (!d) throw new XylemError('Not currently booted into an OSTree system');
+      const options: Array<[string, string]> = [];
+      for (const kv of a.p.list('set')) {
+        const eq = kv.indexOf('=');
+        if (eq <= 0) throw new UsageError(`Invalid --set argument '${kv}'; expected KEY=VALUE`);
+        options.push([kv.slice(0, eq), kv.slice(eq + 1)]);
+      }
+      await setOrigin(sysroot, d, remote, url, branch ?? null, options);
+      return 0;
+    },
+  },
+  upgrade: {
+    specs: [
+      { name: 'os', kind: 'string' },
+      { name: 'reboot', short: 'r', kind: 'flag' },
+      { name: 'allow-downgrade', kind: 'flag' },
+      { name: 'override-commit', kind: 'string' },
+      { name: 'pull-only', kind: 'flag' },
+      { name: 'deploy-only', kind: 'flag' },
+      { name: 'stage', kind: 'flag' },
+    ],
+    async run(a) {
+      const p = a.p;
+      if (p.flag('pull-only') && p.flag('deploy-only')) throw new UsageError('Cannot simultaneously specify --pull-only and --deploy-only');
+      if (p.flag('reboot')) throw new XylemError('--reboot is not supported');
+      const sysroot = await loadSysroot(a);
+      const stage = p.flag('stage') || a.ctx.env.OSTREE_EX_STAGE_DEPLOYMENTS === '1';
+      if (stage && !sysroot.booted) throw new XylemError('Cannot stage deployment: Not currently booted into an OSTree system');
+      const r = await upgrade(sysroot, {
+        osname: p.value('os') ?? null,
+        overrideCommit: p.value('override-commit') ?? null,
+        allowDowngrade: p.flag('allow-downgrade'),
+        pullOnly: p.flag('pull-only'),
+        deployOnly: p.flag('deploy-only'),
+        out: a.line,
+      });
+      if (!r.changed && !p.flag('pull-only')) a.line('No update available.');
+      return 0;
+    },
+  },
+  switch: {
+    specs: [
+      { name: 'os', kind: 'string' },
+      { name: 'reboot', short: 'r', kind: 'flag' },
+    ],
+    async run(a) {
+      const [target] = a.p.positionals;
+      if (!target) throw new UsageError('REF must be specified');
+      if (a.p.flag('reboot')) throw new XylemError('--reboot is not supported');
+      const sysroot = await loadSysroot(a);
+      const merge = sysroot.mergeDeployment(a.p.value('os') ?? null);
+      if (!merge) throw new XylemError('No previous deployment to switch from');
+      const origin = switchOrigin(merge.origin, target);
+      await upgrade(sysroot, { osname: merge.osname, origin, allowDowngrade: true, out: a.line });
+      return 0;
+    },
+  },
+};
+
+export const command: Command = {
+  name: 'admin',
+  summary: 'Commands for managing a host system booted with ostree',
+  async run(ctx, argv) {
+    let i = 0;
+    while (i < argv.length && argv[i]!.startsWith('-')) i++;
+    const top = parseOptions(argv.slice(0, i), COMMON);
+    const name = argv[i];
+    const env = ctx.env;
+    let sysrootPath = top.value('sysroot') ?? env.OSTREE_SYSROOT ?? '/';
+    if (top.flag('print-current-dir')) {
+      const s = await Sysroot.load(ctx.host, sysrootPath);
+      const d = s.currentDeployment();
+      if (!d) throw new XylemError('Not currently booted into an OSTree system');
+      ctx.out(`${absolutePath(ctx, s.deploymentPath(d))}\n`);
+      return 0;
+    }
+    if (name === undefined) {
+      if (top.flag('help')) {
+        ctx.out(adminUsage());
+        return 0;
+      }
+      ctx.err(adminUsage());
+      throw new UsageError('No "admin" subcommand specified');
+    }
+    const sub = subs[name];
+    if (!sub) {
+      ctx.err(adminUsage());
+      throw new UsageError(`Unknown "admin" subcommand '${name}'`);
+    }
+    const p = parseSub(ctx, argv.slice(i + 1), sub.specs);
+    if (p.flag('help')) {
+      ctx.out(`Usage:\n  ostree admin ${name} [OPTION…]\n\n${SUBCOMMANDS.find((s) => s[0] === name)?.[1] ?? ''}\n`);
+      return 0;
+    }
+    sysrootPath = p.value('sysroot') ?? sysrootPath;
+    const a: AdminCtx = { ctx, sysrootPath, p, line: (s) => ctx.out(`${s}\n`) };
+    return sub.run(a);
+  },
+};
+
+function absolutePath(_ctx: CliContext, p: string): string {
+  if (p.startsWith('/')) return p;
+  return `${process.cwd().replace(/\/$/, '')}/${p.replace(/^\.\//, '')}`;
+}
