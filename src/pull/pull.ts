@@ -41,8 +41,8 @@ export type VerifyCommitHook = (
   commitmeta: CommitMetadata | null,
 ) => Promise<void>;
 
-/** Checks a summary's signatures. Throw to refuse. */
-export type VerifySummaryHook = (remote: string, summary: Uint8Array, signatures: Uint8Array) => Promise<void>;
+/** Checks a summary's signatures (null: the server has no summary.sig). Throw to refuse. */
+export type VerifySummaryHook = (remote: string, summary: Uint8Array, signatures: Uint8Array | null) => Promise<void>;
 
 /** Static deltas (a later milestone): return true when the delta brought the commit in. */
 export type DeltaHook = (ctx: { repo: Repo; from: string | null; to: string; summary: Uint8Array | null }) => Promise<boolean>;
@@ -85,7 +85,12 @@ export interface PullOptions {
   /** Override the remote's gpg-verify / gpg-verify-summary. */
   gpgVerify?: boolean;
   gpgVerifySummary?: boolean;
+  /**
+   * Called for every commit pulled from a named remote (it decides from the remote's gpg-verify /
+   * sign-verify what to check). Without it, a remote with gpg-verify=true fails the pull.
+   */
   verifyCommit?: VerifyCommitHook;
+  /** Called for every summary fetched from a named remote. Without it, gpg-verify-summary fails. */
   verifySummary?: VerifySummaryHook;
   delta?: DeltaHook;
   /** Progress callback, at most every updateFrequencyMs (default 1000) and once at the end. */
@@ -130,12 +135,14 @@ interface ResolvedRemote {
   branches: string[] | null;
   gpgVerify: boolean;
   gpgVerifySummary: boolean;
+  /** sign-verify is set (signapi verification of commits). */
+  signVerify: boolean;
 }
 
 async function resolveRemote(repo: Repo, nameOrUrl: string, opts: PullOptions): Promise<ResolvedRemote> {
   if (remoteNameIsFile(nameOrUrl)) {
     if (opts.gpgVerify || opts.gpgVerifySummary) throw new XylemError('Must specify remote name to enable gpg verification');
-    return { name: null, metaUrl: nameOrUrl, contentUrl: nameOrUrl, branches: null, gpgVerify: false, gpgVerifySummary: false };
+    return { name: null, metaUrl: nameOrUrl, contentUrl: nameOrUrl, branches: null, gpgVerify: false, gpgVerifySummary: false, signVerify: false };
   }
   await getRemoteInherited(repo, nameOrUrl);
   const unconfigured = await remoteOption(repo, nameOrUrl, 'unconfigured-state', null);
@@ -155,6 +162,7 @@ async function resolveRemote(repo: Repo, nameOrUrl: string, opts: PullOptions): 
     branches: await remoteListOption(repo, nameOrUrl, 'branches'),
     gpgVerify: opts.gpgVerify ?? (await remoteBooleanOption(repo, nameOrUrl, 'gpg-verify', true)),
     gpgVerifySummary: opts.gpgVerifySummary ?? (await remoteBooleanOption(repo, nameOrUrl, 'gpg-verify-summary', false)),
+    signVerify: !['false', null].includes(await remoteOption(repo, nameOrUrl, 'sign-verify', null)),
   };
 }
 
@@ -309,13 +317,16 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
       if (!summarySig) throw new XylemError('GPG verification enabled, but no summary.sig found (use gpg-verify-summary=false in remote config to disable)');
       if (!opts.verifySummary)
         throw new XylemError('GPG verification of the summary is enabled, but no signature verifier is available (use gpg-verify-summary=false in remote config to disable)');
+    }
+    if (bytes && r.name && opts.verifySummary) {
       try {
-        await opts.verifySummary(r.name!, bytes, summarySig);
+        await opts.verifySummary(r.name, bytes, summarySig);
       } catch (e) {
         if (!fromCache) throw e;
-        bytes = (await get('summary'))!;
+        // The cached summary does not match the new signature: fetch it again.
+        bytes = await get('summary');
         fromCache = false;
-        await opts.verifySummary(r.name!, bytes, summarySig);
+        if (bytes) await opts.verifySummary(r.name, bytes, summarySig);
       }
     }
     if (!bytes && mirrorAll) throw new XylemError('Fetching all refs was requested in mirror mode, but remote repository does not have a summary');
@@ -423,7 +434,11 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
 
   // --- signatures ----------------------------------------------------------------------------
   let verifyCommit: ((c: string, b: Uint8Array, m: CommitMetadata | null) => Promise<void>) | undefined;
-  if (r.gpgVerify) {
+  if (r.name && opts.verifyCommit) {
+    const name = r.name;
+    const hook = opts.verifyCommit;
+    verifyCommit = (c, b, m) => hook(name, c, b, m);
+  } else if (r.gpgVerify) {
     const name = r.name!;
     const hook = opts.verifyCommit;
     verifyCommit = async (c, b, m) => {
@@ -460,7 +475,7 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
     subpaths: opts.subpaths,
     bareuseronlyFiles,
     verifyCommit,
-    refreshCommitMeta: r.gpgVerify,
+    refreshCommitMeta: r.gpgVerify || r.signVerify,
     verifyBindings: !opts.disableVerifyBindings,
     localCaches: caches,
     checkCommit: opts.timestampCheck || fromRev ? checkCommit : undefined,

@@ -5,6 +5,9 @@ import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { pullLocal } from '../../src/repo/pull-local.ts';
+import { pullSignatureHooks } from '../../src/sign/policy.ts';
+import { XylemError, errnoCode } from '../../src/util/errors.ts';
+import { formatSize } from '../../src/pull/progress.ts';
 
 export const command: Command = {
   name: 'pull-local',
@@ -29,13 +32,35 @@ export const command: Command = {
     if (p.flag('disable-fsync')) repo.config.set('core', 'fsync', 'false');
     const src = await Repo.open(ctx.host, srcPath);
     const depth = p.value('depth');
+    const remoteName = p.value('remote') ?? null;
+    let verifyCommit: ((c: string, b: Uint8Array, m: Array<[string, import('../../src/format/gvariant.ts').GVVariant]> | null) => Promise<void>) | undefined;
+    if (p.flag('gpg-verify') || p.flag('gpg-verify-summary')) {
+      if (!remoteName) throw new XylemError('Must specify remote name to enable gpg verification');
+      const hooks = pullSignatureHooks(repo, { gpgVerify: true });
+      if (p.flag('gpg-verify')) verifyCommit = (c, b, m) => hooks.verifyCommit(remoteName, c, b, m);
+      if (p.flag('gpg-verify-summary')) {
+        const read = async (name: string) => {
+          try {
+            return await ctx.host.fs.readFile(`${srcPath}/${name}`);
+          } catch (e) {
+            if (errnoCode(e) === 'ENOENT') return null;
+            throw e;
+          }
+        };
+        const summary = await read('summary');
+        if (!summary) throw new XylemError('GPG verification enabled, but no summary found (check that the configured URL in remote config is correct)');
+        await hooks.verifySummary(remoteName, summary, await read('summary.sig'));
+      }
+    }
     const stats = await pullLocal(repo, src, refs, {
       depth: depth === undefined ? 0 : Number(depth),
       commitMetadataOnly: p.flag('commit-metadata-only'),
-      remote: p.value('remote') ?? null,
+      remote: remoteName,
       bareuseronlyFiles: p.flag('bareuseronly-files'),
+      untrusted: p.flag('untrusted'),
+      verifyCommit,
     });
-    ctx.out(`${stats.metadataImported} metadata, ${stats.contentImported} content objects imported; ${stats.contentBytesWritten} bytes content written\n`);
+    ctx.out(`${stats.metadataImported} metadata, ${stats.contentImported} content objects imported; ${formatSize(stats.contentBytesWritten)} content written\n`);
     return 0;
   },
 };

@@ -10,6 +10,8 @@ import { formatPullProgressLine, ostreeCounterNames, type PullProgress } from '.
 import { Repo } from '../../src/repo/repo.ts';
 import { parseRefspec } from '../../src/repo/refs.ts';
 import { XylemError } from '../../src/util/errors.ts';
+import { remoteGpgVerify, remoteGpgVerifySummary, remoteNameIsFile } from '../../src/repo/remotes.ts';
+import { pullSignatureHooks } from '../../src/sign/policy.ts';
 
 function intOption(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -83,6 +85,15 @@ export const command: Command = {
     }
     const localCacheRepos: Repo[] = [];
     for (const path of p.list('localcache-repo')) localCacheRepos.push(await Repo.open(ctx.host, path));
+    // Signatures: the signing module's checks, with GPG on as the remote configures it.
+    let verifyCommit: PullOptions['verifyCommit'];
+    let verifySummary: PullOptions['verifySummary'];
+    if (!remoteNameIsFile(remote)) {
+      const commitHooks = pullSignatureHooks(repo, { gpgVerify: await remoteGpgVerify(repo, remote) });
+      const summaryHooks = pullSignatureHooks(repo, { gpgVerify: await remoteGpgVerifySummary(repo, remote) });
+      verifyCommit = (r, c, b, m) => commitHooks.verifyCommit(r, c, b, m);
+      verifySummary = (r, s, sig) => summaryHooks.verifySummary(r, s, sig);
+    }
     const json = p.flag('json');
     const tty = ctx.isTTY && !json;
     let drawn = false;
@@ -109,6 +120,8 @@ export const command: Command = {
       timestampCheck: p.flag('timestamp-check'),
       timestampCheckFromRev: p.value('timestamp-check-from-rev'),
       disableVerifyBindings: p.flag('disable-verify-bindings'),
+      verifyCommit,
+      verifySummary,
       updateFrequencyMs: intOption(p.value('update-frequency'), 'update-frequency'),
       onProgress: (pr) => {
         if (json) ctx.out(JSON.stringify({ event: 'progress', ...ostreeNamed(pr as PullProgress) }) + '\n');
