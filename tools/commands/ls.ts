@@ -91,7 +91,8 @@ export const command: Command = {
           fileCsum = f.checksum;
           break;
         }
-        throw new XylemError(`No such file or directory: ${path}`);
+        if (f) throw new XylemError(`Inspecting path '${path}': Not a directory`);
+        throw new XylemError(`Inspecting path '${path}': No such file or directory: ${shown}`);
       }
       const display = shown || '/';
       if (fileCsum) {
