@@ -37,8 +37,22 @@ export const command: Command = {
     ]);
     const repo = await ctx.openRepo();
     if (p.flag('update')) {
-      if (p.list('gpg-sign').length > 0 || p.list('sign').length > 0) throw new XylemError('Signing the summary is not supported yet');
+      const { getSigner } = await import('../../src/sign/signer.ts');
+      const signKeys = p.list('sign');
+      const signer = signKeys.length > 0 ? await getSigner(p.value('sign-type') ?? 'ed25519', { fs: ctx.host.fs, env: ctx.env }) : null;
       await regenerateSummary(repo, { additionalMetadata: parseMetadata(p.list('add-metadata')) });
+      const gpgKeys = p.list('gpg-sign');
+      if (gpgKeys.length > 0) {
+        const { exportGpgSecretKeys } = await import('../cli/gpg-secret-keys.ts');
+        const { gpgSignSummary } = await import('../../src/sign/repo-sign.ts');
+        const homedir = p.value('gpg-homedir');
+        const secret = await exportGpgSecretKeys(homedir, gpgKeys, ctx.env);
+        await gpgSignSummary(repo, secret, gpgKeys, { homedirLabel: homedir ?? '<default>' });
+      }
+      if (signer) {
+        const { signSummary } = await import('../../src/sign/repo-sign.ts');
+        await signSummary(signer, repo, signKeys);
+      }
       return 0;
     }
     if (p.flag('view') || p.flag('raw')) {
