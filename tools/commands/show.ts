@@ -5,7 +5,7 @@ import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { resolveRev } from '../../src/repo/refs.ts';
 import { ObjectType, COMMIT_TYPE, contentChecksumInput, metadataLookup, type Commit } from '../../src/format/objects.ts';
-import { decode, print } from '../../src/format/gvariant.ts';
+import { decode, encode, print, type GVValue } from '../../src/format/gvariant.ts';
 import { toHex } from '../../src/util/bytes.ts';
 import type { Repo } from '../../src/repo/repo.ts';
 import { NotFoundError, XylemError } from '../../src/util/errors.ts';
@@ -52,14 +52,22 @@ export function formatCommit(repo: Repo, checksum: string, c: Commit): string {
   return s;
 }
 
-async function printMetadataKey(ctx: CliContext, repo: Repo, csum: string, key: string, detached: boolean): Promise<number> {
+/**
+ * ostree show prints metadata values "converted from big endian" unless -B: g_variant_byteswap,
+ * i.e. the serialized value read back in the other byte order.
+ */
+function byteswapped(type: string, value: GVValue): GVValue {
+  return decode(type, encode(type, value), { bigEndian: true });
+}
+
+async function printMetadataKey(ctx: CliContext, repo: Repo, csum: string, key: string, detached: boolean, swap: boolean): Promise<number> {
   let md;
   if (detached) {
     md = (await repo.loadCommitMeta(csum)) ?? [];
   } else md = (await repo.loadCommit(csum)).metadata;
   const v = metadataLookup(md, key);
   if (!v) throw new XylemError(`No such metadata key '${key}'`);
-  ctx.out(print(v.type, v.value) + '\n');
+  ctx.out(print(v.type, swap ? byteswapped(v.type, v.value) : v.value, { annotate: true }) + '\n');
   return 0;
 }
 
@@ -75,15 +83,16 @@ export const showCommand: Command = {
       { name: 'print-sizes', kind: 'flag' },
       { name: 'gpg-homedir', kind: 'string' },
       { name: 'gpg-verify-remote', kind: 'string' },
+      { name: 'no-byteswap', short: 'B', kind: 'flag' },
     ]);
     const rev = p.positionals[0];
     if (!rev) throw new UsageError('An object argument is required');
     const repo = await ctx.openRepo();
     const csum = (await resolveRev(repo, rev))!;
     const key = p.value('print-metadata-key');
-    if (key !== undefined) return printMetadataKey(ctx, repo, csum, key, false);
+    if (key !== undefined) return printMetadataKey(ctx, repo, csum, key, false, !p.flag('no-byteswap'));
     const dkey = p.value('print-detached-metadata-key');
-    if (dkey !== undefined) return printMetadataKey(ctx, repo, csum, dkey, true);
+    if (dkey !== undefined) return printMetadataKey(ctx, repo, csum, dkey, true, !p.flag('no-byteswap'));
     if (p.flag('print-related')) {
       const c = await repo.loadCommit(csum);
       for (const [name, cs] of c.related) ctx.out(`${name} ${cs}\n`);
