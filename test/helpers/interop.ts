@@ -83,6 +83,9 @@ export function buildCli(): string {
   const r = spawnSync(process.execPath, [join(ROOT, 'tools', 'build-cli.mjs'), '--outdir', cliDir], { ...SPAWN_OPTS, cwd: ROOT });
   if (r.status !== 0) throw new Error(`building the xylem CLI failed:\n${r.stdout}\n${r.stderr}`);
   cliPath = join(cliDir, 'xylem.mjs');
+  // Also when a worker ends without running afterAll (timeouts, filtered runs).
+  const dir = cliDir;
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return cliPath;
 }
 
