@@ -4,13 +4,16 @@
 // to the tips of its refs.
 
 import { deploymentRelPath } from './deployment.ts';
-import { listLocalRefs, setRef } from '../repo/refs.ts';
-import { pruneRepo, type PruneResult } from '../repo/prune.ts';
+import { listLocalRefs, refPath, setRef } from '../repo/refs.ts';
+import { formatSize, pruneRepo, type PruneResult } from '../repo/prune.ts';
+import { errnoCode } from '../util/errors.ts';
 import type { Sysroot } from './sysroot.ts';
 
 export interface CleanupOptions {
   /** Prune the repository afterwards (default true). */
   prune?: boolean;
+  /** Receives "Freed objects: …" when the prune deleted something. */
+  out?: (line: string) => void;
 }
 
 export interface CleanupResult {
@@ -57,10 +60,18 @@ async function cleanupOldDeployments(sysroot: Sysroot, result: CleanupResult): P
   }
 }
 
-/** Rewrites refs/heads/ostree/B/S/I for the current deployment list. */
+/**
+ * Rewrites refs/heads/ostree/B/S/I for the current deployment list. Old ref files are unlinked
+ * and their (possibly empty) folders left in place, as libostree does.
+ */
 export async function generateDeploymentRefs(sysroot: Sysroot): Promise<void> {
   const repo = await sysroot.repo();
-  for (const r of await listLocalRefs(repo)) if (r.ref.startsWith('ostree/')) await setRef(repo, null, r.ref, null);
+  for (const r of await listLocalRefs(repo)) {
+    if (!r.ref.startsWith('ostree/')) continue;
+    await repo.fs.unlink(refPath(repo, null, r.ref)).catch((e) => {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+    });
+  }
   for (const d of sysroot.deployments) await setRef(repo, null, `ostree/${sysroot.bootversion}/${sysroot.subbootversion}/${d.index}`, d.csum);
 }
 
@@ -69,6 +80,9 @@ export async function cleanupSysroot(sysroot: Sysroot, opts: CleanupOptions = {}
   await cleanupOtherBootversions(sysroot);
   await cleanupOldDeployments(sysroot, result);
   await generateDeploymentRefs(sysroot);
-  if (opts.prune !== false) result.prune = await pruneRepo(await sysroot.repo(), { refsOnly: true, depth: 0 });
+  if (opts.prune !== false) {
+    result.prune = await pruneRepo(await sysroot.repo(), { refsOnly: true, depth: 0 });
+    if (result.prune.freedBytes > 0) opts.out?.(`Freed objects: ${formatSize(result.prune.freedBytes)}`);
+  }
   return result;
 }

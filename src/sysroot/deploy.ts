@@ -11,7 +11,7 @@ import { XylemError } from '../util/errors.ts';
 import { BootConfig } from './bootconfig.ts';
 import { type Deployment, validateOsname } from './deployment.ts';
 import { applyEtcDiff, diffDirs } from './etc-merge.ts';
-import { copyEntry, writeTextAtomic } from './fsutil.ts';
+import { copyEntry, ensureDir, writeTextAtomic } from './fsutil.ts';
 import { computeBootcsum, findKernel } from './kernel.ts';
 import type { Sysroot } from './sysroot.ts';
 
@@ -73,8 +73,9 @@ export async function deployTree(sysroot: Sysroot, opts: DeployTreeOptions): Pro
   if (!CHECKSUM_RE.test(opts.revision)) throw new XylemError(`Invalid commit checksum '${opts.revision}'`);
   const fs = sysroot.fs;
   const out = opts.out ?? (() => undefined);
-  const osdeploy = sysroot.abs(`ostree/deploy/${opts.osname}/deploy`);
-  if (!(await fs.stat(osdeploy))) throw new XylemError(`No such stateroot '${opts.osname}': opendir(ostree/deploy/${opts.osname}/deploy): No such file or directory`);
+  const stateroot = sysroot.abs(`ostree/deploy/${opts.osname}`);
+  if (!(await fs.stat(stateroot))) throw new XylemError(`No such stateroot '${opts.osname}': opendir(ostree/deploy/${opts.osname}): No such file or directory`);
+  await ensureDir(fs, joinPath(stateroot, 'deploy'));
   const repo = await sysroot.repo();
   await repo.loadCommit(opts.revision);
   if (await repo.isCommitPartial(opts.revision)) throw new XylemError(`Commit ${opts.revision} is partial, cannot deploy it`);

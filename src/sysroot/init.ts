@@ -61,7 +61,6 @@ export async function initStateroot(host: Host, sysrootPath: string, osname: str
     throw e;
   }
   await fs.mkdir(joinPath(dir, 'var'), { mode: 0o755 });
-  await fs.mkdir(joinPath(dir, 'deploy'), { mode: 0o755 });
   for (const d of ['var/lib', 'var/log']) await fs.mkdir(joinPath(dir, d), { mode: 0o755 });
   await fs.mkdir(joinPath(dir, 'var/tmp'), { mode: 0o1777 });
   await fs.chmod(joinPath(dir, 'var/tmp'), 0o1777);

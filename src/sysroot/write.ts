@@ -144,6 +144,17 @@ async function installDeploymentKernel(
   return bc;
 }
 
+/**
+ * Makes everything written so far durable before the publishing rename (libostree syncs and
+ * freezes/thaws /boot here). OSTREE_SYSROOT_DEBUG=test-fifreeze makes it fail like ostree's test
+ * hook, so nothing is published.
+ */
+async function fullSystemSync(sysroot: Sysroot): Promise<void> {
+  await syncFilesystem(sysroot.fs, sysroot.abs('ostree'));
+  await syncFilesystem(sysroot.fs, sysroot.abs('boot'));
+  if (sysroot.debug.testFifreeze) throw new XylemError('During fsfreeze-thaw: aborting due to test-fifreeze (fifreeze watchdog was run)');
+}
+
 /** Writes `list` as the new boot set (see the file header). Updates `sysroot` in place. */
 export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opts: WriteDeploymentsOptions = {}): Promise<WriteResult> {
   const fs = sysroot.fs;
@@ -165,7 +176,7 @@ export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opt
   if (!requiresNew) {
     subbootversion = sysroot.subbootversion === 0 ? 1 : 0;
     await createBootlinks(sysroot, bootversion, subbootversion, list);
-    await syncFilesystem(fs, sysroot.abs('ostree'));
+    await fullSystemSync(sysroot);
     await symlinkAtomic(fs, `boot.${bootversion}.${subbootversion}`, sysroot.abs(`ostree/boot.${bootversion}`));
     list.forEach((d, i) => (d.bootconfig = old[i]!.bootconfig));
   } else {
@@ -193,8 +204,7 @@ export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opt
     }
     list.forEach((d, i) => (d.bootconfig = entries[i]!));
     // Everything of the new set is durable before anything points at it.
-    await syncFilesystem(fs, sysroot.abs('boot'));
-    await syncFilesystem(fs, sysroot.abs('ostree'));
+    await fullSystemSync(sysroot);
     await fs.fsyncDir(joinPath(loaderDir, 'entries'));
     await fs.fsyncDir(loaderDir);
     await symlinkAtomic(fs, `boot.${bootversion}.${subbootversion}`, sysroot.abs(`ostree/boot.${bootversion}`));
@@ -212,7 +222,7 @@ export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opt
   // libostree bumps ostree/deploy's mtime so watchers notice the change.
   const now = Math.floor((sysroot.host.now?.() ?? Date.now()) / 1000);
   await fs.lutimes(sysroot.abs('ostree/deploy'), now, now).catch(() => undefined);
-  if (opts.postclean !== false) await cleanupSysroot(sysroot, { prune: true });
+  if (opts.postclean !== false) await cleanupSysroot(sysroot, { prune: true, out });
   return { swapped: requiresNew, bootversion, subbootversion };
 }
 

@@ -187,7 +187,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       const [idx] = a.p.positionals;
       if (idx === undefined) throw new UsageError('INDEX must be specified');
       const sysroot = await loadSysroot(a);
-      const { removed } = await undeploy(sysroot, parseDeploymentIndex(idx));
+      const { removed } = await undeploy(sysroot, parseDeploymentIndex(idx), a.line);
       a.line(`Deleted deployment ${removed.csum}.${removed.deployserial}`);
       return 0;
     },
@@ -206,7 +206,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     specs: [],
     async run(a) {
       const sysroot = await loadSysroot(a);
-      await cleanupSysroot(sysroot, { prune: true });
+      await cleanupSysroot(sysroot, { prune: true, out: a.line });
       return 0;
     },
   },
