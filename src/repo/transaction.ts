@@ -50,6 +50,7 @@ export class Transaction {
   private stagedDirs = new Set<string>();
   private refUpdates: RefUpdate[] = [];
   private started = false;
+  private keepStaging = false;
   private finished = false;
   readonly stats: TransactionStats = {
     metadataObjectsTotal: 0,
@@ -65,7 +66,9 @@ export class Transaction {
 
   constructor(repo: Repo) {
     this.repo = repo;
-    this.stagingDir = joinPath(repo.path, 'tmp', `staging-${randomSuffix()}`);
+    // As libostree, the staging folder carries the boot id (OSTREE_BOOTID overrides it).
+    const bootId = repo.host.env?.OSTREE_BOOTID;
+    this.stagingDir = joinPath(repo.path, 'tmp', `staging-${bootId ? `${bootId}-` : ''}${randomSuffix()}`);
     const lvl = repo.config.getInteger('archive', 'zlib-level');
     if (lvl !== undefined && lvl >= 0 && lvl <= 9) this.zlibLevel = lvl;
     this.perFileFsync = repo.fsyncEnabled && !repo.fs.syncfs;
@@ -308,6 +311,12 @@ export class Transaction {
   /** Publishes staged objects, then applies ref updates. */
   async commit(): Promise<TransactionStats> {
     if (this.finished) throw new XylemError('Transaction already finished');
+    // ostree's fault injection (OSTREE_REPO_TEST_ERROR=pre-commit): fail before publishing and,
+    // like an interrupted libostree transaction, leave the staging folder behind.
+    if ((this.repo.host.env?.OSTREE_REPO_TEST_ERROR ?? '').split(',').includes('pre-commit')) {
+      this.keepStaging = true;
+      throw new XylemError('OSTREE_REPO_TEST_ERROR_PRE_COMMIT');
+    }
     const all = [...this.staged.values()];
     if (all.length) {
       const late = (s: Staged) => s.type === ObjectType.Commit || s.type === ObjectType.CommitMeta;
@@ -345,7 +354,7 @@ export class Transaction {
 
   private async cleanup(): Promise<void> {
     this.finished = true;
-    if (this.started) await this.repo.fs.rmrf(this.stagingDir);
+    if (this.started && !this.keepStaging) await this.repo.fs.rmrf(this.stagingDir);
   }
 }
 
