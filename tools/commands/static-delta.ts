@@ -172,8 +172,86 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
   },
 
   async generate(ctx, argv) {
-    void argv;
-    throw new XylemError('static-delta generate: not implemented yet');
+    const p = parseCommand(ctx, argv, [
+      { name: 'from', kind: 'string' },
+      { name: 'empty', kind: 'flag' },
+      { name: 'inline', kind: 'flag' },
+      { name: 'to', kind: 'string' },
+      { name: 'disable-bsdiff', kind: 'flag' },
+      { name: 'if-not-exists', short: 'n', kind: 'flag' },
+      { name: 'set-endianness', kind: 'string' },
+      { name: 'swap-endianness', kind: 'flag' },
+      { name: 'min-fallback-size', kind: 'string' },
+      { name: 'max-bsdiff-size', kind: 'string' },
+      { name: 'max-chunk-size', kind: 'string' },
+      { name: 'filename', kind: 'string' },
+      { name: 'sign', kind: 'strings' },
+      { name: 'sign-type', kind: 'string' },
+      { name: 'keys-file', kind: 'string' },
+    ]);
+    const repo = await ctx.openRepo();
+    const toArg = p.value('to');
+    if (toArg === undefined) throw new UsageError('TO revision must be specified');
+    const fromArg = p.value('from');
+    if (p.flag('empty') && fromArg !== undefined) throw new UsageError('Cannot specify both --empty and --from=REV');
+    const to = (await resolveRev(repo, toArg))!;
+    let from: string | null = null;
+    if (fromArg !== undefined) from = (await resolveRev(repo, fromArg))!;
+    else if (!p.flag('empty')) {
+      const parent = (await repo.loadCommit(to)).parent;
+      if (!parent) throw new XylemError(`Commit ${to} has no parent; use --empty for a from-scratch delta`);
+      from = parent;
+    }
+    const megabytes = (name: string, dflt: number): number => {
+      const v = p.value(name);
+      if (v === undefined) return dflt * 1000 * 1000;
+      if (!/^\d+$/.test(v)) throw new UsageError(`Invalid --${name} '${v}'`);
+      return Number(v) * 1000 * 1000;
+    };
+    const name: DeltaName = { from, to };
+    const filename = p.value('filename');
+    if (p.flag('if-not-exists') && filename === undefined) {
+      if (await repo.fs.lstat(joinPath(repo.path, deltaRelDir(from, to), 'superblock'))) {
+        ctx.out(`Delta ${deltaNameString(name)} already exists.\n`);
+        return 0;
+      }
+    }
+    const setE = p.value('set-endianness');
+    if (setE !== undefined && setE !== 'l' && setE !== 'B') throw new UsageError("Invalid endianness, must be 'l' or 'B'");
+    const endianness = setE === 'B' || (setE === undefined && p.flag('swap-endianness')) ? 'big' : 'little';
+    const signKeys = p.list('sign');
+    const signers = [];
+    if (signKeys.length > 0 || p.value('keys-file') !== undefined) {
+      const { getSigner } = await import('../../src/sign/signer.ts');
+      const keys = [...signKeys];
+      const kf = p.value('keys-file');
+      if (kf !== undefined) {
+        const { fromUtf8Lossy } = await import('../../src/util/bytes.ts');
+        keys.push(...fromUtf8Lossy(await ctx.host.fs.readFile(kf)).split('\n').filter((l) => l !== ''));
+      }
+      for (const k of keys) {
+        const s = await getSigner(p.value('sign-type') ?? 'ed25519', { fs: ctx.host.fs, env: ctx.env });
+        s.setSecretKey(k);
+        signers.push(s);
+      }
+    }
+    const { generateDelta } = await import('../../src/delta/generate.ts');
+    const { defaultXzEncoder } = await import('../../src/delta/xz-encoder.ts');
+    await generateDelta(repo, {
+      from,
+      to,
+      inline: p.flag('inline'),
+      minFallbackSize: megabytes('min-fallback-size', 4),
+      maxBsdiffSize: megabytes('max-bsdiff-size', 128),
+      maxChunkSize: megabytes('max-chunk-size', 32),
+      disableBsdiff: p.flag('disable-bsdiff'),
+      endianness,
+      xz: await defaultXzEncoder(),
+      signers,
+      ...(filename !== undefined ? { filename } : {}),
+      log: (line) => ctx.out(`${line}\n`),
+    });
+    return 0;
   },
 };
 
