@@ -46,7 +46,8 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const rest = [...globals, ...argv.slice(cmdIndex + 1)];
-  const host = createNodeHost();
+  // A CLI run owns its process: blocking metadata syscalls beat thread-pool round trips.
+  const host = createNodeHost({ blockingCalls: env.XYLEM_BLOCKING_IO !== '0' });
   const ctx: CliContext = {
     host,
     env,

@@ -10,11 +10,13 @@ export type { RuntimeHost } from '../posix/host.ts';
 export interface NodeHostOptions {
   /** Set false to run without xattrs even when the addon is installed. Default true. */
   xattrs?: boolean;
+  /** Path-based fs calls as blocking syscalls (faster for CLI work; see PosixFsOptions). Default false. */
+  blockingCalls?: boolean;
 }
 
 /** Creates the Host for Node ≥20. `fs.xattrs` is undefined when @napi-rs/xattr cannot load. */
 export function createNodeHost(opts: NodeHostOptions = {}): RuntimeHost {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('createNodeHost: options must be an object');
-  const load = opts.xattrs === false ? { backend: null, reason: 'disabled by options' } : loadNapiXattrs();
-  return assemblePosixHost('node', load);
+  const load = opts.xattrs === false ? { backend: null, reason: 'disabled by options' } : loadNapiXattrs({ blocking: opts.blockingCalls ?? false });
+  return assemblePosixHost('node', load, { blockingCalls: opts.blockingCalls ?? false });
 }

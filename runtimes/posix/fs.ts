@@ -35,6 +35,45 @@ const chmodP = promisify(nodeFs.chmod);
 const lchownP = promisify(nodeFs.lchown);
 const COPYFILE_FICLONE = nodeFs.constants.COPYFILE_FICLONE;
 
+/** The path-based calls, in two flavours: through libuv's thread pool, or blocking. */
+const ASYNC_OPS = {
+  lstat: lstatP,
+  stat: statP,
+  readFile: readFileP,
+  readdir: (p: string) => fsp.readdir(p, { withFileTypes: true }),
+  readlink: (p: string) => fsp.readlink(p),
+  mkdir: (p: string, o: { mode: number; recursive: boolean }) => fsp.mkdir(p, o).then(() => undefined),
+  writeFile: (p: string, d: Uint8Array, o: { mode: number; flag: string }) => fsp.writeFile(p, d, o),
+  rename: renameP as (a: string, b: string) => Promise<void>,
+  link: linkP as (a: string, b: string) => Promise<void>,
+  symlink: symlinkP,
+  unlink: unlinkP as (p: string) => Promise<void>,
+  rmdir: rmdirP,
+  chmod: chmodP as (p: string, m: number) => Promise<void>,
+  lchown: lchownP as (p: string, u: number, g: number) => Promise<void>,
+  lutimes: (p: string, a: number, m: number) => fsp.lutimes(p, a, m),
+};
+
+// Blocking calls are several times cheaper for metadata on cached filesystems (no thread-pool
+// round trip): what a CLI doing tens of thousands of lstat/link/mkdir wants.
+const SYNC_OPS: typeof ASYNC_OPS = {
+  lstat: async (p) => nodeFs.lstatSync(p),
+  stat: async (p) => nodeFs.statSync(p),
+  readFile: async (p) => nodeFs.readFileSync(p),
+  readdir: async (p) => nodeFs.readdirSync(p, { withFileTypes: true }),
+  readlink: async (p) => nodeFs.readlinkSync(p),
+  mkdir: async (p, o) => void nodeFs.mkdirSync(p, o),
+  writeFile: async (p, d, o) => nodeFs.writeFileSync(p, d, o),
+  rename: async (a, b) => nodeFs.renameSync(a, b),
+  link: async (a, b) => nodeFs.linkSync(a, b),
+  symlink: async (t, p) => nodeFs.symlinkSync(t, p),
+  unlink: async (p) => nodeFs.unlinkSync(p),
+  rmdir: async (p) => nodeFs.rmdirSync(p),
+  chmod: async (p, m) => nodeFs.chmodSync(p, m),
+  lchown: async (p, u, g) => nodeFs.lchownSync(p, u, g),
+  lutimes: async (p, a, m) => nodeFs.lutimesSync(p, a, m),
+};
+
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
@@ -50,6 +89,12 @@ export interface PosixFsOptions {
    * defaults to true under Deno only.
    */
   strictUnlink?: boolean;
+  /**
+   * Make path-based calls (lstat, link, mkdir, readFile …) as blocking syscalls instead of
+   * thread-pool jobs. Faster for metadata-heavy CLI work on local filesystems; a server that must
+   * stay responsive keeps the default (false). File handles are always asynchronous.
+   */
+  blockingCalls?: boolean;
 }
 
 /** Kind of an entry from the S_IFMT bits of its st_mode. */
@@ -156,11 +201,12 @@ function isMissing(e: unknown): boolean {
 export function createPosixFs(options: PosixFsOptions = {}): FsHost {
   if (typeof options !== 'object' || options === null) throw new TypeError('createPosixFs: options must be an object');
   const strictUnlink = options.strictUnlink ?? (globalThis as { Deno?: unknown }).Deno !== undefined;
+  const ops = options.blockingCalls ? SYNC_OPS : ASYNC_OPS;
 
   const fs: FsHost = {
     async lstat(path: string): Promise<Stat | null> {
       try {
-        return toStat(await lstatP(path));
+        return toStat(await ops.lstat(path));
       } catch (e) {
         if (isMissing(e)) return null;
         throw withPath(e, path);
@@ -169,7 +215,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async stat(path: string): Promise<Stat | null> {
       try {
-        return toStat(await statP(path));
+        return toStat(await ops.stat(path));
       } catch (e) {
         if (isMissing(e)) return null;
         throw withPath(e, path);
@@ -178,7 +224,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async readFile(path: string): Promise<Uint8Array> {
       try {
-        return plainBytes(await readFileP(path));
+        return plainBytes(await ops.readFile(path));
       } catch (e) {
         throw withPath(e, path);
       }
@@ -195,7 +241,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
     async readdir(path: string): Promise<DirEntry[]> {
       let dirents: Dirent[];
       try {
-        dirents = await fsp.readdir(path, { withFileTypes: true });
+        dirents = await ops.readdir(path);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -209,7 +255,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async readlink(path: string): Promise<string> {
       try {
-        return await fsp.readlink(path);
+        return await ops.readlink(path);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -217,7 +263,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async mkdir(path: string, opts?: { mode?: number; recursive?: boolean }): Promise<void> {
       try {
-        await fsp.mkdir(path, { mode: opts?.mode ?? 0o777, recursive: opts?.recursive ?? false });
+        await ops.mkdir(path, { mode: opts?.mode ?? 0o777, recursive: opts?.recursive ?? false });
       } catch (e) {
         throw withPath(e, path);
       }
@@ -228,7 +274,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
       const mode = opts?.mode ?? DEFAULT_FILE_MODE;
       try {
         if (!opts?.fsync) {
-          await fsp.writeFile(path, data, { mode, flag });
+          await ops.writeFile(path, data, { mode, flag });
           return;
         }
         const fh = await fsp.open(path, flag, mode);
@@ -254,7 +300,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async rename(from: string, to: string): Promise<void> {
       try {
-        await renameP(from, to);
+        await ops.rename(from, to);
       } catch (e) {
         throw withPath(e, from);
       }
@@ -262,7 +308,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async link(existing: string, newPath: string): Promise<void> {
       try {
-        await linkP(existing, newPath);
+        await ops.link(existing, newPath);
       } catch (e) {
         throw withPath(e, newPath);
       }
@@ -270,7 +316,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async symlink(target: string, path: string): Promise<void> {
       try {
-        await symlinkP(target, path);
+        await ops.symlink(target, path);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -279,10 +325,10 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
     async unlink(path: string): Promise<void> {
       try {
         if (strictUnlink) {
-          const st = await lstatP(path);
+          const st = await ops.lstat(path);
           if ((st.mode & S_IFMT) === S_IFDIR) throw errnoError('EISDIR', 'unlink', path);
         }
-        await unlinkP(path);
+        await ops.unlink(path);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -290,7 +336,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async rmdir(path: string): Promise<void> {
       try {
-        await rmdirP(path);
+        await ops.rmdir(path);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -306,7 +352,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async chmod(path: string, mode: number): Promise<void> {
       try {
-        await chmodP(path, mode);
+        await ops.chmod(path, mode);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -314,7 +360,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async lchown(path: string, uid: number, gid: number): Promise<void> {
       try {
-        await lchownP(path, uid, gid);
+        await ops.lchown(path, uid, gid);
       } catch (e) {
         throw withPath(e, path);
       }
@@ -322,7 +368,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async lutimes(path: string, atime: number, mtime: number): Promise<void> {
       try {
-        await fsp.lutimes(path, atime, mtime);
+        await ops.lutimes(path, atime, mtime);
       } catch (e) {
         throw withPath(e, path);
       }

@@ -53,10 +53,10 @@ function readableEnv(): Record<string, string | undefined> {
 }
 
 /** Builds the Host shared by the Node, Bun and Deno adapters. */
-export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad): RuntimeHost {
+export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fsOptions: { blockingCalls?: boolean } = {}): RuntimeHost {
   const host: RuntimeHost = {
     runtime,
-    fs: createPosixFs(xattrLoad.xattrs ? { xattrs: xattrLoad.xattrs } : {}),
+    fs: createPosixFs({ ...(xattrLoad.xattrs ? { xattrs: xattrLoad.xattrs } : {}), ...fsOptions }),
     hash: nodeHashProvider,
     deflate: nodeDeflateProvider,
     env: readableEnv(),

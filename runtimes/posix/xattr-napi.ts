@@ -87,14 +87,36 @@ function wrap(mod: NapiXattr): XattrHost {
   };
 }
 
-/** Loads @napi-rs/xattr if it is installed and its native binary fits this platform. */
-export function loadNapiXattrs(): XattrLoad {
+interface NapiXattrSync {
+  getAttributeSync(path: string, name: string): Uint8Array | null;
+  setAttributeSync(path: string, name: string, value: Uint8Array): void;
+  listAttributesSync(path: string): string[];
+  removeAttributeSync(path: string, name: string): void;
+}
+
+/** The addon's blocking calls behind the same promise API (no worker round trip per call). */
+function blockingApi(mod: NapiXattrSync): NapiXattr {
+  return {
+    getAttribute: async (p, n) => mod.getAttributeSync(p, n),
+    setAttribute: async (p, n, v) => mod.setAttributeSync(p, n, v),
+    listAttributes: async (p) => mod.listAttributesSync(p),
+    removeAttribute: async (p, n) => mod.removeAttributeSync(p, n),
+  };
+}
+
+/**
+ * Loads @napi-rs/xattr if it is installed and its native binary fits this platform. With
+ * `blocking`, each call is a direct syscall on the calling thread (much cheaper per call).
+ */
+export function loadNapiXattrs(opts: { blocking?: boolean } = {}): XattrLoad {
   try {
     const require = createRequire(import.meta.url);
-    const mod = require('@napi-rs/xattr') as Partial<NapiXattr>;
+    const mod = require('@napi-rs/xattr') as Partial<NapiXattr & NapiXattrSync>;
     if (typeof mod.getAttribute !== 'function' || typeof mod.listAttributes !== 'function') {
       return { backend: null, reason: '@napi-rs/xattr loaded but lacks getAttribute/listAttributes' };
     }
+    if (opts.blocking && typeof mod.getAttributeSync === 'function')
+      return { xattrs: wrap(blockingApi(mod as NapiXattrSync)), backend: '@napi-rs/xattr' };
     return { xattrs: wrap(mod as NapiXattr), backend: '@napi-rs/xattr' };
   } catch (e) {
     return { backend: null, reason: `@napi-rs/xattr did not load: ${(e as Error).message}` };

@@ -4,7 +4,8 @@
 // cannot write outside it.
 
 import { Repo } from './repo.ts';
-import { ObjectType, isLnk, isReg, type DirTree } from '../format/objects.ts';
+import { ObjectType, isLnk, isReg, decodeOstreeMeta, type DirTree } from '../format/objects.ts';
+import { WorkPool } from '../util/work-pool.ts';
 import { joinPath, pathComponents, dirname } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { resolveRev } from './refs.ts';
@@ -40,8 +41,9 @@ interface Ctx {
   useCache: boolean;
   opts: CheckoutOptions;
   hardlink: boolean;
-  active: number;
-  waiters: Array<() => void>;
+  pool: WorkPool;
+  /** Directory modes and owners, applied deepest first once every file is in place. */
+  finalizers: Array<() => Promise<void>>;
   stats: { files: number; dirs: number; hardlinked: number; copied: number };
 }
 
@@ -56,16 +58,6 @@ export function canHardlink(repo: Repo, userMode: boolean): boolean {
   return userMode || repo.mode === 'bare-user-only';
 }
 
-async function limited<T>(ctx: Ctx, fn: () => Promise<T>): Promise<T> {
-  if (ctx.active >= 32) await new Promise<void>((r) => ctx.waiters.push(r));
-  ctx.active++;
-  try {
-    return await fn();
-  } finally {
-    ctx.active--;
-    ctx.waiters.shift()?.();
-  }
-}
 
 export interface CheckoutResult {
   files: number;
@@ -93,7 +85,7 @@ export async function checkout(repo: Repo, rev: string, dest: string, opts: Chec
           : 'User repository mode requires user checkout mode to hardlink',
     );
   const useCache = repo.mode === 'archive' && userMode && !opts.forceCopy && !opts.disableCache;
-  const ctx: Ctx = { repo, opts, useCache, hardlink, active: 0, waiters: [], stats: { files: 0, dirs: 0, hardlinked: 0, copied: 0 } };
+  const ctx: Ctx = { repo, opts, useCache, hardlink, pool: new WorkPool(32), finalizers: [], stats: { files: 0, dirs: 0, hardlinked: 0, copied: 0 } };
 
   const fs = repo.fs;
   // Walk down to the subpath.
@@ -115,12 +107,14 @@ export async function checkout(repo: Repo, rev: string, dest: string, opts: Chec
       await fs.mkdir(dest, { mode: 0o755 }).catch((e) => {
         if (errnoCode(e) !== 'EEXIST') throw e;
       });
-      await checkoutFile(ctx, f.checksum, joinPath(dest, name), '/' + name);
+      await checkoutFile(ctx, f.checksum, joinPath(dest, name), '/' + name, false);
       return ctx.stats;
     }
     throw new XylemError(f ? 'Not a directory' : `No such file or directory: /${comps.slice(0, i + 1).join('/')}`);
   }
   await checkoutDir(ctx, treeCsum, metaCsum, dest, true, '/');
+  await ctx.pool.drain();
+  for (let i = ctx.finalizers.length - 1; i >= 0; i--) await ctx.finalizers[i]!();
   return ctx.stats;
 }
 
@@ -148,22 +142,26 @@ async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: s
   ctx.stats.dirs++;
   const rel = (name: string) => (relPath === '/' ? '/' + name : `${relPath}/${name}`);
   const skip = opts.skip;
-  await Promise.all([
-    ...dt.files
-      .filter((f) => !skip?.has(rel(f.name)))
-      .map((f) => limited(ctx, () => checkoutFile(ctx, f.checksum, joinPath(dest, f.name), rel(f.name)))),
-    ...dt.dirs
-      .filter((d) => !skip?.has(rel(d.name)))
-      .map((d) => checkoutDir(ctx, d.treeChecksum, d.metaChecksum, joinPath(dest, d.name), false, rel(d.name))),
-  ]);
-  // Ownership and mode last, so that read-only directories can be filled first.
+  // In a directory we just created nothing can be in the way: no lstat per file.
+  const fresh = created && overwrite === 'none';
+  // Ownership and mode last (deepest first), so that read-only directories can be filled first.
   if (created || overwrite !== 'add-files') {
-    if (!opts.userMode) {
-      await fs.lchown(dest, meta.uid, meta.gid);
-      if (!opts.noXattrs && meta.xattrs.length && fs.xattrs) for (const x of meta.xattrs) await fs.xattrs.set(dest, x.name, x.value);
-    }
-    // bare-user-only silently drops world-writable, setuid/setgid and sticky bits of directories.
-    await fs.chmod(dest, meta.mode & (repo.mode === 'bare-user-only' || opts.bareuseronlyDirs ? 0o775 : 0o7777));
+    ctx.finalizers.push(async () => {
+      if (!opts.userMode) {
+        await fs.lchown(dest, meta.uid, meta.gid);
+        if (!opts.noXattrs && meta.xattrs.length && fs.xattrs) for (const x of meta.xattrs) await fs.xattrs.set(dest, x.name, x.value);
+      }
+      // bare-user-only silently drops world-writable, setuid/setgid and sticky bits of directories.
+      await fs.chmod(dest, meta.mode & (repo.mode === 'bare-user-only' || opts.bareuseronlyDirs ? 0o775 : 0o7777));
+    });
+  }
+  for (const f of dt.files) {
+    if (skip?.has(rel(f.name))) continue;
+    await ctx.pool.submit(() => checkoutFile(ctx, f.checksum, joinPath(dest, f.name), rel(f.name), fresh));
+  }
+  for (const d of dt.dirs) {
+    if (skip?.has(rel(d.name))) continue;
+    await checkoutDir(ctx, d.treeChecksum, d.metaChecksum, joinPath(dest, d.name), false, rel(d.name));
   }
 }
 
@@ -175,12 +173,12 @@ function checkUniqueNames(dt: DirTree, csum: string): void {
   }
 }
 
-async function checkoutFile(ctx: Ctx, csum: string, dest: string, _relPath: string): Promise<void> {
+async function checkoutFile(ctx: Ctx, csum: string, dest: string, _relPath: string, fresh: boolean): Promise<void> {
   const { repo, opts } = ctx;
   const fs = repo.fs;
   const overwrite = opts.overwrite ?? 'none';
   ctx.stats.files++;
-  const existing = await fs.lstat(dest);
+  const existing = fresh ? null : await fs.lstat(dest);
   if (existing) {
     if (overwrite === 'none') throw new XylemError(`Checking out ${dest}: File exists`);
     if (overwrite === 'add-files') return;
@@ -212,16 +210,20 @@ async function checkoutFile(ctx: Ctx, csum: string, dest: string, _relPath: stri
   if (ctx.hardlink && !(ost?.kind === 'file' && ost.size === 0)) {
     linkFrom = objPath;
     let mode = ost?.mode ?? 0o644;
-    if (repo.mode === 'bare-user') {
-      const obj = await repo.loadFile(csum);
-      // Symlinks are stored as regular files in bare-user: they must be recreated.
-      if (isLnk(obj.header.mode)) {
-        if (existing) await fs.unlink(dest);
-        await fs.symlink(obj.header.symlinkTarget, dest);
-        ctx.stats.copied++;
-        return;
+    if (repo.mode === 'bare-user' && ost) {
+      // One xattr read tells regular files from symlinks (stored as regular files in bare-user).
+      const raw = fs.xattrs ? await fs.xattrs.get(objPath, 'user.ostreemeta') : null;
+      const meta = raw ? decodeOstreeMeta(raw, `${csum}.file user.ostreemeta`) : null;
+      if (!meta || isLnk(meta.mode)) {
+        const obj = await repo.loadFile(csum);
+        if (isLnk(obj.header.mode)) {
+          if (existing) await fs.unlink(dest);
+          await fs.symlink(obj.header.symlinkTarget, dest);
+          ctx.stats.copied++;
+          return;
+        }
       }
-      mode = obj.header.mode;
+      if (meta) mode = meta.mode;
     }
     // In user mode a file its owner cannot read is copied (and made readable), as ostree does.
     if (opts.userMode && ost?.kind === 'file' && (mode & 0o400) === 0) linkFrom = null;

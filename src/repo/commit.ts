@@ -20,6 +20,7 @@ import { compareBytes, utf8 } from '../util/bytes.ts';
 import type { GVVariant } from '../format/gvariant.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError } from '../util/errors.ts';
+import { WorkPool } from '../util/work-pool.ts';
 import { resolveRev } from './refs.ts';
 
 /** How file metadata is rewritten while committing (ostree's OstreeRepoCommitModifier). */
@@ -48,36 +49,6 @@ export interface FileInfo {
   uid: number;
   gid: number;
   mode: number;
-}
-
-/**
- * Runs file imports with at most `max` in flight. submit() waits only for a free slot, so the
- * directory walk is held back (bounded memory) while the pool keeps every core busy.
- */
-class WorkPool {
-  private active = 0;
-  private waiters: Array<() => void> = [];
-  private idle: Array<() => void> = [];
-  private error: unknown = null;
-  constructor(private readonly max: number) {}
-  async submit(task: () => Promise<void>): Promise<void> {
-    while (this.active >= this.max) await new Promise<void>((r) => this.waiters.push(r));
-    if (this.error) throw this.error;
-    this.active++;
-    task()
-      .catch((e: unknown) => {
-        this.error ??= e;
-      })
-      .finally(() => {
-        this.active--;
-        this.waiters.shift()?.();
-        if (this.active === 0) for (const r of this.idle.splice(0)) r();
-      });
-  }
-  async drain(): Promise<void> {
-    while (this.active > 0) await new Promise<void>((r) => this.idle.push(r));
-    if (this.error) throw this.error;
-  }
 }
 
 const SMALL_FILE = 1 << 20;
