@@ -39,9 +39,9 @@ interface Fixture {
   cleanup(): Promise<void>;
 }
 
-async function posixFixture(): Promise<Fixture> {
+async function posixFixture(blockingCalls = false): Promise<Fixture> {
   const base = await nfs.mkdtemp(path.join(os.tmpdir(), 'xylem-host-'));
-  const fs = createPosixFs();
+  const fs = createPosixFs({ blockingCalls });
   let n = 0;
   return {
     fs,
@@ -428,6 +428,7 @@ function fsContract(name: string, make: () => Promise<Fixture>): void {
 }
 
 fsContract('posix (node:fs/promises, temp dir)', posixFixture);
+fsContract('posix (blocking calls)', () => posixFixture(true));
 fsContract('memory', memoryFixture);
 
 // ---------------------------------------------------------------------------------------------
