@@ -153,6 +153,8 @@ async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: s
       }
       // bare-user-only silently drops world-writable, setuid/setgid and sticky bits of directories.
       await fs.chmod(dest, meta.mode & (repo.mode === 'bare-user-only' || opts.bareuseronlyDirs ? 0o775 : 0o7777));
+    // Checked-out folders carry mtime 0, like the objects hardlinked into them (as libostree).
+    await fs.lutimes(dest, 0, 0);
     });
   }
   for (const f of dt.files) {
