@@ -104,7 +104,7 @@ export async function checkout(repo: Repo, rev: string, dest: string, opts: Chec
     const f = dt.files.find((x) => x.name === name);
     if (f && i === comps.length - 1) {
       // A file: as ostree, DEST is a folder (created if needed) that receives it.
-      await fs.mkdir(dest, { mode: 0o755 }).catch((e) => {
+      await fs.mkdir(dest, { mode: 0o700 }).catch((e) => {
         if (errnoCode(e) !== 'EEXIST') throw e;
       });
       await checkoutFile(ctx, f.checksum, joinPath(dest, name), '/' + name, false);

@@ -88,9 +88,8 @@ describeInterop('interop: commit and checkout options', () => {
         }
       });
 
-      // libostree creates DEST with mode 0700 for a single-file subpath; the reworked
-      // src/repo/checkout.ts (in progress) uses 0755.
-      it.fails('checkout --subpath of a single file puts it into DEST (created 0700), as ostree', async () => {
+      // libostree creates DEST with mode 0700 for a single-file subpath.
+      it('checkout --subpath of a single file puts it into DEST (created 0700), as ostree', async () => {
         const { x, o } = repos[mode]!;
         if (!existsSync(join(o, 'refs/heads/base'))) sameCommit(mode, ['-b', 'base', tree]);
         const flags = mode === 'bare-user' ? ['-U'] : [];
