@@ -43,8 +43,8 @@ export function formatCommit(repo: Repo, checksum: string, c: Commit): string {
   s += `Date:  ${formatDate(c.timestamp)}\n`;
   const version = metadataLookup(c.metadata, 'version');
   if (version && version.type === 's') s += `Version: ${version.value as string}\n`;
-  s += '\n';
-  if (c.subject) s += `    ${c.subject}\n\n`;
+  // As ostree: an empty subject prints "(no subject)" right under the header lines.
+  s += c.subject ? `\n    ${c.subject}\n\n` : '(no subject)\n\n';
   if (c.body) {
     for (const line of c.body.split('\n')) s += `    ${line}\n`;
     s += '\n';
