@@ -10,7 +10,7 @@ import { concatBytes } from '../util/bytes.ts';
 import { fileUrlToPath } from '../repo/remotes.ts';
 
 /** ostree's user agent (a libostree version string keeps servers' logs comparable). */
-export const DEFAULT_USER_AGENT = 'libostree/2022.7 xylem';
+export const DEFAULT_USER_AGENT = 'libostree/2022.7';
 
 export interface FetcherOptions {
   /** Web fetch (Host.fetch); required for http(s) URLs. */
@@ -189,6 +189,14 @@ export class Fetcher {
     this.requestsStarted++;
     const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent };
     for (const [k, v] of this.opts.headers ?? []) headers[k] = v;
+    // fetch() refuses URLs with credentials: send them as HTTP basic auth instead.
+    let url = req.url;
+    const cred = /^(https?:\/\/)([^/@]*)@/i.exec(url);
+    if (cred) {
+      url = cred[1] + url.slice(cred[0].length);
+      const [user, pass = ''] = cred[2]!.split(':').map((x) => decodeURIComponent(x));
+      headers['Authorization'] = `Basic ${btoa(`${user}:${pass}`)}`;
+    }
     if (partial.length > 0) headers['Range'] = `bytes=${partial.length}-`;
     const ctrl = new AbortController();
     this.live.add(ctrl);
@@ -205,7 +213,7 @@ export class Fetcher {
     arm();
     let res: Response;
     try {
-      res = await fetchFn(req.url, { headers, signal: ctrl.signal, redirect: 'follow' });
+      res = await fetchFn(url, { headers, signal: ctrl.signal, redirect: 'follow' });
     } catch (e) {
       clearTimeout(timer);
       this.live.delete(ctrl);

@@ -17,12 +17,14 @@ export interface LocalSourceOptions {
 
 export class LocalRepoSource implements ObjectSource {
   readonly local = true;
+  readonly trusted: boolean;
   readonly repo: Repo;
   private readonly o: LocalSourceOptions;
 
   constructor(repo: Repo, o: LocalSourceOptions) {
     this.repo = repo;
     this.o = o;
+    this.trusted = o.trusted;
   }
 
   async getMetadata(type: ObjectType, csum: string, optional: boolean): Promise<Uint8Array | null> {

@@ -117,21 +117,36 @@ export class PullWriter {
    * verified them or trusts the source). Written beside the object and renamed into place.
    */
   async storeRawArchiveObject(csum: string, filez: Uint8Array, contentSize: number): Promise<void> {
+    await this.storeRaw(csum, ObjectType.File, filez);
+    this.stats.contentObjectsTotal++;
+    this.stats.contentObjectsWritten++;
+    this.stats.contentBytesWritten += contentSize;
+  }
+
+  /**
+   * Stores a metadata object's bytes under the given checksum without re-verifying them (trusted
+   * local sources, as ostree's trusted import does).
+   */
+  async storeRawMetadata(type: ObjectType, bytes: Uint8Array, csum: string): Promise<void> {
+    if (await this.has(csum, type)) return;
+    await this.storeRaw(csum, type, bytes);
+    this.stats.metadataObjectsTotal++;
+    this.stats.metadataObjectsWritten++;
+  }
+
+  private async storeRaw(csum: string, type: ObjectType, data: Uint8Array): Promise<void> {
     const repo = this.repo;
     await repo.ensureObjectDir(csum);
-    const dest = repo.objectPath(csum, ObjectType.File);
+    const dest = repo.objectPath(csum, type);
     const tmp = joinPath(repo.path, 'tmp', `fetch-${csum.slice(0, 16)}-${randomSuffix()}`);
-    await repo.fs.writeFile(tmp, filez, { mode: 0o644, fsync: repo.fsyncEnabled });
+    await repo.fs.writeFile(tmp, data, { mode: 0o644, fsync: repo.fsyncEnabled });
     try {
       await repo.fs.rename(tmp, dest);
     } catch (e) {
       await repo.fs.unlink(tmp).catch(() => undefined);
       if (errnoCode(e) !== 'EEXIST') throw e;
     }
-    this.written.add(this.key(csum, ObjectType.File));
-    this.stats.contentObjectsTotal++;
-    this.stats.contentObjectsWritten++;
-    this.stats.contentBytesWritten += contentSize;
+    this.written.add(this.key(csum, type));
   }
 
   /** Hardlinks (or copies, across filesystems) an archive object file of a local source repo. */

@@ -29,7 +29,7 @@ describeInterop('pull from hostile servers', () => {
   afterAll(async () => {
     await server?.close();
     tmp?.cleanup();
-  });
+  }, 60_000);
 
   /** A repo whose origin already points at the parent commit (so "refs untouched" is visible). */
   async function repoAtParent(url: string, mode: 'archive' | 'bare-user' = 'bare-user'): Promise<Repo> {

@@ -32,7 +32,7 @@ describeInterop('pull over HTTP (vs ostree)', () => {
     await server?.close();
     tmp?.cleanup();
     disposeCli();
-  });
+  }, 60_000);
 
   async function newRepo(name: string, mode: 'archive' | 'bare-user', url = server.url): Promise<Repo> {
     const repo = await Repo.init(host, tmp.join(name), { mode });

@@ -35,7 +35,7 @@ describeInterop('pull resume after SIGKILL', () => {
   afterAll(() => {
     tmp?.cleanup();
     disposeCli();
-  });
+  }, 60_000);
 
   it('a killed pull resumes without re-requesting stored objects, continuing the big one with Range', async () => {
     const bigCsum = ok(ostree([`--repo=${src.repo}`, 'ls', '-C', 'main', '/big'])).trim().split(/\s+/)[4]!;
