@@ -173,6 +173,30 @@ export class Fetcher {
     }
   }
 
+  /** Size of the body at `url` from a HEAD request (file:// by stat); null when unknown or 404. */
+  async size(url: string): Promise<number | null> {
+    validateRemoteUrl(url);
+    if (/^file:/i.test(url)) {
+      const st = this.opts.fs ? await this.opts.fs.stat(fileUrlToPath(url)) : null;
+      return st && st.kind === 'file' ? st.size : null;
+    }
+    const fetchFn = this.opts.fetch;
+    if (!fetchFn) throw new XylemError(`Fetching ${url}: this runtime has no fetch()`);
+    await this.limiter.acquire();
+    try {
+      const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent };
+      for (const [k, v] of this.opts.headers ?? []) headers[k] = v;
+      const res = await fetchFn(url, { method: 'HEAD', headers });
+      await res.body?.cancel().catch(() => undefined);
+      const len = res.headers.get('content-length');
+      return res.ok && len !== null && /^\d+$/.test(len) ? Number(len) : null;
+    } catch (e) {
+      throw wrap(url, new FetchError(networkMessage(e), 0, true));
+    } finally {
+      this.limiter.release();
+    }
+  }
+
   private async loadPartial(path: string): Promise<Uint8Array> {
     const fs = this.opts.fs;
     if (!fs) return new Uint8Array(0);

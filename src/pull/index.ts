@@ -2,6 +2,8 @@
 // the fetcher, progress counters and texts.
 
 export { pull, parsePullRefs } from './pull.ts';
+export { estimatePull } from './dry-run.ts';
+export type { DryRunEstimate, DryRunSource } from './dry-run.ts';
 export type { PullOptions, PullResult, PulledRef, DryRunItem, VerifyCommitHook, VerifySummaryHook, DeltaHook } from './pull.ts';
 export { Fetcher, FetchError, DEFAULT_USER_AGENT, joinUrl, validateRemoteUrl } from './fetcher.ts';
 export type { FetcherOptions, FetchRequest } from './fetcher.ts';

@@ -8,7 +8,7 @@ import type { Repo } from '../repo/repo.ts';
 import { writeFileAtomic } from '../repo/repo.ts';
 import { KeyFile } from '../format/keyfile.ts';
 import { decode, isNormalForm, type GVValue } from '../format/gvariant.ts';
-import { ObjectType, isValidChecksum, type Commit } from '../format/objects.ts';
+import { ObjectType, isValidChecksum, objectRelPath, type Commit } from '../format/objects.ts';
 import { isValidRefName, resolveRev } from '../repo/refs.ts';
 import {
   fileUrlToPath,
@@ -28,7 +28,8 @@ import { PullEngine, PULL_MAX_METADATA_SIZE, type CommitMetadata, type ObjectSou
 import { HttpObjectSource } from './source-http.ts';
 import { LocalRepoSource } from './source-local.ts';
 import { PullWriter } from './writer.ts';
-import { emptyProgress, formatPullStatus, type PullProgress } from './progress.ts';
+import { emptyProgress, formatPullStatus, formatSize, type PullProgress } from './progress.ts';
+import { estimatePull, type DryRunEstimate } from './dry-run.ts';
 import { formatCTime } from './time.ts';
 
 const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
@@ -126,6 +127,8 @@ export interface PullResult {
   status: string;
   /** With dryRun: what would be fetched. */
   dryRun?: DryRunItem[];
+  /** With dryRun: how much would be fetched. */
+  estimate?: DryRunEstimate;
 }
 
 interface ResolvedRemote {
@@ -421,14 +424,34 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
       const present = (await repo.hasObject(t.checksum, ObjectType.Commit)) && !(await repo.isCommitPartial(t.checksum));
       items.push({ ref: t.ref, checksum: t.checksum, commitSize: size, present });
     }
+    const dryBase = localSrc ? null : r.contentUrl;
+    const estimate = await estimatePull(
+      repo,
+      {
+        getMetadata: localSrc
+          ? (type, csum, optional) => new LocalRepoSource(localSrc!, { trusted: true, bareuseronlyFiles: false }).getMetadata(type, csum, optional)
+          : (type, csum, optional) =>
+              fetcher.get({ url: joinUrl(dryBase!, objectRelPath(csum, type, 'archive')), optional, maxBytes: PULL_MAX_METADATA_SIZE }),
+        contentSize: localSrc
+          ? async (csum) => (await localSrc!.fs.lstat(localSrc!.objectPath(csum, ObjectType.File)))?.size ?? null
+          : (csum) => fetcher.size(joinUrl(dryBase!, objectRelPath(csum, ObjectType.File, 'archive'))),
+      },
+      targets.map((t) => t.checksum),
+      { depth, commitOnly: !!opts.commitMetadataOnly },
+    );
     progress.phase = 'done';
-    progress.status = items.map((i) => `${i.ref ?? i.checksum}: ${i.checksum}${i.present ? ' (present)' : ''}`).join('\n');
+    const lines = items.map((i) => `${i.ref ?? i.checksum}: ${i.checksum}${i.present ? ' (complete locally)' : ''}`);
+    lines.push(
+      `Would fetch ${estimate.metadataObjects} metadata objects (${formatSize(estimate.metadataBytes)}) and ${estimate.contentObjects} content objects (${formatSize(estimate.contentBytes)}${estimate.unknownSizes ? `, ${estimate.unknownSizes} of unknown size` : ''})`,
+    );
+    progress.status = lines.join('\n');
     return {
       refs: [],
       progress,
       stats: { metadataObjectsTotal: 0, metadataObjectsWritten: 0, contentObjectsTotal: 0, contentObjectsWritten: 0, contentBytesWritten: 0 },
       status: progress.status,
       dryRun: items,
+      estimate,
     };
   }
 

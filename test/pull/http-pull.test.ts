@@ -80,6 +80,29 @@ describeInterop('pull over HTTP (vs ostree)', () => {
     expect(lsTree(repo.path, 'origin:main')).toBe(lsTree(src.repo, 'main'));
   });
 
+  it('--dry-run writes nothing and predicts exactly what the real pull fetches', async () => {
+    const repo = await newRepo('dry', 'bare-user');
+    await pull(repo, 'origin', { refs: [`main@${src.parent}`] });
+    const objectsBefore = readdirSync(join(repo.path, 'objects'), { recursive: true }).length;
+    const dry = await pull(repo, 'origin', { refs: ['main'], dryRun: true });
+    expect(readdirSync(join(repo.path, 'objects'), { recursive: true }).length).toBe(objectsBefore);
+    expect(readFileSync(join(repo.path, 'refs/remotes/origin/main'), 'utf8')).toBe(`${src.parent}\n`);
+    const mark = server.log.length;
+    await pull(repo, 'origin', { refs: ['main'] });
+    const got = server.log.slice(mark).map((e) => e.path);
+    const meta = got.filter((p) => /\.(commit|dirtree|dirmeta)$/.test(p));
+    const filez = got.filter((p) => p.endsWith('.filez'));
+    const size = (p: string) => readFileSync(join(src.repo, p)).length;
+    expect(dry.estimate).toEqual({
+      metadataObjects: meta.length,
+      metadataBytes: meta.reduce((a, p) => a + size(p), 0),
+      contentObjects: filez.length,
+      contentBytes: filez.reduce((a, p) => a + size(p), 0),
+      unknownSizes: 0,
+    });
+    expect(dry.status).toMatch(/^main: [0-9a-f]{64}\nWould fetch \d+ metadata objects \([\d.]+ (bytes|kB)\) and 2 content objects/);
+  });
+
   it('--commit-metadata-only leaves the commit partial; --subpath pulls only that path', async () => {
     const repo = await newRepo('partial', 'archive');
     await pull(repo, 'origin', { refs: ['main'], commitMetadataOnly: true });
