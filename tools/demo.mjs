@@ -37,7 +37,7 @@ try {
 
   step('Create an archive repository and commit version 1');
   xylem('init', `--repo=${repo}`, '--mode=archive');
-  const v1 = xylem('commit', `--repo=${repo}`, '-b', 'demo/stable', '-s', 'Version 1', '--add-metadata-string=version=1');
+  const v1 = xylem('commit', `--repo=${repo}`, '-b', 'demo/stable', '-s', 'Version 1', '--add-metadata-string=version=1', `--tree=dir=${tree}`);
 
   step('Change the tree and commit version 2');
   writeFileSync(join(tree, 'usr/bin/hello'), '#!/bin/sh\necho hello v2\n');
