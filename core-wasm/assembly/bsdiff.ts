@@ -138,14 +138,22 @@ function matchLen(a: usize, an: i32, b: usize, bn: i32): i32 {
   return i;
 }
 
-/** memcmp(a, b, n) < 0 */
-function lessThan(a: usize, b: usize, n: i32): bool {
-  for (let i: i32 = 0; i < n; i++) {
+/**
+ * Whether the old suffix a[0, an) sorts before the new data b[0, bn): bytewise, a shorter string
+ * that is a prefix of the other sorting first. (bsdiff 4 compares only min(an, bn) bytes, which
+ * steers the search towards short suffixes inside runs of equal bytes and makes it quadratic
+ * on zero-filled regions; this order finds the longest match there.)
+ */
+function lessThan(a: usize, an: i32, b: usize, bn: i32): bool {
+  const n = min<i32>(an, bn);
+  let i: i32 = 0;
+  while (i + 8 <= n && load<u64>(a + <usize>i) == load<u64>(b + <usize>i)) i += 8;
+  for (; i < n; i++) {
     const x = load<u8>(a + <usize>i);
     const y = load<u8>(b + <usize>i);
     if (x != y) return x < y;
   }
-  return false;
+  return an < bn;
 }
 
 let foundPos: i32 = 0;
@@ -155,7 +163,7 @@ function search(ip: usize, old: usize, on: i32, nw: usize, nn: i32, st: i32, en:
   while (en - st >= 2) {
     const x = st + ((en - st) >> 1);
     const p = I(ip, x);
-    if (lessThan(old + <usize>p, nw, min<i32>(on - p, nn))) st = x;
+    if (lessThan(old + <usize>p, on - p, nw, nn)) st = x;
     else en = x;
   }
   const ps = I(ip, st);

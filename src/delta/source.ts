@@ -1,0 +1,100 @@
+// Applying a delta fetched from elsewhere (pull over HTTP or from a local repo): where deltas
+// are advertised (the summary's ostree.static-deltas or delta-indexes/), and running one whose
+// superblock and parts come through a byte fetcher. Superblocks are checked against the
+// advertised checksum before use; parts against their headers.
+
+import type { Repo } from '../repo/repo.ts';
+import { Transaction } from '../repo/transaction.ts';
+import { decode, type GVVariant } from '../format/gvariant.ts';
+import { MAX_METADATA_SIZE, ObjectType, isReg, objectTypeName, parseArchiveHeader } from '../format/objects.ts';
+import { bytesEqual, fromHex, toHex } from '../util/bytes.ts';
+import { CorruptionError, XylemError } from '../util/errors.ts';
+import { executeDelta, loadSuperblock, type ApplyDeltaOptions } from './apply.ts';
+import { deltaIndexRelPath, deltaNameString, deltaRelPath, parseDeltaName, type DeltaName } from './paths.ts';
+import { MAX_SUPERBLOCK_SIZE } from './superblock.ts';
+
+/** Fetches a file of the remote repo by path relative to its root; null when it does not exist. */
+export type DeltaFetch = (relPath: string, maxBytes: number) => Promise<Uint8Array | null>;
+
+/** Largest delta index accepted. */
+const MAX_INDEX_SIZE = 16 * 1024 * 1024;
+
+/** Delta name → superblock checksum (hex), from an a{sv} whose ostree.static-deltas lists them (summary metadata or a delta index). */
+export function advertisedDeltas(meta: Array<[string, GVVariant]>): Map<string, string> {
+  const out = new Map<string, string>();
+  const v = meta.find(([k]) => k === 'ostree.static-deltas')?.[1];
+  if (!v || v.type !== 'a{sv}') return out;
+  for (const [name, val] of v.value as Array<[string, GVVariant]>) {
+    if (val.type !== 'ay' || !(val.value instanceof Uint8Array) || val.value.length !== 32) continue;
+    try {
+      parseDeltaName(name);
+    } catch {
+      continue;
+    }
+    out.set(name, toHex(val.value));
+  }
+  return out;
+}
+
+/** Parses delta-index bytes (a{sv}). */
+export function parseDeltaIndex(data: Uint8Array): Map<string, string> {
+  if (data.length > MAX_INDEX_SIZE) throw new CorruptionError(`Delta index of ${data.length} bytes is too large`);
+  return advertisedDeltas(decode('a{sv}', data, { context: 'delta index' }) as Array<[string, GVVariant]>);
+}
+
+/** Fetches and parses the remote's delta index for `to` (null when it has none). */
+export async function fetchDeltaIndex(fetch: DeltaFetch, to: string): Promise<Map<string, string> | null> {
+  const data = await fetch(deltaIndexRelPath(to), MAX_INDEX_SIZE);
+  return data === null ? null : parseDeltaIndex(data);
+}
+
+/** The advertised delta to reach `to` from `from` (a from-scratch one when from is null), if any. */
+export function chooseDelta(advertised: Map<string, string>, from: string | null, to: string): { name: DeltaName; superblockChecksum: string } | null {
+  const name: DeltaName = { from, to };
+  const c = advertised.get(deltaNameString(name));
+  return c === undefined ? null : { name, superblockChecksum: c };
+}
+
+/**
+ * Fetches and applies a delta through `fetch` in one transaction. When `superblockChecksum` is
+ * given (from a summary or index), the superblock must match it.
+ */
+export async function applyDeltaFromSource(
+  repo: Repo,
+  fetch: DeltaFetch,
+  name: DeltaName,
+  opts: ApplyDeltaOptions & { superblockChecksum?: string } = {},
+): Promise<void> {
+  if (repo.mode === 'archive') throw new XylemError("Can't use static deltas in an archive repo");
+  const data = await fetch(deltaRelPath(name.from, name.to, 'superblock'), MAX_SUPERBLOCK_SIZE);
+  if (data === null) throw new XylemError(`Static delta ${deltaNameString(name)} not found`);
+  if (opts.superblockChecksum !== undefined && !bytesEqual(repo.sha256(data), fromHex(opts.superblockChecksum)))
+    throw new CorruptionError(`Static delta superblock ${deltaNameString(name)}: checksum mismatch (expected ${opts.superblockChecksum})`);
+  const { superblock: sb } = await loadSuperblock(data, opts.verifySignature);
+  if (sb.to !== name.to || sb.from !== name.from)
+    throw new CorruptionError(`Static delta superblock for ${deltaNameString(name)} describes ${deltaNameString({ from: sb.from, to: sb.to })}`);
+  const tx = new Transaction(repo);
+  try {
+    await executeDelta(repo, tx, sb, async (i) => fetch(deltaRelPath(name.from, name.to, String(i)), sb.parts[i]!.size), opts);
+    // fallback objects: plain loose objects of the (archive) remote
+    for (const f of sb.fallbacks) {
+      if (await tx.hasObject(f.checksum, f.type)) continue;
+      const ext = f.type === ObjectType.File ? 'filez' : objectTypeName(f.type);
+      const rel = `objects/${f.checksum.slice(0, 2)}/${f.checksum.slice(2)}.${ext}`;
+      const body = await fetch(rel, f.type === ObjectType.File ? Math.max(f.size, 0) : MAX_METADATA_SIZE);
+      if (body === null) throw new XylemError(`Static delta fallback object ${f.checksum}.${ext} not found`);
+      if (f.type !== ObjectType.File) {
+        await tx.writeMetadata(f.type, body, f.checksum);
+        continue;
+      }
+      const { header, size, offset } = parseArchiveHeader(body, `${f.checksum}.filez`);
+      if (size > f.usize) throw new CorruptionError(`Static delta fallback ${f.checksum}: ${size} bytes, the superblock declares ${f.usize}`);
+      const content = isReg(header.mode) ? await repo.deflate.inflateRaw(body.subarray(offset), size) : new Uint8Array(0);
+      await tx.writeContent(header, content, f.checksum);
+    }
+    await tx.commit();
+  } catch (e) {
+    await tx.abort().catch(() => undefined);
+    throw e;
+  }
+}
