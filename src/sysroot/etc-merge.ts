@@ -53,7 +53,9 @@ async function walk(fs: FsHost, orig: string, mod: string, rel: string, out: Etc
   for (const name of namesA) {
     const r = rel === '' ? name : `${rel}/${name}`;
     const sa = (await fs.lstat(joinPath(orig, r)))!;
+    if (sa.kind === 'other') continue; // fifos, sockets, devices are not configuration
     const sb = namesB.has(name) ? await fs.lstat(joinPath(mod, r)) : null;
+    if (sb?.kind === 'other') continue;
     if (!sb) {
       out.removed.push(r);
       continue;
@@ -72,6 +74,7 @@ async function walk(fs: FsHost, orig: string, mod: string, rel: string, out: Etc
   const setA = new Set(namesA);
   for (const name of [...namesB].sort()) {
     if (setA.has(name)) continue;
+    if ((await fs.lstat(joinPath(mod, rel === '' ? name : `${rel}/${name}`)))?.kind === 'other') continue;
     out.added.push(rel === '' ? name : `${rel}/${name}`);
   }
 }

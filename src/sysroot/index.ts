@@ -24,6 +24,7 @@ export {
   setDefault,
   setPinned,
   setKargsInPlace,
+  setKargs,
   appendKargsIfMissingInPlace,
   configDiff,
   setOrigin,

@@ -125,3 +125,16 @@ export async function setOrigin(
   origin.set('origin', 'refspec', `${remote}:${ref}`);
   await writeOrigin(sysroot, d, origin);
 }
+
+/**
+ * Gives the deployment at `index` new kernel arguments through a boot-set swap (libostree's
+ * ostree_sysroot_deployment_set_kargs, used by `instutil set-kargs`).
+ */
+export async function setKargs(sysroot: Sysroot, index: number, kargs: KernelArgs, out?: (l: string) => void): Promise<WriteResult> {
+  const target = deploymentAt(sysroot, index);
+  const bc = target.bootconfig.clone();
+  bc.set('options', kargs.toString());
+  const copy: Deployment = { ...target, bootconfig: bc };
+  const list = sysroot.deployments.map((d) => (d === target ? copy : d));
+  return writeDeployments(sysroot, list, { out });
+}

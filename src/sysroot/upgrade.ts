@@ -9,7 +9,7 @@ import { XylemError } from '../util/errors.ts';
 import { type Deployment } from './deployment.ts';
 import { deployTree } from './deploy.ts';
 import { simpleWriteDeployment, type WriteResult } from './write.ts';
-import type { Sysroot } from './sysroot.ts';
+import { commitStringMeta, type Sysroot } from './sysroot.ts';
 
 export interface UpgradeOptions {
   /** Stateroot (default: the booted one). */
@@ -34,6 +34,21 @@ export interface UpgradeResult {
   write: WriteResult | null;
 }
 
+/** Pulls the origin's ref (or override commit) unless deployOnly, and returns the commit to deploy. */
+async function pullOrResolve(sysroot: Sysroot, origin: KeyFile, override: string | null, opts: UpgradeOptions): Promise<string> {
+  const refspec = origin.get('origin', 'refspec')!;
+  const { remote, ref } = parseRefspec(refspec);
+  const repo = await sysroot.repo();
+  if (!opts.deployOnly && remote !== null) {
+    await pull(repo, remote, {
+      refs: [override ? `${ref}@${override}` : ref],
+      // Refuse a ref that moved back in time before fetching its content.
+      timestampCheck: !opts.allowDowngrade && !override,
+    });
+  }
+  return override ?? (await resolveRev(repo, refspec))!;
+}
+
 function isoTime(ts: bigint): string {
   return new Date(Number(ts) * 1000).toISOString().replace(/\.000Z$/, 'Z');
 }
@@ -52,13 +67,21 @@ export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Prom
     origin.remove('origin', 'override-commit');
   else origin.set('origin', 'override-commit', opts.overrideCommit);
   const override = origin.get('origin', 'override-commit') ?? null;
-  const { remote, ref } = parseRefspec(refspec);
+  // An origin may say why this system must not update itself (e.g. a subscription is missing).
+  const unconfigured = origin.get('origin', 'unconfigured-state');
+  if (unconfigured && !opts.origin) throw new XylemError(unconfigured);
   const repo = await sysroot.repo();
 
-  if (!opts.deployOnly && remote !== null) {
-    await pull(repo, remote, { refs: [override ? `${ref}@${override}` : ref] });
+  let revision = await pullOrResolve(sysroot, origin, override, opts);
+  // End of life: the last commit of a branch may name its successor; follow it once.
+  if (!override) {
+    const rebase = await commitStringMeta(repo, revision, 'ostree.endoflife-rebase');
+    if (rebase) {
+      const { remote } = parseRefspec(origin.get('origin', 'refspec')!);
+      origin.set('origin', 'refspec', remote !== null ? `${remote}:${rebase}` : rebase);
+      revision = await pullOrResolve(sysroot, origin, null, opts);
+    }
   }
-  const revision = override ?? (await resolveRev(repo, refspec))!;
   if (opts.pullOnly) return { changed: revision !== merge.csum, revision, deployment: null, write: null };
   if (revision === merge.csum && !opts.origin) {
     return { changed: false, revision, deployment: null, write: null };
@@ -91,9 +114,8 @@ export function switchOrigin(current: KeyFile | null, target: string): KeyFile {
     newRefspec = t.remote !== null ? target : c.remote !== null ? `${c.remote}:${t.ref}` : t.ref;
   }
   if (newRefspec === cur) throw new XylemError(`Old and new refs are equal: ${newRefspec}`);
-  const origin = KeyFile.parse(current!.toString());
-  origin.removeGroup('libostree-transient');
+  // A fresh origin, as ostree_sysroot_origin_new_from_refspec makes.
+  const origin = new KeyFile();
   origin.set('origin', 'refspec', newRefspec);
-  origin.remove('origin', 'override-commit');
   return origin;
 }

@@ -128,7 +128,10 @@ async function installDeploymentKernel(
 
   const bc = d.bootconfig.clone();
   const kargs = KernelArgs.parse(bc.get('options') ?? '');
-  kargs.replace(`ostree=/ostree/boot.${bootversion}/${d.osname}/${d.bootcsum}/${d.bootserial}`);
+  const bootlink = `/ostree/boot.${bootversion}/${d.osname}/${d.bootcsum}/${d.bootserial}`;
+  kargs.replace(`ostree=${bootlink}`);
+  // Without an initramfs the kernel starts ostree-prepare-root of the deployment directly.
+  if (!layout.initramfs) kargs.replace(`init=${bootlink}/usr/lib/ostree/ostree-prepare-root`);
   const k = count - d.index;
   bc.set('title', title);
   bc.set('version', String(k));

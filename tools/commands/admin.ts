@@ -23,6 +23,7 @@ import {
   setDefault,
   setPinned,
   appendKargsIfMissingInPlace,
+  setKargs,
   configDiff,
   setOrigin,
   deploymentAt,
@@ -227,6 +228,30 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
         await setPinned(sysroot, i, !unpin);
         a.line(`Deployment ${i} is now ${unpin ? 'unpinned' : 'pinned'}`);
       }
+      return 0;
+    },
+  },
+  instutil: {
+    specs: [
+      { name: 'merge', kind: 'flag' },
+      { name: 'import-proc-cmdline', kind: 'flag' },
+      { name: 'replace', kind: 'strings' },
+      { name: 'append', kind: 'strings' },
+    ],
+    async run(a) {
+      const [sub, ...args] = a.p.positionals;
+      if (sub !== 'set-kargs') throw new UsageError(sub ? `Unknown "instutil" subcommand '${sub}'` : 'No "instutil" subcommand specified');
+      const sysroot = await loadSysroot(a);
+      const first = sysroot.booted ?? sysroot.deployments[0];
+      if (!first) throw new XylemError('Unable to find a deployment in sysroot');
+      let kargs: KernelArgs;
+      if (a.p.flag('import-proc-cmdline')) kargs = kargsFromProcCmdline(await readProcCmdline(a.ctx));
+      else if (a.p.flag('merge')) kargs = KernelArgs.parse(first.bootconfig.get('options') ?? '');
+      else kargs = new KernelArgs();
+      kargs.replaceArgv(a.p.list('replace'));
+      kargs.appendArgv(a.p.list('append'));
+      kargs.appendArgv(args);
+      await setKargs(sysroot, first.index, kargs);
       return 0;
     },
   },
