@@ -20,7 +20,7 @@ import { PartBuilder } from './part-builder.ts';
 import { compressPart } from './part.ts';
 import { deltaNameString, deltaRelDir, superblockKey } from './paths.ts';
 import { encodeSignedSuperblock, encodeSuperblock, type Endianness, type FallbackEntry, type PartHeader } from './superblock.ts';
-import { storeXzEncoder, type XzEncoder } from './xz.ts';
+import { lzma2XzEncoder, type XzEncoder } from './xz.ts';
 
 /** The WASM kernels generation needs (structurally a subset of core-wasm's Core). */
 export interface DeltaKernels {
@@ -49,7 +49,7 @@ export interface GenerateDeltaOptions {
   disableBsdiff?: boolean;
   /** Byte order of the superblock's sizes (default little). */
   endianness?: Endianness;
-  /** Compressor for parts (default: the store-only encoder). */
+  /** Compressor for parts (default: the built-in LZMA2 encoder). */
   xz?: XzEncoder;
   /** bsdiff / rollsum kernels (default: the WASM core). */
   kernels?: DeltaKernels;
@@ -177,7 +177,7 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
   const minFallback = opts.minFallbackSize ?? 4_000_000;
   const maxBsdiff = opts.maxBsdiffSize ?? 128_000_000;
   const maxChunk = opts.maxChunkSize ?? 32_000_000;
-  const xz = opts.xz ?? storeXzEncoder;
+  const xz = opts.xz ?? lzma2XzEncoder;
   for (const [n, v] of [['minFallbackSize', minFallback], ['maxBsdiffSize', maxBsdiff], ['maxChunkSize', maxChunk]] as const)
     if (!Number.isSafeInteger(v) || v < 0) throw new XylemError(`generate: invalid ${n} ${v}`);
   const kernels = opts.kernels ?? (await defaultKernels());

@@ -14,7 +14,8 @@ export {
   type Endianness,
 } from './superblock.ts';
 export { parsePartPayload, encodePartPayload, decompressPart, compressPart, payloadCap, type PartPayload } from './part.ts';
-export { wasmXzDecoder, storeXzEncoder, xzStore, type XzDecoder, type XzEncoder } from './xz.ts';
+export { wasmXzDecoder, storeXzEncoder, lzma2XzEncoder, xzStore, xzContainer, type XzDecoder, type XzEncoder } from './xz.ts';
+export { lzma2Encode } from './lzma2.ts';
 export { defaultXzEncoder } from './xz-encoder.ts';
 export { executePart, countOps, type BspatchFn, type OpCounts } from './execute.ts';
 export { applyDeltaOffline, executeDelta, loadSuperblock, DEFAULT_MAX_PART_SIZE, type ApplyDeltaOptions, type ApplyResult, type SuperblockVerifier, type PartLoader } from './apply.ts';

@@ -1,9 +1,8 @@
 // xz (LZMA2) codecs for static-delta parts, behind small interfaces so a host can supply native
 // ones. Decoding defaults to xz-decompress (XZ Embedded compiled to WASM: runs in Node, Bun, Deno,
 // browsers and serverless runtimes) and always enforces an output cap (an "xz bomb" is refused
-// after at most `maxSize` bytes). Encoding defaults to a dependency-free encoder that stores the
-// data in uncompressed LZMA2 chunks (valid .xz that every decoder reads, but no compression);
-// hosts with a real encoder (liblzma, node-liblzma's WASM build) pass it as XzEncoder.
+// after at most `maxSize` bytes). Encoders: the built-in LZMA2 encoder (lzma2.ts, pure TS), a
+// store-only one (uncompressed LZMA2 chunks), or whatever a host passes as XzEncoder (liblzma).
 
 import { CorruptionError } from '../util/errors.ts';
 
@@ -108,11 +107,37 @@ function xzVarint(n: number): number[] {
 }
 
 const LZMA2_CHUNK = 65536;
+
+/** Raw LZMA2 data holding `data` in uncompressed chunks. */
+function storedLzma2(data: Uint8Array): Uint8Array {
+  const nChunks = Math.ceil(data.length / LZMA2_CHUNK);
+  const body = new Uint8Array(data.length + 3 * nChunks + 1);
+  let o = 0;
+  for (let i = 0; i < nChunks; i++) {
+    const chunk = data.subarray(i * LZMA2_CHUNK, Math.min(data.length, (i + 1) * LZMA2_CHUNK));
+    body[o++] = i === 0 ? 0x01 : 0x02; // uncompressed chunk, dictionary reset on the first
+    body[o++] = (chunk.length - 1) >>> 8;
+    body[o++] = (chunk.length - 1) & 255;
+    body.set(chunk, o);
+    o += chunk.length;
+  }
+  body[o++] = 0x00; // end of LZMA2 data
+  return body;
+}
 /** Stream flags: check type CRC32. */
 const STREAM_FLAGS = [0x00, 0x01];
 
 /** An .xz stream holding `data` in uncompressed LZMA2 chunks (one block, CRC32 check). */
 export function xzStore(data: Uint8Array): Uint8Array {
+  return xzContainer(data, null, 0);
+}
+
+/**
+ * Wraps a raw LZMA2 stream of `data` (or, when lzma2 is null, uncompressed LZMA2 chunks) in the
+ * .xz container: stream header, one block (LZMA2 filter with dictionary property `dictProp`),
+ * CRC32 check, index, stream footer.
+ */
+export function xzContainer(data: Uint8Array, lzma2: Uint8Array | null, dictProp: number): Uint8Array {
   const parts: Uint8Array[] = [];
   const header = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, ...STREAM_FLAGS];
   header.push(...le32(crc32(new Uint8Array(STREAM_FLAGS))));
@@ -121,21 +146,10 @@ export function xzStore(data: Uint8Array): Uint8Array {
   if (data.length > 0) {
     // block header: size, flags (1 filter, no sizes), LZMA2 filter id, 1 property byte, dict size
     // byte 0 (4 KiB: nothing is ever matched), padding to 8, CRC32
-    const bh = [0x02, 0x00, 0x21, 0x01, 0x00, 0x00, 0x00, 0x00];
+    const bh = [0x02, 0x00, 0x21, 0x01, dictProp, 0x00, 0x00, 0x00];
     bh.push(...le32(crc32(new Uint8Array(bh))));
     parts.push(new Uint8Array(bh));
-    const nChunks = Math.ceil(data.length / LZMA2_CHUNK);
-    const body = new Uint8Array(data.length + 3 * nChunks + 1);
-    let o = 0;
-    for (let i = 0; i < nChunks; i++) {
-      const chunk = data.subarray(i * LZMA2_CHUNK, Math.min(data.length, (i + 1) * LZMA2_CHUNK));
-      body[o++] = i === 0 ? 0x01 : 0x02; // uncompressed chunk, dictionary reset on the first
-      body[o++] = (chunk.length - 1) >>> 8;
-      body[o++] = (chunk.length - 1) & 255;
-      body.set(chunk, o);
-      o += chunk.length;
-    }
-    body[o++] = 0x00; // end of LZMA2 data
+    const body = lzma2 ?? storedLzma2(data);
     parts.push(body);
     const pad = (4 - (body.length % 4)) % 4;
     parts.push(new Uint8Array(pad));
@@ -160,8 +174,17 @@ export function xzStore(data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The dependency-free default encoder: valid .xz without compression. */
+/** A dependency-free encoder: valid .xz without compression. */
 export const storeXzEncoder: XzEncoder = {
   name: 'store',
   compress: async (data: Uint8Array) => xzStore(data),
+};
+
+/** The built-in compressing encoder (src/delta/lzma2.ts, pure TypeScript). */
+export const lzma2XzEncoder: XzEncoder = {
+  name: 'lzma2-ts',
+  compress: async (data: Uint8Array) => {
+    const { lzma2Encode, LZMA2_DICT_PROP } = await import('./lzma2.ts');
+    return xzContainer(data, lzma2Encode(data), LZMA2_DICT_PROP);
+  },
 };
