@@ -76,7 +76,7 @@ export function emptyProgress(startTime: number): PullProgress {
   };
 }
 
-/** g_format_size: decimal units, one decimal ("15.2 MB"), "N bytes" below 1000. */
+/** g_format_size: decimal units, one decimal, a no-break space before the unit ("15.2\u00a0MB"); "N bytes" below 1000. */
 export function formatSize(n: number): string {
   if (n < 1000) return n === 1 ? '1 byte' : `${n} bytes`;
   const units = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
@@ -86,7 +86,7 @@ export function formatSize(n: number): string {
     v /= 1000;
     i++;
   } while (v >= 1000 && i < units.length - 1);
-  return `${v.toFixed(1)} ${units[i]}`;
+  return `${v.toFixed(1)}\u00a0${units[i]}`;
 }
 
 /** Facts the final status line needs besides the counters. */

@@ -30,6 +30,8 @@ import { LocalRepoSource } from './source-local.ts';
 import { PullWriter } from './writer.ts';
 import { emptyProgress, formatPullStatus, formatSize, type PullProgress } from './progress.ts';
 import { estimatePull, type DryRunEstimate } from './dry-run.ts';
+import { deltaIndexRelPath } from '../delta/paths.ts';
+import { commitState } from '../repo/commit-state.ts';
 import { formatCTime } from './time.ts';
 
 const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
@@ -45,8 +47,23 @@ export type VerifyCommitHook = (
 /** Checks a summary's signatures (null: the server has no summary.sig). Throw to refuse. */
 export type VerifySummaryHook = (remote: string, summary: Uint8Array, signatures: Uint8Array | null) => Promise<void>;
 
-/** Static deltas (a later milestone): return true when the delta brought the commit in. */
-export type DeltaHook = (ctx: { repo: Repo; from: string | null; to: string; summary: Uint8Array | null }) => Promise<boolean>;
+/**
+ * Applies a static delta FROM-TO (from null: a "from scratch" delta) found in the remote's delta
+ * index or summary; returns true when it brought the commit in (the traversal then finds the
+ * objects present). Updates the delta counters of `progress` (fetchedDeltaParts …).
+ */
+export type DeltaHook = (ctx: {
+  repo: Repo;
+  from: string | null;
+  to: string;
+  /** Delta name as listed ("FROM-TO" or "TO", hex). */
+  name: string;
+  summary: Uint8Array | null;
+  fetcher: Fetcher;
+  metaUrl: string;
+  contentUrl: string;
+  progress: PullProgress;
+}) => Promise<boolean>;
 
 export interface PullOptions {
   /** Refs or commit checksums; `REF@CHECKSUM` pins a ref to a commit. Empty: configured branches. */
@@ -213,6 +230,9 @@ interface SummaryInfo {
   refs: Map<string, { checksum: string; size: number }>;
   mode: string | null;
   collectionId: string | null;
+  indexedDeltas: boolean;
+  /** Delta names listed in the summary ("FROM-TO" or "TO", hex). */
+  deltas: Set<string>;
 }
 
 function parseSummary(bytes: Uint8Array): SummaryInfo {
@@ -227,11 +247,15 @@ function parseSummary(bytes: Uint8Array): SummaryInfo {
   }
   let mode: string | null = null;
   let collectionId: string | null = null;
+  let indexedDeltas = false;
+  let deltas = new Set<string>();
   for (const [k, v] of meta) {
     if (k === 'ostree.summary.mode' && v.type === 's') mode = v.value as string;
     if (k === 'ostree.summary.collection-id' && v.type === 's') collectionId = v.value as string;
+    if (k === 'ostree.summary.indexed-deltas' && v.type === 'b') indexedDeltas = v.value as boolean;
+    if (k === 'ostree.static-deltas' && v.type === 'a{sv}') deltas = new Set((v.value as Array<[string, unknown]>).map(([n]) => n));
   }
-  return { bytes, refs: out, mode, collectionId };
+  return { bytes, refs: out, mode, collectionId, indexedDeltas, deltas };
 }
 
 function cacheDir(repo: Repo): string {
@@ -346,9 +370,12 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
   if (mirrorAll && summary) for (const name of summary.refs.keys()) requested.set(name, null);
 
   // --- the remote's mode ---------------------------------------------------------------------
+  // Static deltas: only into non-archive repos, not for commit-only pulls nor local imports.
+  const deltasEnabled = !opts.disableStaticDeltas && repo.mode !== 'archive' && !opts.commitMetadataOnly && !localSrc;
+  let indexedDeltas = summary?.indexedDeltas ?? false;
   if (!localSrc) {
     let mode = summary?.mode ?? null;
-    if (mode === null) {
+    if (mode === null || (deltasEnabled && !summary)) {
       const cfg = await fetcher.get({ url: joinUrl(r.metaUrl, 'config'), maxBytes: PULL_MAX_METADATA_SIZE });
       let kf: KeyFile;
       try {
@@ -356,7 +383,8 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
       } catch (e) {
         throw new XylemError(`Parsing config: ${(e as Error).message}`);
       }
-      mode = kf.get('core', 'mode') ?? 'bare';
+      mode ??= kf.get('core', 'mode') ?? 'bare';
+      indexedDeltas ||= kf.getBoolean('core', 'indexed-deltas') ?? false;
     }
     if (mode !== 'archive-z2' && mode !== 'archive') throw new XylemError(`Can't pull from archives with mode "${mode}"`);
   }
@@ -379,12 +407,36 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
     }
   }
   for (const t of refTargets) targets.push({ ref: t.ref, checksum: t.checksum });
-  if (opts.requireStaticDeltas && !opts.delta) {
-    // Static deltas are a later milestone: with none available, ostree's error.
-    const t = targets[0];
-    const from = t?.ref && r.name ? await resolveRev(repo, `${r.name}:${t.ref}`, true) : null;
-    throw new XylemError(`Static deltas required, but none found for ${from ?? '(empty)'} to ${t?.checksum ?? '(empty)'}`);
+  // Which static deltas exist for each target: the per-target delta index (as ostree, counted as
+  // a metadata fetch) or the summary's list. Applying one is the delta hook's job.
+  const deltaFor = new Map<string, { from: string | null; name: string }>();
+  if (deltasEnabled || opts.requireStaticDeltas) {
+    for (const t of targets) {
+      let from: string | null = null;
+      if (t.ref) from = r.name ? await resolveRev(repo, `${r.name}:${t.ref}`, true) : await resolveRev(repo, t.ref, true);
+      if (from === t.checksum) continue;
+      let names: Set<string> = summary?.deltas ?? new Set();
+      if (indexedDeltas) {
+        progress.requested++;
+        const idx = await fetcher.get({ url: joinUrl(r.metaUrl, deltaIndexRelPath(t.checksum)), optional: true, maxBytes: PULL_MAX_METADATA_SIZE });
+        progress.fetched++;
+        progress.metadataFetched++;
+        names = new Set();
+        if (idx) {
+          const md = decode('a{sv}', idx, { context: 'delta index' }) as Array<[string, { type: string; value: GVValue }]>;
+          const d = md.find(([k, v]) => k === 'ostree.static-deltas' && v.type === 'a{sv}');
+          if (d) for (const [n] of d[1].value as Array<[string, unknown]>) names.add(n);
+        }
+      }
+      const haveFrom = from !== null && (await repo.hasObject(from, ObjectType.Commit)) && (await commitState(repo, from)) === 'complete';
+      const name = haveFrom && names.has(`${from}-${t.checksum}`) ? `${from}-${t.checksum}` : names.has(t.checksum) ? t.checksum : null;
+      if (name) deltaFor.set(t.checksum, { from: name.includes('-') ? from : null, name });
+      else if (opts.requireStaticDeltas)
+        throw new XylemError(`Static deltas required, but none found for ${from ?? '(null)'} to ${t.checksum}`);
+    }
   }
+  if (opts.requireStaticDeltas && !opts.delta)
+    throw new XylemError('Static deltas required, but applying static deltas during a pull is not implemented yet');
   const refRemote = opts.mirror ? null : r.name;
 
   // Timestamp checks compare with the ref's current commit (or --timestamp-check-from-rev).
@@ -512,6 +564,23 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
   const pulled: PulledRef[] = [];
   let stats: TransactionStats;
   try {
+    if (opts.delta)
+      for (const t of targets) {
+        const d = deltaFor.get(t.checksum);
+        if (!d) continue;
+        const used = await opts.delta({
+          repo,
+          from: d.from,
+          to: t.checksum,
+          name: d.name,
+          summary: summary?.bytes ?? null,
+          fetcher,
+          metaUrl: r.metaUrl,
+          contentUrl: r.contentUrl,
+          progress,
+        });
+        if (!used && opts.requireStaticDeltas) throw new XylemError(`Static deltas required, but none found for ${d.from ?? '(null)'} to ${t.checksum}`);
+      }
     await Promise.all(targets.map((t) => engine.pullTarget(t)));
     for (const t of refTargets) {
       const previous = await readRef(repo, refRemote, t.ref);

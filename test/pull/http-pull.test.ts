@@ -58,7 +58,7 @@ describeInterop('pull over HTTP (vs ostree)', () => {
       expect(last.phase).toBe('done');
       expect(last.fetched).toBe(last.requested);
       expect(last.metadataFetched + last.contentFetched).toBe(last.fetched);
-      expect(res.status).toMatch(/^\d+ metadata, \d+ content objects fetched; \d+ KiB transferred in \d+ seconds; [\d.]+ (MB|kB) content written$/);
+      expect(res.status).toMatch(/^\d+ metadata, \d+ content objects fetched; \d+ KiB transferred in \d+ seconds; [\d.]+\u00a0(MB|kB) content written$/);
     });
   }
 
@@ -100,7 +100,7 @@ describeInterop('pull over HTTP (vs ostree)', () => {
       contentBytes: filez.reduce((a, p) => a + size(p), 0),
       unknownSizes: 0,
     });
-    expect(dry.status).toMatch(/^main: [0-9a-f]{64}\nWould fetch \d+ metadata objects \([\d.]+ (bytes|kB)\) and 2 content objects/);
+    expect(dry.status).toMatch(/^main: [0-9a-f]{64}\nWould fetch \d+ metadata objects \([\d.]+[ \u00a0](bytes|kB)\) and 2 content objects/);
   });
 
   it('--commit-metadata-only leaves the commit partial; --subpath pulls only that path', async () => {
@@ -121,7 +121,7 @@ describeInterop('pull over HTTP (vs ostree)', () => {
     const r = await runAsync(process.execPath, [cli, `--repo=${repo.path}`, 'pull', '--mirror', 'origin']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^[1-9]\d* metadata, [1-9]\d* content objects fetched; \d+ KiB transferred in \d+ seconds; [\d.]+ MB content written\n$/);
+    expect(r.stdout).toMatch(/^[1-9]\d* metadata, [1-9]\d* content objects fetched; \d+ KiB transferred in \d+ seconds; [\d.]+\u00a0MB content written\n$/);
     expect(readFileSync(join(repo.path, 'refs/heads/main'), 'utf8')).toBe(`${src.head}\n`);
     expect(readFileSync(join(repo.path, 'summary'))).toEqual(readFileSync(join(src.repo, 'summary')));
     ostreeFsck(repo.path);
@@ -131,6 +131,24 @@ describeInterop('pull over HTTP (vs ostree)', () => {
     const lines = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[lines.length - 1]!.event).toBe('done');
     expect(lines.some((l) => l.event === 'progress' && 'outstanding-fetches' in l && 'bytes-transferred' in l)).toBe(true);
+  });
+
+  it('counts like ostree: the final line agrees with the real ostree pull (timing aside)', async () => {
+    const norm = (line: string) => line.trim().replace(/; \d+ (KiB|B) transferred in \d+ seconds/, '');
+    const lines: string[] = [];
+    for (const t of ['ostree', 'xylem'] as const) {
+      const dest = tmp.join(`count-${t}`);
+      ok(ostree(['init', `--repo=${dest}`, '--mode=bare-user']));
+      ok(ostree([`--repo=${dest}`, 'remote', 'add', '--no-gpg-verify', 'origin', server.url]));
+      for (const rev of [`main@${src.parent}`, 'main']) {
+        const r = t === 'ostree' ? await ostreeAsync([`--repo=${dest}`, 'pull', 'origin', rev]) : await runAsync(process.execPath, [cli, `--repo=${dest}`, 'pull', 'origin', rev]);
+        expect(r.status).toBe(0);
+        lines.push(norm(r.stdout));
+      }
+    }
+    expect(lines[2]).toBe(lines[0]);
+    expect(lines[3]).toBe(lines[1]);
+    expect(lines[1]).toMatch(/^\d+ metadata, 2 content objects fetched; \d+ bytes content written$/);
   });
 
   it('ostree pulls from a xylem-written archive repo served by xylem trivial-httpd', async () => {
@@ -158,7 +176,7 @@ describeInterop('pull over HTTP (vs ostree)', () => {
   it('file:// remotes are imported from the local repository', async () => {
     const repo = await newRepo('file', 'bare-user', `file://${src.repo}`);
     const res = await pull(repo, 'origin', { refs: ['main'] });
-    expect(res.status).toMatch(/^\d+ metadata, \d+ content objects imported; [\d.]+ MB content written$/);
+    expect(res.status).toMatch(/^\d+ metadata, \d+ content objects imported; [\d.]+\u00a0MB content written$/);
     ostreeFsck(repo.path);
     expect(lsTree(repo.path, 'origin:main')).toBe(lsTree(src.repo, 'main'));
   });
