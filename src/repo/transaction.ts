@@ -220,7 +220,13 @@ export class Transaction {
         await fs.writeFile(p, head, { mode: 0o644, fsync: this.perFileFsync });
       }
     } else if (isLnk(header.mode) && (mode === 'bare' || mode === 'bare-user-only')) {
-      await fs.symlink(header.symlinkTarget, p);
+      // The same object may be in flight twice (identical files imported in parallel): the
+      // first writer wins, and its symlink is this one.
+      try {
+        await fs.symlink(header.symlinkTarget, p);
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+      }
       await this.applyBareMetadata(p, header);
     } else if (isLnk(header.mode)) {
       // bare-user: a regular file holding the target and a NUL.
