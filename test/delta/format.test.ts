@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCoreSync } from '../../core-wasm/index.ts';
 import { readVarint, writeVarint } from '../../src/delta/varint.ts';
-import { wasmXzDecoder, xzStore } from '../../src/delta/xz.ts';
+import { lzma2XzEncoder, wasmXzDecoder, xzStore } from '../../src/delta/xz.ts';
+import { readFileSync } from 'node:fs';
 import { deltaNameFromDirs, deltaRelDir, parseDeltaName } from '../../src/delta/paths.ts';
 import { encodeSuperblock, parseSuperblock, encodeSignedSuperblock, parseSignedSuperblock, isSignedSuperblock } from '../../src/delta/superblock.ts';
 import { ObjectType, encodeCommit } from '../../src/format/objects.ts';
@@ -61,6 +62,33 @@ describe('xz store encoder', () => {
     const x = xzStore(randomBytes(5000));
     await expect(wasmXzDecoder.decompress(x.subarray(0, x.length - 30), 10000)).rejects.toThrow(/Invalid xz/);
   });
+});
+
+describe('LZMA2 encoder', () => {
+  const inputs: Array<[string, () => Uint8Array]> = [
+    ['empty', () => new Uint8Array(0)],
+    ['one byte', () => new Uint8Array([65])],
+    ['zeros (one long rep run)', () => new Uint8Array(3_000_000)],
+    ['text', () => readFileSync(join(import.meta.dirname, 'format.test.ts'))],
+    ['random (stored chunks)', () => randomBytes(200_000)],
+    ['mixed: text, random, repeats across chunk boundaries', () => {
+      const t = readFileSync(join(import.meta.dirname, 'format.test.ts'));
+      return Buffer.concat([t, randomBytes(70_000), t, new Uint8Array(5000), t, randomBytes(10), t]);
+    }],
+  ];
+  for (const [name, make] of inputs) {
+    it(`${name}: system xz and xz-decompress decode it; deterministic`, async () => {
+      const data = make();
+      const x = await lzma2XzEncoder.compress(data);
+      const r = spawnSync('xz', ['-d', '-c'], { input: x, maxBuffer: 64 << 20 });
+      expect(r.status, r.stderr?.toString()).toBe(0);
+      expect(Buffer.compare(r.stdout, Buffer.from(data))).toBe(0);
+      expect(Buffer.compare(Buffer.from(await wasmXzDecoder.decompress(x, data.length)), Buffer.from(data))).toBe(0);
+      expect(Buffer.compare(Buffer.from(await lzma2XzEncoder.compress(data)), Buffer.from(x))).toBe(0);
+      const ref = spawnSync('xz', ['-6', '-c'], { input: data, maxBuffer: 64 << 20 }).stdout.length;
+      expect(x.length).toBeLessThan(ref * 1.5 + 64);
+    });
+  }
 });
 
 describe('bsdiff / bspatch (core-wasm)', () => {
