@@ -106,7 +106,7 @@ export async function deployTree(sysroot: Sysroot, opts: DeployTreeOptions): Pro
     await writeTextAtomic(fs, stamp, '', 0o644);
   }
 
-  const layout = await findKernel(fs, root);
+  const layout = await findKernel(fs, root, { noDtb: sysroot.debug.noDtb });
   const bootcsum = layout.bootcsum ?? (await computeBootcsum(fs, root, layout, repo.createSha256()));
 
   const origin = cleanOrigin(opts.origin);

@@ -24,7 +24,7 @@ export interface KernelLayout {
   devicetree: BootFile | null;
   /** .vmlinuz-KVER.hmac (FIPS), copied along. */
   hmac: BootFile | null;
-  /** A dtb/ folder (copied recursively as dtb-KVER), if any. */
+  /** A dtb/ folder (copied recursively as dtb/), if any. */
   dtbDir: BootFile | null;
   kver: string | null;
   /** Known from the file names in the legacy layouts; computed otherwise. */
@@ -58,7 +58,7 @@ async function fromModules(fs: FsHost, root: string): Promise<KernelLayout | nul
     if (await isFile(fs, joinPath(root, dir, 'devicetree'))) layout.devicetree = { src: `${dir}/devicetree`, dest: `devicetree-${kver}` };
     if (await isFile(fs, joinPath(root, dir, '.vmlinuz.hmac'))) layout.hmac = { src: `${dir}/.vmlinuz.hmac`, dest: `.vmlinuz-${kver}.hmac` };
     const dtb = await fs.stat(joinPath(root, dir, 'dtb'));
-    if (dtb?.kind === 'dir') layout.dtbDir = { src: `${dir}/dtb`, dest: `dtb-${kver}` };
+    if (dtb?.kind === 'dir') layout.dtbDir = { src: `${dir}/dtb`, dest: 'dtb' };
     return layout;
   }
   return null;
@@ -107,19 +107,35 @@ async function fromLegacyDir(fs: FsHost, root: string, dir: string): Promise<Ker
  * Locates the kernel of the tree at `root` (a deployment or checkout). Errors like libostree
  * when there is none.
  */
-export async function findKernel(fs: FsHost, root: string): Promise<KernelLayout> {
-  const found =
-    (await fromModules(fs, root)) ?? (await fromLegacyDir(fs, root, 'usr/lib/ostree-boot')) ?? (await fromLegacyDir(fs, root, 'boot'));
+export async function findKernel(fs: FsHost, root: string, opts: { noDtb?: boolean } = {}): Promise<KernelLayout> {
+  const modules = await fromModules(fs, root);
+  if (modules && opts.noDtb) modules.dtbDir = null;
+  const legacy = (await fromLegacyDir(fs, root, 'usr/lib/ostree-boot')) ?? (await fromLegacyDir(fs, root, 'boot'));
+  // Both: usr/lib/modules wins, unless only the legacy one comes with an initramfs.
+  const found = modules && legacy ? (!modules.initramfs && legacy.initramfs ? legacy : modules) : (modules ?? legacy);
   if (!found) throw new XylemError('Failed to find kernel in /usr/lib/modules, /usr/lib/ostree-boot or /boot');
   return found;
 }
 
-/** sha256 over kernel ‖ initramfs ‖ devicetree contents (files streamed in 1 MiB reads). */
+/** Files of a dtb/ folder, depth first, names sorted (the order they are checksummed in). */
+async function dtbFiles(fs: FsHost, dir: string, out: string[], depth = 0): Promise<void> {
+  if (depth > 16) throw new XylemError(`${dir}: dtb folder nested too deeply`);
+  const entries = (await fs.readdir(dir)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const p = joinPath(dir, e.name);
+    if (e.kind === 'dir') await dtbFiles(fs, p, out, depth + 1);
+    else if (e.kind === 'file') out.push(p);
+  }
+}
+
+/** sha256 over kernel ‖ initramfs ‖ devicetree ‖ dtb/ files (streamed in 1 MiB reads). */
 export async function computeBootcsum(fs: FsHost, root: string, layout: KernelLayout, hash: Sha256): Promise<string> {
   const buf = new Uint8Array(1 << 20);
-  for (const f of [layout.kernel, layout.initramfs, layout.devicetree]) {
-    if (!f) continue;
-    const h = await fs.openRead(joinPath(root, f.src));
+  const paths: string[] = [];
+  for (const f of [layout.kernel, layout.initramfs, layout.devicetree]) if (f) paths.push(joinPath(root, f.src));
+  if (layout.dtbDir) await dtbFiles(fs, joinPath(root, layout.dtbDir.src), paths);
+  for (const path of paths) {
+    const h = await fs.openRead(path);
     try {
       let pos = 0;
       for (;;) {

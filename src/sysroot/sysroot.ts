@@ -29,6 +29,8 @@ export interface SysrootDebug {
   mutableDeployments: boolean;
   noXattrs: boolean;
   testFifreeze: boolean;
+  /** Ignore dtb/ folders next to kernels. */
+  noDtb: boolean;
 }
 
 export function parseSysrootDebug(value: string | undefined): SysrootDebug {
@@ -37,6 +39,7 @@ export function parseSysrootDebug(value: string | undefined): SysrootDebug {
     mutableDeployments: parts.has('mutable-deployments'),
     noXattrs: parts.has('no-xattrs'),
     testFifreeze: parts.has('test-fifreeze'),
+    noDtb: parts.has('no-dtb'),
   };
 }
 

@@ -105,7 +105,7 @@ async function installDeploymentKernel(
 ): Promise<BootConfig> {
   const fs = sysroot.fs;
   const root = sysroot.deploymentPath(d);
-  const layout = await findKernel(fs, root);
+  const layout = await findKernel(fs, root, { noDtb: sysroot.debug.noDtb });
   const bootRel = `ostree/${d.osname}-${d.bootcsum}`;
   const bootDir = sysroot.abs(`boot/${bootRel}`);
   await ensureDir(fs, sysroot.abs('boot/ostree'));

@@ -67,6 +67,8 @@ export const syslinuxBootloader: Bootloader = {
       if (initrd) out += `\tINITRD /boot${initrd}\n`;
       const dt = e.get('devicetree');
       if (dt) out += `\tFDT /boot${dt}\n`;
+      const fdtdir = e.get('fdtdir');
+      if (!dt && fdtdir) out += `\tFDTDIR /boot${fdtdir}\n`;
       const options = e.get('options');
       if (options) out += `\tAPPEND ${options}\n`;
     }
