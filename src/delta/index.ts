@@ -22,4 +22,4 @@ export { applyDeltaOffline, executeDelta, loadSuperblock, DEFAULT_MAX_PART_SIZE,
 export { generateDelta, type GenerateDeltaOptions, type GenerateDeltaResult, type DeltaKernels, type DeltaSigner } from './generate.ts';
 export { listDeltas, deltaSuperblockChecksum, deleteDelta, reindexDeltas, listDeltaIndexes, encodeDeltaIndex } from './manage.ts';
 export { showDelta, formatSize } from './show.ts';
-export { advertisedDeltas, parseDeltaIndex, fetchDeltaIndex, chooseDelta, applyDeltaFromSource, type DeltaFetch } from './source.ts';
+export { advertisedDeltas, parseDeltaIndex, fetchDeltaIndex, chooseDelta, applyDeltaFromSource, createDeltaHook, localDeltaFetch, type DeltaFetch, type DeltaHookContext } from './source.ts';

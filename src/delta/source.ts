@@ -98,3 +98,49 @@ export async function applyDeltaFromSource(
     throw e;
   }
 }
+
+/** What the pull engine passes to its delta hook (structurally src/pull's DeltaHook argument). */
+export interface DeltaHookContext {
+  repo: Repo;
+  from: string | null;
+  to: string;
+  /** The remote's summary bytes, when it has one. */
+  summary: Uint8Array | null;
+}
+
+/**
+ * A pull delta hook over `fetch`: finds a delta from ctx.from (or from scratch when from is null)
+ * to ctx.to in the summary's ostree.static-deltas, else in the remote's delta index, verifies its
+ * superblock checksum, applies it, and returns true; returns false when none is advertised (the
+ * caller then pulls objects, or fails with "Static deltas required, but none found" under
+ * --require-static-deltas).
+ */
+export function createDeltaHook(fetch: DeltaFetch, opts: ApplyDeltaOptions = {}): (ctx: DeltaHookContext) => Promise<boolean> {
+  return async (ctx) => {
+    let advertised = new Map<string, string>();
+    if (ctx.summary) {
+      const [, meta] = decode('(a(s(taya{sv}))a{sv})', ctx.summary, { context: 'summary' }) as [unknown, Array<[string, GVVariant]>];
+      advertised = advertisedDeltas(meta);
+    }
+    let found = chooseDelta(advertised, ctx.from, ctx.to);
+    if (!found) {
+      const idx = await fetchDeltaIndex(fetch, ctx.to);
+      if (idx) found = chooseDelta(idx, ctx.from, ctx.to);
+    }
+    if (!found) return false;
+    await applyDeltaFromSource(ctx.repo, fetch, found.name, { ...opts, superblockChecksum: found.superblockChecksum });
+    return true;
+  };
+}
+
+/** A DeltaFetch reading files of a local repository (pull-local, file:// remotes). */
+export function localDeltaFetch(source: Repo): DeltaFetch {
+  return async (relPath, maxBytes) => {
+    if (relPath.split('/').some((c) => c === '..' || c === '')) throw new XylemError(`Invalid path ${relPath}`);
+    const p = `${source.path}/${relPath}`;
+    const st = await source.fs.stat(p);
+    if (!st || st.kind !== 'file') return null;
+    if (st.size > maxBytes) throw new CorruptionError(`${relPath} is ${st.size} bytes, over the limit of ${maxBytes}`);
+    return source.fs.readFile(p);
+  };
+}
