@@ -231,6 +231,11 @@ async function checkoutFile(ctx: Ctx, csum: string, dest: string, _relPath: stri
     if (opts.userMode && ost?.kind === 'file' && (mode & 0o400) === 0) linkFrom = null;
   } else if (ctx.useCache) linkFrom = await uncompressedCacheObject(ctx, csum);
   if (linkFrom !== null) {
+    if (existing && existing.kind === 'file') {
+      // Already this very object (a repeated --union checkout): nothing to do.
+      const src = await fs.lstat(linkFrom);
+      if (src && src.dev === existing.dev && src.ino === existing.ino) return;
+    }
     try {
       if (existing) await linkReplacing(repo, linkFrom, dest);
       else await fs.link(linkFrom, dest);
@@ -296,6 +301,8 @@ async function linkReplacing(repo: Repo, objPath: string, dest: string): Promise
   const tmp = `${dest}.xylem-tmp-${Math.random().toString(36).slice(2)}`;
   await repo.fs.link(objPath, tmp);
   await repo.fs.rename(tmp, dest);
+  // rename(2) between two links of one inode does nothing: the temporary name would stay.
+  await repo.fs.unlink(tmp).catch(() => undefined);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
