@@ -57,8 +57,8 @@ export interface GenerateDeltaOptions {
   signers?: DeltaSigner[];
   /** Write the superblock to this file (parts beside it) instead of into the repository. */
   filename?: string;
-  /** Progress/report lines (ostree's generate output). */
-  log?: (line: string) => void;
+  /** Report lines, as ostree prints them: the header on stdout ('out'), the statistics on stderr ('err'). */
+  log?: (line: string, stream: 'out' | 'err') => void;
 }
 
 export interface GenerateDeltaResult {
@@ -123,7 +123,7 @@ function rollsumPieces(
   kernels: DeltaKernels,
   prev: Uint8Array,
   next: Uint8Array,
-): { pieces: Array<{ from: number; length: number } | { data: Uint8Array }>; matchedBytes: number; matched: number; total: number } | null {
+): { pieces: Array<{ from: number; length: number } | { data: Uint8Array }>; matchedBytes: number; matched: number; crcMatches: number; total: number } | null {
   const a = kernels.rollsumChunks(prev);
   const b = kernels.rollsumChunks(next);
   const byCrc = new Map<number, Array<{ off: number; len: number }>>();
@@ -156,7 +156,8 @@ function rollsumPieces(
   }
   const total = b.lengths.length;
   if (total === 0 || matched * 100 < total * 50) return null;
-  return { pieces, matchedBytes, matched, total };
+  const crcMatches = new Set([...b.crcs].filter((c) => byCrc.has(c))).size;
+  return { pieces, matchedBytes, matched, crcMatches, total };
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -187,9 +188,9 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
   const toIdx = await indexCommit(repo, to);
   const fromIdx = from === null ? null : await indexCommit(repo, from);
 
-  log('Generating static delta:');
-  log(`  From: ${from ?? 'empty'}`);
-  log(`  To:   ${to}`);
+  log('Generating static delta:', 'out');
+  log(`  From: ${from ?? 'empty'}`, 'out');
+  log(`  To:   ${to}`, 'out');
 
   const byCsum = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const newTrees = [...toIdx.dirtrees].filter((c) => !fromIdx?.dirtrees.has(c)).sort(byCsum);
@@ -225,8 +226,8 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
       if (best) modified.set(c, best.csum);
     }
   }
-  log(`modified: ${modified.size}`);
-  log(`new reachable: metadata=${newTrees.length + newMetas.length + 1} content regular=${nReg} symlink=${nLnk}`);
+  log(`modified: ${modified.size}`, 'err');
+  log(`new reachable: metadata=${newTrees.length + newMetas.length + 1} content regular=${nReg} symlink=${nLnk}`, 'err');
 
   const parts: PartBuilder[] = [new PartBuilder()];
   const place = (estimate: number): PartBuilder => {
@@ -259,14 +260,14 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
     const next = await (await repo.loadFile(c)).read();
     const r = rollsumPieces(kernels, prev, next);
     if (r) {
-      log(`rollsum for ${old} -> ${c}; matched=${r.matched} total=${r.total} matchsize=${r.matchedBytes}`);
+      log(`rollsum for ${old} -> ${c}; crcs=${r.crcMatches} bufs=${r.matched} total=${r.total} matchsize=${r.matchedBytes}`, 'err');
       place(next.length - r.matchedBytes + 64).addRollsum(c, h.header, h.size, old, r.pieces);
       rollsumObjects++;
       rollsumBytes += r.matchedBytes;
       done.add(c);
     }
   }
-  log(`rollsum for ${rollsumObjects}/${modified.size} modified`);
+  log(`rollsum for ${rollsumObjects}/${modified.size} modified`, 'err');
   if (!opts.disableBsdiff) {
     const todo = modifiedList.filter((c) => !done.has(c));
     let n = 0;
@@ -275,7 +276,7 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
       const h = headers.get(c)!;
       const prevObj = await repo.loadFile(old);
       if (prevObj.size + h.size > maxBsdiff) continue;
-      log(`processing bsdiff: [${n}/${todo.length}]`);
+      log(`processing bsdiff: [${n}/${todo.length}]`, 'err');
       const patch = kernels.bsdiff(await prevObj.read(), await (await repo.loadFile(c)).read());
       place(patch.length + 32).addBsdiff(c, h.header, h.size, old, patch);
       bsdiffObjects++;
@@ -310,7 +311,7 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
     headersOut.push({ version: 0, checksum: repo.sha256(file), size: file.length, usize: p.objectBytes, objects: p.objects });
     compressed += file.length;
     uncompressed += p.objectBytes;
-    log(`part ${k + 1} n:${p.objects.length} compressed:${file.length} uncompressed:${p.objectBytes}`);
+    log(`part ${k + 1} n:${p.objects.length} compressed:${file.length} uncompressed:${p.objectBytes}`, 'err');
   }
 
   const metadata: Metadata = [];
@@ -342,9 +343,9 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
   }
   let loose = 0;
   for (const f of fallbacks) loose += f.size;
-  log(`uncompressed=${uncompressed} compressed=${compressed} loose=${loose}`);
-  log(`rollsum=${rollsumObjects} objects, ${rollsumBytes} bytes`);
-  log(`bsdiff=${bsdiffObjects} objects`);
+  log(`uncompressed=${uncompressed} compressed=${compressed} loose=${loose}`, 'err');
+  log(`rollsum=${rollsumObjects} objects, ${rollsumBytes} bytes`, 'err');
+  log(`bsdiff=${bsdiffObjects} objects`, 'err');
 
   // Write: parts first, the superblock last (atomically), so a reader never sees a superblock
   // whose parts are missing.

@@ -166,7 +166,10 @@ describeInterop('static deltas: xylem ↔ ostree', () => {
   it('ostree applies xylem-made deltas (A→B with rollsum/bsdiff, scratch, inline, signed)', () => {
     for (const variant of [[], ['--inline'], ['--disable-bsdiff'], ['--max-chunk-size=0']]) {
       const g = genRepo();
-      const out = run('xylem', [`--repo=${g}`, 'static-delta', 'generate', `--from=${a}`, `--to=${b}`, ...variant]);
+      const gen = xylem([`--repo=${g}`, 'static-delta', 'generate', `--from=${a}`, `--to=${b}`, ...variant]);
+      ok(gen);
+      expect(gen.stdout).toBe(`Generating static delta:\n  From: ${a}\n  To:   ${b}\n`);
+      const out = gen.stderr; // the statistics go to stderr, as with ostree
       expect(out).toMatch(/rollsum=[1-9]/);
       expect(out).toMatch(variant.includes('--disable-bsdiff') ? /bsdiff=0 objects/ : /bsdiff=1 objects/);
       run('xylem', [`--repo=${g}`, 'static-delta', 'generate', '--empty', `--to=${b}`, ...variant]);
@@ -204,7 +207,9 @@ describeInterop('static deltas: xylem ↔ ostree', () => {
     const c1 = run('ostree', [`--repo=${g}`, 'rev-parse', 'c']);
     run('ostree', [`--repo=${g}`, 'commit', '-b', 'c', `--tree=dir=${t2}`]);
     const c2 = run('ostree', [`--repo=${g}`, 'rev-parse', 'c']);
-    expect(run('xylem', [`--repo=${g}`, 'static-delta', 'generate', `--from=${c1}`, `--to=${c2}`])).toMatch(/bsdiff=1 objects/);
+    const gen = xylem([`--repo=${g}`, 'static-delta', 'generate', `--from=${c1}`, `--to=${c2}`]);
+    ok(gen);
+    expect(gen.stderr).toMatch(/bsdiff=1 objects/);
     expect(run('xylem', [`--repo=${g}`, 'static-delta', 'show', `${c1}-${c2}`])).toMatch(/bspatch=1/);
     const r = initRepo('ostree', tmp.join(`dst-${n++}`), 'bare-user');
     run('ostree', [`--repo=${r}`, 'pull-local', g, c1]);

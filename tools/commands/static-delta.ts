@@ -249,7 +249,7 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
       xz: await defaultXzEncoder(),
       signers,
       ...(filename !== undefined ? { filename } : {}),
-      log: (line) => ctx.out(`${line}\n`),
+      log: (line, stream) => (stream === 'out' ? ctx.out(`${line}\n`) : ctx.err(`${line}\n`)),
     });
     return 0;
   },
