@@ -12,6 +12,8 @@ import { parseRefspec } from '../../src/repo/refs.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { remoteGpgVerify, remoteGpgVerifySummary, remoteNameIsFile } from '../../src/repo/remotes.ts';
 import { pullSignatureHooks } from '../../src/sign/policy.ts';
+import { createDeltaHook } from '../../src/delta/source.ts';
+import { joinUrl } from '../../src/pull/fetcher.ts';
 
 function intOption(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -122,6 +124,11 @@ export const command: Command = {
       disableVerifyBindings: p.flag('disable-verify-bindings'),
       verifyCommit,
       verifySummary,
+      // Static deltas: superblocks and indexes from the metadata URL, parts from the content URL.
+      delta: (dctx) =>
+        createDeltaHook((rel, maxBytes) =>
+          dctx.fetcher.get({ url: joinUrl(/^deltas\/.*\/\d+$/.test(rel) ? dctx.contentUrl : dctx.metaUrl, rel), optional: true, maxBytes }),
+        )(dctx),
       updateFrequencyMs: intOption(p.value('update-frequency'), 'update-frequency'),
       onProgress: (pr) => {
         if (json) ctx.out(JSON.stringify({ event: 'progress', ...ostreeNamed(pr as PullProgress) }) + '\n');
