@@ -131,6 +131,18 @@ export class Transaction {
     this.record(commit, ObjectType.CommitMeta, p);
   }
 
+  /**
+   * As libostree: a bare-user-only repo refuses regular files that are setuid/setgid/sticky or
+   * world-writable (commits canonicalize modes first; pulls can bring anything).
+   */
+  private checkBareUserOnlyMode(checksum: string, header: FileHeader): void {
+    if (this.repo.mode !== 'bare-user-only' || !isReg(header.mode)) return;
+    const bad = header.mode & 0o7002;
+    if (bad === 0) return;
+    const oct = (n: number) => `0${n.toString(8).padStart(4, '0')}`;
+    throw new XylemError(`Content object ${checksum}: invalid mode ${oct(header.mode & 0o7777)} with bits ${oct(bad)}`);
+  }
+
   /** Writes a content object whose content is in memory; returns its checksum. */
   async writeContent(header: FileHeader, content: Uint8Array, expected?: string): Promise<string> {
     const h = this.repo.createSha256();
@@ -139,6 +151,7 @@ export class Transaction {
     const checksum = toHex(h.digest());
     if (expected !== undefined && expected !== checksum)
       throw new XylemError(`Corrupted file object; checksum expected='${expected}' actual='${checksum}'`);
+    this.checkBareUserOnlyMode(checksum, header);
     this.stats.contentObjectsTotal++;
     if (await this.hasObject(checksum, ObjectType.File)) return checksum;
     await this.storeContent(checksum, header, content);
@@ -168,6 +181,7 @@ export class Transaction {
       await fh.close();
     }
     const checksum = toHex(h.digest());
+    this.checkBareUserOnlyMode(checksum, header);
     this.stats.contentObjectsTotal++;
     if (await this.hasObject(checksum, ObjectType.File)) return checksum;
     const p = await this.stagedPath(checksum, ObjectType.File);
