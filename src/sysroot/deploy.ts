@@ -99,6 +99,10 @@ export async function deployTree(sysroot: Sysroot, opts: DeployTreeOptions): Pro
     }
   }
 
+  // systemd's ConditionNeedsUpdate= compares these stamps with /usr: a new tree must look updated.
+  if (hasEtc) await fs.rmrf(joinPath(root, 'etc/.updated'));
+  await fs.rmrf(sysroot.abs(`ostree/deploy/${opts.osname}/var/.updated`));
+
   // The stateroot's /var is labelled once (no SELinux policy here: the stamp is what remains).
   const stamp = sysroot.abs(`ostree/deploy/${opts.osname}/var/.ostree-selabeled`);
   if (!(await fs.lstat(stamp)) && (await fs.stat(sysroot.abs(`ostree/deploy/${opts.osname}/var`)))) {

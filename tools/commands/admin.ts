@@ -6,7 +6,9 @@ import type { CliContext, Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseOptions, type OptionSpec, type Parsed } from '../cli/options.ts';
 import { KeyFile } from '../../src/format/keyfile.ts';
-import { resolveRev } from '../../src/repo/refs.ts';
+import { parseRefspec, refPath, resolveRev } from '../../src/repo/refs.ts';
+import type { Repo } from '../../src/repo/repo.ts';
+import { errnoCode } from '../../src/util/errors.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { fromUtf8 } from '../../src/util/bytes.ts';
 import {
@@ -251,7 +253,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       kargs.replaceArgv(a.p.list('replace'));
       kargs.appendArgv(a.p.list('append'));
       kargs.appendArgv(args);
-      await setKargs(sysroot, first.index, kargs);
+      await setKargs(sysroot, first.index, kargs, a.line);
       return 0;
     },
   },
@@ -346,6 +348,10 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       if (!merge) throw new XylemError('No previous deployment to switch from');
       const origin = switchOrigin(merge.origin, target);
       await upgrade(sysroot, { osname: merge.osname, origin, allowDowngrade: true, out: a.line });
+      // As ostree: the ref switched away from is dropped so nothing keeps pulling it.
+      const oldRefspec = merge.origin!.get('origin', 'refspec')!;
+      a.line(`Deleting ref '${oldRefspec}'`);
+      await deleteRefFile(await sysroot.repo(), oldRefspec);
       return 0;
     },
   },
@@ -391,6 +397,14 @@ export const command: Command = {
     return sub.run(a);
   },
 };
+
+/** Unlinks a ref file, leaving its folders (libostree's transaction_set_ref with no checksum). */
+async function deleteRefFile(repo: Repo, refspec: string): Promise<void> {
+  const { remote, ref } = parseRefspec(refspec);
+  await repo.fs.unlink(refPath(repo, remote, ref)).catch((e) => {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+  });
+}
 
 function absolutePath(_ctx: CliContext, p: string): string {
   if (p.startsWith('/')) return p;
