@@ -109,6 +109,7 @@ export async function executeDelta(repo: Repo, tx: Transaction, sb: Superblock, 
       data[0] = kind;
       data.set(body, 1);
     } else {
+      if (h.size > maxPart) throw new CorruptionError(`Static delta part ${i} declares ${h.size} bytes, over the limit of ${maxPart}`);
       const loaded = await loadPart(i);
       if (!loaded) throw new XylemError(`Static delta part ${i} is missing`);
       if (loaded.length !== h.size)

@@ -123,6 +123,8 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
         await signer.verify(bytes, signaturesOf(signer, sigs));
       };
     }
+    if (!verify && repo.config.getBoolean('core', 'sign-verify-deltas') === true)
+      throw new XylemError('Key is mandatory to check delta signature');
     await applyDeltaOffline(repo, path, verify ? { verifySignature: verify } : {});
     return 0;
   },
