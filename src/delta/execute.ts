@@ -52,6 +52,9 @@ const DEFAULT_MAX_OBJECT = 0x7fffffff;
 interface OpenObject {
   ref: DeltaObjectRef;
   header: FileHeader;
+  /** Declared size (the `o` operand). */
+  size: number;
+  /** Bytes written so far, in a buffer grown on demand (a hostile size allocates nothing up front). */
   content: Uint8Array;
   written: number;
 }
@@ -114,10 +117,15 @@ export async function executePart(
     await tx.writeContent(f.header, f.content, ref.checksum);
   };
   const append = (o: OpenObject, data: Uint8Array): void => {
-    if (data.length > o.content.length - o.written)
-      fail(`writes past the declared size ${o.content.length} of object ${o.ref.checksum}`);
+    if (data.length > o.size - o.written) fail(`writes past the declared size ${o.size} of object ${o.ref.checksum}`);
+    const need = o.written + data.length;
+    if (need > o.content.length) {
+      const grown = new Uint8Array(Math.min(o.size, Math.max(need, o.content.length * 2, 65536)));
+      grown.set(o.content.subarray(0, o.written));
+      o.content = grown;
+    }
     o.content.set(data, o.written);
-    o.written += data.length;
+    o.written = need;
   };
 
   while (cur.pos < cur.data.length) {
@@ -147,7 +155,7 @@ export async function executePart(
         const header = contentHeader(part, readVarint(cur), readVarint(cur));
         const size = readVarint(cur);
         if (size > maxObject) fail(`object ${ref.checksum} declares ${size} bytes, over the limit of ${maxObject}`);
-        open = { ref, header, content: new Uint8Array(size), written: 0 };
+        open = { ref, header, size, content: new Uint8Array(0), written: 0 };
         break;
       }
       case OP_WRITE: {
@@ -184,9 +192,11 @@ export async function executePart(
         const len = readVarint(cur);
         const patch = blobSlice(blob, off, len, 'bspatch data');
         if (open.written !== 0) fail("'B' on an object that was already written to");
+        // every output byte of a raw bsdiff stream is stored in it (diff or extra bytes)
+        if (open.size > patch.length) fail(`bspatch output of ${open.size} bytes cannot come from a ${patch.length}-byte patch`);
         let out: Uint8Array;
         try {
-          out = opts.bspatch(source, patch, open.content.length);
+          out = opts.bspatch(source, patch, open.size);
         } catch (e) {
           fail(`${e instanceof Error ? e.message : String(e)} (object ${open.ref.checksum})`);
         }
@@ -195,9 +205,8 @@ export async function executePart(
       }
       case OP_CLOSE: {
         if (!open) fail("'c' without an open object");
-        if (open.written !== open.content.length)
-          fail(`object ${open.ref.checksum} closed after ${open.written} of its ${open.content.length} bytes`);
-        await writeContent(open.ref, open.header, open.content);
+        if (open.written !== open.size) fail(`object ${open.ref.checksum} closed after ${open.written} of its ${open.size} bytes`);
+        await writeContent(open.ref, open.header, open.content.subarray(0, open.written));
         open = null;
         index++;
         break;

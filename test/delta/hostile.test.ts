@@ -179,9 +179,10 @@ describeInterop('static deltas: hostile input', () => {
       return out;
     };
     const cases: Array<[Buffer, RegExp]> = [
-      [Buffer.concat([ctl(5001, 0, 0), Buffer.alloc(10)]), /truncated/],
+      [Buffer.concat([ctl(5001, 0, 0), Buffer.alloc(4990)]), /truncated/],
+      [Buffer.concat([ctl(5001, 0, 0), Buffer.alloc(10)]), /cannot come from a 34-byte patch/],
       [Buffer.concat([ctl(9999, 0, 0), Buffer.alloc(9999)]), /past the end/],
-      [Buffer.concat([ctl(-1, 0, 0)]), /invalid control/],
+      [Buffer.concat([ctl(-1, 0, 0), Buffer.alloc(5000)]), /invalid control/],
       [Buffer.concat([ctl(5000, 2, 0), Buffer.alloc(5002)]), /past the end/],
     ];
     for (const [patch, re] of cases) {
@@ -190,6 +191,16 @@ describeInterop('static deltas: hostile input', () => {
       const ops = [0x72, ...varints(0), 0x6f, ...varints(0, 0, newContent.length), 0x42, ...varints(32, patch.length), 0x63, 0x52];
       await refused(r, await writeDelta(r, [{ objects: [ref], ops, blob }]), re);
     }
+  });
+
+  it('an open with a huge declared size allocates nothing up front and is refused', async () => {
+    const ref: DeltaObjectRef = { type: ObjectType.File, checksum: newFile };
+    const r = target();
+    await refused(r, await writeDelta(r, [{ objects: [ref], ops: [0x6f, ...varints(0, 0, 2 ** 40)], blob: new Uint8Array(0) }]), /over the limit/);
+    const r2 = target();
+    const before = process.memoryUsage().arrayBuffers;
+    await refused(r2, await writeDelta(r2, [{ objects: [ref], ops: [0x6f, ...varints(0, 0, 2 ** 31 - 2), 0x77, ...varints(3, 0), 0x63], blob: new Uint8Array(3) }]), /closed after 3 of its 2147483646 bytes/);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(256 << 20);
   });
 
   it('refuses a superblock that names a different commit than it carries', async () => {
