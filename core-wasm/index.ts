@@ -1,7 +1,8 @@
 // TypeScript facade over the WASM core (core-wasm/assembly): loads the module (embedded bytes,
 // caller-supplied bytes, or a precompiled WebAssembly.Module for edge runtimes that refuse to
 // compile) and wraps its pointer/length protocol in typed functions: SHA-256 (one-shot,
-// streaming, 4-lane SIMD batches) and the sorted dirtree table diff.
+// streaming, 4-lane SIMD batches), the sorted dirtree table diff, and for static deltas
+// bsdiff/bspatch (OSTree's raw stream form) and bupsplit chunking.
 // Runtime-neutral: no node:* imports, nothing from src/ (dependency direction is core-wasm <- src).
 
 import { wasmBytes } from './gen/wasm-bytes.ts';
