@@ -218,6 +218,23 @@ describeInterop('static deltas: xylem ↔ ostree', () => {
     expect(run('ostree', [`--repo=${r}`, 'ls', '-R', '-C', c2])).toBe(run('ostree', [`--repo=${g}`, 'ls', '-R', '-C', c2]));
   });
 
+  it('big-endian deltas (--swap-endianness) work both ways', () => {
+    const g = genRepo();
+    run('ostree', [`--repo=${g}`, 'static-delta', 'generate', '--swap-endianness', `--from=${a}`, `--to=${b}`]);
+    expect(run('xylem', [`--repo=${g}`, 'static-delta', 'show', `${a}-${b}`])).toContain('Endianness: big\n');
+    const r = target('bare-user', true);
+    run('xylem', [`--repo=${r}`, 'static-delta', 'apply-offline', deltaDir(g, true)]);
+    checkApplied(r);
+    const g2 = genRepo();
+    run('xylem', [`--repo=${g2}`, 'static-delta', 'generate', '--swap-endianness', `--from=${a}`, `--to=${b}`]);
+    const show = run('ostree', [`--repo=${g2}`, 'static-delta', 'show', `${a}-${b}`]);
+    expect(show).toContain('Endianness: big\n');
+    expect(show).toBe(run('xylem', [`--repo=${g2}`, 'static-delta', 'show', `${a}-${b}`]));
+    const r2 = target('bare-user', true);
+    run('ostree', [`--repo=${r2}`, 'static-delta', 'apply-offline', deltaDir(g2, true)]);
+    checkApplied(r2);
+  });
+
   it('generation is reproducible (two runs give identical bytes)', () => {
     const g1 = genRepo();
     const g2 = genRepo();
