@@ -235,6 +235,23 @@ describeInterop('static deltas: xylem ↔ ostree', () => {
     checkApplied(r2);
   });
 
+  it('fallback objects: listed alike by both tools; offline apply refuses them like ostree', () => {
+    for (const maker of ['ostree', 'xylem'] as const) {
+      const g = genRepo();
+      run(maker, [`--repo=${g}`, 'static-delta', 'generate', '--empty', `--to=${b}`, '--min-fallback-size=1']);
+      const show = run('ostree', [`--repo=${g}`, 'static-delta', 'show', b]);
+      expect(show).toMatch(/Number of fallback entries: 1\n/);
+      expect(run('xylem', [`--repo=${g}`, 'static-delta', 'show', b])).toBe(show);
+      const r1 = target('bare-user', false);
+      const o = ostree([`--repo=${r1}`, 'static-delta', 'apply-offline', deltaDir(g, false)]);
+      const r2 = target('bare-user', false);
+      const x = xylem([`--repo=${r2}`, 'static-delta', 'apply-offline', deltaDir(g, false)]);
+      expect(o.status).not.toBe(0);
+      expect(x.status).not.toBe(0);
+      expect(x.stderr).toBe(o.stderr);
+    }
+  });
+
   it('generation is reproducible (two runs give identical bytes)', () => {
     const g1 = genRepo();
     const g2 = genRepo();
