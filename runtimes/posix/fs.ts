@@ -5,7 +5,6 @@
 import * as fsp from 'node:fs/promises';
 import * as nodeFs from 'node:fs';
 import { promisify } from 'node:util';
-import { execFile } from 'node:child_process';
 import type { Stats, Dirent } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type {
@@ -376,6 +375,8 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async syncfs(path: string): Promise<void> {
       // Node has no syncfs(2); coreutils' `sync -f` calls it for the filesystem holding path.
+      // (child_process is loaded here, not at start-up: it drags in net, dgram and streams.)
+      const { execFile } = await import('node:child_process');
       await new Promise<void>((resolve, reject) => {
         execFile('sync', ['-f', path], (err) => (err ? reject(withPath(err, path)) : resolve()));
       });
