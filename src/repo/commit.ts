@@ -15,6 +15,7 @@ import {
   type Xattr,
   S_IFMT,
   S_IFLNK,
+  isLnk,
 } from '../format/objects.ts';
 import { compareBytes, utf8 } from '../util/bytes.ts';
 import type { GVVariant } from '../format/gvariant.ts';
@@ -210,6 +211,60 @@ export async function scanDevinoCache(repo: Repo): Promise<Map<string, string>> 
     if (st) out.set(`${st.dev}:${st.ino}`, files[i]!.checksum);
   }
   return out;
+}
+
+/**
+ * Merges an existing commit's tree into `tree` with the commit modifier applied to every entry
+ * (`--tree=ref=` when options such as --owner-uid or --statoverride are given, as libostree then
+ * walks the tree): files whose metadata changes are rewritten as new objects.
+ */
+export async function importCommitTreeModified(ctx: ImportContext, rev: string, tree: MutableTree): Promise<void> {
+  const repo = ctx.txn.repo;
+  const c = await repo.loadCommit((await resolveRev(repo, rev))!);
+  const meta = await repo.loadDirMeta(c.rootMeta);
+  const info = applyModifier(ctx, '/', meta);
+  if (info) await walkExistingTree(ctx, c.rootTree, meta.xattrs, info, tree, '/');
+  await ctx.pool.drain();
+}
+
+async function walkExistingTree(
+  ctx: ImportContext,
+  treeCsum: string,
+  dirXattrs: Xattr[],
+  info: FileInfo,
+  tree: MutableTree,
+  relPath: string,
+): Promise<void> {
+  const repo = ctx.txn.repo;
+  const keepXattrs = !ctx.modifier.skipXattrs;
+  await tree.touch();
+  const dirmeta = { uid: info.uid, gid: info.gid, mode: info.mode, xattrs: keepXattrs ? dirXattrs : [] };
+  tree.metaChecksum = await ctx.txn.writeMetadata(ObjectType.DirMeta, encodeDirMeta(dirmeta));
+  const dt = await repo.loadDirTree(treeCsum);
+  const rel = (name: string) => (relPath === '/' ? '/' + name : `${relPath}/${name}`);
+  for (const f of dt.files) {
+    await ctx.pool.submit(async () => {
+      const obj = await repo.loadFile(f.checksum);
+      const h = obj.header;
+      const m = applyModifier(ctx, rel(f.name), h);
+      if (!m) return;
+      const xattrs = keepXattrs ? h.xattrs : [];
+      if (m.uid === h.uid && m.gid === h.gid && m.mode === h.mode && xattrs.length === h.xattrs.length) {
+        await tree.setFile(f.name, f.checksum);
+        return;
+      }
+      const header: FileHeader = { ...h, uid: m.uid, gid: m.gid, mode: m.mode, xattrs };
+      const csum = await ctx.txn.writeContent(header, isLnk(h.mode) ? new Uint8Array(0) : await obj.read());
+      await tree.setFile(f.name, csum);
+    });
+  }
+  for (const d of dt.dirs) {
+    const dm = await repo.loadDirMeta(d.metaChecksum);
+    const dinfo = applyModifier(ctx, rel(d.name), dm);
+    if (!dinfo) continue;
+    const sub = await tree.ensureDir(d.name);
+    await walkExistingTree(ctx, d.treeChecksum, dm.xattrs, dinfo, sub, rel(d.name));
+  }
 }
 
 /** Merges an existing commit's root tree into `tree` (for --tree=ref=). */

@@ -8,6 +8,7 @@ import { MutableTree } from '../../src/repo/mutable-tree.ts';
 import {
   importDirectory,
   importCommitTree,
+  importCommitTreeModified,
   makeImportContext,
   writeCommit,
   scanDevinoCache,
@@ -96,6 +97,7 @@ export const command: Command = {
       { name: 'selinux-policy', kind: 'string' },
       { name: 'statoverride', kind: 'string' },
       { name: 'skip-list', kind: 'string' },
+      { name: 'base', kind: 'string' },
       { name: 'gpg-sign', kind: 'strings' },
       { name: 'gpg-homedir', kind: 'string' },
       { name: 'sign', kind: 'strings' },
@@ -183,6 +185,12 @@ export const command: Command = {
       if (p.flag('link-checkout-speedup') || modifier.devinoCanonical) modifier.devino = await scanDevinoCache(repo);
       const ictx = makeImportContext(txn, modifier);
       const tree = new MutableTree();
+      // --base: start from that commit's tree as it is (no modifier), then lay the trees over it.
+      const base = p.value('base');
+      if (base !== undefined) await importCommitTree(repo, base, tree);
+      // As ostree, a --tree=ref= is walked with the modifier only when an option needs one.
+      const modifierActive =
+        ou !== undefined || og !== undefined || !!modifier.canonicalPermissions || !!modifier.skipXattrs || !!modifier.filter;
       const trees = p.list('tree');
       if (trees.length === 0) trees.push(`dir=${p.positionals[0] ?? '.'}`);
       for (const t of trees) {
@@ -191,6 +199,7 @@ export const command: Command = {
         const kind = t.slice(0, i);
         const arg = t.slice(i + 1);
         if (kind === 'dir') await importDirectory(ictx, arg, tree);
+        else if (kind === 'ref' && modifierActive) await importCommitTreeModified(ictx, arg, tree);
         else if (kind === 'ref') await importCommitTree(repo, arg, tree);
         else if (kind === 'tar') {
           const { importTarball } = await import('../../src/repo/tar-import.ts');
