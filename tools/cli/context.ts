@@ -41,5 +41,9 @@ export async function openRepoAt(host: Host, path: string | undefined): Promise<
   if (await host.fs.lstat('./config')) {
     if (await host.fs.lstat('./objects')) return Repo.open(host, '.');
   }
+  // Then the system repo: $OSTREE_SYSROOT/ostree/repo, else /ostree/repo (as ostree).
+  const sysroot = host.env?.OSTREE_SYSROOT;
+  const sysRepo = sysroot ? `${sysroot.replace(/\/+$/, '')}/ostree/repo` : '/ostree/repo';
+  if (await host.fs.lstat(`${sysRepo}/config`)) return Repo.open(host, sysRepo);
   throw new UsageError('Command requires a --repo argument');
 }

@@ -25,8 +25,9 @@ function matches(e: RefEntry, prefix: string): string | null {
   }
   if (full === prefix) return full;
   const pre = prefix.endsWith('/') ? prefix : prefix + '/';
-  if (full.startsWith(pre)) return full.slice(pre.length);
-  return null;
+  if (!full.startsWith(pre)) return null;
+  // Like ostree: a remote prefix keeps its "remote:" in what is printed.
+  return e.remote && prefix.includes(':') ? `${e.remote}:${full.slice(pre.length)}` : full.slice(pre.length);
 }
 
 export const command: Command = {
