@@ -52,12 +52,10 @@ describeInterop('static deltas: hostile input', () => {
     mkdirSync(t);
     writeFileSync(join(t, 'data.bin'), Buffer.alloc(5000, 7));
     src = initRepo('ostree', tmp.join('src'), 'bare-user');
-    run('ostree', [`--repo=${src}`, 'commit', '-b', 'main', `--tree=dir=${t}`]);
-    a = run('ostree', [`--repo=${src}`, 'rev-parse', 'main']);
+    a = run('ostree', [`--repo=${src}`, 'commit', '-b', 'main', `--tree=dir=${t}`]);
     sourceFile = run('ostree', [`--repo=${src}`, 'ls', '-C', a, '/data.bin']).split(/\s+/)[4]!;
     writeFileSync(join(t, 'data.bin'), Buffer.alloc(5001, 7));
-    run('ostree', [`--repo=${src}`, 'commit', '-b', 'main', `--tree=dir=${t}`]);
-    b = run('ostree', [`--repo=${src}`, 'rev-parse', 'main']);
+    b = run('ostree', [`--repo=${src}`, 'commit', '-b', 'main', `--tree=dir=${t}`]);
     newFile = run('ostree', [`--repo=${src}`, 'ls', '-C', b, '/data.bin']).split(/\s+/)[4]!;
     commitB = readFileSync(join(src, 'objects', b.slice(0, 2), `${b.slice(2)}.commit`));
   });

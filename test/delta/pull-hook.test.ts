@@ -27,12 +27,10 @@ describeInterop('static deltas: pull helpers', () => {
     mkdirSync(t);
     writeFileSync(join(t, 'f'), Buffer.alloc(100_000, 1));
     src = initRepo('ostree', tmp.join('src'), 'archive');
-    run('ostree', [`--repo=${src}`, 'commit', '-b', 'main', `--tree=dir=${t}`]);
-    a = run('ostree', [`--repo=${src}`, 'rev-parse', 'main']);
+    a = run('ostree', [`--repo=${src}`, 'commit', '-b', 'main', `--tree=dir=${t}`]);
     appendFileSync(join(t, 'f'), 'more');
     writeFileSync(join(t, 'g'), 'new');
-    run('ostree', [`--repo=${src}`, 'commit', '-b', 'main', `--tree=dir=${t}`]);
-    b = run('ostree', [`--repo=${src}`, 'rev-parse', 'main']);
+    b = run('ostree', [`--repo=${src}`, 'commit', '-b', 'main', `--tree=dir=${t}`]);
     run('ostree', [`--repo=${src}`, 'static-delta', 'generate', `--from=${a}`, `--to=${b}`]);
   });
   afterAll(() => tmp?.cleanup());
