@@ -28,7 +28,7 @@ class MemRepo {
   file(content: Uint8Array, tamper?: (filez: Uint8Array) => Uint8Array, declared = content.length): string {
     const h = { uid: 0, gid: 0, mode: S_IFREG | 0o644, rdev: 0, symlinkTarget: '', xattrs: [] };
     const csum = sha(new Uint8Array([...fileStreamHeader(h), ...content]));
-    let filez = new Uint8Array([...archiveHeader(h, declared), ...deflateSync(content)]);
+    let filez: Uint8Array = new Uint8Array([...archiveHeader(h, declared), ...deflateSync(content)]);
     if (tamper) filez = tamper(filez);
     this.put(path(csum, 'filez'), filez);
     return csum;
