@@ -192,7 +192,8 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
       { name: 'keys-file', kind: 'string' },
     ]);
     const repo = await ctx.openRepo();
-    const toArg = p.value('to');
+    // As ostree: the TO revision may also be given as the first argument.
+    const toArg = p.value('to') ?? p.positionals[0];
     if (toArg === undefined) throw new UsageError('TO revision must be specified');
     const fromArg = p.value('from');
     if (p.flag('empty') && fromArg !== undefined) throw new UsageError('Cannot specify both --empty and --from=REV');
