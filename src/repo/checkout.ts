@@ -26,7 +26,7 @@ export interface CheckoutOptions {
   noXattrs?: boolean;
   /** `-M`: directories keep only mode bits within 0775 (as a bare-user-only repo stores them). */
   bareuseronlyDirs?: boolean;
-  /** Paths to leave out, relative to the checked-out root ("/a/b"); a skipped folder skips its contents. */
+  /** Files to leave out, by path relative to the checked-out root ("/a/b"); as ostree 2022.7, folders are never skipped. */
   skip?: ReadonlySet<string>;
   /**
    * `--disable-cache`: user-mode checkouts from an archive repo otherwise keep uncompressed copies
@@ -153,8 +153,8 @@ async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: s
       }
       // bare-user-only silently drops world-writable, setuid/setgid and sticky bits of directories.
       await fs.chmod(dest, meta.mode & (repo.mode === 'bare-user-only' || opts.bareuseronlyDirs ? 0o775 : 0o7777));
-    // Checked-out folders carry mtime 0, like the objects hardlinked into them (as libostree).
-    await fs.lutimes(dest, 0, 0);
+      // Checked-out folders carry mtime 0, like the objects hardlinked into them (as libostree).
+      await fs.lutimes(dest, 0, 0);
     });
   }
   for (const f of dt.files) {
@@ -162,7 +162,6 @@ async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: s
     await ctx.pool.submit(() => checkoutFile(ctx, f.checksum, joinPath(dest, f.name), rel(f.name), fresh));
   }
   for (const d of dt.dirs) {
-    if (skip?.has(rel(d.name))) continue;
     await checkoutDir(ctx, d.treeChecksum, d.metaChecksum, joinPath(dest, d.name), false, rel(d.name));
   }
 }

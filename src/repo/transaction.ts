@@ -139,8 +139,7 @@ export class Transaction {
     if (this.repo.mode !== 'bare-user-only' || !isReg(header.mode)) return;
     const bad = header.mode & 0o7002;
     if (bad === 0) return;
-    const oct = (n: number) => `0${n.toString(8).padStart(4, '0')}`;
-    throw new XylemError(`Content object ${checksum}: invalid mode ${oct(header.mode & 0o7777)} with bits ${oct(bad)}`);
+    throw new XylemError(`Writing content object: Content object ${checksum}: invalid mode 0${header.mode.toString(8)} with bits 0${bad.toString(8)}`);
   }
 
   /** Writes a content object whose content is in memory; returns its checksum. */

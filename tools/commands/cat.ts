@@ -1,5 +1,5 @@
-// `xylem cat REV PATH…`: write files of a commit to stdout, following symlinks inside the commit
-// as ostree does (relative to the link's folder; absolute targets start at the commit's root).
+// `xylem cat REV PATH…`: write files of a commit to stdout. A symlink named by PATH is followed
+// inside the commit as ostree does (relative to the link's folder; absolute from the root).
 
 import type { Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
@@ -39,6 +39,8 @@ async function resolveFile(repo: Repo, root: string, path: string): Promise<stri
     const f = dt.files.find((x) => x.name === name);
     const here = '/' + [...done, name].join('/');
     if (!f) throw new XylemError(`No such file or directory: ${here}`);
+    // Only the last component's symlink is followed (ostree: an inner one is 'Not a directory').
+    if (pending.length > 0) throw new XylemError('Not a directory');
     const obj = await repo.loadFile(f.checksum);
     if (isLnk(obj.header.mode)) {
       if (++links > MAX_SYMLINKS) throw new XylemError(`Too many levels of symbolic links: ${here}`);
@@ -50,7 +52,6 @@ async function resolveFile(repo: Repo, root: string, path: string): Promise<stri
       pending = [...pathComponents(target), ...pending];
       continue;
     }
-    if (pending.length > 0) throw new XylemError('Not a directory');
     return f.checksum;
   }
   throw new XylemError("Can't open directory");
