@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// The main job: a demo of Xylem's repository cycle in a throw-away folder — make a tree, commit two
-// versions, diff them, check one out, fsck, and let the real `ostree` read what xylem wrote.
-// Run with `npm run demo` (builds first). Exits non-zero if any step fails.
+// The main job: a demo of Xylem's whole update cycle in a throw-away folder — make an OS tree,
+// commit two versions, diff them, check one out, fsck (and let the real `ostree` read what xylem
+// wrote), then serve the repo on 127.0.0.1, deploy version 1 into a fresh sysroot over HTTP,
+// change /etc, upgrade to version 2, roll back, and clean up.
+// Run with `npm run demo` (builds first; deploying needs root, as ostree's does). Exits non-zero
+// if any step fails.
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync, readFileSync, chmodSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync, readFileSync, chmodSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +27,87 @@ function xylem(...args) {
   return out.trim();
 }
 
+async function updateCycle(repo, v1, v2) {
+  if (process.getuid?.() !== 0) {
+    process.stdout.write('\n(deployments need root, as with ostree: skipping the sysroot part)\n');
+    return;
+  }
+  step('Serve the repository on 127.0.0.1');
+  const portFile = join(work, 'httpd-port');
+  const httpd = spawn(process.execPath, [CLI, 'trivial-httpd', '-p', portFile, repo], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 100));
+    const port = readFileSync(portFile, 'utf8').trim();
+    const url = `http://127.0.0.1:${port}`;
+    process.stdout.write(`serving ${repo} at ${url}\n`);
+
+    step('A fresh sysroot; deploy version 1 pulled over HTTP');
+    const sysroot = join(work, 'sysroot');
+    mkdirSync(sysroot);
+    const env = { ...process.env, OSTREE_SYSROOT_DEBUG: 'mutable-deployments' };
+    const x = (...args) => {
+      process.stdout.write(`$ xylem ${args.join(' ')}\n`);
+      const out = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });
+      process.stdout.write(out);
+      return out.trim();
+    };
+    x('admin', 'init-fs', sysroot);
+    x('admin', `--sysroot=${sysroot}`, 'os-init', 'demo');
+    x('remote', `--repo=${sysroot}/ostree/repo`, 'add', '--no-gpg-verify', 'origin', url);
+    x('pull', `--repo=${sysroot}/ostree/repo`, 'origin', `demo/stable@${v1}`);
+    x('admin', `--sysroot=${sysroot}`, 'deploy', '--os=demo', '--karg=root=LABEL=demo', 'origin:demo/stable');
+    x('admin', `--sysroot=${sysroot}`, 'status');
+
+    step('The admin changes /etc and writes to /var');
+    const deployDir = join(sysroot, 'ostree/deploy/demo/deploy');
+    const first = readdirSync(deployDir).find((n) => !n.endsWith('.origin'));
+    writeFileSync(join(deployDir, first, 'etc/demo.conf'), 'setting=local\n');
+    writeFileSync(join(sysroot, 'ostree/deploy/demo/var/data'), 'kept across upgrades\n');
+
+    step('Upgrade to version 2 (pulled over HTTP); /etc changes are merged');
+    x('admin', `--sysroot=${sysroot}`, 'upgrade', '--os=demo');
+    x('admin', `--sysroot=${sysroot}`, 'status');
+    const current = readdirSync(deployDir).filter((n) => !n.endsWith('.origin')).find((n) => n.startsWith(v2));
+    if (!current) throw new Error('version 2 is not deployed');
+    const conf = readFileSync(join(deployDir, current, 'etc/demo.conf'), 'utf8');
+    if (conf !== 'setting=local\n') throw new Error('the /etc change was not carried over');
+    process.stdout.write(`etc/demo.conf in version 2: ${conf}`);
+    process.stdout.write(`boot entries: ${readdirSync(join(sysroot, 'boot/loader/entries')).join(', ')}\n`);
+
+    step('Roll back: make version 1 the default again');
+    x('admin', `--sysroot=${sysroot}`, 'set-default', '1');
+    x('admin', `--sysroot=${sysroot}`, 'status');
+
+    step('The real ostree reads the sysroot xylem wrote');
+    const st = spawnSync('ostree', ['admin', `--sysroot=${sysroot}`, 'status'], { encoding: 'utf8' });
+    if (st.error) process.stdout.write('(ostree is not installed: skipped)\n');
+    else {
+      process.stdout.write(st.stdout + st.stderr);
+      if (st.status !== 0) throw new Error('ostree admin status failed on the sysroot xylem wrote');
+    }
+
+    step('Clean up the unused deployment');
+    x('admin', `--sysroot=${sysroot}`, 'undeploy', '1');
+    x('admin', `--sysroot=${sysroot}`, 'cleanup');
+    x('admin', `--sysroot=${sysroot}`, 'status');
+  } finally {
+    httpd.kill();
+  }
+}
+
 try {
   step('Make a tree');
   const tree = join(work, 'tree');
   mkdirSync(join(tree, 'usr/bin'), { recursive: true });
   mkdirSync(join(tree, 'usr/etc'), { recursive: true });
+  // A kernel and initramfs where ostree looks for them, so the tree is bootable.
+  mkdirSync(join(tree, 'usr/lib/modules/6.1.0-demo'), { recursive: true });
+  writeFileSync(join(tree, 'usr/lib/modules/6.1.0-demo/vmlinuz'), 'demo kernel\n');
+  writeFileSync(join(tree, 'usr/lib/modules/6.1.0-demo/initramfs.img'), 'demo initramfs\n');
   writeFileSync(join(tree, 'usr/bin/hello'), '#!/bin/sh\necho hello v1\n');
   chmodSync(join(tree, 'usr/bin/hello'), 0o755);
-  writeFileSync(join(tree, 'usr/etc/os-release'), 'NAME=Demo\nVERSION=1\n');
+  writeFileSync(join(tree, 'usr/etc/os-release'), 'NAME=Demo\nPRETTY_NAME="Xylem Demo"\nVERSION=1\n');
+  writeFileSync(join(tree, 'usr/etc/demo.conf'), 'setting=default\n');
   symlinkSync('usr/bin', join(tree, 'bin'));
   process.stdout.write(`tree at ${tree}\n`);
 
@@ -42,7 +118,7 @@ try {
   step('Change the tree and commit version 2');
   writeFileSync(join(tree, 'usr/bin/hello'), '#!/bin/sh\necho hello v2\n');
   writeFileSync(join(tree, 'usr/etc/motd'), 'Welcome to version 2\n');
-  rmSync(join(tree, 'usr/etc/os-release'));
+  writeFileSync(join(tree, 'usr/etc/os-release'), 'NAME=Demo\nPRETTY_NAME="Xylem Demo"\nVERSION=2\n');
   const v2 = xylem('commit', `--repo=${repo}`, '-b', 'demo/stable', '-s', 'Version 2', '--add-metadata-string=version=2', `--tree=dir=${tree}`);
 
   step('History and contents');
@@ -72,6 +148,7 @@ try {
     if (rp.stdout.trim() !== v2) throw new Error('ostree sees a different head');
     process.stdout.write(`ostree rev-parse demo/stable = ${rp.stdout.trim()} (same as xylem)\n`);
   }
+  await updateCycle(repo, v1, v2);
   process.stdout.write('\nDemo completed.\n');
 } finally {
   rmSync(work, { recursive: true, force: true });
