@@ -1,7 +1,9 @@
 // Keeps the benchmark from rotting: runs `BENCH_QUICK=1 RUNS=1 tools/bench/run.sh` (a ~4 MB
 // generated tree) and checks that it completes and prints one row per hot path with a real-ostree
 // time and a xylem/ostree ratio (a number, or FAIL while xylem cannot do that command yet).
-// Where xylem succeeds, its result (commit checksum, checkout manifest) must equal ostree's.
+// Where xylem succeeds, its result (commit checksum, checkout manifest, pulled repo) must equal
+// ostree's. The HTTP pull rows also note each client's request count from the shared server's log,
+// and delta-generate each CLI's delta size.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +20,18 @@ const ROWS = [
   'checkout-archive',
   'fsck-archive',
   'fsck-bare-user',
+  'pull-http-full',
+  'pull-http-incremental',
+  'pull-local',
+  'delta-generate',
+  'delta-apply-offline',
 ];
+// notes column (ostree/xylem): a number for ostree, a number or "-" (failed) for xylem
+const NOTES: Record<string, RegExp> = {
+  'pull-http-full': /^req=\d+\/(\d+|-)$/,
+  'pull-http-incremental': /^req=\d+\/(\d+|-)$/,
+  'delta-generate': /^delta_bytes=\d+\/(\d+|-)$/,
+};
 const FLOORS = ['cp-a', 'cp-al', 'sha256sum'];
 const haveOstree = spawnSync('ostree', ['--version']).status === 0;
 const NUM = String.raw`\d+(?:\.\d+)?`;
@@ -37,9 +50,12 @@ describe.skipIf(!haveOstree && process.env.CI !== 'true')('tools/bench/run.sh (B
     for (const row of ROWS) {
       const line = r.stdout.split('\n').find((l) => l.startsWith(`${row} `));
       expect(line, `no row for ${row}:\n${out}`).toBeDefined();
-      // ROW ostree_s rss xylem_s rss ratio FLOOR floor_s xylem/floor same-output
+      // ROW ostree_s rss xylem_s rss ratio FLOOR floor_s xylem/floor same-output notes
       const f = line!.trim().split(/\s+/);
-      expect(f, line).toHaveLength(10);
+      expect(f, line).toHaveLength(11);
+      expect(f[10], `notes of ${row}`).toMatch(NOTES[row] ?? /^-$/);
+      const req = /^req=(\d+)\/(\d+)$/.exec(f[10]);
+      if (req) expect(Number(req[2]), `${row}: xylem made more HTTP requests than ostree`).toBeLessThanOrEqual(Number(req[1]));
       expect(f[1], `ostree time of ${row}`).toMatch(new RegExp(`^${NUM}$`));
       expect(f[2], `ostree peak RSS of ${row}`).toMatch(/^\d+$/);
       expect(f[5], `xylem/ostree ratio of ${row}`).toMatch(new RegExp(`^(${NUM}|inf|FAIL)$`));

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # xylem vs the real ostree on the hot paths, in one run, on the same input and with identical
 # arguments: archive / bare-user commits, incremental archive commit of a 2 %-changed tree,
-# hardlink and copy checkouts, fsck of archive and bare-user repos; plus the cp -a, cp -al and
-# sha256sum floors; and start-up (20 × `--version`: the upstream test suite runs the CLI
-# thousands of times). Prints a table (median wall time, peak RSS, ratio xylem/ostree) and keeps
-# the logs in tmp/bench/. A command that fails is reported in its row; the script goes on.
+# hardlink and copy checkouts, fsck of archive and bare-user repos; pulls of the archive repo into
+# a fresh bare-user repo over loopback HTTP (full, and A→B object by object) and with pull-local;
+# static delta A→B generation (delta size in the notes) and offline apply of the same (ostree-made)
+# delta; plus the cp -a, cp -al and sha256sum floors; and start-up (20 × `--version`: the upstream
+# test suite runs the CLI thousands of times). Prints a table (median wall time, peak RSS, ratio
+# xylem/ostree, notes such as HTTP requests per pull) and keeps the logs in tmp/bench/. A command
+# that fails is reported in its row; the script goes on.
+# HTTP: one static server (ostree-trivial-httpd, else python3 -m http.server) on 127.0.0.1 serves
+# the archive repo to both clients for the whole run; its log counts each client's requests.
 #
 # Env: BENCH_QUICK=1    tiny generated tree (~4 MB) instead of the 1.7 GB copy of /usr (seconds)
 #      RUNS=N           runs per command (default 3; median reported)
@@ -70,6 +75,19 @@ prepare() {
     done
     echo "$version" > "$PERF/repos.ok"
   fi
+  # pull / delta inputs: a bare-user repo at A (for A→B pulls and offline delta apply) and the
+  # real ostree's A→B delta (both CLIs apply the same one)
+  local stamp="$version $(cat "$PERF/commitA") $(cat "$PERF/commitB")"
+  if [ ! -f "$PERF/pull.ok" ] || [ "$(cat "$PERF/pull.ok")" != "$stamp" ]; then
+    log "preparing the pull and delta inputs with the real ostree"
+    rm -rf "$PERF/repo-bare-user-A" "$PERF/delta-AB"
+    $OSTREE --repo="$PERF/repo-bare-user-A" init --mode=bare-user || return 1
+    $OSTREE --repo="$PERF/repo-bare-user-A" pull-local "$PERF/repo-archive-A" main > /dev/null || return 1
+    mkdir -p "$PERF/delta-AB"
+    $OSTREE --repo="$PERF/repo-archive" static-delta generate --from="$(cat "$PERF/commitA")" \
+      --to="$(cat "$PERF/commitB")" --filename="$PERF/delta-AB/superblock" > "$PERF/delta-AB.log" 2>&1 || return 1
+    echo "$stamp" > "$PERF/pull.ok"
+  fi
 }
 # one preparer at a time (several checkouts may share the cache)
 exec 9> "$PERF/.lock"; flock 9
@@ -78,21 +96,58 @@ flock -u 9
 A=$(cat "$PERF/commitA"); B=$(cat "$PERF/commitB")
 log "tree: $(find "$TREE" -type f | wc -l) files, $(du -sh "$TREE" | cut -f1); commits A=${A:0:12} B=${B:0:12}; runs=$RUNS"
 
+# ---------------------------------------------------------------- HTTP server (shared by both CLIs)
+# Serves the archive repo (main = B; A's objects are there too) on 127.0.0.1 for the whole run.
+# http_requests prints how many requests it has logged so far (empty when no server runs).
+HTTPD_LOG=$RES/httpd.log; HTTPD_PID=; URL=
+TRIVIAL_HTTPD=${TRIVIAL_HTTPD:-/usr/libexec/libostree/ostree-trivial-httpd}
+start_httpd() {
+  local pf=$RUNSD/httpd.port i
+  if [ -x "$TRIVIAL_HTTPD" ]; then
+    "$TRIVIAL_HTTPD" -p "$pf" --log-file="$HTTPD_LOG" "$PERF/repo-archive" > "$RES/httpd.stdout" 2>&1 < /dev/null &
+    HTTPD_PID=$!
+    for ((i = 0; i < 100; i++)); do [ -s "$pf" ] && break; sleep 0.1; done
+    [ -s "$pf" ] && URL=http://127.0.0.1:$(cat "$pf")
+  else
+    # a free port from the kernel, then python's threaded static server (logs requests to stderr)
+    local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    python3 -m http.server --bind 127.0.0.1 --directory "$PERF/repo-archive" "$port" > /dev/null 2> "$HTTPD_LOG" < /dev/null &
+    HTTPD_PID=$!
+    for ((i = 0; i < 100; i++)); do
+      python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2> /dev/null && break
+      sleep 0.1
+    done
+    URL=http://127.0.0.1:$port
+  fi
+  if [ -n "$URL" ]; then log "serving $PERF/repo-archive at $URL (pid $HTTPD_PID, log $HTTPD_LOG)"
+  else log "the HTTP server did not start (see $RES/httpd.stdout); the pull-http rows will fail"; fi
+}
+http_requests() {
+  [ -n "$URL" ] || return 0
+  # ostree-trivial-httpd: "… - serving /path"; python: "… \"GET /path HTTP/1.1\" 200 -"
+  grep -cE ' - serving /|"(GET|HEAD) /' "$HTTPD_LOG" 2> /dev/null || true
+}
+trap 'rm -rf "$RUNSD"; [ -z "$HTTPD_PID" ] || kill "$HTTPD_PID" 2> /dev/null' EXIT
+
 # ---------------------------------------------------------------- measuring
 # timed TAG CMD: runs CMD (a bash string using $X, $R) under GNU time in a fresh run folder $R,
 # after SETUP (untimed); X = the CLI. Appends "wall_s rss_kb" to $RES/TAG.times; the first run's stdout goes
 # to $RES/TAG.out and the fingerprint (CHECK's stdout, or CMD's stdout) to $RES/TAG.check.
 # Returns CMD's exit status; the last stderr line of a failure goes to $RES/TAG.error.
+# NOTE (optional, first run): prints "label=value" for the notes column, to $RES/TAG.note.
+# When the HTTP server logged requests during CMD, their number goes to $RES/TAG.requests.
 timed() {
-  local tag=$1 impl=$2 setup=$3 cmd=$4 check=$5 first=$6 rc
+  local tag=$1 impl=$2 setup=$3 cmd=$4 check=$5 first=$6 note=${7:-} rc n0 n1
   local R; R=$(mktemp -d -p "$RUNSD")
-  export X=$impl R OSTREE TREE TREE2 A B TS
+  export X=$impl R OSTREE TREE TREE2 A B TS URL
   if ! bash -c "$setup" > "$RES/$tag.setup.log" 2>&1; then
     echo "setup failed: $(grep -m1 -E '^error:|Error:' "$RES/$tag.setup.log" || tail -1 "$RES/$tag.setup.log")" > "$RES/$tag.error"
     rm -rf "$R"; return 1
   fi
+  n0=$(http_requests)
   timeout -k 10 "$TIMEOUT" /usr/bin/time -f '%e %M' -o "$RES/$tag.time1" bash -c "$cmd" > "$RES/$tag.stdout" 2> "$RES/$tag.stderr" < /dev/null
   rc=$?
+  n1=$(http_requests)
   if [ $rc != 0 ]; then
     # ostree style "error: …", or a JS exception's "…Error: …" line, else the last line
     local msg; msg=$(grep -m1 -E '^error:|Error:|^ERROR' "$RES/$tag.stderr")
@@ -101,7 +156,9 @@ timed() {
     echo "rc=$rc: ${msg:0:200}" > "$RES/$tag.error"
   else
     tail -1 "$RES/$tag.time1" >> "$RES/$tag.times"
+    [ -n "$n0" ] && [ "$n1" -gt "$n0" ] && echo $((n1 - n0)) >> "$RES/$tag.requests"
     if [ "$first" = 1 ]; then
+      [ -z "$note" ] || bash -c "$note" > "$RES/$tag.note" 2> /dev/null
       cp "$RES/$tag.stdout" "$RES/$tag.out"
       if [ -n "$check" ]; then OUT=$RES/$tag.stdout bash -c "$check" > "$RES/$tag.check" 2>&1; else cp "$RES/$tag.stdout" "$RES/$tag.check"; fi
     fi
@@ -132,6 +189,8 @@ done
 # ---------------------------------------------------------------- rows
 # name | floor | setup | command | check: prints the fingerprint compared between the two CLIs
 # (empty: the command's stdout; "-": none; $OUT = file holding the command's stdout)
+# (rows are one line each; only the check may contain "|"). NOTE[name]: prints "label=value" for
+# the notes column (first run); pull rows also note the HTTP requests each CLI made (req=).
 # checkout listing (kept in full, so the two can be diffed); the quick tree also compares contents
 MANIFEST='cd "$R/co" && find . -type d -printf "%p d %m %U:%G\n" -o -printf "%p %y %m %U:%G %s %l\n" | sort'
 [ "$QUICK" = 1 ] && MANIFEST="$MANIFEST"' && find . -type f -print0 | sort -z | xargs -0 -r md5sum'
@@ -146,10 +205,34 @@ ROWS=(
   'fsck-archive|sha256sum|:|$X --repo="$PERF/repo-archive" fsck|grep -v "^fsck objects" "$OUT"'
   'fsck-bare-user|sha256sum|:|$X --repo="$PERF/repo-bare-user" fsck|grep -v "^fsck objects" "$OUT"'
 )
+# the repo a pull or delta apply produced, as the real ostree sees it: refs, fsck, object listing
+REPO_CHECK='for r in $($OSTREE --repo="$R/repo" refs | sort); do echo "$r $($OSTREE --repo="$R/repo" rev-parse "$r")"; done; $OSTREE --repo="$R/repo" fsck 2>&1 | grep -v "^fsck objects"; cd "$R/repo/objects" && find . -type f -printf "%P %m %s\n" | sort'
+# a bare-user repo at A in $R/repo: objects hard-linked (immutable, both CLIs write new objects
+# through temporary files), the rest (config, refs) copied so neither CLI can touch the cache
+CLONE_A='mkdir "$R/repo" && for e in "$PERF/repo-bare-user-A"/*; do if [ "${e##*/}" = objects ]; then cp -al "$e" "$R/repo/"; else cp -a "$e" "$R/repo/"; fi; done'
+NEED_URL='if [ -z "$URL" ]; then echo "error: the HTTP server is not running"; exit 1; fi'
+declare -A NOTE=(
+  [delta-generate]='echo "delta_bytes=$(find "$R/delta" -type f -printf "%s\n" | awk "{s += \$1} END {print s}")"'
+)
+ROWS+=(
+  'pull-http-full|-|'"$NEED_URL"' && $X --repo="$R/repo" init --mode=bare-user && $X --repo="$R/repo" remote add --no-gpg-verify bench "$URL"|$X --repo="$R/repo" pull bench main|'"$REPO_CHECK"
+  'pull-http-incremental|-|'"$NEED_URL"' && '"$CLONE_A"' && $X --repo="$R/repo" remote add --no-gpg-verify bench "$URL"|$X --repo="$R/repo" pull bench main|'"$REPO_CHECK"
+  'pull-local|-|$X --repo="$R/repo" init --mode=bare-user|$X --repo="$R/repo" pull-local "$PERF/repo-archive" main|'"$REPO_CHECK"
+  # generation reads the archive repo and writes the delta to $R/delta; the check applies that
+  # delta with the real ostree to a repo at A (so both CLIs' deltas must yield the same B)
+  'delta-generate|-|mkdir "$R/delta"|$X --repo="$PERF/repo-archive" static-delta generate --from="$A" --to="$B" --filename="$R/delta/superblock"|'"$CLONE_A"' > /dev/null && $OSTREE --repo="$R/repo" static-delta apply-offline "$R/delta/superblock" && '"$REPO_CHECK"
+  # both CLIs apply the same delta (made by the real ostree when preparing)
+  'delta-apply-offline|-|'"$CLONE_A"'|$X --repo="$R/repo" static-delta apply-offline "$PERF/delta-AB/superblock"|'"$REPO_CHECK"
+)
 export PERF
 selected() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 for row in "${ROWS[@]}"; do
+  IFS='|' read -r name _ <<< "$row"
+  if [[ $name == pull-http-* ]] && selected "$name"; then start_httpd; break; fi
+done
+for row in "${ROWS[@]}"; do
   IFS='|' read -r name floor setup cmd check <<< "$row"
+  note=${NOTE[$name]:-}
   selected "$name" || continue
   [ "$check" = - ] && check="echo -"
   log "$name"
@@ -157,17 +240,32 @@ for row in "${ROWS[@]}"; do
   for ((i = 1; i <= RUNS; i++)); do
     # alternate which CLI goes first so drift on a shared machine hits both alike
     for impl in $([ $((i % 2)) = 1 ] && echo "ostree xylem" || echo "xylem ostree"); do
-      if [ $impl = ostree ] && [ $okO = 1 ]; then timed "$name.ostree" "$OSTREE" "$setup" "$cmd" "$check" "$i" || okO=0; fi
-      if [ $impl = xylem ] && [ $okX = 1 ]; then timed "$name.xylem" "$XYLEM" "$setup" "$cmd" "$check" "$i" || okX=0; fi
+      if [ $impl = ostree ] && [ $okO = 1 ]; then timed "$name.ostree" "$OSTREE" "$setup" "$cmd" "$check" "$i" "$note" || okO=0; fi
+      if [ $impl = xylem ] && [ $okX = 1 ]; then timed "$name.xylem" "$XYLEM" "$setup" "$cmd" "$check" "$i" "$note" || okX=0; fi
     done
   done
 done
 rm -rf "$RUNSD"
+[ -z "$HTTPD_PID" ] || { kill "$HTTPD_PID" 2> /dev/null; HTTPD_PID=; }
 
 # ---------------------------------------------------------------- report
+# notes_of ROW → "req=O/X,delta_bytes=O/X" (median HTTP requests per pull; each CLI's note), or "-"
+notes_of() {
+  local out=() o x label
+  if [ -s "$RES/$1.ostree.requests" ] || [ -s "$RES/$1.xylem.requests" ]; then
+    o=$(cat "$RES/$1.ostree.requests" 2> /dev/null | median); x=$(cat "$RES/$1.xylem.requests" 2> /dev/null | median)
+    out+=("req=${o:--}/${x:--}")
+  fi
+  if [ -s "$RES/$1.ostree.note" ] || [ -s "$RES/$1.xylem.note" ]; then
+    label=$(cut -d= -f1 "$RES/$1.ostree.note" "$RES/$1.xylem.note" 2> /dev/null | head -1)
+    o=$(cut -s -d= -f2 "$RES/$1.ostree.note" 2> /dev/null); x=$(cut -s -d= -f2 "$RES/$1.xylem.note" 2> /dev/null)
+    out+=("$label=${o:--}/${x:--}")
+  fi
+  local IFS=,; echo "${out[*]:--}"
+}
 echo
 echo "xylem vs ostree ($KIND tree: $(find "$TREE" -type f | wc -l) files, $(du -sh "$TREE" | cut -f1); median of $RUNS run(s); wall s / peak RSS MiB)"
-printf '%-28s %9s %7s %9s %7s %13s   %-10s %8s %11s  %s\n' ROW ostree_s rss xylem_s rss xylem/ostree FLOOR floor_s xylem/floor same-output
+printf '%-28s %9s %7s %9s %7s %13s   %-10s %8s %11s  %-11s %s\n' ROW ostree_s rss xylem_s rss xylem/ostree FLOOR floor_s xylem/floor same-output notes:ostree/xylem
 for row in "${ROWS[@]}"; do
   IFS='|' read -r name floor _ _ check <<< "$row"
   selected "$name" || continue
@@ -184,11 +282,11 @@ for row in "${ROWS[@]}"; do
   if [ -n "$so" ] && [ -n "$sx" ] && [ "$check" != - ]; then
     if cmp -s "$RES/$name.ostree.check" "$RES/$name.xylem.check"; then same=yes; else same=NO; fi
   fi
-  printf '%-28s %9s %7s %9s %7s %13s   %-10s %8s %11s  %s\n' "$name" "$wo" "$mo" "$wx" "$mx" "$ratio" "$floor" "$fw" "$rf" "$same"
+  printf '%-28s %9s %7s %9s %7s %13s   %-10s %8s %11s  %-11s %s\n' "$name" "$wo" "$mo" "$wx" "$mx" "$ratio" "$floor" "$fw" "$rf" "$same" "$(notes_of "$name")"
 done | tee "$RES/table.txt"
 # verdicts, from the table
 ostree_failed=$(awk 'NR > 1 && $2 == "FAIL"' "$RES/table.txt" | wc -l)
-xylem_bad=$(awk 'NR > 1 && ($4 == "FAIL" || $NF == "NO")' "$RES/table.txt" | wc -l)
+xylem_bad=$(awk 'NR > 1 && ($4 == "FAIL" || $10 == "NO")' "$RES/table.txt" | wc -l)
 for f in $FLOORS; do
   s=$(stat_of "floor-$f"); printf 'floor %-10s %9s s %6s MiB\n' "$f" "${s% *}" "${s#* }"
 done
@@ -202,6 +300,8 @@ for row in "${ROWS[@]}"; do
     echo "  ! $name: xylem's result differs from ostree's: diff $RES/$name.{ostree,xylem}.check"
     diff "$RES/$name.ostree.check" "$RES/$name.xylem.check" | head -6 | sed 's/^/      /'
   fi
+  o=$(cat "$RES/$name.ostree.requests" 2> /dev/null | median); x=$(cat "$RES/$name.xylem.requests" 2> /dev/null | median)
+  [ -n "$o" ] && [ -n "$x" ] && [ "$x" -gt "$o" ] && echo "  ! $name: xylem made $x HTTP requests, ostree $o"
 done
 echo "logs: $RES"
 [ "$ostree_failed" = 0 ] || { log "$ostree_failed row(s) failed with the real ostree: the benchmark is broken"; exit 1; }
