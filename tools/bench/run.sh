@@ -18,6 +18,7 @@
 #      BENCH_TIMEOUT=S  per command (default 3600, quick 120)
 #      BENCH_STRICT=1   exit 1 also when xylem fails or its output differs from ostree's
 #      XYLEM=tools/bin/xylem  OSTREE=/usr/bin/ostree   the two CLIs
+#      TRIVIAL_HTTPD=PATH  the static server (default ostree's helper; python3 -m http.server if absent)
 # Exit status: 1 if preparing the input or a real-ostree row failed (the bench itself is broken).
 set -uo pipefail
 
