@@ -41,6 +41,8 @@ export interface ObjectSource {
   importContent(csum: string, writer: PullWriter): Promise<number>;
   /** Whether this source answers for a content object without a network fetch (local caches). */
   hasContent?(csum: string): Promise<boolean>;
+  /** Trusted local sources: hardlinks a metadata object into the writer's repo; false when it cannot. */
+  linkMetadata?(type: ObjectType, csum: string, writer: PullWriter): Promise<boolean>;
 }
 
 /** Detached metadata as decoded a{sv} entries. */
@@ -266,8 +268,14 @@ export class PullEngine {
   }
 
   private writeMeta(type: ObjectType, bytes: Uint8Array, csum: string): Promise<void> {
-    if (this.source.trusted) return this.writer.storeRawMetadata(type, bytes, csum);
+    if (this.source.trusted) return this.writeTrustedMeta(type, bytes, csum);
     return this.writer.writeMetadata(type, bytes, csum);
+  }
+
+  /** As libostree, a trusted local source's metadata is hardlinked where possible, else copied. */
+  private async writeTrustedMeta(type: ObjectType, bytes: Uint8Array, csum: string): Promise<void> {
+    if (this.source.linkMetadata && !(await this.writer.has(csum, type)) && (await this.source.linkMetadata(type, csum, this.writer))) return;
+    return this.writer.storeRawMetadata(type, bytes, csum);
   }
 
   private async scanDirMeta(csum: string): Promise<void> {

@@ -1,12 +1,13 @@
 // Objects of a local repository in any mode (pull-local, file:// remotes, --localcache-repo).
 // Content is re-checksummed while it is written (writeContent verifies), unless both repos are
-// archive and the source is trusted: then the `.filez` file is hardlinked as ostree does.
+// archive and the source is trusted: then the `.filez` file is hardlinked as ostree does. Bare
+// repos of one mode (and bare-user into bare-user-only) hardlink too, verifying untrusted content.
 
 import type { Repo } from '../repo/repo.ts';
 import { ObjectType, isReg } from '../format/objects.ts';
-import { errnoCode } from '../util/errors.ts';
+import { CorruptionError, errnoCode } from '../util/errors.ts';
 import type { ObjectSource } from './engine.ts';
-import { checkBareUserOnly } from './content.ts';
+import { checkBareUserOnly, contentChecksum } from './content.ts';
 import type { PullWriter } from './writer.ts';
 
 export interface LocalSourceOptions {
@@ -45,11 +46,41 @@ export class LocalRepoSource implements ObjectSource {
     return this.repo.hasObject(csum, ObjectType.File);
   }
 
+  /**
+   * Linking a bare object keeps its owner, mode and xattrs, which a copy would lose: only on one
+   * filesystem, and (unless root) for objects we own (protected_hardlinks would refuse others).
+   */
+  private async canLink(objPath: string, writer: PullWriter): Promise<boolean> {
+    const fs = writer.repo.fs;
+    const [st, destObjects] = await Promise.all([fs.lstat(objPath), fs.lstat(`${writer.repo.path}/objects`)]);
+    if (!st || !destObjects || st.dev !== destObjects.dev) return false;
+    const uid = writer.repo.host.uid;
+    return uid === undefined || uid === 0 || st.uid === uid;
+  }
+
+  linkMetadata(type: ObjectType, csum: string, writer: PullWriter): Promise<boolean> {
+    return writer.linkMetadataObject(type, csum, this.repo.objectPath(csum, type));
+  }
+
   async importContent(csum: string, writer: PullWriter): Promise<number> {
     const obj = await this.repo.loadFile(csum);
     if (this.o.bareuseronlyFiles) checkBareUserOnly(csum, obj.header);
     const size = isReg(obj.header.mode) ? obj.size : 0;
     if (this.o.trusted && this.repo.mode === 'archive' && writer.repo.mode === 'archive') {
+      await writer.linkArchiveObject(csum, obj.path, size);
+      return size;
+    }
+    // As libostree, objects of two bare repos of one mode are hardlinked (and a bare-user
+    // regular file into bare-user-only); an untrusted source's content is verified first.
+    const src = this.repo.mode;
+    const dest = writer.repo.mode;
+    const sameBare = src === dest && src !== 'archive';
+    if ((sameBare || (src === 'bare-user' && dest === 'bare-user-only' && isReg(obj.header.mode))) && (await this.canLink(obj.path, writer))) {
+      if (dest === 'bare-user-only') checkBareUserOnly(csum, obj.header);
+      if (!this.o.trusted) {
+        const actual = contentChecksum(writer.repo, obj.header, await obj.read());
+        if (actual !== csum) throw new CorruptionError(`Corrupted file object; checksum expected='${csum}' actual='${actual}'`);
+      }
       await writer.linkArchiveObject(csum, obj.path, size);
       return size;
     }

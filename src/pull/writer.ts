@@ -149,6 +149,26 @@ export class PullWriter {
     this.written.add(this.key(csum, type));
   }
 
+  /**
+   * Hardlinks a metadata object of a local source repo into place (metadata files are the same
+   * in every mode). False when the link is impossible (another filesystem, …): the caller copies.
+   */
+  async linkMetadataObject(type: ObjectType, csum: string, srcPath: string): Promise<boolean> {
+    const repo = this.repo;
+    await repo.ensureObjectDir(csum);
+    try {
+      await repo.fs.link(srcPath, repo.objectPath(csum, type));
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK' || code === 'ENOENT') return false;
+      if (code !== 'EEXIST') throw e;
+    }
+    this.written.add(this.key(csum, type));
+    this.stats.metadataObjectsTotal++;
+    this.stats.metadataObjectsWritten++;
+    return true;
+  }
+
   /** Hardlinks (or copies, across filesystems) an archive object file of a local source repo. */
   async linkArchiveObject(csum: string, srcPath: string, contentSize: number): Promise<void> {
     const repo = this.repo;
