@@ -101,6 +101,11 @@ export interface FsHost {
    * without it the engine fsyncs each staged file instead.
    */
   syncfs?(path: string): Promise<void>;
+  /**
+   * Creates an overlayfs whiteout (a character device 0:0) at `path`. Optional: mknod(2) needs
+   * privileges and a runtime that can reach it.
+   */
+  mkWhiteout?(path: string): Promise<void>;
   /** Free bytes on the filesystem holding `path`, if known. */
   freeSpace?(path: string): Promise<{ freeBytes: number; totalBytes: number } | null>;
   xattrs?: XattrHost;

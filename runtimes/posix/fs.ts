@@ -382,6 +382,14 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
       });
     },
 
+    async mkWhiteout(path: string): Promise<void> {
+      // Node has no mknod(2); coreutils' mknod makes the 0:0 character device.
+      const { execFile } = await import('node:child_process');
+      await new Promise<void>((resolve, reject) => {
+        execFile('mknod', [path, 'c', '0', '0'], (err) => (err ? reject(withPath(err, path)) : resolve()));
+      });
+    },
+
     async fsyncDir(path: string): Promise<void> {
       let fh: FileHandle;
       try {

@@ -10,6 +10,9 @@ import { joinPath, pathComponents, dirname } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { resolveRev } from './refs.ts';
 
+/** Prefix of files that stand for overlayfs whiteouts in a commit. */
+const PASSTHROUGH_WHITEOUT = '.ostree-wh.';
+
 export type OverwriteMode = 'none' | 'union-files' | 'add-files' | 'union-identical';
 
 export interface CheckoutOptions {
@@ -33,6 +36,8 @@ export interface CheckoutOptions {
    * in uncompressed-objects-cache/ and hardlink them, as libostree does.
    */
   disableCache?: boolean;
+  /** `--process-passthrough-whiteouts`: a file `.ostree-wh.NAME` becomes the overlayfs whiteout NAME. */
+  processPassthroughWhiteouts?: boolean;
 }
 
 interface Ctx {
@@ -159,6 +164,12 @@ async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: s
   }
   for (const f of dt.files) {
     if (skip?.has(rel(f.name))) continue;
+    if (opts.processPassthroughWhiteouts && f.name.startsWith(PASSTHROUGH_WHITEOUT) && f.name.length > PASSTHROUGH_WHITEOUT.length) {
+      const name = f.name.slice(PASSTHROUGH_WHITEOUT.length);
+      if (!fs.mkWhiteout) throw new XylemError('This runtime cannot create overlayfs whiteout devices');
+      await fs.mkWhiteout(joinPath(dest, name));
+      continue;
+    }
     await ctx.pool.submit(() => checkoutFile(ctx, f.checksum, joinPath(dest, f.name), rel(f.name), fresh));
   }
   for (const d of dt.dirs) {

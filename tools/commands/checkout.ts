@@ -73,13 +73,13 @@ export const command: Command = {
       overwrite = 'union-identical';
     }
     if (p.flag('whiteouts')) throw new XylemError('--whiteouts is not supported by xylem yet');
-    if (p.flag('process-passthrough-whiteouts')) throw new XylemError('--process-passthrough-whiteouts is not supported by xylem yet');
     const opts: CheckoutOptions = {
       userMode: p.flag('user-mode'),
       requireHardlinks: p.flag('require-hardlinks'),
       forceCopy: p.flag('force-copy'),
       bareuseronlyDirs: p.flag('bareuseronly-dirs'),
       disableCache: p.flag('disable-cache'),
+      processPassthroughWhiteouts: p.flag('process-passthrough-whiteouts'),
       overwrite,
     };
     const sub = p.value('subpath');
