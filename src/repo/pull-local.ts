@@ -4,7 +4,7 @@
 // (src/pull/engine.ts), shared with HTTP pulls; this module only picks the commits and refs.
 
 import { Repo } from './repo.ts';
-import { listLocalRefs, resolveRev } from './refs.ts';
+import { listLocalRefs, listRemoteRefs, resolveRev } from './refs.ts';
 import { XylemError } from '../util/errors.ts';
 import { PullEngine, type CommitVerifier } from '../pull/engine.ts';
 import { PullWriter } from '../pull/writer.ts';
@@ -36,7 +36,12 @@ export async function pullLocal(dest: Repo, src: Repo, refs: string[], opts: Pul
   const depth = opts.depth ?? 0;
   if (!Number.isInteger(depth) || depth < -1) throw new XylemError(`Invalid depth ${depth}`);
   const targets: Array<{ ref: string | null; csum: string }> = [];
-  if (refs.length === 0) for (const e of await listLocalRefs(src)) targets.push({ ref: e.ref, csum: e.checksum });
+  if (refs.length === 0) {
+    // As ostree: all refs of the source, and a remote ref among them is not a valid ref to copy.
+    const remoteRef = (await listRemoteRefs(src))[0];
+    if (remoteRef) throw new XylemError(`Invalid ref name ${remoteRef.name}`);
+    for (const e of await listLocalRefs(src)) targets.push({ ref: e.ref, csum: e.checksum });
+  }
   for (const r of refs) {
     const csum = (await resolveRev(src, r))!;
     targets.push({ ref: r === csum ? null : r, csum });
