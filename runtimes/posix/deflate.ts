@@ -1,5 +1,6 @@
-// Raw DEFLATE through node:zlib's async API: the work runs on libuv's thread pool, so several
-// objects compress in parallel while the main thread keeps going.
+// Raw DEFLATE through node:zlib. Large inputs use the async API (the work runs on libuv's thread
+// pool, so several objects compress in parallel); small ones are done in place, where a thread-pool
+// round trip and zlib's per-chunk callbacks would cost more than the work itself.
 
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
@@ -19,17 +20,26 @@ function checkLevel(level: number): void {
   }
 }
 
+/** Below these sizes, (in)flating synchronously is cheaper than going through the thread pool. */
+const SYNC_DEFLATE_MAX = 32 * 1024;
+const SYNC_INFLATE_MAX = 256 * 1024;
+
 async function deflateRaw(data: Uint8Array, level: number): Promise<Uint8Array> {
   if (!(data instanceof Uint8Array)) throw new TypeError('deflateRaw: data must be a Uint8Array');
   checkLevel(level);
+  if (data.byteLength <= SYNC_DEFLATE_MAX) return plain(zlib.deflateRawSync(data, { level }));
   return plain(await deflateRawAsync(data, { level }));
+}
+
+function inflateAny(data: Uint8Array, opts: zlib.ZlibOptions): Promise<Uint8Array> | Uint8Array {
+  return data.byteLength <= SYNC_INFLATE_MAX ? zlib.inflateRawSync(data, opts) : inflateRawAsync(data, opts);
 }
 
 async function inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array> {
   if (!(data instanceof Uint8Array)) throw new TypeError('inflateRaw: data must be a Uint8Array');
   if (maxOutput === undefined) {
     try {
-      return plain(await inflateRawAsync(data, {}));
+      return plain(await inflateAny(data, {}));
     } catch (e) {
       throw new Error(`inflateRaw: invalid deflate data (${(e as Error).message})`, { cause: e });
     }
@@ -40,7 +50,7 @@ async function inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Ar
   let out: Uint8Array;
   try {
     // zlib rejects maxOutputLength 0; allow one byte and check below.
-    out = await inflateRawAsync(data, { maxOutputLength: Math.max(1, maxOutput) });
+    out = await inflateAny(data, { maxOutputLength: Math.max(1, maxOutput) });
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ERR_BUFFER_TOO_LARGE') {

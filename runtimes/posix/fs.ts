@@ -191,6 +191,79 @@ class PosixWriteHandle implements WriteHandle {
   }
 }
 
+interface SyncHelper {
+  request(path: string): Promise<void>;
+}
+
+let syncHelper: Promise<SyncHelper> | null = null;
+
+/**
+ * One long-lived `sh` that runs `sync -f PATH` per line it reads: forking it once is far cheaper
+ * than forking a big Node process for every syncfs (a pull syncs after every batch). Its pipes
+ * are unref'd while idle, so it never keeps the process alive; it exits when our stdin closes.
+ * child_process is loaded on first use, not at start-up (it drags in net, dgram and streams).
+ */
+async function startSyncHelper(): Promise<SyncHelper> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('sh', ['-c', 'while IFS= read -r p; do if sync -f "$p"; then echo ok; else echo err; fi; done'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const stdin = child.stdin!;
+  const stdout = child.stdout! as typeof child.stdout & { ref(): void; unref(): void };
+  const waiting: Array<{ resolve: () => void; reject: (e: unknown) => void; path: string }> = [];
+  const idle = () => {
+    stdout.unref();
+    (stdin as unknown as { unref?: () => void }).unref?.();
+    child.unref();
+  };
+  let buf = '';
+  stdout.setEncoding('utf8');
+  stdout.on('data', (d: string) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const w = waiting.shift();
+      if (!w) continue;
+      if (line === 'ok') w.resolve();
+      else w.reject(errnoError('EIO', 'syncfs', w.path));
+    }
+    if (waiting.length === 0) idle();
+  });
+  const fail = (e: unknown) => {
+    syncHelper = null;
+    for (const w of waiting.splice(0)) w.reject(e);
+  };
+  child.on('error', fail);
+  child.on('exit', () => fail(new Error('the sync helper exited')));
+  idle();
+  return {
+    request(path: string): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ resolve, reject, path });
+        stdout.ref();
+        child.ref();
+        stdin.write(`${path}\n`);
+      });
+    },
+  };
+}
+
+async function syncFilesystem(path: string): Promise<void> {
+  if (!path.includes('\n')) {
+    try {
+      syncHelper ??= startSyncHelper();
+      return await (await syncHelper).request(path);
+    } catch {
+      // fall back to one process per call
+    }
+  }
+  const { execFile } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) => {
+    execFile('sync', ['-f', path], (err) => (err ? reject(withPath(err, path)) : resolve()));
+  });
+}
+
 function isMissing(e: unknown): boolean {
   const code = codeOf(e);
   return code === 'ENOENT' || code === 'ENOTDIR';
@@ -375,11 +448,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async syncfs(path: string): Promise<void> {
       // Node has no syncfs(2); coreutils' `sync -f` calls it for the filesystem holding path.
-      // (child_process is loaded here, not at start-up: it drags in net, dgram and streams.)
-      const { execFile } = await import('node:child_process');
-      await new Promise<void>((resolve, reject) => {
-        execFile('sync', ['-f', path], (err) => (err ? reject(withPath(err, path)) : resolve()));
-      });
+      await syncFilesystem(path);
     },
 
     async mkWhiteout(path: string): Promise<void> {

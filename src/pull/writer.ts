@@ -12,7 +12,7 @@ import { joinPath } from '../util/path.ts';
 import { errnoCode } from '../util/errors.ts';
 
 export interface PullWriterOptions {
-  /** Publish after this many objects (default 512). */
+  /** Publish after this many objects (default 2048). */
   batchObjects?: number;
   /** … or after this many bytes written (default 64 MiB). */
   batchBytes?: number;
@@ -50,7 +50,7 @@ export class PullWriter {
   constructor(repo: Repo, opts: PullWriterOptions = {}) {
     this.repo = repo;
     this.txn = new Transaction(repo);
-    this.batchObjects = opts.batchObjects ?? 512;
+    this.batchObjects = opts.batchObjects ?? 2048;
     this.batchBytes = opts.batchBytes ?? 64 * 1024 * 1024;
     this.batchMs = opts.batchMs ?? 1000;
   }
