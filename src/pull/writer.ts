@@ -6,7 +6,7 @@
 
 import type { Repo } from '../repo/repo.ts';
 import { randomSuffix } from '../repo/repo.ts';
-import { Transaction, type TransactionStats } from '../repo/transaction.ts';
+import { Transaction, sharedStaging, type SharedStaging, type TransactionStats } from '../repo/transaction.ts';
 import { ObjectType, type FileHeader } from '../format/objects.ts';
 import { joinPath } from '../util/path.ts';
 import { errnoCode } from '../util/errors.ts';
@@ -23,6 +23,7 @@ export interface PullWriterOptions {
 export class PullWriter {
   readonly repo: Repo;
   private txn: Transaction;
+  private readonly staging: SharedStaging;
   private pending = new Set<Promise<unknown>>();
   private inBatch = 0;
   private bytesInBatch = 0;
@@ -49,7 +50,8 @@ export class PullWriter {
 
   constructor(repo: Repo, opts: PullWriterOptions = {}) {
     this.repo = repo;
-    this.txn = new Transaction(repo);
+    this.staging = sharedStaging(repo);
+    this.txn = new Transaction(repo, this.staging);
     this.batchObjects = opts.batchObjects ?? 2048;
     this.batchBytes = opts.batchBytes ?? 64 * 1024 * 1024;
     this.batchMs = opts.batchMs ?? 1000;
@@ -86,7 +88,7 @@ export class PullWriter {
   private rotate(): void {
     const old = this.txn;
     const oldPending = [...this.pending];
-    this.txn = new Transaction(this.repo);
+    this.txn = new Transaction(this.repo, this.staging);
     this.inBatch = 0;
     this.bytesInBatch = 0;
     this.batchStart = Date.now();
@@ -205,6 +207,7 @@ export class PullWriter {
     const last = this.txn;
     for (const u of this.refUpdates) last.setRef(u.remote, u.ref, u.checksum);
     addStats(this.stats, await last.commit());
+    await this.repo.fs.rmrf(this.staging.dir);
     return this.stats;
   }
 
@@ -214,6 +217,7 @@ export class PullWriter {
     await Promise.allSettled([...this.pending]);
     await this.flushing;
     await this.txn.abort().catch(() => undefined);
+    await this.repo.fs.rmrf(this.staging.dir).catch(() => undefined);
   }
 }
 

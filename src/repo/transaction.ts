@@ -43,11 +43,24 @@ export interface TransactionStats {
 
 const STREAM_CHUNK = 1 << 20;
 
+/** A staging folder shared by several transactions (see the Transaction constructor). */
+export interface SharedStaging {
+  dir: string;
+  /** XX/ subfolders already created in it. */
+  subdirs: Set<string>;
+}
+
+/** A new shared staging folder for `repo` (created on first write). */
+export function sharedStaging(repo: Repo): SharedStaging {
+  const bootId = repo.host.env?.OSTREE_BOOTID;
+  return { dir: joinPath(repo.path, 'tmp', `staging-${bootId ? `${bootId}-` : ''}${randomSuffix()}`), subdirs: new Set() };
+}
+
 export class Transaction {
   readonly repo: Repo;
   readonly stagingDir: string;
   private staged = new Map<string, Staged>();
-  private stagedDirs = new Set<string>();
+  private stagedDirs: Set<string>;
   private refUpdates: RefUpdate[] = [];
   private started = false;
   private keepStaging = false;
@@ -64,11 +77,17 @@ export class Transaction {
   /** fsync each staged file as it is written (when fsync is on and the host has no syncfs). */
   private readonly perFileFsync: boolean;
 
-  constructor(repo: Repo) {
+  /**
+   * `shared` lets a chain of transactions (a pull publishing in batches) use one staging folder and
+   * its XX/ subfolders; the owner of `shared` removes the folder at the end.
+   */
+  constructor(repo: Repo, shared?: SharedStaging) {
     this.repo = repo;
     // As libostree, the staging folder carries the boot id (OSTREE_BOOTID overrides it).
     const bootId = repo.host.env?.OSTREE_BOOTID;
-    this.stagingDir = joinPath(repo.path, 'tmp', `staging-${bootId ? `${bootId}-` : ''}${randomSuffix()}`);
+    this.stagingDir = shared?.dir ?? joinPath(repo.path, 'tmp', `staging-${bootId ? `${bootId}-` : ''}${randomSuffix()}`);
+    this.stagedDirs = shared?.subdirs ?? new Set<string>();
+    if (shared) this.keepStaging = true;
     const lvl = repo.config.getInteger('archive', 'zlib-level');
     if (lvl !== undefined && lvl >= 0 && lvl <= 9) this.zlibLevel = lvl;
     this.perFileFsync = repo.fsyncEnabled && !repo.fs.syncfs;
