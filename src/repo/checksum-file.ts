@@ -7,6 +7,7 @@ import { readXattrs } from './repo.ts';
 import { selectHashProvider } from '../util/sha256.ts';
 import { toHex } from '../util/bytes.ts';
 import { XylemError } from '../util/errors.ts';
+import { hashFileInto } from '../util/hash-file.ts';
 
 export async function checksumPath(host: Host, path: string, opts: { ignoreXattrs?: boolean } = {}): Promise<string> {
   const fs = host.fs;
@@ -25,18 +26,6 @@ export async function checksumPath(host: Host, path: string, opts: { ignoreXattr
   }
   if (st.kind !== 'file') throw new XylemError(`${path}: unsupported file type`);
   h.update(fileStreamHeader({ uid: st.uid, gid: st.gid, mode: st.mode, rdev: 0, symlinkTarget: '', xattrs }));
-  const fh = await fs.openRead(path);
-  try {
-    const buf = new Uint8Array(1 << 20);
-    let pos = 0;
-    for (;;) {
-      const n = await fh.read(buf, 0, buf.length, pos);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-  } finally {
-    await fh.close();
-  }
+  await hashFileInto(fs, path, h);
   return toHex(h.digest());
 }

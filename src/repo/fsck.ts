@@ -26,6 +26,7 @@ import { traverseCommit, parseObjectKey, type ObjectKey } from './traverse.ts';
 import { commitState, markCommitPartial } from './commit-state.ts';
 import { encode } from '../format/gvariant.ts';
 import { inflateSync } from 'fflate';
+import { hashFileInto } from '../util/hash-file.ts';
 
 /** Content larger than this is hashed in chunks rather than read whole (bare modes). */
 const STREAM_THRESHOLD = 8 * 1024 * 1024;
@@ -119,19 +120,7 @@ async function contentChecksumBare(repo: Repo, checksum: string): Promise<string
   if (!isReg(obj.header.mode) || obj.size <= STREAM_THRESHOLD) return hashContent(repo, obj.header, await obj.read());
   const h = repo.createSha256();
   h.update(fileStreamHeader(obj.header));
-  const fh = await repo.fs.openRead(obj.path);
-  try {
-    const buf = new Uint8Array(CHUNK);
-    let pos = 0;
-    for (;;) {
-      const n = await fh.read(buf, 0, buf.length, pos);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-  } finally {
-    await fh.close();
-  }
+  await hashFileInto(repo.fs, obj.path, h, CHUNK);
   return toHex(h.digest());
 }
 

@@ -19,6 +19,7 @@ import { joinPath } from '../util/path.ts';
 import { toHex, utf8 } from '../util/bytes.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { setRef } from './refs.ts';
+import { hashFileInto } from '../util/hash-file.ts';
 
 interface Staged {
   checksum: string;
@@ -184,20 +185,9 @@ export class Transaction {
     const fs = this.repo.fs;
     const h = this.repo.createSha256();
     h.update(fileStreamHeader(header));
-    const fh = await fs.openRead(srcPath);
     const buf = new Uint8Array(Math.min(STREAM_CHUNK, Math.max(size, 1)));
-    try {
-      let pos = 0;
-      for (;;) {
-        const n = await fh.read(buf, 0, buf.length, pos);
-        if (n === 0) break;
-        h.update(buf.subarray(0, n));
-        pos += n;
-      }
-      if (pos !== size) throw new XylemError(`File ${srcPath} changed size while being committed`);
-    } finally {
-      await fh.close();
-    }
+    if ((await hashFileInto(fs, srcPath, h, buf.length)) !== size)
+      throw new XylemError(`File ${srcPath} changed size while being committed`);
     const checksum = toHex(h.digest());
     this.checkBareUserOnlyMode(checksum, header);
     this.stats.contentObjectsTotal++;
