@@ -79,8 +79,7 @@ export async function checkout(repo: Repo, rev: string, dest: string, opts: Chec
   // As libostree: a bare-user-only repo is always checked out in user mode.
   const userMode = (opts.userMode ?? false) || repo.mode === 'bare-user-only';
   if (userMode !== (opts.userMode ?? false)) opts = { ...opts, userMode };
-  let hardlink = !opts.forceCopy && canHardlink(repo, userMode);
-  if (repo.mode === 'bare' && !userMode && repo.host.uid !== undefined && repo.host.uid !== 0) hardlink = true;
+  const hardlink = !opts.forceCopy && canHardlink(repo, userMode);
   if (opts.requireHardlinks && !hardlink)
     throw new XylemError(
       repo.mode === 'archive'
