@@ -3,15 +3,17 @@
 # arguments: archive / bare-user commits, incremental archive commit of a 2 %-changed tree,
 # hardlink and copy checkouts, fsck of archive and bare-user repos; pulls of the archive repo into
 # a fresh bare-user repo over loopback HTTP (full, and A→B object by object) and with pull-local;
-# static delta A→B generation (delta size in the notes) and offline apply of the same (ostree-made)
-# delta; plus the cp -a, cp -al and sha256sum floors; and start-up (20 × `--version`: the upstream
+# static delta A→B and from-scratch generation (delta size in the notes), offline apply of the
+# same (ostree-made) A→B delta and an HTTP pull A→B through it; plus the cp -a, cp -al and sha256sum floors; and start-up (20 × `--version`: the upstream
 # test suite runs the CLI thousands of times). Prints a table (median wall time, peak RSS, ratio
 # xylem/ostree, notes such as HTTP requests per pull) and keeps the logs in tmp/bench/. A command
 # that fails is reported in its row; the script goes on.
 # HTTP: one static server (ostree-trivial-httpd, else python3 -m http.server) on 127.0.0.1 serves
-# the archive repo to both clients for the whole run; its log counts each client's requests.
+# the archive repo to both clients for the whole run; its log counts each client's requests. A
+# second one serves a copy of it holding ostree's A→B delta (listed in its summary) for pull-http-delta.
 #
 # Env: BENCH_QUICK=1    tiny generated tree (~4 MB) instead of the 1.7 GB copy of /usr (seconds)
+#      BENCH_SIZE=medium  a ~0.45 GB tree (/usr/lib/x86_64-linux-gnu files up to 26 MiB + /usr/lib/python3)
 #      RUNS=N           runs per command (default 3; median reported)
 #      BENCH_ONLY="commit-archive fsck-archive"   only these rows (floors are always measured)
 #      BENCH_CACHE=DIR  where trees and prepared repos live (default /var/tmp/xylem-bench)
@@ -25,7 +27,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/tools/bench
 QUICK=${BENCH_QUICK:-0}
-KIND=full; [ "$QUICK" = 1 ] && KIND=quick
+KIND=full; [ "$QUICK" = 1 ] && KIND=quick; [ "$QUICK" != 1 ] && [ "${BENCH_SIZE:-}" = medium ] && KIND=medium
 PERF=${BENCH_CACHE:-/var/tmp/xylem-bench}/$KIND
 RUNS=${RUNS:-3}
 TIMEOUT=${BENCH_TIMEOUT:-$([ "$QUICK" = 1 ] && echo 120 || echo 3600)}
@@ -47,20 +49,22 @@ log() { echo "bench: $*" >&2; }
 # ---------------------------------------------------------------- input (made once, cached)
 prepare() {
   if [ ! -f "$PERF/tree.ok" ]; then
-    rm -rf "$TREE" "$TREE2" "$PERF"/repo-*
+    rm -rf "$TREE" "$TREE2" "$PERF"/repo-* "$PERF"/{repos,pull,delta-repo}.ok
     log "generating the $KIND tree in $TREE"
     if [ "$QUICK" = 1 ]; then python3 "$HERE/make-quick-tree.py" "$TREE" >&2 || return 1
-    else PERF=$PERF bash "$HERE/make-tree.sh" >&2 || return 1
+    else PERF=$PERF TREE_SIZE=$KIND bash "$HERE/make-tree.sh" >&2 || return 1
     fi
     touch "$PERF/tree.ok"
   fi
-  if [ ! -f "$PERF/tree2.ok" ]; then
-    rm -rf "$TREE2" "$PERF"/repo-*
+  # tree2 is remade when mutate-tree.py changes
+  local mutator; mutator=$(sha256sum < "$HERE/mutate-tree.py" | cut -c1-16)
+  if [ ! -f "$PERF/tree2.ok" ] || [ "$(cat "$PERF/tree2.ok")" != "$mutator" ]; then
+    rm -rf "$TREE2" "$PERF"/repo-* "$PERF"/{repos,pull,delta-repo}.ok
     local add_from=/usr/lib/python3.11
     [ -d "$add_from" ] || add_from=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
     log "making the 2 %-changed tree $TREE2"
     python3 "$HERE/mutate-tree.py" "$TREE" "$TREE2" "$add_from" > "$PERF/mutate.json" || return 1
-    touch "$PERF/tree2.ok"
+    echo "$mutator" > "$PERF/tree2.ok"
   fi
   local version; version=$($OSTREE --version | tr -d '\n')
   if [ ! -f "$PERF/repos.ok" ] || [ "$(cat "$PERF/repos.ok")" != "$version" ]; then
@@ -89,6 +93,19 @@ prepare() {
       --to="$(cat "$PERF/commitB")" --filename="$PERF/delta-AB/superblock" > "$PERF/delta-AB.log" 2>&1 || return 1
     echo "$stamp" > "$PERF/pull.ok"
   fi
+  # the served repo for delta pulls: the archive repo (objects hard-linked) plus ostree's A→B
+  # delta, listed in its summary
+  if [ ! -f "$PERF/delta-repo.ok" ] || [ "$(cat "$PERF/delta-repo.ok")" != "$stamp" ]; then
+    log "preparing the served repo with ostree's A→B delta"
+    local d=$PERF/repo-archive-delta e
+    rm -rf "$d"; mkdir "$d" || return 1
+    for e in "$PERF/repo-archive"/*; do
+      if [ "${e##*/}" = objects ]; then cp -al "$e" "$d/" || return 1; else cp -a "$e" "$d/" || return 1; fi
+    done
+    $OSTREE --repo="$d" static-delta generate --from="$(cat "$PERF/commitA")" --to="$(cat "$PERF/commitB")" > "$PERF/delta-repo.log" 2>&1 || return 1
+    $OSTREE --repo="$d" summary -u || return 1
+    echo "$stamp" > "$PERF/delta-repo.ok"
+  fi
 }
 # one preparer at a time (several checkouts may share the cache)
 exec 9> "$PERF/.lock"; flock 9
@@ -100,35 +117,40 @@ log "tree: $(find "$TREE" -type f | wc -l) files, $(du -sh "$TREE" | cut -f1); c
 # ---------------------------------------------------------------- HTTP server (shared by both CLIs)
 # Serves the archive repo (main = B; A's objects are there too) on 127.0.0.1 for the whole run.
 # http_requests prints how many requests it has logged so far (empty when no server runs).
-HTTPD_LOG=$RES/httpd.log; HTTPD_PID=; URL=
+HTTPD_PIDS=(); HTTPD_LOGS=(); URL=; URL_DELTA=
 TRIVIAL_HTTPD=${TRIVIAL_HTTPD:-/usr/libexec/libostree/ostree-trivial-httpd}
+# start_httpd DIR NAME VAR: serves DIR, logging to $RES/httpd-NAME.log; sets $VAR to its URL
 start_httpd() {
-  local pf=$RUNSD/httpd.port i
+  local dir=$1 name=$2 var=$3 pf=$RUNSD/httpd-$2.port lg=$RES/httpd-$2.log i url= pid
   if [ -x "$TRIVIAL_HTTPD" ]; then
-    "$TRIVIAL_HTTPD" -p "$pf" --log-file="$HTTPD_LOG" "$PERF/repo-archive" > "$RES/httpd.stdout" 2>&1 < /dev/null &
-    HTTPD_PID=$!
+    "$TRIVIAL_HTTPD" -p "$pf" --log-file="$lg" "$dir" > "$RES/httpd-$name.stdout" 2>&1 < /dev/null &
+    pid=$!
     for ((i = 0; i < 100; i++)); do [ -s "$pf" ] && break; sleep 0.1; done
-    [ -s "$pf" ] && URL=http://127.0.0.1:$(cat "$pf")
+    [ -s "$pf" ] && url=http://127.0.0.1:$(cat "$pf")
   else
     # a free port from the kernel, then python's threaded static server (logs requests to stderr)
     local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    python3 -m http.server --bind 127.0.0.1 --directory "$PERF/repo-archive" "$port" > /dev/null 2> "$HTTPD_LOG" < /dev/null &
-    HTTPD_PID=$!
+    python3 -m http.server --bind 127.0.0.1 --directory "$dir" "$port" > /dev/null 2> "$lg" < /dev/null &
+    pid=$!
     for ((i = 0; i < 100; i++)); do
       python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2> /dev/null && break
       sleep 0.1
     done
-    URL=http://127.0.0.1:$port
+    url=http://127.0.0.1:$port
   fi
-  if [ -n "$URL" ]; then log "serving $PERF/repo-archive at $URL (pid $HTTPD_PID, log $HTTPD_LOG)"
-  else log "the HTTP server did not start (see $RES/httpd.stdout); the pull-http rows will fail"; fi
+  HTTPD_PIDS+=("$pid"); HTTPD_LOGS+=("$lg")
+  printf -v "$var" %s "$url"
+  if [ -n "$url" ]; then log "serving $dir at $url (pid $pid, log $lg)"
+  else log "the HTTP server for $dir did not start (see $RES/httpd-$name.stdout); its pull rows will fail"; fi
 }
+# http_requests prints how many requests the servers have logged so far (empty when none runs)
 http_requests() {
-  [ -n "$URL" ] || return 0
+  [ ${#HTTPD_LOGS[@]} -gt 0 ] || return 0
   # ostree-trivial-httpd: "… - serving /path"; python: "… \"GET /path HTTP/1.1\" 200 -"
-  grep -cE ' - serving /|"(GET|HEAD) /' "$HTTPD_LOG" 2> /dev/null || true
+  cat "${HTTPD_LOGS[@]}" 2> /dev/null | grep -cE ' - serving /|"(GET|HEAD) /' || true
 }
-trap 'rm -rf "$RUNSD"; [ -z "$HTTPD_PID" ] || kill "$HTTPD_PID" 2> /dev/null' EXIT
+stop_httpd() { local p; for p in "${HTTPD_PIDS[@]}"; do kill "$p" 2> /dev/null; done; HTTPD_PIDS=(); }
+trap 'rm -rf "$RUNSD"; stop_httpd' EXIT
 
 # ---------------------------------------------------------------- measuring
 # timed TAG CMD: runs CMD (a bash string using $X, $R) under GNU time in a fresh run folder $R,
@@ -140,7 +162,7 @@ trap 'rm -rf "$RUNSD"; [ -z "$HTTPD_PID" ] || kill "$HTTPD_PID" 2> /dev/null' EX
 timed() {
   local tag=$1 impl=$2 setup=$3 cmd=$4 check=$5 first=$6 note=${7:-} rc n0 n1
   local R; R=$(mktemp -d -p "$RUNSD")
-  export X=$impl R OSTREE TREE TREE2 A B TS URL
+  export X=$impl R OSTREE TREE TREE2 A B TS URL URL_DELTA
   if ! bash -c "$setup" > "$RES/$tag.setup.log" 2>&1; then
     echo "setup failed: $(grep -m1 -E '^error:|Error:' "$RES/$tag.setup.log" || tail -1 "$RES/$tag.setup.log")" > "$RES/$tag.error"
     rm -rf "$R"; return 1
@@ -214,6 +236,7 @@ CLONE_A='mkdir "$R/repo" && for e in "$PERF/repo-bare-user-A"/*; do if [ "${e##*
 NEED_URL='if [ -z "$URL" ]; then echo "error: the HTTP server is not running"; exit 1; fi'
 declare -A NOTE=(
   [delta-generate]='echo "delta_bytes=$(find "$R/delta" -type f -printf "%s\n" | awk "{s += \$1} END {print s}")"'
+  [delta-generate-empty]='echo "delta_bytes=$(find "$R/delta" -type f -printf "%s\n" | awk "{s += \$1} END {print s}")"'
 )
 ROWS+=(
   'pull-http-full|-|'"$NEED_URL"' && $X --repo="$R/repo" init --mode=bare-user && $X --repo="$R/repo" remote add --no-gpg-verify bench "$URL"|$X --repo="$R/repo" pull bench main|'"$REPO_CHECK"
@@ -224,12 +247,18 @@ ROWS+=(
   'delta-generate|-|mkdir "$R/delta"|$X --repo="$PERF/repo-archive" static-delta generate --from="$A" --to="$B" --filename="$R/delta/superblock"|'"$CLONE_A"' > /dev/null && $OSTREE --repo="$R/repo" static-delta apply-offline "$R/delta/superblock" && '"$REPO_CHECK"
   # both CLIs apply the same delta (made by the real ostree when preparing)
   'delta-apply-offline|-|'"$CLONE_A"'|$X --repo="$R/repo" static-delta apply-offline "$PERF/delta-AB/superblock"|'"$REPO_CHECK"
+  # the from-scratch delta of B; the check applies it with the real ostree to an empty repo
+  'delta-generate-empty|-|mkdir "$R/delta"|$X --repo="$PERF/repo-archive" static-delta generate --empty --to="$B" --filename="$R/delta/superblock"|$OSTREE --repo="$R/repo" init --mode=bare-user && $OSTREE --repo="$R/repo" static-delta apply-offline "$R/delta/superblock" && '"$REPO_CHECK"
+  # A→B over HTTP from the served copy that holds ostree's A→B delta (both CLIs use it)
+  'pull-http-delta|-|if [ -z "$URL_DELTA" ]; then echo "error: the HTTP server is not running"; exit 1; fi && '"$CLONE_A"' && $X --repo="$R/repo" remote add --no-gpg-verify bench "$URL_DELTA"|$X --repo="$R/repo" pull bench main|'"$REPO_CHECK"
 )
 export PERF
 selected() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 for row in "${ROWS[@]}"; do
   IFS='|' read -r name _ <<< "$row"
-  if [[ $name == pull-http-* ]] && selected "$name"; then start_httpd; break; fi
+  selected "$name" || continue
+  if [[ $name == pull-http-delta ]]; then [ -n "$URL_DELTA" ] || start_httpd "$PERF/repo-archive-delta" delta URL_DELTA
+  elif [[ $name == pull-http-* ]]; then [ -n "$URL" ] || start_httpd "$PERF/repo-archive" main URL; fi
 done
 for row in "${ROWS[@]}"; do
   IFS='|' read -r name floor setup cmd check <<< "$row"
@@ -247,7 +276,7 @@ for row in "${ROWS[@]}"; do
   done
 done
 rm -rf "$RUNSD"
-[ -z "$HTTPD_PID" ] || { kill "$HTTPD_PID" 2> /dev/null; HTTPD_PID=; }
+stop_httpd
 
 # ---------------------------------------------------------------- report
 # notes_of ROW → "req=O/X,delta_bytes=O/X" (median HTTP requests per pull; each CLI's note), or "-"
