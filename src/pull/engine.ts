@@ -16,11 +16,12 @@ import {
   metadataLookup,
   type Commit,
 } from '../format/objects.ts';
-import { decode, isNormalForm, type GVVariant } from '../format/gvariant.ts';
+import { isNormalForm, type GVVariant } from '../format/gvariant.ts';
 import { joinPath } from '../util/path.ts';
 import { toHex } from '../util/bytes.ts';
 import { CorruptionError, XylemError, errnoCode } from '../util/errors.ts';
 import { commitState } from '../repo/commit-state.ts';
+import { readDetachedMetadataLenient } from '../sign/metadata.ts';
 import type { PullWriter } from './writer.ts';
 import type { PullProgress } from './progress.ts';
 
@@ -156,12 +157,13 @@ export class PullEngine {
       commitBytes = bytes;
       // Mark before writing: a commit object without its tree must never look complete.
       await this.markPartial(csum);
-      if (commitmeta) await this.writer.writeCommitMeta(csum, commitmeta);
+      // Malformed detached metadata is read as empty (as GLib does) and not stored.
+      if (commitmeta && readDetachedMetadataLenient(commitmeta).wellFormed) await this.writer.writeCommitMeta(csum, commitmeta);
     } else {
       commitBytes = await this.dest.loadMetadataBytes(ObjectType.Commit, csum);
       if (this.opts.refreshCommitMeta) {
         commitmeta = await this.fetchCommitMeta(csum);
-        if (commitmeta) await this.writer.writeCommitMeta(csum, commitmeta);
+        if (commitmeta && readDetachedMetadataLenient(commitmeta).wellFormed) await this.writer.writeCommitMeta(csum, commitmeta);
       }
       if (!commitmeta) {
         const p = this.dest.objectPath(csum, ObjectType.CommitMeta);
@@ -175,7 +177,7 @@ export class PullEngine {
     const commit = decodeCommit(commitBytes, `${csum}.commit`);
     if (this.opts.verifyCommit) {
       let md: CommitMetadata | null = null;
-      if (commitmeta) md = decode('a{sv}', commitmeta, { context: `${csum}.commitmeta` }) as CommitMetadata;
+      if (commitmeta) md = readDetachedMetadataLenient(commitmeta, `${csum}.commitmeta`).md as CommitMetadata;
       await this.opts.verifyCommit(csum, commitBytes, md);
     }
     if (this.opts.verifyBindings && ref !== null && !isParent) verifyRefBinding(csum, commit, ref);

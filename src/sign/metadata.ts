@@ -24,6 +24,23 @@ export function parseDetachedMetadata(data: Uint8Array, context = 'detached meta
   return decode('a{sv}', data, { context }) as DetachedMetadata;
 }
 
+/**
+ * Detached metadata fetched from a remote, read as libostree reads it: GLib takes malformed
+ * serialised data as an empty dictionary (so it carries no signatures) instead of failing, which
+ * lets a pull without signature verification go through a corrupt `.commitmeta`. `wellFormed`
+ * says whether the bytes were a valid a{sv} in normal form (only those are worth storing).
+ */
+export function readDetachedMetadataLenient(data: Uint8Array, context = 'detached metadata'): { md: DetachedMetadata; wellFormed: boolean } {
+  if (!(data instanceof Uint8Array)) throw new TypeError('readDetachedMetadataLenient: data must be a Uint8Array');
+  if (data.length > MAX_DETACHED_METADATA_SIZE)
+    throw new XylemError(`${context} is ${data.length} bytes, exceeding maximum ${MAX_DETACHED_METADATA_SIZE}`);
+  try {
+    return { md: decode('a{sv}', data, { context }) as DetachedMetadata, wellFormed: true };
+  } catch {
+    return { md: [], wellFormed: false };
+  }
+}
+
 export function encodeDetachedMetadata(md: DetachedMetadata): Uint8Array {
   return encode('a{sv}', md);
 }
