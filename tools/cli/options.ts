@@ -53,7 +53,7 @@ export function parseOptions(argv: string[], specs: OptionSpec[]): Parsed {
       const s = byLong.get(name);
       if (!s) throw new UsageError(`Unknown option ${eq < 0 ? a : a.slice(0, eq)}`);
       if (s.kind === 'flag') {
-        if (eq >= 0) throw new UsageError(`Option --${name} does not take a value`);
+        // GLib's option parser sets a flag given as --flag=VALUE and ignores VALUE.
         put(s, undefined);
       } else if (eq >= 0) put(s, a.slice(eq + 1));
       else {
