@@ -166,7 +166,7 @@ async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: s
     if (opts.processPassthroughWhiteouts && f.name.startsWith(PASSTHROUGH_WHITEOUT) && f.name.length > PASSTHROUGH_WHITEOUT.length) {
       const name = f.name.slice(PASSTHROUGH_WHITEOUT.length);
       if (!fs.mkWhiteout) throw new XylemError('This runtime cannot create overlayfs whiteout devices');
-      await fs.mkWhiteout(joinPath(dest, name));
+      await checkoutWhiteout(ctx, f.checksum, joinPath(dest, name));
       continue;
     }
     await ctx.pool.submit(() => checkoutFile(ctx, f.checksum, joinPath(dest, f.name), rel(f.name), fresh));
@@ -174,6 +174,26 @@ async function checkoutDir(ctx: Ctx, treeCsum: string, metaCsum: string, dest: s
   for (const d of dt.dirs) {
     await checkoutDir(ctx, d.treeChecksum, d.metaChecksum, joinPath(dest, d.name), false, rel(d.name));
   }
+}
+
+/**
+ * An overlayfs whiteout (char device 0:0) for a `.ostree-wh.NAME` file, carrying that file's mode
+ * and, outside user mode, its owner and xattrs (as libostree).
+ */
+async function checkoutWhiteout(ctx: Ctx, csum: string, dest: string): Promise<void> {
+  const { repo, opts } = ctx;
+  const fs = repo.fs;
+  if (!fs.mkWhiteout) throw new XylemError('This runtime cannot create overlayfs whiteout devices');
+  const h = (await repo.loadFile(csum)).header;
+  await fs.mkWhiteout(dest);
+  if (opts.userMode) {
+    // mknod(2) applies the umask to the requested mode; 022 is what the tools run with.
+    await fs.chmod(dest, h.mode & 0o777 & ~0o022);
+    return;
+  }
+  if (!opts.noXattrs && h.xattrs.length && fs.xattrs) for (const x of h.xattrs) await fs.xattrs.set(dest, x.name, x.value);
+  await fs.lchown(dest, h.uid, h.gid);
+  await fs.chmod(dest, h.mode & 0o7777);
 }
 
 function checkUniqueNames(dt: DirTree, csum: string): void {

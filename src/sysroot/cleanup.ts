@@ -6,7 +6,10 @@
 import { deploymentRelPath } from './deployment.ts';
 import { listLocalRefs, refPath, setRef } from '../repo/refs.ts';
 import { formatSize, pruneRepo, type PruneResult } from '../repo/prune.ts';
-import { errnoCode } from '../util/errors.ts';
+import { XylemError, errnoCode } from '../util/errors.ts';
+import { joinPath } from '../util/path.ts';
+import { fromUtf8 } from '../util/bytes.ts';
+import { randomSuffix, type Repo } from '../repo/repo.ts';
 import type { Sysroot } from './sysroot.ts';
 
 export interface CleanupOptions {
@@ -60,19 +63,70 @@ async function cleanupOldDeployments(sysroot: Sysroot, result: CleanupResult): P
   }
 }
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The boot id naming repo staging folders: OSTREE_BOOTID, else the kernel's, else null. */
+async function bootId(sysroot: Sysroot): Promise<string | null> {
+  const env = sysroot.host.env?.OSTREE_BOOTID;
+  if (env && /^[A-Za-z0-9-]{1,64}$/.test(env)) return env;
+  try {
+    const id = fromUtf8(await sysroot.fs.readFile('/proc/sys/kernel/random/boot_id')).trim();
+    return UUID_RE.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The repository transaction the deployment refs are written in, shaped like libostree's: it
+ * takes a staging folder tmp/staging-BOOTID-XXXXXX (reusing one this boot left behind), fails
+ * before publishing under OSTREE_REPO_TEST_ERROR=pre-commit (leaving the folder, as an
+ * interrupted transaction does), and on success removes its folder and those of other boots.
+ */
+async function refsTransaction(sysroot: Sysroot, repo: Repo, apply: () => Promise<void>): Promise<void> {
+  const fs = repo.fs;
+  const tmp = joinPath(repo.path, 'tmp');
+  const id = await bootId(sysroot);
+  const prefix = id ? `staging-${id}-` : null;
+  let mine: string | null = null;
+  if (prefix) {
+    await fs.mkdir(tmp, { recursive: true, mode: 0o755 });
+    const entries = await fs.readdir(tmp);
+    const reuse = entries.find((e) => e.kind === 'dir' && e.name.startsWith(prefix));
+    mine = joinPath(tmp, reuse ? reuse.name : `${prefix}${randomSuffix()}`);
+    if (reuse) {
+      const now = Math.floor((sysroot.host.now?.() ?? Date.now()) / 1000);
+      await fs.lutimes(mine, now, now).catch(() => undefined);
+    } else await fs.mkdir(mine, { mode: 0o755 });
+  }
+  if ((sysroot.host.env?.OSTREE_REPO_TEST_ERROR ?? '').split(',').includes('pre-commit'))
+    throw new XylemError('OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified');
+  await apply();
+  if (!mine || !prefix) return;
+  await fs.rmrf(mine);
+  // Staging folders of earlier boots belong to transactions that can no longer be running.
+  for (const e of await fs.readdir(tmp)) {
+    if (e.kind !== 'dir' || !e.name.startsWith('staging-') || e.name.startsWith(prefix)) continue;
+    if (!UUID_RE.test(e.name.slice('staging-'.length, 'staging-'.length + 36))) continue;
+    await fs.rmrf(joinPath(tmp, e.name));
+  }
+}
+
 /**
  * Rewrites refs/heads/ostree/B/S/I for the current deployment list. Old ref files are unlinked
  * and their (possibly empty) folders left in place, as libostree does.
  */
 export async function generateDeploymentRefs(sysroot: Sysroot): Promise<void> {
   const repo = await sysroot.repo();
-  for (const r of await listLocalRefs(repo)) {
-    if (!r.ref.startsWith('ostree/')) continue;
-    await repo.fs.unlink(refPath(repo, null, r.ref)).catch((e) => {
-      if (errnoCode(e) !== 'ENOENT') throw e;
-    });
-  }
-  for (const d of sysroot.deployments) await setRef(repo, null, `ostree/${sysroot.bootversion}/${sysroot.subbootversion}/${d.index}`, d.csum);
+  await refsTransaction(sysroot, repo, async () => {
+    for (const r of await listLocalRefs(repo)) {
+      if (!r.ref.startsWith('ostree/')) continue;
+      await repo.fs.unlink(refPath(repo, null, r.ref)).catch((e) => {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      });
+    }
+    for (const d of sysroot.deployments) await setRef(repo, null, `ostree/${sysroot.bootversion}/${sysroot.subbootversion}/${d.index}`, d.csum);
+  });
 }
 
 export async function cleanupSysroot(sysroot: Sysroot, opts: CleanupOptions = {}): Promise<CleanupResult> {

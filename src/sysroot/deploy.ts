@@ -84,7 +84,7 @@ export async function deployTree(sysroot: Sysroot, opts: DeployTreeOptions): Pro
   const ident = { osname: opts.osname, csum: opts.revision, deployserial };
   const root = sysroot.deploymentPath(ident);
   await fs.rmrf(root);
-  await checkout(repo, opts.revision, root, { noXattrs: sysroot.debug.noXattrs });
+  await checkout(repo, opts.revision, root, { noXattrs: sysroot.debug.noXattrs, processPassthroughWhiteouts: true });
 
   // /etc: the new defaults plus what the administrator changed in the merge deployment.
   const hasEtc = await prepareEtc(sysroot, root);

@@ -82,26 +82,12 @@ export class KernelArgs {
   }
 
   /**
-   * Sets the key of `arg` to its value: the first existing entry is rewritten in place and the
-   * other entries of that key are removed; a new key is appended. `KEY=OLD=NEW` replaces only
-   * the entry whose value is OLD.
+   * Sets the key of `arg` to its value (everything after the first '='), as
+   * ostree_kernel_args_replace: the first existing entry is rewritten in place and the other
+   * entries of that key are removed; a new key is appended.
    */
   replace(arg: string): void {
     const a = splitArg(arg);
-    if (a.value !== null) {
-      const eq2 = a.value.indexOf('=');
-      if (eq2 >= 0) {
-        const oldVal = a.value.slice(0, eq2);
-        const newVal = a.value.slice(eq2 + 1);
-        const hit = this.args.find((x) => x.key === a.key && x.value === oldVal);
-        if (hit) {
-          hit.value = newVal;
-          return;
-        }
-        if (this.args.some((x) => x.key === a.key))
-          throw new XylemError(`No karg '${a.key}=${oldVal}' was found`);
-      }
-    }
     const first = this.args.findIndex((x) => x.key === a.key);
     if (first < 0) {
       this.args.push(a);
@@ -109,6 +95,26 @@ export class KernelArgs {
     }
     this.args[first] = a;
     this.args = this.args.filter((x, i) => i === first || x.key !== a.key);
+  }
+
+  /**
+   * ostree_kernel_args_new_replace: `KEY=OLD=NEW` changes only the entry whose value is OLD;
+   * `KEY=VALUE` changes the key's only entry. The key must exist.
+   */
+  newReplace(arg: string): void {
+    const a = splitArg(arg);
+    const entries = this.args.filter((x) => x.key === a.key);
+    if (entries.length === 0) throw new XylemError(`No key '${a.key}' found`);
+    if (a.value !== null && a.value.includes('=')) {
+      const eq = a.value.indexOf('=');
+      const oldVal = a.value.slice(0, eq);
+      const hit = entries.find((x) => x.value === oldVal);
+      if (!hit) throw new XylemError(`No karg '${a.key}=${oldVal}' found`);
+      hit.value = a.value.slice(eq + 1);
+      return;
+    }
+    if (entries.length > 1) throw new XylemError(`Multiple values for key '${a.key}' found`);
+    entries[0]!.value = a.value;
   }
 
   replaceArgv(argv: readonly string[]): void {

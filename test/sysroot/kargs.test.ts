@@ -15,10 +15,19 @@ describe('KernelArgs', () => {
     expect(k.toString()).toBe('root=LABEL=MOO quiet console=c ostree=/x FOO=BAR');
   });
 
-  it('KEY=OLD=NEW replaces only that value', () => {
+  it('replace takes everything after the first = as the value (root=LABEL=…)', () => {
+    const k = KernelArgs.parse('root=LABEL=MOO quiet');
+    k.replace('root=LABEL=FOO');
+    expect(k.toString()).toBe('root=LABEL=FOO quiet');
+  });
+
+  it('newReplace: KEY=OLD=NEW replaces only that value', () => {
     const k = KernelArgs.parse('console=a console=b');
-    k.replace('console=b=z');
+    k.newReplace('console=b=z');
     expect(k.toString()).toBe('console=a console=z');
+    expect(() => k.newReplace('console=q')).toThrow(/Multiple values/);
+    expect(() => k.newReplace('console=q=r')).toThrow(/No karg 'console=q' found/);
+    expect(() => k.newReplace('nokey=1')).toThrow(/No key 'nokey' found/);
   });
 
   it('append keeps every value in order (the karg-append expectations)', () => {

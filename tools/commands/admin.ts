@@ -149,6 +149,12 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
         origin.set('origin', 'refspec', refspec);
       }
       const revision = (await resolveRev(repo, refspec))!;
+      // As ostree: leftovers of an earlier interrupted run go first.
+      try {
+        await cleanupSysroot(sysroot, { prune: false });
+      } catch (e) {
+        throw new XylemError(`Performing initial cleanup: ${(e as Error).message}`);
+      }
       let kargs: KernelArgs | null = null;
       if (p.flag('karg-none')) kargs = new KernelArgs();
       else if (p.flag('karg-proc-cmdline')) kargs = kargsFromProcCmdline(await readProcCmdline(a.ctx));
