@@ -1,12 +1,19 @@
 // `ostree admin status` text: one block per deployment, default first — "* " marks the booted
-// one, (pending)/(rollback) annotate the others when booted — with Version, Pinned, origin
-// refspec and the commit's source title.
+// one, (staged)/(pending)/(rollback) annotate the others when booted — with Version, Pinned, origin
+// refspec and the commit's source title, then its GPG signature lines (or, with --verify, the
+// signature verification report).
 
 import type { Deployment } from './deployment.ts';
 import { deploymentsEqual, isPinned } from './deployment.ts';
 import { commitStringMeta, type Sysroot } from './sysroot.ts';
+import { statusGpgLines, statusVerifyText } from '../sign/deployment-status.ts';
 
-export async function formatStatus(sysroot: Sysroot): Promise<string> {
+export interface StatusOptions {
+  /** `--verify`: print each commit's signature verification (failing without a valid one). */
+  verify?: boolean;
+}
+
+export async function formatStatus(sysroot: Sysroot, opts: StatusOptions = {}): Promise<string> {
   if (sysroot.deployments.length === 0) return 'No deployments.\n';
   const repo = await sysroot.repo();
   let pending: Deployment | null = null;
@@ -15,7 +22,7 @@ export async function formatStatus(sysroot: Sysroot): Promise<string> {
   let s = '';
   for (const d of sysroot.deployments) {
     const booted = deploymentsEqual(d, sysroot.booted);
-    const note = deploymentsEqual(d, pending) ? ' (pending)' : deploymentsEqual(d, rollback) ? ' (rollback)' : '';
+    const note = d.staged ? ' (staged)' : deploymentsEqual(d, pending) ? ' (pending)' : deploymentsEqual(d, rollback) ? ' (rollback)' : '';
     s += `${booted ? '*' : ' '} ${d.osname} ${d.csum}.${d.deployserial}${note}\n`;
     const version = await commitStringMeta(repo, d.csum, 'version');
     if (version) s += `    Version: ${version}\n`;
@@ -32,6 +39,9 @@ export async function formatStatus(sysroot: Sysroot): Promise<string> {
         if (title) s += `    \`- ${title}\n`;
       }
     }
+    const subject = { osname: d.osname, csum: d.csum, refspec: d.origin ? (d.origin.get('origin', 'refspec') ?? null) : undefined };
+    if (opts.verify) s += `${await statusVerifyText(repo, subject)}\n`;
+    else s += await statusGpgLines(repo, subject);
   }
   return s;
 }

@@ -186,7 +186,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     specs: [{ name: 'verify', short: 'V', kind: 'flag' }],
     async run(a) {
       const sysroot = await loadSysroot(a);
-      a.ctx.out(await formatStatus(sysroot));
+      a.ctx.out(await formatStatus(sysroot, { verify: a.p.flag('verify') }));
       return 0;
     },
   },
