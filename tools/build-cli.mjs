@@ -4,7 +4,9 @@
 // libraries (openpgp, …) must be reached only through dynamic import() so they land in
 // dist/chunks/ and are loaded only by the commands that need them. The build fails if one of
 // them ends up in the statically imported part of the graph.
-// Usage: node tools/build-cli.mjs [--entry FILE] [--outdir DIR]   (defaults: tools/cli.ts, dist)
+// Usage: node tools/build-cli.mjs [--entry FILE] [--outdir DIR] [--name NAME]
+//        (defaults: tools/cli.ts, dist, xylem → DIR/NAME.mjs; rpm-xylem: --entry tools/rpm-xylem/main.ts
+//        --outdir dist/rpm-xylem --name rpm-xylem — its own folder, as each build prunes its chunks/)
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,7 @@ const { values: opts } = parseArgs({
   options: {
     entry: { type: 'string', default: join(ROOT, 'tools', 'cli.ts') },
     outdir: { type: 'string', default: join(ROOT, 'dist') },
+    name: { type: 'string', default: 'xylem' },
   },
 });
 const entry = resolve(opts.entry);
@@ -50,7 +53,7 @@ rmSync(buildDir, { recursive: true, force: true });
 let result;
 try {
   result = await esbuild.build({
-    entryPoints: { xylem: entry },
+    entryPoints: { [opts.name]: entry },
     outdir: buildDir,
     bundle: true,
     platform: 'node',
@@ -80,9 +83,9 @@ try {
 
 // Which inputs are reachable from the entry through static imports only?
 const outputs = result.metafile.outputs;
-const entryOut = Object.keys(outputs).find((o) => outputs[o].entryPoint && o.endsWith('xylem.mjs'));
+const entryOut = Object.keys(outputs).find((o) => outputs[o].entryPoint && o.endsWith(`/${opts.name}.mjs`));
 if (!entryOut) {
-  console.error('build-cli: esbuild produced no xylem.mjs');
+  console.error(`build-cli: esbuild produced no ${opts.name}.mjs`);
   rmSync(buildDir, { recursive: true, force: true });
   process.exit(1);
 }
