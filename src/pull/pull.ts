@@ -550,7 +550,7 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
     subpaths: opts.subpaths,
     bareuseronlyFiles,
     verifyCommit,
-    refreshCommitMeta: r.gpgVerify || r.signVerify,
+    refreshCommitMeta: true, // as ostree: a stored commit's detached metadata is always re-fetched (new signatures)
     verifyBindings: !opts.disableVerifyBindings,
     localCaches: caches,
     checkCommit: opts.timestampCheck || fromRev ? checkCommit : undefined,
