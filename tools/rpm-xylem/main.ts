@@ -1,0 +1,525 @@
+// `rpm-xylem`: rpm-ostree's host commands (status, upgrade, deploy, rebase, rollback, cleanup,
+// cancel, kargs, reset) without a daemon or D-Bus — each mutating verb runs its transaction in
+// this process, holding the sysroot's transaction lock (lock.ts) so that other invocations see
+// it as busy, can cancel it, and recover after it if it died. Texts and exit codes follow
+// rpm-ostree: errors are "error: …" with exit 1, "unchanged" is exit 77 where rpm-ostree uses it.
+//
+// Booted deployment (see src/updater/booted.ts): on sysroot "/" the running one; elsewhere the
+// one named by --booted-deployment=SPEC or XYLEM_BOOTED, else the ostree= kernel argument
+// (XYLEM_PROC_CMDLINE or /proc/cmdline) when it resolves inside this sysroot, else none — then
+// the stateroot's default deployment stands in for it when telling pending from rollback.
+//
+// Test hooks (env): XYLEM_TEST_FETCH_DELAY_MS=N waits N ms before every HTTP request;
+// XYLEM_TEST_PAUSE_AT=PHASE:MS[,…] pauses (cancellably) on entering a phase (pulling, deploying,
+// finalizing, cleaning). -r/--reboot never reboots: it records the request in
+// SYSROOT/run/xylem/reboot-requested and says what would boot next.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNodeHost } from '../../runtimes/node/index.ts';
+import type { Host } from '../../src/host.ts';
+import { parseOptions, type OptionSpec, type Parsed } from '../cli/options.ts';
+import { UsageError } from '../cli/context.ts';
+import { XYLEM_VERSION } from '../cli/version.ts';
+import { Sysroot } from '../../src/sysroot/sysroot.ts';
+import { cleanupSysroot } from '../../src/sysroot/cleanup.ts';
+import { KernelArgs } from '../../src/sysroot/kargs.ts';
+import { writeTextAtomic } from '../../src/sysroot/fsutil.ts';
+import { formatSize } from '../../src/pull/progress.ts';
+import { XylemError } from '../../src/util/errors.ts';
+import { joinPath } from '../../src/util/path.ts';
+import {
+  applyBooted,
+  cleanupTxn,
+  deployTxn,
+  isCancellation,
+  kargsTarget,
+  kargsTxn,
+  kv,
+  readTransactionResult,
+  readTransactionState,
+  rebaseTxn,
+  renderStatusJson,
+  renderStatusText,
+  requestCancel,
+  resetTxn,
+  resolveOsname,
+  rollbackTxn,
+  statePaths,
+  statusModel,
+  transactionFetch,
+  upgradeTxn,
+  userKargs,
+  CancelledError,
+  type TxnContext,
+  type TxnResult,
+  type UpdateCheck,
+} from '../../src/updater/index.ts';
+import { beginTransaction, liveTransaction, ownerAlive } from './lock.ts';
+
+const EXIT_UNCHANGED = 77;
+
+const COMMANDS: Array<[string, string]> = [
+  ['cancel', 'Cancel an active transaction'],
+  ['cleanup', 'Clear cached/pending data'],
+  ['deploy', 'Deploy a specific commit'],
+  ['kargs', 'Query or modify kernel arguments'],
+  ['rebase', 'Switch to a different tree'],
+  ['reset', 'Remove all mutations'],
+  ['rollback', 'Revert to the previously booted tree'],
+  ['status', 'Get the version of the booted system'],
+  ['upgrade', 'Perform a system upgrade'],
+];
+
+function usage(): string {
+  let s = 'Usage:\n  rpm-xylem [OPTION…] COMMAND\n\nBuiltin Commands:\n';
+  for (const [n, d] of COMMANDS) s += `  ${n.padEnd(22)}${d}\n`;
+  s += '\nHelp Options:\n  -h, --help              Show help options\n\nApplication Options:\n';
+  s += '  --version               Print version information and exit\n  -q, --quiet             Avoid printing most informational messages\n\n';
+  return s;
+}
+
+const GLOBAL: OptionSpec[] = [
+  { name: 'sysroot', kind: 'string' },
+  { name: 'os', kind: 'string' },
+  { name: 'stateroot', kind: 'string' },
+  { name: 'booted-deployment', kind: 'string' },
+  { name: 'help', short: 'h', kind: 'flag' },
+  { name: 'quiet', short: 'q', kind: 'flag' },
+  { name: 'peer', kind: 'flag' },
+];
+
+interface Env {
+  host: Host;
+  env: Record<string, string | undefined>;
+  sysroot: string;
+  osname: string | null;
+  booted: string | null;
+  quiet: boolean;
+  argv: string[];
+  p: Parsed;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+type Verb = { specs: OptionSpec[]; run: (e: Env) => Promise<number> };
+
+function line(e: Env): (s: string) => void {
+  return (s) => {
+    if (!e.quiet) e.out(`${s}\n`);
+  };
+}
+
+/** Sysroot.load, retried: another process may swap the boot set while we read it. */
+async function loadSysroot(host: Host, path: string): Promise<Sysroot> {
+  for (let i = 0; ; i++) {
+    try {
+      return await Sysroot.load(host, path);
+    } catch (e) {
+      if (i >= 4) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+function parsePauses(spec: string | undefined): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const part of (spec ?? '').split(',')) {
+    const [phase, ms] = part.split(':');
+    if (phase && ms && /^\d+$/.test(ms)) m.set(phase, Number(ms));
+  }
+  return m;
+}
+
+/** Runs `fn` as the sysroot's transaction titled `title` (see lock.ts). */
+async function transaction<T>(e: Env, title: string, fn: (ctx: TxnContext) => Promise<T>): Promise<T> {
+  const held = await beginTransaction(e.host, e.sysroot, title);
+  try {
+    const delay = Number(e.env.XYLEM_TEST_FETCH_DELAY_MS ?? '0');
+    const baseFetch = e.host.fetch ?? globalThis.fetch.bind(globalThis);
+    const host: Host = { ...e.host, fetch: transactionFetch(baseFetch, { token: held.token, delayMs: Number.isFinite(delay) && delay > 0 ? delay : 0 }) };
+    let sysroot = await loadSysroot(host, e.sysroot);
+    if (held.recovered) {
+      e.err(`Recovering after interrupted transaction: ${held.recovered.title} (pid ${held.recovered.pid})\n`);
+      await cleanupSysroot(sysroot, { prune: false });
+      sysroot = await loadSysroot(host, e.sysroot);
+    }
+    await applyBooted(sysroot, { spec: e.booted });
+    const pauses = parsePauses(e.env.XYLEM_TEST_PAUSE_AT);
+    const ctx: TxnContext = {
+      sysroot,
+      token: held.token,
+      out: line(e),
+      progress: held.progress,
+      osname: e.osname,
+      checkpoint: async (phase) => {
+        const ms = pauses.get(phase);
+        if (ms) await held.token.sleep(ms);
+      },
+    };
+    const r = await fn(ctx);
+    await held.finish('succeeded', '');
+    return r;
+  } catch (err) {
+    const cancelled = isCancellation(err, held.token);
+    const msg = err instanceof Error ? err.message : String(err);
+    await held.finish(cancelled ? 'cancelled' : 'failed', msg);
+    if (cancelled) throw new CancelledError('Transaction was cancelled');
+    throw err;
+  }
+}
+
+/** -r: never reboot; record what would boot next and say so. */
+async function recordReboot(e: Env): Promise<void> {
+  const sysroot = await loadSysroot(e.host, e.sysroot);
+  const next = sysroot.deployments[0];
+  const id = next ? `${next.osname}-${next.csum}.${next.deployserial}` : '(none)';
+  const p = statePaths(e.sysroot);
+  await e.host.fs.mkdir(p.dir, { recursive: true });
+  await writeTextAtomic(e.host.fs, joinPath(p.dir, 'reboot-requested'), `${JSON.stringify({ next: id, requested: new Date().toISOString() })}\n`);
+  line(e)(`Reboot requested; not rebooting this machine (rpm-xylem never reboots). Next boot: ${id}`);
+}
+
+async function finishDeploy(e: Env, r: TxnResult, reboot: boolean, exit77: boolean): Promise<number> {
+  if (!r.changed) return exit77 ? EXIT_UNCHANGED : 0;
+  if (reboot) await recordReboot(e);
+  else line(e)('Run "systemctl reboot" to start a reboot');
+  return 0;
+}
+
+function title(e: Env): string {
+  return ['rpm-xylem', ...e.argv].join(' ');
+}
+
+function printAvailableUpdate(e: Env, c: UpdateCheck, preview: boolean): void {
+  const W = 13;
+  let s = 'AvailableUpdate:\n';
+  const ts = new Date(Number(c.commit.timestamp) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  s += c.version !== null ? kv('Version', `${c.version} (${ts})`, W) : kv('Timestamp', ts, W);
+  s += kv('Commit', c.checksum, W);
+  if (preview && c.diff && c.estimate) {
+    const d = c.diff;
+    s += kv('Diff', `${d.added.length} added, ${d.modified.length} modified, ${d.removed.length} removed`, W);
+    const est = c.estimate;
+    const bytes = est.metadataBytes + est.contentBytes;
+    const objects = est.metadataObjects + est.contentObjects;
+    const unknown = est.unknownSizes ? `; ${est.unknownSizes} of unknown size` : '';
+    s += kv('Download', `${est.unknownSizes ? 'at least ' : ''}${bytes} bytes (${formatSize(bytes)}) in ${objects} objects${unknown}`, W);
+    for (const [key, list] of [
+      ['Added', d.added],
+      ['Modified', d.modified],
+      ['Removed', d.removed],
+    ] as Array<[string, string[]]>)
+      list.forEach((path, i) => (s += kv(i === 0 ? key : '', path, W)));
+  }
+  e.out(s);
+}
+
+const verbs: Record<string, Verb> = {
+  status: {
+    specs: [
+      { name: 'verbose', short: 'v', kind: 'flag' },
+      { name: 'advisories', short: 'a', kind: 'flag' },
+      { name: 'json', kind: 'flag' },
+      { name: 'jsonpath', short: 'J', kind: 'string' },
+      { name: 'booted', short: 'b', kind: 'flag' },
+      { name: 'pending-exit-77', kind: 'flag' },
+      { name: 'pretty', short: 'p', kind: 'flag' },
+    ],
+    async run(e) {
+      if (e.p.value('jsonpath') !== undefined) throw new XylemError('--jsonpath is not supported by rpm-xylem; use --json');
+      const sysroot = await loadSysroot(e.host, e.sysroot);
+      await applyBooted(sysroot, { spec: e.booted });
+      const txn = await liveTransaction(e.host, e.sysroot);
+      const model = await statusModel(sysroot, txn);
+      if (e.p.flag('booted') && e.p.flag('json')) model.deployments = model.deployments.filter((d) => d.booted);
+      e.out(e.p.flag('json') ? renderStatusJson(model) : renderStatusText(model, { verbose: e.p.flag('verbose'), bootedOnly: e.p.flag('booted'), transaction: txn }));
+      if (e.p.flag('pending-exit-77') && sysroot.booted) {
+        const first = sysroot.deployments.find((d) => d.osname === sysroot.booted!.osname);
+        if (first && first !== sysroot.booted) return EXIT_UNCHANGED;
+      }
+      return 0;
+    },
+  },
+  upgrade: {
+    specs: [
+      { name: 'reboot', short: 'r', kind: 'flag' },
+      { name: 'allow-downgrade', kind: 'flag' },
+      { name: 'check', kind: 'flag' },
+      { name: 'preview', kind: 'flag' },
+      { name: 'check-diff', kind: 'flag' },
+      { name: 'download-only', kind: 'flag' },
+      { name: 'cache-only', short: 'C', kind: 'flag' },
+      { name: 'unchanged-exit-77', kind: 'flag' },
+      { name: 'upgrade-unchanged-exit-77', kind: 'flag' },
+      { name: 'bypass-driver', kind: 'flag' },
+      { name: 'lock-finalization', kind: 'flag' },
+    ],
+    async run(e) {
+      const p = e.p;
+      const preview = p.flag('preview') || p.flag('check-diff');
+      const check = p.flag('check') && !preview;
+      if (p.flag('reboot') && preview) throw new XylemError('Cannot specify both --reboot and --preview');
+      if (p.flag('reboot') && check) throw new XylemError('Cannot specify both --reboot and --check');
+      if (p.flag('cache-only') && p.flag('download-only')) throw new XylemError("Can't specify cache-only and download-only");
+      if (p.flag('cache-only')) throw new XylemError('--cache-only is not supported by rpm-xylem');
+      if (p.flag('lock-finalization')) throw new XylemError('--lock-finalization needs staged deployments, which rpm-xylem does not make');
+      const r = await transaction(e, title(e), (ctx) =>
+        upgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), downloadOnly: p.flag('download-only'), check, preview }),
+      );
+      if (check || preview) {
+        if (!r.check) {
+          e.out('No updates available.\n');
+          return EXIT_UNCHANGED;
+        }
+        printAvailableUpdate(e, r.check, preview);
+        return 0;
+      }
+      return finishDeploy(e, r, p.flag('reboot'), p.flag('unchanged-exit-77') || p.flag('upgrade-unchanged-exit-77'));
+    },
+  },
+  deploy: {
+    specs: [
+      { name: 'reboot', short: 'r', kind: 'flag' },
+      { name: 'unchanged-exit-77', kind: 'flag' },
+      { name: 'bypass-driver', kind: 'flag' },
+    ],
+    async run(e) {
+      const revs = e.p.positionals;
+      if (revs.length !== 1) throw new UsageError(revs.length === 0 ? 'REVISION must be specified' : 'Too many arguments passed');
+      const r = await transaction(e, title(e), (ctx) => deployTxn(ctx, revs[0]!));
+      return finishDeploy(e, r, e.p.flag('reboot'), e.p.flag('unchanged-exit-77'));
+    },
+  },
+  rebase: {
+    specs: [
+      { name: 'reboot', short: 'r', kind: 'flag' },
+      { name: 'skip-purge', kind: 'flag' },
+      { name: 'branch', short: 'b', kind: 'string' },
+      { name: 'remote', short: 'm', kind: 'string' },
+      { name: 'bypass-driver', kind: 'flag' },
+    ],
+    async run(e) {
+      const pos = [...e.p.positionals];
+      const branch = e.p.value('branch');
+      const remote = e.p.value('remote');
+      let target: string | undefined;
+      if (branch !== undefined || remote !== undefined) {
+        if (pos.length > 1) throw new UsageError('Too many arguments passed');
+        target = remote !== undefined ? `${remote}:${branch ?? ''}` : branch;
+        if (remote !== undefined && branch === undefined) target = `${remote}:`;
+      } else {
+        if (pos.length === 0) throw new UsageError('Must specify refspec, or -b branch or -m remote');
+        if (pos.length > 2) throw new UsageError('Too many arguments passed');
+        target = pos.shift();
+      }
+      const revision = branch !== undefined || remote !== undefined ? (pos[0] ?? null) : (pos[0] ?? null);
+      const r = await transaction(e, title(e), (ctx) => rebaseTxn(ctx, target!, revision, { skipPurge: e.p.flag('skip-purge') }));
+      return finishDeploy(e, r, e.p.flag('reboot'), false);
+    },
+  },
+  rollback: {
+    specs: [{ name: 'reboot', short: 'r', kind: 'flag' }],
+    async run(e) {
+      const r = await transaction(e, 'rollback', (ctx) => rollbackTxn(ctx));
+      return finishDeploy(e, r, e.p.flag('reboot'), false);
+    },
+  },
+  cleanup: {
+    specs: [
+      { name: 'pending', short: 'p', kind: 'flag' },
+      { name: 'rollback', short: 'r', kind: 'flag' },
+      { name: 'base', short: 'b', kind: 'flag' },
+      { name: 'repomd', short: 'm', kind: 'flag' },
+    ],
+    async run(e) {
+      const o = { pending: e.p.flag('pending'), rollback: e.p.flag('rollback'), base: e.p.flag('base'), repomd: e.p.flag('repomd') };
+      if (!o.pending && !o.rollback && !o.base && !o.repomd) throw new UsageError('At least one cleanup option must be specified');
+      await transaction(e, 'cleanup', (ctx) => cleanupTxn(ctx, o));
+      return 0;
+    },
+  },
+  cancel: {
+    specs: [],
+    async run(e) {
+      const txn = await liveTransaction(e.host, e.sysroot);
+      if (!txn) {
+        e.out('No active transaction.\n');
+        return 0;
+      }
+      e.out(`Cancelling transaction: ${txn.title}\n`);
+      await requestCancel(e.host.fs, e.sysroot, txn.id);
+      const deadline = Date.now() + Number(e.env.XYLEM_CANCEL_TIMEOUT_MS ?? 300_000);
+      for (;;) {
+        const cur = await readTransactionState(e.host.fs, e.sysroot).catch(() => null);
+        if (!cur || cur.id !== txn.id || !ownerAlive(cur)) break;
+        if (Date.now() > deadline) throw new XylemError(`Transaction ${txn.title} did not stop in time`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const res = await readTransactionResult(e.host.fs, e.sysroot).catch(() => null);
+      if (res && res.id === txn.id && res.outcome !== 'cancelled') e.out(`Transaction already ${res.outcome === 'succeeded' ? 'complete' : 'failed'}; nothing was cancelled.\n`);
+      else e.out('Cancelled.\n');
+      return 0;
+    },
+  },
+  kargs: {
+    specs: [
+      { name: 'append', kind: 'strings' },
+      { name: 'append-if-missing', kind: 'strings' },
+      { name: 'delete', kind: 'strings' },
+      { name: 'delete-if-present', kind: 'strings' },
+      { name: 'replace', kind: 'strings' },
+      { name: 'editor', kind: 'flag' },
+      { name: 'import-proc-cmdline', kind: 'flag' },
+      { name: 'deploy-index', kind: 'string' },
+      { name: 'unchanged-exit-77', kind: 'flag' },
+      { name: 'reboot', short: 'r', kind: 'flag' },
+    ],
+    async run(e) {
+      const p = e.p;
+      if (p.positionals.length) throw new UsageError(`Unexpected argument '${p.positionals[0]}'`);
+      const idxText = p.value('deploy-index');
+      if (idxText !== undefined && !/^\d{1,6}$/.test(idxText)) throw new UsageError(`Invalid deploy index '${idxText}'`);
+      const deployIndex = idxText === undefined ? null : Number(idxText);
+      const edits = ['append', 'append-if-missing', 'delete', 'delete-if-present', 'replace'].some((n) => p.list(n).length > 0);
+      if (p.flag('editor') && edits) throw new UsageError('Cannot specify --editor with other modification options');
+      let set: string[] | null = null;
+      if (p.flag('import-proc-cmdline')) {
+        const k = KernelArgs.parse(readFileSync('/proc/cmdline', 'utf8'));
+        for (const key of ['ostree', 'BOOT_IMAGE', 'initrd']) k.deleteKey(key);
+        set = k.toArgv();
+      }
+      if (!edits && !p.flag('editor') && set === null) {
+        const sysroot = await loadSysroot(e.host, e.sysroot);
+        await applyBooted(sysroot, { spec: e.booted });
+        const osname = await resolveOsname(sysroot, e.osname);
+        e.out(`${userKargs(kargsTarget(sysroot, osname, deployIndex)).toString()}\n`);
+        return 0;
+      }
+      if (p.flag('editor')) set = await editKargs(e, deployIndex);
+      const r = await transaction(e, 'kargs', (ctx) =>
+        kargsTxn(ctx, {
+          append: p.list('append'),
+          appendIfMissing: p.list('append-if-missing'),
+          delete: p.list('delete'),
+          deleteIfPresent: p.list('delete-if-present'),
+          replace: p.list('replace'),
+          set,
+          deployIndex,
+        }),
+      );
+      return finishDeploy(e, r, p.flag('reboot'), p.flag('unchanged-exit-77'));
+    },
+  },
+  reset: {
+    specs: [
+      { name: 'reboot', short: 'r', kind: 'flag' },
+      { name: 'overlays', short: 'l', kind: 'flag' },
+      { name: 'overrides', short: 'o', kind: 'flag' },
+      { name: 'initramfs', short: 'i', kind: 'flag' },
+    ],
+    async run(e) {
+      const r = await transaction(e, title(e), (ctx) => resetTxn(ctx));
+      return finishDeploy(e, r, e.p.flag('reboot'), false);
+    },
+  },
+};
+verbs.update = verbs.upgrade!;
+
+/** --editor: the current arguments in $EDITOR (one per line, # comments), read back. */
+async function editKargs(e: Env, deployIndex: number | null): Promise<string[]> {
+  const sysroot = await loadSysroot(e.host, e.sysroot);
+  await applyBooted(sysroot, { spec: e.booted });
+  const osname = await resolveOsname(sysroot, e.osname);
+  const current = userKargs(kargsTarget(sysroot, osname, deployIndex)).toString();
+  const editor = e.env.VISUAL || e.env.EDITOR || 'vi';
+  const dir = mkdtempSync(join(tmpdir(), 'rpm-xylem-kargs-'));
+  try {
+    const file = join(dir, 'kargs');
+    writeFileSync(file, `${current}\n# Edit the kernel arguments above; lines starting with '#' are ignored.\n`);
+    const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'editor', file], { stdio: 'inherit' });
+    if (r.status !== 0) throw new XylemError(`Editor '${editor}' exited with status ${r.status}`);
+    const text = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => !l.trimStart().startsWith('#'))
+      .join(' ');
+    return KernelArgs.parse(text).toArgv();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const env = process.env as Record<string, string | undefined>;
+  if (!env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = '16';
+  const out = (t: string) => void process.stdout.write(t);
+  const err = (t: string) => void process.stderr.write(t);
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-')) i++;
+  if (argv.slice(0, i).includes('--version')) {
+    out(`rpm-xylem:\n Version: '${XYLEM_VERSION}'\n Features:\n  - ostree\n`);
+    return 0;
+  }
+  const name = argv[i];
+  if (name === undefined) {
+    const help = argv.includes('--help') || argv.includes('-h');
+    (help ? out : err)(usage());
+    if (!help) err('error: No command specified\n');
+    return help ? 0 : 1;
+  }
+  const verb = verbs[name];
+  if (!verb) {
+    err(usage());
+    err(`error: Unknown command '${name}'\n`);
+    return 1;
+  }
+  const rest = [...argv.slice(0, i), ...argv.slice(i + 1)];
+  let p: Parsed;
+  try {
+    p = parseOptions(rest, [...verb.specs, ...GLOBAL.filter((g) => !verb.specs.some((s) => s.name === g.name || (s.short && s.short === g.short)))]);
+  } catch (e) {
+    err(`Usage:\n  rpm-xylem ${name} [OPTION…]\n\n`);
+    err(`error: usage error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (p.flag('help')) {
+    out(`Usage:\n  rpm-xylem ${name} [OPTION…]\n\n${COMMANDS.find((c) => c[0] === name)?.[1] ?? 'Perform a system upgrade'}\n`);
+    return 0;
+  }
+  const host = createNodeHost({ blockingCalls: env.XYLEM_BLOCKING_IO !== '0' });
+  const e: Env = {
+    host,
+    env,
+    sysroot: p.value('sysroot') ?? env.OSTREE_SYSROOT ?? '/',
+    osname: p.value('os') ?? p.value('stateroot') ?? null,
+    booted: p.value('booted-deployment') ?? null,
+    quiet: p.flag('quiet'),
+    argv,
+    p,
+    out,
+    err,
+  };
+  try {
+    return await verb.run(e);
+  } catch (x) {
+    const msg = x instanceof Error ? x.message : String(x);
+    if (x instanceof UsageError) {
+      err(`Usage:\n  rpm-xylem ${name} [OPTION…]\n\n`);
+      err(`error: usage error: ${msg}\n`);
+    } else err(`error: ${msg}\n`);
+    if (env.XYLEM_DEBUG && x instanceof Error) err(`${x.stack}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
