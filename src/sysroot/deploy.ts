@@ -67,12 +67,15 @@ async function prepareEtc(sysroot: Sysroot, root: string): Promise<boolean> {
   return false;
 }
 
-/** Creates the deployment (not yet bootable: see writeDeployments). */
-export async function deployTree(sysroot: Sysroot, opts: DeployTreeOptions): Promise<Deployment> {
+/**
+ * The first half of a deployment (libostree's sysroot_initialize_deployment): the checkout,
+ * /etc from usr/etc, the kernel and its boot checksum, the origin file, and the kernel arguments
+ * only when overridden. A staged deployment stops here until finalizeDeployment.
+ */
+export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTreeOptions, 'mergeDeployment'>): Promise<Deployment> {
   validateOsname(opts.osname);
   if (!CHECKSUM_RE.test(opts.revision)) throw new XylemError(`Invalid commit checksum '${opts.revision}'`);
   const fs = sysroot.fs;
-  const out = opts.out ?? (() => undefined);
   const stateroot = sysroot.abs(`ostree/deploy/${opts.osname}`);
   if (!(await fs.stat(stateroot))) throw new XylemError(`No such stateroot '${opts.osname}': opendir(ostree/deploy/${opts.osname}): No such file or directory`);
   await ensureDir(fs, joinPath(stateroot, 'deploy'));
@@ -85,10 +88,30 @@ export async function deployTree(sysroot: Sysroot, opts: DeployTreeOptions): Pro
   const root = sysroot.deploymentPath(ident);
   await fs.rmrf(root);
   await checkout(repo, opts.revision, root, { noXattrs: sysroot.debug.noXattrs, processPassthroughWhiteouts: true });
+  await prepareEtc(sysroot, root);
 
-  // /etc: the new defaults plus what the administrator changed in the merge deployment.
-  const hasEtc = await prepareEtc(sysroot, root);
-  const merge = opts.mergeDeployment;
+  const layout = await findKernel(fs, root, { noDtb: sysroot.debug.noDtb });
+  const bootcsum = layout.bootcsum ?? (await computeBootcsum(fs, root, layout, repo.createSha256()));
+
+  const origin = cleanOrigin(opts.origin);
+  if (origin) await writeTextAtomic(fs, sysroot.originPath(ident), origin.toString());
+
+  const bootconfig = new BootConfig();
+  if (opts.overrideKargs) bootconfig.set('options', opts.overrideKargs.join(' '));
+  return { index: -1, ...ident, bootcsum, bootserial: 0, bootconfig, origin };
+}
+
+/**
+ * The second half (libostree's sysroot_finalize_deployment): kernel arguments from the merge
+ * deployment unless set, the /etc merge — taken now, so a staged deployment gets the
+ * administrator's changes up to finalization — the systemd update stamps and /var's label stamp.
+ */
+export async function finalizeDeployment(sysroot: Sysroot, d: Deployment, merge: Deployment | null, out: (line: string) => void = () => undefined): Promise<void> {
+  const fs = sysroot.fs;
+  const root = sysroot.deploymentPath(d);
+  if (merge && d.bootconfig.get('options') === undefined) d.bootconfig.set('options', merge.bootconfig.get('options') ?? '');
+  if (d.bootconfig.get('options') === undefined) d.bootconfig.set('options', '');
+  const hasEtc = (await fs.lstat(joinPath(root, 'etc')))?.kind === 'dir';
   if (merge && hasEtc) {
     const mroot = sysroot.deploymentPath(merge);
     const [mu, me] = await Promise.all([fs.lstat(joinPath(mroot, 'usr/etc')), fs.lstat(joinPath(mroot, 'etc'))]);
@@ -101,25 +124,19 @@ export async function deployTree(sysroot: Sysroot, opts: DeployTreeOptions): Pro
 
   // systemd's ConditionNeedsUpdate= compares these stamps with /usr: a new tree must look updated.
   if (hasEtc) await fs.rmrf(joinPath(root, 'etc/.updated'));
-  await fs.rmrf(sysroot.abs(`ostree/deploy/${opts.osname}/var/.updated`));
+  await fs.rmrf(sysroot.abs(`ostree/deploy/${d.osname}/var/.updated`));
 
   // The stateroot's /var is labelled once (no SELinux policy here: the stamp is what remains).
-  const stamp = sysroot.abs(`ostree/deploy/${opts.osname}/var/.ostree-selabeled`);
-  if (!(await fs.lstat(stamp)) && (await fs.stat(sysroot.abs(`ostree/deploy/${opts.osname}/var`)))) {
+  const stamp = sysroot.abs(`ostree/deploy/${d.osname}/var/.ostree-selabeled`);
+  if (!(await fs.lstat(stamp)) && (await fs.stat(sysroot.abs(`ostree/deploy/${d.osname}/var`)))) {
     out("Relabeling /var (no stamp file 'var/.ostree-selabeled' found)");
     await writeTextAtomic(fs, stamp, '', 0o644);
   }
+}
 
-  const layout = await findKernel(fs, root, { noDtb: sysroot.debug.noDtb });
-  const bootcsum = layout.bootcsum ?? (await computeBootcsum(fs, root, layout, repo.createSha256()));
-
-  const origin = cleanOrigin(opts.origin);
-  if (origin) await writeTextAtomic(fs, sysroot.originPath(ident), origin.toString());
-
-  let options: string;
-  if (opts.overrideKargs) options = opts.overrideKargs.join(' ');
-  else options = merge?.bootconfig.get('options') ?? '';
-  const bootconfig = new BootConfig();
-  bootconfig.set('options', options);
-  return { index: -1, ...ident, bootcsum, bootserial: 0, bootconfig, origin };
+/** Creates the deployment (not yet bootable: see writeDeployments). */
+export async function deployTree(sysroot: Sysroot, opts: DeployTreeOptions): Promise<Deployment> {
+  const d = await initializeDeployment(sysroot, opts);
+  await finalizeDeployment(sysroot, d, opts.mergeDeployment, opts.out);
+  return d;
 }

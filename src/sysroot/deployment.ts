@@ -21,6 +21,8 @@ export interface Deployment {
   bootconfig: BootConfig;
   /** The .origin keyfile, null when the file is missing. */
   origin: KeyFile | null;
+  /** Staged: written but not in the boot set until `finalize-staged` (see staged.ts). */
+  staged?: boolean;
 }
 
 const OSNAME_RE = /^[A-Za-z0-9_.-]+$/;

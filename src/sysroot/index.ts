@@ -2,12 +2,24 @@
 // publishing boot sets atomically, /etc merge, cleanup, upgrade, status.
 
 export { Sysroot, parseSysrootDebug, commitStringMeta } from './sysroot.ts';
-export type { SysrootDebug } from './sysroot.ts';
+export type { SysrootDebug, SysrootLoadOptions } from './sysroot.ts';
 export type { Deployment } from './deployment.ts';
 export { deploymentRelPath, originRelPath, deploymentsEqual, isPinned, originRefspec, validateOsname } from './deployment.ts';
 export { initFs, initStateroot } from './init.ts';
 export type { InitFsOptions } from './init.ts';
-export { deployTree, cleanOrigin } from './deploy.ts';
+export { deployTree, cleanOrigin, initializeDeployment, finalizeDeployment } from './deploy.ts';
+export {
+  stageTree,
+  finalizeStaged,
+  bootComplete,
+  readFinalizeFailure,
+  encodeStagedState,
+  decodeStagedState,
+  stagedPath,
+  stagedLockedPath,
+  FINALIZE_FAILURE_STAMP,
+} from './staged.ts';
+export type { StageTreeOptions, StagedState, DeploymentStub, FinalizeResult } from './staged.ts';
 export type { DeployTreeOptions } from './deploy.ts';
 export { writeDeployments, simpleWriteDeployment, planNewDeploymentList, parseOsRelease } from './write.ts';
 export type { WriteDeploymentsOptions, SimpleWriteOptions, WriteResult } from './write.ts';

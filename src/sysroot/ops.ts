@@ -9,7 +9,8 @@ import { XylemError } from '../util/errors.ts';
 import { KernelArgs } from './kargs.ts';
 import { type Deployment, deploymentsEqual } from './deployment.ts';
 import { diffDirs, type EtcDiff } from './etc-merge.ts';
-import { writeTextAtomic } from './fsutil.ts';
+import { writeFileAtomic, writeTextAtomic } from './fsutil.ts';
+import { encodeStagedState, stagedPath } from './staged.ts';
 import { writeDeployments, type WriteResult } from './write.ts';
 import type { Sysroot } from './sysroot.ts';
 
@@ -59,6 +60,7 @@ function copyOrigin(d: Deployment): KeyFile {
 /** Pins (kept by every later deploy) or unpins a deployment. */
 export async function setPinned(sysroot: Sysroot, index: number, pinned: boolean): Promise<Deployment> {
   const d = deploymentAt(sysroot, index);
+  if (d.staged) throw new XylemError('Cannot pin staged deployment');
   const origin = copyOrigin(d);
   if (pinned) origin.setBoolean('libostree-transient', 'pinned', true);
   else {
@@ -74,6 +76,14 @@ export async function setPinned(sysroot: Sysroot, index: number, pinned: boolean
  * ostree_sysroot_deployment_set_kargs_in_place does.
  */
 export async function setKargsInPlace(sysroot: Sysroot, d: Deployment, kargs: KernelArgs): Promise<void> {
+  if (d.staged && sysroot.stagedState) {
+    // A staged deployment has no boot entry yet: its state file carries the arguments.
+    const state = { ...sysroot.stagedState, kargs: kargs.toArgv() };
+    await writeFileAtomic(sysroot.fs, stagedPath(sysroot), encodeStagedState(state), { mode: 0o644, fsync: true });
+    sysroot.stagedState = state;
+    d.bootconfig.set('options', kargs.toString());
+    return;
+  }
   const entriesDir = sysroot.abs(`boot/loader.${sysroot.bootversion}/entries`);
   const k = sysroot.deployments.length - d.index;
   const name = joinPath(entriesDir, `ostree-${k}-${d.osname}.conf`);

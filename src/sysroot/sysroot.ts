@@ -20,6 +20,7 @@ import {
   validateOsname,
 } from './deployment.ts';
 import { readlinkOrNull, readSmallText } from './fsutil.ts';
+import { loadStaged, type StagedState } from './staged.ts';
 
 /** More boot entries than this is not a real sysroot. */
 const MAX_ENTRIES = 4096;
@@ -43,6 +44,14 @@ export function parseSysrootDebug(value: string | undefined): SysrootDebug {
   };
 }
 
+export interface SysrootLoadOptions {
+  /**
+   * Where transient state lives (the staged deployment): libostree's /run/ostree. Only a booted
+   * sysroot reads it, as libostree.
+   */
+  runDir?: string;
+}
+
 export class Sysroot {
   readonly host: Host;
   readonly fs: FsHost;
@@ -53,19 +62,26 @@ export class Sysroot {
   subbootversion = 0;
   deployments: Deployment[] = [];
   booted: Deployment | null = null;
+  /** The staged deployment (also deployments[0]), when booted and one is staged. */
+  staged: Deployment | null = null;
+  stagedState: StagedState | null = null;
+  /** See SysrootLoadOptions.runDir. */
+  readonly runDir: string;
   private repoCache: Repo | null = null;
 
-  private constructor(host: Host, path: string) {
+  private constructor(host: Host, path: string, opts: SysrootLoadOptions = {}) {
     this.host = host;
+    this.runDir = opts.runDir ?? '/run/ostree';
     this.fs = host.fs;
     this.path = path;
     this.debug = parseSysrootDebug(host.env?.OSTREE_SYSROOT_DEBUG);
   }
 
   /** Opens and loads the sysroot at `path` (it must have ostree/repo). */
-  static async load(host: Host, path: string): Promise<Sysroot> {
+  static async load(host: Host, path: string, opts: SysrootLoadOptions = {}): Promise<Sysroot> {
     if (typeof path !== 'string' || path === '') throw new XylemError('A sysroot path is required');
-    const s = new Sysroot(host, path);
+    if (opts.runDir !== undefined && (typeof opts.runDir !== 'string' || opts.runDir === '')) throw new XylemError('runDir must be a non-empty path');
+    const s = new Sysroot(host, path, opts);
     if (!(await host.fs.stat(path))) throw new XylemError(`opendir(${path}): No such file or directory`);
     if (!(await host.fs.stat(s.abs('ostree/repo'))))
       throw new XylemError(`No sysroot found at ${path}: ostree/repo is missing (run: ostree admin init-fs)`);
@@ -98,6 +114,22 @@ export class Sysroot {
     this.subbootversion = await this.readSubbootversion(this.bootversion);
     this.deployments = await this.readDeployments();
     this.booted = await this.findBooted();
+    this.staged = null;
+    this.stagedState = null;
+    const staged = await loadStaged(this);
+    if (staged) {
+      // Staged shows up first (libostree numbers it 0).
+      this.staged = staged.deployment;
+      this.stagedState = staged.state;
+      this.deployments = [staged.deployment, ...this.deployments];
+      this.deployments.forEach((d, i) => (d.index = i));
+    }
+  }
+
+  /** libostree bumps ostree/deploy's mtime after each change so watchers notice it. */
+  async bumpMtime(): Promise<void> {
+    const now = Math.floor((this.host.now?.() ?? Date.now()) / 1000);
+    await this.fs.lutimes(this.abs('ostree/deploy'), now, now).catch(() => undefined);
   }
 
   private async readBootversion(): Promise<number> {

@@ -8,6 +8,7 @@ import { pull } from '../pull/pull.ts';
 import { XylemError } from '../util/errors.ts';
 import { type Deployment } from './deployment.ts';
 import { deployTree } from './deploy.ts';
+import { stageTree } from './staged.ts';
 import { simpleWriteDeployment, type WriteResult } from './write.ts';
 import { commitStringMeta, type Sysroot } from './sysroot.ts';
 
@@ -23,6 +24,8 @@ export interface UpgradeOptions {
   deployOnly?: boolean;
   /** A new origin (switch). */
   origin?: KeyFile;
+  /** Stage the new deployment (finalized at shutdown) instead of writing the boot set. */
+  stage?: boolean;
   out?: (line: string) => void;
 }
 
@@ -93,6 +96,10 @@ export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Prom
         `Upgrade target revision '${revision}' with timestamp '${isoTime(next.timestamp)}' is chronologically older than ` +
           `current revision '${merge.csum}' with timestamp '${isoTime(cur.timestamp)}'; use --allow-downgrade to permit`,
       );
+  }
+  if (opts.stage) {
+    const d = await stageTree(sysroot, { osname: merge.osname, revision, origin, mergeDeployment: merge, out });
+    return { changed: true, revision, deployment: d, write: null };
   }
   const d = await deployTree(sysroot, { osname: merge.osname, revision, origin, mergeDeployment: merge, out });
   const write = await simpleWriteDeployment(sysroot, merge.osname, d, merge, { out });

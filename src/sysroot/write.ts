@@ -14,6 +14,8 @@ import { detectBootloader, type Bootloader } from './bootloader/index.ts';
 import { copyEntry, ensureDir, linkOrCopy, readSmallText, symlinkAtomic, syncFilesystem, writeTextAtomic } from './fsutil.ts';
 import { findKernel } from './kernel.ts';
 import { cleanupSysroot } from './cleanup.ts';
+import { stagedLockedPath, stagedPath } from './staged.ts';
+import { errnoCode } from '../util/errors.ts';
 import type { Sysroot } from './sysroot.ts';
 
 export interface WriteDeploymentsOptions {
@@ -162,6 +164,25 @@ async function fullSystemSync(sysroot: Sysroot): Promise<void> {
 export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opts: WriteDeploymentsOptions = {}): Promise<WriteResult> {
   const fs = sysroot.fs;
   const out = opts.out ?? (() => undefined);
+  // The staged deployment is not part of the boot set: it stays staged when the new list still
+  // starts with it, else it is dropped (its state file first, then its folder), as libostree.
+  const staged = sysroot.staged;
+  let keepStaged = false;
+  if (staged) {
+    keepStaged = list[0] === staged || (list.length > 0 && list[0]!.staged === true && deploymentsEqual(list[0], staged));
+    list = list.filter((d) => !d.staged && !deploymentsEqual(d, staged));
+    if (!keepStaged) {
+      await fs.unlink(stagedPath(sysroot)).catch((e) => {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      });
+      await fs.rmrf(sysroot.originPath(staged));
+      await fs.rmrf(sysroot.deploymentPath(staged));
+      await fs.rmrf(stagedLockedPath(sysroot));
+      sysroot.staged = null;
+      sysroot.stagedState = null;
+    }
+    sysroot.deployments = sysroot.deployments.filter((d) => d !== staged);
+  } else list = list.filter((d) => !d.staged);
   for (let i = 0; i < list.length; i++) {
     validateOsname(list[i]!.osname);
     for (let j = 0; j < i; j++) if (deploymentsEqual(list[i], list[j])) throw new XylemError('Duplicate deployment in list');
@@ -221,10 +242,9 @@ export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opt
   );
   sysroot.bootversion = bootversion;
   sysroot.subbootversion = subbootversion;
-  sysroot.deployments = list;
-  // libostree bumps ostree/deploy's mtime so watchers notice the change.
-  const now = Math.floor((sysroot.host.now?.() ?? Date.now()) / 1000);
-  await fs.lutimes(sysroot.abs('ostree/deploy'), now, now).catch(() => undefined);
+  sysroot.deployments = keepStaged && staged ? [staged, ...list] : list;
+  sysroot.deployments.forEach((d, i) => (d.index = i));
+  await sysroot.bumpMtime();
   if (opts.postclean !== false) await cleanupSysroot(sysroot, { prune: true, out });
   return { swapped: requiresNew, bootversion, subbootversion };
 }

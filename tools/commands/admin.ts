@@ -32,6 +32,10 @@ import {
   parseDeploymentIndex,
   upgrade,
   switchOrigin,
+  stageTree,
+  finalizeStaged,
+  bootComplete,
+  readFinalizeFailure,
 } from '../../src/sysroot/index.ts';
 
 const SUBCOMMANDS: Array<[string, string]> = [
@@ -48,6 +52,8 @@ const SUBCOMMANDS: Array<[string, string]> = [
   ['undeploy', 'Delete deployment INDEX'],
   ['upgrade', 'Construct new tree from current origin and deploy it, if it changed'],
   ['kargs', 'Change kernel arguments'],
+  ['finalize-staged', 'Internal command to run at shutdown time'],
+  ['boot-complete', 'Internal command to run at boot time'],
 ];
 
 function adminUsage(): string {
@@ -128,6 +134,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       { name: 'karg-none', kind: 'flag' },
       { name: 'karg-delete', kind: 'strings' },
       { name: 'overlay-initrd', kind: 'strings' },
+      { name: 'lock-finalization', kind: 'flag' },
     ],
     async run(a) {
       const p = a.p;
@@ -136,7 +143,6 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       if (p.flag('karg-proc-cmdline') && p.flag('karg-none')) throw new UsageError('Cannot specify both --karg-proc-cmdline and --karg-none');
       if (p.list('overlay-initrd').length > 0) throw new XylemError('--overlay-initrd is not supported yet');
       const sysroot = await loadSysroot(a);
-      if (p.flag('stage') && !sysroot.booted) throw new XylemError('Cannot stage deployment: Not currently booted into an OSTree system');
       const repo = await sysroot.repo();
       const osname = p.value('os') ?? sysroot.booted?.osname;
       if (!osname) throw new XylemError('Not currently booted into an OSTree system and no --os= argument given');
@@ -163,6 +169,20 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       if (p.list('karg').length) (kargs ??= new KernelArgs()).replaceArgv(p.list('karg'));
       if (p.list('karg-append').length) (kargs ??= new KernelArgs()).appendArgv(p.list('karg-append'));
       for (const del of p.list('karg-delete')) (kargs ??= new KernelArgs()).delete(del);
+      if (p.flag('stage')) {
+        if (p.flag('retain-pending') || p.flag('retain-rollback')) throw new XylemError('--stage cannot currently be combined with --retain arguments');
+        if (p.flag('not-as-default')) throw new XylemError('--stage cannot currently be combined with --not-as-default');
+        await stageTree(sysroot, {
+          osname,
+          revision,
+          origin,
+          mergeDeployment: merge,
+          overrideKargs: kargs ? kargs.toArgv() : null,
+          lockFinalization: p.flag('lock-finalization'),
+          out: a.line,
+        });
+        return 0;
+      }
       const d = await deployTree(sysroot, {
         osname,
         revision,
@@ -186,6 +206,9 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     specs: [{ name: 'verify', short: 'V', kind: 'flag' }],
     async run(a) {
       const sysroot = await loadSysroot(a);
+      // A staged deployment that failed to finalize at the last shutdown (stdout stays ostree's).
+      const failure = await readFinalizeFailure(sysroot);
+      if (failure !== null) a.ctx.err(`warning: ostree-finalize-staged.service failed on previous boot: ${failure}\n`);
       a.ctx.out(await formatStatus(sysroot, { verify: a.p.flag('verify') }));
       return 0;
     },
@@ -334,9 +357,29 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
         allowDowngrade: p.flag('allow-downgrade'),
         pullOnly: p.flag('pull-only'),
         deployOnly: p.flag('deploy-only'),
+        stage,
         out: a.line,
       });
       if (!r.changed && !p.flag('pull-only')) a.line('No update available.');
+      return 0;
+    },
+  },
+  'finalize-staged': {
+    specs: [{ name: 'hold', kind: 'flag' }],
+    async run(a) {
+      // As ostree: only meaningful on a booted system (run by ostree-finalize-staged.service).
+      if (!(await a.ctx.host.fs.stat('/run/ostree-booted'))) return 0;
+      if (a.p.flag('hold')) throw new XylemError('--hold is not supported');
+      const sysroot = await loadSysroot(a);
+      await finalizeStaged(sysroot, a.line);
+      return 0;
+    },
+  },
+  'boot-complete': {
+    specs: [],
+    async run(a) {
+      if (!(await a.ctx.host.fs.stat('/run/ostree-booted'))) return 0;
+      await bootComplete(await loadSysroot(a));
       return 0;
     },
   },
