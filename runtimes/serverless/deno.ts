@@ -1,0 +1,30 @@
+// Deno entry point: Deno.serve on XYLEM_HOST (default 127.0.0.1) : XYLEM_PORT (default 0 = any
+// free port), printing "listening http://HOST:PORT/" once ready. XYLEM_CACHE_DIR keeps generated
+// deltas in a folder. Run: deno run --allow-net --allow-env [--allow-read --allow-write] deno.mjs
+
+import { DeltaService } from '../../src/delta/on-demand.ts';
+import { createPosixFs } from '../posix/fs.ts';
+import { serviceOptionsFromEnv } from './env.ts';
+import { FsDeltaCache } from './fs-cache.ts';
+
+interface DenoServe {
+  env: { toObject(): Record<string, string> };
+  serve(
+    opts: { hostname: string; port: number; onListen?: (a: { hostname: string; port: number }) => void },
+    handler: (req: Request) => Promise<Response>,
+  ): unknown;
+}
+const Deno = (globalThis as unknown as { Deno: DenoServe }).Deno;
+
+const env = Deno.env.toObject();
+const opts = serviceOptionsFromEnv(env);
+if (env.XYLEM_CACHE_DIR) opts.cache = new FsDeltaCache(createPosixFs(), env.XYLEM_CACHE_DIR);
+const service = new DeltaService({ ...opts, log: (l) => console.error(`xylem-delta: ${l}`) });
+Deno.serve(
+  {
+    hostname: env.XYLEM_HOST ?? '127.0.0.1',
+    port: Number(env.XYLEM_PORT ?? 0),
+    onListen: ({ hostname, port }) => console.log(`listening http://${hostname}:${port}/`),
+  },
+  (req) => service.handle(req),
+);

@@ -1,0 +1,40 @@
+// Cloudflare workerd entry point: `export default { fetch }`. workerd refuses to compile WASM from
+// bytes at run time, so the core arrives precompiled as a module import (./core.wasm, placed beside
+// the bundle by tools/build-serverless.mjs and declared as a Wasm module in the workerd config).
+// Settings come from text bindings (see env.ts); the cache is in memory per isolate unless an S3
+// bucket is configured.
+
+import coreModule from './core.wasm';
+import { loadCore, wasmHashProvider } from '../../core-wasm/index.ts';
+import { DeltaService } from '../../src/delta/on-demand.ts';
+import { serviceOptionsFromEnv } from './env.ts';
+
+let service: Promise<DeltaService> | undefined;
+
+async function start(env: Record<string, unknown>): Promise<DeltaService> {
+  const core = await loadCore(coreModule);
+  return new DeltaService({
+    ...serviceOptionsFromEnv(env),
+    kernels: { bsdiff: (a, b) => core.bsdiff(a, b), rollsumChunks: (d) => core.rollsumChunks(d) },
+    hash: wasmHashProvider(core),
+    log: (line) => console.log(`xylem-delta: ${line}`),
+  });
+}
+
+export default {
+  async fetch(req: Request, env: Record<string, unknown>): Promise<Response> {
+    if (!service) {
+      service = start(env);
+      service.catch(() => {
+        service = undefined;
+      });
+    }
+    let s: DeltaService;
+    try {
+      s = await service;
+    } catch (e) {
+      return new Response(`xylem delta service: ${e instanceof Error ? e.message : String(e)}\n`, { status: 500 });
+    }
+    return s.handle(req);
+  },
+};
