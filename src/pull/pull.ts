@@ -110,6 +110,8 @@ export interface PullOptions {
   verifyCommit?: VerifyCommitHook;
   /** Called for every summary fetched from a named remote. Without it, gpg-verify-summary fails. */
   verifySummary?: VerifySummaryHook;
+  /** Cache summaries under DIR/summaries instead of the repo's tmp/cache (ostree --cache-dir). */
+  cacheDir?: string;
   delta?: DeltaHook;
   /** Progress callback, at most every updateFrequencyMs (default 1000) and once at the end. */
   onProgress?: (p: Readonly<PullProgress>) => void;
@@ -258,8 +260,9 @@ function parseSummary(bytes: Uint8Array): SummaryInfo {
   return { bytes, refs: out, mode, collectionId, indexedDeltas, deltas };
 }
 
-function cacheDir(repo: Repo): string {
-  return joinPath(repo.path, 'tmp', 'cache', 'summaries');
+/** Where summaries are cached: DIR/summaries for --cache-dir=DIR, else the repo's tmp/cache/summaries. */
+function cacheDir(repo: Repo, dir: string | undefined): string {
+  return dir !== undefined ? joinPath(dir, 'summaries') : joinPath(repo.path, 'tmp', 'cache', 'summaries');
 }
 
 async function readIfExists(repo: Repo, path: string): Promise<Uint8Array | null> {
@@ -332,9 +335,9 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
     let fromCache = false;
     const cacheName = r.name && !localSrc && !repo.host.env?.OSTREE_SKIP_CACHE ? r.name : null;
     if (summarySig && cacheName) {
-      const cachedSig = await readIfExists(repo, joinPath(cacheDir(repo), `${cacheName}.sig`));
+      const cachedSig = await readIfExists(repo, joinPath(cacheDir(repo, opts.cacheDir), `${cacheName}.sig`));
       if (cachedSig && bytesEqual(cachedSig, summarySig)) {
-        bytes = await readIfExists(repo, joinPath(cacheDir(repo), cacheName));
+        bytes = await readIfExists(repo, joinPath(cacheDir(repo, opts.cacheDir), cacheName));
         fromCache = bytes !== null;
       }
     }
@@ -350,6 +353,8 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
         await opts.verifySummary(r.name, bytes, summarySig);
       } catch (e) {
         if (!fromCache) throw e;
+        if ((repo.host.env?.OSTREE_REPO_TEST_ERROR ?? '').split(',').includes('invalid-cache'))
+          throw new XylemError(`Remote ${r.name} cached summary invalid and OSTREE_REPO_TEST_ERROR_INVALID_CACHE specified`);
         // The cached summary does not match the new signature: fetch it again.
         bytes = await get('summary');
         fromCache = false;
@@ -360,7 +365,7 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
     if (bytes) {
       summary = parseSummary(bytes);
       if (!fromCache && summarySig && cacheName) {
-        const dir = cacheDir(repo);
+        const dir = cacheDir(repo, opts.cacheDir);
         await repo.fs.mkdir(dir, { recursive: true });
         await writeFileAtomic(repo.fs, joinPath(dir, cacheName), bytes, { fsync: false });
         await writeFileAtomic(repo.fs, joinPath(dir, `${cacheName}.sig`), summarySig, { fsync: false });

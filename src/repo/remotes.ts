@@ -207,6 +207,39 @@ export async function getRemoteInherited(repo: Repo, name: string): Promise<Remo
   throw new NotFoundError(`Remote "${name}" not found`);
 }
 
+/** Where pulls cache a remote's summary and summary.sig (ostree's tmp/cache/summaries). */
+export function summaryCacheDir(repo: Repo): string {
+  return joinPath(repo.path, 'tmp', 'cache', 'summaries');
+}
+
+/**
+ * Deletes cached summaries (`NAME` and `NAME.sig` under tmp/cache/summaries) of remotes this repo
+ * no longer defines, as libostree's prune does after pruning objects. Returns the names removed.
+ */
+export async function pruneSummaryCache(repo: Repo): Promise<string[]> {
+  const dir = summaryCacheDir(repo);
+  let entries;
+  try {
+    entries = await repo.fs.readdir(dir);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
+    throw e;
+  }
+  const remotes = await loadOwnRemotes(repo);
+  const removed: string[] = [];
+  for (const ent of entries) {
+    const remote = ent.name.length > 4 && ent.name.endsWith('.sig') ? ent.name.slice(0, -4) : ent.name;
+    if (remotes.has(remote) || ent.kind === 'dir') continue;
+    try {
+      await repo.fs.unlink(joinPath(dir, ent.name));
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw new XylemError(`Removing cached summary ${joinPath(dir, ent.name)}: ${(e as Error).message}`);
+    }
+    removed.push(ent.name);
+  }
+  return removed;
+}
+
 /** Names of all remotes (own and inherited), sorted by byte order like ostree_repo_remote_list. */
 export async function listRemotes(repo: Repo): Promise<string[]> {
   const names = new Set<string>();

@@ -12,6 +12,7 @@ import { bswap64, fromHex, fromModifiedBase64, toHex } from '../util/bytes.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { listLocalRefs, listMirrorRefs } from './refs.ts';
+import { reindexDeltas } from '../delta/manage.ts';
 
 export const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
 
@@ -134,9 +135,12 @@ export async function buildSummary(repo: Repo, opts: SummaryOptions = {}): Promi
   return encode(SUMMARY_TYPE, [refs, glibDictOrder(meta) as GVValue[]]);
 }
 
-/** Regenerates `summary` (atomically) and removes a now-stale `summary.sig`. */
+/** Regenerates `summary` (atomically), after the delta indexes, and removes a now-stale `summary.sig`. */
 export async function regenerateSummary(repo: Repo, opts: SummaryOptions = {}): Promise<Uint8Array> {
   const bytes = await buildSummary(repo, opts);
+  // As ostree_repo_regenerate_summary: the per-commit delta indexes are rewritten first (the
+  // summary advertises ostree.summary.indexed-deltas=true, so pulls look there).
+  await reindexDeltas(repo);
   await writeFileAtomic(repo.fs, joinPath(repo.path, 'summary'), bytes, { fsync: repo.fsyncEnabled });
   try {
     await repo.fs.unlink(joinPath(repo.path, 'summary.sig'));

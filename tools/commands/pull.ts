@@ -66,6 +66,11 @@ export const command: Command = {
       return 0;
     }
     const repo = await ctx.openRepo();
+    const cacheDir = p.value('cache-dir');
+    if (cacheDir !== undefined) {
+      const st = await ctx.host.fs.stat(cacheDir);
+      if (!st || st.kind !== 'dir') throw new XylemError(`opendir(${cacheDir}): ${st ? 'Not a directory' : 'No such file or directory'}`);
+    }
     const [first, ...rest] = p.positionals;
     if (!first) throw new UsageError('REMOTE must be specified');
     if (p.flag('disable-fsync')) repo.config.set('core', 'fsync', 'false');
@@ -124,6 +129,7 @@ export const command: Command = {
       disableVerifyBindings: p.flag('disable-verify-bindings'),
       verifyCommit,
       verifySummary,
+      cacheDir,
       // Static deltas: superblocks and indexes from the metadata URL, parts from the content URL.
       delta: (dctx) =>
         createDeltaHook((rel, maxBytes) =>
