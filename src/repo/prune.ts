@@ -1,6 +1,7 @@
 // Deleting unreachable objects (`ostree prune`): reachability from refs (or from every commit),
 // optionally limited to a depth, by age (--keep-younger-than), per branch (--retain-branch-depth,
-// --only-branch), commits only, or a dry run; plus explicit commit deletion with tombstones.
+// --only-branch), commits only, or a dry run; plus explicit commit deletion with tombstones, and
+// static deltas whose target commit is gone (or, --static-deltas-only, those to one commit).
 // Counts and sizes are reported as ostree does: loose file/dirtree/dirmeta/commit objects only.
 
 import type { Repo } from './repo.ts';
@@ -11,6 +12,9 @@ import { traverseCommit, loadCommitIfExists, objectKey, type ObjectKey } from '.
 import { deleteCommitObject } from './fsck.ts';
 import { markCommitPartial } from './commit-state.ts';
 import { pruneSummaryCache } from './remotes.ts';
+import { listDeltas } from '../delta/manage.ts';
+import { deltaRelDir } from '../delta/paths.ts';
+import { joinPath } from '../util/path.ts';
 
 export interface PruneResult {
   /** Objects considered (all loose objects, or only commits with commitOnly). */
@@ -71,6 +75,7 @@ export async function pruneFromReachable(repo: Repo, reachable: Set<ObjectKey>, 
     }
   }
   void isMetadataType;
+  await pruneStaticDeltas(repo, null); // as libostree, even with noPrune
   await pruneSummaryCache(repo); // as libostree: cached summaries of deleted remotes go too
   return result;
 }
@@ -144,6 +149,21 @@ export async function pruneRepo(repo: Repo, opts: PruneOptions = {}): Promise<Pr
     await traverseCommit(repo, r.checksum, reachable, { depth: d ?? depth, commitOnly });
   }
   return pruneFromReachable(repo, reachable, opts);
+}
+
+/**
+ * Deletes static deltas: those whose target is `commit` (`prune --static-deltas-only
+ * --delete-commit=COMMIT`, the text compared as given), or with null those whose target commit
+ * is not in the repo (every prune does this).
+ */
+export async function pruneStaticDeltas(repo: Repo, commit: string | null): Promise<void> {
+  if (commit !== null && typeof commit !== 'string') throw new TypeError('pruneStaticDeltas: commit must be a string or null');
+  for (const name of await listDeltas(repo)) {
+    if (commit !== null) {
+      if (name.to !== commit) continue;
+    } else if (await repo.hasObject(name.to, ObjectType.Commit)) continue;
+    await repo.fs.rmrf(joinPath(repo.path, deltaRelDir(name.from, name.to)));
+  }
 }
 
 /** `prune --delete-commit`: refuses commits that a ref points to; turns on tombstones first. */

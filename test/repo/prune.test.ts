@@ -57,7 +57,7 @@ afterAll(() => {
   disposeCli();
 });
 
-function compare(args: string[], prepare?: (repo: string) => void): { stdout: string; status: number } {
+function compare(args: string[], prepare?: (repo: string) => void): { stdout: string; status: number; files: string[] } {
   const r = (['ostree', 'xylem'] as Tool[]).map((t) => {
     const repo = tmp.join(t);
     rmSync(repo, { recursive: true, force: true });
@@ -120,6 +120,26 @@ describeInterop('prune vs ostree', () => {
     expect(del[1]).toEqual(del[0]);
     expect(del[1]!.files.some((f) => f.endsWith(`${target.slice(2)}.tombstone-commit`))).toBe(true);
     expect(del[1]!.config).toContain('tombstone-commits=true');
+  });
+
+  it('removes static deltas as ostree: --static-deltas-only by target, and those to pruned commits', () => {
+    const dev = run('ostree', [`--repo=${source}`, 'rev-parse', 'dev']);
+    const devParent = run('ostree', [`--repo=${source}`, 'rev-parse', 'dev^']);
+    const withDeltas = (repo: string): void => {
+      run('ostree', [`--repo=${repo}`, 'static-delta', 'generate', 'dev']); // dev^ → dev
+      run('ostree', [`--repo=${repo}`, 'static-delta', 'generate', '--empty', '--to=dev']);
+      run('ostree', [`--repo=${repo}`, 'static-delta', 'generate', '--from=dev^^', '--to=dev^']);
+      run('ostree', [`--repo=${repo}`, 'static-delta', 'generate', '--to=stable']);
+    };
+    const deltas = (r: { files: string[] }): string[] => r.files.filter((f) => f.startsWith('deltas/') && f.endsWith('/superblock'));
+    const only = compare(['--static-deltas-only', `--delete-commit=${dev}`], withDeltas) ;
+    expect(only.status).toBe(0);
+    expect(deltas(only)).toHaveLength(2); // both deltas to dev are gone
+    // dev^ is pruned by --depth=0: its delta goes; the ones to the kept heads stay
+    const pruned = compare(['--refs-only', '--depth=0'], withDeltas) ;
+    expect(deltas(pruned)).toHaveLength(3);
+    expect(devParent).toMatch(/^[0-9a-f]{64}$/);
+    expect(compare(['--static-deltas-only', '--keep-younger-than=October 20 2015']).status).toBe(1);
   });
 
   it('formats sizes as g_format_size', () => {

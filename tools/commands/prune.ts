@@ -3,7 +3,7 @@
 import type { Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
-import { pruneRepo, deleteCommit, formatSize } from '../../src/repo/prune.ts';
+import { pruneRepo, deleteCommit, formatSize, pruneStaticDeltas } from '../../src/repo/prune.ts';
 import { parseTimestamp } from '../../src/repo/timestamp.ts';
 import { XylemError } from '../../src/util/errors.ts';
 
@@ -58,8 +58,8 @@ export const command: Command = {
     const del = p.value('delete-commit');
     if (del !== undefined) {
       if (noPrune) throw new XylemError('Cannot specify both --delete-commit and --no-prune');
-      if (p.flag('static-deltas-only')) throw new XylemError('--static-deltas-only is not supported yet');
-      await deleteCommit(repo, del);
+      if (p.flag('static-deltas-only')) await pruneStaticDeltas(repo, del);
+      else await deleteCommit(repo, del);
     } else if (p.flag('static-deltas-only')) {
       throw new XylemError('--static-deltas-only requires --delete-commit; see https://github.com/ostreedev/ostree/issues/1479');
     }
