@@ -5,6 +5,8 @@
 // least half of the new file's bupsplit chunks exist in the old one) or else bsdiff (unless
 // disabled or old + new exceeds max-bsdiff-size); big remaining content becomes fallback objects
 // (fetched loose); everything else is spliced whole. Parts are cut at max-chunk-size.
+// Parts are compressed and written as soon as they are full (up to the encoder's `parallelism`
+// at a time), so memory holds a few parts, never the whole delta.
 // Output is reproducible: objects in checksum order within each group, the superblock
 // timestamp is the target commit's, and the xz encoder must be deterministic.
 
@@ -229,23 +231,64 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
   log(`modified: ${modified.size}`, 'err');
   log(`new reachable: metadata=${newTrees.length + newMetas.length + 1} content regular=${nReg} symlink=${nLnk}`, 'err');
 
-  const parts: PartBuilder[] = [new PartBuilder()];
-  const place = (estimate: number): PartBuilder => {
-    let p = parts[parts.length - 1]!;
-    if (p.objects.length > 0 && p.payloadSize + estimate > maxChunk) {
-      p = new PartBuilder();
-      parts.push(p);
+  // Where the delta goes: parts are written as they are made, the superblock last (atomically),
+  // so a reader never sees a superblock whose parts are missing.
+  const fs = repo.fs;
+  let dir: string;
+  let superblockPath: string;
+  if (opts.filename !== undefined) {
+    superblockPath = opts.filename;
+    const slash = superblockPath.lastIndexOf('/');
+    dir = slash < 0 ? '.' : slash === 0 ? '/' : superblockPath.slice(0, slash);
+  } else {
+    dir = joinPath(repo.path, deltaRelDir(from, to));
+    superblockPath = joinPath(dir, 'superblock');
+    await fs.rmrf(dir);
+    await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+  }
+
+  // Finished parts: compressed (at most `parallelism` at once, in order of creation) and written.
+  const parallelism = Math.max(1, Math.min(64, Math.floor(xz.parallelism ?? 1)));
+  const headersOut: PartHeader[] = [];
+  const partFiles: Uint8Array[] = [];
+  const partLogs: string[] = [];
+  const inflight: Array<Promise<void>> = [];
+  let compressed = 0;
+  let uncompressed = 0;
+  let nParts = 0;
+  const finishPart = async (p: PartBuilder): Promise<void> => {
+    const k = nParts++;
+    const payload = p.payload();
+    const { objects, objectBytes } = p;
+    const job = (async () => {
+      const file = await compressPart(payload, xz);
+      headersOut[k] = { version: 0, checksum: repo.sha256(file), size: file.length, usize: objectBytes, objects };
+      compressed += file.length;
+      uncompressed += objectBytes;
+      partLogs[k] = `part ${k + 1} n:${objects.length} compressed:${file.length} uncompressed:${objectBytes}`;
+      if (opts.inline) partFiles[k] = file;
+      else await writeFileAtomic(fs, joinPath(dir, String(k)), file, { fsync: repo.fsyncEnabled });
+    })();
+    job.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+    inflight.push(job);
+    if (inflight.length >= parallelism) await inflight.shift();
+  };
+  let current = new PartBuilder();
+  const place = async (estimate: number): Promise<PartBuilder> => {
+    if (current.objects.length > 0 && current.payloadSize + estimate > maxChunk) {
+      await finishPart(current);
+      current = new PartBuilder();
     }
-    return p;
+    return current;
   };
 
   for (const c of newTrees) {
     const data = await repo.loadMetadataBytes(ObjectType.DirTree, c);
-    place(data.length).addMetadata(ObjectType.DirTree, c, data);
+    (await place(data.length)).addMetadata(ObjectType.DirTree, c, data);
   }
   for (const c of newMetas) {
     const data = await repo.loadMetadataBytes(ObjectType.DirMeta, c);
-    place(data.length).addMetadata(ObjectType.DirMeta, c, data);
+    (await place(data.length)).addMetadata(ObjectType.DirMeta, c, data);
   }
 
   const done = new Set<string>();
@@ -261,7 +304,7 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
     const r = rollsumPieces(kernels, prev, next);
     if (r) {
       log(`rollsum for ${old} -> ${c}; crcs=${r.crcMatches} bufs=${r.matched} total=${r.total} matchsize=${r.matchedBytes}`, 'err');
-      place(next.length - r.matchedBytes + 64).addRollsum(c, h.header, h.size, old, r.pieces);
+      (await place(next.length - r.matchedBytes + 64)).addRollsum(c, h.header, h.size, old, r.pieces);
       rollsumObjects++;
       rollsumBytes += r.matchedBytes;
       done.add(c);
@@ -278,7 +321,7 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
       if (prevObj.size + h.size > maxBsdiff) continue;
       log(`processing bsdiff: [${n}/${todo.length}]`, 'err');
       const patch = kernels.bsdiff(await prevObj.read(), await (await repo.loadFile(c)).read());
-      place(patch.length + 32).addBsdiff(c, h.header, h.size, old, patch);
+      (await place(patch.length + 32)).addBsdiff(c, h.header, h.size, old, patch);
       bsdiffObjects++;
       done.add(c);
       n++;
@@ -296,23 +339,13 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
     }
     const data = isReg(h.header.mode) ? await (await repo.loadFile(c)).read() : new Uint8Array(0);
     const raw = rawContent(h.header, data);
-    place(raw.length).addContent(c, h.header, raw);
+    (await place(raw.length)).addContent(c, h.header, raw);
   }
 
-  // Compress parts.
-  const headersOut: PartHeader[] = [];
-  const partFiles: Uint8Array[] = [];
-  let compressed = 0;
-  let uncompressed = 0;
-  for (let k = 0; k < parts.length; k++) {
-    const p = parts[k]!;
-    const file = await compressPart(p.payload(), xz);
-    partFiles.push(file);
-    headersOut.push({ version: 0, checksum: repo.sha256(file), size: file.length, usize: p.objectBytes, objects: p.objects });
-    compressed += file.length;
-    uncompressed += p.objectBytes;
-    log(`part ${k + 1} n:${p.objects.length} compressed:${file.length} uncompressed:${p.objectBytes}`, 'err');
-  }
+  // The last part (a delta always has at least one, possibly empty), then wait for all.
+  await finishPart(current);
+  while (inflight.length > 0) await inflight.shift();
+  for (const l of partLogs) log(l, 'err');
 
   const metadata: Metadata = [];
   if (opts.inline) {
@@ -347,29 +380,11 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
   log(`rollsum=${rollsumObjects} objects, ${rollsumBytes} bytes`, 'err');
   log(`bsdiff=${bsdiffObjects} objects`, 'err');
 
-  // Write: parts first, the superblock last (atomically), so a reader never sees a superblock
-  // whose parts are missing.
-  const fs = repo.fs;
-  let dir: string;
-  let superblockPath: string;
-  if (opts.filename !== undefined) {
-    superblockPath = opts.filename;
-    const slash = superblockPath.lastIndexOf('/');
-    dir = slash < 0 ? '.' : slash === 0 ? '/' : superblockPath.slice(0, slash);
-  } else {
-    dir = joinPath(repo.path, deltaRelDir(from, to));
-    superblockPath = joinPath(dir, 'superblock');
-    await fs.rmrf(dir);
-    await fs.mkdir(dir, { recursive: true, mode: 0o755 });
-  }
-  if (!opts.inline) {
-    for (let k = 0; k < partFiles.length; k++) await writeFileAtomic(fs, joinPath(dir, String(k)), partFiles[k]!, { fsync: repo.fsyncEnabled });
-  }
   await writeFileAtomic(fs, superblockPath, superblock, { fsync: repo.fsyncEnabled });
   return {
     name: deltaNameString({ from, to }),
     superblockPath,
-    parts: parts.length,
+    parts: nParts,
     fallbacks: fallbacks.length,
     rollsumObjects,
     rollsumBytes,

@@ -16,6 +16,8 @@ export interface XzEncoder {
   readonly name: string;
   /** Compresses `data` into one .xz stream; must be deterministic for reproducible deltas. */
   compress(data: Uint8Array): Promise<Uint8Array>;
+  /** How many compress() calls may usefully run at once (an off-thread pool's size; default 1). */
+  readonly parallelism?: number;
 }
 
 interface XzDecompressModule {
