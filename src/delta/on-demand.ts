@@ -13,7 +13,7 @@
 import type { DeflateProvider, HashProvider, Host } from '../host.ts';
 import { Repo } from '../repo/repo.ts';
 import { SUMMARY_TYPE } from '../repo/summary.ts';
-import { KeyFile } from '../format/keyfile.ts';
+import { KeyFile, KeyFileError } from '../format/keyfile.ts';
 import { decode, encode, type GVValue, type GVVariant } from '../format/gvariant.ts';
 import { glibDictOrder } from '../format/glib-hash-order.ts';
 import { fromUtf8, toHex, utf8, fromHex } from '../util/bytes.ts';
@@ -152,7 +152,8 @@ export class DeltaService {
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       this.log(`${req.method} /${rel}: ${msg}`);
-      res = response(e instanceof NotFoundError ? 404 : e instanceof XylemError ? 502 : 500, msg);
+      // 404: the origin lacks it; 502: the origin sent something wrong; 500: anything else (e.g. the cache)
+      res = response(e instanceof NotFoundError ? 404 : e instanceof XylemError || e instanceof KeyFileError ? 502 : 500, msg);
     }
     if (req.method === 'HEAD' && res.body) {
       await res.body.cancel().catch(() => undefined);
