@@ -2,8 +2,8 @@
 // an ostree-made archive repo (c1 → c2) is the origin on 127.0.0.1; the real `ostree pull
 // --require-static-deltas` through the worker gets a generated c1→c2 delta and ends fsck-clean
 // with c2's exact tree; the superblock equals what xylem's generator writes locally (byte for
-// byte); xylem's own client applies a from-scratch delta asked for directly; and N parallel
-// requests for one missing delta cause exactly one generation.
+// byte); xylem's own client applies a c2→c1 delta asked for directly; and N parallel requests
+// for one missing (from-scratch) delta cause exactly one generation.
 // If workerd cannot run here the suite is skipped loudly, and fails when CI=true.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, cpSync } from 'node:fs';
@@ -90,21 +90,22 @@ if (!workerdOk) {
     expect(sha(readFileSync(join(dir, 'local-delta', '0')))).toBe(sha(new Uint8Array(await (await fetch(worker.url + deltaRelPath(origin.c1, origin.c2, '0'))).arrayBuffer())));
   });
 
-  it("xylem's client applies a from-scratch delta asked for directly (not advertised anywhere)", async () => {
+  it("xylem's client applies a from→to delta asked for directly (c2→c1, advertised nowhere)", async () => {
     const path = join(dir, 'xylem-client');
     await ostreeAsync([`--repo=${path}`, 'init', '--mode=bare-user-only']);
+    await ostreeAsync([`--repo=${path}`, 'pull-local', origin.repo, origin.c2]);
     const repo = await Repo.open(createNodeHost(), path);
     const before = await stats(worker.url);
-    await applyDeltaFromSource(repo, httpDeltaFetch(worker.url), { from: null, to: origin.c2 });
+    await applyDeltaFromSource(repo, httpDeltaFetch(worker.url), { from: origin.c2, to: origin.c1 });
     expect((await stats(worker.url)).generated - before.generated).toBe(1);
-    await ostreeAsync([`--repo=${path}`, 'refs', '--create=main', origin.c2]);
+    await ostreeAsync([`--repo=${path}`, 'refs', '--create=main', origin.c1]);
     expect(await ostreeAsync([`--repo=${path}`, 'fsck'])).toContain('no errors found');
-    expect(await ostreeAsync([`--repo=${path}`, 'ls', '-R', '-C', origin.c2])).toBe(ostree([`--repo=${origin.repo}`, 'ls', '-R', '-C', origin.c2]));
+    expect(await ostreeAsync([`--repo=${path}`, 'ls', '-R', '-C', origin.c1])).toBe(ostree([`--repo=${origin.repo}`, 'ls', '-R', '-C', origin.c1]));
   });
 
   it('N parallel requests for one missing delta generate it once and all get the same bytes', async () => {
     const before = await stats(worker.url);
-    const url = worker.url + deltaRelPath(origin.c2, origin.c1, 'superblock'); // backwards: c2 → c1
+    const url = worker.url + deltaRelPath(null, origin.c1, 'superblock'); // from scratch to c1
     const N = 8;
     server.objectDelayMs = 150; // a slow origin: the generation outlasts the requests' arrival
     let results: Array<{ sum: string; how: string | null }>;
