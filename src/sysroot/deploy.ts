@@ -13,6 +13,7 @@ import { type Deployment, validateOsname } from './deployment.ts';
 import { applyEtcDiff, diffDirs } from './etc-merge.ts';
 import { copyEntry, ensureDir, writeTextAtomic } from './fsutil.ts';
 import { computeBootcsum, findKernel } from './kernel.ts';
+import { checkBootSpace } from './space.ts';
 import type { Sysroot } from './sysroot.ts';
 
 export interface DeployTreeOptions {
@@ -92,6 +93,13 @@ export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTr
 
   const layout = await findKernel(fs, root, { noDtb: sysroot.debug.noDtb });
   const bootcsum = layout.bootcsum ?? (await computeBootcsum(fs, root, layout, repo.createSha256()));
+  // Refuse now, before anything names this deployment, if its kernel would not fit in /boot.
+  try {
+    await checkBootSpace(sysroot, [{ osname: opts.osname, bootcsum, root }]);
+  } catch (e) {
+    await fs.rmrf(root);
+    throw e;
+  }
 
   const origin = cleanOrigin(opts.origin);
   if (origin) await writeTextAtomic(fs, sysroot.originPath(ident), origin.toString());

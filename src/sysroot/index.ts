@@ -30,6 +30,8 @@ export { BootConfig, parseOstreeKarg } from './bootconfig.ts';
 export { diffDirs, applyEtcDiff } from './etc-merge.ts';
 export type { EtcDiff } from './etc-merge.ts';
 export { findKernel, computeBootcsum } from './kernel.ts';
+export { bootSpaceNeeded, checkBootSpace } from './space.ts';
+export type { BootSpace } from './space.ts';
 export type { KernelLayout } from './kernel.ts';
 export {
   undeploy,

@@ -13,6 +13,7 @@ import { type Deployment, deploymentsEqual, isPinned, validateOsname } from './d
 import { detectBootloader, type Bootloader } from './bootloader/index.ts';
 import { copyEntry, ensureDir, linkOrCopy, readSmallText, symlinkAtomic, syncFilesystem, writeTextAtomic } from './fsutil.ts';
 import { findKernel } from './kernel.ts';
+import { checkBootSpace } from './space.ts';
 import { cleanupSysroot } from './cleanup.ts';
 import { stagedLockedPath, stagedPath } from './staged.ts';
 import { errnoCode } from '../util/errors.ts';
@@ -204,6 +205,7 @@ export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opt
     await symlinkAtomic(fs, `boot.${bootversion}.${subbootversion}`, sysroot.abs(`ostree/boot.${bootversion}`));
     list.forEach((d, i) => (d.bootconfig = old[i]!.bootconfig));
   } else {
+    await checkBootSpace(sysroot, list.map((d) => ({ osname: d.osname, bootcsum: d.bootcsum, root: sysroot.deploymentPath(d) })));
     bootversion = sysroot.bootversion === 0 ? 1 : 0;
     subbootversion = (await sysroot.readSubbootversion(bootversion)) === 0 ? 1 : 0;
     await createBootlinks(sysroot, bootversion, subbootversion, list);
