@@ -7,14 +7,22 @@
 import coreModule from './core.wasm';
 import { loadCore, wasmHashProvider } from '../../core-wasm/index.ts';
 import { DeltaService } from '../../src/delta/on-demand.ts';
+import { MemoryDeltaCache } from '../../src/delta/on-demand-cache.ts';
 import { serviceOptionsFromEnv } from './env.ts';
+
+// A Workers isolate has 128 MB: keep the in-memory caches well under it.
+const MEMORY_CACHE_BYTES = 48 * 1024 * 1024;
+const ORIGIN_OBJECT_CACHE_BYTES = 24 * 1024 * 1024;
 
 let service: Promise<DeltaService> | undefined;
 
 async function start(env: Record<string, unknown>): Promise<DeltaService> {
   const core = await loadCore(coreModule);
+  const opts = serviceOptionsFromEnv(env);
   return new DeltaService({
-    ...serviceOptionsFromEnv(env),
+    ...opts,
+    cache: opts.cache ?? new MemoryDeltaCache({ maxBytes: MEMORY_CACHE_BYTES }),
+    objectCacheBytes: ORIGIN_OBJECT_CACHE_BYTES,
     kernels: { bsdiff: (a, b) => core.bsdiff(a, b), rollsumChunks: (d) => core.rollsumChunks(d) },
     hash: wasmHashProvider(core),
     log: (line) => console.log(`xylem-delta: ${line}`),
