@@ -4,7 +4,7 @@
 export { pull, parsePullRefs } from './pull.ts';
 export { estimatePull } from './dry-run.ts';
 export type { DryRunEstimate, DryRunSource } from './dry-run.ts';
-export type { PullOptions, PullResult, PulledRef, DryRunItem, VerifyCommitHook, VerifySummaryHook, DeltaHook } from './pull.ts';
+export type { PullOptions, PullResult, PulledRef, DryRunItem, VerifyCommitHook, VerifySummaryHook } from './pull.ts';
 export { Fetcher, FetchError, DEFAULT_USER_AGENT, joinUrl, validateRemoteUrl } from './fetcher.ts';
 export type { FetcherOptions, FetchRequest } from './fetcher.ts';
 export { PullEngine, PULL_MAX_METADATA_SIZE, verifyRefBinding } from './engine.ts';

@@ -7,7 +7,7 @@
 import type { Repo } from '../repo/repo.ts';
 import { writeFileAtomic } from '../repo/repo.ts';
 import { KeyFile } from '../format/keyfile.ts';
-import { decode, isNormalForm, type GVValue } from '../format/gvariant.ts';
+import { decode, isNormalForm, type GVValue, type GVVariant } from '../format/gvariant.ts';
 import { ObjectType, isValidChecksum, objectRelPath, type Commit } from '../format/objects.ts';
 import { isValidRefName, resolveRev } from '../repo/refs.ts';
 import {
@@ -30,7 +30,17 @@ import { LocalRepoSource } from './source-local.ts';
 import { PullWriter } from './writer.ts';
 import { emptyProgress, formatPullStatus, formatSize, type PullProgress } from './progress.ts';
 import { estimatePull, type DryRunEstimate } from './dry-run.ts';
-import { deltaIndexRelPath } from '../delta/paths.ts';
+import { deltaIndexRelPath, deltaNameString, type DeltaName } from '../delta/paths.ts';
+import {
+  applyPulledDelta,
+  bestDeltaStart,
+  deltaPullSizes,
+  fetchPullSuperblock,
+  type DeltaFetch,
+  type DeltaPullSizes,
+} from '../delta/source.ts';
+import type { LoadedSuperblock } from '../delta/apply.ts';
+import type { Superblock } from '../delta/superblock.ts';
 import { commitState } from '../repo/commit-state.ts';
 import { formatCTime } from './time.ts';
 
@@ -46,24 +56,6 @@ export type VerifyCommitHook = (
 
 /** Checks a summary's signatures (null: the server has no summary.sig). Throw to refuse. */
 export type VerifySummaryHook = (remote: string, summary: Uint8Array, signatures: Uint8Array | null) => Promise<void>;
-
-/**
- * Applies a static delta FROM-TO (from null: a "from scratch" delta) found in the remote's delta
- * index or summary; returns true when it brought the commit in (the traversal then finds the
- * objects present). Updates the delta counters of `progress` (fetchedDeltaParts …).
- */
-export type DeltaHook = (ctx: {
-  repo: Repo;
-  from: string | null;
-  to: string;
-  /** Delta name as listed ("FROM-TO" or "TO", hex). */
-  name: string;
-  summary: Uint8Array | null;
-  fetcher: Fetcher;
-  metaUrl: string;
-  contentUrl: string;
-  progress: PullProgress;
-}) => Promise<boolean>;
 
 export interface PullOptions {
   /** Refs or commit checksums; `REF@CHECKSUM` pins a ref to a commit. Empty: configured branches. */
@@ -112,7 +104,8 @@ export interface PullOptions {
   verifySummary?: VerifySummaryHook;
   /** Cache summaries under DIR/summaries instead of the repo's tmp/cache (ostree --cache-dir). */
   cacheDir?: string;
-  delta?: DeltaHook;
+  /** Write pulled refs under refs/remotes/NAME (pull-local --remote; file:// URLs write refs/heads). */
+  overrideRemoteName?: string;
   /** Progress callback, at most every updateFrequencyMs (default 1000) and once at the end. */
   onProgress?: (p: Readonly<PullProgress>) => void;
   updateFrequencyMs?: number;
@@ -148,6 +141,8 @@ export interface PullResult {
   dryRun?: DryRunItem[];
   /** With dryRun: how much would be fetched. */
   estimate?: DryRunEstimate;
+  /** With dryRun and requireStaticDeltas: what the deltas would transfer (ostree's dry run). */
+  deltaSizes?: DeltaPullSizes;
 }
 
 interface ResolvedRemote {
@@ -233,8 +228,8 @@ interface SummaryInfo {
   mode: string | null;
   collectionId: string | null;
   indexedDeltas: boolean;
-  /** Delta names listed in the summary ("FROM-TO" or "TO", hex). */
-  deltas: Set<string>;
+  /** Deltas listed in the summary ("FROM-TO" or "TO", hex) → superblock checksum (hex). */
+  deltas: Map<string, string>;
 }
 
 function parseSummary(bytes: Uint8Array): SummaryInfo {
@@ -250,14 +245,24 @@ function parseSummary(bytes: Uint8Array): SummaryInfo {
   let mode: string | null = null;
   let collectionId: string | null = null;
   let indexedDeltas = false;
-  let deltas = new Set<string>();
+  const deltas = new Map<string, string>();
   for (const [k, v] of meta) {
     if (k === 'ostree.summary.mode' && v.type === 's') mode = v.value as string;
     if (k === 'ostree.summary.collection-id' && v.type === 's') collectionId = v.value as string;
     if (k === 'ostree.summary.indexed-deltas' && v.type === 'b') indexedDeltas = v.value as boolean;
-    if (k === 'ostree.static-deltas' && v.type === 'a{sv}') deltas = new Set((v.value as Array<[string, unknown]>).map(([n]) => n));
+    if (k === 'ostree.static-deltas' && v.type === 'a{sv}') collectDeltas(v.value as Array<[string, GVVariant]>, deltas);
   }
   return { bytes, refs: out, mode, collectionId, indexedDeltas, deltas };
+}
+
+/** Adds the entries of an ostree.static-deltas dictionary (summary or delta index) to `into`. */
+function collectDeltas(entries: Array<[string, GVVariant]>, into: Map<string, string>): void {
+  for (const [name, v] of entries) {
+    if (v.type !== 'ay') throw new XylemError(`Invalid checksum variant of type '${v.type}', expected 'ay'`);
+    const b = v.value as Uint8Array;
+    if (b.length !== 32) throw new XylemError(`Invalid checksum of length ${b.length} expected 32`);
+    into.set(name, toHex(b));
+  }
 }
 
 /** Where summaries are cached: DIR/summaries for --cache-dir=DIR, else the repo's tmp/cache/summaries. */
@@ -300,6 +305,7 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
   const userAgent = opts.appendUserAgent ? `${DEFAULT_USER_AGENT} ${opts.appendUserAgent}` : DEFAULT_USER_AGENT;
   const fetcher = new Fetcher({
     fetch: opts.fetch ?? repo.host.fetch,
+    http: opts.fetch ? undefined : repo.host.http,
     fs: repo.fs,
     maxConcurrent: opts.maxConcurrent,
     retries: opts.networkRetries,
@@ -323,7 +329,28 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
     if (!r.branches || r.branches.length === 0) throw new XylemError(`No configured branches for remote ${remote}`);
     for (const b of r.branches) requested.set(b, null);
   }
-  const needSummary = mirrorAll || [...requested.values()].some((v) => v === null);
+  let needSummary = mirrorAll || [...requested.values()].some((v) => v === null);
+
+  // The remote's /config, read at most once (mode, indexed-deltas).
+  let remoteConfig: KeyFile | null = null;
+  const loadRemoteConfig = async (): Promise<KeyFile> => {
+    if (remoteConfig) return remoteConfig;
+    const cfg = await fetcher.get({ url: joinUrl(r.metaUrl, 'config'), maxBytes: PULL_MAX_METADATA_SIZE });
+    try {
+      remoteConfig = KeyFile.parse(fromUtf8Lossy(cfg!), 'config');
+    } catch (e) {
+      throw new XylemError(`Parsing config: ${(e as Error).message}`);
+    }
+    return remoteConfig;
+  };
+  // Static deltas: only into non-archive repos, not for commit-only pulls nor local imports.
+  const deltasEnabled = !opts.disableStaticDeltas && repo.mode !== 'archive' && !opts.commitMetadataOnly && !localSrc;
+  let indexedDeltas = false;
+  // As ostree: without a delta index on the remote, the summary is needed to find deltas.
+  if (!needSummary && deltasEnabled) {
+    indexedDeltas = (await loadRemoteConfig()).getBoolean('core', 'indexed-deltas') ?? false;
+    if (!indexedDeltas) needSummary = true;
+  }
 
   // --- summary -------------------------------------------------------------------------------
   let summary: SummaryInfo | null = null;
@@ -374,23 +401,16 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
   }
   if (mirrorAll && summary) for (const name of summary.refs.keys()) requested.set(name, null);
 
+  // Deltas the remote advertises (name → superblock checksum): the summary's, then the indexes'.
+  const advertised = new Map<string, string>(summary?.deltas ?? []);
+  const summaryHasDeltas = advertised.size > 0;
+  if (summary?.indexedDeltas) indexedDeltas = true;
+  if (opts.requireStaticDeltas && !indexedDeltas && !summaryHasDeltas)
+    throw new XylemError('Fetch configured to require static deltas, but no summary deltas or delta index found');
+
   // --- the remote's mode ---------------------------------------------------------------------
-  // Static deltas: only into non-archive repos, not for commit-only pulls nor local imports.
-  const deltasEnabled = !opts.disableStaticDeltas && repo.mode !== 'archive' && !opts.commitMetadataOnly && !localSrc;
-  let indexedDeltas = summary?.indexedDeltas ?? false;
   if (!localSrc) {
-    let mode = summary?.mode ?? null;
-    if (mode === null || (deltasEnabled && !summary)) {
-      const cfg = await fetcher.get({ url: joinUrl(r.metaUrl, 'config'), maxBytes: PULL_MAX_METADATA_SIZE });
-      let kf: KeyFile;
-      try {
-        kf = KeyFile.parse(fromUtf8Lossy(cfg!), 'config');
-      } catch (e) {
-        throw new XylemError(`Parsing config: ${(e as Error).message}`);
-      }
-      mode ??= kf.get('core', 'mode') ?? 'bare';
-      indexedDeltas ||= kf.getBoolean('core', 'indexed-deltas') ?? false;
-    }
+    const mode = summary?.mode ?? (await loadRemoteConfig()).get('core', 'mode') ?? 'bare';
     if (mode !== 'archive-z2' && mode !== 'archive') throw new XylemError(`Can't pull from archives with mode "${mode}"`);
   }
 
@@ -412,37 +432,67 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
     }
   }
   for (const t of refTargets) targets.push({ ref: t.ref, checksum: t.checksum });
-  // Which static deltas exist for each target: the per-target delta index (as ostree, counted as
-  // a metadata fetch) or the summary's list. Applying one is the delta hook's job.
-  const deltaFor = new Map<string, { from: string | null; name: string }>();
-  if (deltasEnabled || opts.requireStaticDeltas) {
+  // Static deltas, chosen per target as ostree does; a target a delta does not bring in is
+  // pulled object by object (or fails under --require-static-deltas).
+  const deltaFetch: DeltaFetch = (rel, maxBytes) => fetcher.get({ url: joinUrl(r.contentUrl, rel), optional: true, maxBytes });
+  const plannedDeltas: Array<{ target: PullTarget; superblock: Superblock }> = [];
+  const skipScan = new Set<PullTarget>();
+  if (deltasEnabled) {
+    const countMetaFetch = async <T>(f: () => Promise<T>): Promise<T> => {
+      progress.requested++;
+      const out = await f();
+      progress.fetched++;
+      progress.metadataFetched++;
+      return out;
+    };
     for (const t of targets) {
-      let from: string | null = null;
-      if (t.ref) from = r.name ? await resolveRev(repo, `${r.name}:${t.ref}`, true) : await resolveRev(repo, t.ref, true);
-      if (from === t.checksum) continue;
-      let names: Set<string> = summary?.deltas ?? new Set();
-      if (indexedDeltas) {
-        progress.requested++;
-        const idx = await fetcher.get({ url: joinUrl(r.metaUrl, deltaIndexRelPath(t.checksum)), optional: true, maxBytes: PULL_MAX_METADATA_SIZE });
-        progress.fetched++;
-        progress.metadataFetched++;
-        names = new Set();
-        if (idx) {
-          const md = decode('a{sv}', idx, { context: 'delta index' }) as Array<[string, { type: string; value: GVValue }]>;
-          const d = md.find(([k, v]) => k === 'ostree.static-deltas' && v.type === 'a{sv}');
-          if (d) for (const [n] of d[1].value as Array<[string, unknown]>) names.add(n);
-        }
-      }
-      const haveFrom = from !== null && (await repo.hasObject(from, ObjectType.Commit)) && (await commitState(repo, from)) === 'complete';
-      const name = haveFrom && names.has(`${from}-${t.checksum}`) ? `${from}-${t.checksum}` : names.has(t.checksum) ? t.checksum : null;
-      if (name) deltaFor.set(t.checksum, { from: name.includes('-') ? from : null, name });
-      else if (opts.requireStaticDeltas)
-        throw new XylemError(`Static deltas required, but none found for ${from ?? '(null)'} to ${t.checksum}`);
+      const plan = await planTargetDelta(repo, t, {
+        remoteName: r.name,
+        indexedDeltas,
+        summaryHasDeltas,
+        advertised,
+        require: !!opts.requireStaticDeltas,
+        fetchIndex: (to) =>
+          countMetaFetch(() => fetcher.get({ url: joinUrl(r.contentUrl, deltaIndexRelPath(to)), optional: true, maxBytes: PULL_MAX_METADATA_SIZE })),
+        fetchSuperblock: (name) => countMetaFetch(() => fetchPullSuperblock(repo, deltaFetch, name, advertised.get(deltaNameString(name)))),
+        collectIndex: (bytes) => {
+          const md = decode('a{sv}', bytes, { context: 'delta index' }) as Array<[string, GVVariant]>;
+          const d = md.find(([k]) => k === 'ostree.static-deltas')?.[1];
+          if (d && d.type === 'a{sv}') collectDeltas(d.value as Array<[string, GVVariant]>, advertised);
+        },
+      });
+      if (plan === 'unchanged') skipScan.add(t);
+      else if (plan !== 'objects') plannedDeltas.push({ target: t, superblock: plan.superblock });
     }
   }
-  if (opts.requireStaticDeltas && !opts.delta)
-    throw new XylemError('Static deltas required, but applying static deltas during a pull is not implemented yet');
-  const refRemote = opts.mirror ? null : r.name;
+  const deltaTotals: DeltaPullSizes = { parts: 0, fetchedParts: 0, size: 0, fetchedSize: 0, usize: 0 };
+  for (const d of plannedDeltas) {
+    const z = await deltaPullSizes(repo, d.superblock);
+    deltaTotals.parts += z.parts;
+    deltaTotals.fetchedParts += z.fetchedParts;
+    deltaTotals.size += z.size;
+    deltaTotals.fetchedSize += z.fetchedSize;
+    deltaTotals.usize += z.usize;
+  }
+  progress.totalDeltaParts = deltaTotals.parts;
+  progress.fetchedDeltaParts = deltaTotals.fetchedParts;
+  progress.totalDeltaPartSize = deltaTotals.size;
+  progress.fetchedDeltaPartSize = deltaTotals.fetchedSize;
+
+  // ostree's dry run: what the deltas would transfer, nothing written.
+  if (opts.dryRun && opts.requireStaticDeltas) {
+    progress.phase = 'done';
+    progress.status = `Delta update: ${deltaTotals.fetchedParts}/${deltaTotals.parts} parts, ${formatSize(deltaTotals.fetchedSize)}/${formatSize(deltaTotals.size)}, ${formatSize(deltaTotals.usize)} total uncompressed`;
+    return {
+      refs: [],
+      progress,
+      stats: { metadataObjectsTotal: 0, metadataObjectsWritten: 0, contentObjectsTotal: 0, contentObjectsWritten: 0, contentBytesWritten: 0 },
+      status: progress.status,
+      dryRun: [],
+      deltaSizes: deltaTotals,
+    };
+  }
+  const refRemote = opts.mirror ? null : (opts.overrideRemoteName ?? r.name);
 
   // Timestamp checks compare with the ref's current commit (or --timestamp-check-from-rev).
   const originals = new Map<string, string | null>();
@@ -569,24 +619,13 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
   const pulled: PulledRef[] = [];
   let stats: TransactionStats;
   try {
-    if (opts.delta)
-      for (const t of targets) {
-        const d = deltaFor.get(t.checksum);
-        if (!d) continue;
-        const used = await opts.delta({
-          repo,
-          from: d.from,
-          to: t.checksum,
-          name: d.name,
-          summary: summary?.bytes ?? null,
-          fetcher,
-          metaUrl: r.metaUrl,
-          contentUrl: r.contentUrl,
-          progress,
-        });
-        if (!used && opts.requireStaticDeltas) throw new XylemError(`Static deltas required, but none found for ${d.from ?? '(null)'} to ${t.checksum}`);
-      }
-    await Promise.all(targets.map((t) => engine.pullTarget(t)));
+    for (const d of plannedDeltas) {
+      await applyPulledDelta(repo, deltaFetch, d.superblock);
+      progress.fetchedDeltaParts = progress.totalDeltaParts;
+      progress.fetchedDeltaPartSize = progress.totalDeltaPartSize;
+      emit();
+    }
+    await Promise.all(targets.filter((t) => !skipScan.has(t)).map((t) => engine.pullTarget(t)));
     for (const t of refTargets) {
       const previous = await readRef(repo, refRemote, t.ref);
       pulled.push({ remote: refRemote, ref: t.ref, checksum: t.checksum, previous });
@@ -623,4 +662,59 @@ async function readRef(repo: Repo, remote: string | null, ref: string): Promise<
   if (!b) return null;
   const s = fromUtf8Lossy(b).trim();
   return isValidChecksum(s) ? s : null;
+}
+
+interface DeltaPlanContext {
+  remoteName: string | null;
+  indexedDeltas: boolean;
+  summaryHasDeltas: boolean;
+  /** Advertised deltas; delta indexes fetched for a target are merged in (as ostree). */
+  advertised: Map<string, string>;
+  require: boolean;
+  fetchIndex(to: string): Promise<Uint8Array | null>;
+  collectIndex(bytes: Uint8Array): void;
+  fetchSuperblock(name: DeltaName): Promise<LoadedSuperblock | null>;
+}
+
+/**
+ * How one target is pulled (ostree's initiate_request): 'objects' (an object-by-object scan),
+ * 'unchanged' (complete locally and deltas required: nothing to do), or a delta superblock.
+ */
+async function planTargetDelta(repo: Repo, t: PullTarget, c: DeltaPlanContext): Promise<'objects' | 'unchanged' | { superblock: Superblock }> {
+  let localFrom: string | null = null;
+  if (t.ref !== null) localFrom = await resolveRev(repo, c.remoteName ? `${c.remoteName}:${t.ref}` : t.ref, true);
+  const noneFound = (from: string) => new XylemError(`Static deltas required, but none found for ${from} to ${t.checksum}`);
+  const superblock = async (from: string | null): Promise<'objects' | { superblock: Superblock }> => {
+    const loaded = await c.fetchSuperblock({ from, to: t.checksum });
+    if (loaded) return { superblock: loaded.superblock };
+    if (c.require) throw noneFound(from ?? '(null)');
+    return 'objects';
+  };
+  if (c.indexedDeltas || c.summaryHasDeltas) {
+    if (c.indexedDeltas) {
+      const idx = await c.fetchIndex(t.checksum);
+      if (idx) c.collectIndex(idx);
+    }
+    const best = await bestDeltaStart(repo, c.advertised.keys(), t.checksum);
+    switch (best.result) {
+      case 'unchanged':
+        return c.require ? 'unchanged' : 'objects';
+      case 'no-match':
+        // (ostree names the ref here, not the source commit)
+        if (c.require) throw noneFound(t.ref ?? '');
+        return 'objects';
+      case 'from':
+        return superblock(best.from);
+      case 'scratch':
+        // A ref already present locally is likely a few commits behind: objects are cheaper.
+        return localFrom !== null ? 'objects' : superblock(null);
+    }
+  }
+  if (t.ref !== null) {
+    // No summary deltas nor index: try a delta from the ref's current (complete) commit.
+    if (localFrom !== null && (await commitState(repo, localFrom)) !== 'complete') localFrom = null;
+    if (localFrom === t.checksum) return 'objects';
+    return superblock(localFrom);
+  }
+  return superblock(null);
 }

@@ -4,7 +4,7 @@
 // repos of one mode (and bare-user into bare-user-only) hardlink too, verifying untrusted content.
 
 import type { Repo } from '../repo/repo.ts';
-import { ObjectType, isReg } from '../format/objects.ts';
+import { ObjectType, archiveHeader, isReg } from '../format/objects.ts';
 import { CorruptionError, errnoCode } from '../util/errors.ts';
 import type { ObjectSource } from './engine.ts';
 import { checkBareUserOnly, contentChecksum } from './content.ts';
@@ -85,7 +85,24 @@ export class LocalRepoSource implements ObjectSource {
       return size;
     }
     const data = await obj.read();
+    if (this.o.trusted && dest === 'archive') {
+      // As ostree's trusted import: stored under the source's name without re-checksumming
+      // (a corrupt trusted source makes a corrupt copy, which fsck and HTTP pulls then catch).
+      const head = archiveHeader(obj.header, size);
+      const body = isReg(obj.header.mode) ? await writer.repo.deflate.deflateRaw(data, archiveZlibLevel(writer.repo)) : new Uint8Array(0);
+      const filez = new Uint8Array(head.length + body.length);
+      filez.set(head, 0);
+      filez.set(body, head.length);
+      await writer.storeRawArchiveObject(csum, filez, size);
+      return data.length;
+    }
     await writer.writeContent(obj.header, data, csum);
     return data.length;
   }
+}
+
+/** The archive repo's configured zlib level (archive.zlib-level, default 6 as ostree). */
+function archiveZlibLevel(repo: Repo): number {
+  const lvl = repo.config.getInteger('archive', 'zlib-level');
+  return lvl !== undefined && lvl >= 0 && lvl <= 9 ? lvl : 6;
 }

@@ -70,7 +70,7 @@ describeInterop('static deltas: pull helpers', () => {
     writeFileSync(sbPath, sb);
     const hook = createDeltaHook(localDeltaFetch(await Repo.open(host, copy)));
     const r = await target(true);
-    await expect(hook({ repo: r, from: a, to: b, summary })).rejects.toThrow(/checksum mismatch/);
+    await expect(hook({ repo: r, from: a, to: b, summary })).rejects.toThrow(/Invalid checksum for static delta/);
     expect(await r.hasObject(b, 4)).toBe(false);
   });
 });

@@ -5,6 +5,8 @@ import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { pullLocal } from '../../src/repo/pull-local.ts';
+import { pull } from '../../src/pull/pull.ts';
+import { listLocalRefs } from '../../src/repo/refs.ts';
 import { pullSignatureHooks } from '../../src/sign/policy.ts';
 import { XylemError, errnoCode } from '../../src/util/errors.ts';
 import { formatSize } from '../../src/pull/progress.ts';
@@ -51,6 +53,26 @@ export const command: Command = {
         if (!summary) throw new XylemError('GPG verification enabled, but no summary found (check that the configured URL in remote config is correct)');
         await hooks.verifySummary(remoteName, summary, await read('summary.sig'));
       }
+    }
+    if (p.flag('require-static-deltas')) {
+      // As ostree: deltas are only used through the "remote" code path, so the source is pulled
+      // as a file:// URL (its summary or delta indexes advertise the deltas).
+      const abs = srcPath.startsWith('/') ? srcPath : `${process.cwd().replace(/\/$/, '')}/${srcPath}`;
+      const url = `file://${abs.split('/').map(encodeURIComponent).join('/')}`;
+      let pullRefs = refs;
+      if (pullRefs.length === 0) pullRefs = (await listLocalRefs(src)).map((e) => e.ref);
+      const result = await pull(repo, url, {
+        refs: pullRefs,
+        depth: depth === undefined ? 0 : Number(depth),
+        commitMetadataOnly: p.flag('commit-metadata-only'),
+        bareuseronlyFiles: p.flag('bareuseronly-files'),
+        untrusted: p.flag('untrusted'),
+        requireStaticDeltas: true,
+        disableVerifyBindings: p.flag('disable-verify-bindings'),
+        ...(remoteName ? { overrideRemoteName: remoteName } : {}),
+      });
+      if (result.status) ctx.out(`${result.status}\n`);
+      return 0;
     }
     const stats = await pullLocal(repo, src, refs, {
       depth: depth === undefined ? 0 : Number(depth),

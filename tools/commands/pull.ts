@@ -12,8 +12,6 @@ import { parseRefspec } from '../../src/repo/refs.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { remoteGpgVerify, remoteGpgVerifySummary, remoteNameIsFile } from '../../src/repo/remotes.ts';
 import { pullSignatureHooks } from '../../src/sign/policy.ts';
-import { createDeltaHook } from '../../src/delta/source.ts';
-import { joinUrl } from '../../src/pull/fetcher.ts';
 
 function intOption(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -71,6 +69,7 @@ export const command: Command = {
       const st = await ctx.host.fs.stat(cacheDir);
       if (!st || st.kind !== 'dir') throw new XylemError(`opendir(${cacheDir}): ${st ? 'Not a directory' : 'No such file or directory'}`);
     }
+    if (p.flag('dry-run') && !p.flag('require-static-deltas')) throw new XylemError('--dry-run requires --require-static-deltas');
     const [first, ...rest] = p.positionals;
     if (!first) throw new UsageError('REMOTE must be specified');
     if (p.flag('disable-fsync')) repo.config.set('core', 'fsync', 'false');
@@ -130,11 +129,6 @@ export const command: Command = {
       verifyCommit,
       verifySummary,
       cacheDir,
-      // Static deltas: superblocks and indexes from the metadata URL, parts from the content URL.
-      delta: (dctx) =>
-        createDeltaHook((rel, maxBytes) =>
-          dctx.fetcher.get({ url: joinUrl(/^deltas\/.*\/\d+$/.test(rel) ? dctx.contentUrl : dctx.metaUrl, rel), optional: true, maxBytes }),
-        )(dctx),
       updateFrequencyMs: intOption(p.value('update-frequency'), 'update-frequency'),
       onProgress: (pr) => {
         if (json) ctx.out(JSON.stringify({ event: 'progress', ...ostreeNamed(pr as PullProgress) }) + '\n');
