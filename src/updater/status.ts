@@ -117,6 +117,15 @@ async function signaturesFor(repo: Repo, csum: string, remote: string): Promise<
   }
 }
 
+/** A `;`-list of the origin, sorted (rpm-ostree canonicalises them). */
+function originList(d: Deployment, group: string, key: string): string[] {
+  try {
+    return [...(d.origin?.getStringList(group, key) ?? [])].filter((x) => x !== '').sort();
+  } catch {
+    return [];
+  }
+}
+
 /** The status of one deployment (reads its commit and, for gpg-verified remotes, its signatures). */
 export async function deploymentStatus(sysroot: Sysroot, d: Deployment): Promise<DeploymentStatus> {
   const repo = await sysroot.repo();
@@ -161,10 +170,10 @@ export async function deploymentStatus(sysroot: Sysroot, d: Deployment): Promise
     timestamp,
     'base-commit-meta': meta,
     'gpg-enabled': gpgEnabled,
-    'requested-packages': [],
-    'requested-local-packages': [],
+    'requested-packages': originList(d, 'packages', 'requested'),
+    'requested-local-packages': originList(d, 'packages', 'requested-local'),
     'requested-local-fileoverride-packages': [],
-    'requested-base-removals': [],
+    'requested-base-removals': originList(d, 'overrides', 'remove'),
     'requested-base-local-replacements': [],
     'requested-base-remote-replacements': [],
     packages: [],
@@ -278,6 +287,8 @@ export function renderStatusText(model: StatusModel, opts: RenderOptions = {}): 
       s += kv('PendingBaseCommit', d['pending-base-checksum']);
       if (pv !== undefined) s += kv('PendingBaseVersion', `${pv} (${isoTime(d['pending-base-timestamp'] ?? 0)})`);
     }
+    // Requests recorded in the origin but not layered (nothing is layered on an ostree-only host).
+    if (verbose && d['requested-packages'].length) s += kv('InactiveRequests', [...d['requested-packages']].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).join(' '));
     if (d.pinned) s += kv('Pinned', 'yes');
     if (d.unlocked !== 'none') s += kv('Unlocked', d.unlocked);
     if (d.endoflife) s += kv('EndOfLife', d.endoflife);

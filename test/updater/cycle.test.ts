@@ -1,0 +1,238 @@
+// rpm-xylem through a whole host life cycle on a throw-away sysroot that the real `ostree admin`
+// created and deployed, following a repo served over HTTP on 127.0.0.1: status (line by line,
+// JSON, booted marker), upgrade --check / --preview (the announced byte count equals what the
+// server then sends), upgrade, exit 77 when unchanged, deploy by version, rollback, rebase,
+// kargs, reset, cleanup. After every step `ostree admin status` (the oracle) must list the
+// deployments in the order rpm-xylem reports, and `ostree fsck` stays clean.
+
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { describeInterop, ok, ostree } from '../helpers/interop.ts';
+import { Fixture, REF, buildRpmXylem, cli, type Result } from './helpers.ts';
+
+describeInterop('rpm-xylem: host life cycle against ostree admin', () => {
+  vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
+  const fx = new Fixture();
+  let bin: string;
+  let c1: string;
+  let c2: string;
+  let booted: string;
+  const x = (args: string[], env: Record<string, string> = {}): Promise<Result> =>
+    cli(bin, [...args, `--sysroot=${fx.sys}`], { XYLEM_BOOTED: booted, XYLEM_PROC_CMDLINE: '', ...env });
+  const must = async (args: string[], env: Record<string, string> = {}): Promise<string> => {
+    const r = await x(args, env);
+    if (r.status !== 0) throw new Error(`rpm-xylem ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+    return r.stdout;
+  };
+  const json = async () => JSON.parse(await must(['status', '--json'])) as { deployments: Array<Record<string, unknown>>; transaction: unknown };
+  /** rpm-xylem's order (from --json) must be ostree's. */
+  const sameOrder = async () => {
+    const ids = (await json()).deployments.map((d) => `${d.checksum}.${d.serial}`);
+    expect(ids).toEqual(fx.adminOrder());
+    return ids;
+  };
+
+  beforeAll(async () => {
+    bin = buildRpmXylem();
+    c1 = await fx.setup();
+    booted = `${c1}.0`;
+  });
+  afterAll(() => fx.dispose());
+
+  it('status: rpm-ostree layout, line by line; the booted deployment has ●', async () => {
+    const out = await must(['status']);
+    expect(out.split('\n')).toEqual([
+      'State: idle',
+      'Deployments:',
+      `● testos:${REF}`,
+      `                  Version: 1.0 (${fx.isoTime(c1)})`,
+      `                   Commit: ${c1}`,
+      '',
+    ]);
+    // Not booted (explicitly): two spaces instead of the marker; -b shows no deployment then.
+    const nb = await must(['status'], { XYLEM_BOOTED: 'none' });
+    expect(nb.split('\n')[2]).toBe(`  testos:${REF}`);
+    expect(await must(['status', '-b'], { XYLEM_BOOTED: 'none' })).toBe('State: idle\nBootedDeployment:\n');
+    // -v adds the index, Staged and StateRoot.
+    const v = (await must(['status', '-v'])).split('\n');
+    expect(v.slice(0, 4)).toEqual(['State: idle', 'AutomaticUpdates: disabled', 'Deployments:', `● testos:${REF} (index: 0)`]);
+    expect(v).toContain('                   Staged: no');
+    expect(v).toContain('                StateRoot: testos');
+    const j = await json();
+    expect(j.transaction).toBeNull();
+    expect(j.deployments).toHaveLength(1);
+    expect(j.deployments[0]).toMatchObject({ id: `testos-${c1}.0`, osname: 'testos', serial: 0, checksum: c1, booted: true, origin: `testos:${REF}`, version: '1.0', pinned: false, unlocked: 'none' });
+    expect(await sameOrder()).toEqual([`${c1}.0`]);
+    // The ostree= kernel argument rule: the boot link of the first entry names the deployment.
+    const entries = join(fx.sys, 'boot/loader/entries');
+    const conf = readFileSync(join(entries, readdirSync(entries)[0]!), 'utf8');
+    const karg = /(ostree=\S+)/.exec(conf)![1]!;
+    const viaCmdline = await must(['status'], { XYLEM_BOOTED: '', XYLEM_PROC_CMDLINE: `quiet ${karg} rw` });
+    expect(viaCmdline.split('\n')[2]).toBe(`● testos:${REF}`);
+    // A booted spec naming nothing in this sysroot is an error, not "not booted".
+    const bad = await x(['status'], { XYLEM_BOOTED: `${'0'.repeat(64)}.0` });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^error: Booted deployment '0{64}\.0' is not in the boot loader entries/);
+  });
+
+  it('upgrade --check without a new commit: "No updates available." and exit 77', async () => {
+    const r = await x(['upgrade', '--check']);
+    expect(r.status).toBe(77);
+    expect(r.stdout).toBe('No updates available.\n');
+  });
+
+  it('upgrade --check and --preview announce the update without touching the sysroot; --preview bytes are what the pull then downloads', async () => {
+    c2 = fx.commit(REF, '2.0', { 'usr/bin/newtool': 'new\n', 'usr/lib/modules/6.1/vmlinuz': 'kernel 2\n' });
+    const check = await x(['upgrade', '--check']);
+    expect(check.status).toBe(0);
+    expect(check.stdout.split('\n')).toEqual(['AvailableUpdate:', `        Version: 2.0 (${fx.isoTime(c2)})`, `         Commit: ${c2}`, '']);
+    const preview = await x(['upgrade', '--preview']);
+    expect(preview.status).toBe(0);
+    const lines = preview.stdout.split('\n');
+    expect(lines.slice(0, 4)).toEqual(['AvailableUpdate:', `        Version: 2.0 (${fx.isoTime(c2)})`, `         Commit: ${c2}`, '           Diff: 1 added, 1 modified, 0 removed']);
+    expect(lines.slice(5)).toEqual(['          Added: /usr/bin/newtool', '       Modified: /usr/lib/modules/6.1/vmlinuz', '']);
+    const m = /^       Download: (\d+) bytes \(.*\) in (\d+) objects$/.exec(lines[4]!);
+    expect(m, lines[4]).not.toBeNull();
+    // Nothing was written: the commit is not in the sysroot repo, the deployments are unchanged.
+    expect(ostree([`--repo=${fx.sys}/ostree/repo`, 'show', c2]).status).not.toBe(0);
+    expect(fx.adminOrder()).toEqual([`${c1}.0`]);
+
+    fx.server.resetCounters();
+    const up = await x(['upgrade']);
+    expect(up.status, up.stderr).toBe(0);
+    expect(fx.server.objectBytes).toBe(Number(m![1]));
+    expect(fx.server.objectRequests.length).toBe(Number(m![2]));
+    expect(up.stdout).toMatch(/^Updating from: testos:testos\/stable\n/);
+    expect(up.stdout).toContain('Checking out tree ');
+    expect(up.stdout.endsWith('Run "systemctl reboot" to start a reboot\n')).toBe(true);
+    expect(await sameOrder()).toEqual([`${c2}.0`, `${c1}.0`]);
+    const out = await must(['status']);
+    expect(out.split('\n')).toEqual([
+      'State: idle',
+      'Deployments:',
+      `  testos:${REF}`,
+      `                  Version: 2.0 (${fx.isoTime(c2)})`,
+      `                   Commit: ${c2}`,
+      '',
+      `● testos:${REF}`,
+      `                  Version: 1.0 (${fx.isoTime(c1)})`,
+      `                   Commit: ${c1}`,
+      '',
+    ]);
+    fx.fsck();
+  });
+
+  it('upgrade with nothing new: exit 0, or 77 with --unchanged-exit-77', async () => {
+    const r = await x(['upgrade']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('No upgrade available.\n');
+    expect((await x(['upgrade', '--unchanged-exit-77'])).status).toBe(77);
+    expect(fx.adminOrder()).toEqual([`${c2}.0`, `${c1}.0`]);
+  });
+
+  it('deploy VERSION pins the origin to that commit of the ref history; unknown versions fail', async () => {
+    const r = await x(['deploy', '1.0']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Resolving version '1\.0'\n/);
+    // The booted 1.0 stays; the new deployment of the same commit gets serial 1.
+    expect(await sameOrder()).toEqual([`${c1}.1`, `${c1}.0`]);
+    const origin = readFileSync(join(fx.sys, `ostree/deploy/testos/deploy/${c1}.1.origin`), 'utf8');
+    expect(origin).toContain(`override-commit=${c1}`);
+    const again = await x(['deploy', '1.0', '--unchanged-exit-77']);
+    expect(again.status).toBe(77);
+    expect(again.stdout).toContain('No change.\n');
+    const bad = await x(['deploy', '9.9']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe(`error: Version 9.9 not found in testos:${REF}\n`);
+    const byCsum = await x(['deploy', c2]);
+    expect(byCsum.status, byCsum.stderr).toBe(0);
+    expect(byCsum.stdout).toMatch(new RegExp(`^Validating checksum '${c2}'\\n`));
+    expect(await sameOrder()).toEqual([`${c2}.0`, `${c1}.0`]);
+    // A plain upgrade drops the pin again.
+    await must(['upgrade']);
+    const [first] = await sameOrder();
+    expect(readFileSync(join(fx.sys, `ostree/deploy/testos/deploy/${first}.origin`), 'utf8')).not.toContain('override-commit');
+  });
+
+  it('rollback puts the booted deployment back on top (and back again)', async () => {
+    const before = fx.adminOrder();
+    const r = await x(['rollback']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Moving '${c1}\\.0' to be first deployment\\n`));
+    expect(await sameOrder()).toEqual([`${c1}.0`, before[0]]);
+    const again = await x(['rollback']);
+    expect(again.status).toBe(0);
+    expect(await sameOrder()).toEqual(before);
+  });
+
+  it('kargs: prints, edits into a new deployment, exit 77 when nothing changes', async () => {
+    expect(await must(['kargs'])).toBe('root=LABEL=rootfs\n');
+    const r = await x(['kargs', '--append=quiet', '--replace=root=LABEL=other']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Kernel arguments updated.\n');
+    const order = await sameOrder();
+    expect(order).toHaveLength(2);
+    const entries = join(fx.sys, 'boot/loader/entries');
+    const first = readdirSync(entries).find((n) => n.startsWith('ostree-2-'))!;
+    expect(readFileSync(join(entries, first), 'utf8')).toMatch(/^options root=LABEL=other quiet ostree=\/ostree\/boot\.\d\/testos\/[0-9a-f]{64}\/\d$/m);
+    // The booted deployment (kargs act on it) still has the old arguments.
+    expect(await must(['kargs'])).toBe('root=LABEL=rootfs\n');
+    expect(await must(['kargs'], { XYLEM_BOOTED: 'none' })).toBe('root=LABEL=other quiet\n');
+    const same = await x(['kargs', '--append-if-missing=root=x', '--unchanged-exit-77']);
+    expect(same.status).toBe(77);
+    expect(same.stdout).toBe('No changes.\n');
+    const missing = await x(['kargs', '--delete=nosuch']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe("error: No karg 'nosuch' found\n");
+  });
+
+  it('reset drops the origin\'s layering requests in a new deployment of the same commit', async () => {
+    const [first] = fx.adminOrder();
+    const originPath = join(fx.sys, `ostree/deploy/testos/deploy/${first}.origin`);
+    writeFileSync(originPath, `${readFileSync(originPath, 'utf8')}\n[packages]\nrequested=strace;tmux;\n`);
+    expect((await json()).deployments[0]!['requested-packages']).toEqual(['strace', 'tmux']);
+    expect(await must(['status', '-v'])).toContain('         InactiveRequests: strace tmux\n');
+    const r = await x(['reset']);
+    expect(r.status, r.stderr).toBe(0);
+    const order = await sameOrder();
+    expect(order[0]!.slice(0, 64)).toBe(first!.slice(0, 64));
+    expect(order[0]).not.toBe(first);
+    expect((await json()).deployments[0]!['requested-packages']).toEqual([]);
+    expect(readFileSync(join(fx.sys, `ostree/deploy/testos/deploy/${order[0]}.origin`), 'utf8')).not.toContain('[packages]');
+    const again = await x(['reset']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toBe('No change.\n');
+  });
+
+  it('rebase switches the origin to another branch and drops the old ref', async () => {
+    const c10 = fx.commit('testos/other', '10.0', { 'usr/share/other': 'other\n' });
+    const r = await x(['rebase', 'testos/other']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(await sameOrder()).toEqual([`${c10}.0`, `${c1}.0`]);
+    expect((await json()).deployments[0]).toMatchObject({ origin: 'testos:testos/other', checksum: c10, version: '10.0' });
+    const refs = ok(ostree([`--repo=${fx.sys}/ostree/repo`, 'refs'])).split('\n');
+    expect(refs).toContain('testos:testos/other');
+    expect(refs).not.toContain(`testos:${REF}`);
+    const same = await x(['rebase', 'testos:testos/other']);
+    expect(same.status).toBe(1);
+    expect(same.stderr).toBe('error: Old and new refs are equal: testos:testos/other\n');
+    fx.fsck();
+  });
+
+  it('cleanup: -r drops the rollback deployment, -p the pending one; no option is a usage error', async () => {
+    const none = await x(['cleanup']);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/error: usage error: At least one cleanup option must be specified\n$/);
+    // Booted 1.0 with a pending 10.0 in front: -r finds no rollback, -p removes the pending one.
+    const r = await x(['cleanup', '-r']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Deployments unchanged.\n');
+    const p = await x(['cleanup', '-p']);
+    expect(p.status, p.stderr).toBe(0);
+    expect(await sameOrder()).toEqual([`${c1}.0`]);
+    expect(readdirSync(join(fx.sys, 'ostree/deploy/testos/deploy')).filter((n) => !n.endsWith('.origin'))).toEqual([`${c1}.0`]);
+    fx.fsck();
+    expect(ok(ostree(['admin', `--sysroot=${fx.sys}`, 'status']))).toContain(`testos ${c1}.0`);
+  });
+});
