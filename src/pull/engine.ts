@@ -3,7 +3,8 @@
 // dirmetas and content objects (optionally only under some subpaths) — verifies each object and
 // writes it through a PullWriter. A commit is marked state/CSUM.commitpartial before its object
 // is written and the mark is removed only once its whole tree is in, so an interrupted pull is
-// resumed by scanning again. Where the objects come from is an ObjectSource.
+// resumed by scanning again. Objects of the destination's core.parent repos count as present.
+// Where the objects come from is an ObjectSource.
 
 import type { Repo } from '../repo/repo.ts';
 import { writeFileAtomic } from '../repo/repo.ts';
@@ -93,6 +94,7 @@ export class PullEngine {
   private readonly markedCommits = new Set<string>();
   private readonly subpaths: string[] | null;
   private cancelled: Error | null = null;
+  private parents: Promise<Repo[]> | undefined;
 
   constructor(dest: Repo, writer: PullWriter, source: ObjectSource, opts: EngineOptions) {
     if (!Number.isInteger(opts.depth) || opts.depth < -1) throw new XylemError(`Invalid depth ${opts.depth}`);
@@ -104,6 +106,25 @@ export class PullEngine {
     if (sp) for (const s of sp) if (!s.startsWith('/')) throw new XylemError(`Invalid subpath ${s}: must be absolute`);
     // "/" means the whole tree.
     this.subpaths = sp && sp.length > 0 && !sp.includes('/') ? sp.map((s) => s.replace(/\/+$/, '')) : null;
+  }
+
+  /**
+   * Whether the destination has an object: written by this pull, in the repo, or (as
+   * ostree_repo_has_object) in its core.parent chain, which is then not copied again.
+   */
+  private async has(csum: string, type: ObjectType): Promise<boolean> {
+    if (await this.writer.has(csum, type)) return true;
+    this.parents ??= (async () => {
+      const out: Repo[] = [];
+      const seen = new Set<string>([this.dest.path]);
+      for (let p = await this.dest.parent(); p && !seen.has(p.path); p = await p.parent()) {
+        seen.add(p.path);
+        out.push(p);
+      }
+      return out;
+    })();
+    for (const p of await this.parents) if (await p.hasObject(csum, type)) return true;
+    return false;
   }
 
   private tick(f: (p: PullProgress) => void): void {
@@ -146,7 +167,7 @@ export class PullEngine {
   }
 
   private async doScanCommit(csum: string, depth: number, ref: string | null, isParent: boolean): Promise<void> {
-    const have = await this.writer.has(csum, ObjectType.Commit);
+    const have = await this.has(csum, ObjectType.Commit);
     const partial = have ? (await commitState(this.dest, csum)) !== 'complete' : true;
     let commitBytes: Uint8Array;
     let commitmeta: Uint8Array | null = null;
@@ -285,7 +306,7 @@ export class PullEngine {
     let p = this.scannedTrees.get(key);
     if (!p) {
       p = (async () => {
-        if (await this.writer.has(csum, ObjectType.DirMeta)) return;
+        if (await this.has(csum, ObjectType.DirMeta)) return;
         const bytes = (await this.fetchMetadataBytes(ObjectType.DirMeta, csum, false))!;
         decodeDirMeta(bytes, `${csum}.dirmeta`);
         await this.writeMeta(ObjectType.DirMeta, bytes, csum);
@@ -319,7 +340,7 @@ export class PullEngine {
 
   private async doScanDirTree(csum: string, path: string): Promise<void> {
     let bytes: Uint8Array;
-    const have = await this.writer.has(csum, ObjectType.DirTree);
+    const have = await this.has(csum, ObjectType.DirTree);
     if (have) bytes = await this.dest.loadMetadataBytes(ObjectType.DirTree, csum);
     else bytes = (await this.fetchMetadataBytes(ObjectType.DirTree, csum, false))!;
     let tree;
@@ -346,7 +367,7 @@ export class PullEngine {
     let p = this.contentRequests.get(csum);
     if (!p) {
       p = (async () => {
-        if (await this.writer.has(csum, ObjectType.File)) return;
+        if (await this.has(csum, ObjectType.File)) return;
         for (const cache of this.opts.localCaches ?? []) {
           if (cache.hasContent && (await cache.hasContent(csum))) {
             await cache.importContent(csum, this.writer);
