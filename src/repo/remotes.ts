@@ -2,7 +2,8 @@
 // `.conf` files in a remotes config dir (`etc/ostree/remotes.d` of a deployed sysroot, or an
 // explicit directory), inherited through `core.parent` repos. Adds, replaces and deletes remotes
 // writing exactly what ostree writes, and reads their options with ostree's defaults.
-// Listing a remote's refs goes through a pluggable RemoteFetcher (file:// built in).
+// Listing a remote's refs goes through a pluggable RemoteFetcher (file:// and http(s):// built in)
+// and a summary verifier (the signing module's), so no summary is read unchecked.
 
 import type { FsHost, Host } from '../host.ts';
 import { KeyFile } from '../format/keyfile.ts';
@@ -495,6 +496,66 @@ export function fileFetcher(fs: FsHost): RemoteFetcher {
 
 registerRemoteFetcher('file', (repo) => fileFetcher(repo.fs));
 
+/**
+ * Fetches http(s):// URLs with a web-standard fetch: 404/410 mean "not there" (null), any other
+ * non-2xx status is an error naming the URL; bodies over `maxBytes` are refused while reading.
+ */
+export function httpFetcher(fetchFn: typeof fetch): RemoteFetcher {
+  if (typeof fetchFn !== 'function') throw new TypeError('httpFetcher: a fetch function is required');
+  return {
+    async fetch(url, opts) {
+      const cap = opts?.maxBytes ?? MAX_SUMMARY_SIZE;
+      let res: Response;
+      try {
+        res = await fetchFn(url, { redirect: 'follow' });
+      } catch (e) {
+        throw new XylemError(`While fetching ${url}: ${(e as Error).message}`);
+      }
+      if (res.status === 404 || res.status === 410) {
+        await res.body?.cancel().catch(() => undefined);
+        return null;
+      }
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new XylemError(`While fetching ${url}: Server returned HTTP ${res.status}`);
+      }
+      const declared = Number(res.headers.get('content-length') ?? NaN);
+      if (Number.isFinite(declared) && declared > cap) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new XylemError(`While fetching ${url}: larger than ${cap} bytes`);
+      }
+      if (!res.body) return new Uint8Array(0);
+      const reader = res.body.getReader();
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.length;
+        if (total > cap) {
+          await reader.cancel().catch(() => undefined);
+          throw new XylemError(`While fetching ${url}: larger than ${cap} bytes`);
+        }
+        chunks.push(value);
+      }
+      const out = new Uint8Array(total);
+      let off = 0;
+      for (const c of chunks) {
+        out.set(c, off);
+        off += c.length;
+      }
+      return out;
+    },
+  };
+}
+
+function hostHttpFetcher(repo: Repo): RemoteFetcher {
+  if (!repo.host.fetch) throw new XylemError('Fetching over HTTP is not available on this host');
+  return httpFetcher(repo.host.fetch);
+}
+registerRemoteFetcher('http', hostHttpFetcher);
+registerRemoteFetcher('https', hostHttpFetcher);
+
 /** The fetcher for a URL, chosen by its scheme. */
 export function fetcherFor(repo: Repo, remoteName: string, url: string): RemoteFetcher {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
@@ -513,16 +574,32 @@ export interface RemoteSummary {
   signatures: Uint8Array | null;
 }
 
-/** Fetches `summary` and `summary.sig` of a remote (by name, or a file:// URL). */
-export async function fetchRemoteSummary(repo: Repo, name: string, fetcher?: RemoteFetcher): Promise<RemoteSummary> {
+/**
+ * Checks a fetched summary against the remote's signature policy; throws to refuse it. The
+ * signing module provides one (src/sign/remote-summary.ts).
+ */
+export type RemoteSummaryVerifier = (remote: string, summary: Uint8Array | null, signatures: Uint8Array | null) => Promise<void>;
+
+/**
+ * Fetches `summary` and `summary.sig` of a remote (by name, or a file:// URL) and hands them to
+ * `verify`. Without a verifier, a remote that wants its summary verified (gpg-verify-summary or
+ * sign-verify-summary) is refused rather than read unchecked.
+ */
+export async function fetchRemoteSummary(
+  repo: Repo,
+  name: string,
+  fetcher?: RemoteFetcher,
+  verify?: RemoteSummaryVerifier,
+): Promise<RemoteSummary> {
   const url = await getRemoteUrl(repo, name);
   const f = fetcher ?? fetcherFor(repo, name, url);
   const summary = await f.fetch(joinUrl(url, 'summary'), { maxBytes: MAX_SUMMARY_SIZE });
   const signatures = await f.fetch(joinUrl(url, 'summary.sig'), { maxBytes: MAX_SUMMARY_SIZE });
-  if (await remoteGpgVerifySummary(repo, name)) {
-    if (summary !== null && signatures === null)
-      throw new XylemError('GPG verification enabled, but no summary signatures found (use gpg-verify-summary=false in remote config to disable)');
-    if (summary !== null) throw new XylemError('GPG verification of summaries is not implemented yet');
+  if (verify) await verify(name, summary, signatures);
+  else if (!remoteNameIsFile(name)) {
+    const signVerify = await remoteOption(repo, name, 'sign-verify-summary', null);
+    if ((await remoteGpgVerifySummary(repo, name)) || (signVerify !== null && signVerify !== 'false' && signVerify !== '0' && signVerify !== ''))
+      throw new XylemError(`Summary verification is enabled for remote "${name}", but no verifier was given`);
   }
   return { summary, signatures };
 }
@@ -541,8 +618,13 @@ export function summaryRefs(summary: Uint8Array): Map<string, string> {
 }
 
 /** ostree_repo_remote_list_refs: the refs a remote's summary advertises, sorted by name. */
-export async function listRemoteSummaryRefs(repo: Repo, name: string, fetcher?: RemoteFetcher): Promise<Map<string, string>> {
-  const { summary } = await fetchRemoteSummary(repo, name, fetcher);
+export async function listRemoteSummaryRefs(
+  repo: Repo,
+  name: string,
+  fetcher?: RemoteFetcher,
+  verify?: RemoteSummaryVerifier,
+): Promise<Map<string, string>> {
+  const { summary } = await fetchRemoteSummary(repo, name, fetcher, verify);
   if (summary === null) throw new XylemError('Remote refs not available; server has no summary file');
   const refs = summaryRefs(summary);
   return new Map([...refs].sort((a, b) => compareBytes(a[0], b[0])));

@@ -15,6 +15,7 @@ import {
   fetchRemoteSummary,
   getRemote,
   getRemoteUrl,
+  httpFetcher,
   isValidRemoteName,
   listRemotes,
   remoteBooleanOption,
@@ -376,6 +377,34 @@ describe('remotes: engine API', () => {
     };
     expect(await fetchRemoteSummary(repo, 'web', fetcher)).toEqual({ summary: null, signatures: null });
     expect(seen).toEqual(['https://example.com/repo/summary', 'https://example.com/repo/summary.sig']);
-    await expect(fetchRemoteSummary(repo, 'web')).rejects.toThrow('not supported yet');
+    await addRemote(repo, 'old', 'ftp://example.com/repo/', { options: [['gpg-verify', false]] });
+    await expect(fetchRemoteSummary(repo, 'old')).rejects.toThrow('Fetching ftp://example.com/repo/: URL scheme not supported yet');
+    // A remote that wants its summary verified is never read without a verifier.
+    await addRemote(repo, 'strict', 'https://example.com/repo/', { options: [['gpg-verify-summary', true]] });
+    await expect(fetchRemoteSummary(repo, 'strict', fetcher)).rejects.toThrow('Summary verification is enabled for remote "strict", but no verifier was given');
+    const checked: Array<[string, Uint8Array | null, Uint8Array | null]> = [];
+    await fetchRemoteSummary(repo, 'strict', fetcher, async (r, s, sig) => void checked.push([r, s, sig]));
+    expect(checked).toEqual([['strict', null, null]]);
+  });
+
+  it('fetches http:// with the host fetch: 404 is absent, other errors and oversized bodies are refused', async () => {
+    const http = await import('node:http');
+    const server = http.createServer((req, res) => {
+      if (req.url === '/big') return void res.end(Buffer.alloc(5000));
+      if (req.url === '/fail') return void res.writeHead(500).end('no');
+      if (req.url === '/ok') return void res.end('hello');
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    try {
+      const f = httpFetcher(fetch);
+      expect(new TextDecoder().decode((await f.fetch(`${base}/ok`))!)).toBe('hello');
+      expect(await f.fetch(`${base}/missing`)).toBeNull();
+      await expect(f.fetch(`${base}/fail`)).rejects.toThrow(`While fetching ${base}/fail: Server returned HTTP 500`);
+      await expect(f.fetch(`${base}/big`, { maxBytes: 4096 })).rejects.toThrow('larger than 4096 bytes');
+    } finally {
+      server.close();
+    }
   });
 });

@@ -8,13 +8,13 @@ import type { Repo } from '../../src/repo/repo.ts';
 import {
   addRemote,
   deleteRemote,
-  fetchRemoteSummary,
   getRemoteUrl,
   listRemotes,
   listRemoteSummaryRefs,
   openSysrootRepo,
   type RemoteOptionValue,
 } from '../../src/repo/remotes.ts';
+import { checkRemoteSummary, fetchVerifiedRemoteSummary, formatGpgVerifyReport } from '../../src/sign/remote-summary.ts';
 import { importRemoteGpgKeys, listRemoteGpgKeys, type GpgSubkeyInfo } from '../../src/repo/remote-gpg.ts';
 import { XylemError, errnoCode } from '../../src/util/errors.ts';
 
@@ -256,7 +256,8 @@ const refs: Sub = {
     const repo = await ctx.openRepo();
     const name = p.positionals[0];
     if (name === undefined) throw new UsageError('NAME must be specified');
-    for (const ref of (await listRemoteSummaryRefs(repo, name)).keys()) ctx.out(`${name}:${ref}\n`);
+    const verify = async (r: string, s: Uint8Array | null, sig: Uint8Array | null) => void (await checkRemoteSummary(repo, r, s, sig));
+    for (const ref of (await listRemoteSummaryRefs(repo, name, undefined, verify)).keys()) ctx.out(`${name}:${ref}\n`);
     return 0;
   },
 };
@@ -272,10 +273,12 @@ const summary: Sub = {
     const repo = await ctx.openRepo();
     const name = p.positionals[0];
     if (name === undefined) throw new UsageError('NAME must be specified');
-    const fetched = await fetchRemoteSummary(repo, name);
+    const fetched = await fetchVerifiedRemoteSummary(repo, name);
     if (fetched.summary === null) throw new XylemError('Remote server has no summary file');
     const { formatSummaryRaw, formatSummaryView } = await import('../../src/repo/summary.ts');
     ctx.out(p.flag('raw') ? formatSummaryRaw(fetched.summary) : formatSummaryView(fetched.summary));
+    // As ostree: the GPG report (not for --raw) when gpg-verify-summary made it check signatures.
+    if (!p.flag('raw') && fetched.verification?.gpg) ctx.out(`\n${formatGpgVerifyReport(fetched.verification)}`);
     return 0;
   },
 };
