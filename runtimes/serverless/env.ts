@@ -1,6 +1,6 @@
 // Service settings from environment variables / worker bindings, shared by every entry point
 // (workerd, Deno, Bun): XYLEM_ORIGIN (required), XYLEM_DEPTH, XYLEM_SCRATCH_DELTAS, XYLEM_PREFIX,
-// XYLEM_REWRITE_SUMMARY, and an S3-compatible cache with XYLEM_S3_ENDPOINT, XYLEM_S3_BUCKET,
+// XYLEM_REWRITE_SUMMARY, XYLEM_GENERATE_ON_REQUEST (any|advertised), and an S3-compatible cache with XYLEM_S3_ENDPOINT, XYLEM_S3_BUCKET,
 // XYLEM_S3_REGION, XYLEM_S3_PREFIX, XYLEM_S3_ACCESS_KEY_ID, XYLEM_S3_SECRET_ACCESS_KEY.
 
 import type { DeltaServiceOptions } from '../../src/delta/on-demand.ts';
@@ -31,6 +31,11 @@ export function serviceOptionsFromEnv(env: Record<string, unknown>): DeltaServic
   }
   opts.scratchDeltas = bool(env, 'XYLEM_SCRATCH_DELTAS');
   opts.rewriteSummary = bool(env, 'XYLEM_REWRITE_SUMMARY');
+  const onRequest = str(env, 'XYLEM_GENERATE_ON_REQUEST');
+  if (onRequest !== undefined) {
+    if (onRequest !== 'any' && onRequest !== 'advertised') throw new Error(`XYLEM_GENERATE_ON_REQUEST: expected any or advertised, got '${onRequest}'`);
+    opts.generateOnRequest = onRequest;
+  }
   const prefix = str(env, 'XYLEM_PREFIX');
   if (prefix) opts.prefix = prefix;
   const endpoint = str(env, 'XYLEM_S3_ENDPOINT');

@@ -48,6 +48,13 @@ export interface DeltaServiceOptions {
   deflate?: DeflateProvider;
   /** Generation knobs, as `static-delta generate` (they change the bytes: keep them fixed per deployment). */
   generate?: { maxChunkSize?: number; minFallbackSize?: number; maxBsdiffSize?: number; disableBsdiff?: boolean; signers?: DeltaSigner[] };
+  /**
+   * Which deltas a request may cause to be generated: 'any' from→to pair (default; xylem's
+   * client may ask for any), or only 'advertised' ones (from one of the target's last `depth`
+   * ancestors, or from scratch with scratchDeltas) — a bound on the CPU a client can make the
+   * service spend.
+   */
+  generateOnRequest?: 'any' | 'advertised';
   /** Rewrite the summary's ostree.static-deltas with generated deltas (default false). */
   rewriteSummary?: boolean;
   /** With rewriteSummary: makes the summary.sig bytes for a rewritten summary; without it summary.sig is 404. */
@@ -234,6 +241,8 @@ export class DeltaService {
       const originSb = await this.get(sbKey, MAX_SUPERBLOCK_SIZE);
       if (originSb) return response(200, originSb, { 'cache-control': IMMUTABLE, 'x-xylem-delta': 'origin' });
     }
+    if (this.opts.generateOnRequest === 'advertised' && !(await this.isAdvertisable(name)))
+      return response(404, `Static delta ${deltaNameString(name)} is not offered (only deltas from the last ${this.depth} ancestors are generated)`);
     await this.generateOnce(name, key);
     const data = await this.cache.get(key);
     if (!data) return response(404, `Static delta ${deltaNameString(name)} has no file ${file}`);
@@ -325,6 +334,13 @@ export class DeltaService {
     }
   }
 
+  /** Whether `name` is one of the deltas an index for its target advertises. */
+  private async isAdvertisable(name: DeltaName): Promise<boolean> {
+    if (name.from === null) return this.opts.scratchDeltas === true;
+    const { repo } = await this.newOriginRepo();
+    return (await this.ancestors(repo, name.to)).includes(name.from);
+  }
+
   /** `to`'s ancestors present at the origin, nearest first, at most `depth`. */
   private async ancestors(repo: Repo, to: string): Promise<string[]> {
     const out: string[] = [];
@@ -365,8 +381,24 @@ export class DeltaService {
     await repo.loadCommit(to); // 404 when the origin lacks the commit
     const originIdx = await this.get(deltaIndexRelPath(to), MAX_INDEX_BYTES);
     const known = originIdx ? parseDeltaIndex(originIdx) : new Map<string, string>();
+    // deltas the origin lists only in its summary (older ostree wrote no indexes) stay visible
+    // to clients that, told indexed-deltas=true, now read indexes only
+    for (const [n, c] of await this.originSummaryDeltas()) if (!known.has(n)) known.set(n, c);
     const entries = await this.deltasTo(repo, to, known);
     return encodeDeltaIndex([...entries]);
+  }
+
+  /** The origin summary's ostree.static-deltas (empty when it has no summary or an unreadable one). */
+  private async originSummaryDeltas(): Promise<Map<string, string>> {
+    const data = await this.get('summary', MAX_SUMMARY_BYTES);
+    if (!data) return new Map();
+    try {
+      const [, meta] = decode(SUMMARY_TYPE, data, { context: 'origin summary' }) as [unknown, Array<[string, GVVariant]>];
+      return advertisedDeltas(meta);
+    } catch (e) {
+      this.log(`origin summary: ${e instanceof Error ? e.message : String(e)}`);
+      return new Map();
+    }
   }
 
   /** The origin's summary with generated deltas for each ref's head added to ostree.static-deltas. */

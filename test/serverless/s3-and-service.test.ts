@@ -7,6 +7,7 @@
 // hook), and the service refuses origins that send more than declared or allowed.
 
 import { cpSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -167,17 +168,22 @@ describeInterop('delta service in-process: S3 cache, origin deltas, summary rewr
     expect([...s3.objects.keys()].some((k) => k.startsWith('other/'))).toBe(false);
   });
 
-  it("an origin's own delta is passed through unchanged and advertised with its own checksum", async () => {
+  it("an origin's own deltas are passed through unchanged and advertised with their own checksums", async () => {
     const repo2 = join(dir, 'origin-with-delta');
     cpSync(origin.repo, repo2, { recursive: true });
     ostree([`--repo=${repo2}`, 'static-delta', 'generate', `--from=${origin.c1}`, `--to=${origin.c2}`]);
+    ostree([`--repo=${repo2}`, 'static-delta', 'generate', '--empty', `--to=${origin.c2}`]);
     ostree([`--repo=${repo2}`, 'summary', '-u']);
+    // as an origin made before delta indexes existed: the deltas are listed in the summary only
+    await rm(join(repo2, 'delta-indexes'), { recursive: true });
     const s2 = await serveDir(repo2);
     try {
       const svc = new DeltaService({ origin: s2.url, depth: 1 });
       const ostreeSb = readFileSync(join(repo2, deltaRelPath(origin.c1, origin.c2, 'superblock')));
       const idx = parseDeltaIndex((await get(svc, deltaIndexRelPath(origin.c2))).body);
+      expect([...idx.keys()].sort()).toEqual([origin.c2, `${origin.c1}-${origin.c2}`].sort());
       expect(idx.get(`${origin.c1}-${origin.c2}`)).toBe(sha(ostreeSb));
+      expect(idx.get(origin.c2)).toBe(sha(readFileSync(join(repo2, deltaRelPath(null, origin.c2, 'superblock')))));
       const sb = await get(svc, deltaRelPath(origin.c1, origin.c2, 'superblock'));
       expect(sb.how).toBe('origin');
       expect(sha(sb.body)).toBe(sha(ostreeSb));
@@ -187,6 +193,17 @@ describeInterop('delta service in-process: S3 cache, origin deltas, summary rewr
     } finally {
       await s2.close();
     }
+  });
+
+  it("generateOnRequest 'advertised' generates only the deltas an index would offer", async () => {
+    const svc = new DeltaService({ origin: server.url, depth: 1, generateOnRequest: 'advertised' });
+    expect((await get(svc, deltaRelPath(origin.c2, origin.c1, 'superblock'))).status).toBe(404);
+    expect((await get(svc, deltaRelPath(null, origin.c2, 'superblock'))).status).toBe(404);
+    expect(svc.stats.generated).toBe(0);
+    const ok = await get(svc, deltaRelPath(origin.c1, origin.c2, 'superblock'));
+    expect(ok.status).toBe(200);
+    expect(ok.how).toBe('generated');
+    expect(svc.stats.generated).toBe(1);
   });
 
   it('rewriteSummary advertises generated deltas in the summary; summary.sig is withheld or signed by the hook', async () => {
