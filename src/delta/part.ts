@@ -7,6 +7,7 @@ import { decode, encode, type GVValue } from '../format/gvariant.ts';
 import { type Xattr, xattrsToGV } from '../format/objects.ts';
 import { bswap32, fromUtf8 } from '../util/bytes.ts';
 import { CorruptionError } from '../util/errors.ts';
+import { hostile } from './superblock.ts';
 import type { XzDecoder, XzEncoder } from './xz.ts';
 
 export const PART_PAYLOAD_TYPE = '(a(uuu)aa(ayay)ayay)';
@@ -67,7 +68,7 @@ function decodeXattrs(v: GVValue, i: number): Xattr[] {
 
 /** Parses a decompressed payload. */
 export function parsePartPayload(payload: Uint8Array): PartPayload {
-  const [modes, xattrs, blob, ops] = decode(PART_PAYLOAD_TYPE, payload, { context: 'static delta part' }) as [
+  const [modes, xattrs, blob, ops] = hostile(() => decode(PART_PAYLOAD_TYPE, payload, { context: 'static delta part' })) as [
     Array<[number, number, number]>,
     GVValue[],
     Uint8Array,

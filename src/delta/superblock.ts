@@ -87,8 +87,22 @@ export function parseSignedSuperblock(data: Uint8Array): SignedSuperblock {
   if (!(data instanceof Uint8Array)) throw new TypeError('parseSignedSuperblock: expected a Uint8Array');
   if (data.length > MAX_SUPERBLOCK_SIZE) throw new CorruptionError(`Static delta superblock of ${data.length} bytes is too large`);
   if (!isSignedSuperblock(data)) throw new CorruptionError('Static delta superblock is not signed (no OSTSGNDT magic)');
-  const [, bytes, sigs] = decode(SIGNED_SUPERBLOCK_TYPE, data, { context: 'signed static delta superblock' }) as [bigint, Uint8Array, Array<[string, GVVariant]>];
+  const [, bytes, sigs] = hostile(() => decode(SIGNED_SUPERBLOCK_TYPE, data, { context: 'signed static delta superblock' })) as [
+    bigint,
+    Uint8Array,
+    Array<[string, GVVariant]>,
+  ];
   return { superblockBytes: bytes, signatures: sigs };
+}
+
+/** Runs a decoder on hostile bytes: any failure that is not already typed becomes a CorruptionError. */
+export function hostile<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof XylemError) throw e;
+    throw new CorruptionError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** Wraps plain superblock bytes and signatures into the signed form. */
@@ -149,6 +163,10 @@ export function parseSuperblock(data: Uint8Array): Superblock {
   if (!(data instanceof Uint8Array)) throw new TypeError('parseSuperblock: expected a Uint8Array');
   if (data.length > MAX_SUPERBLOCK_SIZE) throw new CorruptionError(`Static delta superblock of ${data.length} bytes is too large`);
   if (isSignedSuperblock(data)) throw new CorruptionError('Static delta superblock is signed: unwrap it first');
+  return hostile(() => parseSuperblockBytes(data));
+}
+
+function parseSuperblockBytes(data: Uint8Array): Superblock {
   const v = decode(SUPERBLOCK_TYPE, data, { context: 'static delta superblock' }) as GVValue[];
   const metadata = v[0] as Metadata;
   const fromB = v[2] as Uint8Array;
