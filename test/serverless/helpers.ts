@@ -54,7 +54,7 @@ export function prng(n: number, seed: number): Buffer {
 }
 
 /** An archive repo made by ostree with commits c1 → c2 on ref `main` and a summary. */
-export function makeOrigin(dir: string): { repo: string; c1: string; c2: string } {
+export function makeOrigin(dir: string, signArgs: string[] = []): { repo: string; c1: string; c2: string } {
   const t1 = join(dir, 'tree1');
   const t2 = join(dir, 'tree2');
   for (const t of [t1, t2]) {
@@ -78,9 +78,9 @@ export function makeOrigin(dir: string): { repo: string; c1: string; c2: string 
   writeFileSync(join(t1, 'etc/old.conf'), 'only in version 1\n');
   const repo = join(dir, 'origin');
   ostree(['--repo=' + repo, 'init', '--mode=archive']);
-  const c1 = ostree(['--repo=' + repo, 'commit', '-b', 'main', '--tree=dir=' + t1, '-s', 'v1', '--timestamp=2024-01-01 00:00:00']).trim();
-  const c2 = ostree(['--repo=' + repo, 'commit', '-b', 'main', '--tree=dir=' + t2, '-s', 'v2', '--timestamp=2024-02-01 00:00:00']).trim();
-  ostree(['--repo=' + repo, 'summary', '-u']);
+  const c1 = ostree(['--repo=' + repo, 'commit', '-b', 'main', '--tree=dir=' + t1, '-s', 'v1', '--timestamp=2024-01-01 00:00:00', ...signArgs]).trim();
+  const c2 = ostree(['--repo=' + repo, 'commit', '-b', 'main', '--tree=dir=' + t2, '-s', 'v2', '--timestamp=2024-02-01 00:00:00', ...signArgs]).trim();
+  ostree(['--repo=' + repo, 'summary', '-u', ...signArgs]);
   return { repo, c1, c2 };
 }
 
@@ -263,10 +263,10 @@ export async function stats(url: string): Promise<{ generated: number; cacheHits
 }
 
 /** `ostree pull --require-static-deltas` of c2 into a client that has c1 as svc:main; returns the client path. */
-export async function ostreePullThrough(dir: string, origin: string, c1: string, serviceUrl: string, name = 'client'): Promise<string> {
+export async function ostreePullThrough(dir: string, origin: string, c1: string, serviceUrl: string, name = 'client', remoteArgs: string[] = ['--no-gpg-verify']): Promise<string> {
   const client = join(dir, name);
   ostree(['--repo=' + client, 'init', '--mode=bare-user-only']);
-  ostree(['--repo=' + client, 'remote', 'add', '--no-gpg-verify', 'svc', serviceUrl]);
+  ostree(['--repo=' + client, 'remote', 'add', ...remoteArgs, 'svc', serviceUrl]);
   ostree(['--repo=' + client, 'pull-local', origin, c1]);
   ostree(['--repo=' + client, 'refs', '--create=svc:main', c1]);
   await ostreeAsync(['--repo=' + client, 'pull', '--require-static-deltas', 'svc', 'main']);
