@@ -1,5 +1,6 @@
 // Hostile static deltas are refused with a clear error and leave the repository unchanged: part
-// data offsets past the end, sizes that lie (part file size, an xz bomb), a bspatch that reads
+// data offsets past the end, sizes that lie (part file size, part usize, object size, an xz bomb),
+// a write reading past its read source, a bspatch that reads far outside the old file
 // or writes out of bounds, a superblock naming a different commit than it carries, broken op
 // streams, truncated superblocks. The deltas are built by hand with the format encoders on top
 // of a repository written by the real ostree.
@@ -189,6 +190,56 @@ describeInterop('static deltas: hostile input', () => {
       const ops = [0x72, ...varints(0), 0x6f, ...varints(0, 0, newContent.length), 0x42, ...varints(32, patch.length), 0x63, 0x52];
       await refused(r, await writeDelta(r, [{ objects: [ref], ops, blob }]), re);
     }
+  });
+
+  it('refuses a write that reads past the end of its read source', async () => {
+    const ref: DeltaObjectRef = { type: ObjectType.File, checksum: newFile };
+    const r = target();
+    // the source object has 5000 bytes: [4990, +20) is outside it
+    const ops = [0x72, ...varints(0), 0x6f, ...varints(0, 0, 5001), 0x77, ...varints(20, 4990), 0x52, 0x63];
+    await refused(r, await writeDelta(r, [{ objects: [ref], ops, blob: Buffer.from(fromHex(sourceFile)) }]), /outside the 5000-byte read source/);
+  });
+
+  it('a bspatch whose reads of the old file land far outside it yields no object (checksum refused)', async () => {
+    const ref: DeltaObjectRef = { type: ObjectType.File, checksum: newFile };
+    const ctl = (x: number, y: number, z: number) => {
+      const out = Buffer.alloc(24);
+      out.writeBigUInt64LE(BigInt(Math.abs(x)) | (x < 0 ? 1n << 63n : 0n), 0);
+      out.writeBigUInt64LE(BigInt(Math.abs(y)) | (y < 0 ? 1n << 63n : 0n), 8);
+      out.writeBigUInt64LE(BigInt(Math.abs(z)) | (z < 0 ? 1n << 63n : 0n), 16);
+      return out;
+    };
+    // seek a million bytes before the old file, then 5001 diff bytes: the old bytes read there
+    // count as zeros (bsdiff's rule), so the result is the patch bytes, not the object's content
+    for (const seek of [-1_000_000, 2 ** 40]) {
+      const r = target();
+      const patch = Buffer.concat([ctl(0, 0, seek), ctl(5001, 0, 0), Buffer.alloc(5001, 1)]);
+      const blob = Buffer.concat([Buffer.from(fromHex(sourceFile)), patch]);
+      const ops = [0x72, ...varints(0), 0x6f, ...varints(0, 0, 5001), 0x42, ...varints(32, patch.length), 0x63, 0x52];
+      await refused(r, await writeDelta(r, [{ objects: [ref], ops, blob }]), /checksum|corrupt/i);
+    }
+    // a seek beyond 2^53 is refused as a bad control value
+    const r = target();
+    const patch = Buffer.concat([ctl(0, 0, 2 ** 53 + 2), ctl(5001, 0, 0), Buffer.alloc(5001, 1)]);
+    const blob = Buffer.concat([Buffer.from(fromHex(sourceFile)), patch]);
+    const ops = [0x72, ...varints(0), 0x6f, ...varints(0, 0, 5001), 0x42, ...varints(32, patch.length), 0x63, 0x52];
+    await refused(r, await writeDelta(r, [{ objects: [ref], ops, blob }]), /invalid control|bspatch/);
+  });
+
+  it('refuses an object whose declared size is smaller than what the ops write, and a part whose usize lies low', async () => {
+    const ref: DeltaObjectRef = { type: ObjectType.File, checksum: newFile };
+    const r = target();
+    const ops = [0x6f, ...varints(0, 0, 10), 0x77, ...varints(11, 0), 0x63];
+    await refused(r, await writeDelta(r, [{ objects: [ref], ops, blob: new Uint8Array(11) }]), /writes past the declared size 10/);
+    // a stored (uncompressed) part whose payload is far larger than the usize it declares: the
+    // decompressed-size cap (4 × usize + 64 MiB) stops it
+    const r2 = target();
+    const md = dirmeta();
+    const big = new Uint8Array((64 << 20) + 4096);
+    const payload = encodePartPayload({ modes: [], xattrs: [], blob: big, ops: new Uint8Array([0x53, ...varints(md.length, 0)]) });
+    const file = new Uint8Array(payload.length + 1);
+    file.set(payload, 1);
+    await refused(r2, await writeDelta(r2, [{ objects: [dirmetaRef()], ops: [], blob: md, file, header: { usize: 1 } }]), /over the limit/);
   });
 
   it('an open with a huge declared size allocates nothing up front and is refused', async () => {
