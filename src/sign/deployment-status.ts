@@ -8,8 +8,9 @@ import type { Repo } from '../repo/repo.ts';
 import { parseRefspec } from '../repo/refs.ts';
 import { remoteGpgVerify } from '../repo/remotes.ts';
 import { NotFoundError, XylemError } from '../util/errors.ts';
-import { loadCommitBytes, readCommitDetachedMetadata, verifyCommitGpg } from './repo-sign.ts';
-import { verifyCommitSignatures } from './policy.ts';
+import { gpgVerifyWithMetadata, loadCommitBytes, readCommitDetachedMetadata, verifyCommitGpg } from './repo-sign.ts';
+import { requireValidGpgSignature } from './gpg.ts';
+import { signapiVerifiersForRemote, signapiVerify } from './policy.ts';
 
 /** What the status needs to know of a deployment. */
 export interface DeploymentSignatureSubject {
@@ -76,11 +77,23 @@ export async function statusVerifyText(repo: Repo, d: DeploymentSignatureSubject
   const md = await readCommitDetachedMetadata(repo, d.csum);
   if (md === null) throw new XylemError("Can't verify commit without detached metadata");
   const gpgOn = await remoteGpgVerify(repo, remote);
-  const r = await verifyCommitSignatures(repo, remote, d.csum, commit, md, { gpgVerify: gpgOn });
-  if (!r.verified)
+  const verifiers = await signapiVerifiersForRemote(repo, remote, 'sign-verify', { fs: repo.fs, env: repo.host.env ?? {} });
+  if (!gpgOn && !verifiers)
     throw new XylemError(`Cannot verify commit for remote ${remote}; GPG verification disabled, and no signapi verifiers configured`);
   let text = '';
-  if (r.gpg) for (let i = 0; i < r.gpg.countAll(); i++) text += r.gpg.describe(i, 'GPG: ');
-  if (r.signapi !== null) text += (r.gpg ? '\n' : '') + r.signapi;
+  if (gpgOn) {
+    const result = await gpgVerifyWithMetadata(repo, commit, md, { remote });
+    requireValidGpgSignature(result);
+    for (let i = 0; i < result.countAll(); i++) text += result.describe(i, 'GPG: ');
+  }
+  if (verifiers) {
+    let msg: string;
+    try {
+      msg = await signapiVerify(verifiers, commit, md);
+    } catch (e) {
+      throw new XylemError(`Can't verify commit: ${(e as Error).message}`);
+    }
+    text += (gpgOn ? '\n' : '') + msg;
+  }
   return text;
 }

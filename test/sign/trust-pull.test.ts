@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OSTREE, TempDir, buildCli } from '../helpers/interop.ts';
+import { OSTREE, TempDir, buildCli, disposeCli } from '../helpers/interop.ts';
 import { runAsync } from '../pull/helpers.ts';
 import { startTrivialHttpd, type RunningHttpd } from '../../tools/httpd/server.ts';
 import { CAN_RUN, KEY1, SUITE_GPGHOME, copyGpgHome, killAgent } from './helpers.ts';
@@ -59,6 +59,7 @@ describe.skipIf(!CAN_RUN)('commit trust edge cases, ostree vs xylem', () => {
 
   afterAll(async () => {
     await httpd?.close();
+    disposeCli();
     if (home) killAgent(home);
     tmp?.cleanup();
   });
@@ -130,5 +131,19 @@ describe.skipIf(!CAN_RUN)('commit trust edge cases, ostree vs xylem', () => {
     expect(status.xylem).toEqual(status.ostree);
     expect(status.ostree![0]).toMatch(/\n {4}GPG: Signature made .* using RSA key ID 7FCA23D8472CDAFA\n {4}GPG: Good signature from "Ostree Tester <test@test.com>"\n/);
     expect(status.ostree![1]).toContain('\nGPG: Good signature from');
+    // Without the key: the plain status still lists the signature, --verify fails with the report.
+    const noKey = { ...env, OSTREE_GPG_HOME: tmp.join('none') };
+    const plain: Record<string, string> = {};
+    const errs: Record<string, string> = {};
+    for (const t of TOOLS) {
+      plain[t] = await must(t, ['admin', 'status'], noKey);
+      const r = await exec(t, ['admin', 'status', '--verify'], noKey);
+      expect(r.status, t).not.toBe(0);
+      errs[t] = r.stderr;
+    }
+    expect(plain.xylem).toEqual(plain.ostree);
+    expect(plain.ostree).toContain("GPG: Can't check signature: public key not found");
+    expect(errs.xylem).toEqual(errs.ostree);
+    expect(errs.ostree).toContain("Can't check signature: public key not found");
   }, 120_000);
 });

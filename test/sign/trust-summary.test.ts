@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OSTREE, TempDir, buildCli } from '../helpers/interop.ts';
+import { OSTREE, TempDir, buildCli, disposeCli } from '../helpers/interop.ts';
 import { runAsync } from '../pull/helpers.ts';
 import { startTrivialHttpd, type RunningHttpd } from '../../tools/httpd/server.ts';
 import { CAN_RUN, KEY1, SUITE_GPGHOME, copyGpgHome, killAgent } from './helpers.ts';
@@ -60,6 +60,7 @@ describe.skipIf(!CAN_RUN)('summary trust edge cases, ostree vs xylem', () => {
 
   afterAll(async () => {
     await httpd?.close();
+    disposeCli();
     if (home) killAgent(home);
     tmp?.cleanup();
   });
