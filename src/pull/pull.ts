@@ -30,7 +30,7 @@ import { LocalRepoSource } from './source-local.ts';
 import { PullWriter } from './writer.ts';
 import { emptyProgress, formatPullStatus, formatSize, type PullProgress } from './progress.ts';
 import { estimatePull, type DryRunEstimate } from './dry-run.ts';
-import { deltaIndexRelPath, deltaNameString, type DeltaName } from '../delta/paths.ts';
+import { deltaIndexRelPath, deltaNameString, superblockKey, type DeltaName } from '../delta/paths.ts';
 import {
   applyPulledDelta,
   bestDeltaStart,
@@ -620,7 +620,13 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
   let stats: TransactionStats;
   try {
     for (const d of plannedDeltas) {
-      await applyPulledDelta(repo, deltaFetch, d.superblock);
+      // As ostree, the commit a delta carries is verified before anything of it is written.
+      const sb = d.superblock;
+      if (verifyCommit) {
+        const detached = sb.metadata.find(([k]) => k === superblockKey(sb.from, sb.to, 'commitmeta'))?.[1];
+        await verifyCommit(sb.to, sb.commitBytes, detached && detached.type === 'a{sv}' ? (detached.value as CommitMetadata) : null);
+      }
+      await applyPulledDelta(repo, deltaFetch, sb);
       progress.fetchedDeltaParts = progress.totalDeltaParts;
       progress.fetchedDeltaPartSize = progress.totalDeltaPartSize;
       emit();

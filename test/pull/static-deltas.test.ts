@@ -127,6 +127,19 @@ describeInterop('static deltas in pulls (vs ostree)', () => {
     expect(arch[1]).toEqual(arch[0]);
   });
 
+  it('a delta carrying an unsigned commit is refused before anything is written when gpg-verify is on', () => {
+    const repos = twins((t, r) => {
+      run(t, [`--repo=${r}`, 'pull', 'origin', `main@${a}`]);
+      run(t, [`--repo=${r}`, 'remote', 'add', 'signed', `file://${src}`]); // gpg-verify defaults to true
+    });
+    const res = both(repos, ['pull', '--require-static-deltas', 'signed', 'main']);
+    expect(res[0]!.status).not.toBe(0);
+    expect(res[0]!.error).toMatch(/GPG verification enabled, but no signatures found/);
+    expect(res[1]!.status).toBe(res[0]!.status);
+    expect(res[1]!.error).toMatch(/GPG verification enabled, but no signatures found/);
+    for (const t of TOOLS) expect(tool(t, [`--repo=${repos[t]}`, 'show', b]).status).not.toBe(0);
+  });
+
   it('trusted pull-local copies a corrupt bare-user object into an archive repo as ostree does', () => {
     const bu = tmp.join('corrupt-src');
     run('ostree', [`--repo=${bu}`, 'init', '--mode=bare-user']);
