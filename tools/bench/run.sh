@@ -106,6 +106,19 @@ prepare() {
     $OSTREE --repo="$d" summary -u || return 1
     echo "$stamp" > "$PERF/delta-repo.ok"
   fi
+  # admin rows: bootable commits of both trees (plus a kernel, an initramfs and usr/etc) in a
+  # bare repo that each run's throw-away sysroot links its objects from
+  if [ ! -f "$PERF/boot.ok" ] || [ "$(cat "$PERF/boot.ok")" != "$stamp" ]; then
+    log "preparing bootable commits (bare repo) for the admin rows"
+    local bf=$PERF/bootfiles r=$PERF/repo-bare-boot
+    rm -rf "$bf" "$r"; mkdir -p "$bf/usr/lib/modules/5.0" "$bf/usr/etc" || return 1
+    head -c 8000000 /dev/urandom > "$bf/usr/lib/modules/5.0/vmlinuz"; head -c 30000000 /dev/urandom > "$bf/usr/lib/modules/5.0/initramfs.img"
+    printf 'NAME=Bench\nPRETTY_NAME="Bench OS"\n' > "$bf/usr/etc/os-release"; echo local > "$bf/usr/etc/bench.conf"
+    $OSTREE --repo="$r" init --mode=bare || return 1
+    $OSTREE --repo="$r" commit -b boot $TS --tree=dir="$TREE" --tree=dir="$bf" > "$PERF/bootA" || return 1
+    $OSTREE --repo="$r" commit -b boot $TS --tree=dir="$TREE2" --tree=dir="$bf" > "$PERF/bootB" || return 1
+    echo "$stamp" > "$PERF/boot.ok"
+  fi
 }
 # one preparer at a time (several checkouts may share the cache)
 exec 9> "$PERF/.lock"; flock 9
@@ -251,6 +264,14 @@ ROWS+=(
   'delta-generate-empty|-|mkdir "$R/delta"|$X --repo="$PERF/repo-archive" static-delta generate --empty --to="$B" --filename="$R/delta/superblock"|$OSTREE --repo="$R/repo" init --mode=bare-user && $OSTREE --repo="$R/repo" static-delta apply-offline "$R/delta/superblock" && '"$REPO_CHECK"
   # A→B over HTTP from the served copy that holds ostree's A→B delta (both CLIs use it)
   'pull-http-delta|-|if [ -z "$URL_DELTA" ]; then echo "error: the HTTP server is not running"; exit 1; fi && '"$CLONE_A"' && $X --repo="$R/repo" remote add --no-gpg-verify bench "$URL_DELTA"|$X --repo="$R/repo" pull bench main|'"$REPO_CHECK"
+)
+# admin rows: a throw-away sysroot (made by ostree) whose bare repo links the prepared objects;
+# deploy of A, and upgrade A→B (ref moved after ostree deployed A); compared by status + tree
+SYSROOT_SETUP='export OSTREE_SYSROOT_DEBUG=mutable-deployments && mkdir "$R/sys" && $OSTREE admin init-fs "$R/sys" && $OSTREE admin --sysroot="$R/sys" os-init bench && rm -rf "$R/sys/ostree/repo" && mkdir "$R/sys/ostree/repo" && for e in "$PERF/repo-bare-boot"/*; do if [ "${e##*/}" = objects ]; then cp -al "$e" "$R/sys/ostree/repo/"; else cp -a "$e" "$R/sys/ostree/repo/"; fi; done && cat "$PERF/bootA" > "$R/sys/ostree/repo/refs/heads/boot" && cat "$PERF/bootB" > "$R/sys/ostree/repo/refs/heads/boot-b"'
+SYSROOT_CHECK='$OSTREE admin --sysroot="$R/sys" status; cd "$R/sys/ostree/deploy/bench/deploy" && for d in *.0; do (cd "$d" && find . -printf "%p %y %m %U:%G %s %l\n" | sort | md5sum); done'
+ROWS+=(
+  'admin-deploy|cp-al|'"$SYSROOT_SETUP"'|OSTREE_SYSROOT_DEBUG=mutable-deployments $X admin --sysroot="$R/sys" deploy --os=bench --karg=root=LABEL=bench boot|'"$SYSROOT_CHECK"
+  'admin-upgrade|cp-al|'"$SYSROOT_SETUP"' && $OSTREE admin --sysroot="$R/sys" deploy --os=bench --karg=root=LABEL=bench boot && cat "$PERF/bootB" > "$R/sys/ostree/repo/refs/heads/boot"|OSTREE_SYSROOT_DEBUG=mutable-deployments $X admin --sysroot="$R/sys" upgrade --os=bench|'"$SYSROOT_CHECK"
 )
 export PERF
 selected() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
