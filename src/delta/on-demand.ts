@@ -14,6 +14,7 @@ import type { DeflateProvider, HashProvider, Host } from '../host.ts';
 import { Repo } from '../repo/repo.ts';
 import { SUMMARY_TYPE } from '../repo/summary.ts';
 import { KeyFile, KeyFileError } from '../format/keyfile.ts';
+import { ObjectType } from '../format/objects.ts';
 import { decode, encode, type GVValue, type GVVariant } from '../format/gvariant.ts';
 import { glibDictOrder } from '../format/glib-hash-order.ts';
 import { fromUtf8, toHex, utf8, fromHex } from '../util/bytes.ts';
@@ -63,6 +64,8 @@ export interface DeltaServiceOptions {
   maxFileBytes?: number;
   /** Bytes of origin objects kept in memory across generations (default 128 MiB). */
   objectCacheBytes?: number;
+  /** Origin requests in flight at once while prefetching a generation's objects (default 16). */
+  originConcurrency?: number;
   /** Most refs whose deltas a rewritten summary advertises (default 64). */
   maxSummaryRefs?: number;
   /** Path prefix the repository is served under (default ""; e.g. "/repo"). */
@@ -300,6 +303,8 @@ export class DeltaService {
     const { repo, fs } = await this.newOriginRepo();
     const dir = `/scratch/${++this.scratchSeq}`;
     try {
+      await this.prefetch(repo, name);
+      const prefetched = Date.now();
       const g = this.opts.generate ?? {};
       await generateDelta(repo, {
         from: name.from,
@@ -322,7 +327,7 @@ export class DeltaService {
       }
       await this.cache.put(`${relDir}/superblock`, superblock);
       this.stats.generated++;
-      this.log(`generated ${deltaNameString(name)} in ${Date.now() - started} ms`);
+      this.log(`generated ${deltaNameString(name)} in ${Date.now() - started} ms (prefetch ${prefetched - started} ms)`);
       return toHex(this.sha256(superblock));
     } catch (e) {
       this.stats.failures++;
@@ -332,6 +337,61 @@ export class DeltaService {
     } finally {
       await fs.rmrf(dir);
     }
+  }
+
+  /**
+   * Loads the objects a generation reads, many origin requests at a time, into the shared object
+   * cache (the generator itself reads one object after another, which over HTTP is mostly waiting):
+   * both commits' dirtrees, then the target's new content, up to half the cache's budget.
+   */
+  private async prefetch(repo: Repo, name: DeltaName): Promise<void> {
+    const limit = this.opts.originConcurrency ?? 16;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 256) throw new XylemError(`DeltaService: invalid originConcurrency ${String(limit)}`);
+    const pool = async <T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(limit, items.length) }, async () => {
+          while (next < items.length) await fn(items[next++]!);
+        }),
+      );
+    };
+    // content checksum → the basenames it appears under
+    const walk = async (commit: string): Promise<Map<string, Set<string>>> => {
+      const c = await repo.loadCommit(commit);
+      const seen = new Set<string>([c.rootTree]);
+      const content = new Map<string, Set<string>>();
+      let level = [c.rootTree];
+      while (level.length > 0) {
+        const nextLevel: string[] = [];
+        await pool(level, async (t) => {
+          const dt = await repo.loadDirTree(t);
+          for (const f of dt.files) {
+            const names = content.get(f.checksum);
+            if (names) names.add(f.name);
+            else content.set(f.checksum, new Set([f.name]));
+          }
+          for (const d of dt.dirs) {
+            if (seen.has(d.treeChecksum)) continue;
+            seen.add(d.treeChecksum);
+            nextLevel.push(d.treeChecksum);
+          }
+        });
+        level = nextLevel;
+      }
+      return content;
+    };
+    const [toContent, fromContent] = await Promise.all([walk(name.to), name.from === null ? Promise.resolve(new Map<string, Set<string>>()) : walk(name.from)]);
+    const fresh = [...toContent.keys()].filter((c) => !fromContent.has(c));
+    // the source's objects with a basename of a new object: the generator compares them ("modified")
+    const freshNames = new Set<string>();
+    for (const c of fresh) for (const n of toContent.get(c)!) freshNames.add(n);
+    const similar = [...fromContent].filter(([, names]) => [...names].some((n) => freshNames.has(n))).map(([c]) => c);
+    let budget = this.objects.maxBytes / 2;
+    await pool([...fresh, ...similar], async (c) => {
+      if (budget <= 0) return;
+      const st = await repo.fs.lstat(repo.objectPath(c, ObjectType.File));
+      budget -= st?.size ?? 0;
+    });
   }
 
   /** Whether `name` is one of the deltas an index for its target advertises. */
