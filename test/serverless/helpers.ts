@@ -201,7 +201,17 @@ export async function startWorkerd(dist: string, work: string, bindings: Record<
   mkdirSync(work, { recursive: true });
   copyFileSync(join(dist, 'worker.mjs'), join(work, 'worker.mjs'));
   copyFileSync(join(dist, 'core.wasm'), join(work, 'core.wasm'));
-  const port = await freePort();
+  // the port was free a moment ago; another process may take it first, so try a few
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startWorkerdOnce(work, bindings, await freePort());
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use|EADDRINUSE|bind/i.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startWorkerdOnce(work: string, bindings: Record<string, string>, port: number): Promise<Running> {
   const text = Object.entries(bindings)
     .map(([k, v]) => `(name = ${JSON.stringify(k)}, text = ${JSON.stringify(v)})`)
     .join(', ');
