@@ -1,7 +1,8 @@
 // The fetch() a host transaction pulls through: every request is a cancellation point, in-flight
 // requests abort when the token trips (the error is marked not-retryable so the pull unwinds at
 // once and discards its staging), and an optional per-request delay (the XYLEM_TEST_FETCH_DELAY_MS
-// test hook) makes a transaction slow enough to observe and cancel from another process.
+// and XYLEM_TEST_FETCH_DELAY_MATCH test hooks) makes a transaction slow enough to observe and
+// cancel from another process.
 
 import { FetchError } from '../pull/fetcher.ts';
 import { CancelledError, type CancelToken } from './cancel.ts';
@@ -10,6 +11,8 @@ export interface TransactionFetchOptions {
   token: CancelToken;
   /** Milliseconds to wait before each request (test hook; 0 = none). */
   delayMs?: number;
+  /** Only delay requests whose URL matches (default: all). */
+  delayMatch?: RegExp | null;
   /** Called with the URL and status of every response. */
   onResponse?: (url: string, status: number) => void;
 }
@@ -24,7 +27,8 @@ export function transactionFetch(base: typeof fetch, opts: TransactionFetchOptio
   const tokenSignal = token.signal();
   const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     if (token.cancelled) throw notRetryable('Operation was cancelled');
-    if (delay > 0) {
+    const url = String(input instanceof Request ? input.url : input);
+    if (delay > 0 && (!opts.delayMatch || opts.delayMatch.test(url))) {
       try {
         await token.sleep(delay);
       } catch (e) {
@@ -37,7 +41,7 @@ export function transactionFetch(base: typeof fetch, opts: TransactionFetchOptio
     const signal = outer ? AbortSignal.any([outer, tokenSignal]) : tokenSignal;
     try {
       const res = await base(input, { ...init, signal });
-      opts.onResponse?.(String(input instanceof Request ? input.url : input), res.status);
+      opts.onResponse?.(url, res.status);
       return res;
     } catch (e) {
       if (token.cancelled) throw notRetryable('Operation was cancelled');

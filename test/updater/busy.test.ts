@@ -50,9 +50,14 @@ describeInterop('rpm-xylem: busy, cancel and stale transactions across processes
     const files: Record<string, string> = {};
     for (let i = 0; i < 6; i++) files[`usr/share/data/f${i}`] = `file ${i}\n`;
     const c2 = fx.commit(REF, '2.0', files);
-    const up = startCli(bin, ['upgrade', `--sysroot=${fx.sys}`], { ...base, XYLEM_TEST_FETCH_DELAY_MS: '1500' });
+    // Metadata arrives at once, every content object hangs: cancelled mid-pull with objects staged.
+    const up = startCli(bin, ['upgrade', `--sysroot=${fx.sys}`], { ...base, XYLEM_TEST_FETCH_DELAY_MS: '600000', XYLEM_TEST_FETCH_DELAY_MATCH: '\\.filez$' });
     const title = `rpm-xylem upgrade --sysroot=${fx.sys}`;
-    const busy = await waitForStatus(/Progress: pulling/);
+    const staging = () => readdirSync(join(fx.sys, 'ostree/repo/tmp')).filter((n) => n.startsWith('staging-'));
+    const busy = await waitForStatus(/Progress: pulling; (Receiving|Scanning|Writing)/);
+    // Wait until the fetched metadata sits in the pull's staging folder.
+    for (let end = Date.now() + 60_000; staging().length === 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+    expect(staging()).toHaveLength(1);
     expect(busy.split('\n').slice(0, 4)).toEqual(['State: busy', `Transaction: ${title}`, `  Initiator: rpm-xylem (pid ${up.child.pid})`, busy.split('\n')[3]]);
     expect(busy.split('\n')[3]).toMatch(/^ {2}Progress: pulling; /);
     expect(busy).toContain('\nDeployments:\n');
@@ -78,6 +83,7 @@ describeInterop('rpm-xylem: busy, cancel and stale transactions across processes
     expect(ok(ostree([`--repo=${fx.sys}/ostree/repo`, 'rev-parse', `testos:${REF}`])).trim()).toBe(c1);
     expect(existsSync(stateFile())).toBe(false);
     expect(existsSync(join(fx.sys, 'ostree/lock'))).toBe(false);
+    expect(staging()).toEqual([]);
     expect(JSON.parse(readFileSync(join(fx.sys, 'run/xylem/last-transaction.json'), 'utf8'))).toMatchObject({ title, outcome: 'cancelled' });
     expect((await x(['status'])).stdout).toMatch(/^State: idle\nDeployments:\n/);
     expect((await x(['cancel'])).stdout).toBe('No active transaction.\n');

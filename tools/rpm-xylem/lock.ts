@@ -11,7 +11,7 @@
 // While it runs, the owner polls for a cancel request and maps SIGINT/SIGTERM to cancellation.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Host } from '../../src/host.ts';
 import {
   CancelToken,
@@ -92,7 +92,8 @@ finally:
 
 /** Holds ostree/lock through the helper; null when python3 is unavailable. Throws when busy. */
 async function takeOstreeLock(lockPath: string, env: Record<string, string | undefined>): Promise<ChildProcess | null> {
-  const python = env.XYLEM_PYTHON || 'python3';
+  // The system interpreter first: version-manager shims (pyenv) cost a second per start.
+  const python = env.XYLEM_PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
   const child = spawn(python, ['-c', HELPER, lockPath], { stdio: ['pipe', 'pipe', 'pipe'] });
   const answer = await new Promise<string>((resolve) => {
     let buf = '';

@@ -9,7 +9,8 @@
 // (XYLEM_PROC_CMDLINE or /proc/cmdline) when it resolves inside this sysroot, else none — then
 // the stateroot's default deployment stands in for it when telling pending from rollback.
 //
-// Test hooks (env): XYLEM_TEST_FETCH_DELAY_MS=N waits N ms before every HTTP request;
+// Test hooks (env): XYLEM_TEST_FETCH_DELAY_MS=N waits N ms before every HTTP request (only those
+// whose URL matches the regular expression XYLEM_TEST_FETCH_DELAY_MATCH, when set);
 // XYLEM_TEST_PAUSE_AT=PHASE:MS[,…] pauses (cancellably) on entering a phase (pulling, deploying,
 // finalizing, cleaning). -r/--reboot never reboots: it records the request in
 // SYSROOT/run/xylem/reboot-requested and says what would boot next.
@@ -139,7 +140,14 @@ async function transaction<T>(e: Env, title: string, fn: (ctx: TxnContext) => Pr
   try {
     const delay = Number(e.env.XYLEM_TEST_FETCH_DELAY_MS ?? '0');
     const baseFetch = e.host.fetch ?? globalThis.fetch.bind(globalThis);
-    const host: Host = { ...e.host, fetch: transactionFetch(baseFetch, { token: held.token, delayMs: Number.isFinite(delay) && delay > 0 ? delay : 0 }) };
+    const match = e.env.XYLEM_TEST_FETCH_DELAY_MATCH ? new RegExp(e.env.XYLEM_TEST_FETCH_DELAY_MATCH) : null;
+    // Pulls go through this fetch (cancellable, test delays): a host's own HTTP client, if it
+    // has one, is left out of transactions.
+    const { http: _ownClient, ...plain } = e.host as Host & { http?: unknown };
+    const host: Host = {
+      ...plain,
+      fetch: transactionFetch(baseFetch, { token: held.token, delayMs: Number.isFinite(delay) && delay > 0 ? delay : 0, delayMatch: match }),
+    };
     let sysroot = await loadSysroot(host, e.sysroot);
     if (held.recovered) {
       e.err(`Recovering after interrupted transaction: ${held.recovered.title} (pid ${held.recovered.pid})\n`);
@@ -514,12 +522,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Exit explicitly: idle keep-alive HTTP connections would otherwise hold the process for seconds
+// (stdout/stderr are synchronous for files and pipes on Linux, so nothing written is lost).
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (e) => {
     process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );
