@@ -23,3 +23,4 @@ export { generateDelta, type GenerateDeltaOptions, type GenerateDeltaResult, typ
 export { listDeltas, deltaSuperblockChecksum, deleteDelta, reindexDeltas, listDeltaIndexes, encodeDeltaIndex } from './manage.ts';
 export { showDelta, formatSize } from './show.ts';
 export { advertisedDeltas, parseDeltaIndex, fetchDeltaIndex, chooseDelta, applyDeltaFromSource, createDeltaHook, localDeltaFetch, type DeltaFetch, type DeltaHookContext } from './source.ts';
+export { fetchPullSuperblock, deltaPullSizes, applyPulledDelta, bestDeltaStart, type DeltaPullSizes, type DeltaStart } from './source.ts';
