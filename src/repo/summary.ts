@@ -201,13 +201,16 @@ function beTimestamp(v: GVVariant): bigint | null {
   return v.type === 't' ? bswap64(v.value as bigint) : null;
 }
 
-/** `summary --view`: refs with their commit metadata, then the summary metadata. */
-export function formatSummaryView(data: Uint8Array): string {
-  const [refs, meta] = decode(SUMMARY_TYPE, data, { context: 'summary' }) as [GVValue[], Array<[string, GVVariant]>];
+const VALID_MODES = new Set(['bare', 'bare-user', 'bare-user-only', 'archive-z2', 'archive', 'bare-split-xattrs']);
+
+/** One block of refs as ot-dump prints them ("* (COLLECTION, REF)" when a collection is known). */
+function formatSummaryRefs(collectionId: string | null, refs: GVValue[]): string {
   let out = '';
   for (const r of refs) {
     const [name, [size, csum, md]] = r as [string, [bigint, Uint8Array, Array<[string, GVVariant]>]];
-    out += `* ${name}\n    Latest Commit (${sizeText(size)}):\n      ${toHex(csum)}\n`;
+    out += collectionId === null ? `* ${name}\n` : `* (${collectionId}, ${name})\n`;
+    out += `    Latest Commit (${sizeText(size)}):\n`;
+    out += csum.length === 32 ? `      ${toHex(csum)}\n` : `      Invalid checksum of length ${csum.length} expected 32\n`;
     for (const [k, v] of md) {
       if (k === 'ostree.commit.timestamp') {
         const t = beTimestamp(v);
@@ -217,6 +220,19 @@ export function formatSummaryView(data: Uint8Array): string {
     }
     out += '\n';
   }
+  return out;
+}
+
+/**
+ * `summary --view` / `remote summary`: the refs with their commit metadata (the main collection's,
+ * then those of ostree.summary.collection-map), then the summary metadata, as ot_dump_summary_bytes.
+ */
+export function formatSummaryView(data: Uint8Array): string {
+  const [refs, meta] = decode(SUMMARY_TYPE, data, { context: 'summary' }) as [GVValue[], Array<[string, GVVariant]>];
+  const mainCid = meta.find(([k, v]) => k === 'ostree.summary.collection-id' && v.type === 's')?.[1].value as string | undefined;
+  let out = formatSummaryRefs(mainCid ?? null, refs);
+  const map = meta.find(([k, v]) => k === 'ostree.summary.collection-map' && v.type === 'a{sa(s(taya{sv}))}')?.[1];
+  if (map) for (const [cid, crefs] of map.value as Array<[string, GVValue[]]>) out += formatSummaryRefs(cid, crefs);
   const pretty: Record<string, string> = {
     'ostree.static-deltas': 'Static Deltas',
     'ostree.summary.last-modified': 'Last-Modified',
@@ -231,8 +247,11 @@ export function formatSummaryView(data: Uint8Array): string {
     if (k === 'ostree.summary.last-modified' || k === 'ostree.summary.expires') {
       const t = beTimestamp(v);
       text = t === null ? 'invalid' : isoLocal(t);
-    } else if ((k === 'ostree.summary.collection-id' || k === 'ostree.summary.mode') && v.type === 's') text = v.value as string;
-    else if (k === 'ostree.summary.collection-map') text = 'TODO';
+    } else if (k === 'ostree.summary.collection-id' && v.type === 's') text = v.value as string;
+    else if (k === 'ostree.summary.mode' && v.type === 's') {
+      const mode = v.value as string;
+      text = VALID_MODES.has(mode) ? mode : `Invalid (\u2018${mode}\u2019)`;
+    } else if (k === 'ostree.summary.collection-map') text = '(printed above)';
     else if (k === 'ostree.summary.tombstone-commits' && v.type === 'b') text = v.value ? 'Yes' : 'No';
     else text = print(v.type, v.value);
     out += pretty[k] ? `${pretty[k]} (${k}): ${text}\n` : `${k}: ${text}\n`;

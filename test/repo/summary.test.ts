@@ -80,6 +80,26 @@ describeInterop('summary vs ostree', () => {
     expect(run('ostree', [`--repo=${repo}`, 'summary', '--view'])).toMatch(/^map: \{\}$/m);
   });
 
+  it('--view of a collection repo: (COLLECTION, REF) headers, the collection map printed, as ostree', () => {
+    tmp ??= new TempDir('xylem-summary-');
+    const repo = tmp.join('collections');
+    const tree = tmp.join('collections-tree');
+    mkdirSync(tree, { recursive: true });
+    writeFileSync(join(tree, 'a'), 'a\n');
+    run('ostree', [`--repo=${repo}`, 'init', '--mode=archive', '--collection-id=org.example.Collection']);
+    run('ostree', [`--repo=${repo}`, 'commit', '-b', 'test-1', '-s', 's', `--tree=dir=${tree}`]);
+    run('ostree', [`--repo=${repo}`, 'commit', '-b', 'test-2', '-s', 's', `--tree=dir=${tree}`]);
+    run('ostree', [`--repo=${repo}`, 'refs', '--collections', '--create=org.example.OtherCollection:test-1-mirror', 'test-1']);
+    run('ostree', [`--repo=${repo}`, 'summary', '-u']);
+    for (let round = 0; round < 2; round++) {
+      const o = ostree([`--repo=${repo}`, 'summary', '--view']);
+      const x = xylem([`--repo=${repo}`, 'summary', '--view']);
+      expect({ status: x.status, stdout: x.stdout }).toEqual({ status: o.status, stdout: o.stdout });
+      expect(o.stdout).toMatch(/^\* \(org\.example\.OtherCollection, test-1-mirror\)$/m);
+      run('xylem', [`--repo=${repo}`, 'summary', '-u']);
+    }
+  });
+
   it('-u removes summary.sig; bad metadata is refused like ostree', () => {
     const { repo } = makeRepo('sig');
     writeFileSync(join(repo, 'summary.sig'), 'stale');
