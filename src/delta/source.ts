@@ -4,7 +4,7 @@
 // advertised checksum before use; parts against their headers.
 
 import type { Repo } from '../repo/repo.ts';
-import { Transaction } from '../repo/transaction.ts';
+import { Transaction, type TransactionStats } from '../repo/transaction.ts';
 import { decode, type GVVariant } from '../format/gvariant.ts';
 import { ObjectType, isReg, objectTypeName, parseArchiveHeader } from '../format/objects.ts';
 import { bytesEqual, fromHex, toHex } from '../util/bytes.ts';
@@ -124,9 +124,10 @@ export async function deltaPullSizes(repo: Repo, sb: Superblock): Promise<DeltaP
 
 /**
  * Applies a fetched superblock in one transaction: its parts (inline, or through `fetch` from
- * the content URL), then its fallback objects (loose archive objects of the remote).
+ * the content URL), then its fallback objects (loose archive objects of the remote). Returns
+ * the transaction's counts (objects and content bytes written).
  */
-export async function applyPulledDelta(repo: Repo, fetch: DeltaFetch, sb: Superblock, opts: ApplyDeltaOptions = {}): Promise<void> {
+export async function applyPulledDelta(repo: Repo, fetch: DeltaFetch, sb: Superblock, opts: ApplyDeltaOptions = {}): Promise<TransactionStats> {
   if (repo.mode === 'archive') throw new XylemError("Can't use static deltas in an archive repo");
   const tx = new Transaction(repo);
   try {
@@ -143,7 +144,7 @@ export async function applyPulledDelta(repo: Repo, fetch: DeltaFetch, sb: Superb
       const content = isReg(header.mode) ? await repo.deflate.inflateRaw(body.subarray(offset), size) : new Uint8Array(0);
       await tx.writeContent(header, content, f.checksum);
     }
-    await tx.commit();
+    return await tx.commit();
   } catch (e) {
     await tx.abort().catch(() => undefined);
     throw e;

@@ -618,6 +618,7 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
   });
   const pulled: PulledRef[] = [];
   let stats: TransactionStats;
+  const deltaStats: TransactionStats[] = [];
   try {
     for (const d of plannedDeltas) {
       // As ostree, the commit a delta carries is verified before anything of it is written.
@@ -626,7 +627,7 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
         const detached = sb.metadata.find(([k]) => k === superblockKey(sb.from, sb.to, 'commitmeta'))?.[1];
         await verifyCommit(sb.to, sb.commitBytes, detached && detached.type === 'a{sv}' ? (detached.value as CommitMetadata) : null);
       }
-      await applyPulledDelta(repo, deltaFetch, sb);
+      deltaStats.push(await applyPulledDelta(repo, deltaFetch, sb));
       progress.fetchedDeltaParts = progress.totalDeltaParts;
       progress.fetchedDeltaPartSize = progress.totalDeltaPartSize;
       emit();
@@ -638,6 +639,13 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
       if (previous !== t.checksum) writer.setRef(refRemote, t.ref, t.checksum);
     }
     stats = await writer.finish();
+    for (const d of deltaStats) {
+      stats.metadataObjectsTotal += d.metadataObjectsTotal;
+      stats.metadataObjectsWritten += d.metadataObjectsWritten;
+      stats.contentObjectsTotal += d.contentObjectsTotal;
+      stats.contentObjectsWritten += d.contentObjectsWritten;
+      stats.contentBytesWritten += d.contentBytesWritten;
+    }
   } catch (e) {
     progress.caughtError = true;
     engine.cancel();
