@@ -110,6 +110,9 @@ export class Fixture {
   readonly srv = this.tmp.join('srv');
   readonly sys = this.tmp.join('sys');
   server!: RepoServer;
+  /** Extra `ostree commit` arguments (e.g. --gpg-sign) and `remote add` options of the sysroot. */
+  commitArgs: string[] = [];
+  remoteArgs: string[] = ['--set=gpg-verify=false'];
 
   async setup(): Promise<string> {
     run('ostree', [`--repo=${this.srv}`, 'init', '--mode=archive']);
@@ -130,7 +133,7 @@ export class Fixture {
     mkdirSync(this.sys);
     run('ostree', ['admin', 'init-fs', this.sys]);
     run('ostree', ['admin', `--sysroot=${this.sys}`, 'os-init', 'testos']);
-    run('ostree', [`--repo=${this.sys}/ostree/repo`, 'remote', 'add', '--set=gpg-verify=false', 'testos', url, REF]);
+    run('ostree', [`--repo=${this.sys}/ostree/repo`, 'remote', 'add', ...this.remoteArgs, 'testos', url, REF]);
     // ostree pull is synchronous here: run it in a child so that this process keeps serving.
     await this.ostreeAsync([`--repo=${this.sys}/ostree/repo`, 'pull', 'testos', REF]);
     run('ostree', ['admin', `--sysroot=${this.sys}`, 'deploy', '--os=testos', '--karg=root=LABEL=rootfs', `testos:${REF}`]);
@@ -147,7 +150,7 @@ export class Fixture {
   /** Commits the OS tree (after writing `files`) on the server and updates its summary. */
   commit(branch: string, version: string, files: Record<string, string>): string {
     this.write(files);
-    const c = run('ostree', [`--repo=${this.srv}`, 'commit', '--bootable', `--add-metadata-string=version=${version}`, '-b', branch, `--tree=dir=${this.os}`]);
+    const c = run('ostree', [`--repo=${this.srv}`, 'commit', ...this.commitArgs, '--bootable', `--add-metadata-string=version=${version}`, '-b', branch, `--tree=dir=${this.os}`]);
     run('ostree', [`--repo=${this.srv}`, 'summary', '-u']);
     return c;
   }
