@@ -25,12 +25,14 @@ const ROWS = [
   'pull-local',
   'delta-generate',
   'delta-apply-offline',
+  'delta-generate-empty',
 ];
 // notes column (ostree/xylem): a number for ostree, a number or "-" (failed) for xylem
 const NOTES: Record<string, RegExp> = {
   'pull-http-full': /^req=\d+\/(\d+|-)$/,
   'pull-http-incremental': /^req=\d+\/(\d+|-)$/,
   'delta-generate': /^delta_bytes=\d+\/(\d+|-)$/,
+  'delta-generate-empty': /^delta_bytes=\d+\/(\d+|-)$/,
 };
 const FLOORS = ['cp-a', 'cp-al', 'sha256sum'];
 const haveOstree = spawnSync('ostree', ['--version']).status === 0;
