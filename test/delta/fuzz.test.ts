@@ -5,7 +5,7 @@
 // refused with one of the project's typed errors (XylemError and its subclasses) or succeed;
 // never another exception, never a hang (each case is timed), never a large allocation (caps set
 // low, memory checked after every case), and nothing may be written outside the repository.
-// Runs a few seconds: FUZZ_CASES=N (default 400 per target) and FUZZ_SEED=N (default 1) change it.
+// Runs a few seconds: FUZZ_CASES=N (default 200 per target) and FUZZ_SEED=N (default 1) change it.
 
 import { describe, expect, it } from 'vitest';
 import { createMemoryHost } from '../../runtimes/memory/index.ts';
@@ -24,7 +24,7 @@ import { loadCoreSync } from '../../core-wasm/index.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { joinPath } from '../../src/util/path.ts';
 
-const CASES = Number(process.env.FUZZ_CASES ?? 400);
+const CASES = Number(process.env.FUZZ_CASES ?? 200);
 const SEED = Number(process.env.FUZZ_SEED ?? 1);
 /** Caps for the interpreter: far above what the seeds need, far below what hurts. */
 const MAX_PART = 8 << 20;
