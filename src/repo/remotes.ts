@@ -629,3 +629,130 @@ export async function listRemoteSummaryRefs(
   const refs = summaryRefs(summary);
   return new Map([...refs].sort((a, b) => compareBytes(a[0], b[0])));
 }
+
+// ---- Cookie jars (`remote add-cookie / delete-cookie / list-cookies`) ----------------------------
+
+/** One line of a remote's cookie jar (REMOTE.cookies.txt, Netscape/libcurl format). */
+export interface RemoteCookie {
+  domain: string;
+  /** "TRUE" when the domain (with a leading dot) also covers subdomains. */
+  flag: string;
+  path: string;
+  secure: string;
+  /** Expiry, seconds since the epoch. */
+  expiration: bigint;
+  name: string;
+  value: string;
+}
+
+const MAX_COOKIE_JAR_SIZE = 1024 * 1024;
+
+function cookieJarPath(repo: Repo, remote: string): string {
+  validateRemoteName(remote);
+  return joinPath(repo.path, `${remote}.cookies.txt`);
+}
+
+/** Parses jar text as ostree does: tab-separated fields, 7 per line; other lines are skipped. */
+function parseCookieJar(text: string): Array<{ line: string; cookie: RemoteCookie }> {
+  const out: Array<{ line: string; cookie: RemoteCookie }> = [];
+  for (const line of text.split('\n')) {
+    const f = line.split('\t');
+    if (f.length < 7 || f.slice(0, 7).some((x) => x === '' || /\s/.test(x)) || !/^\d+$/.test(f[4]!)) continue;
+    out.push({ line, cookie: { domain: f[0]!, flag: f[1]!, path: f[2]!, secure: f[3]!, expiration: BigInt(f[4]!), name: f[5]!, value: f[6]! } });
+  }
+  return out;
+}
+
+async function readCookieJar(repo: Repo, remote: string): Promise<string> {
+  const p = cookieJarPath(repo, remote);
+  try {
+    return await readTextCapped(repo.fs, p, MAX_COOKIE_JAR_SIZE);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return '';
+    throw e;
+  }
+}
+
+function checkCookieField(what: string, v: string): void {
+  if (typeof v !== 'string' || v === '' || /[\s]/.test(v)) throw new XylemError(`Invalid cookie ${what} '${v}'`);
+}
+
+/** ot_add_cookie_at: appends a cookie (expiring in 25 years) to REMOTE.cookies.txt. */
+export async function addRemoteCookie(repo: Repo, remote: string, domain: string, path: string, name: string, value: string): Promise<void> {
+  checkCookieField('domain', domain);
+  checkCookieField('path', path);
+  checkCookieField('name', name);
+  checkCookieField('value', value);
+  const now = new Date(repo.host.now?.() ?? Date.now());
+  const expires = new Date(now);
+  expires.setUTCFullYear(expires.getUTCFullYear() + 25);
+  const line = `${domain}\t${domain.startsWith('.') ? 'TRUE' : 'FALSE'}\t${path}\tFALSE\t${Math.floor(expires.getTime() / 1000)}\t${name}\t${value}\n`;
+  const old = await readCookieJar(repo, remote);
+  await writeFileAtomic(repo.fs, cookieJarPath(repo, remote), textEncoder.encode(old + (old && !old.endsWith('\n') ? '\n' : '') + line), { mode: 0o644, fsync: repo.fsyncEnabled });
+}
+
+/**
+ * ot_delete_cookie_at: rewrites the jar without the cookies matching domain, path and name.
+ * Returns whether one was found (`remote delete-cookie` then fails with "Cookie not found in jar").
+ */
+export async function deleteRemoteCookie(repo: Repo, remote: string, domain: string, path: string, name: string): Promise<boolean> {
+  let found = false;
+  let out = '';
+  for (const { line, cookie } of parseCookieJar(await readCookieJar(repo, remote))) {
+    if (cookie.domain === domain && cookie.path === path && cookie.name === name) {
+      found = true;
+      continue;
+    }
+    out += `${line}\n`;
+  }
+  await writeFileAtomic(repo.fs, cookieJarPath(repo, remote), textEncoder.encode(out), { mode: 0o644, fsync: repo.fsyncEnabled });
+  return found;
+}
+
+/** The cookies of a remote's jar, in file order. */
+export async function listRemoteCookies(repo: Repo, remote: string): Promise<RemoteCookie[]> {
+  return parseCookieJar(await readCookieJar(repo, remote)).map((e) => e.cookie);
+}
+
+/** `remote list-cookies` text, as ot_list_cookies_at prints it. */
+export function formatRemoteCookies(cookies: RemoteCookie[]): string {
+  let out = '';
+  for (const c of cookies) {
+    out += `--\nDomain: ${c.domain}\nPath: ${c.path}\nName: ${c.name}\nSecure: ${c.secure}\n`;
+    if (c.expiration <= 253402300799n) {
+      const d = new Date(Number(c.expiration) * 1000);
+      const p = (n: number) => String(n).padStart(2, '0');
+      out += `Expires: ${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000\n`;
+    }
+    out += `Value: ${c.value}\n`;
+  }
+  return out;
+}
+
+/**
+ * The Cookie header value a fetch of `url` sends from the remote's jar (as libcurl picks them:
+ * host equal to the domain, or under it for a leading-dot domain; path prefix; secure cookies
+ * only over https; unexpired), or null when none applies.
+ */
+export async function remoteCookieHeader(repo: Repo, remote: string, url: string): Promise<string | null> {
+  if (remoteNameIsFile(remote) || !isValidRemoteName(remote)) return null;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  const host = u.hostname.toLowerCase();
+  const now = BigInt(Math.floor((repo.host.now?.() ?? Date.now()) / 1000));
+  const picked: string[] = [];
+  for (const c of await listRemoteCookies(repo, remote)) {
+    const d = c.domain.toLowerCase().replace(/^#httponly_/, '');
+    const domainOk = d.startsWith('.') ? host === d.slice(1) || host.endsWith(d) : host === d;
+    if (!domainOk) continue;
+    if (!(u.pathname === c.path || u.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))) continue;
+    if (c.secure === 'TRUE' && u.protocol !== 'https:') continue;
+    if (c.expiration !== 0n && c.expiration < now) continue;
+    picked.push(`${c.name}=${c.value}`);
+  }
+  return picked.length ? picked.join('; ') : null;
+}

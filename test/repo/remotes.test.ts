@@ -3,6 +3,7 @@
 // engine API (options, parents, scopes), `remote refs` over file:// and GPG keyring import.
 
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TempDir, buildCli, describeInterop, disposeCli, ok, ostree, run, tool, xylem, type Tool } from '../helpers/interop.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
@@ -10,7 +11,11 @@ import { Repo } from '../../src/repo/repo.ts';
 import { KeyFile } from '../../src/format/keyfile.ts';
 import {
   addRemote,
+  addRemoteCookie,
   checkConfigRemotes,
+  deleteRemoteCookie,
+  listRemoteCookies,
+  remoteCookieHeader,
   deleteRemote,
   fetchRemoteSummary,
   getRemote,
@@ -285,6 +290,29 @@ describeInterop('remotes: CLI vs ostree', () => {
     expect(listings.xylem).toBe(listings.ostree);
     for (const id of ids) expect(listings.ostree).toContain(id);
   });
+  it('cookie jars: add-cookie / delete-cookie / list-cookies write and print what ostree does', () => {
+    const jars: Record<string, string> = {};
+    const lists: Record<string, string> = {};
+    for (const t of TOOLS) {
+      const repo = tmp.join(`cookies-${t}`);
+      run('ostree', [`--repo=${repo}`, 'init', '--mode=archive']);
+      run(t, [`--repo=${repo}`, 'remote', 'add', '--set=gpg-verify=false', 'origin', 'http://127.0.0.1:1/repo']);
+      run(t, [`--repo=${repo}`, 'remote', 'add-cookie', 'origin', '127.0.0.1', '/', 'foo', 'bar']);
+      run(t, [`--repo=${repo}`, 'remote', 'add-cookie', 'origin', '.example.com', '/x', 'baz', 'badger']);
+      run(t, [`--repo=${repo}`, 'remote', 'add-cookie', 'origin', '127.0.0.1', '/', 'gone', 'soon']);
+      run(t, [`--repo=${repo}`, 'remote', 'delete-cookie', 'origin', '127.0.0.1', '/', 'gone']);
+      const missing = tool(t, [`--repo=${repo}`, 'remote', 'delete-cookie', 'origin', '127.0.0.1', '/', 'never-there']);
+      expect({ status: missing.status, error: errorLine(missing.stderr) }, t).toEqual({ status: 1, error: 'error: Cookie not found in jar' });
+      // Expiry is "now + 25 years": compare everything but that field.
+      jars[t] = readFileSync(join(repo, 'origin.cookies.txt'), 'utf8').replace(/\t\d+\t/g, '\tEXP\t');
+      // ostree reads the jar for list-cookies relative to the working directory.
+      lists[t] = run(t, [`--repo=${repo}`, 'remote', 'list-cookies', 'origin'], repo).replace(/^Expires: .*$/gm, 'Expires: X');
+      expect(tool(t, [`--repo=${repo}`, 'remote', 'add-cookie', 'origin', 'a']).status, t).not.toBe(0);
+    }
+    expect(jars.xylem).toEqual(jars.ostree);
+    expect(jars.ostree).toBe('127.0.0.1\tFALSE\t/\tFALSE\tEXP\tfoo\tbar\n.example.com\tTRUE\t/x\tFALSE\tEXP\tbaz\tbadger\n');
+    expect(lists.xylem).toEqual(lists.ostree);
+  });
 });
 
 describe('remotes: engine API', () => {
@@ -385,6 +413,22 @@ describe('remotes: engine API', () => {
     const checked: Array<[string, Uint8Array | null, Uint8Array | null]> = [];
     await fetchRemoteSummary(repo, 'strict', fetcher, async (r, s, sig) => void checked.push([r, s, sig]));
     expect(checked).toEqual([['strict', null, null]]);
+  });
+
+  it('picks the Cookie header for a URL from the remote jar (domain, path, secure, expiry)', async () => {
+    const repo = await Repo.init(host, tmp.join('cookies'), { mode: 'archive' });
+    await addRemoteCookie(repo, 'web', '127.0.0.1', '/', 'a', '1');
+    await addRemoteCookie(repo, 'web', '.example.com', '/repo', 'b', '2');
+    writeFileSync(join(repo.path, 'web.cookies.txt'), readFileSync(join(repo.path, 'web.cookies.txt'), 'utf8') + 'example.com\tFALSE\t/\tTRUE\t0\ts\t3\nexample.com\tFALSE\t/\tFALSE\t1\told\t4\njunk line\n');
+    expect(await remoteCookieHeader(repo, 'web', 'http://127.0.0.1:8080/repo/summary')).toBe('a=1');
+    expect(await remoteCookieHeader(repo, 'web', 'http://cdn.example.com/repo/x')).toBe('b=2');
+    expect(await remoteCookieHeader(repo, 'web', 'https://example.com/repo/x')).toBe('b=2; s=3');
+    expect(await remoteCookieHeader(repo, 'web', 'http://example.com/other')).toBeNull();
+    expect(await deleteRemoteCookie(repo, 'web', '127.0.0.1', '/', 'a')).toBe(true);
+    expect(await deleteRemoteCookie(repo, 'web', '127.0.0.1', '/', 'a')).toBe(false);
+    expect((await listRemoteCookies(repo, 'web')).map((c) => c.name)).toEqual(['b', 's', 'old']);
+    await expect(addRemoteCookie(repo, '../x', 'h', '/', 'n', 'v')).rejects.toThrow();
+    await expect(addRemoteCookie(repo, 'web', 'h', '/', 'n', 'two words')).rejects.toThrow("Invalid cookie value 'two words'");
   });
 
   it('fetches http:// with the host fetch: 404 is absent, other errors and oversized bodies are refused', async () => {

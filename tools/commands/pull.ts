@@ -10,7 +10,7 @@ import { formatPullProgressLine, ostreeCounterNames, type PullProgress } from '.
 import { Repo } from '../../src/repo/repo.ts';
 import { parseRefspec } from '../../src/repo/refs.ts';
 import { XylemError } from '../../src/util/errors.ts';
-import { remoteGpgVerify, remoteGpgVerifySummary, remoteNameIsFile } from '../../src/repo/remotes.ts';
+import { getRemoteUrl, remoteCookieHeader, remoteGpgVerify, remoteGpgVerifySummary, remoteNameIsFile } from '../../src/repo/remotes.ts';
 import { pullSignatureHooks } from '../../src/sign/policy.ts';
 
 function intOption(v: string | undefined, name: string): number | undefined {
@@ -88,6 +88,13 @@ export const command: Command = {
       const eq = kv.indexOf('=');
       if (eq < 0) throw new XylemError("Missing '=' in --http-header");
       headers.push([kv.slice(0, eq), kv.slice(eq + 1)]);
+    }
+    // As ostree: the remote's cookie jar (REMOTE.cookies.txt, `remote add-cookie`) goes with the requests.
+    if (!remoteNameIsFile(remote)) {
+      // (An unknown remote or URL is left for the pull itself to report.)
+      const url = p.value('url') ?? (await getRemoteUrl(repo, remote).catch(() => null));
+      const cookie = url === null ? null : await remoteCookieHeader(repo, remote, url);
+      if (cookie !== null) headers.push(['Cookie', cookie]);
     }
     const localCacheRepos: Repo[] = [];
     for (const path of p.list('localcache-repo')) localCacheRepos.push(await Repo.open(ctx.host, path));

@@ -1,4 +1,5 @@
-// `xylem remote add|delete|list|show-url|refs|summary|gpg-import`: manage remotes (ostree remote).
+// `xylem remote add|delete|list|show-url|refs|summary|gpg-import|gpg-list-keys|add-cookie|delete-cookie|list-cookies`:
+// manage remotes (ostree remote).
 
 import type { CliContext, Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
@@ -7,6 +8,10 @@ import type { Parsed } from '../cli/options.ts';
 import type { Repo } from '../../src/repo/repo.ts';
 import {
   addRemote,
+  addRemoteCookie,
+  deleteRemoteCookie,
+  formatRemoteCookies,
+  listRemoteCookies,
   deleteRemote,
   getRemoteUrl,
   listRemotes,
@@ -283,7 +288,46 @@ const summary: Sub = {
   },
 };
 
-const SUBCOMMANDS: Sub[] = [add, del, showUrl, list, gpgImport, gpgListKeys, refs, summary];
+const addCookie: Sub = {
+  name: 'add-cookie',
+  summary: 'Add a cookie to remote',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, []);
+    const repo = await ctx.openRepo();
+    const [name, domain, path, cookie, value] = p.positionals;
+    if (value === undefined) throw new UsageError('NAME, DOMAIN, PATH, COOKIE_NAME and VALUE must be specified');
+    await addRemoteCookie(repo, name!, domain!, path!, cookie!, value);
+    return 0;
+  },
+};
+
+const deleteCookie: Sub = {
+  name: 'delete-cookie',
+  summary: 'Remove one cookie from remote',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, []);
+    const repo = await ctx.openRepo();
+    const [name, domain, path, cookie] = p.positionals;
+    if (cookie === undefined) throw new UsageError('NAME, DOMAIN, PATH and COOKIE_NAME must be specified');
+    if (!(await deleteRemoteCookie(repo, name!, domain!, path!, cookie))) throw new XylemError('Cookie not found in jar');
+    return 0;
+  },
+};
+
+const listCookies: Sub = {
+  name: 'list-cookies',
+  summary: 'Show remote repository cookies',
+  async run(ctx, argv) {
+    const p = parseCommand(ctx, argv, []);
+    const repo = await ctx.openRepo();
+    const name = p.positionals[0];
+    if (name === undefined) throw new UsageError('NAME must be specified');
+    ctx.out(formatRemoteCookies(await listRemoteCookies(repo, name)));
+    return 0;
+  },
+};
+
+const SUBCOMMANDS: Sub[] = [add, del, showUrl, list, gpgImport, gpgListKeys, addCookie, deleteCookie, listCookies, refs, summary];
 
 /** The subcommand table as ostree lists it in `ostree remote --help`. */
 const HELP_ROWS: Array<[string, string]> = [
