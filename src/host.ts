@@ -132,6 +132,31 @@ export interface DeflateProvider {
   inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array>;
 }
 
+/** A response being received from an HttpClient. */
+export interface HttpResponse {
+  readonly status: number;
+  /** A response header (name case-insensitive); null when absent. */
+  header(name: string): string | null;
+  /** The next chunk of the body (the caller may keep it); null at the end. Rejects when the connection breaks. */
+  read(): Promise<Uint8Array | null>;
+  /** Stops receiving; the connection is closed, not reused. */
+  cancel(): void;
+}
+
+/** One request in flight: its response, and a way to abort it (then `response`/`read` reject). */
+export interface HttpExchange {
+  readonly response: Promise<HttpResponse>;
+  abort(): void;
+}
+
+/**
+ * A lean HTTP(S) client (GET/HEAD, keep-alive connections, redirects followed): what pulls use
+ * for their thousands of small requests when the runtime has one cheaper than `fetch`.
+ */
+export interface HttpClient {
+  request(url: string, init: { method?: 'GET' | 'HEAD'; headers: Record<string, string> }): HttpExchange;
+}
+
 /** Everything the engine may use. Only `fs` is required. */
 export interface Host {
   fs: FsHost;
@@ -141,6 +166,8 @@ export interface Host {
   deflate?: DeflateProvider;
   /** Web-standard fetch for pulls. */
   fetch?: typeof fetch;
+  /** A cheaper HTTP client than `fetch` for pulls (optional; pulls fall back to `fetch`). */
+  http?: HttpClient;
   /** Environment variables (OSTREE_* etc). */
   env?: Record<string, string | undefined>;
   /** Wall clock in milliseconds since the epoch. */

@@ -1,9 +1,10 @@
-// The Node host: posix fs, node:crypto, node:zlib, and xattrs from the optional native addon
-// @napi-rs/xattr (loaded when the host is created, not when this module is imported).
+// The Node host: posix fs, node:crypto, node:zlib, a node:http client for pulls, and xattrs from the
+// optional native addon @napi-rs/xattr (loaded when the host is created, not when this module is imported).
 
 import { assemblePosixHost } from '../posix/host.ts';
 import type { RuntimeHost } from '../posix/host.ts';
 import { loadNapiXattrs } from '../posix/xattr-napi.ts';
+import { nodeHttpClient } from '../posix/http.ts';
 
 export type { RuntimeHost } from '../posix/host.ts';
 
@@ -18,5 +19,7 @@ export interface NodeHostOptions {
 export function createNodeHost(opts: NodeHostOptions = {}): RuntimeHost {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('createNodeHost: options must be an object');
   const load = opts.xattrs === false ? { backend: null, reason: 'disabled by options' } : loadNapiXattrs({ blocking: opts.blockingCalls ?? false });
-  return assemblePosixHost('node', load, { blockingCalls: opts.blockingCalls ?? false });
+  const host = assemblePosixHost('node', load, { blockingCalls: opts.blockingCalls ?? false });
+  host.http = nodeHttpClient;
+  return host;
 }

@@ -70,6 +70,6 @@ export async function ingestFilez(writer: PullWriter, csum: string, filez: Uint8
   const actual = contentChecksum(repo, header, content);
   if (actual !== csum) throw new CorruptionError(`Corrupted file object; checksum expected='${csum}' actual='${actual}'`);
   if (repo.mode === 'archive') await writer.storeRawArchiveObject(csum, filez, content.length);
-  else await writer.writeContent(header, content, csum);
+  else await writer.writeVerifiedContent(header, content, csum);
   return content.length;
 }

@@ -4,7 +4,7 @@
 // resuming interrupted downloads with `Range: bytes=N-` — in memory within one call, or across
 // processes through a partial file kept under the repo's tmp/.
 
-import type { FsHost } from '../host.ts';
+import type { FsHost, HttpClient, HttpExchange, HttpResponse } from '../host.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { concatBytes } from '../util/bytes.ts';
 import { fileUrlToPath } from '../repo/remotes.ts';
@@ -13,8 +13,10 @@ import { fileUrlToPath } from '../repo/remotes.ts';
 export const DEFAULT_USER_AGENT = 'libostree/2022.7';
 
 export interface FetcherOptions {
-  /** Web fetch (Host.fetch); required for http(s) URLs. */
+  /** Web fetch (Host.fetch); for http(s) URLs when there is no `http`. */
   fetch?: typeof fetch;
+  /** The host's lean HTTP client (Host.http); preferred over `fetch`. */
+  http?: HttpClient;
   /** Filesystem for file:// URLs and partial-download files. */
   fs?: FsHost;
   /** Requests in flight at once (ostree: max-outstanding-fetcher-requests, default 8). */
@@ -50,6 +52,41 @@ export interface FetchRequest {
   partialPath?: string;
   /** Use the partial file only for bodies at least this big (default 0: always). */
   partialMinSize?: number;
+  /** False when the caller knows no partial file exists yet (saves a failed open). */
+  partialMayExist?: boolean;
+}
+
+/** Bodies with a declared length up to this size are received straight into one buffer. */
+const MAX_PREALLOCATE = 64 * 1024 * 1024;
+
+/** A request being received, watched for stalls. */
+interface LiveRequest {
+  /** When it last received something (ms). */
+  last: number;
+  stalled: boolean;
+  abort(): void;
+}
+
+/** fetch() dressed as an HttpExchange. */
+function fetchExchange(fetchFn: typeof fetch, url: string, method: 'GET' | 'HEAD', headers: Record<string, string>): HttpExchange {
+  const ctrl = new AbortController();
+  const response = fetchFn(url, { method, headers, signal: ctrl.signal, redirect: 'follow' }).then((res): HttpResponse => {
+    const reader = res.body?.getReader() ?? null;
+    return {
+      status: res.status,
+      header: (name) => res.headers.get(name),
+      read: async () => {
+        if (!reader) return null;
+        const r = await reader.read();
+        return r.done ? null : r.value;
+      },
+      cancel: () => {
+        reader?.cancel().catch(() => undefined);
+      },
+    };
+  });
+  response.catch(() => undefined);
+  return { response, abort: () => ctrl.abort() };
 }
 
 /** A failed request. `status` is the HTTP status (0 for network-level errors). */
@@ -64,22 +101,29 @@ export class FetchError extends XylemError {
   }
 }
 
-/** A simple counting semaphore. */
+/** A simple counting semaphore (FIFO; a pull may queue tens of thousands of waiters). */
 class Limiter {
   private active = 0;
-  private waiting: Array<() => void> = [];
+  private waiting: Array<(() => void) | undefined> = [];
+  private head = 0;
   constructor(private readonly max: number) {}
-  async acquire(): Promise<void> {
+  acquire(): Promise<void> | void {
     if (this.active < this.max) {
       this.active++;
       return;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return new Promise<void>((resolve) => this.waiting.push(resolve));
   }
   release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
+    if (this.head < this.waiting.length) {
+      const next = this.waiting[this.head]!;
+      this.waiting[this.head++] = undefined;
+      if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.head);
+        this.head = 0;
+      }
+      next();
+    } else this.active--;
   }
   get inFlight(): number {
     return this.active;
@@ -107,7 +151,8 @@ export class Fetcher {
   /** Requests started (including retries). */
   requestsStarted = 0;
   private cancelled: Error | null = null;
-  private readonly live = new Set<AbortController>();
+  private readonly live = new Set<LiveRequest>();
+  private watchdog: ReturnType<typeof setInterval> | undefined;
 
   constructor(opts: FetcherOptions = {}) {
     if (typeof opts !== 'object' || opts === null) throw new TypeError('Fetcher: options must be an object');
@@ -128,7 +173,7 @@ export class Fetcher {
   /** Aborts every request in flight and refuses new ones (after a pull failed). */
   cancel(reason = 'Operation was cancelled'): void {
     this.cancelled ??= new XylemError(reason);
-    for (const c of this.live) c.abort();
+    for (const l of this.live) l.abort();
   }
 
   /** Requests currently holding a connection slot. */
@@ -141,9 +186,8 @@ export class Fetcher {
     if (typeof req?.url !== 'string') throw new TypeError('Fetcher.get: url must be a string');
     validateRemoteUrl(req.url);
     if (/^file:/i.test(req.url)) return this.getFile(req);
-    const fetchFn = this.opts.fetch;
-    if (!fetchFn) throw new XylemError(`Fetching ${req.url}: this runtime has no fetch()`);
-    let partial = req.partialPath ? await this.loadPartial(req.partialPath) : new Uint8Array(0);
+    if (!this.opts.http && !this.opts.fetch) throw new XylemError(`Fetching ${req.url}: this runtime has no fetch()`);
+    let partial = req.partialPath && req.partialMayExist !== false ? await this.loadPartial(req.partialPath) : new Uint8Array(0);
     let attempt = 0;
     for (;;) {
       await this.limiter.acquire();
@@ -153,7 +197,7 @@ export class Fetcher {
       }
       let result: Uint8Array | null;
       try {
-        result = await this.attempt(fetchFn, req, partial);
+        result = await this.attempt(req, partial);
       } catch (e) {
         if (e instanceof PartialBody) {
           partial = e.received;
@@ -180,16 +224,15 @@ export class Fetcher {
       const st = this.opts.fs ? await this.opts.fs.stat(fileUrlToPath(url)) : null;
       return st && st.kind === 'file' ? st.size : null;
     }
-    const fetchFn = this.opts.fetch;
-    if (!fetchFn) throw new XylemError(`Fetching ${url}: this runtime has no fetch()`);
+    if (!this.opts.http && !this.opts.fetch) throw new XylemError(`Fetching ${url}: this runtime has no fetch()`);
     await this.limiter.acquire();
     try {
-      const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent };
-      for (const [k, v] of this.opts.headers ?? []) headers[k] = v;
-      const res = await fetchFn(url, { method: 'HEAD', headers });
-      await res.body?.cancel().catch(() => undefined);
-      const len = res.headers.get('content-length');
-      return res.ok && len !== null && /^\d+$/.test(len) ? Number(len) : null;
+      const r = this.requestHeaders(url);
+      const res = await this.exchange(r.url, 'HEAD', r.headers).response;
+      res.cancel();
+      const len = res.header('content-length');
+      const ok = res.status >= 200 && res.status < 300;
+      return ok && len !== null && /^\d+$/.test(len) ? Number(len) : null;
     } catch (e) {
       throw wrap(url, new FetchError(networkMessage(e), 0, true));
     } finally {
@@ -208,112 +251,141 @@ export class Fetcher {
     }
   }
 
-  /** One HTTP request; throws PartialBody when the body broke off after some bytes. */
-  private async attempt(fetchFn: typeof fetch, req: FetchRequest, partial: Uint8Array): Promise<Uint8Array | null> {
-    this.requestsStarted++;
+  /** Starts one request through the host's HttpClient, or fetch() wrapped to look like one. */
+  private exchange(url: string, method: 'GET' | 'HEAD', headers: Record<string, string>): HttpExchange {
+    if (this.opts.http) return this.opts.http.request(url, { method, headers });
+    return fetchExchange(this.opts.fetch!, url, method, headers);
+  }
+
+  /** Request headers: user agent, extra headers, and basic auth from credentials in the URL. */
+  private requestHeaders(reqUrl: string): { url: string; headers: Record<string, string> } {
     const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent };
     for (const [k, v] of this.opts.headers ?? []) headers[k] = v;
     // fetch() refuses URLs with credentials: send them as HTTP basic auth instead.
-    let url = req.url;
+    let url = reqUrl;
     const cred = /^(https?:\/\/)([^/@]*)@/i.exec(url);
     if (cred) {
       url = cred[1] + url.slice(cred[0].length);
       const [user, pass = ''] = cred[2]!.split(':').map((x) => decodeURIComponent(x));
       headers['Authorization'] = `Basic ${btoa(`${user}:${pass}`)}`;
     }
+    return { url, headers };
+  }
+
+  /** Watches `live` requests: one that received nothing for stallTimeoutMs is aborted. */
+  private watch(l: LiveRequest): void {
+    this.live.add(l);
+    if (this.watchdog !== undefined) return;
+    const every = Math.max(10, Math.min(1000, Math.floor(this.opts.stallTimeoutMs / 4)));
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      for (const r of this.live)
+        if (now - r.last >= this.opts.stallTimeoutMs) {
+          r.stalled = true;
+          r.abort();
+        }
+      if (this.live.size === 0) {
+        clearInterval(this.watchdog);
+        this.watchdog = undefined;
+      }
+    }, every);
+    (this.watchdog as { unref?: () => void }).unref?.();
+  }
+
+  /** One HTTP request; throws PartialBody when the body broke off after some bytes. */
+  private async attempt(req: FetchRequest, partial: Uint8Array): Promise<Uint8Array | null> {
+    this.requestsStarted++;
+    const { url, headers } = this.requestHeaders(req.url);
     if (partial.length > 0) headers['Range'] = `bytes=${partial.length}-`;
-    const ctrl = new AbortController();
-    this.live.add(ctrl);
-    let stalled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => {
-        stalled = true;
-        ctrl.abort();
-      }, this.opts.stallTimeoutMs);
-    };
+    const ex = this.exchange(url, 'GET', headers);
+    const live: LiveRequest = { last: Date.now(), stalled: false, abort: () => ex.abort() };
+    this.watch(live);
     const stallError = () => new FetchError(`Timeout was reached (no data for ${this.opts.stallTimeoutMs / 1000} seconds)`, 0, true);
-    arm();
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetchFn(url, { headers, signal: ctrl.signal, redirect: 'follow' });
+      res = await ex.response;
     } catch (e) {
-      clearTimeout(timer);
-      this.live.delete(ctrl);
-      if (stalled) throw stallError();
+      this.live.delete(live);
+      if (live.stalled) throw stallError();
       throw new FetchError(networkMessage(e), 0, true);
     }
     try {
       if (res.status === 404 || res.status === 410) {
+        res.cancel();
         if (req.optional) return null;
         throw new FetchError(`Server returned HTTP ${res.status}`, res.status, false);
       }
       let base = partial;
       if (partial.length > 0 && res.status === 416) {
+        res.cancel();
         // Our partial file is useless (changed on the server?): start over.
         await this.savePartial(req, new Uint8Array(0));
         throw new FetchError('Server refused the resumed range (HTTP 416)', 416, true);
       }
       if (res.status === 200) base = new Uint8Array(0);
       else if (res.status === 206) {
-        const cr = res.headers.get('content-range');
+        const cr = res.header('content-range');
         const m = cr ? /^bytes (\d+)-/.exec(cr) : null;
-        if (!m || Number(m[1]) !== partial.length)
+        if (!m || Number(m[1]) !== partial.length) {
+          res.cancel();
           throw new FetchError(`Server answered a range request with a wrong range (${cr ?? 'none'})`, 206, false);
+        }
       } else {
+        res.cancel();
         const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
         throw new FetchError(`Server returned HTTP ${res.status}`, res.status, retryable);
       }
-      const lenHeader = res.headers.get('content-length');
+      const lenHeader = res.header('content-length');
       const declared = lenHeader !== null && /^\d+$/.test(lenHeader) ? Number(lenHeader) : null;
       const cap = req.maxBytes;
-      if (cap !== undefined && declared !== null && base.length + declared > cap)
+      if (cap !== undefined && declared !== null && base.length + declared > cap) {
+        res.cancel();
         throw new FetchError(`URI ${req.url} exceeded maximum size of ${cap} bytes`, res.status, false);
-      const chunks: Uint8Array[] = base.length ? [base] : [];
+      }
+      // With a declared length the body goes straight into one buffer of that size.
+      const into = declared !== null && declared <= MAX_PREALLOCATE ? new Uint8Array(base.length + declared) : null;
+      if (into && base.length) into.set(base, 0);
+      const chunks: Uint8Array[] = !into && base.length ? [base] : [];
       let got = base.length;
       let received = 0;
-      const body = res.body;
+      const body = () => (into ? into.subarray(0, got) : concatBytes(chunks));
       const usePartial =
         req.partialPath !== undefined && this.opts.fs !== undefined && (declared === null || base.length + declared >= (req.partialMinSize ?? 0));
       const writer = usePartial ? await this.openPartial(req.partialPath!, base) : null;
       try {
-        if (body) {
-          const reader = body.getReader();
-          for (;;) {
-            let r: ReadableStreamReadResult<Uint8Array>;
-            try {
-              arm();
-              r = await reader.read();
-            } catch (e) {
-              const err = stalled ? stallError() : new FetchError(`Transferred a partial file (${networkMessage(e)})`, 0, true);
-              throw new PartialBody(concatBytes(chunks), err);
-            }
-            if (r.done) break;
-            const chunk = r.value;
-            got += chunk.length;
-            received += chunk.length;
-            this.bytesTransferred += chunk.length;
-            this.opts.onBytes?.(chunk.length);
-            if (cap !== undefined && got > cap) {
-              await reader.cancel().catch(() => undefined);
-              throw new FetchError(`URI ${req.url} exceeded maximum size of ${cap} bytes`, res.status, false);
-            }
-            chunks.push(chunk);
-            if (writer) await writer.write(chunk);
+        for (;;) {
+          let chunk: Uint8Array | null;
+          try {
+            chunk = await res.read();
+          } catch (e) {
+            const err = live.stalled ? stallError() : new FetchError(`Transferred a partial file (${networkMessage(e)})`, 0, true);
+            throw new PartialBody(body().slice(), err);
           }
+          if (chunk === null) break;
+          live.last = Date.now();
+          got += chunk.length;
+          received += chunk.length;
+          this.bytesTransferred += chunk.length;
+          this.opts.onBytes?.(chunk.length);
+          if ((cap !== undefined && got > cap) || (into && got > into.length)) {
+            res.cancel();
+            if (into && got > into.length && !(cap !== undefined && got > cap))
+              throw new FetchError(`Server sent more than its Content-Length ${declared}`, res.status, false);
+            throw new FetchError(`URI ${req.url} exceeded maximum size of ${cap} bytes`, res.status, false);
+          }
+          if (into) into.set(chunk, got - chunk.length);
+          else chunks.push(chunk);
+          if (writer) await writer.write(chunk);
         }
       } finally {
         if (writer) await writer.close().catch(() => undefined);
       }
-      if (declared !== null && received < declared)
-        throw new PartialBody(concatBytes(chunks), new FetchError('Transferred a partial file', 0, true));
+      if (declared !== null && received < declared) throw new PartialBody(body().slice(), new FetchError('Transferred a partial file', 0, true));
       if (declared !== null && received > declared)
         throw new FetchError(`Server sent ${received} bytes, more than its Content-Length ${declared}`, res.status, false);
-      return concatBytes(chunks);
+      return body();
     } finally {
-      clearTimeout(timer);
-      this.live.delete(ctrl);
+      this.live.delete(live);
     }
   }
 

@@ -36,7 +36,8 @@ export function partialDir(repo: Repo): string {
 export class HttpObjectSource implements ObjectSource {
   readonly local = false;
   private readonly o: HttpSourceOptions;
-  private partialDirReady = false;
+  /** Partial downloads left by an earlier pull (read once), null until then. */
+  private partials: Promise<Set<string>> | null = null;
 
   constructor(o: HttpSourceOptions) {
     this.o = o;
@@ -61,12 +62,16 @@ export class HttpObjectSource implements ObjectSource {
   async importContent(csum: string, writer: PullWriter): Promise<number> {
     const dest = this.o.dest;
     const dir = partialDir(dest);
-    if (!this.partialDirReady) {
-      await dest.fs.mkdir(dir, { recursive: true });
-      this.partialDirReady = true;
-    }
-    const partialPath = joinPath(dir, `${csum}.filez`);
-    const filez = (await this.o.fetcher.get({ url: this.objectUrl(csum, ObjectType.File), partialPath, partialMinSize: RESUMABLE_MIN_SIZE }))!;
+    this.partials ??= dest.fs.mkdir(dir, { recursive: true }).then(async () => new Set((await dest.fs.readdir(dir)).map((e) => e.name)));
+    const partials = await this.partials;
+    const name = `${csum}.filez`;
+    const partialPath = joinPath(dir, name);
+    const filez = (await this.o.fetcher.get({
+      url: this.objectUrl(csum, ObjectType.File),
+      partialPath,
+      partialMinSize: RESUMABLE_MIN_SIZE,
+      partialMayExist: partials.has(name),
+    }))!;
     try {
       return await ingestFilez(writer, csum, filez, this.o.ingest);
     } finally {

@@ -114,6 +114,12 @@ export class PullWriter {
     this.written.add(this.key(csum, ObjectType.File));
   }
 
+  /** Writes a content object whose checksum the caller verified (see Transaction.writeVerifiedContent). */
+  async writeVerifiedContent(header: FileHeader, content: Uint8Array, csum: string): Promise<void> {
+    await this.track(content.length, (t) => t.writeVerifiedContent(csum, header, content));
+    this.written.add(this.key(csum, ObjectType.File));
+  }
+
   /**
    * Stores an archive object's bytes as they are (dest must be an archive repo; the caller has
    * verified them or trusts the source). Written beside the object and renamed into place.

@@ -178,6 +178,17 @@ export class Transaction {
   }
 
   /**
+   * Writes a content object the caller has already checksummed (a pull verified it against the
+   * name it was fetched under, and checked that the repo lacks it): no second hash, no lookup.
+   */
+  async writeVerifiedContent(checksum: string, header: FileHeader, content: Uint8Array): Promise<void> {
+    this.checkBareUserOnlyMode(checksum, header);
+    this.stats.contentObjectsTotal++;
+    if (this.staged.has(this.key(checksum, ObjectType.File))) return;
+    await this.storeContent(checksum, header, content);
+  }
+
+  /**
    * Writes a regular file's content read from `srcPath` (streamed: never holds the whole file).
    * The checksum is computed in a first pass; the object is written only when missing.
    */

@@ -52,6 +52,8 @@ describeInterop('pull resume after SIGKILL', () => {
         res.writeHead(200, { 'Content-Length': String(data.length) });
         const t = setInterval(() => {
           if (res.destroyed) return clearInterval(t);
+          // Never more than 60 % in run 1: the kill must find it half-received however slow the machine.
+          if (bigSent + 32768 > data.length * 0.6) return;
           const next = Math.min(bigSent + 32768, data.length);
           res.write(data.subarray(bigSent, next));
           bigSent = next;
