@@ -11,7 +11,8 @@ import { glibDictOrder } from '../format/glib-hash-order.ts';
 import { bswap64, fromHex, fromModifiedBase64, toHex } from '../util/bytes.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
-import { listLocalRefs, listMirrorRefs } from './refs.ts';
+import { listLocalRefs, listMirrorRefs, listRemoteRefs } from './refs.ts';
+import { remoteOption } from './remotes.ts';
 import { reindexDeltas } from '../delta/manage.ts';
 
 export const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
@@ -28,6 +29,11 @@ function strcmpOrder(a: string, b: string): number {
   const n = Math.min(ea.length, eb.length);
   for (let i = 0; i < n; i++) if (ea[i] !== eb[i]) return ea[i]! - eb[i]!;
   return ea.length - eb.length;
+}
+
+/** ostree_validate_collection_id: a D-Bus interface name (2+ elements of [A-Za-z_][A-Za-z0-9_]*). */
+function isValidCollectionId(id: string): boolean {
+  return id.length <= 255 && /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(id);
 }
 
 /** One (ref, (size, csum, metadata)) entry, from the commit object. */
@@ -103,6 +109,20 @@ export async function buildSummary(repo: Repo, opts: SummaryOptions = {}): Promi
     if (!r.collection) continue;
     let m = collectionMap.get(r.collection);
     if (!m) collectionMap.set(r.collection, (m = new Map()));
+    m.set(r.ref, r.checksum);
+  }
+  // Remote refs count under their remote's collection-id (remotes without a valid one are skipped).
+  const remoteCids = new Map<string, string | null>();
+  for (const r of await listRemoteRefs(repo)) {
+    if (!r.remote) continue;
+    if (!remoteCids.has(r.remote)) {
+      const cid = await remoteOption(repo, r.remote, 'collection-id', null).catch(() => null);
+      remoteCids.set(r.remote, cid !== null && isValidCollectionId(cid) ? cid : null);
+    }
+    const cid = remoteCids.get(r.remote);
+    if (!cid) continue;
+    let m = collectionMap.get(cid);
+    if (!m) collectionMap.set(cid, (m = new Map()));
     m.set(r.ref, r.checksum);
   }
 

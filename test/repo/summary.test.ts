@@ -100,6 +100,18 @@ describeInterop('summary vs ostree', () => {
     }
   });
 
+  it('bytes equal with remote refs: counted under the remote collection-id, skipped without one', async () => {
+    const { repo } = makeRepo('remote-cids');
+    run('ostree', [`--repo=${repo}`, 'remote', 'add', '--no-gpg-verify', '--collection-id=org.example.Remote', 'withcid', 'http://127.0.0.1:1/']);
+    run('ostree', [`--repo=${repo}`, 'remote', 'add', '--no-gpg-verify', 'nocid', 'http://127.0.0.1:1/']);
+    run('ostree', [`--repo=${repo}`, 'refs', '--create=withcid:rcommit', 'main']);
+    run('ostree', [`--repo=${repo}`, 'refs', '--create=nocid:other', 'other']);
+    await sameBytes(repo, []);
+    const o = ostree([`--repo=${repo}`, 'summary', '--view']);
+    expect(o.stdout).toMatch(/^\* \(org\.example\.Remote, rcommit\)$/m);
+    expect(xylem([`--repo=${repo}`, 'summary', '--view']).stdout).toBe(o.stdout);
+  });
+
   it('-u removes summary.sig; bad metadata is refused like ostree', () => {
     const { repo } = makeRepo('sig');
     writeFileSync(join(repo, 'summary.sig'), 'stale');
