@@ -20,7 +20,7 @@ export {
   STATE_DIR,
 } from './transaction-state.ts';
 export type { TransactionState, TransactionResult, TransactionOutcome } from './transaction-state.ts';
-export { statusModel, deploymentStatus, renderStatusText, renderStatusJson, gvariantToJson, kv, KEY_WIDTH } from './status.ts';
+export { statusModel, deploymentStatus, renderStatusText, renderStatusJson, gvariantToJson, gpgLines, kv, KEY_WIDTH } from './status.ts';
 export type { StatusModel, DeploymentStatus, RenderOptions, SignatureStatus } from './status.ts';
 export { checkForUpdate, diffCommits, localMetadata, remoteMetadata } from './preview.ts';
 export type { UpdateCheck, TreeDiff, MetadataReader } from './preview.ts';

@@ -197,7 +197,8 @@ export async function upgradeTxn(ctx: TxnContext, opts: UpgradeOptions = {}): Pr
     }
     ctx.progress('checking', refspec);
     const hooks = await pullHooks(repo, remote);
-    const c = await checkForUpdate(repo, remote, ref, om.csum, { preview: !!opts.preview, pullOptions: hooks });
+    const gpg = await remoteBooleanOption(repo, remote, 'gpg-verify', true);
+    const c = await checkForUpdate(repo, remote, ref, om.csum, { preview: !!opts.preview, gpg, pullOptions: hooks });
     ctx.token.throwIfCancelled();
     return { changed: c.checksum !== om.csum, check: c.checksum !== om.csum ? c : null };
   }

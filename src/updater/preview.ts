@@ -11,6 +11,7 @@ import type { DryRunEstimate } from '../pull/dry-run.ts';
 import { remoteOption } from '../repo/remotes.ts';
 import type { Repo } from '../repo/repo.ts';
 import { XylemError } from '../util/errors.ts';
+import type { SignatureStatus } from './status.ts';
 
 /** Reads metadata objects (commits, dirtrees, dirmetas) from somewhere. */
 export interface MetadataReader {
@@ -90,10 +91,31 @@ export interface UpdateCheck {
   checksum: string;
   commit: Commit;
   version: string | null;
+  /** With a gpg-verify remote: the commit's signatures checked against its keys (null otherwise). */
+  signatures: SignatureStatus[] | null;
   /** Only with preview: what the pull would fetch. */
   estimate: DryRunEstimate | null;
   /** Only with preview: the tree diff from `from`. */
   diff: TreeDiff | null;
+}
+
+/** The GPG signatures of a remote commit (its .commitmeta), verified with the remote's keys. */
+async function remoteSignatures(repo: Repo, remote: string, src: MetadataReader, csum: string): Promise<SignatureStatus[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await src.read(ObjectType.CommitMeta, csum);
+  } catch {
+    return []; // no detached metadata: unsigned
+  }
+  const { parseDetachedMetadata } = await import('../sign/metadata.ts');
+  const { gpgVerifyWithMetadata } = await import('../sign/repo-sign.ts');
+  const commitBytes = await src.read(ObjectType.Commit, csum);
+  try {
+    const r = await gpgVerifyWithMetadata(repo, commitBytes, parseDetachedMetadata(bytes, `${csum}.commitmeta`), { remote });
+    return r.signatures.map((x) => ({ valid: x.valid, 'key-missing': x.keyMissing, fingerprint: x.fingerprint, timestamp: x.timestamp }));
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -105,7 +127,7 @@ export async function checkForUpdate(
   remote: string,
   ref: string,
   from: string,
-  opts: { preview: boolean; fetch?: typeof fetch; pullOptions?: Partial<PullOptions> },
+  opts: { preview: boolean; gpg?: boolean; fetch?: typeof fetch; pullOptions?: Partial<PullOptions> },
 ): Promise<UpdateCheck> {
   const r = await pull(repo, remote, { ...opts.pullOptions, refs: [ref], dryRun: true, commitMetadataOnly: !opts.preview, depth: 0, fetch: opts.fetch });
   const item = r.dryRun?.find((i) => i.ref === ref);
@@ -113,7 +135,8 @@ export async function checkForUpdate(
   const src = await remoteMetadata(repo, remote, opts.fetch);
   const commit = decodeCommit(await src.read(ObjectType.Commit, item.checksum), `${item.checksum}.commit`);
   const v = commit.metadata.find(([k, x]) => k === 'version' && x.type === 's');
-  const out: UpdateCheck = { checksum: item.checksum, commit, version: v ? (v[1].value as string) : null, estimate: null, diff: null };
+  const out: UpdateCheck = { checksum: item.checksum, commit, version: v ? (v[1].value as string) : null, signatures: null, estimate: null, diff: null };
+  if (opts.gpg) out.signatures = await remoteSignatures(repo, remote, src, item.checksum);
   if (opts.preview) {
     out.estimate = r.estimate ?? null;
     out.diff = item.checksum === from ? { added: [], removed: [], modified: [] } : await diffCommits(localMetadata(repo), from, src, item.checksum);

@@ -241,18 +241,19 @@ export function kv(key: string, value: string, width = KEY_WIDTH): string {
   return `  ${key.padStart(width)}${key === '' ? ' ' : ':'} ${value}\n`;
 }
 
-function gpgLines(d: DeploymentStatus, verbose: boolean): string {
+/** The GPGSignature line(s) for a set of verified signatures (rpm-ostree's wording). */
+export function gpgLines(d: Pick<DeploymentStatus, 'signatures'>, verbose: boolean, width = KEY_WIDTH): string {
   const sigs = d.signatures ?? [];
-  if (sigs.length === 0) return kv('GPGSignature', '(unsigned)');
+  if (sigs.length === 0) return kv('GPGSignature', '(unsigned)', width);
   const describe = (s: SignatureStatus) =>
     s['key-missing'] ? `Can't check signature: public key ${s.fingerprint} not found` : `${s.valid ? 'Valid' : 'Invalid'} signature by ${s.fingerprint}`;
-  const pad = ' '.repeat(KEY_WIDTH + 4);
+  const pad = ' '.repeat(width + 4);
   if (verbose) {
-    let s = kv('GPGSignature', `${sigs.length} signature${sigs.length === 1 ? '' : 's'}`);
+    let s = kv('GPGSignature', `${sigs.length} signature${sigs.length === 1 ? '' : 's'}`, width);
     for (const x of sigs) s += `${pad}${describe(x)}\n`;
     return s;
   }
-  return kv('GPGSignature', sigs.map(describe).join(`\n${pad}`));
+  return kv('GPGSignature', sigs.map(describe).join(`\n${pad}`), width);
 }
 
 /** The text rpm-ostree's `status` prints (see the file header). */

@@ -38,6 +38,7 @@ import {
   isCancellation,
   kargsTarget,
   kargsTxn,
+  gpgLines,
   kv,
   readTransactionResult,
   readTransactionState,
@@ -207,6 +208,7 @@ function printAvailableUpdate(e: Env, c: UpdateCheck, preview: boolean): void {
   const ts = new Date(Number(c.commit.timestamp) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   s += c.version !== null ? kv('Version', `${c.version} (${ts})`, W) : kv('Timestamp', ts, W);
   s += kv('Commit', c.checksum, W);
+  if (c.signatures !== null) s += gpgLines({ signatures: c.signatures }, preview, W);
   if (preview && c.diff && c.estimate) {
     const d = c.diff;
     s += kv('Diff', `${d.added.length} added, ${d.modified.length} modified, ${d.removed.length} removed`, W);
