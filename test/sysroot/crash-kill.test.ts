@@ -51,7 +51,7 @@ describeInterop('sysroot steps killed at any point (SIGKILL)', () => {
     const b = spawnSync(process.execPath, [join(ROOT, 'tools/build-cli.mjs'), '--entry', join(ROOT, 'test/sysroot/kill-runner.ts'), '--outdir', runnerDir, '--name', 'kill-runner'], { encoding: 'utf8', cwd: ROOT });
     if (b.status !== 0) throw new Error(`bundling kill-runner failed:\n${b.stdout}${b.stderr}`);
     runner = join(runnerDir, 'kill-runner.mjs');
-    fx = makeOsFixture(tmp.path, 30);
+    fx = makeOsFixture(tmp.path, 15);
     for (const c of [fx.v1, fx.v2]) usr.set(c, commitUsrPaths(fx.repo, c));
     // A sysroot booted into v1 with v2 staged (by xylem), for finalize-staged.
     stagedBase = tmp.join('staged-base');
@@ -135,7 +135,7 @@ describeInterop('sysroot steps killed at any point (SIGKILL)', () => {
       const cliMs = Date.now() - t0;
 
       // XYLEM_CRASH_POINTS=N kills at more points (the default keeps the file near a minute).
-      const points = Number(process.env.XYLEM_CRASH_POINTS ?? (op === 'upgrade' ? 2 : 3));
+      const points = Number(process.env.XYLEM_CRASH_POINTS ?? 2);
       const randomKills = Number(process.env.XYLEM_CRASH_RANDOM ?? 1);
       for (let i = 0; i < points; i++) {
         // Spread over 1..total, jittered, always including the very end (the swap).
