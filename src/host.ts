@@ -130,6 +130,11 @@ export interface DeflateProvider {
   readonly name: string;
   deflateRaw(data: Uint8Array, level: number): Promise<Uint8Array>;
   inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array>;
+  /**
+   * Inflates chunk by chunk (optional): big objects never exist whole in memory. Fails once the
+   * output passes maxOutput bytes.
+   */
+  inflateRawChunks?(data: Uint8Array, maxOutput: number): AsyncIterable<Uint8Array>;
 }
 
 /** A response being received from an HttpClient. */

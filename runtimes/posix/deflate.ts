@@ -62,8 +62,51 @@ async function inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Ar
   return plain(out);
 }
 
+/** Input slices fed to the streaming inflater (the output comes in zlib's 64 KiB chunks). */
+const STREAM_SLICE = 256 * 1024;
+
+async function* inflateRawChunks(data: Uint8Array, maxOutput: number): AsyncIterable<Uint8Array> {
+  if (!(data instanceof Uint8Array)) throw new TypeError('inflateRawChunks: data must be a Uint8Array');
+  if (!Number.isSafeInteger(maxOutput) || maxOutput < 0) throw new RangeError(`inflateRawChunks: invalid maxOutput ${maxOutput}`);
+  const inf = zlib.createInflateRaw({ chunkSize: 64 * 1024 });
+  let failed: Error | null = null;
+  inf.on('error', (e: Error) => {
+    failed = e;
+  });
+  // Feed slices as the consumer drains the output, so at most a few chunks are ever buffered.
+  let off = 0;
+  const feed = () => {
+    while (off < data.length) {
+      const end = Math.min(off + STREAM_SLICE, data.length);
+      const more = inf.write(data.subarray(off, end));
+      off = end;
+      if (!more) {
+        inf.once('drain', feed);
+        return;
+      }
+    }
+    inf.end();
+  };
+  feed();
+  let total = 0;
+  try {
+    for await (const c of inf as AsyncIterable<Buffer>) {
+      total += c.length;
+      if (total > maxOutput) throw new Error(`inflateRaw: output exceeds the limit of ${maxOutput} bytes`);
+      yield plain(c);
+    }
+  } catch (e) {
+    const err = failed ?? (e as Error);
+    if (/exceeds the limit/.test(err.message)) throw err;
+    throw new Error(`inflateRaw: invalid deflate data (${err.message})`, { cause: err });
+  } finally {
+    inf.destroy();
+  }
+}
+
 export const nodeDeflateProvider: DeflateProvider = {
   name: 'node:zlib',
   deflateRaw,
   inflateRaw,
+  inflateRawChunks,
 };

@@ -8,6 +8,10 @@ import { CorruptionError, XylemError } from '../util/errors.ts';
 import { toHex } from '../util/bytes.ts';
 import type { Repo } from '../repo/repo.ts';
 import type { PullWriter } from './writer.ts';
+import { inflateRawChunks } from '../util/deflate.ts';
+
+/** Regular files at least this big are inflated chunk by chunk into bare-family repos. */
+export const STREAM_MIN_SIZE = 4 * 1024 * 1024;
 
 /** Largest content object inflated in memory (regular files are bigger only in exotic trees). */
 export const MAX_CONTENT_SIZE = 4 * 1024 * 1024 * 1024;
@@ -64,6 +68,25 @@ export async function ingestFilez(writer: PullWriter, csum: string, filez: Uint8
     const { header, size } = parseArchiveHeader(filez, `${csum}.filez`);
     await writer.storeRawArchiveObject(csum, filez, isReg(header.mode) ? size : 0);
     return size;
+  }
+  if (repo.mode !== 'archive') {
+    const { header, size, offset } = parseArchiveHeader(filez, `${csum}.filez`);
+    if (isReg(header.mode) && size >= STREAM_MIN_SIZE) {
+      // Big: inflated chunk by chunk straight into the staged file, never whole in memory.
+      if (opts.bareuseronlyFiles) checkBareUserOnly(csum, header);
+      if (size > MAX_CONTENT_SIZE) throw new CorruptionError(`${csum}.filez: content size ${size} too large`);
+      const chunks = inflateRawChunks(repo.deflate, filez.subarray(offset), size);
+      try {
+        await writer.writeContentStream(header, size, chunks, csum);
+      } catch (e) {
+        if (e instanceof CorruptionError || /^inflateRaw:/.test((e as Error).message)) {
+          const m = (e as Error).message;
+          throw new CorruptionError(m.startsWith('Corrupted') ? m : `Corrupted file object ${csum}: ${m}`);
+        }
+        throw e;
+      }
+      return size;
+    }
   }
   const { header, content } = await inflateFilez(repo.deflate, csum, filez);
   if (opts.bareuseronlyFiles) checkBareUserOnly(csum, header);

@@ -120,6 +120,12 @@ export class PullWriter {
     this.written.add(this.key(csum, ObjectType.File));
   }
 
+  /** Writes a big regular file's content as it is inflated (see Transaction.writeContentStream). */
+  async writeContentStream(header: FileHeader, size: number, content: AsyncIterable<Uint8Array>, csum: string): Promise<void> {
+    await this.track(size, (t) => t.writeContentStream(csum, header, size, content));
+    this.written.add(this.key(csum, ObjectType.File));
+  }
+
   /**
    * Stores an archive object's bytes as they are (dest must be an archive repo; the caller has
    * verified them or trusts the source). Written beside the object and renamed into place.

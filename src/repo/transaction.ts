@@ -17,7 +17,7 @@ import {
 } from '../format/objects.ts';
 import { joinPath } from '../util/path.ts';
 import { toHex, utf8 } from '../util/bytes.ts';
-import { XylemError, errnoCode } from '../util/errors.ts';
+import { CorruptionError, XylemError, errnoCode } from '../util/errors.ts';
 import { setRef } from './refs.ts';
 import { hashFileInto } from '../util/hash-file.ts';
 
@@ -186,6 +186,47 @@ export class Transaction {
     this.stats.contentObjectsTotal++;
     if (this.staged.has(this.key(checksum, ObjectType.File))) return;
     await this.storeContent(checksum, header, content);
+  }
+
+  /**
+   * Writes a regular file's content that arrives in chunks (a big pulled object being inflated),
+   * hashing it on the way; the object is refused (and its staged file removed) unless it has
+   * exactly `size` bytes and the checksum `expected`. Bare-family repos only.
+   */
+  async writeContentStream(expected: string, header: FileHeader, size: number, content: AsyncIterable<Uint8Array>): Promise<void> {
+    if (this.repo.mode === 'archive' || !isReg(header.mode)) throw new XylemError('writeContentStream: regular files into bare-family repos only');
+    this.checkBareUserOnlyMode(expected, header);
+    this.stats.contentObjectsTotal++;
+    if (this.staged.has(this.key(expected, ObjectType.File))) return;
+    const fs = this.repo.fs;
+    const p = await this.stagedPath(expected, ObjectType.File);
+    const h = this.repo.createSha256();
+    h.update(fileStreamHeader(header));
+    let n = 0;
+    const out = await fs.openWrite(p, { mode: 0o644 });
+    try {
+      try {
+        for await (const c of content) {
+          n += c.length;
+          if (n > size) break;
+          h.update(c);
+          await out.write(c);
+        }
+        if (this.perFileFsync) await out.sync();
+      } finally {
+        await out.close();
+      }
+      if (n !== size) throw new CorruptionError(`Corrupted file object ${expected}: expected ${size} bytes of content, got ${n > size ? 'more' : n}`);
+      const actual = toHex(h.digest());
+      if (actual !== expected) throw new CorruptionError(`Corrupted file object; checksum expected='${expected}' actual='${actual}'`);
+    } catch (e) {
+      await fs.unlink(p).catch(() => undefined);
+      throw e;
+    }
+    await this.applyBareMetadata(p, header);
+    this.record(expected, ObjectType.File, p);
+    this.stats.contentObjectsWritten++;
+    this.stats.contentBytesWritten += size;
   }
 
   /**

@@ -29,3 +29,12 @@ export const fflateDeflateProvider: DeflateProvider = {
     return out;
   },
 };
+
+/** Inflated chunks of `data`: streamed where the provider can, else the whole output at once. */
+export async function* inflateRawChunks(provider: DeflateProvider, data: Uint8Array, maxOutput: number): AsyncIterable<Uint8Array> {
+  if (provider.inflateRawChunks) {
+    yield* provider.inflateRawChunks(data, maxOutput);
+    return;
+  }
+  yield await provider.inflateRaw(data, maxOutput);
+}
