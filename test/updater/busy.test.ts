@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeInterop, ok, ostree } from '../helpers/interop.ts';
-import { ENV, Fixture, REF, buildRpmXylem, cli, startCli, type Result } from './helpers.ts';
+import { ENV, Fixture, REF, buildRpmXylem, cli, disposeRpmXylem, startCli, type Result } from './helpers.ts';
 
 describeInterop('rpm-xylem: busy, cancel and stale transactions across processes', () => {
   vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
@@ -44,7 +44,10 @@ describeInterop('rpm-xylem: busy, cancel and stale transactions across processes
     bin = buildRpmXylem();
     c1 = await fx.setup();
   });
-  afterAll(() => fx.dispose());
+  afterAll(async () => {
+    disposeRpmXylem(bin);
+    await fx.dispose();
+  });
 
   it('a running upgrade shows as busy, refuses a second one, holds ostree/lock, and cancel stops it cleanly', async () => {
     const files: Record<string, string> = {};

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeInterop, ok, ostree } from '../helpers/interop.ts';
-import { Fixture, REF, buildRpmXylem, cli, type Result } from './helpers.ts';
+import { Fixture, REF, buildRpmXylem, cli, disposeRpmXylem, type Result } from './helpers.ts';
 
 describeInterop('rpm-xylem: host life cycle against ostree admin (2)', () => {
   vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
@@ -41,7 +41,10 @@ describeInterop('rpm-xylem: host life cycle against ostree admin (2)', () => {
     await must(['upgrade']);
     expect(fx.adminOrder()).toEqual([`${c2}.0`, `${c1}.0`]);
   });
-  afterAll(() => fx.dispose());
+  afterAll(async () => {
+    disposeRpmXylem(bin);
+    await fx.dispose();
+  });
 
   it('rollback puts the booted deployment back on top (and back again)', async () => {
     const before = fx.adminOrder();

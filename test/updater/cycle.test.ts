@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeInterop, ok, ostree } from '../helpers/interop.ts';
-import { Fixture, REF, buildRpmXylem, cli, type Result } from './helpers.ts';
+import { Fixture, REF, buildRpmXylem, cli, disposeRpmXylem, type Result } from './helpers.ts';
 
 describeInterop('rpm-xylem: host life cycle against ostree admin', () => {
   vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
@@ -40,7 +40,10 @@ describeInterop('rpm-xylem: host life cycle against ostree admin', () => {
     c1 = await fx.setup();
     booted = `${c1}.0`;
   });
-  afterAll(() => fx.dispose());
+  afterAll(async () => {
+    disposeRpmXylem(bin);
+    await fx.dispose();
+  });
 
   it('status: rpm-ostree layout, line by line; the booted deployment has ●', async () => {
     const out = await must(['status']);

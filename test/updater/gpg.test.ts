@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ok, ostree } from '../helpers/interop.ts';
 import { CAN_RUN, KEY1, KEY1_FPR, KEY2, SUITE_GPGHOME, copyGpgHome, gpg, killAgent } from '../sign/helpers.ts';
-import { Fixture, REF, buildRpmXylem, cli, type Result } from './helpers.ts';
+import { Fixture, REF, buildRpmXylem, cli, disposeRpmXylem, type Result } from './helpers.ts';
 
 function describeGpg(name: string, fn: () => void): void {
   if (CAN_RUN) {
@@ -48,6 +48,7 @@ describeGpg('rpm-xylem: signed commits and the GPGSignature line', () => {
   });
   afterAll(async () => {
     if (home) killAgent(home);
+    disposeRpmXylem(bin);
     await fx.dispose();
   });
 

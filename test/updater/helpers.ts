@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, normalize } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { ROOT, TempDir, ok, ostree, run } from '../helpers/interop.ts';
 
 export const REF = 'testos/stable';
@@ -32,6 +32,11 @@ export function buildRpmXylem(): string {
   });
   if (r.status !== 0) throw new Error(`building rpm-xylem failed:\n${r.stdout}${r.stderr}`);
   return join(dir, 'rpm-xylem.mjs');
+}
+
+/** Removes a bundle built by buildRpmXylem (call from afterAll; the exit hook is a fallback). */
+export function disposeRpmXylem(bin: string | undefined): void {
+  if (bin) rmSync(dirname(bin), { recursive: true, force: true });
 }
 
 /** Starts rpm-xylem; resolves when it exits. */
