@@ -55,9 +55,12 @@ const ASYNC_OPS = {
 
 // Blocking calls are several times cheaper for metadata on cached filesystems (no thread-pool
 // round trip): what a CLI doing tens of thousands of lstat/link/mkdir wants.
+// A missing path is the common answer of lstat/stat (object lookups): ask for undefined instead of
+// an exception, whose construction (stack trace, message) costs more than the syscall.
+const ENOENT_STAT = Symbol('ENOENT');
 const SYNC_OPS: typeof ASYNC_OPS = {
-  lstat: async (p) => nodeFs.lstatSync(p),
-  stat: async (p) => nodeFs.statSync(p),
+  lstat: async (p) => nodeFs.lstatSync(p, { throwIfNoEntry: false }) ?? (ENOENT_STAT as unknown as Stats),
+  stat: async (p) => nodeFs.statSync(p, { throwIfNoEntry: false }) ?? (ENOENT_STAT as unknown as Stats),
   readFile: async (p) => nodeFs.readFileSync(p),
   readdir: async (p) => nodeFs.readdirSync(p, { withFileTypes: true }),
   readlink: async (p) => nodeFs.readlinkSync(p),
@@ -278,7 +281,8 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
   const fs: FsHost = {
     async lstat(path: string): Promise<Stat | null> {
       try {
-        return toStat(await ops.lstat(path));
+        const s = await ops.lstat(path);
+        return (s as unknown) === ENOENT_STAT ? null : toStat(s);
       } catch (e) {
         if (isMissing(e)) return null;
         throw withPath(e, path);
@@ -287,7 +291,8 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
 
     async stat(path: string): Promise<Stat | null> {
       try {
-        return toStat(await ops.stat(path));
+        const s = await ops.stat(path);
+        return (s as unknown) === ENOENT_STAT ? null : toStat(s);
       } catch (e) {
         if (isMissing(e)) return null;
         throw withPath(e, path);

@@ -51,10 +51,17 @@ export class PullWriter {
   constructor(repo: Repo, opts: PullWriterOptions = {}) {
     this.repo = repo;
     this.staging = sharedStaging(repo);
-    this.txn = new Transaction(repo, this.staging);
+    this.txn = this.batchTransaction();
     this.batchObjects = opts.batchObjects ?? 2048;
     this.batchBytes = opts.batchBytes ?? 64 * 1024 * 1024;
     this.batchMs = opts.batchMs ?? 1000;
+  }
+
+  /** A batch: its renames are made durable by the next batch's syncfs or the one before the refs move. */
+  private batchTransaction(): Transaction {
+    const t = new Transaction(this.repo, this.staging);
+    t.durablePublish = false;
+    return t;
   }
 
   private key(csum: string, type: ObjectType): string {
@@ -88,7 +95,7 @@ export class PullWriter {
   private rotate(): void {
     const old = this.txn;
     const oldPending = [...this.pending];
-    this.txn = new Transaction(this.repo, this.staging);
+    this.txn = this.batchTransaction();
     this.inBatch = 0;
     this.bytesInBatch = 0;
     this.batchStart = Date.now();
@@ -217,6 +224,9 @@ export class PullWriter {
     if (this.flushError) throw this.flushError;
     this.closed = true;
     const last = this.txn;
+    last.durablePublish = true;
+    // Earlier batches left their renames to be made durable: before any ref moves.
+    if (this.repo.fsyncEnabled && this.repo.fs.syncfs) await this.repo.fs.syncfs(this.repo.path);
     for (const u of this.refUpdates) last.setRef(u.remote, u.ref, u.checksum);
     addStats(this.stats, await last.commit());
     await this.repo.fs.rmrf(this.staging.dir);

@@ -75,6 +75,12 @@ export class Transaction {
   };
   /** Compression level for archive objects. */
   zlibLevel = 6;
+  /**
+   * Make the renames into objects/ durable before returning (a syncfs after publishing). A pull's
+   * intermediate batches turn it off: they move no ref and their commits stay marked partial, and
+   * the pull syncs once before its refs move.
+   */
+  durablePublish = true;
   /** fsync each staged file as it is written (when fsync is on and the host has no syncfs). */
   private readonly perFileFsync: boolean;
 
@@ -408,7 +414,8 @@ export class Transaction {
         if (this.repo.fsyncEnabled && this.repo.fs.syncfs) await this.repo.fs.syncfs(this.repo.path);
         await this.publish(last);
       }
-      if (this.repo.fsyncEnabled && this.repo.fs.syncfs) await this.repo.fs.syncfs(this.repo.path);
+      if (this.repo.fsyncEnabled && this.repo.fs.syncfs && (this.durablePublish || this.refUpdates.length))
+        await this.repo.fs.syncfs(this.repo.path);
     }
     // A commit written again replaces its tombstone (prune --delete-commit with tombstones).
     for (const s of all)
