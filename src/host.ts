@@ -134,7 +134,7 @@ export interface DeflateProvider {
    * Inflates chunk by chunk (optional): big objects never exist whole in memory. Fails once the
    * output passes maxOutput bytes.
    */
-  inflateRawChunks?(data: Uint8Array, maxOutput: number): AsyncIterable<Uint8Array>;
+  inflateRawChunks?(data: Uint8Array | AsyncIterable<Uint8Array>, maxOutput: number): AsyncIterable<Uint8Array>;
 }
 
 /** A response being received from an HttpClient. */

@@ -65,29 +65,42 @@ async function inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Ar
 /** Input slices fed to the streaming inflater (the output comes in zlib's 64 KiB chunks). */
 const STREAM_SLICE = 256 * 1024;
 
-async function* inflateRawChunks(data: Uint8Array, maxOutput: number): AsyncIterable<Uint8Array> {
-  if (!(data instanceof Uint8Array)) throw new TypeError('inflateRawChunks: data must be a Uint8Array');
+async function* slices(data: Uint8Array): AsyncIterable<Uint8Array> {
+  for (let off = 0; off < data.length; off += STREAM_SLICE) yield data.subarray(off, Math.min(off + STREAM_SLICE, data.length));
+}
+
+async function* inflateRawChunks(data: Uint8Array | AsyncIterable<Uint8Array>, maxOutput: number): AsyncIterable<Uint8Array> {
+  const source = data instanceof Uint8Array ? slices(data) : data;
+  if (typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function')
+    throw new TypeError('inflateRawChunks: data must be a Uint8Array or an async iterable of them');
   if (!Number.isSafeInteger(maxOutput) || maxOutput < 0) throw new RangeError(`inflateRawChunks: invalid maxOutput ${maxOutput}`);
   const inf = zlib.createInflateRaw({ chunkSize: 64 * 1024 });
   let failed: Error | null = null;
   inf.on('error', (e: Error) => {
     failed = e;
   });
-  // Feed slices as the consumer drains the output, so at most a few chunks are ever buffered.
-  let off = 0;
-  const feed = () => {
-    while (off < data.length) {
-      const end = Math.min(off + STREAM_SLICE, data.length);
-      const more = inf.write(data.subarray(off, end));
-      off = end;
-      if (!more) {
-        inf.once('drain', feed);
-        return;
+  // Feed the input as the consumer drains the output, so at most a few chunks are ever buffered.
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        inf.off('drain', done);
+        inf.off('close', done);
+        resolve();
+      };
+      inf.on('drain', done);
+      inf.on('close', done);
+    });
+  void (async () => {
+    try {
+      for await (const piece of source) {
+        if (inf.destroyed) return;
+        if (!inf.write(piece)) await drained();
       }
+      if (!inf.destroyed) inf.end();
+    } catch (e) {
+      inf.destroy(e as Error);
     }
-    inf.end();
-  };
-  feed();
+  })();
   let total = 0;
   try {
     for await (const c of inf as AsyncIterable<Buffer>) {

@@ -75,16 +75,7 @@ export async function ingestFilez(writer: PullWriter, csum: string, filez: Uint8
       // Big: inflated chunk by chunk straight into the staged file, never whole in memory.
       if (opts.bareuseronlyFiles) checkBareUserOnly(csum, header);
       if (size > MAX_CONTENT_SIZE) throw new CorruptionError(`${csum}.filez: content size ${size} too large`);
-      const chunks = inflateRawChunks(repo.deflate, filez.subarray(offset), size);
-      try {
-        await writer.writeContentStream(header, size, chunks, csum);
-      } catch (e) {
-        if (e instanceof CorruptionError || /^inflateRaw:/.test((e as Error).message)) {
-          const m = (e as Error).message;
-          throw new CorruptionError(m.startsWith('Corrupted') ? m : `Corrupted file object ${csum}: ${m}`);
-        }
-        throw e;
-      }
+      await writeStreamed(writer, csum, header, size, inflateRawChunks(repo.deflate, filez.subarray(offset), size));
       return size;
     }
   }
@@ -95,4 +86,69 @@ export async function ingestFilez(writer: PullWriter, csum: string, filez: Uint8
   if (repo.mode === 'archive') await writer.storeRawArchiveObject(csum, filez, content.length);
   else await writer.writeVerifiedContent(header, content, csum);
   return content.length;
+}
+
+/** Reads of a spilled `.filez` while streaming it. */
+const FILE_CHUNK = 1024 * 1024;
+
+/**
+ * Writes a `.filez` that was downloaded to `path` (a big body kept out of memory): big regular
+ * files into bare-family repos are streamed from the file (read, inflated, hashed, written chunk
+ * by chunk); anything else is read into memory and goes through ingestFilez.
+ */
+export async function ingestFilezFile(writer: PullWriter, csum: string, path: string, size: number, opts: IngestOptions): Promise<number> {
+  const repo = writer.repo;
+  const ctx = `${csum}.filez`;
+  if (repo.mode !== 'archive') {
+    const fh = await repo.fs.openRead(path);
+    try {
+      const read = async (buf: Uint8Array, pos: number): Promise<Uint8Array> => {
+        let got = 0;
+        while (got < buf.length) {
+          const n = await fh.read(buf, got, buf.length - got, pos + got);
+          if (n === 0) break;
+          got += n;
+        }
+        return buf.subarray(0, got);
+      };
+      const first = await read(new Uint8Array(Math.min(8, size)), 0);
+      if (first.length < 8) throw new CorruptionError(`${ctx}: File header too short (${first.length} bytes)`);
+      const len = new DataView(first.buffer, first.byteOffset, 8).getUint32(0, false);
+      if (len > 10 * 1024 * 1024 || 8 + len > size)
+        throw new CorruptionError(`${ctx}: Corrupted file object; header length ${len} exceeds object size ${size}`);
+      const headBytes = await read(new Uint8Array(8 + len), 0);
+      const { header, size: contentSize, offset } = parseArchiveHeader(headBytes, ctx);
+      if (isReg(header.mode) && contentSize >= STREAM_MIN_SIZE) {
+        if (opts.bareuseronlyFiles) checkBareUserOnly(csum, header);
+        if (contentSize > MAX_CONTENT_SIZE) throw new CorruptionError(`${ctx}: content size ${contentSize} too large`);
+        async function* body(): AsyncIterable<Uint8Array> {
+          for (let pos = offset; pos < size; ) {
+            // A fresh buffer per read: the inflater may still hold the previous one.
+            const b = await read(new Uint8Array(Math.min(FILE_CHUNK, size - pos)), pos);
+            if (b.length === 0) return;
+            pos += b.length;
+            yield b;
+          }
+        }
+        await writeStreamed(writer, csum, header, contentSize, inflateRawChunks(repo.deflate, body(), contentSize));
+        return contentSize;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  return ingestFilez(writer, csum, await repo.fs.readFile(path), opts);
+}
+
+/** writer.writeContentStream, with inflate failures reported as a corrupted object. */
+async function writeStreamed(writer: PullWriter, csum: string, header: FileHeader, size: number, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  try {
+    await writer.writeContentStream(header, size, chunks, csum);
+  } catch (e) {
+    if (e instanceof CorruptionError || /^inflateRaw:/.test((e as Error).message)) {
+      const m = (e as Error).message;
+      throw new CorruptionError(m.startsWith('Corrupted') ? m : `Corrupted file object ${csum}: ${m}`);
+    }
+    throw e;
+  }
 }

@@ -54,6 +54,17 @@ export interface FetchRequest {
   partialMinSize?: number;
   /** False when the caller knows no partial file exists yet (saves a failed open). */
   partialMayExist?: boolean;
+  /**
+   * Bodies declaring at least this many bytes are kept only in `partialPath`, never in memory
+   * (getSpillable answers where they are). A broken-off spilled body is fetched again whole.
+   */
+  spillMinSize?: number;
+}
+
+/** A body left in its partial file (see FetchRequest.spillMinSize). */
+export interface SpilledBody {
+  file: string;
+  size: number;
 }
 
 /** Bodies with a declared length up to this size are received straight into one buffer. */
@@ -184,6 +195,12 @@ export class Fetcher {
   /** The body at `req.url`, or null for a 404 when `req.optional`. */
   async get(req: FetchRequest): Promise<Uint8Array | null> {
     if (typeof req?.url !== 'string') throw new TypeError('Fetcher.get: url must be a string');
+    return (await this.getSpillable({ ...req, spillMinSize: undefined })) as Uint8Array | null;
+  }
+
+  /** As get(), but a big body may be answered as the file holding it (FetchRequest.spillMinSize). */
+  async getSpillable(req: FetchRequest): Promise<Uint8Array | SpilledBody | null> {
+    if (typeof req?.url !== 'string') throw new TypeError('Fetcher.get: url must be a string');
     validateRemoteUrl(req.url);
     if (/^file:/i.test(req.url)) return this.getFile(req);
     if (!this.opts.http && !this.opts.fetch) throw new XylemError(`Fetching ${req.url}: this runtime has no fetch()`);
@@ -195,7 +212,7 @@ export class Fetcher {
         this.limiter.release();
         throw this.cancelled;
       }
-      let result: Uint8Array | null;
+      let result: Uint8Array | SpilledBody | null;
       try {
         result = await this.attempt(req, partial);
       } catch (e) {
@@ -293,7 +310,7 @@ export class Fetcher {
   }
 
   /** One HTTP request; throws PartialBody when the body broke off after some bytes. */
-  private async attempt(req: FetchRequest, partial: Uint8Array): Promise<Uint8Array | null> {
+  private async attempt(req: FetchRequest, partial: Uint8Array): Promise<Uint8Array | SpilledBody | null> {
     this.requestsStarted++;
     const { url, headers } = this.requestHeaders(req.url);
     if (partial.length > 0) headers['Range'] = `bytes=${partial.length}-`;
@@ -342,15 +359,16 @@ export class Fetcher {
         res.cancel();
         throw new FetchError(`URI ${req.url} exceeded maximum size of ${cap} bytes`, res.status, false);
       }
-      // With a declared length the body goes straight into one buffer of that size.
-      const into = declared !== null && declared <= MAX_PREALLOCATE ? new Uint8Array(base.length + declared) : null;
-      if (into && base.length) into.set(base, 0);
-      const chunks: Uint8Array[] = !into && base.length ? [base] : [];
-      let got = base.length;
-      let received = 0;
-      const body = () => (into ? into.subarray(0, got) : concatBytes(chunks));
       const usePartial =
         req.partialPath !== undefined && this.opts.fs !== undefined && (declared === null || base.length + declared >= (req.partialMinSize ?? 0));
+      const spill = usePartial && req.spillMinSize !== undefined && declared !== null && base.length + declared >= req.spillMinSize;
+      // With a declared length the body goes straight into one buffer of that size.
+      const into = !spill && declared !== null && declared <= MAX_PREALLOCATE ? new Uint8Array(base.length + declared) : null;
+      if (into && base.length) into.set(base, 0);
+      const chunks: Uint8Array[] = !into && !spill && base.length ? [base] : [];
+      let got = base.length;
+      let received = 0;
+      const body = () => (spill ? new Uint8Array(0) : into ? into.subarray(0, got) : concatBytes(chunks));
       const writer = usePartial ? await this.openPartial(req.partialPath!, base) : null;
       try {
         for (;;) {
@@ -374,7 +392,7 @@ export class Fetcher {
             throw new FetchError(`URI ${req.url} exceeded maximum size of ${cap} bytes`, res.status, false);
           }
           if (into) into.set(chunk, got - chunk.length);
-          else chunks.push(chunk);
+          else if (!spill) chunks.push(chunk);
           if (writer) await writer.write(chunk);
         }
       } finally {
@@ -383,6 +401,7 @@ export class Fetcher {
       if (declared !== null && received < declared) throw new PartialBody(body().slice(), new FetchError('Transferred a partial file', 0, true));
       if (declared !== null && received > declared)
         throw new FetchError(`Server sent ${received} bytes, more than its Content-Length ${declared}`, res.status, false);
+      if (spill) return { file: req.partialPath!, size: got };
       return body();
     } finally {
       this.live.delete(live);

@@ -8,7 +8,7 @@ import { joinPath } from '../util/path.ts';
 import type { ObjectSource } from './engine.ts';
 import { PULL_MAX_METADATA_SIZE } from './engine.ts';
 import { Fetcher, joinUrl } from './fetcher.ts';
-import { ingestFilez, type IngestOptions } from './content.ts';
+import { STREAM_MIN_SIZE, ingestFilez, ingestFilezFile, type IngestOptions } from './content.ts';
 import type { PullWriter } from './writer.ts';
 import type { Repo } from '../repo/repo.ts';
 
@@ -66,17 +66,20 @@ export class HttpObjectSource implements ObjectSource {
     const partials = await this.partials;
     const name = `${csum}.filez`;
     const partialPath = joinPath(dir, name);
-    const filez = (await this.o.fetcher.get({
+    // Big bodies stay in their partial file (streamed from there): memory stays bounded.
+    const body = (await this.o.fetcher.getSpillable({
       url: this.objectUrl(csum, ObjectType.File),
       partialPath,
       partialMinSize: RESUMABLE_MIN_SIZE,
       partialMayExist: partials.has(name),
+      spillMinSize: STREAM_MIN_SIZE,
     }))!;
     try {
-      return await ingestFilez(writer, csum, filez, this.o.ingest);
+      if (body instanceof Uint8Array) return await ingestFilez(writer, csum, body, this.o.ingest);
+      return await ingestFilezFile(writer, csum, body.file, body.size, this.o.ingest);
     } finally {
       // Verified and written, or corrupt: either way the partial file is of no further use.
-      if (filez.length >= RESUMABLE_MIN_SIZE) await dest.fs.unlink(partialPath).catch(() => undefined);
+      if (!(body instanceof Uint8Array) || body.length >= RESUMABLE_MIN_SIZE) await dest.fs.unlink(partialPath).catch(() => undefined);
     }
   }
 }

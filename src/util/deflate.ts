@@ -31,10 +31,30 @@ export const fflateDeflateProvider: DeflateProvider = {
 };
 
 /** Inflated chunks of `data`: streamed where the provider can, else the whole output at once. */
-export async function* inflateRawChunks(provider: DeflateProvider, data: Uint8Array, maxOutput: number): AsyncIterable<Uint8Array> {
+export async function* inflateRawChunks(
+  provider: DeflateProvider,
+  data: Uint8Array | AsyncIterable<Uint8Array>,
+  maxOutput: number,
+): AsyncIterable<Uint8Array> {
   if (provider.inflateRawChunks) {
     yield* provider.inflateRawChunks(data, maxOutput);
     return;
   }
-  yield await provider.inflateRaw(data, maxOutput);
+  if (data instanceof Uint8Array) {
+    yield await provider.inflateRaw(data, maxOutput);
+    return;
+  }
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const p of data) {
+    parts.push(p);
+    n += p.length;
+  }
+  const all = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    all.set(p, n);
+    n += p.length;
+  }
+  yield await provider.inflateRaw(all, maxOutput);
 }

@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TempDir, describeInterop, ok, ostree, ostreeFsck } from '../helpers/interop.ts';
 import { countingServer, type CountingServer } from './helpers.ts';
@@ -22,6 +23,9 @@ describeInterop('pull of big objects (streamed inflate)', () => {
   let server: CountingServer;
   let bigCsum: string;
   const big = new Uint8Array(STREAM_MIN_SIZE + 1234567);
+  // Incompressible: its .filez is over STREAM_MIN_SIZE too, so it is streamed from the partial file.
+  const random = randomBytes(STREAM_MIN_SIZE + 99999);
+  let randomCsum: string;
 
   beforeAll(async () => {
     tmp = new TempDir('xylem-pull-big-');
@@ -35,10 +39,12 @@ describeInterop('pull of big objects (streamed inflate)', () => {
     mkdirSync(join(tree, 'd'), { recursive: true });
     writeFileSync(join(tree, 'd/big'), big);
     writeFileSync(join(tree, 'small'), 'small\n');
+    writeFileSync(join(tree, 'd/random'), random);
     srv = tmp.join('srv');
     ok(ostree(['init', `--repo=${srv}`, '--mode=archive']));
     ok(ostree([`--repo=${srv}`, 'commit', '-b', 'main', '-s', 'big', `--tree=dir=${tree}`]));
     bigCsum = ok(ostree([`--repo=${srv}`, 'ls', '-C', 'main', '/d/big'])).trim().split(/\s+/)[4]!;
+    randomCsum = ok(ostree([`--repo=${srv}`, 'ls', '-C', 'main', '/d/random'])).trim().split(/\s+/)[4]!;
     server = await countingServer(srv);
   }, 120_000);
   afterAll(async () => {
@@ -54,6 +60,11 @@ describeInterop('pull of big objects (streamed inflate)', () => {
     expect(ok(ostree([`--repo=${repo.path}`, 'ls', '-R', '-C', 'origin:main']))).toBe(ok(ostree([`--repo=${srv}`, 'ls', '-R', '-C', 'main'])));
     const obj = join(repo.path, 'objects', bigCsum.slice(0, 2), `${bigCsum.slice(2)}.file`);
     expect(Buffer.compare(readFileSync(obj), Buffer.from(big))).toBe(0);
+    const robj = join(repo.path, 'objects', randomCsum.slice(0, 2), `${randomCsum.slice(2)}.file`);
+    expect(Buffer.compare(readFileSync(robj), random)).toBe(0);
+    expect(readFileSync(join(srv, 'objects', randomCsum.slice(0, 2), `${randomCsum.slice(2)}.filez`)).length).toBeGreaterThan(STREAM_MIN_SIZE);
+    // The partial download was removed once written.
+    expect(existsSync(join(repo.path, 'tmp/xylem-pull-partial', `${randomCsum}.filez`))).toBe(false);
   }, 120_000);
 
   it('a corrupted big object fails the pull and leaves nothing behind', async () => {
