@@ -11,7 +11,7 @@ import type { PullWriter } from './writer.ts';
 import { inflateRawChunks } from '../util/deflate.ts';
 
 /** Regular files at least this big are inflated chunk by chunk into bare-family repos. */
-export const STREAM_MIN_SIZE = 4 * 1024 * 1024;
+export const STREAM_MIN_SIZE = 1024 * 1024;
 
 /** Largest content object inflated in memory (regular files are bigger only in exotic trees). */
 export const MAX_CONTENT_SIZE = 4 * 1024 * 1024 * 1024;
