@@ -4,6 +4,7 @@
 // allocated and again while the body streams in.
 
 import { XylemError } from '../util/errors.ts';
+import { readBodyCapped } from '../util/read-body.ts';
 
 export interface RemoteReaderOptions {
   fetch: typeof fetch;
@@ -68,39 +69,13 @@ export class RemoteReader {
       await res.body?.cancel().catch(() => undefined);
       throw new AuditFetchError(`Fetching ${url}: HTTP ${res.status}`, res.status);
     }
-    const declared = res.headers.get('content-length');
-    if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new AuditFetchError(`Fetching ${url}: ${declared} bytes exceeds the limit of ${maxBytes}`, res.status);
-    }
-    if (!res.body) {
-      const buf = new Uint8Array(await res.arrayBuffer());
-      if (buf.length > maxBytes) throw new AuditFetchError(`Fetching ${url}: body exceeds the limit of ${maxBytes}`, res.status);
-      this.count(buf.length);
-      return buf;
-    }
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new AuditFetchError(`Fetching ${url}: body exceeds the limit of ${maxBytes}`, res.status);
-      }
-      chunks.push(value);
-    }
-    this.count(total);
-    if (chunks.length === 1) return chunks[0]!;
-    const out = new Uint8Array(total);
-    let o = 0;
-    for (const c of chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+    const buf = await readBodyCapped(res, maxBytes, (over) =>
+      over.kind === 'declared'
+        ? new AuditFetchError(`Fetching ${url}: ${over.declared} bytes exceeds the limit of ${maxBytes}`, res.status)
+        : new AuditFetchError(`Fetching ${url}: body exceeds the limit of ${maxBytes}`, res.status),
+    );
+    this.count(buf.length);
+    return buf;
   }
 
   private count(n: number): void {

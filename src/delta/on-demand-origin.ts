@@ -6,6 +6,7 @@
 
 import type { DirEntry, FsHost, ReadHandle, Stat, WriteHandle, WriteOptions } from '../host.ts';
 import { XylemError } from '../util/errors.ts';
+import { readBodyCapped } from '../util/read-body.ts';
 
 /** Fetches one file of the origin by repo-relative path; null when the origin answers 404. */
 export type OriginGet = (relPath: string, maxBytes: number) => Promise<Uint8Array | null>;
@@ -20,34 +21,12 @@ export function isSafeRepoPath(rel: string): boolean {
 }
 
 /** Reads a response body, refusing more than `maxBytes` (hostile or broken origins). */
-export async function readCapped(res: Response, maxBytes: number, what: string): Promise<Uint8Array> {
-  const declared = res.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new XylemError(`${what}: the origin declares ${declared} bytes, over the limit of ${maxBytes}`);
-  }
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new XylemError(`${what}: the origin sent more than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+export function readCapped(res: Response, maxBytes: number, what: string): Promise<Uint8Array> {
+  return readBodyCapped(res, maxBytes, (over) =>
+    over.kind === 'declared'
+      ? new XylemError(`${what}: the origin declares ${over.declared} bytes, over the limit of ${maxBytes}`)
+      : new XylemError(`${what}: the origin sent more than ${maxBytes} bytes`),
+  );
 }
 
 /** An OriginGet over `fetchFn` for the archive repository at `baseUrl` (http/https). */

@@ -12,6 +12,7 @@ import { Repo, writeFileAtomic } from './repo.ts';
 import { joinPath } from '../util/path.ts';
 import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
 import { NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
+import { readBodyCapped } from '../util/read-body.ts';
 
 /** One configured remote. */
 export interface Remote {
@@ -519,32 +520,7 @@ export function httpFetcher(fetchFn: typeof fetch): RemoteFetcher {
         await res.body?.cancel().catch(() => undefined);
         throw new XylemError(`While fetching ${url}: Server returned HTTP ${res.status}`);
       }
-      const declared = Number(res.headers.get('content-length') ?? NaN);
-      if (Number.isFinite(declared) && declared > cap) {
-        await res.body?.cancel().catch(() => undefined);
-        throw new XylemError(`While fetching ${url}: larger than ${cap} bytes`);
-      }
-      if (!res.body) return new Uint8Array(0);
-      const reader = res.body.getReader();
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.length;
-        if (total > cap) {
-          await reader.cancel().catch(() => undefined);
-          throw new XylemError(`While fetching ${url}: larger than ${cap} bytes`);
-        }
-        chunks.push(value);
-      }
-      const out = new Uint8Array(total);
-      let off = 0;
-      for (const c of chunks) {
-        out.set(c, off);
-        off += c.length;
-      }
-      return out;
+      return readBodyCapped(res, cap, () => new XylemError(`While fetching ${url}: larger than ${cap} bytes`));
     },
   };
 }
