@@ -1,5 +1,5 @@
 // Content-defined chunking for static-delta generation: bup's rolling checksum ("bupsplit", a
-// 128-byte window Adler-like sum; a chunk ends where the low 13 bits of s2 are all ones) with
+// 64-byte window Adler-like sum, as ostree's BUP_WINDOWSIZE = 1 << (7 - 1); a chunk ends where the low 13 bits of s2 are all ones) with
 // chunks capped at 32 KiB, as OSTree splits files to find blocks shared by the old and new
 // version of a file. Each chunk is reported with its CRC-32 (IEEE, as zlib's crc32) so the
 // caller can match chunks cheaply before comparing bytes.
@@ -7,7 +7,7 @@
 // rollsumChunks(ptr, len, outPtr, maxChunks) writes records of two little-endian u32
 // (chunk length, crc32) at outPtr and returns their number, or -1 if maxChunks is too small.
 
-const WINDOW_SIZE: i32 = 128;
+const WINDOW_SIZE: i32 = 64;
 const BLOB_BITS: u32 = 13;
 const BLOB_MASK: u32 = (1 << BLOB_BITS) - 1;
 const CHAR_OFFSET: u32 = 31;
@@ -37,7 +37,7 @@ export function crc32(p: usize, len: usize): u32 {
   return c ^ 0xffffffff;
 }
 
-/** Window of the rolling sum (128 bytes). */
+/** Window of the rolling sum (64 bytes). */
 const WINDOW: usize = memory.data(WINDOW_SIZE, 16);
 
 /**

@@ -2,7 +2,8 @@
 // the new objects are those reachable from the target commit and not from the source (the
 // commit itself travels in the superblock). Regular files that have a "similar" old version
 // (same basename, size within 30 %, old object world-readable) are encoded with rollsum (when at
-// least half of the new file's bupsplit chunks exist in the old one) or else bsdiff (unless
+// least half of the new file's bupsplit chunks exist in the old one, keyed as ostree keys them,
+// see prefixCrcKeys) or else bsdiff (unless
 // disabled or old + new exceeds max-bsdiff-size); big remaining content becomes fallback objects
 // (fetched loose); everything else is spliced whole. Parts are cut at max-chunk-size.
 // Parts are compressed and written as soon as they are full (up to the encoder's `parallelism`
@@ -22,7 +23,7 @@ import { PartBuilder } from './part-builder.ts';
 import { compressPart } from './part.ts';
 import { deltaNameString, deltaRelDir, superblockKey } from './paths.ts';
 import { encodeSignedSuperblock, encodeSuperblock, type Endianness, type FallbackEntry, type PartHeader } from './superblock.ts';
-import { lzma2XzEncoder, type XzEncoder } from './xz.ts';
+import { crc32, lzma2XzEncoder, type XzEncoder } from './xz.ts';
 
 /** The WASM kernels generation needs (structurally a subset of core-wasm's Core). */
 export interface DeltaKernels {
@@ -120,7 +121,30 @@ async function defaultKernels(): Promise<DeltaKernels> {
 
 const SIMILARITY_PERCENT = 30;
 
-/** Rollsum pieces for `next` against `prev`, or null when fewer than half of next's chunks match. */
+/**
+ * ostree's key for each chunk (ostree 2022.7 quirk, kept for identical decisions): the CRC-32 of
+ * the file's first `length` bytes, not of the chunk itself, so chunks match only when they have
+ * the same length and the two files share that prefix. Prefix CRCs are computed incrementally
+ * over the distinct chunk lengths (at most 32 KiB of hashing per file).
+ */
+function prefixCrcKeys(data: Uint8Array, lengths: Uint32Array): number[] {
+  const distinct = [...new Set(lengths)].sort((x, y) => x - y);
+  const byLen = new Map<number, number>();
+  let crc = 0;
+  let at = 0;
+  for (const len of distinct) {
+    crc = crc32(data.subarray(at, len), crc);
+    at = len;
+    byLen.set(len, crc);
+  }
+  return [...lengths].map((l) => byLen.get(l)!);
+}
+
+/**
+ * Rollsum pieces for `next` against `prev`, or null when fewer than half of next's chunks match
+ * (ostree's rule). Chunks are keyed as ostree keys them (prefixCrcKeys); a next chunk is copied
+ * from the first old chunk with the same key and length and equal bytes.
+ */
 function rollsumPieces(
   kernels: DeltaKernels,
   prev: Uint8Array,
@@ -128,13 +152,15 @@ function rollsumPieces(
 ): { pieces: Array<{ from: number; length: number } | { data: Uint8Array }>; matchedBytes: number; matched: number; crcMatches: number; total: number } | null {
   const a = kernels.rollsumChunks(prev);
   const b = kernels.rollsumChunks(next);
+  const aKeys = prefixCrcKeys(prev, a.lengths);
+  const bKeys = prefixCrcKeys(next, b.lengths);
   const byCrc = new Map<number, Array<{ off: number; len: number }>>();
   let off = 0;
   for (let i = 0; i < a.lengths.length; i++) {
     const len = a.lengths[i]!;
-    const l = byCrc.get(a.crcs[i]!);
+    const l = byCrc.get(aKeys[i]!);
     if (l) l.push({ off, len });
-    else byCrc.set(a.crcs[i]!, [{ off, len }]);
+    else byCrc.set(aKeys[i]!, [{ off, len }]);
     off += len;
   }
   const pieces: Array<{ from: number; length: number } | { data: Uint8Array }> = [];
@@ -144,7 +170,7 @@ function rollsumPieces(
   for (let i = 0; i < b.lengths.length; i++) {
     const len = b.lengths[i]!;
     const chunk = next.subarray(off, off + len);
-    const cand = byCrc.get(b.crcs[i]!)?.find((c) => c.len === len && equalBytes(prev.subarray(c.off, c.off + len), chunk));
+    const cand = byCrc.get(bKeys[i]!)?.find((c) => c.len === len && equalBytes(prev.subarray(c.off, c.off + len), chunk));
     const last = pieces[pieces.length - 1];
     if (cand) {
       matched++;
@@ -158,7 +184,7 @@ function rollsumPieces(
   }
   const total = b.lengths.length;
   if (total === 0 || matched * 100 < total * 50) return null;
-  const crcMatches = new Set([...b.crcs].filter((c) => byCrc.has(c))).size;
+  const crcMatches = new Set(bKeys.filter((c) => byCrc.has(c))).size;
   return { pieces, matchedBytes, matched, crcMatches, total };
 }
 
