@@ -3,7 +3,7 @@
 // each part whose objects are not all present, and finally write the commit and its detached
 // metadata. Everything happens in one Transaction: on any error nothing is committed.
 // Parts come from a loader, so the same code serves `static-delta apply-offline` (files) and
-// pull (HTTP). Like ostree, deltas with fallback objects cannot be applied offline.
+// pull (HTTP); the next needed part is loaded while the current one runs. Like ostree, deltas with fallback objects cannot be applied offline.
 
 import type { Repo } from '../repo/repo.ts';
 import { Transaction } from '../repo/transaction.ts';
@@ -87,8 +87,46 @@ export async function executeDelta(repo: Repo, tx: Transaction, sb: Superblock, 
   if (commitCsum !== sb.to)
     throw new CorruptionError(`Static delta superblock names commit ${sb.to} but carries commit ${commitCsum}`);
 
+  // which parts to run (a part whose objects are all present is skipped), and where each comes from
+  const inlineParts = new Map<number, GVVariant>();
+  const needed: number[] = [];
+  for (let i = 0; i < sb.parts.length; i++) {
+    let haveAll = true;
+    for (const o of sb.parts[i]!.objects) {
+      if (!(await tx.hasObject(o.checksum, o.type))) {
+        haveAll = false;
+        break;
+      }
+    }
+    if (!haveAll) {
+      needed.push(i);
+      const inline = sb.metadata.find(([k]) => k === superblockKey(sb.from, sb.to, String(i)))?.[1];
+      if (inline) inlineParts.set(i, inline);
+    }
+  }
+  // the next part is loaded (fetched over HTTP, read from disk) while this one runs
+  const load = (i: number): Promise<Uint8Array | null> => {
+    const h = sb.parts[i]!;
+    if (inlineParts.has(i)) return Promise.resolve(null);
+    const p =
+      h.size > maxPart
+        ? Promise.reject(new CorruptionError(`Static delta part ${i} declares ${h.size} bytes, over the limit of ${maxPart}`))
+        : loadPart(i);
+    p.catch(() => undefined); // awaited (and its error reported) when the part's turn comes
+    return p;
+  };
+  let next: Promise<Uint8Array | null> | null = needed.length > 0 ? load(needed[0]!) : null;
+  let n = 0;
   for (let i = 0; i < sb.parts.length; i++) {
     const h = sb.parts[i]!;
+    if (needed[n] !== i) {
+      opts.onPart?.(i, sb.parts.length, true);
+      continue;
+    }
+    const pending = next!;
+    n++;
+    next = n < needed.length ? load(needed[n]!) : null;
+    // an earlier part may have brought all of this one's objects
     let haveAll = true;
     for (const o of h.objects) {
       if (!(await tx.hasObject(o.checksum, o.type))) {
@@ -100,7 +138,7 @@ export async function executeDelta(repo: Repo, tx: Transaction, sb: Superblock, 
       opts.onPart?.(i, sb.parts.length, true);
       continue;
     }
-    const inline = sb.metadata.find(([k]) => k === superblockKey(sb.from, sb.to, String(i)))?.[1];
+    const inline = inlineParts.get(i);
     let data: Uint8Array;
     if (inline) {
       if (inline.type !== '(yay)') throw new CorruptionError(`Static delta inline part ${i} has type ${inline.type}`);
@@ -109,8 +147,7 @@ export async function executeDelta(repo: Repo, tx: Transaction, sb: Superblock, 
       data[0] = kind;
       data.set(body, 1);
     } else {
-      if (h.size > maxPart) throw new CorruptionError(`Static delta part ${i} declares ${h.size} bytes, over the limit of ${maxPart}`);
-      const loaded = await loadPart(i);
+      const loaded = await pending;
       if (!loaded) throw new XylemError(`Static delta part ${i} is missing`);
       if (loaded.length !== h.size)
         throw new CorruptionError(`Static delta part ${i} has ${loaded.length} bytes, the superblock declares ${h.size}`);
