@@ -1,8 +1,8 @@
 // A small, deterministic LZMA2 encoder (pure TypeScript, runs everywhere) for compressing
 // static-delta parts: hash-chain match finder over a 4 MiB window, liblzma-style "fast mode"
 // parsing (the four rep distances, short reps, one step of lazy matching), lc=3 lp=0 pb=2. Output is a raw LZMA2 stream (chunks of at most 2 MiB of input and
-// 64 KiB of output, each with a fresh LZMA state over a continuing dictionary; chunks that do
-// not shrink are stored). It trades ratio for simplicity: typically within 5-12 % of xz -6.
+// 64 KiB of output over a continuing dictionary; the LZMA state goes on from chunk to chunk and
+// restarts only after a chunk that did not shrink and was stored). It trades ratio for simplicity: typically within 5-12 % of xz -6.
 
 /** Dictionary size (and match window): 4 MiB, LZMA2 property byte 20. */
 export const LZMA2_DICT_SIZE = 1 << 22;
@@ -120,7 +120,7 @@ class LenEncoder {
   }
 }
 
-/** LZMA coder state for one chunk (reset at every chunk). */
+/** LZMA coder state (continues across chunks; reset after a stored chunk). */
 class LzmaModel {
   state = 0;
   /** The four most recent match distances (distance - 1), most recent first. */
@@ -288,11 +288,14 @@ export function lzma2Encode(data: Uint8Array): Uint8Array {
   let pos = 0;
   let first = true; // the next chunk resets the dictionary
   let propsSet = false;
+  // the LZMA state (probabilities, state, reps) continues from chunk to chunk, as liblzma's
+  // does; it restarts after a stored chunk (whose bytes the model did not see coded)
+  let m = new LzmaModel();
+  let stateReset = true;
   while (pos < n) {
     const chunkStart = pos;
     const chunkLimit = Math.min(n, chunkStart + MAX_CHUNK_UNCOMPRESSED);
     const rc = new RangeEncoder();
-    const m = new LzmaModel();
     const reps = m.reps;
     while (pos < chunkLimit && rc.size < MAX_CHUNK_COMPRESSED - 64) {
       const posState = pos & POS_MASK;
@@ -372,7 +375,9 @@ export function lzma2Encode(data: Uint8Array): Uint8Array {
     const packed = rc.finish();
     const usize = pos - chunkStart;
     if (packed.length >= usize || packed.length > MAX_CHUNK_COMPRESSED) {
-      // store instead (64 KiB pieces); the next LZMA chunk resets the state anyway
+      // store instead (64 KiB pieces); the next LZMA chunk resets the state
+      m = new LzmaModel();
+      stateReset = true;
       for (let s = chunkStart; s < pos; s += 65536) {
         const e = Math.min(pos, s + 65536);
         out.push(Uint8Array.of(first ? 0x01 : 0x02, (e - s - 1) >>> 8, (e - s - 1) & 255), data.subarray(s, e));
@@ -380,13 +385,15 @@ export function lzma2Encode(data: Uint8Array): Uint8Array {
       }
       continue;
     }
-    // control: LZMA chunk, state reset (+ new props + dict reset on the first)
-    const control = (first ? 0xe0 : propsSet ? 0xa0 : 0xc0) | ((usize - 1) >>> 16);
+    // control: LZMA chunk; dict reset + props + state reset on the first, props + state reset
+    // after a leading stored chunk, state reset after any stored chunk, else the state goes on
+    const control = (first ? 0xe0 : !propsSet ? 0xc0 : stateReset ? 0xa0 : 0x80) | ((usize - 1) >>> 16);
     const hdr = [control, ((usize - 1) >>> 8) & 255, (usize - 1) & 255, ((packed.length - 1) >>> 8) & 255, (packed.length - 1) & 255];
     if (!propsSet) hdr.push((PB * 5 + 0) * 9 + LC);
     out.push(Uint8Array.from(hdr), packed);
     first = false;
     propsSet = true;
+    stateReset = false;
   }
   out.push(Uint8Array.of(0x00));
   let total = 0;
