@@ -57,7 +57,7 @@ describeInterop('static deltas: xylem ↔ ostree', () => {
     const ta = tmp.join('A');
     mkdirSync(join(ta, 'sub'), { recursive: true });
     const small = pseudoRandom(1, 200_000);
-    const big = pseudoRandom(2, 1_000_000);
+    const big = pseudoRandom(2, 1_500_000); // over 1 MiB: its rollsum object streams to disk through read windows
     writeFileSync(join(ta, 'small.bin'), small);
     writeFileSync(join(ta, 'big.bin'), big);
     writeFileSync(join(ta, 'hello.txt'), 'hello\n');
@@ -68,7 +68,7 @@ describeInterop('static deltas: xylem ↔ ostree', () => {
     const small2 = Buffer.from(small);
     small2.write('CHANGEDXXX', 5000, 'latin1');
     writeFileSync(join(tb, 'small.bin'), small2);
-    writeFileSync(join(tb, 'big.bin'), Buffer.concat([big.subarray(0, 500_000), pseudoRandom(3, 400), big.subarray(500_000)]));
+    writeFileSync(join(tb, 'big.bin'), Buffer.concat([big.subarray(0, 700_000), pseudoRandom(3, 400), big.subarray(700_000)]));
     writeFileSync(join(tb, 'new.txt'), 'new file\n');
     // a file that is a single bupsplit chunk, shifted by a prefix: no chunk of the new version
     // exists in the old one, so rollsum declines and bsdiff is used (by both tools)
