@@ -409,8 +409,10 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
     throw new XylemError('Fetch configured to require static deltas, but no summary deltas or delta index found');
 
   // --- the remote's mode ---------------------------------------------------------------------
-  if (!localSrc) {
-    const mode = summary?.mode ?? (await loadRemoteConfig()).get('core', 'mode') ?? 'bare';
+  // As ostree 2022.7: the mode comes from the summary, or from /config when a summary lacks it;
+  // without a summary nothing more is fetched (a non-archive remote then fails on its objects).
+  if (!localSrc && summary) {
+    const mode = summary.mode ?? (await loadRemoteConfig()).get('core', 'mode') ?? 'bare';
     if (mode !== 'archive-z2' && mode !== 'archive') throw new XylemError(`Can't pull from archives with mode "${mode}"`);
   }
 
