@@ -159,7 +159,17 @@ async function readSourceRange(fs: FsHost, src: ReadSource, off: number, len: nu
 async function* segmentChunks(fs: FsHost, segs: Segment[], size: number, bspatch: BspatchFn, checksum: string): AsyncGenerator<Uint8Array> {
   const buf = new Uint8Array(Math.max(1, Math.min(CHUNK, size)));
   let fill = 0;
+  let last: ReadSource | null = null;
   for (const s of segs) {
+    // one source file open at a time (a hostile op stream may switch sources at every write)
+    if (s.kind !== 'blob' && s.src !== last) {
+      if (last?.handle) {
+        await last.handle.close();
+        last.handle = null;
+        last.window = null;
+      }
+      last = s.src;
+    }
     if (s.kind === 'bspatch') {
       if (fill > 0) yield buf.subarray(0, fill);
       fill = 0;
