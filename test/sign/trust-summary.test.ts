@@ -4,73 +4,24 @@
 // indexes written by `summary -u`, and `remote summary` / `remote refs` over HTTP with
 // gpg-verify-summary.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OSTREE, TempDir, buildCli, disposeCli } from '../helpers/interop.ts';
-import { runAsync } from '../pull/helpers.ts';
-import { startTrivialHttpd, type RunningHttpd } from '../../tools/httpd/server.ts';
-import { CAN_RUN, KEY1, SUITE_GPGHOME, copyGpgHome, killAgent } from './helpers.ts';
-
-type Tool = 'ostree' | 'xylem';
-const TOOLS: Tool[] = ['ostree', 'xylem'];
+import { CAN_RUN } from './helpers.ts';
+import { TOOLS, trustFixture } from './trust-fixture.ts';
 
 if (!CAN_RUN && process.env.CI === 'true') throw new Error('trust-summary: the real ostree, gpg and the ostree-tests GnuPG keys are required (CI=true)');
 if (!CAN_RUN) console.warn('\n!!! trust-summary: SKIPPED — needs the real ostree, gpg and the ostree-tests keys !!!\n');
 
 describe.skipIf(!CAN_RUN)('summary trust edge cases, ostree vs xylem', () => {
-  let tmp: TempDir;
-  let home: string;
-  let httpd: RunningHttpd;
-  /** OSTREE_GPG_HOME as libtest sets it: the suite's trusted keyring directory. */
-  let trusted: string;
-
-  async function exec(t: Tool, args: string[], env: Record<string, string> = {}) {
-    const cmd = t === 'ostree' ? OSTREE! : process.execPath;
-    const argv = t === 'ostree' ? args : [buildCli(), ...args];
-    return runAsync(cmd, argv, { env: { TZ: 'UTC', OSTREE_GPG_HOME: trusted, ...env } });
-  }
-  /** (Repos and remotes are set up by the real ostree for both tools: it starts faster.) */
-  async function must(t: Tool, args: string[], env: Record<string, string> = {}): Promise<string> {
-    const r = await exec(t, args, env);
-    if (r.status !== 0) throw new Error(`${t} ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
-    return r.stdout;
-  }
-  /** A fresh archive server repo under the HTTP root, with one commit of a small tree. */
-  async function serverRepo(name: string, commitArgs: string[] = []): Promise<{ path: string; url: string; csum: string }> {
-    const path = tmp.join('www', name);
-    await must('ostree', [`--repo=${path}`, 'init', '--mode=archive']);
-    const tree = tmp.join(`tree-${name}`);
-    mkdirSync(join(tree, 'usr/lib/modules/5.0'), { recursive: true });
-    writeFileSync(join(tree, 'usr/lib/modules/5.0/vmlinuz'), 'a kernel\n');
-    writeFileSync(join(tree, 'usr/lib/modules/5.0/initramfs.img'), 'an initramfs\n');
-    mkdirSync(join(tree, 'usr/etc'), { recursive: true });
-    writeFileSync(join(tree, 'usr/etc/os-release'), 'ID=testos\n');
-    const csum = (await must('ostree', [`--repo=${path}`, 'commit', '-b', 'main', '-s', 'one', `--tree=dir=${tree}`, ...commitArgs])).trim();
-    return { path, url: `${httpd.url}/${name}`, csum };
-  }
-  const signArgs = (): string[] => [`--gpg-sign=${KEY1}`, `--gpg-homedir=${home}`];
-
-  beforeAll(async () => {
-    tmp = new TempDir('xylem-trust-');
-    home = copyGpgHome(tmp.join('gpghome'));
-    trusted = join(SUITE_GPGHOME, 'trusted');
-    mkdirSync(tmp.join('www'));
-    httpd = await startTrivialHttpd({ root: tmp.join('www'), port: 0, host: '127.0.0.1' });
-  }, 60_000);
-
-  afterAll(async () => {
-    await httpd?.close();
-    disposeCli();
-    if (home) killAgent(home);
-    tmp?.cleanup();
-  });
+  const fx = trustFixture();
+  const { exec, must, serverRepo, signArgs } = fx;
 
   it('summary cache: prune drops deleted remotes, a stale cache is caught, --cache-dir caches elsewhere', async () => {
     const srv = await serverRepo('cache', signArgs());
     await must('ostree', [`--repo=${srv.path}`, 'summary', '-u', ...signArgs()]);
     for (const t of TOOLS) {
-      const repo = tmp.join(`cache-${t}`);
+      const repo = fx.tmp.join(`cache-${t}`);
       await must('ostree', [`--repo=${repo}`, 'init', '--mode=archive']);
       await must('ostree', [`--repo=${repo}`, 'remote', 'add', '--set=gpg-verify-summary=true', 'origin', srv.url]);
       await must(t, [`--repo=${repo}`, 'pull', 'origin', 'main']);
@@ -91,28 +42,28 @@ describe.skipIf(!CAN_RUN)('summary trust edge cases, ostree vs xylem', () => {
       await must(t, [`--repo=${repo}`, 'pull', 'origin', 'main']);
       expect(readFileSync(join(cache, 'origin')).equals(good), t).toBe(true);
 
-      const repo2 = tmp.join(`cachedir-${t}`);
-      const dir = tmp.join(`cachedir-${t}-dir`);
+      const repo2 = fx.tmp.join(`cachedir-${t}`);
+      const dir = fx.tmp.join(`cachedir-${t}-dir`);
       mkdirSync(dir);
       await must('ostree', [`--repo=${repo2}`, 'init', '--mode=archive']);
       await must('ostree', [`--repo=${repo2}`, 'remote', 'add', '--set=gpg-verify-summary=true', 'origin', srv.url]);
       await must(t, [`--repo=${repo2}`, 'pull', `--cache-dir=${dir}`, 'origin', 'main']);
       expect(existsSync(join(repo2, 'tmp/cache/summaries/origin')), t).toBe(false);
       expect(readdirSync(join(dir, 'summaries')).sort(), t).toEqual(['origin', 'origin.sig']);
-      const missing = await exec(t, [`--repo=${repo2}`, 'pull', `--cache-dir=${tmp.join('nowhere')}`, 'origin', 'main']);
-      expect(missing.stderr, t).toContain(`opendir(${tmp.join('nowhere')}): No such file or directory`);
+      const missing = await exec(t, [`--repo=${repo2}`, 'pull', `--cache-dir=${fx.tmp.join('nowhere')}`, 'origin', 'main']);
+      expect(missing.stderr, t).toContain(`opendir(${fx.tmp.join('nowhere')}): No such file or directory`);
     }
   }, 120_000);
 
   it('summary -u rewrites the delta indexes as ostree does', async () => {
     const srv = await serverRepo('deltas');
-    const tree = tmp.join('tree-deltas');
+    const tree = fx.tmp.join('tree-deltas');
     writeFileSync(join(tree, 'usr/etc/os-release'), 'ID=testos\nVERSION=2\n');
     await must('ostree', [`--repo=${srv.path}`, 'commit', '-b', 'main', '-s', 'two', `--tree=dir=${tree}`]);
     await must('ostree', [`--repo=${srv.path}`, 'static-delta', 'generate', 'main']);
     const listing: Record<string, string[]> = {};
     for (const t of TOOLS) {
-      const copy = tmp.join(`deltas-${t}`);
+      const copy = fx.tmp.join(`deltas-${t}`);
       cpSync(srv.path, copy, { recursive: true });
       await must(t, [`--repo=${copy}`, 'summary', '-u']);
       const idx = join(copy, 'delta-indexes');
@@ -122,7 +73,7 @@ describe.skipIf(!CAN_RUN)('summary trust edge cases, ostree vs xylem', () => {
     expect(listing.xylem).toEqual(listing.ostree);
     expect(listing.ostree!.some((f) => f.endsWith('.index'))).toBe(true);
     for (const f of listing.ostree!.filter((n) => n.endsWith('.index')))
-      expect(readFileSync(join(tmp.join('deltas-xylem'), 'delta-indexes', f))).toEqual(readFileSync(join(tmp.join('deltas-ostree'), 'delta-indexes', f)));
+      expect(readFileSync(join(fx.tmp.join('deltas-xylem'), 'delta-indexes', f))).toEqual(readFileSync(join(fx.tmp.join('deltas-ostree'), 'delta-indexes', f)));
   }, 120_000);
 
   it('remote summary / remote refs over HTTP verify gpg-verify-summary and print the same report', async () => {
@@ -130,7 +81,7 @@ describe.skipIf(!CAN_RUN)('summary trust edge cases, ostree vs xylem', () => {
     await must('ostree', [`--repo=${srv.path}`, 'summary', '-u', ...signArgs()]);
     const out: Record<string, string[]> = {};
     for (const t of TOOLS) {
-      const repo = tmp.join(`rsum-${t}`);
+      const repo = fx.tmp.join(`rsum-${t}`);
       await must('ostree', [`--repo=${repo}`, 'init', '--mode=archive']);
       await must('ostree', [`--repo=${repo}`, 'remote', 'add', '--set=gpg-verify-summary=true', 'origin', srv.url]);
       out[t] = [await must(t, [`--repo=${repo}`, 'remote', 'summary', 'origin']), await must(t, [`--repo=${repo}`, 'remote', 'refs', 'origin'])];
@@ -141,7 +92,7 @@ describe.skipIf(!CAN_RUN)('summary trust edge cases, ostree vs xylem', () => {
     // Without the key, both refuse the summary with the same report.
     const errs: Record<string, string> = {};
     for (const t of TOOLS) {
-      const r = await exec(t, [`--repo=${tmp.join(`rsum-${t}`)}`, 'remote', 'summary', 'origin'], { OSTREE_GPG_HOME: tmp.join('none') });
+      const r = await exec(t, [`--repo=${fx.tmp.join(`rsum-${t}`)}`, 'remote', 'summary', 'origin'], { OSTREE_GPG_HOME: fx.tmp.join('none') });
       expect(r.status, t).not.toBe(0);
       errs[t] = r.stderr;
     }
