@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeInterop, ok, ostree } from '../helpers/interop.ts';
-import { Fixture, REF, buildRpmXylem, cli, disposeRpmXylem, type Result } from './helpers.ts';
+import { Fixture, REF, buildRpmXylem, disposeRpmXylem, sysrootCli } from './helpers.ts';
 
 describeInterop('rpm-xylem: host life cycle against ostree admin', () => {
   vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
@@ -18,20 +18,7 @@ describeInterop('rpm-xylem: host life cycle against ostree admin', () => {
   let c1: string;
   let c2: string;
   let booted: string;
-  const x = (args: string[], env: Record<string, string> = {}): Promise<Result> =>
-    cli(bin, [...args, `--sysroot=${fx.sys}`], { XYLEM_BOOTED: booted, XYLEM_PROC_CMDLINE: '', ...env });
-  const must = async (args: string[], env: Record<string, string> = {}): Promise<string> => {
-    const r = await x(args, env);
-    if (r.status !== 0) throw new Error(`rpm-xylem ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
-    return r.stdout;
-  };
-  const json = async () => JSON.parse(await must(['status', '--json'])) as { deployments: Array<Record<string, unknown>>; transaction: unknown };
-  /** rpm-xylem's order (from --json) must be ostree's. */
-  const sameOrder = async () => {
-    const ids = (await json()).deployments.map((d) => `${d.checksum}.${d.serial}`);
-    expect(ids).toEqual(fx.adminOrder());
-    return ids;
-  };
+  const { x, must, json, sameOrder } = sysrootCli(fx, () => bin, () => booted);
   /** The oracle's order alone (cheaper: no rpm-xylem run). */
   const order = async () => fx.adminOrder();
 

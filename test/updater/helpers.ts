@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, normalize } from 'node:path';
 import { ROOT, TempDir, ok, ostree, run } from '../helpers/interop.ts';
+import { expect } from 'vitest';
 
 export const REF = 'testos/stable';
 /** ostree sets the immutable bit on deployments unless told not to; the tests delete them. */
@@ -198,3 +199,27 @@ export class Fixture {
     this.tmp.cleanup();
   }
 }
+
+/**
+ * rpm-xylem commands on `fx`'s sysroot, with the booted deployment `booted()` names: `x` runs,
+ * `must` runs and returns stdout (throws on failure), `json` reads `status --json`, `sameOrder`
+ * asserts that rpm-xylem lists the deployments in the order of `ostree admin status` (the oracle).
+ */
+export function sysrootCli(fx: Fixture, bin: () => string, booted: () => string) {
+  const x = (args: string[], env: Record<string, string> = {}): Promise<Result> =>
+    cli(bin(), [...args, `--sysroot=${fx.sys}`], { XYLEM_BOOTED: booted(), XYLEM_PROC_CMDLINE: '', ...env });
+  const must = async (args: string[], env: Record<string, string> = {}): Promise<string> => {
+    const r = await x(args, env);
+    if (r.status !== 0) throw new Error(`rpm-xylem ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+    return r.stdout;
+  };
+  const json = async () =>
+    JSON.parse(await must(['status', '--json'])) as { deployments: Array<Record<string, unknown>>; transaction: unknown };
+  const sameOrder = async (): Promise<string[]> => {
+    const ids = (await json()).deployments.map((d) => `${d.checksum}.${d.serial}`);
+    expect(ids).toEqual(fx.adminOrder());
+    return ids;
+  };
+  return { x, must, json, sameOrder };
+}
+
