@@ -5,6 +5,7 @@
 // store-only one (uncompressed LZMA2 chunks), or whatever a host passes as XzEncoder (liblzma).
 
 import { CorruptionError } from '../util/errors.ts';
+import { concatBytes } from '../util/bytes.ts';
 
 export interface XzDecoder {
   /** Decompresses one .xz stream; throws if the output would exceed maxSize bytes. */
@@ -165,15 +166,7 @@ export function xzContainer(data: Uint8Array, lzma2: Uint8Array | null, dictProp
   parts.push(new Uint8Array(index));
   const footerBody = [...le32(index.length / 4 - 1), ...STREAM_FLAGS];
   parts.push(new Uint8Array([...le32(crc32(new Uint8Array(footerBody))), ...footerBody, 0x59, 0x5a]));
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A dependency-free encoder: valid .xz without compression. */

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryHost } from '../../runtimes/memory/index.ts';
 import type { Host } from '../../src/host.ts';
 import { Repo } from '../../src/repo/repo.ts';
+import { concatBytes } from '../../src/util/bytes.ts';
 import { Transaction } from '../../src/repo/transaction.ts';
 import { MutableTree } from '../../src/repo/mutable-tree.ts';
 import { importDirectory, makeImportContext, writeCommit } from '../../src/repo/commit.ts';
@@ -71,12 +72,12 @@ function mutate(input: Uint8Array, next: () => number): Uint8Array {
       case 3: {
         const len = 1 + (next() % 16);
         const ins = new Uint8Array(len).map(() => next() & 0xff);
-        d = concat(d.subarray(0, at), ins, d.subarray(at));
+        d = concatBytes([d.subarray(0, at), ins, d.subarray(at)]);
         break;
       }
       case 4: {
         const len = 1 + (next() % 32);
-        d = concat(d.subarray(0, at), d.subarray(Math.min(d.length, at + len)));
+        d = concatBytes([d.subarray(0, at), d.subarray(Math.min(d.length, at + len))]);
         break;
       }
       case 5:
@@ -100,17 +101,6 @@ function mutate(input: Uint8Array, next: () => number): Uint8Array {
   return d;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-}
 
 function bytesOf(seed: number, n: number): Uint8Array {
   const next = rng(seed);
@@ -173,7 +163,7 @@ async function makeFixture(): Promise<Fixture> {
   big2.set(bytesOf(9, 64), 100_000);
   const mid2 = Uint8Array.from(mid);
   for (let i = 0; i < mid2.length; i += 97) mid2[i] ^= 0x5a;
-  await writeTree(host, '/src', { 'big.bin': big2, 'mid.bin': mid2, 'a/text.txt': concat(text, text.subarray(0, 50)), 'a/link': 'other', 'new.bin': bytesOf(10, 3000) });
+  await writeTree(host, '/src', { 'big.bin': big2, 'mid.bin': mid2, 'a/text.txt': concatBytes([text, text.subarray(0, 50)]), 'a/link': 'other', 'new.bin': bytesOf(10, 3000) });
   const b = await commitTree(source, '/src', 1_700_000_100n);
   await host.fs.rmrf('/src');
   const deltas: Fixture['deltas'] = [];
@@ -300,7 +290,7 @@ describe('static-delta fuzzing (seeded mutations)', () => {
         const encoded = encodePartPayload({ ...p, ops, blob });
         input = which === 2 ? mutate(encoded, next) : encoded;
         work = async () => {
-          const file = concat(Uint8Array.of(COMPRESSION_NONE), input);
+          const file = concatBytes([Uint8Array.of(COMPRESSION_NONE), input]);
           const payload = parsePartPayload(await decompressPart(file, payloadCap(h.usize, MAX_PART), wasmXzDecoder));
           const tx = new Transaction(fx.repo);
           try {
@@ -319,7 +309,7 @@ describe('static-delta fuzzing (seeded mutations)', () => {
   it('a mutated xz stream never decodes past the cap', async () => {
     const next = rng(SEED + 2);
     const { lzma2XzEncoder } = await import('../../src/delta/xz.ts');
-    const plain = concat(bytesOf(11, 20_000), new Uint8Array(50_000), new TextEncoder().encode('xz fuzz '.repeat(2000)));
+    const plain = concatBytes([bytesOf(11, 20_000), new Uint8Array(50_000), new TextEncoder().encode('xz fuzz '.repeat(2000))]);
     const xz = await lzma2XzEncoder.compress(plain);
     for (let c = 0; c < CASES; c++) {
       const input = mutate(xz, next);

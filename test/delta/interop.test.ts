@@ -10,21 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { loadCoreSync } from '../../core-wasm/index.ts';
 import { TempDir, buildCli, describeInterop, disposeCli, initRepo, ok, ostree, ostreeFsck, run, xylem } from '../helpers/interop.ts';
+import { pseudoRandom } from '../helpers/pseudo-random.ts';
 
-/** Deterministic pseudo-random bytes (xorshift32), so that ostree's encoding choices are stable. */
-function pseudoRandom(seed: number, n: number): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 255;
-  }
-  return out;
-}
 
 /** Files of a delta folder, name → bytes. */
 function deltaFiles(dir: string): Map<string, Buffer> {

@@ -8,21 +8,8 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { TempDir, buildCli, describeInterop, disposeCli, initRepo, ok, ostree, run, xylem } from '../helpers/interop.ts';
+import { pseudoRandom } from '../helpers/pseudo-random.ts';
 
-/** Deterministic pseudo-random bytes (xorshift32). */
-function pseudoRandom(seed: number, n: number): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 255;
-  }
-  return out;
-}
 
 /** The planner's report lines (rollsum / bsdiff decisions and totals), in order. */
 function decisions(stderr: string): string[] {

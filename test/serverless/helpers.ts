@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ROOT, OSTREE } from '../helpers/interop.ts';
+import { pseudoRandom } from '../helpers/pseudo-random.ts';
 
 export { ROOT, OSTREE };
 
@@ -38,20 +39,6 @@ export function ostreeAsync(args: string[], timeoutMs = 120_000): Promise<string
   });
 }
 
-/** Deterministic pseudo-random bytes. */
-export function prng(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 /** An archive repo made by ostree with commits c1 → c2 on ref `main` and a summary. */
 export function makeOrigin(dir: string, signArgs: string[] = []): { repo: string; c1: string; c2: string } {
@@ -63,10 +50,10 @@ export function makeOrigin(dir: string, signArgs: string[] = []): { repo: string
     mkdirSync(join(t, 'usr/share/empty'), { recursive: true });
     mkdirSync(join(t, 'etc'), { recursive: true });
   }
-  const lib = prng(600_000, 7);
+  const lib = pseudoRandom(7, 600_000);
   writeFileSync(join(t1, 'usr/lib/libfoo.so'), lib);
-  writeFileSync(join(t2, 'usr/lib/libfoo.so'), Buffer.concat([lib.subarray(0, 300_000), prng(400, 9), lib.subarray(300_000)]));
-  const tool = prng(120_000, 11);
+  writeFileSync(join(t2, 'usr/lib/libfoo.so'), Buffer.concat([lib.subarray(0, 300_000), pseudoRandom(9, 400), lib.subarray(300_000)]));
+  const tool = pseudoRandom(11, 120_000);
   writeFileSync(join(t1, 'usr/bin/tool'), tool);
   const tool2 = Buffer.from(tool);
   for (let i = 0; i < tool2.length; i += 997) tool2[i] ^= 0x5a;

@@ -1,0 +1,16 @@
+// Deterministic pseudo-random bytes for test trees (xorshift32): the same seed gives the same
+// bytes in every run, so ostree's and xylem's encoding choices on them are stable.
+
+export function pseudoRandom(seed: number, n: number): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 255;
+  }
+  return out;
+}
