@@ -7,7 +7,7 @@
 import type { FsHost, HttpClient, HttpExchange, HttpResponse } from '../host.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { concatBytes } from '../util/bytes.ts';
-import { fileUrlToPath } from '../repo/remotes.ts';
+import { fileUrlToPath } from '../remote/config.ts';
 
 /** ostree's user agent (a libostree version string keeps servers' logs comparable). */
 export const DEFAULT_USER_AGENT = 'libostree/2022.7';

@@ -17,7 +17,7 @@ import {
   remoteListOption,
   remoteNameIsFile,
   remoteOption,
-} from '../repo/remotes.ts';
+} from '../remote/config.ts';
 import { Repo as RepoClass } from '../repo/repo.ts';
 import { bytesEqual, fromUtf8Lossy, toHex } from '../util/bytes.ts';
 import { joinPath } from '../util/path.ts';

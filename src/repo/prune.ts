@@ -11,7 +11,7 @@ import { listAllRefs, listMirrorRefs, resolveRev } from './refs.ts';
 import { traverseCommit, loadCommitIfExists, objectKey, type ObjectKey } from './traverse.ts';
 import { deleteCommitObject } from './fsck.ts';
 import { markCommitPartial } from './commit-state.ts';
-import { pruneSummaryCache } from './remotes.ts';
+import { pruneSummaryCache } from '../remote/config.ts';
 import { listDeltas } from '../delta/manage.ts';
 import { deltaRelDir } from '../delta/paths.ts';
 import { joinPath } from '../util/path.ts';

@@ -12,7 +12,7 @@ import { bswap64, fromHex, fromModifiedBase64, toHex } from '../util/bytes.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { listLocalRefs, listMirrorRefs, listRemoteRefs } from './refs.ts';
-import { remoteOption } from './remotes.ts';
+import { remoteOption } from '../remote/config.ts';
 import { reindexDeltas } from '../delta/manage.ts';
 
 export const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';

@@ -6,11 +6,11 @@
 
 import type { Repo } from '../repo/repo.ts';
 import { parseRefspec } from '../repo/refs.ts';
-import { remoteGpgVerify } from '../repo/remotes.ts';
+import { remoteGpgVerify } from '../remote/config.ts';
 import { NotFoundError, XylemError } from '../util/errors.ts';
 import { gpgVerifyWithMetadata, loadCommitBytes, readCommitDetachedMetadata, verifyCommitGpg } from './repo-sign.ts';
 import { requireValidGpgSignature } from './gpg.ts';
-import { signapiVerifiersForRemote, signapiVerify } from './policy.ts';
+import { signapiVerifiersForRemote, signapiVerify } from '../remote/policy.ts';
 
 /** What the status needs to know of a deployment. */
 export interface DeploymentSignatureSubject {

@@ -5,7 +5,7 @@
 // plus an optional keyring directory (--gpg-homedir) and extra keyring file.
 
 import type { Repo } from '../repo/repo.ts';
-import { getRemoteInherited, openParentRepo, remotesConfigDir } from '../repo/remotes.ts';
+import { getRemoteInherited, openParentRepo, remotesConfigDir } from '../remote/config.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { readGpgKeyring, type GpgKeyring } from './gpg.ts';

@@ -3,7 +3,7 @@
 
 import { KeyFile } from '../format/keyfile.ts';
 import { parseRefspec } from '../repo/refs.ts';
-import { addRemote, type RemoteOptions } from '../repo/remotes.ts';
+import { addRemote, type RemoteOptions } from '../remote/config.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError } from '../util/errors.ts';
 import { KernelArgs } from './kargs.ts';

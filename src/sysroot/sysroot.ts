@@ -6,7 +6,7 @@
 import type { Host, FsHost } from '../host.ts';
 import { KeyFile } from '../format/keyfile.ts';
 import { Repo } from '../repo/repo.ts';
-import { openSysrootRepo } from '../repo/remotes.ts';
+import { openSysrootRepo } from '../remote/config.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError } from '../util/errors.ts';
 import { BootConfig, parseOstreeKarg } from './bootconfig.ts';

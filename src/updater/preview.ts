@@ -8,7 +8,7 @@ import { pull, type PullOptions } from '../pull/pull.ts';
 import { Fetcher, joinUrl } from '../pull/fetcher.ts';
 import { PULL_MAX_METADATA_SIZE } from '../pull/engine.ts';
 import type { DryRunEstimate } from '../pull/dry-run.ts';
-import { remoteOption } from '../repo/remotes.ts';
+import { remoteOption } from '../remote/config.ts';
 import type { Repo } from '../repo/repo.ts';
 import { XylemError } from '../util/errors.ts';
 import type { SignatureStatus } from './status.ts';

@@ -8,7 +8,7 @@ import type { GVValue, GVVariant } from '../format/gvariant.ts';
 import type { Repo } from '../repo/repo.ts';
 import { resolveRev } from '../repo/refs.ts';
 import { parseRefspec } from '../repo/refs.ts';
-import { remoteBooleanOption } from '../repo/remotes.ts';
+import { remoteBooleanOption } from '../remote/config.ts';
 import type { Deployment } from '../sysroot/deployment.ts';
 import { deploymentsEqual, isPinned } from '../sysroot/deployment.ts';
 import type { Sysroot } from '../sysroot/sysroot.ts';

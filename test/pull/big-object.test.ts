@@ -11,7 +11,7 @@ import { TempDir, describeInterop, ok, ostree, ostreeFsck } from '../helpers/int
 import { countingServer, type CountingServer } from './helpers.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
-import { addRemote } from '../../src/repo/remotes.ts';
+import { addRemote } from '../../src/remote/config.ts';
 import { pull } from '../../src/pull/pull.ts';
 import { STREAM_MIN_SIZE } from '../../src/pull/content.ts';
 

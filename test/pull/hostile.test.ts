@@ -10,7 +10,7 @@ import { TempDir, describeInterop, ostree, ostreeFsck, ok } from '../helpers/int
 import { countingServer, hostileServer, makeOstreeArchive, type CountingServer } from './helpers.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
-import { addRemote } from '../../src/repo/remotes.ts';
+import { addRemote } from '../../src/remote/config.ts';
 import { pull, type PullOptions } from '../../src/pull/pull.ts';
 
 const host = createNodeHost();

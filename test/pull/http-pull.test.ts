@@ -10,7 +10,7 @@ import { TempDir, buildCli, disposeCli, describeInterop, ok, ostree, ostreeFsck 
 import { countingServer, makeOstreeArchive, ostreeAsync, runAsync, type CountingServer } from './helpers.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
-import { addRemote } from '../../src/repo/remotes.ts';
+import { addRemote } from '../../src/remote/config.ts';
 import { pull } from '../../src/pull/pull.ts';
 import type { PullProgress } from '../../src/pull/progress.ts';
 

@@ -29,8 +29,8 @@ import {
   remoteOption,
   setRemoteScope,
   type RemoteFetcher,
-} from '../../src/repo/remotes.ts';
-import { wkdUrls } from '../../src/repo/remote-gpg.ts';
+} from '../../src/remote/config.ts';
+import { wkdUrls } from '../../src/remote/gpg-keyring.ts';
 
 const TOOLS: Tool[] = ['ostree', 'xylem'];
 const GPGHOME = '/usr/libexec/installed-tests/libostree/gpghome';

@@ -10,7 +10,7 @@ import { TempDir } from '../helpers/interop.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { ObjectType } from '../../src/format/objects.ts';
-import { verifyCommitSignatures, verifySummarySignatures } from '../../src/sign/policy.ts';
+import { verifyCommitSignatures, verifySummarySignatures } from '../../src/remote/policy.ts';
 import { GpgError } from '../../src/sign/gpg.ts';
 import { CAN_RUN, KEY1, SUITE_DIR, copyGpgHome, killAgent, must, ostreeEnv } from './helpers.ts';
 

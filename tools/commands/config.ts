@@ -4,7 +4,7 @@ import type { Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { XylemError } from '../../src/util/errors.ts';
-import { checkConfigRemotes } from '../../src/repo/remotes.ts';
+import { checkConfigRemotes } from '../../src/remote/config.ts';
 
 function splitKey(key: string, group: string | undefined): [string, string] {
   if (group !== undefined) return [group, key];

@@ -4,10 +4,10 @@ import type { Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { Repo } from '../../src/repo/repo.ts';
-import { pullLocal } from '../../src/repo/pull-local.ts';
+import { pullLocal } from '../../src/pull/pull-local.ts';
 import { pull } from '../../src/pull/pull.ts';
 import { listLocalRefs } from '../../src/repo/refs.ts';
-import { pullSignatureHooks } from '../../src/sign/policy.ts';
+import { pullSignatureHooks } from '../../src/remote/policy.ts';
 import { XylemError, errnoCode } from '../../src/util/errors.ts';
 import { formatSize } from '../../src/pull/progress.ts';
 

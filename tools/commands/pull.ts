@@ -10,8 +10,8 @@ import { formatPullProgressLine, ostreeCounterNames, type PullProgress } from '.
 import { Repo } from '../../src/repo/repo.ts';
 import { parseRefspec } from '../../src/repo/refs.ts';
 import { XylemError } from '../../src/util/errors.ts';
-import { getRemoteUrl, remoteCookieHeader, remoteGpgVerify, remoteGpgVerifySummary, remoteNameIsFile } from '../../src/repo/remotes.ts';
-import { pullSignatureHooks } from '../../src/sign/policy.ts';
+import { getRemoteUrl, remoteCookieHeader, remoteGpgVerify, remoteGpgVerifySummary, remoteNameIsFile } from '../../src/remote/config.ts';
+import { pullSignatureHooks } from '../../src/remote/policy.ts';
 
 function intOption(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;

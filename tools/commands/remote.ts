@@ -18,9 +18,9 @@ import {
   listRemoteSummaryRefs,
   openSysrootRepo,
   type RemoteOptionValue,
-} from '../../src/repo/remotes.ts';
-import { checkRemoteSummary, fetchVerifiedRemoteSummary, formatGpgVerifyReport } from '../../src/sign/remote-summary.ts';
-import { importRemoteGpgKeys, listRemoteGpgKeys, type GpgSubkeyInfo } from '../../src/repo/remote-gpg.ts';
+} from '../../src/remote/config.ts';
+import { checkRemoteSummary, fetchVerifiedRemoteSummary, formatGpgVerifyReport } from '../../src/remote/summary.ts';
+import { importRemoteGpgKeys, listRemoteGpgKeys, type GpgSubkeyInfo } from '../../src/remote/gpg-keyring.ts';
 import { XylemError, errnoCode } from '../../src/util/errors.ts';
 
 interface Sub {

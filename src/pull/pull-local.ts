@@ -3,13 +3,13 @@
 // partial-commit marks (state/CSUM.commitpartial) and batched writes are the pull engine's
 // (src/pull/engine.ts), shared with HTTP pulls; this module only picks the commits and refs.
 
-import { Repo } from './repo.ts';
-import { listLocalRefs, listRemoteRefs, resolveRev } from './refs.ts';
+import { Repo } from '../repo/repo.ts';
+import { listLocalRefs, listRemoteRefs, resolveRev } from '../repo/refs.ts';
 import { XylemError } from '../util/errors.ts';
-import { PullEngine, type CommitVerifier } from '../pull/engine.ts';
-import { PullWriter } from '../pull/writer.ts';
-import { LocalRepoSource } from '../pull/source-local.ts';
-import { emptyProgress } from '../pull/progress.ts';
+import { PullEngine, type CommitVerifier } from './engine.ts';
+import { PullWriter } from './writer.ts';
+import { LocalRepoSource } from './source-local.ts';
+import { emptyProgress } from './progress.ts';
 
 export interface PullLocalOptions {
   /** Parents to follow: 0 = just the commit, -1 = whole history. */

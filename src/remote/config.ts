@@ -8,7 +8,7 @@
 import type { FsHost, Host } from '../host.ts';
 import { KeyFile } from '../format/keyfile.ts';
 import { decode, type GVValue } from '../format/gvariant.ts';
-import { Repo, writeFileAtomic } from './repo.ts';
+import { Repo, writeFileAtomic } from '../repo/repo.ts';
 import { joinPath } from '../util/path.ts';
 import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
 import { NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
@@ -552,7 +552,7 @@ export interface RemoteSummary {
 
 /**
  * Checks a fetched summary against the remote's signature policy; throws to refuse it. The
- * signing module provides one (src/sign/remote-summary.ts).
+ * signing module provides one (src/remote/summary.ts).
  */
 export type RemoteSummaryVerifier = (remote: string, summary: Uint8Array | null, signatures: Uint8Array | null) => Promise<void>;
 

@@ -4,9 +4,9 @@
 // engines. The GPG result is returned so the caller can print it.
 
 import type { Repo } from '../repo/repo.ts';
-import { fetchRemoteSummary, remoteGpgVerifySummary, remoteNameIsFile, type RemoteFetcher, type RemoteSummary } from '../repo/remotes.ts';
+import { fetchRemoteSummary, remoteGpgVerifySummary, remoteNameIsFile, type RemoteFetcher, type RemoteSummary } from './config.ts';
 import { NotFoundError } from '../util/errors.ts';
-import { GpgError } from './gpg.ts';
+import { GpgError } from '../sign/gpg.ts';
 import { signapiVerifiersForRemote, verifySummarySignatures, type SignatureVerification, type VerifyPolicyOptions } from './policy.ts';
 
 export interface VerifiedRemoteSummary extends RemoteSummary {

@@ -4,8 +4,8 @@
 // so that nothing else pays for it.
 
 import type { PublicKey } from 'openpgp';
-import { Repo, writeFileAtomic } from './repo.ts';
-import { getRemoteInherited, openParentRepo, remotesConfigDir } from './remotes.ts';
+import { Repo, writeFileAtomic } from '../repo/repo.ts';
+import { getRemoteInherited, openParentRepo, remotesConfigDir } from './config.ts';
 import { joinPath } from '../util/path.ts';
 import { concatBytes } from '../util/bytes.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
