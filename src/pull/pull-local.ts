@@ -5,11 +5,22 @@
 
 import { Repo } from '../repo/repo.ts';
 import { listLocalRefs, listRemoteRefs, resolveRev } from '../repo/refs.ts';
-import { XylemError } from '../util/errors.ts';
+import { XylemError, errnoCode } from '../util/errors.ts';
 import { PullEngine, type CommitVerifier } from './engine.ts';
 import { PullWriter } from './writer.ts';
 import { LocalRepoSource } from './source-local.ts';
 import { emptyProgress } from './progress.ts';
+import { remoteTrustPolicy } from '../remote/policy.ts';
+import { joinPath } from '../util/path.ts';
+
+async function readOptional(repo: Repo, name: string): Promise<Uint8Array | null> {
+  try {
+    return await repo.fs.readFile(joinPath(repo.path, name));
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return null;
+    throw e;
+  }
+}
 
 export interface PullLocalOptions {
   /** Parents to follow: 0 = just the commit, -1 = whole history. */
@@ -21,7 +32,14 @@ export interface PullLocalOptions {
   bareuseronlyFiles?: boolean;
   /** Re-verify everything and never hardlink (ostree: --untrusted). */
   untrusted?: boolean;
-  /** Signature check for each commit (wired by the CLI for --gpg-verify). */
+  /**
+   * Verify each commit's GPG signatures with the keys of `remote` (ostree pull-local --gpg-verify;
+   * off by default for a local copy, as ostree). Needs `remote`.
+   */
+  gpgVerify?: boolean;
+  /** Verify the source's summary and summary.sig with the keys of `remote` (--gpg-verify-summary). */
+  gpgVerifySummary?: boolean;
+  /** An extra check of each commit, after the signature policy passed. */
   verifyCommit?: CommitVerifier;
 }
 
@@ -46,6 +64,26 @@ export async function pullLocal(dest: Repo, src: Repo, refs: string[], opts: Pul
     const csum = (await resolveRev(src, r))!;
     targets.push({ ref: r === csum ? null : r, csum });
   }
+  // The signature policy is the library's: what was asked for, with the named remote's keys.
+  const trust = await remoteTrustPolicy(dest, opts.remote ?? null, {
+    gpgVerify: !!opts.gpgVerify,
+    gpgVerifySummary: !!opts.gpgVerifySummary,
+    disableSignVerify: true,
+    disableSignVerifySummary: true,
+  });
+  if (trust.verifiesSummaries) {
+    const summary = await readOptional(src, 'summary');
+    if (!summary) throw new XylemError('GPG verification enabled, but no summary found (check that the configured URL in remote config is correct)');
+    await trust.verifySummary(summary, await readOptional(src, 'summary.sig'));
+  }
+  const extra = opts.verifyCommit;
+  const verifyCommit: CommitVerifier | undefined =
+    trust.verifiesCommits || extra
+      ? async (csum, bytes, md) => {
+          await trust.verifyCommit(csum, bytes, md);
+          if (extra) await extra(csum, bytes, md);
+        }
+      : undefined;
   const progress = emptyProgress(Date.now());
   const writer = new PullWriter(dest);
   const source = new LocalRepoSource(src, { trusted: !opts.untrusted, bareuseronlyFiles: !!opts.bareuseronlyFiles });
@@ -53,7 +91,7 @@ export async function pullLocal(dest: Repo, src: Repo, refs: string[], opts: Pul
     depth,
     commitOnly: !!opts.commitMetadataOnly,
     bareuseronlyFiles: !!opts.bareuseronlyFiles,
-    verifyCommit: opts.verifyCommit,
+    verifyCommit,
     verifyBindings: false,
     progress,
   });

@@ -43,10 +43,11 @@ import type { LoadedSuperblock } from '../delta/apply.ts';
 import type { Superblock } from '../delta/superblock.ts';
 import { commitState } from '../repo/commit-state.ts';
 import { formatCTime } from './time.ts';
+import { remoteTrustPolicy, type RemoteTrustPolicy, type TrustPolicyOptions } from '../remote/policy.ts';
 
 const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
 
-/** Checks a commit's signatures (wired by the CLI to the GPG / signing code). Throw to refuse. */
+/** An extra check of a commit, on top of the remote's signature policy. Throw to refuse. */
 export type VerifyCommitHook = (
   remote: string,
   checksum: string,
@@ -54,7 +55,7 @@ export type VerifyCommitHook = (
   commitmeta: CommitMetadata | null,
 ) => Promise<void>;
 
-/** Checks a summary's signatures (null: the server has no summary.sig). Throw to refuse. */
+/** An extra check of a summary (null: the server has no summary.sig), on top of the policy. Throw to refuse. */
 export type VerifySummaryHook = (remote: string, summary: Uint8Array, signatures: Uint8Array | null) => Promise<void>;
 
 export interface PullOptions {
@@ -92,15 +93,21 @@ export interface PullOptions {
   timestampCheck?: boolean;
   timestampCheckFromRev?: string;
   disableVerifyBindings?: boolean;
-  /** Override the remote's gpg-verify / gpg-verify-summary. */
+  /**
+   * Override the remote's gpg-verify / gpg-verify-summary (ostree's pull options of the same
+   * names). Without them the remote's configuration decides, as for every pull: the pull builds
+   * its signature policy itself (src/remote/policy.ts), whoever calls it.
+   */
   gpgVerify?: boolean;
   gpgVerifySummary?: boolean;
-  /**
-   * Called for every commit pulled from a named remote (it decides from the remote's gpg-verify /
-   * sign-verify what to check). Without it, a remote with gpg-verify=true fails the pull.
-   */
+  /** Skip the remote's sign-verify / sign-verify-summary (ostree's disable-sign-verify[-summary]). */
+  disableSignVerify?: boolean;
+  disableSignVerifySummary?: boolean;
+  /** Where keys and signatures are judged (time, global keyring dir): passed to the policy. */
+  verification?: Pick<TrustPolicyOptions, 'now' | 'globalKeyringDir' | 'signerEnv'>;
+  /** An extra check for every commit from a named remote, after the remote's policy passed. */
   verifyCommit?: VerifyCommitHook;
-  /** Called for every summary fetched from a named remote. Without it, gpg-verify-summary fails. */
+  /** An extra check for every summary from a named remote, after the remote's policy passed. */
   verifySummary?: VerifySummaryHook;
   /** Cache summaries under DIR/summaries instead of the repo's tmp/cache (ostree --cache-dir). */
   cacheDir?: string;
@@ -150,16 +157,17 @@ interface ResolvedRemote {
   metaUrl: string;
   contentUrl: string;
   branches: string[] | null;
-  gpgVerify: boolean;
-  gpgVerifySummary: boolean;
-  /** sign-verify is set (signapi verification of commits). */
-  signVerify: boolean;
+  /** What commits and summaries from this remote must prove before they are trusted. */
+  trust: RemoteTrustPolicy;
 }
 
 async function resolveRemote(repo: Repo, nameOrUrl: string, opts: PullOptions): Promise<ResolvedRemote> {
   if (remoteNameIsFile(nameOrUrl)) {
-    if (opts.gpgVerify || opts.gpgVerifySummary) throw new XylemError('Must specify remote name to enable gpg verification');
-    return { name: null, metaUrl: nameOrUrl, contentUrl: nameOrUrl, branches: null, gpgVerify: false, gpgVerifySummary: false, signVerify: false };
+    // A local source verifies only what is asked for, with the keys of the remote its refs are
+    // written under (ostree pull-local --remote=R --gpg-verify).
+    const keysOf = opts.overrideRemoteName ?? null;
+    const local: PullOptions = { ...opts, gpgVerify: !!opts.gpgVerify, gpgVerifySummary: !!opts.gpgVerifySummary, disableSignVerify: true, disableSignVerifySummary: true };
+    return { name: null, metaUrl: nameOrUrl, contentUrl: nameOrUrl, branches: null, trust: await trustPolicy(repo, keysOf, local) };
   }
   await getRemoteInherited(repo, nameOrUrl);
   const unconfigured = await remoteOption(repo, nameOrUrl, 'unconfigured-state', null);
@@ -177,10 +185,18 @@ async function resolveRemote(repo: Repo, nameOrUrl: string, opts: PullOptions): 
     metaUrl: url,
     contentUrl,
     branches: await remoteListOption(repo, nameOrUrl, 'branches'),
-    gpgVerify: opts.gpgVerify ?? (await remoteBooleanOption(repo, nameOrUrl, 'gpg-verify', true)),
-    gpgVerifySummary: opts.gpgVerifySummary ?? (await remoteBooleanOption(repo, nameOrUrl, 'gpg-verify-summary', false)),
-    signVerify: !['false', null].includes(await remoteOption(repo, nameOrUrl, 'sign-verify', null)),
+    trust: await trustPolicy(repo, nameOrUrl, opts),
   };
+}
+
+/** The remote's signature policy with the overrides ostree's pull options allow (and nothing else). */
+function trustPolicy(repo: Repo, remote: string | null, opts: PullOptions): Promise<RemoteTrustPolicy> {
+  const o: TrustPolicyOptions = { ...opts.verification };
+  if (opts.gpgVerify !== undefined) o.gpgVerify = opts.gpgVerify;
+  if (opts.gpgVerifySummary !== undefined) o.gpgVerifySummary = opts.gpgVerifySummary;
+  if (opts.disableSignVerify) o.disableSignVerify = true;
+  if (opts.disableSignVerifySummary) o.disableSignVerifySummary = true;
+  return remoteTrustPolicy(repo, remote, o);
 }
 
 /** One requested ref (or commit, when ref is null) and its pinned commit, if any. */
@@ -369,15 +385,17 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
       }
     }
     if (!bytes) bytes = await get('summary');
-    if (r.gpgVerifySummary) {
+    if (r.trust.gpgVerifySummary) {
       if (!bytes) throw new XylemError('GPG verification enabled, but no summary found (use gpg-verify-summary=false in remote config to disable)');
       if (!summarySig) throw new XylemError('GPG verification enabled, but no summary.sig found (use gpg-verify-summary=false in remote config to disable)');
-      if (!opts.verifySummary)
-        throw new XylemError('GPG verification of the summary is enabled, but no signature verifier is available (use gpg-verify-summary=false in remote config to disable)');
     }
-    if (bytes && r.name && opts.verifySummary) {
+    const checkSummary = async (b: Uint8Array): Promise<void> => {
+      await r.trust.verifySummary(b, summarySig);
+      if (opts.verifySummary) await opts.verifySummary(r.trust.remote!, b, summarySig);
+    };
+    if (bytes && r.trust.remote !== null) {
       try {
-        await opts.verifySummary(r.name, bytes, summarySig);
+        await checkSummary(bytes);
       } catch (e) {
         if (!fromCache) throw e;
         if ((repo.host.env?.OSTREE_REPO_TEST_ERROR ?? '').split(',').includes('invalid-cache'))
@@ -385,7 +403,7 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
         // The cached summary does not match the new signature: fetch it again.
         bytes = await get('summary');
         fromCache = false;
-        if (bytes) await opts.verifySummary(r.name, bytes, summarySig);
+        if (bytes) await checkSummary(bytes);
       }
     }
     if (!bytes && mirrorAll) throw new XylemError('Fetching all refs was requested in mirror mode, but remote repository does not have a summary');
@@ -565,21 +583,15 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
   }
 
   // --- signatures ----------------------------------------------------------------------------
+  // The remote's policy (built in resolveRemote from its configuration), then the caller's extra
+  // check: every commit is judged before anything of it is written.
   let verifyCommit: ((c: string, b: Uint8Array, m: CommitMetadata | null) => Promise<void>) | undefined;
-  if (r.name && opts.verifyCommit) {
-    const name = r.name;
-    const hook = opts.verifyCommit;
-    verifyCommit = (c, b, m) => hook(name, c, b, m);
-  } else if (r.gpgVerify) {
-    const name = r.name!;
+  if (r.trust.remote !== null && (r.trust.verifiesCommits || opts.verifyCommit)) {
+    const name = r.trust.remote;
     const hook = opts.verifyCommit;
     verifyCommit = async (c, b, m) => {
-      if (hook) return hook(name, c, b, m);
-      const sigs = m?.find(([k]) => k === 'ostree.gpgsigs');
-      if (!sigs) throw new XylemError('GPG verification enabled, but no signatures found (use gpg-verify=false in remote config to disable)');
-      throw new XylemError(
-        `Commit ${c}: GPG verification enabled, but no signature verifier is available (use gpg-verify=false in remote config to disable)`,
-      );
+      await r.trust.verifyCommit(c, b, m);
+      if (hook) await hook(name, c, b, m);
     };
   }
 

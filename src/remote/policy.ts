@@ -136,6 +136,8 @@ export async function verifyCommitSignatures(
   commitBytes: Uint8Array,
   commitmeta: Uint8Array | DetachedMetadata | null,
   opts: VerifyPolicyOptions = {},
+  /** The sign-verify engines, when already set up (remoteTrustPolicy); read from the remote otherwise. */
+  signers?: Signer[] | null,
 ): Promise<SignatureVerification> {
   if (typeof remoteName !== 'string' || remoteName === '') throw new TypeError('verifyCommitSignatures: remoteName is required');
   if (!(commitBytes instanceof Uint8Array)) throw new TypeError('verifyCommitSignatures: commitBytes must be a Uint8Array');
@@ -162,7 +164,7 @@ export async function verifyCommitSignatures(
     out.verified = true;
   }
   if (opts.signVerify !== false) {
-    const verifiers = await signapiVerifiersForRemote(repo, remoteName, 'sign-verify', signerEnv(repo, opts));
+    const verifiers = signers !== undefined ? signers : await signapiVerifiersForRemote(repo, remoteName, 'sign-verify', signerEnv(repo, opts));
     if (verifiers) {
       if (md === null) throw new XylemError("Can't verify commit without detached metadata");
       try {
@@ -187,6 +189,8 @@ export async function verifySummarySignatures(
   summary: Uint8Array | null,
   summarySig: Uint8Array | DetachedMetadata | null,
   opts: VerifyPolicyOptions = {},
+  /** The sign-verify-summary engines, when already set up (remoteTrustPolicy). */
+  signers?: Signer[] | null,
 ): Promise<SignatureVerification> {
   if (typeof remoteName !== 'string' || remoteName === '') throw new TypeError('verifySummarySignatures: remoteName is required');
   if (summary !== null && !(summary instanceof Uint8Array)) throw new TypeError('verifySummarySignatures: summary must be bytes or null');
@@ -212,7 +216,7 @@ export async function verifySummarySignatures(
     out.verified = true;
   }
   if (opts.signVerify !== false) {
-    const verifiers = await signapiVerifiersForRemote(repo, remoteName, 'sign-verify-summary', signerEnv(repo, opts));
+    const verifiers = signers !== undefined ? signers : await signapiVerifiersForRemote(repo, remoteName, 'sign-verify-summary', signerEnv(repo, opts));
     if (verifiers) {
       if (summary === null)
         throw new XylemError('Signature verification enabled, but no summary found (check that the configured URL in remote config is correct)');
@@ -227,25 +231,73 @@ export async function verifySummarySignatures(
   return out;
 }
 
+export interface TrustPolicyOptions extends Omit<VerifyPolicyOptions, 'gpgVerify' | 'signVerify'> {
+  /** Override the remote's gpg-verify (ostree's pull option `gpg-verify`). */
+  gpgVerify?: boolean;
+  /** Override the remote's gpg-verify-summary (ostree's pull option `gpg-verify-summary`). */
+  gpgVerifySummary?: boolean;
+  /** Skip the remote's sign-verify (ostree's pull option `disable-sign-verify`). */
+  disableSignVerify?: boolean;
+  /** Skip the remote's sign-verify-summary (ostree's pull option `disable-sign-verify-summary`). */
+  disableSignVerifySummary?: boolean;
+}
+
 /**
- * The two checks shaped as a pull's hooks: `verifyCommit` for a commit whose remote wants GPG
- * (or signapi) verification, `verifySummary` for a summary whose remote has gpg-verify-summary.
- * Both force GPG on (the caller decided it is wanted) and add the remote's signapi checks.
+ * What a pull from one remote must check, read once from the remote's configuration (and the
+ * explicit overrides ostree's pull options allow). Built by the pull itself, never by its callers,
+ * so that every entry point (library, CLI, admin upgrade/switch, the host updater) verifies alike.
  */
-export function pullSignatureHooks(
-  repo: Repo,
-  opts: Omit<VerifyPolicyOptions, 'gpgVerify'> & { gpgVerify?: boolean } = {},
-): {
-  verifyCommit(remote: string, checksum: string, commitBytes: Uint8Array, commitmeta: Uint8Array | DetachedMetadata | null): Promise<void>;
-  verifySummary(remote: string, summary: Uint8Array, signatures: Uint8Array | null): Promise<void>;
-} {
-  const o: VerifyPolicyOptions = { ...opts, gpgVerify: opts.gpgVerify ?? true };
+export interface RemoteTrustPolicy {
+  /** The remote whose keys are used (null: a file:// URL, nothing is verified). */
+  readonly remote: string | null;
+  readonly gpgVerify: boolean;
+  readonly gpgVerifySummary: boolean;
+  /** Whether commits need a valid signature of some kind (gpg-verify or sign-verify). */
+  readonly verifiesCommits: boolean;
+  /** Whether summaries need a valid signature of some kind. */
+  readonly verifiesSummaries: boolean;
+  /** Checks a commit before anything of it is stored; throws naming the commit and the reason. */
+  verifyCommit(checksum: string, commitBytes: Uint8Array, commitmeta: Uint8Array | DetachedMetadata | null): Promise<SignatureVerification>;
+  /** Checks a summary and its summary.sig (null when the server has none); throws on refusal. */
+  verifySummary(summary: Uint8Array | null, summarySig: Uint8Array | DetachedMetadata | null): Promise<SignatureVerification>;
+}
+
+const NO_VERIFICATION: SignatureVerification = Object.freeze({ verified: false, gpg: null, signapi: null }) as SignatureVerification;
+
+/** Builds the trust policy of `remote` (null for a file:// URL source). */
+export async function remoteTrustPolicy(repo: Repo, remote: string | null, opts: TrustPolicyOptions = {}): Promise<RemoteTrustPolicy> {
+  if (remote !== null && (typeof remote !== 'string' || remote === '')) throw new TypeError('remoteTrustPolicy: remote must be a name or null');
+  if (remote === null) {
+    if (opts.gpgVerify || opts.gpgVerifySummary) throw new XylemError('Must specify remote name to enable gpg verification');
+    return {
+      remote: null,
+      gpgVerify: false,
+      gpgVerifySummary: false,
+      verifiesCommits: false,
+      verifiesSummaries: false,
+      verifyCommit: async () => NO_VERIFICATION,
+      verifySummary: async () => NO_VERIFICATION,
+    };
+  }
+  const gpgVerify = opts.gpgVerify ?? (await remoteGpgVerify(repo, remote));
+  const gpgVerifySummary = opts.gpgVerifySummary ?? (await remoteGpgVerifySummary(repo, remote));
+  const senv = signerEnv(repo, opts);
+  // The signapi engines (with their keys) are set up once per pull, not once per commit.
+  const commitSigners = opts.disableSignVerify ? null : await signapiVerifiersForRemote(repo, remote, 'sign-verify', senv);
+  const summarySigners = opts.disableSignVerifySummary ? null : await signapiVerifiersForRemote(repo, remote, 'sign-verify-summary', senv);
+  const base: VerifyPolicyOptions = {};
+  if (opts.now !== undefined) base.now = opts.now;
+  if (opts.globalKeyringDir !== undefined) base.globalKeyringDir = opts.globalKeyringDir;
+  if (opts.signerEnv !== undefined) base.signerEnv = opts.signerEnv;
   return {
-    async verifyCommit(remote, checksum, commitBytes, commitmeta) {
-      await verifyCommitSignatures(repo, remote, checksum, commitBytes, commitmeta, o);
-    },
-    async verifySummary(remote, summary, signatures) {
-      await verifySummarySignatures(repo, remote, summary, signatures, o);
-    },
+    remote,
+    gpgVerify,
+    gpgVerifySummary,
+    verifiesCommits: gpgVerify || commitSigners !== null,
+    verifiesSummaries: gpgVerifySummary || summarySigners !== null,
+    verifyCommit: (checksum, commitBytes, commitmeta) =>
+      verifyCommitSignatures(repo, remote, checksum, commitBytes, commitmeta, { ...base, gpgVerify, signVerify: commitSigners !== null }, commitSigners),
+    verifySummary: (summary, summarySig) =>
+      verifySummarySignatures(repo, remote, summary, summarySig, { ...base, gpgVerify: gpgVerifySummary, signVerify: summarySigners !== null }, summarySigners),
   };
 }

@@ -12,7 +12,6 @@ import { parseRefspec, refPath, resolveRev } from '../repo/refs.ts';
 import { remoteBooleanOption } from '../remote/config.ts';
 import type { Repo } from '../repo/repo.ts';
 import { formatSize } from '../repo/prune.ts';
-import { pullSignatureHooks } from '../remote/policy.ts';
 import { deployTree } from '../sysroot/deploy.ts';
 import { type Deployment, deploymentsEqual, deploymentRelPath, isPinned, originRelPath } from '../sysroot/deployment.ts';
 import { KernelArgs } from '../sysroot/kargs.ts';
@@ -93,14 +92,6 @@ function originRefspecOf(origin: KeyFile): string {
   return r;
 }
 
-async function pullHooks(repo: Repo, remote: string): Promise<Partial<PullOptions>> {
-  const gpgVerify = await remoteBooleanOption(repo, remote, 'gpg-verify', true);
-  const gpgVerifySummary = await remoteBooleanOption(repo, remote, 'gpg-verify-summary', false);
-  const c = pullSignatureHooks(repo, { gpgVerify });
-  const s = pullSignatureHooks(repo, { gpgVerify: gpgVerifySummary });
-  return { verifyCommit: (r, cs, b, m) => c.verifyCommit(r, cs, b, m), verifySummary: (r, x, sig) => s.verifySummary(r, x, sig) };
-}
-
 /** Pulls REMOTE:REF (optionally pinned to a commit) with progress reported to the context. */
 async function pullRef(ctx: TxnContext, refspec: string, pinned: string | null, timestampCheck: boolean, extra: Partial<PullOptions> = {}): Promise<void> {
   const { remote, ref } = parseRefspec(refspec);
@@ -108,7 +99,6 @@ async function pullRef(ctx: TxnContext, refspec: string, pinned: string | null, 
   const repo = await ctx.sysroot.repo();
   await enter(ctx, 'pulling', refspec);
   const r = await pull(repo, remote, {
-    ...(await pullHooks(repo, remote)),
     ...extra,
     refs: [pinned ? `${ref}@${pinned}` : ref],
     timestampCheck,
@@ -196,9 +186,8 @@ export async function upgradeTxn(ctx: TxnContext, opts: UpgradeOptions = {}): Pr
       throw new XylemError('--check and --preview need a remote refspec');
     }
     ctx.progress('checking', refspec);
-    const hooks = await pullHooks(repo, remote);
     const gpg = await remoteBooleanOption(repo, remote, 'gpg-verify', true);
-    const c = await checkForUpdate(repo, remote, ref, om.csum, { preview: !!opts.preview, gpg, pullOptions: hooks });
+    const c = await checkForUpdate(repo, remote, ref, om.csum, { preview: !!opts.preview, gpg });
     ctx.token.throwIfCancelled();
     return { changed: c.checksum !== om.csum, check: c.checksum !== om.csum ? c : null };
   }

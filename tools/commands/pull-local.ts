@@ -7,8 +7,6 @@ import { Repo } from '../../src/repo/repo.ts';
 import { pullLocal } from '../../src/pull/pull-local.ts';
 import { pull } from '../../src/pull/pull.ts';
 import { listLocalRefs } from '../../src/repo/refs.ts';
-import { pullSignatureHooks } from '../../src/remote/policy.ts';
-import { XylemError, errnoCode } from '../../src/util/errors.ts';
 import { formatSize } from '../../src/pull/progress.ts';
 
 export const command: Command = {
@@ -35,25 +33,6 @@ export const command: Command = {
     const src = await Repo.open(ctx.host, srcPath);
     const depth = p.value('depth');
     const remoteName = p.value('remote') ?? null;
-    let verifyCommit: ((c: string, b: Uint8Array, m: Array<[string, import('../../src/format/gvariant.ts').GVVariant]> | null) => Promise<void>) | undefined;
-    if (p.flag('gpg-verify') || p.flag('gpg-verify-summary')) {
-      if (!remoteName) throw new XylemError('Must specify remote name to enable gpg verification');
-      const hooks = pullSignatureHooks(repo, { gpgVerify: true });
-      if (p.flag('gpg-verify')) verifyCommit = (c, b, m) => hooks.verifyCommit(remoteName, c, b, m);
-      if (p.flag('gpg-verify-summary')) {
-        const read = async (name: string) => {
-          try {
-            return await ctx.host.fs.readFile(`${srcPath}/${name}`);
-          } catch (e) {
-            if (errnoCode(e) === 'ENOENT') return null;
-            throw e;
-          }
-        };
-        const summary = await read('summary');
-        if (!summary) throw new XylemError('GPG verification enabled, but no summary found (check that the configured URL in remote config is correct)');
-        await hooks.verifySummary(remoteName, summary, await read('summary.sig'));
-      }
-    }
     if (p.flag('require-static-deltas')) {
       // As ostree: deltas are only used through the "remote" code path, so the source is pulled
       // as a file:// URL (its summary or delta indexes advertise the deltas).
@@ -69,6 +48,8 @@ export const command: Command = {
         untrusted: p.flag('untrusted'),
         requireStaticDeltas: true,
         disableVerifyBindings: p.flag('disable-verify-bindings'),
+        gpgVerify: p.flag('gpg-verify'),
+        gpgVerifySummary: p.flag('gpg-verify-summary'),
         ...(remoteName ? { overrideRemoteName: remoteName } : {}),
       });
       if (result.status) ctx.out(`${result.status}\n`);
@@ -80,7 +61,8 @@ export const command: Command = {
       remote: remoteName,
       bareuseronlyFiles: p.flag('bareuseronly-files'),
       untrusted: p.flag('untrusted'),
-      verifyCommit,
+      gpgVerify: p.flag('gpg-verify'),
+      gpgVerifySummary: p.flag('gpg-verify-summary'),
     });
     ctx.out(`${stats.metadataImported} metadata, ${stats.contentImported} content objects imported; ${formatSize(stats.contentBytesWritten)} content written\n`);
     return 0;

@@ -10,8 +10,7 @@ import { formatPullProgressLine, ostreeCounterNames, type PullProgress } from '.
 import { Repo } from '../../src/repo/repo.ts';
 import { parseRefspec } from '../../src/repo/refs.ts';
 import { XylemError } from '../../src/util/errors.ts';
-import { getRemoteUrl, remoteCookieHeader, remoteGpgVerify, remoteGpgVerifySummary, remoteNameIsFile } from '../../src/remote/config.ts';
-import { pullSignatureHooks } from '../../src/remote/policy.ts';
+import { getRemoteUrl, remoteCookieHeader, remoteNameIsFile } from '../../src/remote/config.ts';
 
 function intOption(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -98,15 +97,6 @@ export const command: Command = {
     }
     const localCacheRepos: Repo[] = [];
     for (const path of p.list('localcache-repo')) localCacheRepos.push(await Repo.open(ctx.host, path));
-    // Signatures: the signing module's checks, with GPG on as the remote configures it.
-    let verifyCommit: PullOptions['verifyCommit'];
-    let verifySummary: PullOptions['verifySummary'];
-    if (!remoteNameIsFile(remote)) {
-      const commitHooks = pullSignatureHooks(repo, { gpgVerify: await remoteGpgVerify(repo, remote) });
-      const summaryHooks = pullSignatureHooks(repo, { gpgVerify: await remoteGpgVerifySummary(repo, remote) });
-      verifyCommit = (r, c, b, m) => commitHooks.verifyCommit(r, c, b, m);
-      verifySummary = (r, s, sig) => summaryHooks.verifySummary(r, s, sig);
-    }
     const json = p.flag('json');
     const tty = ctx.isTTY && !json;
     let drawn = false;
@@ -133,8 +123,6 @@ export const command: Command = {
       timestampCheck: p.flag('timestamp-check'),
       timestampCheckFromRev: p.value('timestamp-check-from-rev'),
       disableVerifyBindings: p.flag('disable-verify-bindings'),
-      verifyCommit,
-      verifySummary,
       cacheDir,
       updateFrequencyMs: intOption(p.value('update-frequency'), 'update-frequency'),
       onProgress: (pr) => {
