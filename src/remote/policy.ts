@@ -166,16 +166,25 @@ export async function verifyCommitSignatures(
   if (opts.signVerify !== false) {
     const verifiers = signers !== undefined ? signers : await signapiVerifiersForRemote(repo, remoteName, 'sign-verify', signerEnv(repo, opts));
     if (verifiers) {
-      if (md === null) throw new XylemError("Can't verify commit without detached metadata");
+      // (ostree's texts, after the commit they concern)
+      if (md === null) throw new XylemError(`Commit ${checksum}: Can't verify commit without detached metadata`);
       try {
         out.signapi = await signapiVerify(verifiers, commitBytes, md);
       } catch (e) {
-        throw new XylemError(`Can't verify commit: ${(e as Error).message}`);
+        throw new XylemError(`Commit ${checksum}: Can't verify commit: ${(e as Error).message}`);
       }
       out.verified = true;
     }
   }
   return out;
+}
+
+/** A refused summary signature, naming the summary and its remote before the verifier's report. */
+function summaryError(remote: string, e: unknown): unknown {
+  const prefix = `Summary of remote "${remote}": `;
+  if (e instanceof GpgError) return new GpgError(e.gpgCode, prefix + e.message);
+  if (e instanceof XylemError) return new XylemError(prefix + e.message, e.code);
+  return e;
 }
 
 /**
@@ -211,7 +220,11 @@ export async function verifySummarySignatures(
     if (opts.globalKeyringDir !== undefined) src.globalKeyringDir = opts.globalKeyringDir;
     const keyring = await loadVerifierKeyring(repo, src);
     const result = await gpgVerify(summary, sigs, keyring, opts.now ? { now: opts.now } : {});
-    requireValidGpgSignature(result);
+    try {
+      requireValidGpgSignature(result);
+    } catch (e) {
+      throw summaryError(remoteName, e);
+    }
     out.gpg = result;
     out.verified = true;
   }
@@ -224,7 +237,11 @@ export async function verifySummarySignatures(
         throw new XylemError(
           'Signatures verification enabled, but no summary.sig found (use sign-verify-summary=false in remote config to disable)',
         );
-      out.signapi = await signapiVerify(verifiers, summary, parseMaybe(summarySig, 'summary.sig'));
+      try {
+        out.signapi = await signapiVerify(verifiers, summary, parseMaybe(summarySig, 'summary.sig'));
+      } catch (e) {
+        throw summaryError(remoteName, e);
+      }
       out.verified = true;
     }
   }
