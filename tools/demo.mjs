@@ -2,7 +2,9 @@
 // The main job: a demo of Xylem's whole update cycle in a throw-away folder — make an OS tree,
 // commit two versions, diff them, check one out, fsck (and let the real `ostree` read what xylem
 // wrote), then serve the repo on 127.0.0.1, deploy version 1 into a fresh sysroot over HTTP,
-// change /etc, upgrade to version 2, roll back, and clean up.
+// change /etc, upgrade to version 2, roll back, and clean up. As with ostree's defaults, the
+// commits and the summary are GPG-signed (a throw-away key) and the client's remote verifies them;
+// an unsigned commit pushed to the server is refused by `admin upgrade`.
 // Run with `npm run demo` (builds first; deploying needs root, as ostree's does). Exits non-zero
 // if any step fails.
 
@@ -27,7 +29,17 @@ function xylem(...args) {
   return out.trim();
 }
 
-async function updateCycle(repo, v1, v2) {
+/** A throw-away GnuPG home with one signing key (no passphrase); returns its fingerprint. */
+function makeSigningKey(home) {
+  mkdirSync(home, { mode: 0o700 });
+  const gpg = (...args) => execFileSync('gpg', ['--homedir', home, '--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  gpg('--quick-gen-key', 'Xylem Demo <demo@example.invalid>', 'ed25519', 'sign', 'never');
+  const fpr = gpg('--with-colons', '--list-secret-keys').split('\n').find((l) => l.startsWith('fpr:')).split(':')[9];
+  writeFileSync(join(work, 'demo-key.asc'), gpg('--armor', '--export', fpr));
+  return fpr;
+}
+
+async function updateCycle(repo, v1, v2, sign, tree) {
   if (process.getuid?.() !== 0) {
     process.stdout.write('\n(deployments need root, as with ostree: skipping the sysroot part)\n');
     return;
@@ -53,7 +65,8 @@ async function updateCycle(repo, v1, v2) {
     };
     x('admin', 'init-fs', sysroot);
     x('admin', `--sysroot=${sysroot}`, 'os-init', 'demo');
-    x('remote', `--repo=${sysroot}/ostree/repo`, 'add', '--no-gpg-verify', 'origin', url);
+    // ostree's defaults: gpg-verify=true; the remote trusts the demo key only.
+    x('remote', `--repo=${sysroot}/ostree/repo`, 'add', `--gpg-import=${join(work, 'demo-key.asc')}`, 'origin', url);
     x('pull', `--repo=${sysroot}/ostree/repo`, 'origin', `demo/stable@${v1}`);
     x('admin', `--sysroot=${sysroot}`, 'deploy', '--os=demo', '--karg=root=LABEL=demo', 'origin:demo/stable');
     x('admin', `--sysroot=${sysroot}`, 'status');
@@ -77,6 +90,19 @@ async function updateCycle(repo, v1, v2) {
     step('Roll back: make version 1 the default again');
     x('admin', `--sysroot=${sysroot}`, 'set-default', '1');
     x('admin', `--sysroot=${sysroot}`, 'status');
+
+    step('An unsigned commit on the server is refused; nothing moves');
+    writeFileSync(join(tree, 'usr/bin/hello'), '#!/bin/sh\necho hello from an intruder\n');
+    const v3 = xylem('commit', `--repo=${repo}`, '-b', 'demo/stable', '-s', 'Unsigned', `--tree=dir=${tree}`);
+    xylem('summary', `--repo=${repo}`, '-u', ...sign);
+    const before = readdirSync(deployDir).sort().join(' ');
+    process.stdout.write(`$ xylem admin --sysroot=${sysroot} upgrade --os=demo\n`);
+    const refused = spawnSync(process.execPath, [CLI, 'admin', `--sysroot=${sysroot}`, 'upgrade', '--os=demo'], { encoding: 'utf8', env });
+    process.stdout.write(refused.stdout + refused.stderr);
+    if (refused.status === 0) throw new Error('an unsigned commit was deployed');
+    if (!refused.stderr.includes(v3)) throw new Error('the refusal does not name the unsigned commit');
+    if (readdirSync(deployDir).sort().join(' ') !== before) throw new Error('the deployments changed after a refused upgrade');
+    process.stdout.write('(refused, as it must be: the deployments are unchanged)\n');
 
     step('The real ostree reads the sysroot xylem wrote');
     const st = spawnSync('ostree', ['admin', `--sysroot=${sysroot}`, 'status'], { encoding: 'utf8' });
@@ -111,15 +137,22 @@ try {
   symlinkSync('usr/bin', join(tree, 'bin'));
   process.stdout.write(`tree at ${tree}\n`);
 
-  step('Create an archive repository and commit version 1');
+  step('A signing key (GnuPG), as a distributor has');
+  const home = join(work, 'gnupg');
+  const fpr = makeSigningKey(home);
+  const sign = [`--gpg-sign=${fpr}`, `--gpg-homedir=${home}`];
+  process.stdout.write(`key ${fpr}\n`);
+
+  step('Create an archive repository and commit version 1 (signed)');
   xylem('init', `--repo=${repo}`, '--mode=archive');
-  const v1 = xylem('commit', `--repo=${repo}`, '-b', 'demo/stable', '-s', 'Version 1', '--add-metadata-string=version=1', `--tree=dir=${tree}`);
+  const v1 = xylem('commit', `--repo=${repo}`, '-b', 'demo/stable', '-s', 'Version 1', '--add-metadata-string=version=1', `--tree=dir=${tree}`, ...sign);
 
   step('Change the tree and commit version 2');
   writeFileSync(join(tree, 'usr/bin/hello'), '#!/bin/sh\necho hello v2\n');
   writeFileSync(join(tree, 'usr/etc/motd'), 'Welcome to version 2\n');
   writeFileSync(join(tree, 'usr/etc/os-release'), 'NAME=Demo\nPRETTY_NAME="Xylem Demo"\nVERSION=2\n');
-  const v2 = xylem('commit', `--repo=${repo}`, '-b', 'demo/stable', '-s', 'Version 2', '--add-metadata-string=version=2', `--tree=dir=${tree}`);
+  const v2 = xylem('commit', `--repo=${repo}`, '-b', 'demo/stable', '-s', 'Version 2', '--add-metadata-string=version=2', `--tree=dir=${tree}`, ...sign);
+  xylem('summary', `--repo=${repo}`, '-u', ...sign);
 
   step('History and contents');
   xylem('log', `--repo=${repo}`, 'demo/stable');
@@ -148,8 +181,9 @@ try {
     if (rp.stdout.trim() !== v2) throw new Error('ostree sees a different head');
     process.stdout.write(`ostree rev-parse demo/stable = ${rp.stdout.trim()} (same as xylem)\n`);
   }
-  await updateCycle(repo, v1, v2);
+  await updateCycle(repo, v1, v2, sign, tree);
   process.stdout.write('\nDemo completed.\n');
 } finally {
+  spawnSync('gpgconf', ['--homedir', join(work, 'gnupg'), '--kill', 'all']);
   rmSync(work, { recursive: true, force: true });
 }
