@@ -10,12 +10,14 @@
 // that `npm test` has just built (the `prepack` script would rebuild it, which takes longer than
 // this test may); a missing or incomplete dist/ fails the test.
 
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop, OSTREE, ROOT } from '../helpers/interop.ts';
+import { deltaRelPath } from '../../src/delta/paths.ts';
+import { freePort, makeOrigin, serveDir, startEntry } from '../serverless/helpers.ts';
 
 const BUN = join(ROOT, 'node_modules/.bin/bun');
 const DENO = join(ROOT, 'node_modules/.bin/deno');
@@ -56,6 +58,13 @@ function readmeExample(readme: string): string {
   const m = /^```(?:js|ts|javascript|typescript)\n([\s\S]*?)^```$/m.exec(readme.slice(at + README_MARKER.length));
   if (!m) throw new Error('README.md: no fenced code block after the library example marker');
   return m[1]!;
+}
+
+/** The README's one-line command (in a ```sh block) that contains `needle`, split into words. */
+function readmeCommand(readme: string, needle: string): string[] {
+  const line = readme.split('\n').find((l) => l.includes(needle) && !l.startsWith('#') && !l.startsWith('|') && !l.includes('`'));
+  if (!line) throw new Error(`README.md has no command line containing ${needle}`);
+  return line.replace(/\s+#.*$/, '').trim().split(/\s+/);
 }
 
 /** Every file path package.json's "exports" and "bin" point at (wildcard patterns left out). */
@@ -218,4 +227,70 @@ describeInterop('the packed package, installed offline', () => {
     const errors = r.stdout.split('\n').filter((l) => /error TS\d+/.test(l) && !l.startsWith('../node_modules/openpgp/'));
     expect(errors.map((l) => l.replace(/\(\d+,\d+\).*?(TS\d+).*/, ' $1')), r.out).toEqual(['wrong.mts TS2322', 'wrong.mts TS2322']);
   }, 200_000);
+
+  it.skipIf(!existsSync(DENO) && process.env.CI !== 'true')("starts the delta service with the README's command (Deno)", async () => {
+    const words = readmeCommand(readFileSync(join(ROOT, 'README.md'), 'utf8'), 'dist/serverless/deno.mjs');
+    // VAR=value … npx deno ARGS: the test's origin and a free port (startEntry), the repository's deno.
+    const env: Record<string, string> = {};
+    while (/^[A-Z_]+=/.test(words[0]!)) {
+      const [k, v] = words.shift()!.split('=') as [string, string];
+      env[k] = v;
+    }
+    expect(words.slice(0, 2)).toEqual(['npx', 'deno']);
+    expect(env.XYLEM_ORIGIN).toBeDefined();
+    const dir = join(work, 'serverless');
+    mkdirSync(dir);
+    const { c1, c2 } = makeOrigin(dir);
+    const origin = await serveDir(join(dir, 'origin'));
+    const args = words.slice(2).map((w) => (w.startsWith('node_modules/') ? join(app, w) : w));
+    const service = await startEntry(DENO, args, { ...env, XYLEM_ORIGIN: origin.url, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' });
+    try {
+      const config = await (await fetch(`${service.url}config`)).text();
+      expect(config).toContain('indexed-deltas=true');
+      // a delta the origin does not have, generated on request
+      const superblock = await fetch(service.url + deltaRelPath(c1, c2, 'superblock'));
+      expect(superblock.status, service.output()).toBe(200);
+      expect((await superblock.arrayBuffer()).byteLength).toBeGreaterThan(100);
+      const stats = (await (await fetch(`${service.url}_xylem/stats`)).json()) as { generated: number; failures: number };
+      expect(stats.generated, `delta ${c1} -> ${c2}: ${service.output()}`).toBeGreaterThan(0);
+      expect(stats.failures).toBe(0);
+    } finally {
+      await service.stop();
+      await origin.close();
+    }
+  }, 120_000);
+
+  it("serves the audit page with the README's command", async () => {
+    const words = readmeCommand(readFileSync(join(ROOT, 'README.md'), 'utf8'), 'dist/audit');
+    expect(words.slice(0, 3)).toEqual(['npx', 'xylem', 'trivial-httpd']);
+    const port = String(await freePort());
+    const args = words.slice(1).map((w, i, a) => (a[i - 1] === '-P' ? port : w));
+    // `npx xylem` runs node_modules/.bin/xylem; started directly (in its own process group) so that
+    // stopping it stops the server itself.
+    const proc = spawn(join(app, 'node_modules/.bin/xylem'), args.slice(1), { cwd: app, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += String(d)));
+    proc.stderr!.on('data', (d) => (out += String(d)));
+    try {
+      let page: Response | null = null;
+      for (let i = 0; i < 200 && !page; i++) {
+        page = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
+        if (!page) {
+          if (proc.exitCode !== null) throw new Error(`trivial-httpd exited (${proc.exitCode}): ${out}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expect(page?.status, out).toBe(200);
+      expect(await page!.text()).toContain('Repository URL');
+      const js = await fetch(`http://127.0.0.1:${port}/audit.js`);
+      expect(js.status).toBe(200);
+      expect((await js.text()).length).toBeGreaterThan(10_000);
+    } finally {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        process.kill(-proc.pid!, 'SIGTERM');
+        await exited;
+      }
+    }
+  }, 60_000);
 });
