@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the installable library into dist/lib/ (ES modules) and its type declarations into
 // dist/types/ — what package.json's "exports" name: xylem (src/index.ts), xylem/node, xylem/memory,
-// xylem/browser, xylem/core-wasm and xylem/serverless. One esbuild run with code splitting, so the
+// xylem/browser, xylem/core-wasm, xylem/serverless, and the runtime-specific hosts xylem/host
+// (picks Bun, Deno or Node), xylem/bun and xylem/deno. One esbuild run with code splitting, so the
 // entries share their chunks (one Repo class, one WASM core instance); npm dependencies stay
 // imports (installed beside the package) and node:* stays as is (Node, Bun and Deno provide it).
 // Types: tsc --emitDeclarationOnly with tsconfig.types.json; `.ts` specifiers become `.js`.
@@ -28,6 +29,9 @@ export const ENTRIES = {
   browser: 'runtimes/browser/index.ts',
   'core-wasm': 'core-wasm/index.ts',
   serverless: 'runtimes/serverless/index.ts',
+  host: 'runtimes/index.ts',
+  bun: 'runtimes/bun/index.ts',
+  deno: 'runtimes/deno/index.ts',
 };
 
 for (const src of Object.values(ENTRIES)) {
