@@ -108,6 +108,48 @@ describe('sysroot and signing conveniences', () => {
   });
 });
 
+describe('pull (the public one) applies the remote\'s signature policy', () => {
+  const tmp = new TempDir('xylem-api-pull-');
+  afterAll(() => tmp.cleanup());
+  it('refuses an unsigned commit from a gpg-verify remote, and pulls it when the remote does not ask', async () => {
+    const host = createNodeHost();
+    mkdirSync(tmp.join('tree'));
+    writeFileSync(tmp.join('tree/file'), 'content\n');
+    const server = await Repo.init(host, tmp.join('server'), { mode: 'archive' });
+    const { checksum } = await commitDirectory(server, tmp.join('tree'), { branch: 'os/x', timestamp: 0 });
+    const client = await Repo.init(host, tmp.join('client'), { mode: 'archive' });
+    await api.addRemote(client, 'signed', `file://${tmp.join('server')}`, { options: { 'gpg-verify': 'true' } });
+    await api.addRemote(client, 'plain', `file://${tmp.join('server')}`, { options: { 'gpg-verify': 'false' } });
+    await expect(api.pull(client, 'signed', { refs: ['os/x'] })).rejects.toThrow(/GPG|signature/i);
+    expect(await api.resolveRev(client, 'signed:os/x', true)).toBeNull();
+    const r = await api.pull(client, 'plain', { refs: ['os/x'] });
+    expect(r.refs.map((x) => x.checksum)).toEqual([checksum]);
+    expect(await api.resolveRev(client, 'plain:os/x')).toBe(checksum);
+    await expect(api.pull(client, '', {})).rejects.toThrow(TypeError);
+  });
+  it('checks ed25519 signatures when the remote says sign-verify (the bare engine pull would not)', async () => {
+    const host = createNodeHost();
+    const keys = await generateEd25519KeyPair(new Uint8Array(32).fill(3));
+    mkdirSync(tmp.join('tree2'));
+    writeFileSync(tmp.join('tree2/file'), 'signed content\n');
+    const server = await Repo.init(host, tmp.join('server2'), { mode: 'archive' });
+    const unsigned = await commitDirectory(server, tmp.join('tree2'), { branch: 'unsigned', timestamp: 0 });
+    const signed = await commitDirectory(server, tmp.join('tree2'), { branch: 'signed', timestamp: 1 });
+    const signer = await getSigner('ed25519', host);
+    signer.setSecretKey(keys.secretKey);
+    await signCommit(signer, server, signed.checksum);
+    const client = await Repo.init(host, tmp.join('client2'), { mode: 'archive' });
+    await api.addRemote(client, 'origin', `file://${tmp.join('server2')}`, {
+      options: { 'gpg-verify': 'false', 'sign-verify': 'ed25519', 'verification-ed25519-key': keys.publicKeyBase64 },
+    });
+    await expect(api.pull(client, 'origin', { refs: ['unsigned'] })).rejects.toThrow(/Can't verify commit without detached metadata/);
+    expect(await api.resolveRev(client, 'origin:unsigned', true)).toBeNull();
+    const r = await api.pull(client, 'origin', { refs: ['signed'] });
+    expect(r.refs.map((x) => x.checksum)).toEqual([signed.checksum]);
+    expect(unsigned.checksum).not.toBe(signed.checksum);
+  });
+});
+
 describeInterop('commitDirectory against ostree commit', () => {
   const tmp = new TempDir('xylem-api-');
   afterAll(() => tmp.cleanup());
