@@ -3,6 +3,7 @@
 
 import { deflateSync, Inflate } from 'fflate';
 import type { DeflateProvider } from '../../src/host.ts';
+import { concatBytes } from '../../src/util/bytes.ts';
 
 /** Input slice fed per step; DEFLATE expands at most ~1032×, so one step yields ≤ ~4 MiB. */
 const INFLATE_SLICE = 4096;
@@ -36,13 +37,7 @@ function inflateRawSync(data: Uint8Array, maxOutput: number): Uint8Array {
   }
   if (over) throw new Error(`inflateRaw: output exceeds the limit of ${maxOutput} bytes`);
   if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 function inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array> {

@@ -4,6 +4,8 @@
 // 64 KiB of output over a continuing dictionary; the LZMA state goes on from chunk to chunk and
 // restarts only after a chunk that did not shrink and was stored). It trades ratio for simplicity: typically within 5-12 % of xz -6.
 
+import { concatBytes } from '../util/bytes.ts';
+
 /** Dictionary size (and match window): 4 MiB, LZMA2 property byte 20. */
 export const LZMA2_DICT_SIZE = 1 << 22;
 export const LZMA2_DICT_PROP = 20;
@@ -396,13 +398,5 @@ export function lzma2Encode(data: Uint8Array): Uint8Array {
     stateReset = false;
   }
   out.push(Uint8Array.of(0x00));
-  let total = 0;
-  for (const c of out) total += c.length;
-  const res = new Uint8Array(total);
-  let o = 0;
-  for (const c of out) {
-    res.set(c, o);
-    o += c.length;
-  }
-  return res;
+  return concatBytes(out);
 }

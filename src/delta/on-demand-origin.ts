@@ -7,6 +7,7 @@
 import type { DirEntry, FsHost, ReadHandle, Stat, WriteHandle, WriteOptions } from '../host.ts';
 import { XylemError } from '../util/errors.ts';
 import { readBodyCapped } from '../util/read-body.ts';
+import { concatBytes } from '../util/bytes.ts';
 
 /** Fetches one file of the origin by repo-relative path; null when the origin answers 404. */
 export type OriginGet = (relPath: string, maxBytes: number) => Promise<Uint8Array | null>;
@@ -205,15 +206,7 @@ export class OriginFs implements FsHost {
       },
       async sync() {},
       async close() {
-        let n = 0;
-        for (const c of chunks) n += c.length;
-        const out = new Uint8Array(n);
-        let o = 0;
-        for (const c of chunks) {
-          out.set(c, o);
-          o += c.length;
-        }
-        scratch.set(path, out);
+        scratch.set(path, concatBytes(chunks));
       },
     };
   }

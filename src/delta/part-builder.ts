@@ -4,7 +4,7 @@
 
 import { encode } from '../format/gvariant.ts';
 import { ObjectType, type FileHeader, type Xattr, xattrsToGV } from '../format/objects.ts';
-import { toHex } from '../util/bytes.ts';
+import { toHex, concatBytes } from '../util/bytes.ts';
 import {
   OP_BSPATCH,
   OP_CLOSE,
@@ -144,12 +144,7 @@ export class PartBuilder {
 
   /** The GVariant payload `(a(uuu)aa(ayay)ayay)`. */
   payload(): Uint8Array {
-    const blob = new Uint8Array(this.blobLength);
-    let o = 0;
-    for (const c of this.blobChunks) {
-      blob.set(c, o);
-      o += c.length;
-    }
+    const blob = concatBytes(this.blobChunks);
     return encodePartPayload({ modes: this.modes, xattrs: this.xattrs, blob, ops: new Uint8Array(this.ops) });
   }
 }

@@ -9,19 +9,9 @@ import { countOps } from './execute.ts';
 import { decompressPart, parsePartPayload, payloadCap } from './part.ts';
 import { deltaNameString, deltaRelDir, superblockKey, type DeltaName } from './paths.ts';
 import { wasmXzDecoder, type XzDecoder } from './xz.ts';
+import { formatSize } from '../util/format-size.ts';
 
-/** g_format_size (SI units, one decimal, a no-break space before the unit). */
-export function formatSize(n: bigint): string {
-  if (n < 1000n) return n === 1n ? '1 byte' : `${n} bytes`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  let v = Number(n) / 1000;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${v.toFixed(1)}\u00a0${units[u]}`;
-}
+export { formatSize } from '../util/format-size.ts';
 
 function sized(label: string, n: bigint): string {
   return `${label}: ${n} (${formatSize(n)})\n`;

@@ -66,13 +66,7 @@ export const wasmXzDecoder: XzDecoder = {
       throw new CorruptionError(`Invalid xz data: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (chunks.length === 1) return chunks[0]!;
-    const out = new Uint8Array(total);
-    let o = 0;
-    for (const c of chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+    return concatBytes(chunks);
   },
 };
 

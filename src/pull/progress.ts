@@ -3,6 +3,10 @@
 // status print ("Receiving objects: 45% (2345/5120) 3.1 MB/s 15.2 MB", "N metadata, M content
 // objects fetched; X KiB transferred in S seconds; Y MB content written").
 
+import { formatSize } from '../util/format-size.ts';
+
+export { formatSize } from '../util/format-size.ts';
+
 /** A snapshot of a pull's counters. */
 export interface PullProgress {
   /** 'resolving' (summary, refs), 'fetching' (objects), 'done'. */
@@ -74,19 +78,6 @@ export function emptyProgress(startTime: number): PullProgress {
     status: '',
     caughtError: false,
   };
-}
-
-/** g_format_size: decimal units, one decimal, a no-break space before the unit ("15.2\u00a0MB"); "N bytes" below 1000. */
-export function formatSize(n: number): string {
-  if (n < 1000) return n === 1 ? '1 byte' : `${n} bytes`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 1000 && i < units.length - 1);
-  return `${v.toFixed(1)}\u00a0${units[i]}`;
 }
 
 /** Facts the final status line needs besides the counters. */

@@ -16,6 +16,8 @@ import { listDeltas } from '../delta/manage.ts';
 import { deltaRelDir } from '../delta/paths.ts';
 import { joinPath } from '../util/path.ts';
 
+export { formatSize } from '../util/format-size.ts';
+
 export interface PruneResult {
   /** Objects considered (all loose objects, or only commits with commitOnly). */
   total: number;
@@ -185,17 +187,4 @@ export async function deleteCommit(repo: Repo, checksum: string): Promise<void> 
     throw new XylemError(`Deleting object ${checksum}.commit: unlinkat(${checksum.slice(0, 2)}/${checksum.slice(2)}.commit): No such file or directory`);
   }
   await deleteCommitObject(repo, checksum);
-}
-
-/** g_format_size(): SI units, one decimal ("265 bytes", "740.2 kB", "1.5 MB"). */
-export function formatSize(bytes: number): string {
-  if (bytes < 1000) return bytes === 1 ? '1 byte' : `${bytes} bytes`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  let v = bytes / 1000;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(1)}\u00a0${units[i]}`;
 }

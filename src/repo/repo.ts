@@ -30,6 +30,9 @@ import { selectHashProvider, oneShot } from '../util/sha256.ts';
 import { fflateDeflateProvider } from '../util/deflate.ts';
 import { CorruptionError, NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
 import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
+import { randomSuffix, writeFileAtomic } from '../util/atomic-write.ts';
+
+export { randomSuffix, writeFileAtomic } from '../util/atomic-write.ts';
 
 export const REPO_MODES: readonly RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
 
@@ -360,14 +363,6 @@ export class Repo {
   }
 }
 
-export function randomSuffix(): string {
-  const b = new Uint8Array(6);
-  crypto.getRandomValues(b);
-  let s = '';
-  for (const x of b) s += 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[x % 62];
-  return s;
-}
-
 export async function readXattrs(fs: FsHost, path: string): Promise<Array<{ name: string; value: Uint8Array }>> {
   if (!fs.xattrs) return [];
   const names = await fs.xattrs.list(path);
@@ -377,25 +372,4 @@ export async function readXattrs(fs: FsHost, path: string): Promise<Array<{ name
     if (v && v.length > 0) out.push({ name: n, value: v });
   }
   return out;
-}
-
-/** Writes a file atomically: temp file beside it, fsync, rename, fsync the directory. */
-export async function writeFileAtomic(
-  fs: FsHost,
-  path: string,
-  data: Uint8Array,
-  opts: { mode?: number; fsync?: boolean },
-): Promise<void> {
-  const slash = path.lastIndexOf('/');
-  const dir = slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
-  const tmp = `${dir}/.tmp-${path.slice(slash + 1)}-${randomSuffix()}`;
-  const doSync = opts.fsync ?? true;
-  try {
-    await fs.writeFile(tmp, data, { mode: opts.mode ?? 0o644, fsync: doSync, exclusive: true });
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  if (doSync) await fs.fsyncDir(dir);
 }

@@ -21,6 +21,8 @@ export {
 } from './staged.ts';
 export type { StageTreeOptions, StagedState, DeploymentStub, FinalizeResult } from './staged.ts';
 export type { DeployTreeOptions } from './deploy.ts';
+export { deploy } from './deploy-ref.ts';
+export type { DeployOptions } from './deploy-ref.ts';
 export { writeDeployments, simpleWriteDeployment, planNewDeploymentList, parseOsRelease } from './write.ts';
 export type { WriteDeploymentsOptions, SimpleWriteOptions, WriteResult } from './write.ts';
 export { cleanupSysroot, generateDeploymentRefs } from './cleanup.ts';

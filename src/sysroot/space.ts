@@ -9,6 +9,7 @@ import { XylemError } from '../util/errors.ts';
 import type { FsHost } from '../host.ts';
 import { findKernel } from './kernel.ts';
 import type { Sysroot } from './sysroot.ts';
+import { formatSize } from '../util/format-size.ts';
 
 /** Filesystem block size we round every file up to (the common 4 KiB). */
 const BLOCK = 4096;
@@ -33,17 +34,9 @@ async function copyCost(fs: FsHost, path: string, bootDev: number, budget: { fil
   return total;
 }
 
-/** Human-readable size as ostree prints them (GLib's g_format_size: kB, MB — powers of 1000). */
+/** Human-readable size for the /boot space message: formatSize with a plain space before the unit. */
 export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return bytes === 1 ? '1 byte' : `${bytes} bytes`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = bytes / 1000;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
+  return formatSize(bytes).replace('\u00a0', ' ');
 }
 
 export interface BootSpace {

@@ -41,3 +41,5 @@ export {
   commitVersion,
 } from './operations.ts';
 export type { TxnContext, TxnResult, UpgradeOptions, CleanupOptions, KargsOptions, ParsedRevision, DeployNewOptions } from './operations.ts';
+export { rollback } from './rollback.ts';
+export type { RollbackOptions, RollbackResult } from './rollback.ts';

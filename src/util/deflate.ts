@@ -3,6 +3,7 @@
 import { deflateSync, inflateSync, Inflate } from 'fflate';
 import type { DeflateProvider } from '../host.ts';
 import { CorruptionError } from './errors.ts';
+import { concatBytes } from './bytes.ts';
 
 export const fflateDeflateProvider: DeflateProvider = {
   name: 'fflate',
@@ -20,13 +21,7 @@ export const fflateDeflateProvider: DeflateProvider = {
       chunks.push(chunk);
     });
     inf.push(data, true);
-    const out = new Uint8Array(total);
-    let o = 0;
-    for (const c of chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+    return concatBytes(chunks);
   },
 };
 

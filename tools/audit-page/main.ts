@@ -3,6 +3,7 @@
 // The last report is kept in window.__xylemAudit (and errors in __xylemAuditError) for tests.
 
 import { auditCommit, installWebCryptoFallback, loadCore, type AuditProgress, type AuditReport, type SignatureVerdict } from '../../runtimes/browser/index.ts';
+import { formatSize } from '../../src/util/format-size.ts';
 
 declare global {
   interface Window {
@@ -21,19 +22,9 @@ function el(tag: string, text?: string, cls?: string): HTMLElement {
   return e;
 }
 
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
-}
-
 function progressLine(p: AuditProgress): string {
   const objs = p.objectsKnown > 0 ? ` ${p.objectsDone}/${p.objectsKnown} objects,` : '';
-  return `[${p.phase}]${objs} ${formatBytes(p.bytesFetched)} fetched ${p.message ? `— ${p.message}` : ''}`;
+  return `[${p.phase}]${objs} ${formatSize(p.bytesFetched)} fetched ${p.message ? `— ${p.message}` : ''}`;
 }
 
 function signatureText(v: SignatureVerdict | null): string {
@@ -74,7 +65,7 @@ function render(r: AuditReport): HTMLElement {
       ['Commit signature', `${r.commitSignature.status}: ${signatureText(r.commitSignature)}`],
       ['Summary signature', r.summarySignature ? `${r.summarySignature.status}: ${signatureText(r.summarySignature)}` : 'no summary published'],
       ['Objects', `${r.objects.total} (${r.objects.files} files, ${r.objects.dirtrees} dirtrees, ${r.objects.dirmetas} dirmetas, ${r.objects.commits} commit)`],
-      ['Bytes', `${formatBytes(r.bytesFetched)} fetched, ${formatBytes(r.bytesHashed)} hashed (${r.hashing.batched} objects in ${r.hashing.batches} SIMD batches)`],
+      ['Bytes', `${formatSize(r.bytesFetched)} fetched, ${formatSize(r.bytesHashed)} hashed (${r.hashing.batched} objects in ${r.hashing.batches} SIMD batches)`],
       ['Time', `${(r.durationMs / 1000).toFixed(2)} s`],
     ]),
   );
