@@ -30,7 +30,7 @@ export type { CheckoutOptions, CheckoutResult, RefEntry, DiffResult, DiffItem, D
 export { addRemote, deleteRemote, listRemotes, getRemote, importRemoteGpgKeys } from './remote/index.ts';
 export type { Remote, AddRemoteOptions } from './remote/index.ts';
 /** Pulls from a remote with its signature policy (gpg-verify, sign-verify, gpg-verify-summary) applied. */
-export { pullVerified as pull } from './pull/pull-verified.ts';
+export { pull } from './pull/pull.ts';
 export { formatPullProgressLine, formatPullStatus } from './pull/progress.ts';
 export type { PullOptions, PullResult, PulledRef } from './pull/pull.ts';
 /** The progress events of a pull (`onProgress`): counters as libostree's OstreeAsyncProgress. */

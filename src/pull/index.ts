@@ -2,7 +2,6 @@
 // the fetcher, progress counters and texts.
 
 export { pull, parsePullRefs } from './pull.ts';
-export { pullVerified } from './pull-verified.ts';
 export { estimatePull } from './dry-run.ts';
 export type { DryRunEstimate, DryRunSource } from './dry-run.ts';
 export type { PullOptions, PullResult, PulledRef, DryRunItem, VerifyCommitHook, VerifySummaryHook } from './pull.ts';

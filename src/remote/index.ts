@@ -5,7 +5,7 @@ export { addRemote, deleteRemote, listRemotes, getRemote, getRemoteUrl, remoteOp
 export type { Remote, RemoteOptions, RemoteOptionValue, AddRemoteOptions } from './config.ts';
 export { importRemoteGpgKeys, listRemoteGpgKeys } from './gpg-keyring.ts';
 export type { GpgKeyInfo, GpgSubkeyInfo, GpgUidInfo, ListGpgKeysOptions } from './gpg-keyring.ts';
-export { verifyCommitSignatures, verifySummarySignatures, pullSignatureHooks } from './policy.ts';
-export type { VerifyPolicyOptions, SignatureVerification } from './policy.ts';
+export { verifyCommitSignatures, verifySummarySignatures, remoteTrustPolicy } from './policy.ts';
+export type { VerifyPolicyOptions, SignatureVerification, RemoteTrustPolicy, TrustPolicyOptions } from './policy.ts';
 export { fetchVerifiedRemoteSummary } from './summary.ts';
 export type { VerifiedRemoteSummary } from './summary.ts';
