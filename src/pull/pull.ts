@@ -17,7 +17,9 @@ import {
   remoteListOption,
   remoteNameIsFile,
   remoteOption,
+  type RemoteFetcher,
 } from '../remote/config.ts';
+import { resolveRemoteBases, type RemoteUrlConfig } from '../remote/mirrors.ts';
 import { Repo as RepoClass } from '../repo/repo.ts';
 import { bytesEqual, fromUtf8Lossy, toHex } from '../util/bytes.ts';
 import { joinPath } from '../util/path.ts';
@@ -147,8 +149,13 @@ export interface PullResult {
 
 interface ResolvedRemote {
   name: string | null;
+  /** The configured url / contenturl / metalink values (mirrorlist= or metalink= not yet fetched). */
+  urls: RemoteUrlConfig;
+  /** Preferred base URL for metadata and for content (set by resolveMirrors). */
   metaUrl: string;
   contentUrl: string;
+  /** With a metalink: the summary it verified. */
+  metalinkSummary: Uint8Array | null;
   branches: string[] | null;
   gpgVerify: boolean;
   gpgVerifySummary: boolean;
@@ -159,28 +166,46 @@ interface ResolvedRemote {
 async function resolveRemote(repo: Repo, nameOrUrl: string, opts: PullOptions): Promise<ResolvedRemote> {
   if (remoteNameIsFile(nameOrUrl)) {
     if (opts.gpgVerify || opts.gpgVerifySummary) throw new XylemError('Must specify remote name to enable gpg verification');
-    return { name: null, metaUrl: nameOrUrl, contentUrl: nameOrUrl, branches: null, gpgVerify: false, gpgVerifySummary: false, signVerify: false };
+    const urls = { url: nameOrUrl, contentUrl: null, metalink: null };
+    return { name: null, urls, metaUrl: '', contentUrl: '', metalinkSummary: null, branches: null, gpgVerify: false, gpgVerifySummary: false, signVerify: false };
   }
   await getRemoteInherited(repo, nameOrUrl);
   const unconfigured = await remoteOption(repo, nameOrUrl, 'unconfigured-state', null);
   if (unconfigured) throw new XylemError(`remote unconfigured-state: ${unconfigured}`);
   const backend = await remoteOption(repo, nameOrUrl, 'custom-backend', null);
   if (backend) throw new XylemError(`Cannot fetch via libostree - remote '${nameOrUrl}' uses custom backend '${backend}'`);
-  if (await remoteOption(repo, nameOrUrl, 'metalink', null)) throw new XylemError(`Remote "${nameOrUrl}": metalink remotes are not supported yet`);
-  const url = opts.overrideUrl ?? (await remoteOption(repo, nameOrUrl, 'url', null));
-  if (url === null) throw new NotFoundError(`No "url" option in remote "${nameOrUrl}"`);
-  const contentUrl = opts.overrideUrl ?? (await remoteOption(repo, nameOrUrl, 'contenturl', null)) ?? url;
-  for (const u of [url, contentUrl])
-    if (u.startsWith('mirrorlist=')) throw new XylemError(`Remote "${nameOrUrl}": mirrorlist URLs are not supported yet`);
+  // As libostree: a metalink wins over url (and over --url), the override stands for contenturl too.
+  const metalink = await remoteOption(repo, nameOrUrl, 'metalink', null);
+  const url = metalink !== null ? null : (opts.overrideUrl ?? (await remoteOption(repo, nameOrUrl, 'url', null)));
+  if (url === null && metalink === null) throw new NotFoundError(`No "url" option in remote "${nameOrUrl}"`);
+  const contentUrl = metalink === null && opts.overrideUrl ? opts.overrideUrl : await remoteOption(repo, nameOrUrl, 'contenturl', null);
   return {
     name: nameOrUrl,
-    metaUrl: url,
-    contentUrl,
+    urls: { url, contentUrl, metalink },
+    metaUrl: '',
+    contentUrl: '',
+    metalinkSummary: null,
     branches: await remoteListOption(repo, nameOrUrl, 'branches'),
     gpgVerify: opts.gpgVerify ?? (await remoteBooleanOption(repo, nameOrUrl, 'gpg-verify', true)),
     gpgVerifySummary: opts.gpgVerifySummary ?? (await remoteBooleanOption(repo, nameOrUrl, 'gpg-verify-summary', false)),
     signVerify: !['false', null].includes(await remoteOption(repo, nameOrUrl, 'sign-verify', null)),
   };
+}
+
+/**
+ * Fetches the remote's mirrorlists / metalink (compute_effective_mirrorlist), sets its preferred
+ * base URLs and gives the fetcher the mirrors to fail over to.
+ */
+async function resolveMirrors(r: ResolvedRemote, fetcher: Fetcher): Promise<void> {
+  const plain: RemoteFetcher = { fetch: (url, o) => fetcher.get({ url, optional: true, maxBytes: o?.maxBytes ?? PULL_MAX_METADATA_SIZE }) };
+  const bases = await resolveRemoteBases(plain, r.urls);
+  for (const list of [bases.meta, bases.content]) {
+    for (const b of list) validateRemoteUrl(b);
+    fetcher.useMirrors(list);
+  }
+  r.metaUrl = bases.meta[0]!;
+  r.contentUrl = bases.content[0]!;
+  r.metalinkSummary = bases.summary;
 }
 
 /** One requested ref (or commit, when ref is null) and its pinned commit, if any. */
@@ -300,8 +325,6 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
   };
 
   const r = await resolveRemote(repo, remote, opts);
-  validateRemoteUrl(r.metaUrl);
-  validateRemoteUrl(r.contentUrl);
   const userAgent = opts.appendUserAgent ? `${DEFAULT_USER_AGENT} ${opts.appendUserAgent}` : DEFAULT_USER_AGENT;
   const fetcher = new Fetcher({
     fetch: opts.fetch ?? repo.host.fetch,
@@ -317,6 +340,8 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
       emit();
     },
   });
+
+  await resolveMirrors(r, fetcher);
 
   // A file:// remote is read as a local repository (unless deltas are required: tested over "HTTP").
   let localSrc: Repo | null = null;
@@ -368,7 +393,7 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
         fromCache = bytes !== null;
       }
     }
-    if (!bytes) bytes = await get('summary');
+    if (!bytes) bytes = r.metalinkSummary ?? (await get('summary'));
     if (r.gpgVerifySummary) {
       if (!bytes) throw new XylemError('GPG verification enabled, but no summary found (use gpg-verify-summary=false in remote config to disable)');
       if (!summarySig) throw new XylemError('GPG verification enabled, but no summary.sig found (use gpg-verify-summary=false in remote config to disable)');
