@@ -60,6 +60,8 @@ export interface FetchRequest {
    * (getSpillable answers where they are). A broken-off spilled body is fetched again whole.
    */
   spillMinSize?: number;
+  /** Overrides FetcherOptions.retries for this request (0: a quick probe). */
+  retries?: number;
 }
 
 /** A body left in its partial file (see FetchRequest.spillMinSize). */
@@ -231,18 +233,20 @@ export class Fetcher {
     if (typeof req?.url !== 'string') throw new TypeError('Fetcher.get: url must be a string');
     validateRemoteUrl(req.url);
     const urls = this.mirrorUrls(req.url);
-    return urls ? this.getMirrored(req, urls) : this.getOne(req, this.opts.retries);
+    return urls ? this.getMirrored(req, urls) : this.getOne(req, req.retries ?? this.opts.retries);
   }
 
   /**
-   * Tries each mirror once per round; a round where some mirror failed in a retryable way is
-   * repeated (with back-off) up to `retries` times. 404 on every mirror answers null when optional.
+   * Tries each mirror once per round until one answers. When none does: a 404 from any of them
+   * answers null for an optional file; otherwise a round where some mirror failed in a retryable
+   * way is repeated (with back-off) up to `retries` times, then the last mirror's error is thrown.
    */
   private async getMirrored(req: FetchRequest, urls: string[]): Promise<Uint8Array | SpilledBody | null> {
+    const retries = req.retries ?? this.opts.retries;
     for (let round = 0; ; round++) {
       let last: Error | null = null;
+      let notFound = false;
       let retryable = false;
-      let allNotFound = true;
       for (const url of urls) {
         try {
           return await this.getOne({ ...req, url, optional: false }, 0);
@@ -250,12 +254,12 @@ export class Fetcher {
           if (this.cancelled) throw e;
           last = e as Error;
           const status = e instanceof FetchError ? e.status : 0;
-          if (status !== 404 && status !== 410) allNotFound = false;
-          if (!(e instanceof FetchError) || e.retryable) retryable = true;
+          if (status === 404 || status === 410) notFound = true;
+          else if (!(e instanceof FetchError) || e.retryable) retryable = true;
         }
       }
-      if (allNotFound && req.optional) return null;
-      if (!retryable || round >= this.opts.retries) throw last!;
+      if (notFound && req.optional) return null;
+      if (!retryable || round >= retries) throw last!;
       this.opts.onRetry?.(req.url, round + 1, last!);
       await (this.opts.sleep ?? defaultSleep)(Math.min(this.opts.backoffMs * 2 ** round, 8000));
     }
@@ -283,10 +287,10 @@ export class Fetcher {
         }
         const err = e instanceof PartialBody ? e.error : (e as Error);
         const retryable = this.cancelled ? false : err instanceof FetchError ? err.retryable : true;
+        this.limiter.release();
         if (!retryable || attempt >= retries) throw wrap(req.url, err);
         attempt++;
         this.opts.onRetry?.(req.url, attempt, err);
-        this.limiter.release();
         await (this.opts.sleep ?? defaultSleep)(Math.min(this.opts.backoffMs * 2 ** (attempt - 1), 8000));
         continue;
       }

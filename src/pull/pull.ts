@@ -197,7 +197,9 @@ async function resolveRemote(repo: Repo, nameOrUrl: string, opts: PullOptions): 
  * base URLs and gives the fetcher the mirrors to fail over to.
  */
 async function resolveMirrors(r: ResolvedRemote, fetcher: Fetcher): Promise<void> {
-  const plain: RemoteFetcher = { fetch: (url, o) => fetcher.get({ url, optional: true, maxBytes: o?.maxBytes ?? PULL_MAX_METADATA_SIZE }) };
+  const plain: RemoteFetcher = {
+    fetch: (url, o) => fetcher.get({ url, optional: true, maxBytes: o?.maxBytes ?? PULL_MAX_METADATA_SIZE, retries: o?.probe ? 0 : undefined }),
+  };
   const bases = await resolveRemoteBases(plain, r.urls);
   for (const list of [bases.meta, bases.content]) {
     for (const b of list) validateRemoteUrl(b);

@@ -452,8 +452,8 @@ export async function deleteRemote(repo: Repo, name: string, opts: { ifExists?: 
 
 /** Fetches files of a remote repository. Pluggable per URL scheme (file:// is built in). */
 export interface RemoteFetcher {
-  /** The bytes at `url`, or null when it does not exist (ENOENT, HTTP 404). */
-  fetch(url: string, opts?: { maxBytes?: number }): Promise<Uint8Array | null>;
+  /** The bytes at `url`, or null when it does not exist (ENOENT, HTTP 404). `probe`: a quick check, no retries. */
+  fetch(url: string, opts?: { maxBytes?: number; probe?: boolean }): Promise<Uint8Array | null>;
 }
 
 export type RemoteFetcherFactory = (repo: Repo, remoteName: string) => RemoteFetcher;

@@ -64,7 +64,7 @@ export async function resolveMirrorlist(fetcher: RemoteFetcher, value: string): 
   for (const m of mirrors) {
     if (out.length === 0) {
       // Probe until one works, so requests do not walk through dead mirrors every time.
-      const config = await fetcher.fetch(`${m.replace(/\/+$/, '')}/config`, { maxBytes: MAX_MIRRORLIST_SIZE }).catch(() => null);
+      const config = await fetcher.fetch(`${m.replace(/\/+$/, '')}/config`, { maxBytes: MAX_MIRRORLIST_SIZE, probe: true }).catch(() => null);
       if (config === null) continue;
     }
     out.push(m);

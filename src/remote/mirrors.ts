@@ -56,8 +56,8 @@ export async function resolveRemoteBases(fetcher: RemoteFetcher, cfg: RemoteUrlC
 }
 
 /**
- * Fetches `rel` under each base in turn until one answers: null when every mirror says it does
- * not exist, else the last mirror's error when none served it.
+ * Fetches `rel` under each base in turn until one serves it. When none does: null if one of them
+ * said it does not exist, else the last mirror's error.
  */
 export async function fetchFromMirrors(
   fetcher: RemoteFetcher,
@@ -66,15 +66,18 @@ export async function fetchFromMirrors(
   opts?: { maxBytes?: number },
 ): Promise<Uint8Array | null> {
   if (!Array.isArray(bases) || bases.length === 0) throw new TypeError('fetchFromMirrors: bases must be a non-empty array');
+  if (typeof rel !== 'string' || rel === '' || rel.startsWith('/')) throw new TypeError('fetchFromMirrors: rel must be a relative path');
   let last: unknown = null;
+  let notFound = false;
   for (const base of bases) {
     try {
       const body = await fetcher.fetch(base.endsWith('/') ? base + rel : `${base}/${rel}`, opts);
       if (body !== null) return body;
+      notFound = true;
     } catch (e) {
       last = e;
     }
   }
-  if (last !== null) throw last;
-  return null;
+  if (notFound || last === null) return null;
+  throw last;
 }
