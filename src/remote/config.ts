@@ -582,6 +582,7 @@ export async function fetchRemoteSummary(
     summary = (await fetchMetalinkTarget(f, metalink, 'summary', MAX_SUMMARY_SIZE)).bytes;
   } else {
     const bases = await resolveUrlValue(f, await getRemoteUrl(repo, name));
+    if (!fetcher) for (const b of bases) fetcherFor(repo, name, b); // refuses an unsupported scheme up front
     summary = await fetchFromMirrors(f, bases, 'summary', { maxBytes: MAX_SUMMARY_SIZE });
     signatures = await fetchFromMirrors(f, bases, 'summary.sig', { maxBytes: MAX_SUMMARY_SIZE });
   }
