@@ -302,6 +302,25 @@ export class Fetcher {
   /** Size of the body at `url` from a HEAD request (file:// by stat); null when unknown or 404. */
   async size(url: string): Promise<number | null> {
     validateRemoteUrl(url);
+    const urls = this.mirrorUrls(url);
+    if (!urls) return this.sizeOne(url);
+    let last: unknown = null;
+    let answered = false;
+    for (const u of urls) {
+      try {
+        const n = await this.sizeOne(u);
+        if (n !== null) return n;
+        answered = true;
+      } catch (e) {
+        last = e;
+      }
+    }
+    if (answered || last === null) return null;
+    throw last;
+  }
+
+  /** size() of one URL (no mirrors). */
+  private async sizeOne(url: string): Promise<number | null> {
     if (/^file:/i.test(url)) {
       const st = this.opts.fs ? await this.opts.fs.stat(fileUrlToPath(url)) : null;
       return st && st.kind === 'file' ? st.size : null;
