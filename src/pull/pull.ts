@@ -17,9 +17,9 @@ import {
   remoteListOption,
   remoteNameIsFile,
   remoteOption,
-  type RemoteFetcher,
 } from '../remote/config.ts';
-import { resolveRemoteBases, type RemoteUrlConfig } from '../remote/mirrors.ts';
+import type { RemoteUrlConfig } from '../remote/mirrors.ts';
+import { armMirrors } from './mirrors.ts';
 import { Repo as RepoClass } from '../repo/repo.ts';
 import { bytesEqual, fromUtf8Lossy, toHex } from '../util/bytes.ts';
 import { joinPath } from '../util/path.ts';
@@ -151,7 +151,7 @@ interface ResolvedRemote {
   name: string | null;
   /** The configured url / contenturl / metalink values (mirrorlist= or metalink= not yet fetched). */
   urls: RemoteUrlConfig;
-  /** Preferred base URL for metadata and for content (set by resolveMirrors). */
+  /** Preferred base URL for metadata and for content (set by armMirrors). */
   metaUrl: string;
   contentUrl: string;
   /** With a metalink: the summary it verified. */
@@ -190,24 +190,6 @@ async function resolveRemote(repo: Repo, nameOrUrl: string, opts: PullOptions): 
     gpgVerifySummary: opts.gpgVerifySummary ?? (await remoteBooleanOption(repo, nameOrUrl, 'gpg-verify-summary', false)),
     signVerify: !['false', null].includes(await remoteOption(repo, nameOrUrl, 'sign-verify', null)),
   };
-}
-
-/**
- * Fetches the remote's mirrorlists / metalink (compute_effective_mirrorlist), sets its preferred
- * base URLs and gives the fetcher the mirrors to fail over to.
- */
-async function resolveMirrors(r: ResolvedRemote, fetcher: Fetcher): Promise<void> {
-  const plain: RemoteFetcher = {
-    fetch: (url, o) => fetcher.get({ url, optional: true, maxBytes: o?.maxBytes ?? PULL_MAX_METADATA_SIZE, retries: o?.probe ? 0 : undefined }),
-  };
-  const bases = await resolveRemoteBases(plain, r.urls);
-  for (const list of [bases.meta, bases.content]) {
-    for (const b of list) validateRemoteUrl(b);
-    fetcher.useMirrors(list);
-  }
-  r.metaUrl = bases.meta[0]!;
-  r.contentUrl = bases.content[0]!;
-  r.metalinkSummary = bases.summary;
 }
 
 /** One requested ref (or commit, when ref is null) and its pinned commit, if any. */
@@ -343,7 +325,7 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
     },
   });
 
-  await resolveMirrors(r, fetcher);
+  Object.assign(r, await armMirrors(fetcher, r.urls));
 
   // A file:// remote is read as a local repository (unless deltas are required: tested over "HTTP").
   let localSrc: Repo | null = null;
