@@ -3,6 +3,7 @@
 // (never on 404), a stall timeout (no bytes for N seconds aborts the request), byte caps, and
 // resuming interrupted downloads with `Range: bytes=N-` — in memory within one call, or across
 // processes through a partial file kept under the repo's tmp/.
+// Mirrors (useMirrors): a request under a mirrored base URL fails over to the next mirror.
 
 import type { FsHost, HttpClient, HttpExchange, HttpResponse } from '../host.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
@@ -59,6 +60,8 @@ export interface FetchRequest {
    * (getSpillable answers where they are). A broken-off spilled body is fetched again whole.
    */
   spillMinSize?: number;
+  /** Overrides FetcherOptions.retries for this request (0: a quick probe). */
+  retries?: number;
 }
 
 /** A body left in its partial file (see FetchRequest.spillMinSize). */
@@ -163,6 +166,8 @@ export class Fetcher {
   requestsStarted = 0;
   private cancelled: Error | null = null;
   private readonly live = new Set<LiveRequest>();
+  /** Mirror lists by their first base URL (useMirrors). */
+  private readonly mirrors = new Map<string, string[]>();
   private watchdog: ReturnType<typeof setInterval> | undefined;
 
   constructor(opts: FetcherOptions = {}) {
@@ -198,10 +203,70 @@ export class Fetcher {
     return (await this.getSpillable({ ...req, spillMinSize: undefined })) as Uint8Array | null;
   }
 
+  /**
+   * Declares mirrors: a request for a URL under `bases[0]` is tried under each base in turn (a
+   * failing mirror is skipped for the next, as libostree's fetcher walks its mirror list). Lists
+   * sharing a first base are merged.
+   */
+  useMirrors(bases: readonly string[]): void {
+    if (!Array.isArray(bases) || bases.length === 0 || bases.some((b) => typeof b !== 'string')) throw new TypeError('Fetcher.useMirrors: bases must be a non-empty string array');
+    for (const b of bases) validateRemoteUrl(b);
+    if (bases.length < 2) return;
+    const key = stripSlash(bases[0]!);
+    const group = this.mirrors.get(key) ?? [];
+    for (const b of bases.map(stripSlash)) if (!group.includes(b)) group.push(b);
+    this.mirrors.set(key, group);
+  }
+
+  /** The URLs to try for `url` (its mirrors' equivalents, itself first), or null when it has none. */
+  private mirrorUrls(url: string): string[] | null {
+    let best: string | null = null;
+    for (const key of this.mirrors.keys())
+      if (url.startsWith(key + '/') && (best === null || key.length > best.length)) best = key;
+    if (best === null) return null;
+    const rest = url.slice(best.length);
+    return this.mirrors.get(best)!.map((b) => b + rest);
+  }
+
   /** As get(), but a big body may be answered as the file holding it (FetchRequest.spillMinSize). */
   async getSpillable(req: FetchRequest): Promise<Uint8Array | SpilledBody | null> {
     if (typeof req?.url !== 'string') throw new TypeError('Fetcher.get: url must be a string');
     validateRemoteUrl(req.url);
+    const urls = this.mirrorUrls(req.url);
+    return urls ? this.getMirrored(req, urls) : this.getOne(req, req.retries ?? this.opts.retries);
+  }
+
+  /**
+   * Tries each mirror once per round until one answers. When none does: a 404 from any of them
+   * answers null for an optional file; otherwise a round where some mirror failed in a retryable
+   * way is repeated (with back-off) up to `retries` times, then the last mirror's error is thrown.
+   */
+  private async getMirrored(req: FetchRequest, urls: string[]): Promise<Uint8Array | SpilledBody | null> {
+    const retries = req.retries ?? this.opts.retries;
+    for (let round = 0; ; round++) {
+      let last: Error | null = null;
+      let notFound = false;
+      let retryable = false;
+      for (const url of urls) {
+        try {
+          return await this.getOne({ ...req, url, optional: false }, 0);
+        } catch (e) {
+          if (this.cancelled) throw e;
+          last = e as Error;
+          const status = e instanceof FetchError ? e.status : 0;
+          if (status === 404 || status === 410) notFound = true;
+          else if (!(e instanceof FetchError) || e.retryable) retryable = true;
+        }
+      }
+      if (notFound && req.optional) return null;
+      if (!retryable || round >= retries) throw last!;
+      this.opts.onRetry?.(req.url, round + 1, last!);
+      await (this.opts.sleep ?? defaultSleep)(Math.min(this.opts.backoffMs * 2 ** round, 8000));
+    }
+  }
+
+  /** One URL, retried up to `retries` times on retryable failures. */
+  private async getOne(req: FetchRequest, retries: number): Promise<Uint8Array | SpilledBody | null> {
     if (/^file:/i.test(req.url)) return this.getFile(req);
     if (!this.opts.http && !this.opts.fetch) throw new XylemError(`Fetching ${req.url}: this runtime has no fetch()`);
     let partial = req.partialPath && req.partialMayExist !== false ? await this.loadPartial(req.partialPath) : new Uint8Array(0);
@@ -222,10 +287,10 @@ export class Fetcher {
         }
         const err = e instanceof PartialBody ? e.error : (e as Error);
         const retryable = this.cancelled ? false : err instanceof FetchError ? err.retryable : true;
-        if (!retryable || attempt >= this.opts.retries) throw wrap(req.url, err);
+        this.limiter.release();
+        if (!retryable || attempt >= retries) throw wrap(req.url, err);
         attempt++;
         this.opts.onRetry?.(req.url, attempt, err);
-        this.limiter.release();
         await (this.opts.sleep ?? defaultSleep)(Math.min(this.opts.backoffMs * 2 ** (attempt - 1), 8000));
         continue;
       }
@@ -237,6 +302,25 @@ export class Fetcher {
   /** Size of the body at `url` from a HEAD request (file:// by stat); null when unknown or 404. */
   async size(url: string): Promise<number | null> {
     validateRemoteUrl(url);
+    const urls = this.mirrorUrls(url);
+    if (!urls) return this.sizeOne(url);
+    let last: unknown = null;
+    let answered = false;
+    for (const u of urls) {
+      try {
+        const n = await this.sizeOne(u);
+        if (n !== null) return n;
+        answered = true;
+      } catch (e) {
+        last = e;
+      }
+    }
+    if (answered || last === null) return null;
+    throw last;
+  }
+
+  /** size() of one URL (no mirrors). */
+  private async sizeOne(url: string): Promise<number | null> {
     if (/^file:/i.test(url)) {
       const st = this.opts.fs ? await this.opts.fs.stat(fileUrlToPath(url)) : null;
       return st && st.kind === 'file' ? st.size : null;
@@ -470,6 +554,10 @@ function wrap(url: string, e: Error): Error {
     return out;
   }
   return new XylemError(`While fetching ${url}: ${e.message}`);
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
 }
 
 function defaultSleep(ms: number): Promise<void> {

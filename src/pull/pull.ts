@@ -18,6 +18,8 @@ import {
   remoteNameIsFile,
   remoteOption,
 } from '../remote/config.ts';
+import type { RemoteUrlConfig } from '../remote/mirrors.ts';
+import { armMirrors } from './mirrors.ts';
 import { Repo as RepoClass } from '../repo/repo.ts';
 import { bytesEqual, fromUtf8Lossy, toHex } from '../util/bytes.ts';
 import { joinPath } from '../util/path.ts';
@@ -154,8 +156,13 @@ export interface PullResult {
 
 interface ResolvedRemote {
   name: string | null;
+  /** The configured url / contenturl / metalink values (mirrorlist= or metalink= not yet fetched). */
+  urls: RemoteUrlConfig;
+  /** Preferred base URL for metadata and for content (set by armMirrors). */
   metaUrl: string;
   contentUrl: string;
+  /** With a metalink: the summary it verified. */
+  metalinkSummary: Uint8Array | null;
   branches: string[] | null;
   /** What commits and summaries from this remote must prove before they are trusted. */
   trust: RemoteTrustPolicy;
@@ -167,23 +174,25 @@ async function resolveRemote(repo: Repo, nameOrUrl: string, opts: PullOptions): 
     // written under (ostree pull-local --remote=R --gpg-verify).
     const keysOf = opts.overrideRemoteName ?? null;
     const local: PullOptions = { ...opts, gpgVerify: !!opts.gpgVerify, gpgVerifySummary: !!opts.gpgVerifySummary, disableSignVerify: true, disableSignVerifySummary: true };
-    return { name: null, metaUrl: nameOrUrl, contentUrl: nameOrUrl, branches: null, trust: await trustPolicy(repo, keysOf, local) };
+    const urls = { url: nameOrUrl, contentUrl: null, metalink: null };
+    return { name: null, urls, metaUrl: '', contentUrl: '', metalinkSummary: null, branches: null, trust: await trustPolicy(repo, keysOf, local) };
   }
   await getRemoteInherited(repo, nameOrUrl);
   const unconfigured = await remoteOption(repo, nameOrUrl, 'unconfigured-state', null);
   if (unconfigured) throw new XylemError(`remote unconfigured-state: ${unconfigured}`);
   const backend = await remoteOption(repo, nameOrUrl, 'custom-backend', null);
   if (backend) throw new XylemError(`Cannot fetch via libostree - remote '${nameOrUrl}' uses custom backend '${backend}'`);
-  if (await remoteOption(repo, nameOrUrl, 'metalink', null)) throw new XylemError(`Remote "${nameOrUrl}": metalink remotes are not supported yet`);
-  const url = opts.overrideUrl ?? (await remoteOption(repo, nameOrUrl, 'url', null));
-  if (url === null) throw new NotFoundError(`No "url" option in remote "${nameOrUrl}"`);
-  const contentUrl = opts.overrideUrl ?? (await remoteOption(repo, nameOrUrl, 'contenturl', null)) ?? url;
-  for (const u of [url, contentUrl])
-    if (u.startsWith('mirrorlist=')) throw new XylemError(`Remote "${nameOrUrl}": mirrorlist URLs are not supported yet`);
+  // As libostree: a metalink wins over url (and over --url), the override stands for contenturl too.
+  const metalink = await remoteOption(repo, nameOrUrl, 'metalink', null);
+  const url = metalink !== null ? null : (opts.overrideUrl ?? (await remoteOption(repo, nameOrUrl, 'url', null)));
+  if (url === null && metalink === null) throw new NotFoundError(`No "url" option in remote "${nameOrUrl}"`);
+  const contentUrl = metalink === null && opts.overrideUrl ? opts.overrideUrl : await remoteOption(repo, nameOrUrl, 'contenturl', null);
   return {
     name: nameOrUrl,
-    metaUrl: url,
-    contentUrl,
+    urls: { url, contentUrl, metalink },
+    metaUrl: '',
+    contentUrl: '',
+    metalinkSummary: null,
     branches: await remoteListOption(repo, nameOrUrl, 'branches'),
     trust: await trustPolicy(repo, nameOrUrl, opts),
   };
@@ -316,8 +325,6 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
   };
 
   const r = await resolveRemote(repo, remote, opts);
-  validateRemoteUrl(r.metaUrl);
-  validateRemoteUrl(r.contentUrl);
   const userAgent = opts.appendUserAgent ? `${DEFAULT_USER_AGENT} ${opts.appendUserAgent}` : DEFAULT_USER_AGENT;
   const fetcher = new Fetcher({
     fetch: opts.fetch ?? repo.host.fetch,
@@ -333,6 +340,8 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
       emit();
     },
   });
+
+  Object.assign(r, await armMirrors(fetcher, r.urls));
 
   // A file:// remote is read as a local repository (unless deltas are required: tested over "HTTP").
   let localSrc: Repo | null = null;
@@ -384,7 +393,7 @@ export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): 
         fromCache = bytes !== null;
       }
     }
-    if (!bytes) bytes = await get('summary');
+    if (!bytes) bytes = r.metalinkSummary ?? (await get('summary'));
     if (r.trust.gpgVerifySummary) {
       if (!bytes) throw new XylemError('GPG verification enabled, but no summary found (use gpg-verify-summary=false in remote config to disable)');
       if (!summarySig) throw new XylemError('GPG verification enabled, but no summary.sig found (use gpg-verify-summary=false in remote config to disable)');

@@ -13,6 +13,8 @@ import { joinPath } from '../util/path.ts';
 import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
 import { NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
 import { readBodyCapped } from '../util/read-body.ts';
+import { fetchMetalinkTarget } from './metalink.ts';
+import { fetchFromMirrors, resolveUrlValue } from './mirrors.ts';
 
 /** One configured remote. */
 export interface Remote {
@@ -450,8 +452,8 @@ export async function deleteRemote(repo: Repo, name: string, opts: { ifExists?: 
 
 /** Fetches files of a remote repository. Pluggable per URL scheme (file:// is built in). */
 export interface RemoteFetcher {
-  /** The bytes at `url`, or null when it does not exist (ENOENT, HTTP 404). */
-  fetch(url: string, opts?: { maxBytes?: number }): Promise<Uint8Array | null>;
+  /** The bytes at `url`, or null when it does not exist (ENOENT, HTTP 404). `probe`: a quick check, no retries. */
+  fetch(url: string, opts?: { maxBytes?: number; probe?: boolean }): Promise<Uint8Array | null>;
 }
 
 export type RemoteFetcherFactory = (repo: Repo, remoteName: string) => RemoteFetcher;
@@ -540,10 +542,6 @@ export function fetcherFor(repo: Repo, remoteName: string, url: string): RemoteF
   return factory(repo, remoteName);
 }
 
-function joinUrl(base: string, rel: string): string {
-  return base.endsWith('/') ? base + rel : `${base}/${rel}`;
-}
-
 /** A remote's summary and its signatures (either null when the server has none). */
 export interface RemoteSummary {
   summary: Uint8Array | null;
@@ -567,10 +565,27 @@ export async function fetchRemoteSummary(
   fetcher?: RemoteFetcher,
   verify?: RemoteSummaryVerifier,
 ): Promise<RemoteSummary> {
-  const url = await getRemoteUrl(repo, name);
-  const f = fetcher ?? fetcherFor(repo, name, url);
-  const summary = await f.fetch(joinUrl(url, 'summary'), { maxBytes: MAX_SUMMARY_SIZE });
-  const signatures = await f.fetch(joinUrl(url, 'summary.sig'), { maxBytes: MAX_SUMMARY_SIZE });
+  // Mirrorlists and metalinks may mix schemes (a file:// list of http mirrors): pick per URL.
+  const f: RemoteFetcher = fetcher ?? { fetch: (u, o) => fetcherFor(repo, name, u).fetch(u, o) };
+  const metalink = remoteNameIsFile(name) ? null : await remoteOption(repo, name, 'metalink', null);
+  let summary: Uint8Array | null;
+  let signatures: Uint8Array | null;
+  if (metalink !== null) {
+    // As libostree: both files come through the metalink; one it does not list is absent.
+    signatures = await fetchMetalinkTarget(f, metalink, 'summary.sig', MAX_SUMMARY_SIZE).then(
+      (t) => t.bytes,
+      (e) => {
+        if (e instanceof NotFoundError) return null;
+        throw e;
+      },
+    );
+    summary = (await fetchMetalinkTarget(f, metalink, 'summary', MAX_SUMMARY_SIZE)).bytes;
+  } else {
+    const bases = await resolveUrlValue(f, await getRemoteUrl(repo, name));
+    if (!fetcher) for (const b of bases) fetcherFor(repo, name, b); // refuses an unsupported scheme up front
+    summary = await fetchFromMirrors(f, bases, 'summary', { maxBytes: MAX_SUMMARY_SIZE });
+    signatures = await fetchFromMirrors(f, bases, 'summary.sig', { maxBytes: MAX_SUMMARY_SIZE });
+  }
   if (verify) await verify(name, summary, signatures);
   else if (!remoteNameIsFile(name)) {
     const signVerify = await remoteOption(repo, name, 'sign-verify-summary', null);
