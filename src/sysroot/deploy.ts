@@ -13,6 +13,7 @@ import { type Deployment, validateOsname } from './deployment.ts';
 import { applyEtcDiff, diffDirs } from './etc-merge.ts';
 import { copyEntry, ensureDir, writeTextAtomic } from './fsutil.ts';
 import { computeBootcsum, findKernel } from './kernel.ts';
+import { validateKarg } from './kargs.ts';
 import { checkBootSpace } from './space.ts';
 import type { Sysroot } from './sysroot.ts';
 
@@ -76,6 +77,8 @@ async function prepareEtc(sysroot: Sysroot, root: string): Promise<boolean> {
 export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTreeOptions, 'mergeDeployment'>): Promise<Deployment> {
   validateOsname(opts.osname);
   if (!CHECKSUM_RE.test(opts.revision)) throw new XylemError(`Invalid commit checksum '${opts.revision}'`);
+  // Refused before anything is written: one of them would otherwise corrupt the BLS entry.
+  if (opts.overrideKargs) for (const a of opts.overrideKargs) validateKarg(a);
   const fs = sysroot.fs;
   const stateroot = sysroot.abs(`ostree/deploy/${opts.osname}`);
   if (!(await fs.stat(stateroot))) throw new XylemError(`No such stateroot '${opts.osname}': opendir(ostree/deploy/${opts.osname}): No such file or directory`);
