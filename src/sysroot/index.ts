@@ -21,7 +21,8 @@ export {
 } from './staged.ts';
 export type { StageTreeOptions, StagedState, DeploymentStub, FinalizeResult } from './staged.ts';
 export type { DeployTreeOptions } from './deploy.ts';
-export { writeDeployments, simpleWriteDeployment, planNewDeploymentList, parseOsRelease } from './write.ts';
+export { writeDeployments, simpleWriteDeployment, planNewDeploymentList } from './write.ts';
+export { parseOsRelease } from './os-release.ts';
 export type { WriteDeploymentsOptions, SimpleWriteOptions, WriteResult } from './write.ts';
 export { cleanupSysroot, generateDeploymentRefs } from './cleanup.ts';
 export type { CleanupOptions, CleanupResult } from './cleanup.ts';

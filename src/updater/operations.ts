@@ -14,8 +14,9 @@ import type { Repo } from '../repo/repo.ts';
 import { formatSize } from '../repo/prune.ts';
 import { pullSignatureHooks } from '../remote/policy.ts';
 import { deployTree } from '../sysroot/deploy.ts';
-import { type Deployment, deploymentsEqual, deploymentRelPath, isPinned, originRelPath } from '../sysroot/deployment.ts';
+import { type Deployment, deploymentsEqual, deploymentRelPath, isPinned, originOverrideCommit, originRelPath } from '../sysroot/deployment.ts';
 import { KernelArgs } from '../sysroot/kargs.ts';
+import { removeDeploymentFiles } from '../sysroot/seal.ts';
 import { simpleWriteDeployment, writeDeployments } from '../sysroot/write.ts';
 import { cleanupSysroot } from '../sysroot/cleanup.ts';
 import type { Sysroot } from '../sysroot/sysroot.ts';
@@ -85,6 +86,12 @@ function anchor(sysroot: Sysroot, osname: string): Deployment | null {
 
 function copyOrigin(o: KeyFile | null): KeyFile {
   return o ? KeyFile.parse(o.toString()) : new KeyFile();
+}
+
+/** A copy of the merge deployment's origin; a corrupt override-commit fails, naming the file. */
+function mergeOrigin(sysroot: Sysroot, om: Deployment): KeyFile {
+  if (om.origin) originOverrideCommit(om.origin, sysroot.abs(originRelPath(om)));
+  return copyOrigin(om.origin);
 }
 
 function originRefspecOf(origin: KeyFile): string {
@@ -161,8 +168,7 @@ export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<D
     await enter(ctx, 'finalizing', 'writing the boot configuration');
   } catch (e) {
     // Not published yet: nothing references the folder; take it away again.
-    await sysroot.fs.rmrf(sysroot.abs(originRelPath(d)));
-    await sysroot.fs.rmrf(sysroot.abs(deploymentRelPath(d)));
+    await removeDeploymentFiles(sysroot, d);
     throw e;
   }
   await simpleWriteDeployment(sysroot, o.osname, d, merge, { out: ctx.out });
@@ -181,7 +187,7 @@ export async function upgradeTxn(ctx: TxnContext, opts: UpgradeOptions = {}): Pr
   const { sysroot } = ctx;
   const osname = await resolveOsname(sysroot, ctx.osname);
   const om = originMerge(sysroot, osname);
-  const origin = copyOrigin(om.origin);
+  const origin = mergeOrigin(sysroot, om);
   const refspec = originRefspecOf(origin);
   const repo = await sysroot.repo();
   if (CHECKSUM_RE.test(refspec)) {
@@ -268,7 +274,7 @@ export async function deployTxn(ctx: TxnContext, revision: string): Promise<TxnR
   const { sysroot } = ctx;
   const osname = await resolveOsname(sysroot, ctx.osname);
   const om = originMerge(sysroot, osname);
-  const origin = copyOrigin(om.origin);
+  const origin = mergeOrigin(sysroot, om);
   const refspec = originRefspecOf(origin);
   if (CHECKSUM_RE.test(refspec)) throw new XylemError('Cannot look up version while pinned to commit');
   const rev = parseRevision(revision);
@@ -306,11 +312,11 @@ export async function rebaseTxn(ctx: TxnContext, target: string, revision: strin
   const { sysroot } = ctx;
   const osname = await resolveOsname(sysroot, ctx.osname);
   const om = originMerge(sysroot, osname);
-  const oldOrigin = copyOrigin(om.origin);
+  const oldOrigin = mergeOrigin(sysroot, om);
   const oldRefspec = originRefspecOf(oldOrigin);
   const refspec = rebaseRefspec(oldRefspec, target);
   if (target.endsWith(':')) ctx.out(`Rebasing to ${refspec}`);
-  const origin = copyOrigin(om.origin);
+  const origin = mergeOrigin(sysroot, om);
   origin.remove('origin', 'override-commit');
   origin.remove('origin', 'baserefspec');
   origin.set('origin', 'refspec', refspec);
@@ -471,7 +477,7 @@ export async function kargsTxn(ctx: TxnContext, opts: KargsOptions): Promise<Txn
     ctx.out('No changes.');
     return { changed: false, kargs: before.toString() };
   }
-  const origin = copyOrigin(target.origin);
+  const origin = mergeOrigin(sysroot, target);
   const d = await deployNew(ctx, { osname: target.osname, revision: target.csum, origin, kargs: k.toArgv() });
   ctx.out('Kernel arguments updated.');
   return { changed: true, deployment: d, kargs: k.toString() };
@@ -490,7 +496,7 @@ export async function resetTxn(ctx: TxnContext): Promise<TxnResult> {
   const { sysroot } = ctx;
   const osname = await resolveOsname(sysroot, ctx.osname);
   const om = originMerge(sysroot, osname);
-  const origin = copyOrigin(om.origin);
+  const origin = mergeOrigin(sysroot, om);
   let changed = false;
   for (const g of MUTATION_GROUPS) if (origin.removeGroup(g)) changed = true;
   for (const [g, k] of MUTATION_KEYS) if (origin.remove(g, k)) changed = true;
