@@ -14,6 +14,7 @@ import type { Repo } from '../repo/repo.ts';
 import { formatSize } from '../repo/prune.ts';
 import { pullSignatureHooks } from '../remote/policy.ts';
 import { deployTree } from '../sysroot/deploy.ts';
+import { stageTree } from '../sysroot/staged.ts';
 import { type Deployment, deploymentsEqual, deploymentRelPath, isPinned, originOverrideCommit, originRelPath } from '../sysroot/deployment.ts';
 import { KernelArgs } from '../sysroot/kargs.ts';
 import { removeDeploymentFiles } from '../sysroot/seal.ts';
@@ -145,6 +146,18 @@ export interface DeployNewOptions {
   origin: KeyFile;
   /** Kernel arguments for the new deployment (default: the merge deployment's). */
   kargs?: string[] | null;
+  /**
+   * Stage it (finalized at shutdown) when this is the running system, as rpm-ostree's upgrade,
+   * deploy and rebase do; elsewhere the boot set is written at once.
+   */
+  stage?: boolean;
+  /** With staging: finalize-staged leaves it alone until the lock file goes (--lock-finalization). */
+  lockFinalization?: boolean;
+}
+
+/** Whether a deployment made now is staged: the sysroot is the running system, booted as found. */
+export function stagesDeployments(sysroot: Sysroot): boolean {
+  return sysroot.runningDeployment !== null && deploymentsEqual(sysroot.booted, sysroot.runningDeployment);
 }
 
 /**
@@ -154,7 +167,24 @@ export interface DeployNewOptions {
 export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<Deployment> {
   const { sysroot } = ctx;
   const merge = sysroot.mergeDeployment(o.osname);
+  const stage = o.stage === true && stagesDeployments(sysroot);
+  if (o.lockFinalization && !stage) throw new XylemError('--lock-finalization needs a staged deployment: this is not the booted system');
   await enter(ctx, 'deploying', `checking out ${o.revision.slice(0, 10)}`);
+  if (stage) {
+    // The /etc merge and the boot set wait for shutdown (ostree-finalize-staged).
+    ctx.out(`Checking out tree ${o.revision.slice(0, 7)}... done`);
+    const d = await stageTree(sysroot, {
+      osname: o.osname,
+      revision: o.revision,
+      origin: o.origin,
+      mergeDeployment: merge,
+      overrideKargs: o.kargs ?? null,
+      lockFinalization: o.lockFinalization === true,
+      out: ctx.out,
+    });
+    ctx.out('Staging deployment... done');
+    return d;
+  }
   ctx.out(`Checking out tree ${o.revision.slice(0, 7)}... done`);
   const d = await deployTree(sysroot, {
     osname: o.osname,
@@ -177,6 +207,8 @@ export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<D
 
 export interface UpgradeOptions {
   allowDowngrade?: boolean;
+  /** Stage with the finalization lock (needs the running system; see DeployNewOptions). */
+  lockFinalization?: boolean;
   downloadOnly?: boolean;
   check?: boolean;
   preview?: boolean;
@@ -222,7 +254,7 @@ export async function upgradeTxn(ctx: TxnContext, opts: UpgradeOptions = {}): Pr
     return { changed: false };
   }
   if (!opts.allowDowngrade) await refuseDowngrade(repo, om.csum, revision);
-  const d = await deployNew(ctx, { osname, revision, origin });
+  const d = await deployNew(ctx, { osname, revision, origin, stage: true, lockFinalization: opts.lockFinalization === true });
   return { changed: true, deployment: d };
 }
 
@@ -286,7 +318,7 @@ export async function deployTxn(ctx: TxnContext, revision: string): Promise<TxnR
     ctx.out('No change.');
     return { changed: false };
   }
-  const d = await deployNew(ctx, { osname, revision: csum, origin });
+  const d = await deployNew(ctx, { osname, revision: csum, origin, stage: true });
   return { changed: true, deployment: d };
 }
 
@@ -333,7 +365,7 @@ export async function rebaseTxn(ctx: TxnContext, target: string, revision: strin
     await pullRef(ctx, refspec, null, false);
     csum = (await resolveRev(repo, refspec))!;
   }
-  const d = await deployNew(ctx, { osname, revision: csum, origin });
+  const d = await deployNew(ctx, { osname, revision: csum, origin, stage: true });
   // The old ref is no longer followed: drop it so nothing keeps pulling or retaining it.
   if (!opts.skipPurge && !CHECKSUM_RE.test(oldRefspec)) {
     const { remote, ref } = parseRefspec(oldRefspec);
