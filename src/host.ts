@@ -106,6 +106,12 @@ export interface FsHost {
    * privileges and a runtime that can reach it.
    */
   mkWhiteout?(path: string): Promise<void>;
+  /**
+   * Sets or clears the immutable flag (FS_IMMUTABLE_FL, `chattr +i`) of a directory or file, as
+   * libostree seals deployment roots. Optional. Resolves false, without error, when the file
+   * system does not support the flag (EOPNOTSUPP/ENOTTY) or the process may not change it (EPERM).
+   */
+  setImmutable?(path: string, immutable: boolean): Promise<boolean>;
   /** Free bytes on the filesystem holding `path`, if known. */
   freeSpace?(path: string): Promise<{ freeBytes: number; totalBytes: number } | null>;
   xattrs?: XattrHost;

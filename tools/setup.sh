@@ -12,6 +12,7 @@ APT_PACKAGES=(
   gnupg attr xz-utils tar cpio openssl strace   # tools the suite's harness calls
   python3 python3-gi python3-yaml               # GLib oracle (GVariant) + YAML parsing in tests
   time                     # /usr/bin/time for peak RSS in tools/bench
+  e2fsprogs                # chattr: the immutable bit on deployment roots (runtimes/posix/immutable.ts)
   chromium                 # headless browser for test/browser (driven by playwright-core)
 )
 

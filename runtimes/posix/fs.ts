@@ -18,6 +18,7 @@ import type {
   XattrHost,
 } from '../../src/host.ts';
 import { codeOf, errnoError, withPath } from './errors.ts';
+import { setImmutableFlag } from './immutable.ts';
 
 // Path-based calls go through promisified callback APIs: measured on this machine, fs.lstat and
 // fs.readFile that way take about half the time of their node:fs/promises twins in Node 20 and
@@ -463,6 +464,8 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
         execFile('mknod', [path, 'c', '0', '0'], (err) => (err ? reject(withPath(err, path)) : resolve()));
       });
     },
+
+    setImmutable: setImmutableFlag,
 
     async fsyncDir(path: string): Promise<void> {
       let fh: FileHandle;

@@ -37,7 +37,11 @@ export class BootConfig {
 
   set(key: string, value: string): void {
     if (!/^\S+$/.test(key)) throw new XylemError(`Invalid boot entry key '${key}'`);
+    if (typeof value !== 'string') throw new TypeError('BootConfig.set: value must be a string');
     if (value.includes('\n')) throw new XylemError(`Invalid boot entry value for '${key}': newline`);
+    // Tabs are whitespace inside a value; other control characters (CR first) corrupt the entry.
+    const bad = /[\u0000-\u0008\u000a-\u001f\u007f]/.exec(value);
+    if (bad) throw new XylemError(`Invalid boot entry value for '${key}': control character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`);
     this.values.set(key, value);
   }
 

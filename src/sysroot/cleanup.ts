@@ -4,6 +4,7 @@
 // to the tips of its refs.
 
 import { deploymentRelPath } from './deployment.ts';
+import { removeDeploymentFiles } from './seal.ts';
 import { listLocalRefs, refPath, setRef } from '../repo/refs.ts';
 import { formatSize, pruneRepo, type PruneResult } from '../repo/prune.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
@@ -46,9 +47,9 @@ async function cleanupOldDeployments(sysroot: Sysroot, result: CleanupResult): P
   for (const d of await sysroot.listDeploymentDirs()) {
     const rel = deploymentRelPath(d);
     if (active.has(rel)) continue;
-    // The origin goes first: a folder without origin is still recognisably garbage.
-    await fs.rmrf(sysroot.abs(`${rel}.origin`));
-    await fs.rmrf(sysroot.abs(rel));
+    // The origin goes first (a folder without origin is still recognisably garbage), then the
+    // immutable flag, as libostree's cleanup_old_deployments.
+    await removeDeploymentFiles(sysroot, d);
     result.deletedDeployments.push(rel);
   }
   const bootDir = sysroot.abs('boot/ostree');

@@ -10,10 +10,13 @@ import { joinPath } from '../util/path.ts';
 import { XylemError } from '../util/errors.ts';
 import { BootConfig } from './bootconfig.ts';
 import { type Deployment, validateOsname } from './deployment.ts';
-import { applyEtcDiff, diffDirs } from './etc-merge.ts';
+import { applyEtcDiff, diffDirs, type EtcMergeSkip } from './etc-merge.ts';
 import { copyEntry, ensureDir, writeTextAtomic } from './fsutil.ts';
 import { computeBootcsum, findKernel } from './kernel.ts';
+import { validateKarg } from './kargs.ts';
 import { checkBootSpace } from './space.ts';
+import { removeDeploymentFiles, sealDeployment } from './seal.ts';
+import { osReleaseTitle, readOsRelease } from './os-release.ts';
 import type { Sysroot } from './sysroot.ts';
 
 export interface DeployTreeOptions {
@@ -28,6 +31,8 @@ export interface DeployTreeOptions {
   overrideKargs?: string[] | null;
   /** Progress lines ("Copying /etc changes: …"). */
   out?: (line: string) => void;
+  /** Warnings (a local /etc change not merged, and why); default: `out`. */
+  warn?: (line: string) => void;
 }
 
 const CHECKSUM_RE = /^[0-9a-f]{64}$/;
@@ -76,6 +81,8 @@ async function prepareEtc(sysroot: Sysroot, root: string): Promise<boolean> {
 export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTreeOptions, 'mergeDeployment'>): Promise<Deployment> {
   validateOsname(opts.osname);
   if (!CHECKSUM_RE.test(opts.revision)) throw new XylemError(`Invalid commit checksum '${opts.revision}'`);
+  // Refused before anything is written: one of them would otherwise corrupt the BLS entry.
+  if (opts.overrideKargs) for (const a of opts.overrideKargs) validateKarg(a);
   const fs = sysroot.fs;
   const stateroot = sysroot.abs(`ostree/deploy/${opts.osname}`);
   if (!(await fs.stat(stateroot))) throw new XylemError(`No such stateroot '${opts.osname}': opendir(ostree/deploy/${opts.osname}): No such file or directory`);
@@ -87,26 +94,39 @@ export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTr
   const deployserial = await allocateDeployserial(sysroot, opts.osname, opts.revision);
   const ident = { osname: opts.osname, csum: opts.revision, deployserial };
   const root = sysroot.deploymentPath(ident);
-  await fs.rmrf(root);
-  await checkout(repo, opts.revision, root, { noXattrs: sysroot.debug.noXattrs, processPassthroughWhiteouts: true });
-  await prepareEtc(sysroot, root);
-
-  const layout = await findKernel(fs, root, { noDtb: sysroot.debug.noDtb });
-  const bootcsum = layout.bootcsum ?? (await computeBootcsum(fs, root, layout, repo.createSha256()));
-  // Refuse now, before anything names this deployment, if its kernel would not fit in /boot.
   try {
-    await checkBootSpace(sysroot, [{ osname: opts.osname, bootcsum, root }]);
-  } catch (e) {
     await fs.rmrf(root);
+    await checkout(repo, opts.revision, root, { noXattrs: sysroot.debug.noXattrs, processPassthroughWhiteouts: true });
+    await prepareEtc(sysroot, root);
+
+    const layout = await findKernel(fs, root, { noDtb: sysroot.debug.noDtb });
+    const bootcsum = layout.bootcsum ?? (await computeBootcsum(fs, root, layout, repo.createSha256()));
+    // libostree refuses these only when it writes the boot entry; nothing needs to be written first.
+    osReleaseTitle(await readOsRelease(fs, root));
+    // Refuse now, before anything names this deployment, if its kernel would not fit in /boot.
+    await checkBootSpace(sysroot, [{ osname: opts.osname, bootcsum, root }]);
+
+    const origin = cleanOrigin(opts.origin);
+    if (origin) await writeTextAtomic(fs, sysroot.originPath(ident), origin.toString());
+
+    const bootconfig = new BootConfig();
+    if (opts.overrideKargs) bootconfig.set('options', opts.overrideKargs.join(' '));
+    return { index: -1, ...ident, bootcsum, bootserial: 0, bootconfig, origin };
+  } catch (e) {
+    // Nothing names this serial yet: a failed deployment leaves no folder behind.
+    await discardFailedDeployment(sysroot, ident);
     throw e;
   }
+}
 
-  const origin = cleanOrigin(opts.origin);
-  if (origin) await writeTextAtomic(fs, sysroot.originPath(ident), origin.toString());
-
-  const bootconfig = new BootConfig();
-  if (opts.overrideKargs) bootconfig.set('options', opts.overrideKargs.join(' '));
-  return { index: -1, ...ident, bootcsum, bootserial: 0, bootconfig, origin };
+/**
+ * Removes the files of a deployment whose creation failed, unless something uses it after all
+ * (it is in the boot set, booted or staged). Its own failure is not the caller's error.
+ */
+export async function discardFailedDeployment(sysroot: Sysroot, d: Pick<Deployment, 'osname' | 'csum' | 'deployserial'>): Promise<void> {
+  const inUse = (x: Deployment | null) => x !== null && x.osname === d.osname && x.csum === d.csum && x.deployserial === d.deployserial;
+  if (sysroot.deployments.some(inUse) || inUse(sysroot.booted) || inUse(sysroot.staged)) return;
+  await removeDeploymentFiles(sysroot, d).catch(() => undefined);
 }
 
 /**
@@ -114,19 +134,27 @@ export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTr
  * deployment unless set, the /etc merge — taken now, so a staged deployment gets the
  * administrator's changes up to finalization — the systemd update stamps and /var's label stamp.
  */
-export async function finalizeDeployment(sysroot: Sysroot, d: Deployment, merge: Deployment | null, out: (line: string) => void = () => undefined): Promise<void> {
+export async function finalizeDeployment(
+  sysroot: Sysroot,
+  d: Deployment,
+  merge: Deployment | null,
+  out: (line: string) => void = () => undefined,
+  warn: (line: string) => void = out,
+): Promise<EtcMergeSkip[]> {
   const fs = sysroot.fs;
   const root = sysroot.deploymentPath(d);
   if (merge && d.bootconfig.get('options') === undefined) d.bootconfig.set('options', merge.bootconfig.get('options') ?? '');
   if (d.bootconfig.get('options') === undefined) d.bootconfig.set('options', '');
   const hasEtc = (await fs.lstat(joinPath(root, 'etc')))?.kind === 'dir';
+  let skipped: EtcMergeSkip[] = [];
   if (merge && hasEtc) {
     const mroot = sysroot.deploymentPath(merge);
     const [mu, me] = await Promise.all([fs.lstat(joinPath(mroot, 'usr/etc')), fs.lstat(joinPath(mroot, 'etc'))]);
     if (mu?.kind === 'dir' && me?.kind === 'dir') {
       const diff = await diffDirs(fs, joinPath(mroot, 'usr/etc'), joinPath(mroot, 'etc'));
       out(`Copying /etc changes: ${diff.modified.length} modified, ${diff.removed.length} removed, ${diff.added.length} added`);
-      await applyEtcDiff(fs, diff, joinPath(mroot, 'etc'), joinPath(root, 'etc'), { xattrs: !sysroot.debug.noXattrs });
+      skipped = await applyEtcDiff(fs, diff, joinPath(mroot, 'etc'), joinPath(root, 'etc'), { xattrs: !sysroot.debug.noXattrs });
+      for (const s of skipped) warn(`warning: /etc/${s.path} not merged: ${s.reason}`);
     }
   }
 
@@ -140,11 +168,19 @@ export async function finalizeDeployment(sysroot: Sysroot, d: Deployment, merge:
     out("Relabeling /var (no stamp file 'var/.ostree-selabeled' found)");
     await writeTextAtomic(fs, stamp, '', 0o644);
   }
+  // Seal it (unless OSTREE_SYSROOT_DEBUG=mutable-deployments), as libostree.
+  await sealDeployment(sysroot, d);
+  return skipped;
 }
 
 /** Creates the deployment (not yet bootable: see writeDeployments). */
 export async function deployTree(sysroot: Sysroot, opts: DeployTreeOptions): Promise<Deployment> {
   const d = await initializeDeployment(sysroot, opts);
-  await finalizeDeployment(sysroot, d, opts.mergeDeployment, opts.out);
+  try {
+    await finalizeDeployment(sysroot, d, opts.mergeDeployment, opts.out, opts.warn ?? opts.out);
+  } catch (e) {
+    await discardFailedDeployment(sysroot, d);
+    throw e;
+  }
   return d;
 }

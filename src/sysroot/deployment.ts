@@ -65,3 +65,26 @@ export function isPinned(d: Deployment): boolean {
 export function originRefspec(d: Deployment): string | null {
   return d.origin?.get('origin', 'refspec') ?? null;
 }
+
+/**
+ * ostree_validate_checksum_string's messages: "Invalid rev X" for a wrong length (X cut to 64
+ * characters, newlines blanked), "Invalid character 'N' in rev 'X'" for a non-lowercase-hex byte.
+ */
+export function checksumProblem(s: string): string | null {
+  const bytes = new TextEncoder().encode(s);
+  if (bytes.length !== 64) return `Invalid rev ${[...s].slice(0, 64).join('').replace(/\n/g, ' ')}`;
+  for (const c of bytes) if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return `Invalid character '${c}' in rev '${s}'`;
+  return null;
+}
+
+/**
+ * The origin's `override-commit` (null when unset), refused unless it is a checksum — as
+ * libostree's upgrader does when it reads an origin — with an error naming `originPath`.
+ */
+export function originOverrideCommit(origin: KeyFile, originPath: string): string | null {
+  const v = origin.get('origin', 'override-commit');
+  if (v === undefined || v === null) return null;
+  const problem = checksumProblem(v);
+  if (problem) throw new XylemError(`${originPath}: origin/override-commit: ${problem}`);
+  return v;
+}

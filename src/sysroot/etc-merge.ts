@@ -2,9 +2,13 @@
 // deployment (its usr/etc defaults vs its etc) is replayed onto a copy of the new usr/etc —
 // removed entries are deleted, added and modified ones are copied over (the local version wins,
 // contents are never merged). Also `config-diff`, which reports that same difference.
+// Unlike libostree, nothing is written through a symlink of the new tree: an entry whose parent
+// in the new /etc is a symlink (absolute or relative, wherever it points) or not a directory is
+// left alone and reported, so a new commit can never redirect the administrator's files (or a
+// deletion) outside the new deployment's /etc.
 
 import type { FsHost, Stat } from '../host.ts';
-import { joinPath, dirname } from '../util/path.ts';
+import { joinPath, dirname, pathComponents } from '../util/path.ts';
 import { XylemError } from '../util/errors.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { copyEntry, type CopyOptions } from './fsutil.ts';
@@ -113,12 +117,46 @@ async function copyModified(fs: FsHost, modEtc: string, newEtc: string, rel: str
   await copyEntry(fs, src, dest, opts);
 }
 
+/** A local change that was not carried over, and why. */
+export interface EtcMergeSkip {
+  /** Path relative to etc/. */
+  path: string;
+  reason: string;
+}
+
+/**
+ * Why `rel` cannot be changed inside `newEtc` without leaving it, or null when it can: every
+ * parent component that exists must be a real directory (never a symlink); missing ones are
+ * created as directories. The last component itself may be anything (a symlink is replaced or
+ * removed, never followed).
+ */
+async function unsafeParent(fs: FsHost, newEtc: string, rel: string): Promise<string | null> {
+  const parts = pathComponents(rel);
+  if (parts.length === 0 || parts.includes('..')) return `invalid path '${rel}'`;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const prefix = parts.slice(0, i + 1).join('/');
+    const st = await fs.lstat(joinPath(newEtc, prefix));
+    if (!st) return null;
+    if (st.kind === 'symlink') return `its parent /etc/${prefix} is a symlink in the new deployment (-> ${await fs.readlink(joinPath(newEtc, prefix))})`;
+    if (st.kind !== 'dir') return `its parent /etc/${prefix} is not a directory in the new deployment`;
+  }
+  return null;
+}
+
 /**
  * Replays `diff` (computed on the merge deployment) onto `newEtc`: removed paths are deleted,
- * modified and added ones are copied from `modEtc`.
+ * modified and added ones are copied from `modEtc`. Returns the changes left out because a
+ * parent in the new tree is a symlink or not a directory (see the file header).
  */
-export async function applyEtcDiff(fs: FsHost, diff: EtcDiff, modEtc: string, newEtc: string, opts: CopyOptions = {}): Promise<void> {
-  for (const rel of diff.removed) await fs.rmrf(joinPath(newEtc, rel));
-  for (const rel of diff.modified) await copyModified(fs, modEtc, newEtc, rel, opts);
-  for (const rel of diff.added) await copyModified(fs, modEtc, newEtc, rel, opts);
+export async function applyEtcDiff(fs: FsHost, diff: EtcDiff, modEtc: string, newEtc: string, opts: CopyOptions = {}): Promise<EtcMergeSkip[]> {
+  const skipped: EtcMergeSkip[] = [];
+  const guard = async (rel: string): Promise<boolean> => {
+    const reason = await unsafeParent(fs, newEtc, rel);
+    if (reason !== null) skipped.push({ path: rel, reason });
+    return reason === null;
+  };
+  for (const rel of diff.removed) if (await guard(rel)) await fs.rmrf(joinPath(newEtc, rel));
+  for (const rel of diff.modified) if (await guard(rel)) await copyModified(fs, modEtc, newEtc, rel, opts);
+  for (const rel of diff.added) if (await guard(rel)) await copyModified(fs, modEtc, newEtc, rel, opts);
+  return skipped;
 }

@@ -3,7 +3,7 @@
 
 import type { FsHost } from '../host.ts';
 import { randomSuffix, writeFileAtomic } from '../repo/repo.ts';
-import { dirname, joinPath } from '../util/path.ts';
+import { dirname, joinPath, pathComponents } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { fromUtf8, utf8 } from '../util/bytes.ts';
 
@@ -18,7 +18,13 @@ export async function readSmallText(fs: FsHost, path: string): Promise<string | 
   if (!st) return null;
   if (st.kind !== 'file') throw new XylemError(`${path}: not a regular file`);
   if (st.size > MAX_SMALL_FILE) throw new XylemError(`${path}: too large (${st.size} bytes)`);
-  return fromUtf8(await fs.readFile(path));
+  const data = await fs.readFile(path);
+  if (data.length > MAX_SMALL_FILE) throw new XylemError(`${path}: too large (${data.length} bytes)`);
+  try {
+    return fromUtf8(data);
+  } catch {
+    throw new XylemError(`${path}: not valid UTF-8`);
+  }
 }
 
 export async function writeTextAtomic(fs: FsHost, path: string, text: string, mode = 0o644, fsync = true): Promise<void> {
@@ -44,6 +50,41 @@ export async function readlinkOrNull(fs: FsHost, path: string): Promise<string |
   const st = await fs.lstat(path);
   if (!st || st.kind !== 'symlink') return null;
   return fs.readlink(path);
+}
+
+/** Symlinks followed while resolving one path before giving up (the kernel's limit). */
+const MAX_SYMLINKS = 40;
+
+/**
+ * Resolves `rel` inside the directory `root` the way openat2(RESOLVE_IN_ROOT) does: symlinks
+ * are followed, but an absolute target starts again at `root` and '..' never climbs above it,
+ * so the result is always `root` or below it. Returns null when a component is missing (or a
+ * non-directory has to be walked through); the last component may be any kind of entry.
+ */
+export async function resolveInRoot(fs: FsHost, root: string, rel: string): Promise<string | null> {
+  let pending = pathComponents(rel);
+  const cur: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const c = pending.shift()!;
+    if (c === '..') {
+      cur.pop();
+      continue;
+    }
+    const p = joinPath(root, ...cur, c);
+    const st = await fs.lstat(p);
+    if (!st) return null;
+    if (st.kind === 'symlink') {
+      if (++links > MAX_SYMLINKS) throw new XylemError(`${joinPath(root, rel)}: Too many levels of symbolic links`);
+      const target = await fs.readlink(p);
+      if (target.startsWith('/')) cur.length = 0;
+      pending = [...pathComponents(target), ...pending];
+      continue;
+    }
+    if (pending.length > 0 && st.kind !== 'dir') return null;
+    cur.push(c);
+  }
+  return cur.length === 0 ? root : joinPath(root, ...cur);
 }
 
 /** mkdir that tolerates an existing directory. */

@@ -23,7 +23,8 @@ export type { StageTreeOptions, StagedState, DeploymentStub, FinalizeResult } fr
 export type { DeployTreeOptions } from './deploy.ts';
 export { deploy } from './deploy-ref.ts';
 export type { DeployOptions } from './deploy-ref.ts';
-export { writeDeployments, simpleWriteDeployment, planNewDeploymentList, parseOsRelease } from './write.ts';
+export { writeDeployments, simpleWriteDeployment, planNewDeploymentList } from './write.ts';
+export { parseOsRelease } from './os-release.ts';
 export type { WriteDeploymentsOptions, SimpleWriteOptions, WriteResult } from './write.ts';
 export { cleanupSysroot, generateDeploymentRefs } from './cleanup.ts';
 export type { CleanupOptions, CleanupResult } from './cleanup.ts';

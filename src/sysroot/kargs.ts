@@ -13,6 +13,23 @@ interface Arg {
 /** Maximum length of a command line we accept (far above any real kernel's limit). */
 const MAX_CMDLINE = 1 << 20;
 
+/** C0 controls and DEL: a boot entry is one line per key, and no kernel argument needs them. */
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+
+/** Shows an argument in an error message with its control characters escaped (\r, \x01…). */
+function printable(arg: string): string {
+  return JSON.stringify(arg.length > 200 ? `${arg.slice(0, 200)}…` : arg);
+}
+
+/**
+ * Refuses a kernel argument that would corrupt the BLS `options` line (CR, newline, any other
+ * control character) or is empty. Public for callers validating input early.
+ */
+export function validateKarg(arg: string): void {
+  if (typeof arg !== 'string' || arg === '') throw new XylemError('Empty kernel argument');
+  if (CONTROL_RE.test(arg)) throw new XylemError(`Invalid kernel argument ${printable(arg)}: contains a control character`);
+}
+
 function splitArg(arg: string): Arg {
   const eq = arg.indexOf('=');
   return eq < 0 ? { key: arg, value: null } : { key: arg.slice(0, eq), value: arg.slice(eq + 1) };
@@ -31,7 +48,8 @@ export function splitCmdline(cmdline: string): string[] {
   let has = false;
   for (const ch of cmdline) {
     if (ch === '"') quoted = !quoted;
-    if (!quoted && (ch === ' ' || ch === '\t' || ch === '\n')) {
+    // Every ASCII whitespace separates arguments, as the kernel's isspace() (CR included).
+    if (!quoted && (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\v' || ch === '\f')) {
       if (has) out.push(cur);
       cur = '';
       has = false;
@@ -47,9 +65,14 @@ export function splitCmdline(cmdline: string): string[] {
 export class KernelArgs {
   private args: Arg[] = [];
 
+  /**
+   * Parses an existing command line (a BLS `options` line, /proc/cmdline). Lenient: a loaded
+   * entry never makes the sysroot unreadable; new arguments go through append/replace, which
+   * refuse control characters, and BootConfig refuses them when an entry is written.
+   */
   static parse(cmdline: string): KernelArgs {
     const k = new KernelArgs();
-    k.appendArgv(splitCmdline(cmdline));
+    for (const a of splitCmdline(cmdline)) k.args.push(splitArg(a));
     return k;
   }
 
@@ -67,7 +90,7 @@ export class KernelArgs {
 
   /** Adds `arg` at the end (another value if the key exists). */
   append(arg: string): void {
-    if (typeof arg !== 'string' || arg === '') throw new XylemError('Empty kernel argument');
+    validateKarg(arg);
     this.args.push(splitArg(arg));
   }
 
@@ -87,6 +110,7 @@ export class KernelArgs {
    * entries of that key are removed; a new key is appended.
    */
   replace(arg: string): void {
+    validateKarg(arg);
     const a = splitArg(arg);
     const first = this.args.findIndex((x) => x.key === a.key);
     if (first < 0) {
@@ -102,6 +126,7 @@ export class KernelArgs {
    * `KEY=VALUE` changes the key's only entry. The key must exist.
    */
   newReplace(arg: string): void {
+    validateKarg(arg);
     const a = splitArg(arg);
     const entries = this.args.filter((x) => x.key === a.key);
     if (entries.length === 0) throw new XylemError(`No key '${a.key}' found`);

@@ -13,10 +13,11 @@ import { XylemError, errnoCode } from '../util/errors.ts';
 import { fromUtf8 } from '../util/bytes.ts';
 import { BootConfig } from './bootconfig.ts';
 import { type Deployment, deploymentsEqual, parseDeployDirName, validateOsname } from './deployment.ts';
-import { initializeDeployment, finalizeDeployment } from './deploy.ts';
+import { discardFailedDeployment, initializeDeployment, finalizeDeployment } from './deploy.ts';
 import { ensureDir, writeFileAtomic, writeTextAtomic } from './fsutil.ts';
 import { simpleWriteDeployment } from './write.ts';
 import { cleanupSysroot } from './cleanup.ts';
+import { removeDeploymentFiles } from './seal.ts';
 import type { Sysroot } from './sysroot.ts';
 
 /** File names in the run directory and /boot, as libostree's. */
@@ -195,14 +196,19 @@ export async function stageTree(sysroot: Sysroot, opts: StageTreeOptions): Promi
     kargs: opts.overrideKargs ?? null,
     overlayInitrds: null,
   };
-  await ensureDir(fs, sysroot.runDir);
-  // The deployment folder is complete (and its writes durable) before the state names it.
-  await fs.syncfs?.(sysroot.deploymentPath(d));
-  await writeFileAtomic(fs, stagedPath(sysroot), encodeStagedState(state), { mode: 0o644, fsync: true });
+  try {
+    await ensureDir(fs, sysroot.runDir);
+    // The deployment folder is complete (and its writes durable) before the state names it.
+    await fs.syncfs?.(sysroot.deploymentPath(d));
+    await writeFileAtomic(fs, stagedPath(sysroot), encodeStagedState(state), { mode: 0o644, fsync: true });
+  } catch (e) {
+    // The state file was not replaced: nothing names the new folder.
+    await discardFailedDeployment(sysroot, d);
+    throw e;
+  }
   const previous = sysroot.staged;
   if (previous && !deploymentsEqual(previous, d)) {
-    await fs.rmrf(sysroot.originPath(previous));
-    await fs.rmrf(sysroot.deploymentPath(previous));
+    await removeDeploymentFiles(sysroot, previous);
   }
   await sysroot.bumpMtime();
   await sysroot.reload();

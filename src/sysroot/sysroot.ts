@@ -62,6 +62,12 @@ export class Sysroot {
   subbootversion = 0;
   deployments: Deployment[] = [];
   booted: Deployment | null = null;
+  /**
+   * The deployment this process is really running in (this sysroot is "/" and its root is "/"),
+   * whatever `booted` is later set to. Only then does the run directory belong to this sysroot,
+   * so only then may a deployment be staged by default (rpm-xylem).
+   */
+  runningDeployment: Deployment | null = null;
   /** The staged deployment (also deployments[0]), when booted and one is staged. */
   staged: Deployment | null = null;
   stagedState: StagedState | null = null;
@@ -114,6 +120,7 @@ export class Sysroot {
     this.subbootversion = await this.readSubbootversion(this.bootversion);
     this.deployments = await this.readDeployments();
     this.booted = await this.findBooted();
+    this.runningDeployment = this.booted;
     this.staged = null;
     this.stagedState = null;
     const staged = await loadStaged(this);

@@ -6,7 +6,7 @@ import { KeyFile } from '../format/keyfile.ts';
 import { parseRefspec, resolveRev } from '../repo/refs.ts';
 import { pull } from '../pull/pull.ts';
 import { XylemError } from '../util/errors.ts';
-import { type Deployment } from './deployment.ts';
+import { type Deployment, checksumProblem, originOverrideCommit } from './deployment.ts';
 import { deployTree } from './deploy.ts';
 import { stageTree } from './staged.ts';
 import { simpleWriteDeployment, type WriteResult } from './write.ts';
@@ -27,6 +27,8 @@ export interface UpgradeOptions {
   /** Stage the new deployment (finalized at shutdown) instead of writing the boot set. */
   stage?: boolean;
   out?: (line: string) => void;
+  /** Warnings (local /etc changes not merged); default: `out`. */
+  warn?: (line: string) => void;
 }
 
 export interface UpgradeResult {
@@ -61,6 +63,8 @@ export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Prom
   const out = opts.out ?? (() => undefined);
   const merge = sysroot.mergeDeployment(opts.osname ?? null);
   if (!merge) throw new XylemError(`No previous deployment for OS '${opts.osname ?? sysroot.booted?.osname ?? ''}'`);
+  // libostree's upgrader reads the merge deployment's origin first (switch too): a corrupt pin fails.
+  if (merge.origin) originOverrideCommit(merge.origin, sysroot.originPath(merge));
   const base = opts.origin ?? merge.origin;
   if (!base) throw new XylemError(`No origin known for deployment ${merge.csum}.${merge.deployserial}`);
   const origin = KeyFile.parse(base.toString());
@@ -68,7 +72,11 @@ export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Prom
   if (!refspec) throw new XylemError('No origin/refspec in current deployment origin; cannot upgrade via ostree');
   if (opts.overrideCommit === undefined || opts.overrideCommit === null || opts.overrideCommit === '')
     origin.remove('origin', 'override-commit');
-  else origin.set('origin', 'override-commit', opts.overrideCommit);
+  else {
+    const problem = checksumProblem(opts.overrideCommit);
+    if (problem) throw new XylemError(problem);
+    origin.set('origin', 'override-commit', opts.overrideCommit);
+  }
   const override = origin.get('origin', 'override-commit') ?? null;
   // An origin may say why this system must not update itself (e.g. a subscription is missing).
   const unconfigured = origin.get('origin', 'unconfigured-state');
@@ -101,7 +109,7 @@ export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Prom
     const d = await stageTree(sysroot, { osname: merge.osname, revision, origin, mergeDeployment: merge, out });
     return { changed: true, revision, deployment: d, write: null };
   }
-  const d = await deployTree(sysroot, { osname: merge.osname, revision, origin, mergeDeployment: merge, out });
+  const d = await deployTree(sysroot, { osname: merge.osname, revision, origin, mergeDeployment: merge, out, warn: opts.warn ?? out });
   const write = await simpleWriteDeployment(sysroot, merge.osname, d, merge, { out });
   return { changed: true, revision, deployment: d, write };
 }

@@ -11,10 +11,13 @@ import { BootConfig } from './bootconfig.ts';
 import { KernelArgs } from './kargs.ts';
 import { type Deployment, deploymentsEqual, isPinned, validateOsname } from './deployment.ts';
 import { detectBootloader, type Bootloader } from './bootloader/index.ts';
-import { copyEntry, ensureDir, linkOrCopy, readSmallText, symlinkAtomic, syncFilesystem, writeTextAtomic } from './fsutil.ts';
+import { copyEntry, ensureDir, linkOrCopy, readlinkOrNull, symlinkAtomic, syncFilesystem, writeTextAtomic } from './fsutil.ts';
+import { osReleaseTitle, readOsRelease } from './os-release.ts';
 import { findKernel } from './kernel.ts';
 import { checkBootSpace } from './space.ts';
 import { cleanupSysroot } from './cleanup.ts';
+import { removeDeploymentFiles } from './seal.ts';
+import { discardFailedDeployment } from './deploy.ts';
 import { stagedLockedPath, stagedPath } from './staged.ts';
 import { errnoCode } from '../util/errors.ts';
 import type { Sysroot } from './sysroot.ts';
@@ -68,33 +71,6 @@ async function createBootlinks(sysroot: Sysroot, bootversion: number, subbootver
   }
 }
 
-/** Reads KEY=VALUE lines of an os-release file (shell quoting removed). */
-export function parseOsRelease(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    if (eq <= 0) continue;
-    let v = line.slice(eq + 1);
-    if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'")))) {
-      const q = v[0];
-      v = v.slice(1, -1);
-      if (q === '"') v = v.replace(/\\(["\\$`])/g, '$1');
-    }
-    out.set(line.slice(0, eq), v);
-  }
-  return out;
-}
-
-async function readOsRelease(sysroot: Sysroot, root: string): Promise<Map<string, string>> {
-  for (const p of ['etc/os-release', 'usr/lib/os-release']) {
-    const text = await readSmallText(sysroot.fs, joinPath(root, p));
-    if (text !== null) return parseOsRelease(text);
-  }
-  throw new XylemError('Installing kernel: Reading /etc/os-release: No such file or directory');
-}
-
 /**
  * Installs the kernel files of `d` into boot/ostree/OS-BOOTCSUM (hardlinked when possible) and
  * writes its BLS entry for `bootversion`.
@@ -123,8 +99,7 @@ async function installDeploymentKernel(
     await copyEntry(fs, joinPath(root, layout.dtbDir.src), joinPath(bootDir, layout.dtbDir.dest));
   await fs.fsyncDir(bootDir);
 
-  const osr = await readOsRelease(sysroot, root);
-  let title = osr.get('PRETTY_NAME') ?? osr.get('ID') ?? '(Unknown)';
+  let title = osReleaseTitle(await readOsRelease(fs, root));
   const version = await sysroot.deploymentVersion(d);
   if (version && !title.includes(version)) title += ` ${version}`;
   title += showOsname ? ` (ostree:${d.osname}:${d.index})` : ` (ostree:${d.index})`;
@@ -176,8 +151,7 @@ export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opt
       await fs.unlink(stagedPath(sysroot)).catch((e) => {
         if (errnoCode(e) !== 'ENOENT') throw e;
       });
-      await fs.rmrf(sysroot.originPath(staged));
-      await fs.rmrf(sysroot.deploymentPath(staged));
+      await removeDeploymentFiles(sysroot, staged);
       await fs.rmrf(stagedLockedPath(sysroot));
       sysroot.staged = null;
       sysroot.stagedState = null;
@@ -323,5 +297,21 @@ export async function simpleWriteDeployment(
   opts: SimpleWriteOptions = {},
 ): Promise<WriteResult> {
   const list = planNewDeploymentList(sysroot, osname, newDeployment, merge, opts);
-  return writeDeployments(sysroot, list, { postclean: !opts.noClean, out: opts.out });
+  const known = sysroot.deployments.some((d) => deploymentsEqual(d, newDeployment));
+  const before = await bootLinks(sysroot);
+  try {
+    return await writeDeployments(sysroot, list, { postclean: !opts.noClean, out: opts.out });
+  } catch (e) {
+    // A new deployment that never made it into the boot set is an orphan: remove it. Once either
+    // boot link moved, the new set may be live (even if memory does not know it): leave it.
+    if (!known && (await bootLinks(sysroot).catch(() => null)) === before) await discardFailedDeployment(sysroot, newDeployment);
+    throw e;
+  }
+}
+
+/** boot/loader and ostree/boot.B targets: they change exactly when a boot set is published. */
+async function bootLinks(sysroot: Sysroot): Promise<string> {
+  const loader = await readlinkOrNull(sysroot.fs, sysroot.abs('boot/loader'));
+  const links = await Promise.all([0, 1].map((b) => readlinkOrNull(sysroot.fs, sysroot.abs(`ostree/boot.${b}`))));
+  return JSON.stringify([loader, ...links]);
 }

@@ -13,8 +13,10 @@ import { remoteBooleanOption } from '../remote/config.ts';
 import type { Repo } from '../repo/repo.ts';
 import { formatSize } from '../repo/prune.ts';
 import { deployTree } from '../sysroot/deploy.ts';
-import { type Deployment, deploymentsEqual, deploymentRelPath, isPinned, originRelPath } from '../sysroot/deployment.ts';
+import { stageTree } from '../sysroot/staged.ts';
+import { type Deployment, deploymentsEqual, deploymentRelPath, isPinned, originOverrideCommit, originRelPath } from '../sysroot/deployment.ts';
 import { KernelArgs } from '../sysroot/kargs.ts';
+import { removeDeploymentFiles } from '../sysroot/seal.ts';
 import { simpleWriteDeployment, writeDeployments } from '../sysroot/write.ts';
 import { cleanupSysroot } from '../sysroot/cleanup.ts';
 import type { Sysroot } from '../sysroot/sysroot.ts';
@@ -86,6 +88,12 @@ function copyOrigin(o: KeyFile | null): KeyFile {
   return o ? KeyFile.parse(o.toString()) : new KeyFile();
 }
 
+/** A copy of the merge deployment's origin; a corrupt override-commit fails, naming the file. */
+function mergeOrigin(sysroot: Sysroot, om: Deployment): KeyFile {
+  if (om.origin) originOverrideCommit(om.origin, sysroot.abs(originRelPath(om)));
+  return copyOrigin(om.origin);
+}
+
 function originRefspecOf(origin: KeyFile): string {
   const r = origin.get('origin', 'refspec') ?? origin.get('origin', 'baserefspec');
   if (!r) throw new XylemError('No origin/refspec in current deployment origin; cannot upgrade via ostree');
@@ -128,6 +136,18 @@ export interface DeployNewOptions {
   origin: KeyFile;
   /** Kernel arguments for the new deployment (default: the merge deployment's). */
   kargs?: string[] | null;
+  /**
+   * Stage it (finalized at shutdown) when this is the running system, as rpm-ostree's upgrade,
+   * deploy and rebase do; elsewhere the boot set is written at once.
+   */
+  stage?: boolean;
+  /** With staging: finalize-staged leaves it alone until the lock file goes (--lock-finalization). */
+  lockFinalization?: boolean;
+}
+
+/** Whether a deployment made now is staged: the sysroot is the running system, booted as found. */
+export function stagesDeployments(sysroot: Sysroot): boolean {
+  return sysroot.runningDeployment !== null && deploymentsEqual(sysroot.booted, sysroot.runningDeployment);
 }
 
 /**
@@ -137,7 +157,24 @@ export interface DeployNewOptions {
 export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<Deployment> {
   const { sysroot } = ctx;
   const merge = sysroot.mergeDeployment(o.osname);
+  const stage = o.stage === true && stagesDeployments(sysroot);
+  if (o.lockFinalization && !stage) throw new XylemError('--lock-finalization needs a staged deployment: this is not the booted system');
   await enter(ctx, 'deploying', `checking out ${o.revision.slice(0, 10)}`);
+  if (stage) {
+    // The /etc merge and the boot set wait for shutdown (ostree-finalize-staged).
+    ctx.out(`Checking out tree ${o.revision.slice(0, 7)}... done`);
+    const d = await stageTree(sysroot, {
+      osname: o.osname,
+      revision: o.revision,
+      origin: o.origin,
+      mergeDeployment: merge,
+      overrideKargs: o.kargs ?? null,
+      lockFinalization: o.lockFinalization === true,
+      out: ctx.out,
+    });
+    ctx.out('Staging deployment... done');
+    return d;
+  }
   ctx.out(`Checking out tree ${o.revision.slice(0, 7)}... done`);
   const d = await deployTree(sysroot, {
     osname: o.osname,
@@ -151,8 +188,7 @@ export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<D
     await enter(ctx, 'finalizing', 'writing the boot configuration');
   } catch (e) {
     // Not published yet: nothing references the folder; take it away again.
-    await sysroot.fs.rmrf(sysroot.abs(originRelPath(d)));
-    await sysroot.fs.rmrf(sysroot.abs(deploymentRelPath(d)));
+    await removeDeploymentFiles(sysroot, d);
     throw e;
   }
   await simpleWriteDeployment(sysroot, o.osname, d, merge, { out: ctx.out });
@@ -161,6 +197,8 @@ export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<D
 
 export interface UpgradeOptions {
   allowDowngrade?: boolean;
+  /** Stage with the finalization lock (needs the running system; see DeployNewOptions). */
+  lockFinalization?: boolean;
   downloadOnly?: boolean;
   check?: boolean;
   preview?: boolean;
@@ -171,7 +209,7 @@ export async function upgradeTxn(ctx: TxnContext, opts: UpgradeOptions = {}): Pr
   const { sysroot } = ctx;
   const osname = await resolveOsname(sysroot, ctx.osname);
   const om = originMerge(sysroot, osname);
-  const origin = copyOrigin(om.origin);
+  const origin = mergeOrigin(sysroot, om);
   const refspec = originRefspecOf(origin);
   const repo = await sysroot.repo();
   if (CHECKSUM_RE.test(refspec)) {
@@ -205,7 +243,7 @@ export async function upgradeTxn(ctx: TxnContext, opts: UpgradeOptions = {}): Pr
     return { changed: false };
   }
   if (!opts.allowDowngrade) await refuseDowngrade(repo, om.csum, revision);
-  const d = await deployNew(ctx, { osname, revision, origin });
+  const d = await deployNew(ctx, { osname, revision, origin, stage: true, lockFinalization: opts.lockFinalization === true });
   return { changed: true, deployment: d };
 }
 
@@ -257,7 +295,7 @@ export async function deployTxn(ctx: TxnContext, revision: string): Promise<TxnR
   const { sysroot } = ctx;
   const osname = await resolveOsname(sysroot, ctx.osname);
   const om = originMerge(sysroot, osname);
-  const origin = copyOrigin(om.origin);
+  const origin = mergeOrigin(sysroot, om);
   const refspec = originRefspecOf(origin);
   if (CHECKSUM_RE.test(refspec)) throw new XylemError('Cannot look up version while pinned to commit');
   const rev = parseRevision(revision);
@@ -269,7 +307,7 @@ export async function deployTxn(ctx: TxnContext, revision: string): Promise<TxnR
     ctx.out('No change.');
     return { changed: false };
   }
-  const d = await deployNew(ctx, { osname, revision: csum, origin });
+  const d = await deployNew(ctx, { osname, revision: csum, origin, stage: true });
   return { changed: true, deployment: d };
 }
 
@@ -295,11 +333,11 @@ export async function rebaseTxn(ctx: TxnContext, target: string, revision: strin
   const { sysroot } = ctx;
   const osname = await resolveOsname(sysroot, ctx.osname);
   const om = originMerge(sysroot, osname);
-  const oldOrigin = copyOrigin(om.origin);
+  const oldOrigin = mergeOrigin(sysroot, om);
   const oldRefspec = originRefspecOf(oldOrigin);
   const refspec = rebaseRefspec(oldRefspec, target);
   if (target.endsWith(':')) ctx.out(`Rebasing to ${refspec}`);
-  const origin = copyOrigin(om.origin);
+  const origin = mergeOrigin(sysroot, om);
   origin.remove('origin', 'override-commit');
   origin.remove('origin', 'baserefspec');
   origin.set('origin', 'refspec', refspec);
@@ -316,7 +354,7 @@ export async function rebaseTxn(ctx: TxnContext, target: string, revision: strin
     await pullRef(ctx, refspec, null, false);
     csum = (await resolveRev(repo, refspec))!;
   }
-  const d = await deployNew(ctx, { osname, revision: csum, origin });
+  const d = await deployNew(ctx, { osname, revision: csum, origin, stage: true });
   // The old ref is no longer followed: drop it so nothing keeps pulling or retaining it.
   if (!opts.skipPurge && !CHECKSUM_RE.test(oldRefspec)) {
     const { remote, ref } = parseRefspec(oldRefspec);
@@ -460,7 +498,7 @@ export async function kargsTxn(ctx: TxnContext, opts: KargsOptions): Promise<Txn
     ctx.out('No changes.');
     return { changed: false, kargs: before.toString() };
   }
-  const origin = copyOrigin(target.origin);
+  const origin = mergeOrigin(sysroot, target);
   const d = await deployNew(ctx, { osname: target.osname, revision: target.csum, origin, kargs: k.toArgv() });
   ctx.out('Kernel arguments updated.');
   return { changed: true, deployment: d, kargs: k.toString() };
@@ -479,7 +517,7 @@ export async function resetTxn(ctx: TxnContext): Promise<TxnResult> {
   const { sysroot } = ctx;
   const osname = await resolveOsname(sysroot, ctx.osname);
   const om = originMerge(sysroot, osname);
-  const origin = copyOrigin(om.origin);
+  const origin = mergeOrigin(sysroot, om);
   let changed = false;
   for (const g of MUTATION_GROUPS) if (origin.removeGroup(g)) changed = true;
   for (const [g, k] of MUTATION_KEYS) if (origin.remove(g, k)) changed = true;

@@ -129,8 +129,14 @@ export class TempDir {
     return join(this.path, ...parts);
   }
   cleanup(): void {
-    // Checkouts may contain 0700 or read-only directories; we are root, so rm -rf is enough.
-    rmSync(this.path, { recursive: true, force: true });
+    // Checkouts may contain 0700 or read-only directories; we are root, so rm -rf is enough —
+    // unless a deployment root carries the immutable flag (ostree and xylem seal them).
+    try {
+      rmSync(this.path, { recursive: true, force: true });
+    } catch {
+      spawnSync('chattr', ['-R', '-f', '-i', this.path]);
+      rmSync(this.path, { recursive: true, force: true });
+    }
   }
 }
 

@@ -99,3 +99,27 @@ describe('BootConfig', () => {
     expect(parseOstreeKarg('/ostree/boot.2/os/' + 'a'.repeat(64) + '/0')).toBeNull();
   });
 });
+
+describe('kernel arguments with control characters', () => {
+  it('CR, newline, tab inside an argument and other controls are refused, naming the argument', () => {
+    const k = KernelArgs.parse('quiet');
+    for (const bad of ['a=1\rb', 'x\ny', 'ev\u0001il', 'del\u007f', 'tab\tx'])
+      for (const op of [() => k.append(bad), () => k.replace(bad), () => KernelArgs.fromArgv([bad])]) {
+        expect(op).toThrow(/Invalid kernel argument ".*": contains a control character/);
+        expect(op).toThrow(JSON.stringify(bad).slice(1, -1));
+      }
+    expect(k.toString()).toBe('quiet');
+  });
+
+  it('a command line splits on CR like the kernel (whitespace), so a parsed line never carries one', () => {
+    expect(KernelArgs.parse('a=1\r\nb=2\fc').toArgv()).toEqual(['a=1', 'b=2', 'c']);
+  });
+
+  it('a BLS entry value with a control character is not written', () => {
+    const bc = new BootConfig();
+    expect(() => bc.set('options', 'quiet\rinit=/bin/sh')).toThrow(/Invalid boot entry value for 'options': control character U\+000D/);
+    expect(() => bc.set('title', 'x\u0000')).toThrow(/control character U\+0000/);
+    bc.set('title', 'A\tB');
+    expect(bc.get('title')).toBe('A\tB');
+  });
+});

@@ -190,6 +190,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
         mergeDeployment: merge,
         overrideKargs: kargs ? kargs.toArgv() : null,
         out: a.line,
+        warn: (l) => a.ctx.err(`${l}\n`),
       });
       await simpleWriteDeployment(sysroot, osname, d, merge, {
         retain: p.flag('retain'),
@@ -359,6 +360,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
         deployOnly: p.flag('deploy-only'),
         stage,
         out: a.line,
+        warn: (l) => a.ctx.err(`${l}\n`),
       });
       if (!r.changed && !p.flag('pull-only')) a.line('No update available.');
       return 0;
@@ -396,7 +398,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       const merge = sysroot.mergeDeployment(a.p.value('os') ?? null);
       if (!merge) throw new XylemError('No previous deployment to switch from');
       const origin = switchOrigin(merge.origin, target);
-      await upgrade(sysroot, { osname: merge.osname, origin, allowDowngrade: true, out: a.line });
+      await upgrade(sysroot, { osname: merge.osname, origin, allowDowngrade: true, out: a.line, warn: (l) => a.ctx.err(`${l}\n`) });
       // As ostree: the ref switched away from is dropped so nothing keeps pulling it.
       const oldRefspec = merge.origin!.get('origin', 'refspec')!;
       a.line(`Deleting ref '${oldRefspec}'`);

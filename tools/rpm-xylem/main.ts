@@ -275,9 +275,8 @@ const verbs: Record<string, Verb> = {
       if (p.flag('reboot') && check) throw new XylemError('Cannot specify both --reboot and --check');
       if (p.flag('cache-only') && p.flag('download-only')) throw new XylemError("Can't specify cache-only and download-only");
       if (p.flag('cache-only')) throw new XylemError('--cache-only is not supported by rpm-xylem');
-      if (p.flag('lock-finalization')) throw new XylemError('--lock-finalization needs staged deployments, which rpm-xylem does not make');
       const r = await transaction(e, title(e), (ctx) =>
-        upgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), downloadOnly: p.flag('download-only'), check, preview }),
+        upgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), downloadOnly: p.flag('download-only'), check, preview, lockFinalization: p.flag('lock-finalization') }),
       );
       if (check || preview) {
         if (!r.check) {
