@@ -5,6 +5,8 @@
 import type { CliContext, Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseOptions, type OptionSpec, type Parsed } from '../cli/options.ts';
+import type { SubcommandRow } from '../cli/common.ts';
+import { HelpRequested } from '../cli/help.ts';
 import { KeyFile } from '../../src/format/keyfile.ts';
 import { parseRefspec, refPath, resolveRev } from '../../src/repo/refs.ts';
 import type { Repo } from '../../src/repo/repo.ts';
@@ -38,37 +40,36 @@ import {
   readFinalizeFailure,
 } from '../../src/sysroot/index.ts';
 
-const SUBCOMMANDS: Array<[string, string]> = [
-  ['cleanup', 'Delete untagged deployments and repository objects'],
-  ['config-diff', 'Diff current /etc configuration versus default'],
-  ['deploy', 'Checkout revision REFSPEC as the new default deployment'],
-  ['init-fs', 'Initialize a root filesystem'],
-  ['os-init', 'Initialize empty state for given operating system'],
-  ['pin', 'Change the "pinning" state of a deployment'],
-  ['set-default', 'Make a deployment the default'],
-  ['set-origin', 'Set Origin and create a new origin file'],
-  ['status', 'List deployments'],
-  ['switch', 'Construct new tree from REFSPEC and deploy it'],
-  ['undeploy', 'Delete deployment INDEX'],
-  ['upgrade', 'Construct new tree from current origin and deploy it, if it changed'],
-  ['kargs', 'Change kernel arguments'],
-  ['finalize-staged', 'Internal command to run at shutdown time'],
-  ['boot-complete', 'Internal command to run at boot time'],
+const SUBCOMMANDS: SubcommandRow[] = [
+  ['cleanup', 'Delete untagged deployments and repository objects', ''],
+  ['config-diff', 'Diff current /etc configuration versus default', ''],
+  ['deploy', 'Checkout revision REFSPEC as the new default deployment', 'REFSPEC'],
+  ['init-fs', 'Initialize a root filesystem', 'PATH'],
+  ['os-init', 'Initialize empty state for given operating system', 'OSNAME'],
+  ['pin', 'Change the "pinning" state of a deployment', 'INDEX…'],
+  ['set-default', 'Make a deployment the default', 'INDEX'],
+  ['set-origin', 'Set Origin and create a new origin file', 'REMOTENAME URL [BRANCH]'],
+  ['status', 'List deployments', ''],
+  ['switch', 'Construct new tree from REFSPEC and deploy it', 'REFSPEC'],
+  ['undeploy', 'Delete deployment INDEX', 'INDEX'],
+  ['upgrade', 'Construct new tree from current origin and deploy it, if it changed', ''],
+  ['kargs', 'Change kernel arguments', 'COMMAND'],
+  ['instutil', 'Commands intended for installer programs', 'COMMAND'],
+  ['finalize-staged', 'Internal command to run at shutdown time', ''],
+  ['boot-complete', 'Internal command to run at boot time', ''],
 ];
 
-function adminUsage(): string {
-  let s = 'Usage:\n  ostree admin [OPTION…] --print-current-dir|COMMAND\n\nCommands for managing a host system booted with ostree\n\nBuiltin "admin" Commands:\n';
-  for (const [n, d] of SUBCOMMANDS) s += `  ${n.padEnd(19)}${d}\n`;
-  s += '\nHelp Options:\n  -h, --help         Show help options\n\nApplication Options:\n';
-  s += '  --sysroot=PATH     Create a new OSTree sysroot at PATH\n  -v, --verbose      Print debug information during command processing\n  --version          Print version information and exit\n\n';
-  return s;
-}
+/** Subcommands of the admin subcommands that group others (for their help). */
+const NESTED: Record<string, SubcommandRow[]> = {
+  kargs: [['edit-in-place', 'Set new kernel command line arguments in place (all deployments)', 'ARGS']],
+  instutil: [['set-kargs', 'Set new kernel command line arguments of the first deployment', 'ARGS']],
+};
 
 const COMMON: OptionSpec[] = [
-  { name: 'sysroot', kind: 'string' },
-  { name: 'verbose', short: 'v', kind: 'flag' },
-  { name: 'help', short: 'h', kind: 'flag' },
-  { name: 'print-current-dir', kind: 'flag' },
+  { name: 'sysroot', kind: 'string', arg: 'PATH', description: 'Root of the system to operate on (default: $OSTREE_SYSROOT, else /)' },
+  { name: 'verbose', short: 'v', kind: 'flag', description: 'Print debug information while the command runs' },
+  { name: 'help', short: 'h', kind: 'flag', description: 'Show help options' },
+  { name: 'print-current-dir', kind: 'flag', description: 'Print the folder of the booted deployment and exit' },
 ];
 
 interface AdminCtx {
@@ -412,6 +413,7 @@ export const command: Command = {
   async run(ctx, argv) {
     let i = 0;
     while (i < argv.length && argv[i]!.startsWith('-')) i++;
+    ctx.help = { ...ctx.help, specs: COMMON, subcommands: SUBCOMMANDS.map(([n, d]) => [n, d]) };
     const top = parseOptions(argv.slice(0, i), COMMON);
     const name = argv[i];
     const env = ctx.env;
@@ -423,24 +425,25 @@ export const command: Command = {
       ctx.out(`${absolutePath(ctx, s.deploymentPath(d))}\n`);
       return 0;
     }
-    if (name === undefined) {
-      if (top.flag('help')) {
-        ctx.out(adminUsage());
-        return 0;
-      }
-      ctx.err(adminUsage());
-      throw new UsageError('No "admin" subcommand specified');
-    }
+    if (name === undefined) throw new UsageError('No "admin" subcommand specified');
     const sub = subs[name];
-    if (!sub) {
-      ctx.err(adminUsage());
+    const row = SUBCOMMANDS.find(([n]) => n === name);
+    if (!sub || !row) {
+      if (argv.slice(i + 1).some((a) => a === '-h' || a === '--help')) throw new HelpRequested();
       throw new UsageError(`Unknown "admin" subcommand '${name}'`);
     }
-    const p = parseSub(ctx, argv.slice(i + 1), sub.specs);
-    if (p.flag('help')) {
-      ctx.out(`Usage:\n  ostree admin ${name} [OPTION…]\n\n${SUBCOMMANDS.find((s) => s[0] === name)?.[1] ?? ''}\n`);
-      return 0;
+    const names = new Set(sub.specs.map((s) => s.name));
+    const specs = [...sub.specs, ...COMMON.filter((c) => !names.has(c.name) && c.name !== 'print-current-dir')];
+    ctx.help = { path: ['admin', name], summary: row[1], params: row[2] ?? '', specs };
+    const nested = NESTED[name];
+    if (nested) {
+      // `admin kargs edit-in-place …`: the help names the nested subcommand when there is one.
+      const word = argv.slice(i + 1).find((a) => !a.startsWith('-'));
+      const inner = nested.find(([n]) => n === word);
+      if (inner) ctx.help = { path: ['admin', name, inner[0]], summary: inner[1], params: inner[2] ?? '', specs };
+      else ctx.help.subcommands = nested.map(([n, d]) => [n, d]);
     }
+    const p = parseSub(ctx, argv.slice(i + 1), sub.specs);
     sysrootPath = p.value('sysroot') ?? sysrootPath;
     const a: AdminCtx = { ctx, sysrootPath, p, line: (s) => ctx.out(`${s}\n`) };
     return sub.run(a);

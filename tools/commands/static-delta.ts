@@ -3,7 +3,7 @@
 
 import type { CliContext, Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
-import { parseCommand } from '../cli/common.ts';
+import { parseCommand, pickSubcommand, type SubcommandRow } from '../cli/common.ts';
 import type { OptionSpec } from '../cli/options.ts';
 import { XylemError, errnoCode } from '../../src/util/errors.ts';
 import type { GVVariant } from '../../src/format/gvariant.ts';
@@ -12,22 +12,16 @@ import { resolveRev } from '../../src/repo/refs.ts';
 import { deltaNameString, deltaRelDir, parseDeltaName, type DeltaName } from '../../src/delta/paths.ts';
 import { joinPath } from '../../src/util/path.ts';
 
-const SUBCOMMANDS: Array<[string, string]> = [
-  ['list', 'List static delta files'],
-  ['show', 'Dump information on a delta'],
-  ['delete', 'Remove a delta'],
-  ['generate', 'Generate static delta files'],
-  ['apply-offline', 'Apply static delta file'],
-  ['verify', 'Verify static delta signatures'],
-  ['indexes', 'List static delta indexes'],
-  ['reindex', 'Regenerate static delta indexes'],
+const SUBCOMMANDS: SubcommandRow[] = [
+  ['list', 'List static delta files', ''],
+  ['show', 'Dump information on a delta', 'DELTA'],
+  ['delete', 'Remove a delta', 'DELTA'],
+  ['generate', 'Generate static delta files', '[TO]'],
+  ['apply-offline', 'Apply static delta file', 'STATIC-DELTA-FILE [KEY-ID…]'],
+  ['verify', 'Verify static delta signatures', 'STATIC-DELTA [KEY-ID…]'],
+  ['indexes', 'List static delta indexes', ''],
+  ['reindex', 'Regenerate static delta indexes', ''],
 ];
-
-function usage(): string {
-  let s = 'Usage:\n  ostree static-delta [OPTION…] COMMAND\n\nBuiltin "static-delta" Commands:\n';
-  for (const [n, d] of SUBCOMMANDS) s += `  ${n.padEnd(17)}${d}\n`;
-  return s;
-}
 
 /** Signatures of type `signer` from a signed superblock's a{sv}. */
 function signaturesOf(signer: Signer, sigs: Array<[string, GVVariant]>): Uint8Array[] | null {
@@ -262,22 +256,8 @@ export const command: Command = {
   name: 'static-delta',
   summary: 'Static delta related commands',
   async run(ctx, argv) {
-    const first = argv.find((a) => !a.startsWith('-'));
-    if (first === undefined) {
-      if (argv.includes('-h') || argv.includes('--help')) {
-        ctx.out(usage());
-        return 0;
-      }
-      ctx.err(usage());
-      throw new UsageError('No "static-delta" subcommand specified');
-    }
-    const sub = run[first];
-    if (!sub) {
-      ctx.err(usage());
-      throw new UsageError(`Unknown "static-delta" subcommand '${first}'`);
-    }
-    const i = argv.indexOf(first);
-    return sub(ctx, [...argv.slice(0, i), ...argv.slice(i + 1)]);
+    const picked = pickSubcommand(ctx, argv, SUBCOMMANDS);
+    return run[picked.name]!(ctx, picked.argv);
   },
 };
 

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import type { Host } from '../../src/host.ts';
 import { parseOptions, type OptionSpec, type Parsed } from '../cli/options.ts';
+import { HelpRequested, programName, renderHelp, type HelpInfo } from '../cli/help.ts';
 import { UsageError } from '../cli/context.ts';
 import { XYLEM_VERSION } from '../cli/version.ts';
 import { Sysroot } from '../../src/sysroot/sysroot.ts';
@@ -75,14 +76,6 @@ const COMMANDS: Array<[string, string]> = [
   ['upgrade', 'Perform a system upgrade'],
 ];
 
-function usage(): string {
-  let s = 'Usage:\n  rpm-xylem [OPTION…] COMMAND\n\nBuiltin Commands:\n';
-  for (const [n, d] of COMMANDS) s += `  ${n.padEnd(22)}${d}\n`;
-  s += '\nHelp Options:\n  -h, --help              Show help options\n\nApplication Options:\n';
-  s += '  --version               Print version information and exit\n  -q, --quiet             Avoid printing most informational messages\n\n';
-  return s;
-}
-
 const GLOBAL: OptionSpec[] = [
   { name: 'sysroot', kind: 'string' },
   { name: 'os', kind: 'string' },
@@ -106,7 +99,10 @@ interface Env {
   err(text: string): void;
 }
 
-type Verb = { specs: OptionSpec[]; run: (e: Env) => Promise<number> };
+/** A command: its options, what follows [OPTION…] on its usage line, and its body. */
+type Verb = { specs: OptionSpec[]; params?: string; run: (e: Env) => Promise<number> };
+
+const VERSION_SPEC: OptionSpec = { name: 'version', kind: 'flag', description: 'Print version information and exit' };
 
 function line(e: Env): (s: string) => void {
   return (s) => {
@@ -472,31 +468,35 @@ export async function main(argv: string[]): Promise<number> {
     out(`rpm-xylem:\n Version: '${XYLEM_VERSION}'\n Features:\n  - ostree\n`);
     return 0;
   }
+  const prog = programName(env, 'rpm-xylem');
+  const top: HelpInfo = { path: [], params: 'COMMAND', specs: [...GLOBAL, VERSION_SPEC], subcommands: COMMANDS };
   const name = argv[i];
   if (name === undefined) {
     const help = argv.includes('--help') || argv.includes('-h');
-    (help ? out : err)(usage());
+    (help ? out : err)(renderHelp(prog, top));
     if (!help) err('error: No command specified\n');
     return help ? 0 : 1;
   }
   const verb = verbs[name];
   if (!verb) {
-    err(usage());
+    err(renderHelp(prog, top));
     err(`error: Unknown command '${name}'\n`);
     return 1;
   }
   const rest = [...argv.slice(0, i), ...argv.slice(i + 1)];
+  const specs = [...verb.specs, ...GLOBAL.filter((g) => !verb.specs.some((s) => s.name === g.name || (s.short && s.short === g.short)))];
+  const help: HelpInfo = { path: [name], summary: COMMANDS.find((c) => c[0] === name)?.[1] ?? '', params: verb.params ?? '', specs };
   let p: Parsed;
   try {
-    p = parseOptions(rest, [...verb.specs, ...GLOBAL.filter((g) => !verb.specs.some((s) => s.name === g.name || (s.short && s.short === g.short)))]);
+    p = parseOptions(rest, specs);
   } catch (e) {
-    err(`Usage:\n  rpm-xylem ${name} [OPTION…]\n\n`);
+    if (e instanceof HelpRequested) {
+      out(renderHelp(prog, help));
+      return 0;
+    }
+    err(`${renderHelp(prog, help)}\n`);
     err(`error: usage error: ${(e as Error).message}\n`);
     return 1;
-  }
-  if (p.flag('help')) {
-    out(`Usage:\n  rpm-xylem ${name} [OPTION…]\n\n${COMMANDS.find((c) => c[0] === name)?.[1] ?? 'Perform a system upgrade'}\n`);
-    return 0;
   }
   const host = createNodeHost({ blockingCalls: env.XYLEM_BLOCKING_IO !== '0' });
   const e: Env = {
@@ -516,7 +516,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (x) {
     const msg = x instanceof Error ? x.message : String(x);
     if (x instanceof UsageError) {
-      err(`Usage:\n  rpm-xylem ${name} [OPTION…]\n\n`);
+      err(`${renderHelp(prog, help)}\n`);
       err(`error: usage error: ${msg}\n`);
     } else err(`error: ${msg}\n`);
     if (env.XYLEM_DEBUG && x instanceof Error) err(`${x.stack}\n`);
