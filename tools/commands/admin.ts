@@ -97,8 +97,8 @@ type Sub = (a: AdminCtx) => Promise<number>;
 const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   'init-fs': {
     specs: [
-      { name: 'modern', kind: 'flag' },
-      { name: 'epoch', short: 'E', kind: 'string' },
+      { name: 'modern', kind: 'flag', description: 'Only create the folders a modern system needs' },
+      { name: 'epoch', short: 'E', kind: 'string', arg: 'EPOCH', description: 'Layout epoch of the new root' },
     ],
     async run(a) {
       const [dir] = a.p.positionals;
@@ -120,22 +120,22 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   },
   deploy: {
     specs: [
-      { name: 'os', kind: 'string' },
-      { name: 'origin-file', kind: 'string' },
-      { name: 'no-prune', kind: 'flag' },
-      { name: 'no-merge', kind: 'flag' },
-      { name: 'retain', kind: 'flag' },
-      { name: 'stage', kind: 'flag' },
-      { name: 'retain-pending', kind: 'flag' },
-      { name: 'retain-rollback', kind: 'flag' },
-      { name: 'not-as-default', kind: 'flag' },
-      { name: 'karg-proc-cmdline', kind: 'flag' },
-      { name: 'karg', kind: 'strings' },
-      { name: 'karg-append', kind: 'strings' },
-      { name: 'karg-none', kind: 'flag' },
-      { name: 'karg-delete', kind: 'strings' },
-      { name: 'overlay-initrd', kind: 'strings' },
-      { name: 'lock-finalization', kind: 'flag' },
+      { name: 'os', kind: 'string', arg: 'OSNAME', description: 'Operate on this stateroot (operating system name)' },
+      { name: 'origin-file', kind: 'string', arg: 'FILE', description: 'Write this origin file instead of one naming REFSPEC' },
+      { name: 'no-prune', kind: 'flag', description: 'Do not delete what the new deployment made unreachable' },
+      { name: 'no-merge', kind: 'flag', description: 'Do not merge /etc from the current deployment' },
+      { name: 'retain', kind: 'flag', description: 'Keep the other deployments' },
+      { name: 'stage', kind: 'flag', description: 'Stage the deployment; finalize it at shutdown' },
+      { name: 'retain-pending', kind: 'flag', description: 'Keep the pending deployment' },
+      { name: 'retain-rollback', kind: 'flag', description: 'Keep the rollback deployment' },
+      { name: 'not-as-default', kind: 'flag', description: 'Add the deployment after the booted one, not as the default' },
+      { name: 'karg-proc-cmdline', kind: 'flag', description: 'Start from the kernel arguments of the running system' },
+      { name: 'karg', kind: 'strings', arg: 'NAME=VALUE', description: 'Set this kernel argument (repeatable)' },
+      { name: 'karg-append', kind: 'strings', arg: 'NAME=VALUE', description: 'Append this kernel argument (repeatable)' },
+      { name: 'karg-none', kind: 'flag', description: 'Start from no kernel arguments' },
+      { name: 'karg-delete', kind: 'strings', arg: 'NAME=VALUE', description: 'Delete this kernel argument (repeatable)' },
+      { name: 'overlay-initrd', kind: 'strings', arg: 'FILE', description: 'Add this initramfs overlay (repeatable)' },
+      { name: 'lock-finalization', kind: 'flag', description: 'Stage the deployment and wait for an explicit unlock before finalizing' },
     ],
     async run(a) {
       const p = a.p;
@@ -204,7 +204,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     },
   },
   status: {
-    specs: [{ name: 'verify', short: 'V', kind: 'flag' }],
+    specs: [{ name: 'verify', short: 'V', kind: 'flag', description: 'Check that a finalize failure was recorded' }],
     async run(a) {
       const sysroot = await loadSysroot(a);
       // A staged deployment that failed to finalize at the last shutdown (stdout stays ostree's).
@@ -244,7 +244,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     },
   },
   pin: {
-    specs: [{ name: 'unpin', short: 'u', kind: 'flag' }],
+    specs: [{ name: 'unpin', short: 'u', kind: 'flag', description: 'Unpin instead of pinning' }],
     async run(a) {
       if (a.p.positionals.length === 0) throw new UsageError('INDEX must be specified');
       const sysroot = await loadSysroot(a);
@@ -265,10 +265,10 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   },
   instutil: {
     specs: [
-      { name: 'merge', kind: 'flag' },
-      { name: 'import-proc-cmdline', kind: 'flag' },
-      { name: 'replace', kind: 'strings' },
-      { name: 'append', kind: 'strings' },
+      { name: 'merge', kind: 'flag', description: 'Start from the kernel arguments of the current deployment' },
+      { name: 'import-proc-cmdline', kind: 'flag', description: 'Start from the kernel arguments of the running system' },
+      { name: 'replace', kind: 'strings', arg: 'KEY=VALUE', description: 'Replace this kernel argument (repeatable)' },
+      { name: 'append', kind: 'strings', arg: 'KEY=VALUE', description: 'Append this kernel argument (repeatable)' },
     ],
     async run(a) {
       const [sub, ...args] = a.p.positionals;
@@ -288,7 +288,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     },
   },
   kargs: {
-    specs: [{ name: 'append-if-missing', kind: 'strings' }],
+    specs: [{ name: 'append-if-missing', kind: 'strings', arg: 'KEY=VALUE', description: 'Append this kernel argument unless present (repeatable)' }],
     async run(a) {
       const [sub] = a.p.positionals;
       if (sub !== 'edit-in-place') throw new UsageError(sub ? `Unknown "kargs" subcommand '${sub}'` : 'No "kargs" subcommand specified');
@@ -299,7 +299,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     },
   },
   'config-diff': {
-    specs: [{ name: 'os', kind: 'string' }],
+    specs: [{ name: 'os', kind: 'string', arg: 'OSNAME', description: 'Operate on this stateroot (operating system name)' }],
     async run(a) {
       const sysroot = await loadSysroot(a);
       const d = sysroot.mergeDeployment(a.p.value('os') ?? null);
@@ -315,8 +315,8 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   },
   'set-origin': {
     specs: [
-      { name: 'set', short: 's', kind: 'strings' },
-      { name: 'index', kind: 'string' },
+      { name: 'set', short: 's', kind: 'strings', arg: 'KEY=VALUE', description: 'Set this option in the origin\'s section (repeatable)' },
+      { name: 'index', kind: 'string', arg: 'INDEX', description: 'Deployment to change (default: the merge deployment)' },
     ],
     async run(a) {
       const [remote, url, branch] = a.p.positionals;
@@ -337,13 +337,13 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   },
   upgrade: {
     specs: [
-      { name: 'os', kind: 'string' },
-      { name: 'reboot', short: 'r', kind: 'flag' },
-      { name: 'allow-downgrade', kind: 'flag' },
-      { name: 'override-commit', kind: 'string' },
-      { name: 'pull-only', kind: 'flag' },
-      { name: 'deploy-only', kind: 'flag' },
-      { name: 'stage', kind: 'flag' },
+      { name: 'os', kind: 'string', arg: 'OSNAME', description: 'Operate on this stateroot (operating system name)' },
+      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
+      { name: 'allow-downgrade', kind: 'flag', description: 'Allow moving to an older commit' },
+      { name: 'override-commit', kind: 'string', arg: 'COMMIT', description: 'Deploy this commit instead of the newest' },
+      { name: 'pull-only', kind: 'flag', description: 'Only pull, do not deploy' },
+      { name: 'deploy-only', kind: 'flag', description: 'Do not pull, deploy what was pulled' },
+      { name: 'stage', kind: 'flag', description: 'Stage the deployment; finalize it at shutdown' },
     ],
     async run(a) {
       const p = a.p;
@@ -366,7 +366,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     },
   },
   'finalize-staged': {
-    specs: [{ name: 'hold', kind: 'flag' }],
+    specs: [{ name: 'hold', kind: 'flag', description: 'Keep the staged deployment locked' }],
     async run(a) {
       // As ostree: only meaningful on a booted system (run by ostree-finalize-staged.service).
       if (!(await a.ctx.host.fs.stat('/run/ostree-booted'))) return 0;
@@ -386,8 +386,8 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   },
   switch: {
     specs: [
-      { name: 'os', kind: 'string' },
-      { name: 'reboot', short: 'r', kind: 'flag' },
+      { name: 'os', kind: 'string', arg: 'OSNAME', description: 'Operate on this stateroot (operating system name)' },
+      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
     ],
     async run(a) {
       const [target] = a.p.positionals;
@@ -444,6 +444,10 @@ export const command: Command = {
       else ctx.help.subcommands = nested.map(([n, d]) => [n, d]);
     }
     const p = parseSub(ctx, argv.slice(i + 1), sub.specs);
+    if (nested && ctx.help.subcommands) {
+      const word = p.positionals[0];
+      throw new UsageError(word === undefined ? `No "admin ${name}" subcommand specified` : `Unknown "admin ${name}" subcommand '${word}'`);
+    }
     sysrootPath = p.value('sysroot') ?? sysrootPath;
     const a: AdminCtx = { ctx, sysrootPath, p, line: (s) => ctx.out(`${s}\n`) };
     return sub.run(a);

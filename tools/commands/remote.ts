@@ -77,16 +77,16 @@ const add: Sub = {
   summary: 'Add a remote repository',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'set', kind: 'strings' },
-      { name: 'no-gpg-verify', kind: 'flag' },
-      { name: 'no-sign-verify', kind: 'flag' },
-      { name: 'sign-verify', kind: 'strings' },
-      { name: 'if-not-exists', kind: 'flag' },
-      { name: 'force', kind: 'flag' },
-      { name: 'gpg-import', kind: 'string' },
-      { name: 'custom-backend', kind: 'string' },
-      { name: 'contenturl', kind: 'string' },
-      { name: 'collection-id', kind: 'string' },
+      { name: 'set', kind: 'strings', arg: 'KEY=VALUE', description: 'Set this option in the remote\'s section (repeatable)' },
+      { name: 'no-gpg-verify', kind: 'flag', description: 'Do not require GPG signatures' },
+      { name: 'no-sign-verify', kind: 'flag', description: 'Do not require signatures' },
+      { name: 'sign-verify', kind: 'strings', arg: 'TYPE=[inline|file]:VALUE', description: 'Verify signatures of this type, keys inline or from a file' },
+      { name: 'if-not-exists', kind: 'flag', description: 'Do nothing if the remote exists' },
+      { name: 'force', kind: 'flag', description: 'Replace the remote if it exists' },
+      { name: 'gpg-import', kind: 'string', arg: 'FILE', description: 'Import GnuPG keys from FILE' },
+      { name: 'custom-backend', kind: 'string', arg: 'NAME', description: 'Give the remote to this custom backend' },
+      { name: 'contenturl', kind: 'string', arg: 'URL', description: 'Fetch content from this URL' },
+      { name: 'collection-id', kind: 'string', arg: 'COLLECTION-ID', description: 'Collection ID of the remote' },
     ]);
     const repo = await openTarget(ctx, p);
     const customBackend = p.value('custom-backend');
@@ -141,7 +141,7 @@ const del: Sub = {
   name: 'delete',
   summary: 'Delete a remote repository',
   async run(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'if-exists', kind: 'flag' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'if-exists', kind: 'flag', description: 'Do nothing if the remote does not exist' }]);
     const repo = await openTarget(ctx, p);
     const name = p.positionals[0];
     if (name === undefined) throw new UsageError('NAME must be specified');
@@ -169,7 +169,7 @@ const list: Sub = {
   name: 'list',
   summary: 'List remote repository names',
   async run(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'show-urls', short: 'u', kind: 'flag' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'show-urls', short: 'u', kind: 'flag', description: 'Print the URLs too' }]);
     const repo = await ctx.openRepo();
     const names = await listRemotes(repo);
     if (!p.flag('show-urls')) {
@@ -191,8 +191,8 @@ const gpgImport: Sub = {
   summary: 'Import GPG keys',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'keyring', short: 'k', kind: 'strings' },
-      { name: 'stdin', kind: 'flag' },
+      { name: 'keyring', short: 'k', kind: 'strings', arg: 'FILE', description: 'Import keys from this keyring (repeatable)' },
+      { name: 'stdin', kind: 'flag', description: 'Import keys from standard input' },
     ]);
     const repo = await ctx.openRepo();
     const [name, ...keyIds] = p.positionals;
@@ -257,7 +257,7 @@ const refs: Sub = {
   name: 'refs',
   summary: 'List remote refs',
   async run(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'cache-dir', kind: 'string' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'cache-dir', kind: 'string', arg: 'DIR', description: 'Folder for cached summaries' }]);
     const repo = await ctx.openRepo();
     const name = p.positionals[0];
     if (name === undefined) throw new UsageError('NAME must be specified');
@@ -272,8 +272,8 @@ const summary: Sub = {
   summary: 'Show remote summary',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'cache-dir', kind: 'string' },
-      { name: 'raw', kind: 'flag' },
+      { name: 'cache-dir', kind: 'string', arg: 'DIR', description: 'Folder for cached summaries' },
+      { name: 'raw', kind: 'flag', description: 'Print the raw summary data' },
     ]);
     const repo = await ctx.openRepo();
     const name = p.positionals[0];
@@ -331,11 +331,11 @@ const SUBCOMMANDS: Sub[] = [add, del, showUrl, list, gpgImport, gpgListKeys, add
 
 /** The subcommand table as ostree lists it in `ostree remote --help`, with each usage's parameters. */
 const HELP_ROWS: SubcommandRow[] = [
-  ['add', 'Add a remote repository', 'NAME [metalink=|mirrorlist=]URL [BRANCH…]'],
+  ['add', 'Add a remote repository', 'NAME [metalink=|mirrorlist=]URL [BRANCH...]'],
   ['delete', 'Delete a remote repository', 'NAME'],
   ['show-url', 'Show remote repository URL', 'NAME'],
   ['list', 'List remote repository names', ''],
-  ['gpg-import', 'Import GPG keys', 'NAME [KEY-ID…]'],
+  ['gpg-import', 'Import GPG keys', 'NAME [KEY-ID...]'],
   ['gpg-list-keys', 'Show remote GPG keys', 'NAME'],
   ['add-cookie', 'Add a cookie to remote', 'NAME DOMAIN PATH COOKIE_NAME VALUE'],
   ['delete-cookie', 'Remove one cookie from remote', 'NAME DOMAIN PATH COOKIE_NAME'],

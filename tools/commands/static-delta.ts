@@ -88,7 +88,7 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
   },
 
   async reindex(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'to', kind: 'string' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'to', kind: 'string', arg: 'REV', description: 'New commit' }]);
     const repo = await ctx.openRepo();
     const to = p.value('to');
     const { reindexDeltas } = await import('../../src/delta/manage.ts');
@@ -98,9 +98,9 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
 
   async 'apply-offline'(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'sign-type', kind: 'string' },
-      { name: 'keys-file', kind: 'string' },
-      { name: 'keys-dir', kind: 'string' },
+      { name: 'sign-type', kind: 'string', arg: 'NAME', description: 'Signature scheme (default: ed25519)' },
+      { name: 'keys-file', kind: 'string', arg: 'FILE', description: 'Read keys, one per line, from FILE' },
+      { name: 'keys-dir', kind: 'string', arg: 'DIR', description: 'Read trusted keys from the files of DIR' },
     ]);
     if (p.positionals.length < 1) throw new UsageError('PATH must be specified');
     const repo = await ctx.openRepo();
@@ -125,9 +125,9 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
 
   async verify(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'sign-type', kind: 'string' },
-      { name: 'keys-file', kind: 'string' },
-      { name: 'keys-dir', kind: 'string' },
+      { name: 'sign-type', kind: 'string', arg: 'NAME', description: 'Signature scheme (default: ed25519)' },
+      { name: 'keys-file', kind: 'string', arg: 'FILE', description: 'Read keys, one per line, from FILE' },
+      { name: 'keys-dir', kind: 'string', arg: 'DIR', description: 'Read trusted keys from the files of DIR' },
     ]);
     if (p.positionals.length < 1) throw new UsageError('DELTA must be specified');
     const repo = await ctx.openRepo();
@@ -169,21 +169,21 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
 
   async generate(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'from', kind: 'string' },
-      { name: 'empty', kind: 'flag' },
-      { name: 'inline', kind: 'flag' },
-      { name: 'to', kind: 'string' },
-      { name: 'disable-bsdiff', kind: 'flag' },
-      { name: 'if-not-exists', short: 'n', kind: 'flag' },
-      { name: 'set-endianness', kind: 'string' },
-      { name: 'swap-endianness', kind: 'flag' },
-      { name: 'min-fallback-size', kind: 'string' },
-      { name: 'max-bsdiff-size', kind: 'string' },
-      { name: 'max-chunk-size', kind: 'string' },
-      { name: 'filename', kind: 'string' },
-      { name: 'sign', kind: 'strings' },
-      { name: 'sign-type', kind: 'string' },
-      { name: 'keys-file', kind: 'string' },
+      { name: 'from', kind: 'string', arg: 'REV', description: 'Old commit (default: TO\'s parent)' },
+      { name: 'empty', kind: 'flag', description: 'Make a delta from nothing to TO' },
+      { name: 'inline', kind: 'flag', description: 'Put the parts inside the superblock' },
+      { name: 'to', kind: 'string', arg: 'REV', description: 'New commit' },
+      { name: 'disable-bsdiff', kind: 'flag', description: 'Never use bsdiff' },
+      { name: 'if-not-exists', short: 'n', kind: 'flag', description: 'Do nothing if the delta exists' },
+      { name: 'set-endianness', kind: 'string', arg: 'ENDIAN', description: 'Write in this byte order: l or B' },
+      { name: 'swap-endianness', kind: 'flag', description: 'Write in the other byte order' },
+      { name: 'min-fallback-size', kind: 'string', arg: 'MB', description: 'Store objects bigger than this many MB whole' },
+      { name: 'max-bsdiff-size', kind: 'string', arg: 'MB', description: 'Use bsdiff only on files up to this many MB' },
+      { name: 'max-chunk-size', kind: 'string', arg: 'MB', description: 'Parts hold up to this many MB' },
+      { name: 'filename', kind: 'string', arg: 'FILE', description: 'Write the delta to this file' },
+      { name: 'sign', kind: 'strings', arg: 'KEY', description: 'Sign the delta with this secret key (repeatable)' },
+      { name: 'sign-type', kind: 'string', arg: 'NAME', description: 'Signature scheme (default: ed25519)' },
+      { name: 'keys-file', kind: 'string', arg: 'FILE', description: 'Read keys, one per line, from FILE' },
     ]);
     const repo = await ctx.openRepo();
     // As ostree: the TO revision may also be given as the first argument.
