@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     verbose: false,
     isTTY: !!process.stdout.isTTY,
     prog,
-    help: { path: [name], summary: entry.summary, specs: [GLOBAL_SPECS[0]!], ...(entry.params !== undefined ? { params: entry.params } : {}) },
+    help: { path: [name], summary: entry.summary, params: entry.params, specs: [GLOBAL_SPECS[0]!] },
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     openRepo: () => openRepoAt(host, ctx.repoPath),
