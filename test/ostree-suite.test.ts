@@ -4,7 +4,8 @@
 // PATH); each case then checks its own row of the results. A self-check runs one suite test with
 // the real ostree through the same runner, so a broken runner cannot pass silently.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,18 +25,24 @@ function suiteInstalled(): boolean {
   return r.status === 0 && /\/libtest\.sh$/m.test(r.stdout);
 }
 
-function expectedTests(): string[] {
+/** expected.txt's tests; `maySkip` when the line gives a reason (`may-skip: …`) for a whole-test skip. */
+function expectedTests(): Array<{ name: string; maySkip: boolean }> {
   const text = readFileSync(join(ROOT, 'tools', 'ostree-tests', 'expected.txt'), 'utf8');
   return text
     .split('\n')
     .map((l) => l.replace(/#.*/, '').trim())
     .filter((l) => l !== '')
-    .map((l) => (l.endsWith('.sh') || l.endsWith('.py') || l.endsWith('.js') ? l : `${l}.sh`));
+    .map((l) => {
+      const [first, ...rest] = l.split(/\s+/);
+      const name = first!.endsWith('.sh') || first!.endsWith('.py') || first!.endsWith('.js') ? first! : `${first}.sh`;
+      return { name, maySkip: /^may-skip:\s*\S/.test(rest.join(' ')) };
+    });
 }
 
-function runSuite(args: string[], outdir: string): { status: number | null; output: string; rows: Map<string, Row> } {
+function runSuite(args: string[], outdir: string, env: Record<string, string> = {}): { status: number | null; output: string; rows: Map<string, Row> } {
   const r = spawnSync('bash', [RUNNER, '-o', outdir, '-t', String(PER_TEST_TIMEOUT_S), ...args], {
     cwd: ROOT,
+    env: { ...process.env, ...env },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -74,6 +81,25 @@ if (!installed) {
       expect(r.rows.get('test-commit-timestamp.sh')?.verdict, r.output).toBe('PASS');
       expect(r.output).toMatch(/mode=real \(\/usr\/bin\/ostree\)/);
     }, 120_000);
+
+    it('a listed test that skips itself fails the run unless expected.txt says why it may skip', () => {
+      // test-export.sh skips as a whole (`1..0 #SKIP`) when `ostree --version` lacks libarchive, as xylem's does
+      const dir = mkdtempSync(join(tmpdir(), 'xylem-expected-'));
+      try {
+        const plain = join(dir, 'plain.txt');
+        const excused = join(dir, 'excused.txt');
+        writeFileSync(plain, 'test-export.sh\n');
+        writeFileSync(excused, 'test-export.sh  may-skip: xylem has no libarchive feature\n');
+        const a = runSuite([], join(RESULTS, 'self-check-skip'), { OSTREE_TESTS_EXPECTED: plain });
+        expect(a.rows.get('test-export.sh')?.verdict, a.output).toBe('SKIP');
+        expect(a.status, a.output).toBe(1);
+        const b = runSuite([], join(RESULTS, 'self-check-may-skip'), { OSTREE_TESTS_EXPECTED: excused });
+        expect(b.rows.get('test-export.sh')?.line, b.output).toContain('may skip: xylem has no libarchive feature');
+        expect(b.status, b.output).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
   });
 
   const tests = expectedTests();
@@ -81,15 +107,15 @@ if (!installed) {
     let run: ReturnType<typeof runSuite>;
     beforeAll(() => {
       expect(existsSync(join(ROOT, 'dist', 'xylem.mjs')), 'dist/xylem.mjs missing: npm run build:cli').toBe(true);
-      run = runSuite(['-j', '2', ...tests], join(RESULTS, 'vitest'));
+      run = runSuite(['-j', '2', ...tests.map((t) => t.name)], join(RESULTS, 'vitest'));
       console.log(run.output);
     }, (tests.length * PER_TEST_TIMEOUT_S * 1000) / 2 + 60_000);
 
-    for (const name of tests) {
+    for (const { name, maySkip } of tests) {
       it(name, () => {
         const row = run.rows.get(name);
         expect(row, `no result for ${name}; runner output:\n${run.output}`).toBeDefined();
-        expect(['PASS', 'SKIP'], `${row?.line}\n(TAP and stderr in tmp/ostree-tests/vitest/${name}.{tap,err})`).toContain(
+        expect(maySkip ? ['PASS', 'SKIP'] : ['PASS'], `${row?.line}\n(TAP and stderr in tmp/ostree-tests/vitest/${name}.{tap,err})`).toContain(
           row?.verdict,
         );
       });

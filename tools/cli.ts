@@ -1,21 +1,28 @@
-// The `xylem` command line: ostree's command surface. Finds the subcommand, builds the host for
-// this runtime, runs the command and maps errors to ostree's "error: …" lines and exit codes.
+// The `xylem` command line: ostree's command surface. Finds the subcommand (or an external
+// `xylem-FOO` on PATH), builds the host for this runtime, runs the command and maps errors to
+// ostree's "error: …" lines and exit codes; -h/--help and usage errors print the help (cli/help.ts).
 
 import { createNodeHost } from '../runtimes/node/index.ts';
 import type { CliContext } from './cli/context.ts';
-import { openRepoAt } from './cli/context.ts';
+import { openRepoAt, UsageError } from './cli/context.ts';
 import { COMMANDS } from './commands/index.ts';
 import { versionText } from './cli/version.ts';
+import { HelpRequested, programName, renderHelp, type HelpInfo } from './cli/help.ts';
+import type { OptionSpec } from './cli/options.ts';
 
-function usage(): string {
-  const lines = ['Usage:', '  ostree [OPTION…] COMMAND', '', 'Builtin Commands:'];
-  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(22)}${c.summary}`);
-  lines.push('', 'Application Options:', '  -h, --help              Show help options', '  --version               Print version information and exit', '');
-  return lines.join('\n') + '\n';
+const GLOBAL_SPECS: OptionSpec[] = [
+  { name: 'help', short: 'h', kind: 'flag', description: 'Show help options' },
+  { name: 'verbose', short: 'v', kind: 'flag', description: 'Print debug information while the command runs' },
+  { name: 'version', kind: 'flag', description: 'Print version information and exit' },
+];
+
+function topHelp(): HelpInfo {
+  return { path: [], params: 'COMMAND', specs: GLOBAL_SPECS, subcommands: COMMANDS.map((c) => [c.name, c.summary]) };
 }
 
 export async function main(argv: string[]): Promise<number> {
   const env = process.env as Record<string, string | undefined>;
+  const prog = programName(env, 'xylem');
   // libuv's thread pool (default 4) runs every fs call and zlib job; commits and checkouts keep
   // dozens in flight. Must be set before the pool's first use.
   if (!env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = '16';
@@ -34,14 +41,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (cmdIndex < 0) {
     const help = globals.includes('--help') || globals.includes('-h');
-    (help ? process.stdout : process.stderr).write(usage());
+    (help ? process.stdout : process.stderr).write(renderHelp(prog, topHelp()));
     if (!help) process.stderr.write('error: No command specified\n');
     return help ? 0 : 1;
   }
   const name = argv[cmdIndex]!;
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
-    process.stderr.write(usage());
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    const { findExternal, runExternal } = await import('./cli/external.ts');
+    const file = findExternal(prog, name, env.PATH);
+    if (file) return runExternal(file, argv.slice(cmdIndex + 1));
+    process.stderr.write(renderHelp(prog, topHelp()));
     process.stderr.write(`error: Unknown command '${name}'\n`);
     return 1;
   }
@@ -54,13 +64,21 @@ export async function main(argv: string[]): Promise<number> {
     repoPath: env.OSTREE_REPO || undefined,
     verbose: false,
     isTTY: !!process.stdout.isTTY,
+    prog,
+    help: { path: [name], summary: entry.summary, params: entry.params, specs: [GLOBAL_SPECS[0]!] },
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     openRepo: () => openRepoAt(host, ctx.repoPath),
   };
   try {
-    return await (await cmd.load()).run(ctx, rest);
+    return await (await entry.load()).run(ctx, rest);
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(renderHelp(prog, ctx.help));
+      return 0;
+    }
+    // As ostree: a usage error shows the command's help on stderr, then the error.
+    if (e instanceof UsageError) process.stderr.write(`${renderHelp(prog, ctx.help)}\n`);
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`error: ${msg}\n`);
     if (env.XYLEM_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);

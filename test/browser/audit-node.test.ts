@@ -9,12 +9,11 @@ import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditCommit } from '../../src/audit/index.ts';
 import type { AuditProgress } from '../../src/audit/index.ts';
+import { missing } from '../helpers/require-tool.ts';
 import { HAVE_GPG, HAVE_OSTREE, SIGNER_EMAIL, SIGNER_NAME, buildFixture, serve, type Fixture } from './fixture.ts';
 
-const CAN_RUN = HAVE_OSTREE && HAVE_GPG;
-if (!CAN_RUN) console.warn('audit-node: ostree or gpg missing, skipping');
 
-describe.skipIf(!CAN_RUN)('auditCommit (node fetch)', () => {
+describe.skipIf(missing('auditCommit (node fetch)', { 'the real ostree': HAVE_OSTREE, gpg: HAVE_GPG }))('auditCommit (node fetch)', () => {
   let fx: Fixture;
   let server: Server;
   let origin: string;

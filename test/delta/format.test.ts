@@ -17,6 +17,7 @@ import { deltaNameFromDirs, deltaRelDir, parseDeltaName } from '../../src/delta/
 import { encodeSuperblock, parseSuperblock, encodeSignedSuperblock, parseSignedSuperblock, isSignedSuperblock } from '../../src/delta/superblock.ts';
 import { ObjectType, encodeCommit } from '../../src/format/objects.ts';
 import { TempDir, OSTREE, initRepo, run } from '../helpers/interop.ts';
+import { missing } from '../helpers/require-tool.ts';
 
 const core = loadCoreSync();
 
@@ -207,7 +208,7 @@ describe('superblock', () => {
   });
 });
 
-describe.skipIf(!OSTREE)('delta paths', () => {
+describe.skipIf(missing('delta paths', { 'the real ostree': !!OSTREE }))('delta paths', () => {
   const tmp = new TempDir('xylem-delta-paths-');
   afterAll(() => tmp.cleanup());
   it('match the folders ostree creates, both ways', () => {

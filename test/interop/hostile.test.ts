@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { encode } from '../../src/format/gvariant.ts';
 import { encodeCommit, encodeDirMeta } from '../../src/format/objects.ts';
 import { TempDir, buildCli, describeInterop, disposeCli, initRepo, ostree, run, sh, xylem, type Mode, type RunResult } from '../helpers/interop.ts';
+import { missing } from '../helpers/require-tool.ts';
 
 const PATH_TRAVERSE_FIXTURE = '/usr/libexec/installed-tests/libostree/ostree-path-traverse.tar.gz';
 
@@ -168,12 +169,21 @@ describeInterop('hostile repositories', () => {
           if (co.status !== 0) expectFailure(co, csum);
         } else expectFailure(co, csum);
       });
-      (FSCK_KNOWN_BAD.has(c.name) ? it.fails : it)(`${c.name}: fsck fails naming the object, as ostree fsck`, () => {
+      it(`${c.name}: fsck fails${FSCK_KNOWN_BAD.has(c.name) ? '' : ' naming the object'}, as ostree fsck`, () => {
         const { repo, csum } = damaged(c);
         const o = ostree([`--repo=${repo}`, 'fsck']);
         expect(o.status).not.toBe(0);
         expect(o.stderr).toContain(csum);
-        expectFailure(xylem([`--repo=${repo}`, 'fsck']), csum);
+        const x = xylem([`--repo=${repo}`, 'fsck']);
+        if (!FSCK_KNOWN_BAD.has(c.name)) {
+          expectFailure(x, csum);
+          return;
+        }
+        // What xylem does today: it fails cleanly, but with the walker's message, which does not
+        // name the object. When fsck names it, this assertion flips: drop the case from FSCK_KNOWN_BAD.
+        expectFailure(x);
+        expect(x.stderr).toContain('Invalid checksum of length 0 expected 32');
+        expect(x.stderr).not.toContain(csum);
       });
     }
 
@@ -299,7 +309,7 @@ describeInterop('hostile repositories', () => {
     expectFailure(xylem([`--repo=${repo}`, 'checkout', 'badmeta', join(work, 'co')]), meta);
   });
 
-  it.skipIf(!existsSync(PATH_TRAVERSE_FIXTURE))("upstream ostree-path-traverse fixture: fsck, checkout and pull-local refuse '../afile'", () => {
+  it.skipIf(missing('upstream path-traverse fixture', { [PATH_TRAVERSE_FIXTURE]: existsSync(PATH_TRAVERSE_FIXTURE) }))("upstream ostree-path-traverse fixture: fsck, checkout and pull-local refuse '../afile'", () => {
     sh('tar', ['xzf', PATH_TRAVERSE_FIXTURE, '-C', work]);
     const repo = join(work, 'ostree-path-traverse', 'repo');
     expectFailure(xylem([`--repo=${repo}`, 'fsck', '-q']), '../afile');

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { missing } from '../helpers/require-tool.ts';
 import { emptyProgress, formatPullProgressLine, formatPullStatus, formatSize } from '../../src/pull/progress.ts';
 
 const SIZES = [0, 1, 2, 999, 1000, 1023, 1024, 1049, 1050, 1500, 99_949, 999_999, 1_000_000, 15_200_000, 1_234_567_890, 10 ** 13];
@@ -14,7 +15,7 @@ function glibFormatSizes(ns: number[]): string[] | null {
 
 describe('pull progress texts', () => {
   const glib = glibFormatSizes(SIZES);
-  it.skipIf(glib === null)('formatSize matches g_format_size', () => {
+  it.skipIf(missing('formatSize vs GLib', { 'GLib (python3-gi)': glib !== null }))('formatSize matches g_format_size', () => {
     expect(SIZES.map(formatSize)).toEqual(glib);
   });
 

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, TempDir, buildCli, describeInterop, disposeCli, ok, ostree, ostreeFsck } from '../helpers/interop.ts';
+import { missing } from '../helpers/require-tool.ts';
 import { countingServer, makeOstreeArchive, runAsync, type CountingServer } from './helpers.ts';
 import { startTrivialHttpd, type RunningHttpd } from '../../tools/httpd/server.ts';
 import * as http from 'node:http';
@@ -130,7 +131,7 @@ describeInterop('pull resume after SIGKILL', () => {
 
   for (const runtime of ['bun', 'deno'] as const) {
     const bin = join(ROOT, 'node_modules/.bin', runtime);
-    it.skipIf(!existsSync(bin))(`the same pull under ${runtime}`, async () => {
+    it.skipIf(missing(`pull resume under ${runtime}`, { [`${runtime} (npm ci)`]: existsSync(bin) }))(`the same pull under ${runtime}`, async () => {
       let server: CountingServer | RunningHttpd | null = null;
       try {
         server = await countingServer(src.repo);

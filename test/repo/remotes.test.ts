@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { requireInTest } from '../helpers/require-tool.ts';
 import { TempDir, buildCli, describeInterop, disposeCli, ok, ostree, run, tool, xylem, type Tool } from '../helpers/interop.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
@@ -240,8 +241,8 @@ describeInterop('remotes: CLI vs ostree', () => {
     expect(out.ostree[5]).toContain('* émoji');
   });
 
-  it('gpg-import counts new keys like ostree and writes a keyring ostree can read', () => {
-    if (!existsSync(`${GPGHOME}/key1.asc`)) return;
+  it('gpg-import counts new keys like ostree and writes a keyring ostree can read', (ctx) => {
+    requireInTest((n) => ctx.skip(n), 'gpg-import', { [`${GPGHOME}/key1.asc (ostree-tests)`]: existsSync(`${GPGHOME}/key1.asc`) });
     const keyring = `${GPGHOME}/trusted/pubring.gpg`;
     // TEST_GPG_KEYID_1..3 of the suite's libtest.sh (the keys in gpghome/trusted/pubring.gpg)
     const ids = ['7FCA23D8472CDAFA', 'D8228CFECA950D41', '0D15FAE7DF444D67'];

@@ -7,8 +7,9 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'no
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TempDir, disposeCli } from '../helpers/interop.ts';
+import { missing } from '../helpers/require-tool.ts';
 import {
-  CAN_RUN, HAVE_GLIB, KEY1, KEY1_FPR, KEY2, KEY3, copyGpgHome, glibDictShape, gpg, gpgBinary, killAgent, must, ostreeEnv, xylemEnv,
+  SIGN_TOOLS, HAVE_GLIB, KEY1, KEY1_FPR, KEY2, KEY3, copyGpgHome, glibDictShape, gpg, gpgBinary, killAgent, must, ostreeEnv, xylemEnv,
 } from './helpers.ts';
 import { decode, type GVVariant } from '../../src/format/gvariant.ts';
 
@@ -28,7 +29,7 @@ function blankTimes(s: string): string {
   return s.replace(/Signature made .* using/g, 'Signature made <t> using');
 }
 
-describe.skipIf(!CAN_RUN)('GPG signatures: xylem vs ostree and gpg', () => {
+describe.skipIf(missing('GPG signatures', { ...SIGN_TOOLS, 'GLib (python3-gi)': HAVE_GLIB }))('GPG signatures: xylem vs ostree and gpg', () => {
   let tmp: TempDir;
   let home: string;
   let trusted: string;

@@ -18,6 +18,12 @@ export const HAVE_GPG = spawnSync('sh', ['-c', 'command -v gpg'], { encoding: 'u
 export const HAVE_SUITE_KEYS = existsSync(join(SUITE_GPGHOME, 'secring.gpg'));
 export const HAVE_GLIB = spawnSync('/usr/bin/python3', ['-c', 'from gi.repository import GLib'], { encoding: 'utf8' }).status === 0;
 export const CAN_RUN = !!OSTREE && HAVE_GPG && HAVE_SUITE_KEYS;
+/** What the signing tests need, for missing() in test/helpers/require-tool.ts. */
+export const SIGN_TOOLS: Record<string, boolean> = {
+  'the real ostree': !!OSTREE,
+  gpg: HAVE_GPG,
+  'the ostree-tests GPG keys': HAVE_SUITE_KEYS,
+};
 
 export interface Out {
   status: number;

@@ -12,12 +12,13 @@ import { Repo } from '../../src/repo/repo.ts';
 import { ObjectType } from '../../src/format/objects.ts';
 import { verifyCommitSignatures, verifySummarySignatures } from '../../src/remote/policy.ts';
 import { GpgError } from '../../src/sign/gpg.ts';
-import { CAN_RUN, KEY1, SUITE_DIR, copyGpgHome, killAgent, must, ostreeEnv } from './helpers.ts';
+import { missing } from '../helpers/require-tool.ts';
+import { SIGN_TOOLS, KEY1, SUITE_DIR, copyGpgHome, killAgent, must, ostreeEnv } from './helpers.ts';
 
 const FIXTURE = join(SUITE_DIR, 'pre-signed-pull-data.tar.gz');
 const FIXTURE_PUBKEY = '45yzbkuEok0lLabxzdAHWUDSMZgYfxU40sN+LMfYHVA=';
 
-describe.skipIf(!CAN_RUN)('pull signature policy', () => {
+describe.skipIf(missing('pull signature policy', SIGN_TOOLS))('pull signature policy', () => {
   let tmp: TempDir;
   let home: string;
   let server: string;
@@ -105,7 +106,7 @@ describe.skipIf(!CAN_RUN)('pull signature policy', () => {
     expect((await verifySummarySignatures(client, 'r1', summary, null)).verified).toBe(false);
   });
 
-  it.skipIf(!existsSync(FIXTURE))('sign-verify=ed25519 with verification-ed25519-key checks the fixture commit', async () => {
+  it.skipIf(missing('ed25519 fixture', { [FIXTURE]: existsSync(FIXTURE) }))('sign-verify=ed25519 with verification-ed25519-key checks the fixture commit', async () => {
     const fx = tmp.join('fixture');
     mkdirSync(fx);
     expect(spawnSync('tar', ['xzf', FIXTURE, '-C', fx]).status).toBe(0);

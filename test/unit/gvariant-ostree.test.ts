@@ -4,6 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { missing } from '../helpers/require-tool.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ const TYPES: Record<string, string> = {
   commitmeta: 'a{sv}',
 };
 
-describe.skipIf(!existsSync(OSTREE))('GVariant vs real ostree objects', () => {
+describe.skipIf(missing('GVariant vs real ostree objects', { [OSTREE]: existsSync(OSTREE) }))('GVariant vs real ostree objects', () => {
   let dir = '';
   let repo = '';
   const ostree = (...args: string[]): string => execFileSync(OSTREE, [`--repo=${repo}`, ...args], { encoding: 'utf8' });

@@ -2,6 +2,7 @@
 // G_KEY_FILE_KEEP_COMMENTS); replaying the same edits with KeyFile must give byte-identical files.
 
 import { execFileSync } from 'node:child_process';
+import { missing } from '../helpers/require-tool.ts';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { KeyFile } from '../../src/format/keyfile.ts';
 
 const OSTREE = '/usr/bin/ostree';
 
-describe.skipIf(!existsSync(OSTREE))('KeyFile vs ostree config edits', () => {
+describe.skipIf(missing('KeyFile vs ostree config edits', { [OSTREE]: existsSync(OSTREE) }))('KeyFile vs ostree config edits', () => {
   const dir = mkdtempSync(join(tmpdir(), 'xylem-kf-'));
   const repo = join(dir, 'repo');
   const config = join(repo, 'config');

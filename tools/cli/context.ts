@@ -4,6 +4,7 @@
 import type { Host } from '../../src/host.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { XylemError } from '../../src/util/errors.ts';
+import type { HelpInfo } from './help.ts';
 
 export interface CliContext {
   host: Host;
@@ -14,6 +15,10 @@ export interface CliContext {
   out(text: string): void;
   err(text: string): void;
   isTTY: boolean;
+  /** The program name for usage lines: `xylem`, or `ostree` under the test shim. */
+  prog: string;
+  /** The help of the command being run; parseCommand records its options here. */
+  help: HelpInfo;
   /** Opens the repository named by --repo/OSTREE_REPO (default: the current directory if it is one). */
   openRepo(): Promise<Repo>;
 }

@@ -1,7 +1,10 @@
 // GOption-compatible argument parsing for commands: --long=value, --long value, -x value, -xvalue,
 // repeated options collected into arrays, options and positionals intermixed, `--` ends options.
+// The same specs render the help (help.ts): meeting -h/--help throws HelpRequested at once, so a
+// command never does anything when asked for help (as GLib, options before it are still checked).
 
 import { UsageError } from './context.ts';
+import { HelpRequested } from './help.ts';
 
 export interface OptionSpec {
   /** Long name without dashes. */
@@ -9,6 +12,12 @@ export interface OptionSpec {
   short?: string;
   /** 'flag' takes no value; 'string' takes one; 'strings' takes one per use, collected. */
   kind: 'flag' | 'string' | 'strings';
+  /** One line for the help's option table. */
+  description?: string;
+  /** The value's placeholder in the help (--branch=BRANCH); default: the name in capitals. */
+  arg?: string;
+  /** Accepted but not listed in the help (compatibility spellings). */
+  hidden?: boolean;
 }
 
 export interface Parsed {
@@ -33,6 +42,7 @@ export function parseOptions(argv: string[], specs: OptionSpec[]): Parsed {
   const lists = new Map<string, string[]>();
   const positionals: string[] = [];
   const put = (s: OptionSpec, v: string | undefined) => {
+    if (s.name === 'help' && s.kind === 'flag') throw new HelpRequested();
     if (s.kind === 'flag') flags.add(s.name);
     else if (s.kind === 'string') values.set(s.name, v!);
     else {

@@ -5,6 +5,8 @@
 import type { CliContext, Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseOptions, type OptionSpec, type Parsed } from '../cli/options.ts';
+import type { SubcommandRow } from '../cli/common.ts';
+import { HelpRequested } from '../cli/help.ts';
 import { KeyFile } from '../../src/format/keyfile.ts';
 import { parseRefspec, refPath, resolveRev } from '../../src/repo/refs.ts';
 import type { Repo } from '../../src/repo/repo.ts';
@@ -38,37 +40,36 @@ import {
   readFinalizeFailure,
 } from '../../src/sysroot/index.ts';
 
-const SUBCOMMANDS: Array<[string, string]> = [
-  ['cleanup', 'Delete untagged deployments and repository objects'],
-  ['config-diff', 'Diff current /etc configuration versus default'],
-  ['deploy', 'Checkout revision REFSPEC as the new default deployment'],
-  ['init-fs', 'Initialize a root filesystem'],
-  ['os-init', 'Initialize empty state for given operating system'],
-  ['pin', 'Change the "pinning" state of a deployment'],
-  ['set-default', 'Make a deployment the default'],
-  ['set-origin', 'Set Origin and create a new origin file'],
-  ['status', 'List deployments'],
-  ['switch', 'Construct new tree from REFSPEC and deploy it'],
-  ['undeploy', 'Delete deployment INDEX'],
-  ['upgrade', 'Construct new tree from current origin and deploy it, if it changed'],
-  ['kargs', 'Change kernel arguments'],
-  ['finalize-staged', 'Internal command to run at shutdown time'],
-  ['boot-complete', 'Internal command to run at boot time'],
+const SUBCOMMANDS: SubcommandRow[] = [
+  ['cleanup', 'Delete untagged deployments and repository objects', ''],
+  ['config-diff', 'Diff current /etc configuration versus default', ''],
+  ['deploy', 'Checkout revision REFSPEC as the new default deployment', 'REFSPEC'],
+  ['init-fs', 'Initialize a root filesystem', 'PATH'],
+  ['os-init', 'Initialize empty state for given operating system', 'OSNAME'],
+  ['pin', 'Change the "pinning" state of a deployment', 'INDEX…'],
+  ['set-default', 'Make a deployment the default', 'INDEX'],
+  ['set-origin', 'Set Origin and create a new origin file', 'REMOTENAME URL [BRANCH]'],
+  ['status', 'List deployments', ''],
+  ['switch', 'Construct new tree from REFSPEC and deploy it', 'REFSPEC'],
+  ['undeploy', 'Delete deployment INDEX', 'INDEX'],
+  ['upgrade', 'Construct new tree from current origin and deploy it, if it changed', ''],
+  ['kargs', 'Change kernel arguments', 'COMMAND'],
+  ['instutil', 'Commands intended for installer programs', 'COMMAND'],
+  ['finalize-staged', 'Internal command to run at shutdown time', ''],
+  ['boot-complete', 'Internal command to run at boot time', ''],
 ];
 
-function adminUsage(): string {
-  let s = 'Usage:\n  ostree admin [OPTION…] --print-current-dir|COMMAND\n\nCommands for managing a host system booted with ostree\n\nBuiltin "admin" Commands:\n';
-  for (const [n, d] of SUBCOMMANDS) s += `  ${n.padEnd(19)}${d}\n`;
-  s += '\nHelp Options:\n  -h, --help         Show help options\n\nApplication Options:\n';
-  s += '  --sysroot=PATH     Create a new OSTree sysroot at PATH\n  -v, --verbose      Print debug information during command processing\n  --version          Print version information and exit\n\n';
-  return s;
-}
+/** Subcommands of the admin subcommands that group others (for their help). */
+const NESTED: Record<string, SubcommandRow[]> = {
+  kargs: [['edit-in-place', 'Set new kernel command line arguments in place (all deployments)', 'ARGS']],
+  instutil: [['set-kargs', 'Set new kernel command line arguments of the first deployment', 'ARGS']],
+};
 
 const COMMON: OptionSpec[] = [
-  { name: 'sysroot', kind: 'string' },
-  { name: 'verbose', short: 'v', kind: 'flag' },
-  { name: 'help', short: 'h', kind: 'flag' },
-  { name: 'print-current-dir', kind: 'flag' },
+  { name: 'sysroot', kind: 'string', arg: 'PATH', description: 'Root of the system to operate on (default: $OSTREE_SYSROOT, else /)' },
+  { name: 'verbose', short: 'v', kind: 'flag', description: 'Print debug information while the command runs' },
+  { name: 'help', short: 'h', kind: 'flag', description: 'Show help options' },
+  { name: 'print-current-dir', kind: 'flag', description: 'Print the folder of the booted deployment and exit' },
 ];
 
 interface AdminCtx {
@@ -96,8 +97,8 @@ type Sub = (a: AdminCtx) => Promise<number>;
 const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   'init-fs': {
     specs: [
-      { name: 'modern', kind: 'flag' },
-      { name: 'epoch', short: 'E', kind: 'string' },
+      { name: 'modern', kind: 'flag', description: 'Only create the folders a modern system needs' },
+      { name: 'epoch', short: 'E', kind: 'string', arg: 'EPOCH', description: 'Layout epoch of the new root' },
     ],
     async run(a) {
       const [dir] = a.p.positionals;
@@ -119,22 +120,22 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   },
   deploy: {
     specs: [
-      { name: 'os', kind: 'string' },
-      { name: 'origin-file', kind: 'string' },
-      { name: 'no-prune', kind: 'flag' },
-      { name: 'no-merge', kind: 'flag' },
-      { name: 'retain', kind: 'flag' },
-      { name: 'stage', kind: 'flag' },
-      { name: 'retain-pending', kind: 'flag' },
-      { name: 'retain-rollback', kind: 'flag' },
-      { name: 'not-as-default', kind: 'flag' },
-      { name: 'karg-proc-cmdline', kind: 'flag' },
-      { name: 'karg', kind: 'strings' },
-      { name: 'karg-append', kind: 'strings' },
-      { name: 'karg-none', kind: 'flag' },
-      { name: 'karg-delete', kind: 'strings' },
-      { name: 'overlay-initrd', kind: 'strings' },
-      { name: 'lock-finalization', kind: 'flag' },
+      { name: 'os', kind: 'string', arg: 'OSNAME', description: 'Operate on this stateroot (operating system name)' },
+      { name: 'origin-file', kind: 'string', arg: 'FILE', description: 'Write this origin file instead of one naming REFSPEC' },
+      { name: 'no-prune', kind: 'flag', description: 'Do not delete what the new deployment made unreachable' },
+      { name: 'no-merge', kind: 'flag', description: 'Do not merge /etc from the current deployment' },
+      { name: 'retain', kind: 'flag', description: 'Keep the other deployments' },
+      { name: 'stage', kind: 'flag', description: 'Stage the deployment; finalize it at shutdown' },
+      { name: 'retain-pending', kind: 'flag', description: 'Keep the pending deployment' },
+      { name: 'retain-rollback', kind: 'flag', description: 'Keep the rollback deployment' },
+      { name: 'not-as-default', kind: 'flag', description: 'Add the deployment after the booted one, not as the default' },
+      { name: 'karg-proc-cmdline', kind: 'flag', description: 'Start from the kernel arguments of the running system' },
+      { name: 'karg', kind: 'strings', arg: 'NAME=VALUE', description: 'Set this kernel argument (repeatable)' },
+      { name: 'karg-append', kind: 'strings', arg: 'NAME=VALUE', description: 'Append this kernel argument (repeatable)' },
+      { name: 'karg-none', kind: 'flag', description: 'Start from no kernel arguments' },
+      { name: 'karg-delete', kind: 'strings', arg: 'NAME=VALUE', description: 'Delete this kernel argument (repeatable)' },
+      { name: 'overlay-initrd', kind: 'strings', arg: 'FILE', description: 'Add this initramfs overlay (repeatable)' },
+      { name: 'lock-finalization', kind: 'flag', description: 'Stage the deployment and wait for an explicit unlock before finalizing' },
     ],
     async run(a) {
       const p = a.p;
@@ -204,7 +205,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     },
   },
   status: {
-    specs: [{ name: 'verify', short: 'V', kind: 'flag' }],
+    specs: [{ name: 'verify', short: 'V', kind: 'flag', description: 'Check that a finalize failure was recorded' }],
     async run(a) {
       const sysroot = await loadSysroot(a);
       // A staged deployment that failed to finalize at the last shutdown (stdout stays ostree's).
@@ -244,7 +245,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     },
   },
   pin: {
-    specs: [{ name: 'unpin', short: 'u', kind: 'flag' }],
+    specs: [{ name: 'unpin', short: 'u', kind: 'flag', description: 'Unpin instead of pinning' }],
     async run(a) {
       if (a.p.positionals.length === 0) throw new UsageError('INDEX must be specified');
       const sysroot = await loadSysroot(a);
@@ -265,10 +266,10 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   },
   instutil: {
     specs: [
-      { name: 'merge', kind: 'flag' },
-      { name: 'import-proc-cmdline', kind: 'flag' },
-      { name: 'replace', kind: 'strings' },
-      { name: 'append', kind: 'strings' },
+      { name: 'merge', kind: 'flag', description: 'Start from the kernel arguments of the current deployment' },
+      { name: 'import-proc-cmdline', kind: 'flag', description: 'Start from the kernel arguments of the running system' },
+      { name: 'replace', kind: 'strings', arg: 'KEY=VALUE', description: 'Replace this kernel argument (repeatable)' },
+      { name: 'append', kind: 'strings', arg: 'KEY=VALUE', description: 'Append this kernel argument (repeatable)' },
     ],
     async run(a) {
       const [sub, ...args] = a.p.positionals;
@@ -288,7 +289,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     },
   },
   kargs: {
-    specs: [{ name: 'append-if-missing', kind: 'strings' }],
+    specs: [{ name: 'append-if-missing', kind: 'strings', arg: 'KEY=VALUE', description: 'Append this kernel argument unless present (repeatable)' }],
     async run(a) {
       const [sub] = a.p.positionals;
       if (sub !== 'edit-in-place') throw new UsageError(sub ? `Unknown "kargs" subcommand '${sub}'` : 'No "kargs" subcommand specified');
@@ -299,7 +300,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     },
   },
   'config-diff': {
-    specs: [{ name: 'os', kind: 'string' }],
+    specs: [{ name: 'os', kind: 'string', arg: 'OSNAME', description: 'Operate on this stateroot (operating system name)' }],
     async run(a) {
       const sysroot = await loadSysroot(a);
       const d = sysroot.mergeDeployment(a.p.value('os') ?? null);
@@ -315,8 +316,8 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   },
   'set-origin': {
     specs: [
-      { name: 'set', short: 's', kind: 'strings' },
-      { name: 'index', kind: 'string' },
+      { name: 'set', short: 's', kind: 'strings', arg: 'KEY=VALUE', description: 'Set this option in the origin\'s section (repeatable)' },
+      { name: 'index', kind: 'string', arg: 'INDEX', description: 'Deployment to change (default: the merge deployment)' },
     ],
     async run(a) {
       const [remote, url, branch] = a.p.positionals;
@@ -337,13 +338,13 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   },
   upgrade: {
     specs: [
-      { name: 'os', kind: 'string' },
-      { name: 'reboot', short: 'r', kind: 'flag' },
-      { name: 'allow-downgrade', kind: 'flag' },
-      { name: 'override-commit', kind: 'string' },
-      { name: 'pull-only', kind: 'flag' },
-      { name: 'deploy-only', kind: 'flag' },
-      { name: 'stage', kind: 'flag' },
+      { name: 'os', kind: 'string', arg: 'OSNAME', description: 'Operate on this stateroot (operating system name)' },
+      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
+      { name: 'allow-downgrade', kind: 'flag', description: 'Allow moving to an older commit' },
+      { name: 'override-commit', kind: 'string', arg: 'COMMIT', description: 'Deploy this commit instead of the newest' },
+      { name: 'pull-only', kind: 'flag', description: 'Only pull, do not deploy' },
+      { name: 'deploy-only', kind: 'flag', description: 'Do not pull, deploy what was pulled' },
+      { name: 'stage', kind: 'flag', description: 'Stage the deployment; finalize it at shutdown' },
     ],
     async run(a) {
       const p = a.p;
@@ -367,7 +368,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     },
   },
   'finalize-staged': {
-    specs: [{ name: 'hold', kind: 'flag' }],
+    specs: [{ name: 'hold', kind: 'flag', description: 'Keep the staged deployment locked' }],
     async run(a) {
       // As ostree: only meaningful on a booted system (run by ostree-finalize-staged.service).
       if (!(await a.ctx.host.fs.stat('/run/ostree-booted'))) return 0;
@@ -387,8 +388,8 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   },
   switch: {
     specs: [
-      { name: 'os', kind: 'string' },
-      { name: 'reboot', short: 'r', kind: 'flag' },
+      { name: 'os', kind: 'string', arg: 'OSNAME', description: 'Operate on this stateroot (operating system name)' },
+      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
     ],
     async run(a) {
       const [target] = a.p.positionals;
@@ -414,6 +415,7 @@ export const command: Command = {
   async run(ctx, argv) {
     let i = 0;
     while (i < argv.length && argv[i]!.startsWith('-')) i++;
+    ctx.help = { ...ctx.help, specs: COMMON, subcommands: SUBCOMMANDS.map(([n, d]) => [n, d]) };
     const top = parseOptions(argv.slice(0, i), COMMON);
     const name = argv[i];
     const env = ctx.env;
@@ -425,23 +427,28 @@ export const command: Command = {
       ctx.out(`${absolutePath(ctx, s.deploymentPath(d))}\n`);
       return 0;
     }
-    if (name === undefined) {
-      if (top.flag('help')) {
-        ctx.out(adminUsage());
-        return 0;
-      }
-      ctx.err(adminUsage());
-      throw new UsageError('No "admin" subcommand specified');
-    }
+    if (name === undefined) throw new UsageError('No "admin" subcommand specified');
     const sub = subs[name];
-    if (!sub) {
-      ctx.err(adminUsage());
+    const row = SUBCOMMANDS.find(([n]) => n === name);
+    if (!sub || !row) {
+      if (argv.slice(i + 1).some((a) => a === '-h' || a === '--help')) throw new HelpRequested();
       throw new UsageError(`Unknown "admin" subcommand '${name}'`);
     }
+    const names = new Set(sub.specs.map((s) => s.name));
+    const specs = [...sub.specs, ...COMMON.filter((c) => !names.has(c.name) && c.name !== 'print-current-dir')];
+    ctx.help = { path: ['admin', name], summary: row[1], params: row[2] ?? '', specs };
+    const nested = NESTED[name];
+    if (nested) {
+      // `admin kargs edit-in-place …`: the help names the nested subcommand when there is one.
+      const word = argv.slice(i + 1).find((a) => !a.startsWith('-'));
+      const inner = nested.find(([n]) => n === word);
+      if (inner) ctx.help = { path: ['admin', name, inner[0]], summary: inner[1], params: inner[2] ?? '', specs };
+      else ctx.help.subcommands = nested.map(([n, d]) => [n, d]);
+    }
     const p = parseSub(ctx, argv.slice(i + 1), sub.specs);
-    if (p.flag('help')) {
-      ctx.out(`Usage:\n  ostree admin ${name} [OPTION…]\n\n${SUBCOMMANDS.find((s) => s[0] === name)?.[1] ?? ''}\n`);
-      return 0;
+    if (nested && ctx.help.subcommands) {
+      const word = p.positionals[0];
+      throw new UsageError(word === undefined ? `No "admin ${name}" subcommand specified` : `Unknown "admin ${name}" subcommand '${word}'`);
     }
     sysrootPath = p.value('sysroot') ?? sysrootPath;
     const a: AdminCtx = { ctx, sysrootPath, p, line: (s) => ctx.out(`${s}\n`) };

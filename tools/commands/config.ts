@@ -17,7 +17,7 @@ export const command: Command = {
   name: 'config',
   summary: 'Change repo configuration settings',
   async run(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'group', kind: 'string' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'group', kind: 'string', arg: 'GROUP', description: 'Group (section) of KEY, for keys with dots' }]);
     const [op, key, value] = p.positionals;
     if (!op) throw new UsageError('OPERATION must be specified');
     const maxArgs = op === 'set' ? 3 : 2;

@@ -47,11 +47,11 @@ export const command: Command = {
   summary: 'Compare a directory against a revision',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'stats', kind: 'flag' },
-      { name: 'fs-diff', kind: 'flag' },
-      { name: 'no-xattrs', kind: 'flag' },
-      { name: 'owner-uid', kind: 'string' },
-      { name: 'owner-gid', kind: 'string' },
+      { name: 'stats', kind: 'flag', description: 'Print the number of changed files' },
+      { name: 'fs-diff', kind: 'flag', description: 'Print the file system differences' },
+      { name: 'no-xattrs', kind: 'flag', description: 'Ignore extended attributes' },
+      { name: 'owner-uid', kind: 'string', arg: 'UID', description: 'Compare as if every file had this user id' },
+      { name: 'owner-gid', kind: 'string', arg: 'GID', description: 'Compare as if every file had this group id' },
     ]);
     if (p.positionals.length < 1) throw new UsageError('REV must be specified');
     const repo = await ctx.openRepo();

@@ -23,12 +23,12 @@ export const command: Command = {
   summary: 'Check the repository for consistency',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'add-tombstones', kind: 'flag' },
-      { name: 'quiet', short: 'q', kind: 'flag' },
-      { name: 'all', short: 'a', kind: 'flag' },
-      { name: 'delete', kind: 'flag' },
-      { name: 'verify-bindings', kind: 'flag' },
-      { name: 'verify-back-refs', kind: 'flag' },
+      { name: 'add-tombstones', kind: 'flag', description: 'Add tombstones for missing commits' },
+      { name: 'quiet', short: 'q', kind: 'flag', description: 'Print only errors' },
+      { name: 'all', short: 'a', kind: 'flag', description: 'Check partial commits too' },
+      { name: 'delete', kind: 'flag', description: 'Delete corrupted objects' },
+      { name: 'verify-bindings', kind: 'flag', description: 'Check that commits are bound to the refs that name them' },
+      { name: 'verify-back-refs', kind: 'flag', description: 'Check that each ref is listed in its commit\'s bindings' },
     ]);
     const repo = await ctx.openRepo();
     await fsckRepo(

@@ -14,8 +14,8 @@ export const command: Command = {
   summary: 'Sign a commit',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'delete', short: 'd', kind: 'flag' },
-      { name: 'gpg-homedir', kind: 'string' },
+      { name: 'delete', short: 'd', kind: 'flag', description: 'Remove the signatures of these keys instead' },
+      { name: 'gpg-homedir', kind: 'string', arg: 'HOMEDIR', description: 'GnuPG home folder to find keyrings in' },
     ]);
     const repo = await ctx.openRepo();
     if (p.positionals.length < 1) throw new UsageError('Need a COMMIT to sign');

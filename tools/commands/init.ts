@@ -10,8 +10,8 @@ export const command: Command = {
   summary: 'Initialize a new empty repository',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'mode', kind: 'string' },
-      { name: 'collection-id', kind: 'string' },
+      { name: 'mode', kind: 'string', arg: 'MODE', description: 'Repository mode: bare, bare-user, bare-user-only, archive-z2 (default: bare)' },
+      { name: 'collection-id', kind: 'string', arg: 'COLLECTION-ID', description: 'Collection ID for this repository or remote' },
     ]);
     const modeStr = p.value('mode') ?? 'bare';
     let mode;

@@ -58,11 +58,11 @@ export const command: Command = {
   summary: 'List file paths',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'dironly', short: 'd', kind: 'flag' },
-      { name: 'recursive', short: 'R', kind: 'flag' },
-      { name: 'checksum', short: 'C', kind: 'flag' },
-      { name: 'xattrs', short: 'X', kind: 'flag' },
-      { name: 'nul-filenames-only', kind: 'flag' },
+      { name: 'dironly', short: 'd', kind: 'flag', description: 'List folders only' },
+      { name: 'recursive', short: 'R', kind: 'flag', description: 'List folders recursively' },
+      { name: 'checksum', short: 'C', kind: 'flag', description: 'Print checksums' },
+      { name: 'xattrs', short: 'X', kind: 'flag', description: 'Print extended attributes' },
+      { name: 'nul-filenames-only', kind: 'flag', description: 'Print only names, each ended by a NUL byte' },
     ]);
     const [rev, ...paths] = p.positionals;
     if (!rev) throw new UsageError('An COMMIT argument is required');

@@ -40,15 +40,15 @@ export const command: Command = {
   summary: 'Search for unreachable objects',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'no-prune', kind: 'flag' },
-      { name: 'refs-only', kind: 'flag' },
-      { name: 'depth', kind: 'string' },
-      { name: 'delete-commit', kind: 'string' },
-      { name: 'keep-younger-than', kind: 'string' },
-      { name: 'static-deltas-only', kind: 'flag' },
-      { name: 'retain-branch-depth', kind: 'strings' },
-      { name: 'only-branch', kind: 'strings' },
-      { name: 'commit-only', kind: 'flag' },
+      { name: 'no-prune', kind: 'flag', description: 'Only report what would be deleted' },
+      { name: 'refs-only', kind: 'flag', description: 'Only keep objects reachable from refs' },
+      { name: 'depth', kind: 'string', arg: 'DEPTH', description: 'Keep this many parents of each ref (-1: all)' },
+      { name: 'delete-commit', kind: 'string', arg: 'COMMIT', description: 'Delete this commit' },
+      { name: 'keep-younger-than', kind: 'string', arg: 'DATE', description: 'Delete commits older than this date' },
+      { name: 'static-deltas-only', kind: 'flag', description: 'Only delete static deltas whose target is gone' },
+      { name: 'retain-branch-depth', kind: 'strings', arg: 'BRANCH=DEPTH', description: 'Keep DEPTH parents of BRANCH (repeatable)' },
+      { name: 'only-branch', kind: 'strings', arg: 'BRANCH', description: 'Prune only this branch (repeatable)' },
+      { name: 'commit-only', kind: 'flag', description: 'Only look at commit objects' },
     ]);
     if (p.positionals.length > 0) throw new UsageError(`Unexpected argument ${p.positionals[0]}`);
     const repo = await ctx.openRepo();

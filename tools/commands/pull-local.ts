@@ -14,17 +14,17 @@ export const command: Command = {
   summary: 'Copy data from SRC_REPO',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'commit-metadata-only', kind: 'flag' },
-      { name: 'remote', kind: 'string' },
-      { name: 'disable-fsync', kind: 'flag' },
-      { name: 'per-object-fsync', kind: 'flag' },
-      { name: 'untrusted', kind: 'flag' },
-      { name: 'bareuseronly-files', kind: 'flag' },
-      { name: 'require-static-deltas', kind: 'flag' },
-      { name: 'gpg-verify', kind: 'flag' },
-      { name: 'gpg-verify-summary', kind: 'flag' },
-      { name: 'disable-verify-bindings', kind: 'flag' },
-      { name: 'depth', kind: 'string' },
+      { name: 'commit-metadata-only', kind: 'flag', description: 'Fetch only the commit objects' },
+      { name: 'remote', kind: 'string', arg: 'REMOTE', description: 'Store refs as REMOTE:REF and check signatures with this remote\'s keys' },
+      { name: 'disable-fsync', kind: 'flag', description: 'Do not fsync writes (fast, unsafe on a crash)' },
+      { name: 'per-object-fsync', kind: 'flag', description: 'fsync each object as it is written' },
+      { name: 'untrusted', kind: 'flag', description: 'Verify every object of the source repository' },
+      { name: 'bareuseronly-files', kind: 'flag', description: 'Refuse files a bare-user-only repo cannot hold (setuid, world-writable)' },
+      { name: 'require-static-deltas', kind: 'flag', description: 'Fail unless static deltas cover the pull' },
+      { name: 'gpg-verify', kind: 'flag', description: 'Require GPG-signed commits (with --remote\'s keys)' },
+      { name: 'gpg-verify-summary', kind: 'flag', description: 'Require a GPG-signed summary (with --remote\'s keys)' },
+      { name: 'disable-verify-bindings', kind: 'flag', description: 'Do not check that commits are bound to the requested refs' },
+      { name: 'depth', kind: 'string', arg: 'DEPTH', description: 'How many parent commits to fetch too (-1: all)' },
     ]);
     const [srcPath, ...refs] = p.positionals;
     if (!srcPath) throw new UsageError('DESTINATION must be specified');

@@ -35,12 +35,12 @@ export const command: Command = {
   summary: 'List refs',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'delete', kind: 'flag' },
-      { name: 'list', kind: 'flag' },
-      { name: 'alias', short: 'A', kind: 'flag' },
-      { name: 'create', kind: 'string' },
-      { name: 'collections', short: 'c', kind: 'flag' },
-      { name: 'force', kind: 'flag' },
+      { name: 'delete', kind: 'flag', description: 'Delete the refs matching the prefixes' },
+      { name: 'list', kind: 'flag', description: 'List refs with their remote names too' },
+      { name: 'alias', short: 'A', kind: 'flag', description: 'With --create, make an alias ref; else list aliases' },
+      { name: 'create', kind: 'string', arg: 'NEWREF', description: 'Create this ref pointing at the given one\'s commit' },
+      { name: 'collections', short: 'c', kind: 'flag', description: 'List refs with their collection IDs' },
+      { name: 'force', kind: 'flag', description: 'Replace the ref if it exists' },
     ]);
     const repo = await ctx.openRepo();
     const create = p.value('create');

@@ -3,7 +3,7 @@
 
 import type { CliContext, Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
-import { parseCommand } from '../cli/common.ts';
+import { parseCommand, pickSubcommand, type SubcommandRow } from '../cli/common.ts';
 import type { Parsed } from '../cli/options.ts';
 import type { Repo } from '../../src/repo/repo.ts';
 import {
@@ -77,16 +77,16 @@ const add: Sub = {
   summary: 'Add a remote repository',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'set', kind: 'strings' },
-      { name: 'no-gpg-verify', kind: 'flag' },
-      { name: 'no-sign-verify', kind: 'flag' },
-      { name: 'sign-verify', kind: 'strings' },
-      { name: 'if-not-exists', kind: 'flag' },
-      { name: 'force', kind: 'flag' },
-      { name: 'gpg-import', kind: 'string' },
-      { name: 'custom-backend', kind: 'string' },
-      { name: 'contenturl', kind: 'string' },
-      { name: 'collection-id', kind: 'string' },
+      { name: 'set', kind: 'strings', arg: 'KEY=VALUE', description: 'Set this option in the remote\'s section (repeatable)' },
+      { name: 'no-gpg-verify', kind: 'flag', description: 'Do not require GPG signatures' },
+      { name: 'no-sign-verify', kind: 'flag', description: 'Do not require signatures' },
+      { name: 'sign-verify', kind: 'strings', arg: 'TYPE=[inline|file]:VALUE', description: 'Verify signatures of this type, keys inline or from a file' },
+      { name: 'if-not-exists', kind: 'flag', description: 'Do nothing if the remote exists' },
+      { name: 'force', kind: 'flag', description: 'Replace the remote if it exists' },
+      { name: 'gpg-import', kind: 'string', arg: 'FILE', description: 'Import GnuPG keys from FILE' },
+      { name: 'custom-backend', kind: 'string', arg: 'NAME', description: 'Give the remote to this custom backend' },
+      { name: 'contenturl', kind: 'string', arg: 'URL', description: 'Fetch content from this URL' },
+      { name: 'collection-id', kind: 'string', arg: 'COLLECTION-ID', description: 'Collection ID of the remote' },
     ]);
     const repo = await openTarget(ctx, p);
     const customBackend = p.value('custom-backend');
@@ -141,7 +141,7 @@ const del: Sub = {
   name: 'delete',
   summary: 'Delete a remote repository',
   async run(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'if-exists', kind: 'flag' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'if-exists', kind: 'flag', description: 'Do nothing if the remote does not exist' }]);
     const repo = await openTarget(ctx, p);
     const name = p.positionals[0];
     if (name === undefined) throw new UsageError('NAME must be specified');
@@ -169,7 +169,7 @@ const list: Sub = {
   name: 'list',
   summary: 'List remote repository names',
   async run(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'show-urls', short: 'u', kind: 'flag' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'show-urls', short: 'u', kind: 'flag', description: 'Print the URLs too' }]);
     const repo = await ctx.openRepo();
     const names = await listRemotes(repo);
     if (!p.flag('show-urls')) {
@@ -191,8 +191,8 @@ const gpgImport: Sub = {
   summary: 'Import GPG keys',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'keyring', short: 'k', kind: 'strings' },
-      { name: 'stdin', kind: 'flag' },
+      { name: 'keyring', short: 'k', kind: 'strings', arg: 'FILE', description: 'Import keys from this keyring (repeatable)' },
+      { name: 'stdin', kind: 'flag', description: 'Import keys from standard input' },
     ]);
     const repo = await ctx.openRepo();
     const [name, ...keyIds] = p.positionals;
@@ -257,7 +257,7 @@ const refs: Sub = {
   name: 'refs',
   summary: 'List remote refs',
   async run(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'cache-dir', kind: 'string' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'cache-dir', kind: 'string', arg: 'DIR', description: 'Folder for cached summaries' }]);
     const repo = await ctx.openRepo();
     const name = p.positionals[0];
     if (name === undefined) throw new UsageError('NAME must be specified');
@@ -272,8 +272,8 @@ const summary: Sub = {
   summary: 'Show remote summary',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'cache-dir', kind: 'string' },
-      { name: 'raw', kind: 'flag' },
+      { name: 'cache-dir', kind: 'string', arg: 'DIR', description: 'Folder for cached summaries' },
+      { name: 'raw', kind: 'flag', description: 'Print the raw summary data' },
     ]);
     const repo = await ctx.openRepo();
     const name = p.positionals[0];
@@ -329,64 +329,30 @@ const listCookies: Sub = {
 
 const SUBCOMMANDS: Sub[] = [add, del, showUrl, list, gpgImport, gpgListKeys, addCookie, deleteCookie, listCookies, refs, summary];
 
-/** The subcommand table as ostree lists it in `ostree remote --help`. */
-const HELP_ROWS: Array<[string, string]> = [
-  ['add', 'Add a remote repository'],
-  ['delete', 'Delete a remote repository'],
-  ['show-url', 'Show remote repository URL'],
-  ['list', 'List remote repository names'],
-  ['gpg-import', 'Import GPG keys'],
-  ['gpg-list-keys', 'Show remote GPG keys'],
-  ['add-cookie', 'Add a cookie to remote'],
-  ['delete-cookie', 'Remove one cookie from remote'],
-  ['list-cookies', 'Show remote repository cookies'],
-  ['refs', 'List remote refs'],
-  ['summary', 'Show remote summary'],
+/** The subcommand table as ostree lists it in `ostree remote --help`, with each usage's parameters. */
+const HELP_ROWS: SubcommandRow[] = [
+  ['add', 'Add a remote repository', 'NAME [metalink=|mirrorlist=]URL [BRANCH...]'],
+  ['delete', 'Delete a remote repository', 'NAME'],
+  ['show-url', 'Show remote repository URL', 'NAME'],
+  ['list', 'List remote repository names', ''],
+  ['gpg-import', 'Import GPG keys', 'NAME [KEY-ID...]'],
+  ['gpg-list-keys', 'Show remote GPG keys', 'NAME'],
+  ['add-cookie', 'Add a cookie to remote', 'NAME DOMAIN PATH COOKIE_NAME VALUE'],
+  ['delete-cookie', 'Remove one cookie from remote', 'NAME DOMAIN PATH COOKIE_NAME'],
+  ['list-cookies', 'Show remote repository cookies', 'NAME'],
+  ['refs', 'List remote refs', 'NAME'],
+  ['summary', 'Show remote summary', 'NAME'],
 ];
-
-function remoteHelp(): string {
-  const rows = HELP_ROWS.map(([n, s]) => `  ${n.padEnd(18)}${s}`).join('\n');
-  return (
-    'Usage:\n  ostree remote [OPTION…] COMMAND\n\nRemote commands that may involve internet access\n\n' +
-    `Builtin "remote" Commands:\n${rows}\n\nHelp Options:\n  -h, --help        Show help options\n\n` +
-    'Application Options:\n  -v, --verbose     Print debug information during command processing\n' +
-    '  --version         Print version information and exit\n\n'
-  );
-}
 
 export const command: Command = {
   name: 'remote',
   summary: 'Remote commands that may involve internet access',
   async run(ctx, argv) {
     // ostree takes the first non-option argument (before `--`) as the subcommand.
-    let subName: string | undefined;
-    const rest: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i]!;
-      if (a === '--') {
-        rest.push(...argv.slice(i));
-        break;
-      }
-      if (subName === undefined && !a.startsWith('-')) subName = a;
-      else rest.push(a);
-    }
-    const sub = SUBCOMMANDS.find((s) => s.name === subName);
-    if (!sub) {
-      // Without a subcommand only the dispatcher's own options are accepted (not --repo).
-      for (const a of rest) {
-        if (a === '--') break;
-        if (a.startsWith('-') && !['-h', '--help', '-v', '--verbose'].includes(a)) throw new UsageError(`Unknown option ${a}`);
-      }
-      const help = remoteHelp();
-      if ((rest.includes('-h') || rest.includes('--help')) && subName === undefined) {
-        ctx.out(help);
-        return 0;
-      }
-      ctx.err(help);
-      if (subName === undefined) throw new UsageError('No "remote" subcommand specified');
-      if (HELP_ROWS.some(([n]) => n === subName)) throw new XylemError(`"remote ${subName}" is not supported by xylem yet`);
-      throw new UsageError(`Unknown "remote" subcommand '${subName}'`);
-    }
+    const picked = pickSubcommand(ctx, argv, HELP_ROWS);
+    const sub = SUBCOMMANDS.find((s) => s.name === picked.name);
+    if (!sub) throw new XylemError(`"remote ${picked.name}" is not supported by xylem yet`);
+    const rest = picked.argv;
     return sub.run(ctx, rest);
   },
 };

@@ -11,7 +11,7 @@ export const command: Command = {
   name: 'rev-parse',
   summary: 'Output the target of a rev',
   async run(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'single', short: 'S', kind: 'flag' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'single', short: 'S', kind: 'flag', description: 'Print the only commit of the repository (error if not exactly one)' }]);
     if (p.flag('single')) {
       if (p.positionals.length > 0) throw new UsageError('Cannot specify arguments with --single');
       const repo = await ctx.openRepo();

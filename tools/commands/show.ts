@@ -76,14 +76,14 @@ export const showCommand: Command = {
   summary: 'Output a metadata object',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'print-metadata-key', kind: 'string' },
-      { name: 'print-detached-metadata-key', kind: 'string' },
-      { name: 'raw', kind: 'flag' },
-      { name: 'print-related', kind: 'flag' },
-      { name: 'print-sizes', kind: 'flag' },
-      { name: 'gpg-homedir', kind: 'string' },
-      { name: 'gpg-verify-remote', kind: 'string' },
-      { name: 'no-byteswap', short: 'B', kind: 'flag' },
+      { name: 'print-metadata-key', kind: 'string', arg: 'KEY', description: 'Print the value of this metadata key' },
+      { name: 'print-detached-metadata-key', kind: 'string', arg: 'KEY', description: 'Print the value of this detached metadata key' },
+      { name: 'raw', kind: 'flag', description: 'Print the raw variant data' },
+      { name: 'print-related', kind: 'flag', description: 'Print the related refs' },
+      { name: 'print-sizes', kind: 'flag', description: 'Print the object sizes of the commit' },
+      { name: 'gpg-homedir', kind: 'string', arg: 'HOMEDIR', description: 'GnuPG home folder to find keyrings in' },
+      { name: 'gpg-verify-remote', kind: 'string', arg: 'REMOTE', description: 'Verify signatures with this remote\'s keys' },
+      { name: 'no-byteswap', short: 'B', kind: 'flag', description: 'Do not byte-swap' },
     ]);
     const rev = p.positionals[0];
     if (!rev) throw new UsageError('An object argument is required');
@@ -118,7 +118,7 @@ export const logCommand: Command = {
   name: 'log',
   summary: 'Show log starting at commit or ref',
   async run(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'raw', kind: 'flag' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'raw', kind: 'flag', description: 'Print the raw variant data' }]);
     const rev = p.positionals[0];
     if (!rev) throw new UsageError('A rev argument is required');
     const repo = await ctx.openRepo();

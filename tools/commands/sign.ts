@@ -15,11 +15,11 @@ export const command: Command = {
   summary: 'Sign a commit',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'delete', short: 'd', kind: 'flag' },
-      { name: 'verify', kind: 'flag' },
-      { name: 'sign-type', short: 's', kind: 'string' },
-      { name: 'keys-file', kind: 'string' },
-      { name: 'keys-dir', kind: 'string' },
+      { name: 'delete', short: 'd', kind: 'flag', description: 'Remove the signatures of these keys' },
+      { name: 'verify', kind: 'flag', description: 'Verify the commit\'s signatures' },
+      { name: 'sign-type', short: 's', kind: 'string', arg: 'NAME', description: 'Signature scheme (default: ed25519)' },
+      { name: 'keys-file', kind: 'string', arg: 'FILE', description: 'Read keys, one per line, from FILE' },
+      { name: 'keys-dir', kind: 'string', arg: 'DIR', description: 'Read trusted keys from the files of DIR' },
     ]);
     const repo = await ctx.openRepo();
     const verify = p.flag('verify');

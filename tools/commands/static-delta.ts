@@ -3,7 +3,7 @@
 
 import type { CliContext, Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
-import { parseCommand } from '../cli/common.ts';
+import { parseCommand, pickSubcommand, type SubcommandRow } from '../cli/common.ts';
 import type { OptionSpec } from '../cli/options.ts';
 import { XylemError, errnoCode } from '../../src/util/errors.ts';
 import type { GVVariant } from '../../src/format/gvariant.ts';
@@ -12,22 +12,16 @@ import { resolveRev } from '../../src/repo/refs.ts';
 import { deltaNameString, deltaRelDir, parseDeltaName, type DeltaName } from '../../src/delta/paths.ts';
 import { joinPath } from '../../src/util/path.ts';
 
-const SUBCOMMANDS: Array<[string, string]> = [
-  ['list', 'List static delta files'],
-  ['show', 'Dump information on a delta'],
-  ['delete', 'Remove a delta'],
-  ['generate', 'Generate static delta files'],
-  ['apply-offline', 'Apply static delta file'],
-  ['verify', 'Verify static delta signatures'],
-  ['indexes', 'List static delta indexes'],
-  ['reindex', 'Regenerate static delta indexes'],
+const SUBCOMMANDS: SubcommandRow[] = [
+  ['list', 'List static delta files', ''],
+  ['show', 'Dump information on a delta', 'DELTA'],
+  ['delete', 'Remove a delta', 'DELTA'],
+  ['generate', 'Generate static delta files', '[TO]'],
+  ['apply-offline', 'Apply static delta file', 'STATIC-DELTA-FILE [KEY-ID…]'],
+  ['verify', 'Verify static delta signatures', 'STATIC-DELTA [KEY-ID…]'],
+  ['indexes', 'List static delta indexes', ''],
+  ['reindex', 'Regenerate static delta indexes', ''],
 ];
-
-function usage(): string {
-  let s = 'Usage:\n  ostree static-delta [OPTION…] COMMAND\n\nBuiltin "static-delta" Commands:\n';
-  for (const [n, d] of SUBCOMMANDS) s += `  ${n.padEnd(17)}${d}\n`;
-  return s;
-}
 
 /** Signatures of type `signer` from a signed superblock's a{sv}. */
 function signaturesOf(signer: Signer, sigs: Array<[string, GVVariant]>): Uint8Array[] | null {
@@ -94,7 +88,7 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
   },
 
   async reindex(ctx, argv) {
-    const p = parseCommand(ctx, argv, [{ name: 'to', kind: 'string' }]);
+    const p = parseCommand(ctx, argv, [{ name: 'to', kind: 'string', arg: 'REV', description: 'New commit' }]);
     const repo = await ctx.openRepo();
     const to = p.value('to');
     const { reindexDeltas } = await import('../../src/delta/manage.ts');
@@ -104,9 +98,9 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
 
   async 'apply-offline'(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'sign-type', kind: 'string' },
-      { name: 'keys-file', kind: 'string' },
-      { name: 'keys-dir', kind: 'string' },
+      { name: 'sign-type', kind: 'string', arg: 'NAME', description: 'Signature scheme (default: ed25519)' },
+      { name: 'keys-file', kind: 'string', arg: 'FILE', description: 'Read keys, one per line, from FILE' },
+      { name: 'keys-dir', kind: 'string', arg: 'DIR', description: 'Read trusted keys from the files of DIR' },
     ]);
     if (p.positionals.length < 1) throw new UsageError('PATH must be specified');
     const repo = await ctx.openRepo();
@@ -131,9 +125,9 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
 
   async verify(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'sign-type', kind: 'string' },
-      { name: 'keys-file', kind: 'string' },
-      { name: 'keys-dir', kind: 'string' },
+      { name: 'sign-type', kind: 'string', arg: 'NAME', description: 'Signature scheme (default: ed25519)' },
+      { name: 'keys-file', kind: 'string', arg: 'FILE', description: 'Read keys, one per line, from FILE' },
+      { name: 'keys-dir', kind: 'string', arg: 'DIR', description: 'Read trusted keys from the files of DIR' },
     ]);
     if (p.positionals.length < 1) throw new UsageError('DELTA must be specified');
     const repo = await ctx.openRepo();
@@ -175,21 +169,21 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
 
   async generate(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'from', kind: 'string' },
-      { name: 'empty', kind: 'flag' },
-      { name: 'inline', kind: 'flag' },
-      { name: 'to', kind: 'string' },
-      { name: 'disable-bsdiff', kind: 'flag' },
-      { name: 'if-not-exists', short: 'n', kind: 'flag' },
-      { name: 'set-endianness', kind: 'string' },
-      { name: 'swap-endianness', kind: 'flag' },
-      { name: 'min-fallback-size', kind: 'string' },
-      { name: 'max-bsdiff-size', kind: 'string' },
-      { name: 'max-chunk-size', kind: 'string' },
-      { name: 'filename', kind: 'string' },
-      { name: 'sign', kind: 'strings' },
-      { name: 'sign-type', kind: 'string' },
-      { name: 'keys-file', kind: 'string' },
+      { name: 'from', kind: 'string', arg: 'REV', description: 'Old commit (default: TO\'s parent)' },
+      { name: 'empty', kind: 'flag', description: 'Make a delta from nothing to TO' },
+      { name: 'inline', kind: 'flag', description: 'Put the parts inside the superblock' },
+      { name: 'to', kind: 'string', arg: 'REV', description: 'New commit' },
+      { name: 'disable-bsdiff', kind: 'flag', description: 'Never use bsdiff' },
+      { name: 'if-not-exists', short: 'n', kind: 'flag', description: 'Do nothing if the delta exists' },
+      { name: 'set-endianness', kind: 'string', arg: 'ENDIAN', description: 'Write in this byte order: l or B' },
+      { name: 'swap-endianness', kind: 'flag', description: 'Write in the other byte order' },
+      { name: 'min-fallback-size', kind: 'string', arg: 'MB', description: 'Store objects bigger than this many MB whole' },
+      { name: 'max-bsdiff-size', kind: 'string', arg: 'MB', description: 'Use bsdiff only on files up to this many MB' },
+      { name: 'max-chunk-size', kind: 'string', arg: 'MB', description: 'Parts hold up to this many MB' },
+      { name: 'filename', kind: 'string', arg: 'FILE', description: 'Write the delta to this file' },
+      { name: 'sign', kind: 'strings', arg: 'KEY', description: 'Sign the delta with this secret key (repeatable)' },
+      { name: 'sign-type', kind: 'string', arg: 'NAME', description: 'Signature scheme (default: ed25519)' },
+      { name: 'keys-file', kind: 'string', arg: 'FILE', description: 'Read keys, one per line, from FILE' },
     ]);
     const repo = await ctx.openRepo();
     // As ostree: the TO revision may also be given as the first argument.
@@ -262,22 +256,8 @@ export const command: Command = {
   name: 'static-delta',
   summary: 'Static delta related commands',
   async run(ctx, argv) {
-    const first = argv.find((a) => !a.startsWith('-'));
-    if (first === undefined) {
-      if (argv.includes('-h') || argv.includes('--help')) {
-        ctx.out(usage());
-        return 0;
-      }
-      ctx.err(usage());
-      throw new UsageError('No "static-delta" subcommand specified');
-    }
-    const sub = run[first];
-    if (!sub) {
-      ctx.err(usage());
-      throw new UsageError(`Unknown "static-delta" subcommand '${first}'`);
-    }
-    const i = argv.indexOf(first);
-    return sub(ctx, [...argv.slice(0, i), ...argv.slice(i + 1)]);
+    const picked = pickSubcommand(ctx, argv, SUBCOMMANDS);
+    return run[picked.name]!(ctx, picked.argv);
   },
 };
 

@@ -25,15 +25,15 @@ export const command: Command = {
   async run(ctx, argv) {
     // ostree's summary takes -v for --view (the global --verbose has no short form here).
     const p = parseCommand(ctx, argv, [
-      { name: 'update', short: 'u', kind: 'flag' },
-      { name: 'view', short: 'v', kind: 'flag' },
-      { name: 'verbose', kind: 'flag' },
-      { name: 'raw', kind: 'flag' },
-      { name: 'gpg-sign', kind: 'strings' },
-      { name: 'gpg-homedir', kind: 'string' },
-      { name: 'sign', kind: 'strings' },
-      { name: 'sign-type', kind: 'string' },
-      { name: 'add-metadata', short: 'm', kind: 'strings' },
+      { name: 'update', short: 'u', kind: 'flag', description: 'Regenerate the summary' },
+      { name: 'view', short: 'v', kind: 'flag', description: 'Print the summary' },
+      { name: 'verbose', kind: 'flag', description: 'Print debug information while the command runs' },
+      { name: 'raw', kind: 'flag', description: 'Print the raw summary data' },
+      { name: 'gpg-sign', kind: 'strings', arg: 'KEY-ID', description: 'Sign the summary with this GnuPG key (repeatable)' },
+      { name: 'gpg-homedir', kind: 'string', arg: 'HOMEDIR', description: 'GnuPG home folder to find keyrings in' },
+      { name: 'sign', kind: 'strings', arg: 'KEY', description: 'Sign the summary with this secret key (repeatable)' },
+      { name: 'sign-type', kind: 'string', arg: 'NAME', description: 'Signature scheme (default: ed25519)' },
+      { name: 'add-metadata', short: 'm', kind: 'strings', arg: 'KEY=VALUE', description: 'Add KEY=VALUE metadata, VALUE in GVariant text format' },
     ]);
     const repo = await ctx.openRepo();
     if (p.flag('update')) {

@@ -31,19 +31,19 @@ export const command: Command = {
   summary: 'Simple webserver',
   async run(ctx, argv) {
     const p = parseCommand(ctx, argv, [
-      { name: 'daemonize', short: 'd', kind: 'flag' },
-      { name: 'autoexit', kind: 'flag' },
-      { name: 'port', short: 'P', kind: 'string' },
-      { name: 'port-file', short: 'p', kind: 'string' },
-      { name: 'force-range-requests', kind: 'flag' },
-      { name: 'require-basic-auth', kind: 'flag' },
-      { name: 'random-500s', kind: 'string' },
-      { name: 'random-500s-max', kind: 'string' },
-      { name: 'random-408s', kind: 'string' },
-      { name: 'random-408s-max', kind: 'string' },
-      { name: 'log-file', kind: 'string' },
-      { name: 'expected-cookies', kind: 'strings' },
-      { name: 'expected-header', kind: 'strings' },
+      { name: 'daemonize', short: 'd', kind: 'flag', description: 'Run in the background' },
+      { name: 'autoexit', kind: 'flag', description: 'Exit when the served folder is deleted' },
+      { name: 'port', short: 'P', kind: 'string', arg: 'PORT', description: 'Port to listen on (default: any free one)' },
+      { name: 'port-file', short: 'p', kind: 'string', arg: 'FILE', description: 'Write the port to FILE' },
+      { name: 'force-range-requests', kind: 'flag', description: 'Answer every GET with a partial response' },
+      { name: 'require-basic-auth', kind: 'flag', description: 'Require user foouser, password barpw' },
+      { name: 'random-500s', kind: 'string', arg: 'PERCENT', description: 'Answer this percentage of requests with 500' },
+      { name: 'random-500s-max', kind: 'string', arg: 'N', description: 'At most this many 500 answers' },
+      { name: 'random-408s', kind: 'string', arg: 'PERCENT', description: 'Answer this percentage of requests with 408' },
+      { name: 'random-408s-max', kind: 'string', arg: 'N', description: 'At most this many 408 answers' },
+      { name: 'log-file', kind: 'string', arg: 'FILE', description: 'Log requests to FILE (- for standard output)' },
+      { name: 'expected-cookies', kind: 'strings', arg: 'NAME=VALUE', description: 'Require this cookie (repeatable)' },
+      { name: 'expected-header', kind: 'strings', arg: 'NAME=VALUE', description: 'Require this header (repeatable)' },
     ]);
     if (p.flag('help')) {
       ctx.out('Usage:\n  ostree trivial-httpd [OPTION…] [DIR] - Simple webserver\n');

@@ -15,8 +15,11 @@
 #   --keep      keep the working directories of failed tests (in the results folder)
 #   --list      print the installed test names and exit
 # Env: OSTREE_TESTS_EXPECTED=FILE reads the expected list from FILE instead of expected.txt.
-# Exit status: 1 if any test listed in expected.txt ran and did not pass (exit 0, no "not ok"),
-# 2 on usage errors or when the suite is not installed, else 0.
+# Verdicts: PASS (exit 0, no "not ok", as many results as the TAP plan `1..N` announces), SKIP (the
+# test skipped itself as a whole: `1..0 # SKIP`), FAIL (non-zero exit, a "not ok", no plan, or a
+# plan the results do not match), TIMEOUT.
+# Exit status: 1 if any test listed in expected.txt ran and did not pass, or skipped without a
+# `may-skip:` reason in expected.txt; 2 on usage errors or when the suite is not installed, else 0.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -58,15 +61,21 @@ installed_tests() {
 }
 if [ "$list" = 1 ]; then installed_tests; exit 0; fi
 
-expected_tests() {  # names from expected.txt, comments and blank lines removed
+expected_lines() {  # expected.txt without comments and blank lines: "NAME [may-skip: REASON]"
   [ -f "$EXPECTED_FILE" ] || return 0
-  sed -e 's/#.*//' -e 's/[[:space:]]//g' "$EXPECTED_FILE" | grep -v '^$' || true
+  sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$EXPECTED_FILE" | grep -v '^$' || true
 }
-declare -A EXPECTED=()
-while read -r t; do
+expected_tests() { expected_lines | awk '{print $1}'; }
+declare -A EXPECTED=() MAY_SKIP=()
+while read -r t rest; do
   [ -e "$T/$t" ] || { [ -e "$T/$t.sh" ] && t="$t.sh"; }
   EXPECTED[$t]=1
-done < <(expected_tests)
+  case "$rest" in
+    '') ;;
+    may-skip:*[![:space:]]*) MAY_SKIP[$t]=${rest#may-skip:} ;;
+    *) echo "run.sh: $EXPECTED_FILE: after $t only 'may-skip: REASON' may follow, not: $rest" >&2; exit 2 ;;
+  esac
+done < <(expected_lines)
 
 if [ "$all" = 1 ]; then
   while read -r t; do
@@ -121,7 +130,7 @@ run_one() {
 
 # summarize TEST: prints "verdict ok notok skip plan secs rc first-failure"
 summarize() {
-  local t=$1 tap=$outdir/$1.tap rc secs ok notok skip plan verdict first
+  local t=$1 tap=$outdir/$1.tap rc secs ok notok skip plan verdict first results
   read -r rc secs < "$outdir/$t.status"
   # TAP keywords are lower case ("OK closing connection" from gpg-connect-agent is not a
   # result); some tests write "ok, text"
@@ -135,7 +144,10 @@ summarize() {
     first=$(grep -vE '^(\+|#|$)|^(gpg-connect-agent|gpg-agent|gpg): |^OK closing connection' "$outdir/$t.err" | tail -1)
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then verdict=TIMEOUT; first="timed out after ${timeout_s}s${first:+; $first}"
   elif [ "$rc" != 0 ] || [ "$notok" != 0 ]; then verdict=FAIL
-  elif grep -qiE '^1\.\.0( |$).*#[[:space:]]*skip' "$tap"; then verdict=SKIP; first=$(grep -m1 -E '^1\.\.0' "$tap")
+  elif grep -qiE '^1\.\.0([^0-9]|$).*#[[:space:]]*skip' "$tap"; then verdict=SKIP; first=$(grep -m1 -E '^1\.\.0' "$tap")
+  elif [ "$plan" = '?' ]; then verdict=FAIL; first="no TAP plan (1..N) in the output"
+  elif results=$((ok + skip + notok)); [ "$results" != "$plan" ]; then
+    verdict=FAIL; first="TAP plan 1..$plan but $results result(s)"
   else verdict=PASS
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$verdict" "$ok" "$notok" "$skip" "$plan" "$secs" "$rc" "${first:0:160}"
@@ -155,10 +167,14 @@ wait
   for t in "${tests[@]}"; do
     IFS=$'\t' read -r v ok notok skip plan secs rc first < <(summarize "$t")
     mark=" "; [ -n "${EXPECTED[$t]:-}" ] && mark="*"
+    # a listed test that skips itself fails the run unless expected.txt says why it may
+    [ "$v" = SKIP ] && [ -n "${EXPECTED[$t]:-}" ] && [ -n "${MAY_SKIP[$t]:-}" ] && first="may skip:${MAY_SKIP[$t]}; $first"
     printf '%-44s %-8s %3s %4s %6s %4s %5s %5s  %s\n' "$mark$t" "$v" "$rc" "$ok" "$notok" "$skip" "$plan" "$secs" "$first"
   done
 } | tee "$outdir/summary.txt"
 n_pass=$(grep -cE '^[* ]test[^ ]* +PASS ' "$outdir/summary.txt"); n_all=${#tests[@]}
+n_skip=$(grep -cE '^[* ]test[^ ]* +SKIP ' "$outdir/summary.txt")
 failed_expected=$(grep -cE '^\*test[^ ]* +(FAIL|TIMEOUT) ' "$outdir/summary.txt")
-echo "ostree-tests ($mode): $n_pass of $n_all passed; * = listed in expected.txt; $failed_expected expected test(s) failed"
-[ "$failed_expected" = 0 ]
+skipped_expected=$(grep -E '^\*test[^ ]* +SKIP ' "$outdir/summary.txt" | grep -cv '  may skip:')
+echo "ostree-tests ($mode): $n_pass of $n_all passed, $n_skip skipped; * = listed in expected.txt; $failed_expected expected test(s) failed, $skipped_expected skipped without a may-skip reason"
+[ "$failed_expected" = 0 ] && [ "$skipped_expected" = 0 ]

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import type { Host } from '../../src/host.ts';
 import { parseOptions, type OptionSpec, type Parsed } from '../cli/options.ts';
+import { HelpRequested, programName, renderHelp, type HelpInfo } from '../cli/help.ts';
 import { UsageError } from '../cli/context.ts';
 import { XYLEM_VERSION } from '../cli/version.ts';
 import { Sysroot } from '../../src/sysroot/sysroot.ts';
@@ -75,22 +76,14 @@ const COMMANDS: Array<[string, string]> = [
   ['upgrade', 'Perform a system upgrade'],
 ];
 
-function usage(): string {
-  let s = 'Usage:\n  rpm-xylem [OPTION…] COMMAND\n\nBuiltin Commands:\n';
-  for (const [n, d] of COMMANDS) s += `  ${n.padEnd(22)}${d}\n`;
-  s += '\nHelp Options:\n  -h, --help              Show help options\n\nApplication Options:\n';
-  s += '  --version               Print version information and exit\n  -q, --quiet             Avoid printing most informational messages\n\n';
-  return s;
-}
-
 const GLOBAL: OptionSpec[] = [
-  { name: 'sysroot', kind: 'string' },
-  { name: 'os', kind: 'string' },
-  { name: 'stateroot', kind: 'string' },
-  { name: 'booted-deployment', kind: 'string' },
-  { name: 'help', short: 'h', kind: 'flag' },
-  { name: 'quiet', short: 'q', kind: 'flag' },
-  { name: 'peer', kind: 'flag' },
+  { name: 'sysroot', kind: 'string', arg: 'PATH', description: 'Root of the system to operate on' },
+  { name: 'os', kind: 'string', arg: 'OSNAME', description: 'Operate on this stateroot (operating system name)' },
+  { name: 'stateroot', kind: 'string', arg: 'NAME', description: 'Operate on this stateroot' },
+  { name: 'booted-deployment', kind: 'string', arg: 'INDEX', description: 'Treat this deployment as the booted one' },
+  { name: 'help', short: 'h', kind: 'flag', description: 'Show help options' },
+  { name: 'quiet', short: 'q', kind: 'flag', description: 'Avoid printing most informational messages' },
+  { name: 'peer', kind: 'flag', description: 'Accepted for rpm-ostree compatibility; no daemon is used' },
 ];
 
 interface Env {
@@ -106,7 +99,10 @@ interface Env {
   err(text: string): void;
 }
 
-type Verb = { specs: OptionSpec[]; run: (e: Env) => Promise<number> };
+/** A command: its options, what follows [OPTION…] on its usage line, and its body. */
+type Verb = { specs: OptionSpec[]; params?: string; run: (e: Env) => Promise<number> };
+
+const VERSION_SPEC: OptionSpec = { name: 'version', kind: 'flag', description: 'Print version information and exit' };
 
 function line(e: Env): (s: string) => void {
   return (s) => {
@@ -230,13 +226,13 @@ function printAvailableUpdate(e: Env, c: UpdateCheck, preview: boolean): void {
 const verbs: Record<string, Verb> = {
   status: {
     specs: [
-      { name: 'verbose', short: 'v', kind: 'flag' },
-      { name: 'advisories', short: 'a', kind: 'flag' },
-      { name: 'json', kind: 'flag' },
-      { name: 'jsonpath', short: 'J', kind: 'string' },
-      { name: 'booted', short: 'b', kind: 'flag' },
-      { name: 'pending-exit-77', kind: 'flag' },
-      { name: 'pretty', short: 'p', kind: 'flag' },
+      { name: 'verbose', short: 'v', kind: 'flag', description: 'Print more' },
+      { name: 'advisories', short: 'a', kind: 'flag', description: 'List advisories (none: no package layer)' },
+      { name: 'json', kind: 'flag', description: 'Print JSON' },
+      { name: 'jsonpath', short: 'J', kind: 'string', arg: 'EXPRESSION', description: 'Print the part of the JSON this expression selects' },
+      { name: 'booted', short: 'b', kind: 'flag', description: 'Show only the booted deployment' },
+      { name: 'pending-exit-77', kind: 'flag', description: 'Exit 77 if a deployment is pending' },
+      { name: 'pretty', short: 'p', kind: 'flag', description: 'Print JSON indented' },
     ],
     async run(e) {
       if (e.p.value('jsonpath') !== undefined) throw new XylemError('--jsonpath is not supported by rpm-xylem; use --json');
@@ -255,17 +251,17 @@ const verbs: Record<string, Verb> = {
   },
   upgrade: {
     specs: [
-      { name: 'reboot', short: 'r', kind: 'flag' },
-      { name: 'allow-downgrade', kind: 'flag' },
-      { name: 'check', kind: 'flag' },
-      { name: 'preview', kind: 'flag' },
-      { name: 'check-diff', kind: 'flag' },
-      { name: 'download-only', kind: 'flag' },
-      { name: 'cache-only', short: 'C', kind: 'flag' },
-      { name: 'unchanged-exit-77', kind: 'flag' },
-      { name: 'upgrade-unchanged-exit-77', kind: 'flag' },
-      { name: 'bypass-driver', kind: 'flag' },
-      { name: 'lock-finalization', kind: 'flag' },
+      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
+      { name: 'allow-downgrade', kind: 'flag', description: 'Allow moving to an older commit' },
+      { name: 'check', kind: 'flag', description: 'Only check whether an update is available' },
+      { name: 'preview', kind: 'flag', description: 'Like --check, and list the changes' },
+      { name: 'check-diff', kind: 'flag', description: 'Also list the changes' },
+      { name: 'download-only', kind: 'flag', description: 'Download the update without deploying it' },
+      { name: 'cache-only', short: 'C', kind: 'flag', description: 'Deploy what is already downloaded, without fetching' },
+      { name: 'unchanged-exit-77', kind: 'flag', description: 'Exit 77 if there is nothing new' },
+      { name: 'upgrade-unchanged-exit-77', kind: 'flag', description: 'Exit 77 if there is nothing new' },
+      { name: 'bypass-driver', kind: 'flag', description: 'Ignore a registered update driver' },
+      { name: 'lock-finalization', kind: 'flag', description: 'Stage the deployment and wait for an explicit unlock before finalizing' },
     ],
     async run(e) {
       const p = e.p;
@@ -290,10 +286,11 @@ const verbs: Record<string, Verb> = {
     },
   },
   deploy: {
+    params: 'REVISION',
     specs: [
-      { name: 'reboot', short: 'r', kind: 'flag' },
-      { name: 'unchanged-exit-77', kind: 'flag' },
-      { name: 'bypass-driver', kind: 'flag' },
+      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
+      { name: 'unchanged-exit-77', kind: 'flag', description: 'Exit 77 if there is nothing new' },
+      { name: 'bypass-driver', kind: 'flag', description: 'Ignore a registered update driver' },
     ],
     async run(e) {
       const revs = e.p.positionals;
@@ -303,12 +300,13 @@ const verbs: Record<string, Verb> = {
     },
   },
   rebase: {
+    params: 'REFSPEC [REVISION]',
     specs: [
-      { name: 'reboot', short: 'r', kind: 'flag' },
-      { name: 'skip-purge', kind: 'flag' },
-      { name: 'branch', short: 'b', kind: 'string' },
-      { name: 'remote', short: 'm', kind: 'string' },
-      { name: 'bypass-driver', kind: 'flag' },
+      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
+      { name: 'skip-purge', kind: 'flag', description: 'Keep the old ref' },
+      { name: 'branch', short: 'b', kind: 'string', arg: 'BRANCH', description: 'Branch to switch to' },
+      { name: 'remote', short: 'm', kind: 'string', arg: 'REMOTE', description: 'Remote to take the new ref from' },
+      { name: 'bypass-driver', kind: 'flag', description: 'Ignore a registered update driver' },
     ],
     async run(e) {
       const pos = [...e.p.positionals];
@@ -330,7 +328,7 @@ const verbs: Record<string, Verb> = {
     },
   },
   rollback: {
-    specs: [{ name: 'reboot', short: 'r', kind: 'flag' }],
+    specs: [{ name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' }],
     async run(e) {
       const r = await transaction(e, 'rollback', (ctx) => rollbackTxn(ctx));
       return finishDeploy(e, r, e.p.flag('reboot'), false);
@@ -338,10 +336,10 @@ const verbs: Record<string, Verb> = {
   },
   cleanup: {
     specs: [
-      { name: 'pending', short: 'p', kind: 'flag' },
-      { name: 'rollback', short: 'r', kind: 'flag' },
-      { name: 'base', short: 'b', kind: 'flag' },
-      { name: 'repomd', short: 'm', kind: 'flag' },
+      { name: 'pending', short: 'p', kind: 'flag', description: 'Remove the pending deployment' },
+      { name: 'rollback', short: 'r', kind: 'flag', description: 'Remove the rollback deployment' },
+      { name: 'base', short: 'b', kind: 'flag', description: 'Clear temporary files; deployments stay' },
+      { name: 'repomd', short: 'm', kind: 'flag', description: 'Delete cached package metadata (xylem keeps none)' },
     ],
     async run(e) {
       const o = { pending: e.p.flag('pending'), rollback: e.p.flag('rollback'), base: e.p.flag('base'), repomd: e.p.flag('repomd') };
@@ -375,16 +373,16 @@ const verbs: Record<string, Verb> = {
   },
   kargs: {
     specs: [
-      { name: 'append', kind: 'strings' },
-      { name: 'append-if-missing', kind: 'strings' },
-      { name: 'delete', kind: 'strings' },
-      { name: 'delete-if-present', kind: 'strings' },
-      { name: 'replace', kind: 'strings' },
-      { name: 'editor', kind: 'flag' },
-      { name: 'import-proc-cmdline', kind: 'flag' },
-      { name: 'deploy-index', kind: 'string' },
-      { name: 'unchanged-exit-77', kind: 'flag' },
-      { name: 'reboot', short: 'r', kind: 'flag' },
+      { name: 'append', kind: 'strings', arg: 'KEY=VALUE', description: 'Append this kernel argument (repeatable)' },
+      { name: 'append-if-missing', kind: 'strings', arg: 'KEY=VALUE', description: 'Append this kernel argument unless present (repeatable)' },
+      { name: 'delete', kind: 'strings', arg: 'KEY=VALUE', description: 'Delete this kernel argument (repeatable)' },
+      { name: 'delete-if-present', kind: 'strings', arg: 'KEY=VALUE', description: 'Delete this kernel argument if present (repeatable)' },
+      { name: 'replace', kind: 'strings', arg: 'KEY=VALUE', description: 'Replace this kernel argument (repeatable)' },
+      { name: 'editor', kind: 'flag', description: 'Edit the kernel arguments in an editor' },
+      { name: 'import-proc-cmdline', kind: 'flag', description: 'Start from the kernel arguments of the running system' },
+      { name: 'deploy-index', kind: 'string', arg: 'INDEX', description: 'Act on this deployment' },
+      { name: 'unchanged-exit-77', kind: 'flag', description: 'Exit 77 if there is nothing new' },
+      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
     ],
     async run(e) {
       const p = e.p;
@@ -424,10 +422,10 @@ const verbs: Record<string, Verb> = {
   },
   reset: {
     specs: [
-      { name: 'reboot', short: 'r', kind: 'flag' },
-      { name: 'overlays', short: 'l', kind: 'flag' },
-      { name: 'overrides', short: 'o', kind: 'flag' },
-      { name: 'initramfs', short: 'i', kind: 'flag' },
+      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
+      { name: 'overlays', short: 'l', kind: 'flag', description: 'Remove package overlays' },
+      { name: 'overrides', short: 'o', kind: 'flag', description: 'Remove package overrides' },
+      { name: 'initramfs', short: 'i', kind: 'flag', description: 'Remove initramfs regeneration' },
     ],
     async run(e) {
       const r = await transaction(e, title(e), (ctx) => resetTxn(ctx));
@@ -471,31 +469,35 @@ export async function main(argv: string[]): Promise<number> {
     out(`rpm-xylem:\n Version: '${XYLEM_VERSION}'\n Features:\n  - ostree\n`);
     return 0;
   }
+  const prog = programName(env, 'rpm-xylem');
+  const top: HelpInfo = { path: [], params: 'COMMAND', specs: [...GLOBAL, VERSION_SPEC], subcommands: COMMANDS };
   const name = argv[i];
   if (name === undefined) {
     const help = argv.includes('--help') || argv.includes('-h');
-    (help ? out : err)(usage());
+    (help ? out : err)(renderHelp(prog, top));
     if (!help) err('error: No command specified\n');
     return help ? 0 : 1;
   }
   const verb = verbs[name];
   if (!verb) {
-    err(usage());
+    err(renderHelp(prog, top));
     err(`error: Unknown command '${name}'\n`);
     return 1;
   }
   const rest = [...argv.slice(0, i), ...argv.slice(i + 1)];
+  const specs = [...verb.specs, ...GLOBAL.filter((g) => !verb.specs.some((s) => s.name === g.name || (s.short && s.short === g.short)))];
+  const help: HelpInfo = { path: [name], summary: COMMANDS.find((c) => c[0] === name)?.[1] ?? '', params: verb.params ?? '', specs };
   let p: Parsed;
   try {
-    p = parseOptions(rest, [...verb.specs, ...GLOBAL.filter((g) => !verb.specs.some((s) => s.name === g.name || (s.short && s.short === g.short)))]);
+    p = parseOptions(rest, specs);
   } catch (e) {
-    err(`Usage:\n  rpm-xylem ${name} [OPTION…]\n\n`);
+    if (e instanceof HelpRequested) {
+      out(renderHelp(prog, help));
+      return 0;
+    }
+    err(`${renderHelp(prog, help)}\n`);
     err(`error: usage error: ${(e as Error).message}\n`);
     return 1;
-  }
-  if (p.flag('help')) {
-    out(`Usage:\n  rpm-xylem ${name} [OPTION…]\n\n${COMMANDS.find((c) => c[0] === name)?.[1] ?? 'Perform a system upgrade'}\n`);
-    return 0;
   }
   const host = createNodeHost({ blockingCalls: env.XYLEM_BLOCKING_IO !== '0' });
   const e: Env = {
@@ -515,7 +517,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (x) {
     const msg = x instanceof Error ? x.message : String(x);
     if (x instanceof UsageError) {
-      err(`Usage:\n  rpm-xylem ${name} [OPTION…]\n\n`);
+      err(`${renderHelp(prog, help)}\n`);
       err(`error: usage error: ${msg}\n`);
     } else err(`error: ${msg}\n`);
     if (env.XYLEM_DEBUG && x instanceof Error) err(`${x.stack}\n`);
