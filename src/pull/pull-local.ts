@@ -10,6 +10,7 @@ import { PullEngine, type CommitVerifier } from './engine.ts';
 import { PullWriter } from './writer.ts';
 import { LocalRepoSource } from './source-local.ts';
 import { emptyProgress } from './progress.ts';
+import { withRepoLock } from '../repo/lock.ts';
 
 export interface PullLocalOptions {
   /** Parents to follow: 0 = just the commit, -1 = whole history. */
@@ -31,8 +32,12 @@ export interface PullStats {
   contentBytesWritten: number;
 }
 
-/** Copies `refs` (all local refs of `src` when empty) and their objects from `src` into `dest`. */
+/** Copies `refs` (all local refs of `src` when empty) and their objects from `src` into `dest` (holding dest's repo lock shared). */
 export async function pullLocal(dest: Repo, src: Repo, refs: string[], opts: PullLocalOptions = {}): Promise<PullStats> {
+  return withRepoLock(dest, 'shared', () => pullLocalLocked(dest, src, refs, opts));
+}
+
+async function pullLocalLocked(dest: Repo, src: Repo, refs: string[], opts: PullLocalOptions): Promise<PullStats> {
   const depth = opts.depth ?? 0;
   if (!Number.isInteger(depth) || depth < -1) throw new XylemError(`Invalid depth ${depth}`);
   const targets: Array<{ ref: string | null; csum: string }> = [];
