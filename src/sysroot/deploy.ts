@@ -74,6 +74,7 @@ async function prepareEtc(sysroot: Sysroot, root: string): Promise<boolean> {
  * only when overridden. A staged deployment stops here until finalizeDeployment.
  */
 export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTreeOptions, 'mergeDeployment'>): Promise<Deployment> {
+  await sysroot.ensureWriteLock();
   validateOsname(opts.osname);
   if (!CHECKSUM_RE.test(opts.revision)) throw new XylemError(`Invalid commit checksum '${opts.revision}'`);
   const fs = sysroot.fs;
@@ -115,6 +116,7 @@ export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTr
  * administrator's changes up to finalization — the systemd update stamps and /var's label stamp.
  */
 export async function finalizeDeployment(sysroot: Sysroot, d: Deployment, merge: Deployment | null, out: (line: string) => void = () => undefined): Promise<void> {
+  await sysroot.ensureWriteLock();
   const fs = sysroot.fs;
   const root = sysroot.deploymentPath(d);
   if (merge && d.bootconfig.get('options') === undefined) d.bootconfig.set('options', merge.bootconfig.get('options') ?? '');

@@ -163,6 +163,7 @@ async function fullSystemSync(sysroot: Sysroot): Promise<void> {
 
 /** Writes `list` as the new boot set (see the file header). Updates `sysroot` in place. */
 export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opts: WriteDeploymentsOptions = {}): Promise<WriteResult> {
+  await sysroot.ensureWriteLock();
   const fs = sysroot.fs;
   const out = opts.out ?? (() => undefined);
   // The staged deployment is not part of the boot set: it stays staged when the new list still
@@ -322,6 +323,7 @@ export async function simpleWriteDeployment(
   merge: Deployment | null,
   opts: SimpleWriteOptions = {},
 ): Promise<WriteResult> {
+  await sysroot.ensureWriteLock();
   const list = planNewDeploymentList(sysroot, osname, newDeployment, merge, opts);
   return writeDeployments(sysroot, list, { postclean: !opts.noClean, out: opts.out });
 }

@@ -83,8 +83,13 @@ function parseSub(ctx: CliContext, argv: string[], specs: OptionSpec[]): Parsed 
   return parseOptions(argv, [...specs, ...COMMON.filter((c) => !names.has(c.name))]);
 }
 
-async function loadSysroot(a: AdminCtx): Promise<Sysroot> {
-  return Sysroot.load(a.ctx.host, a.sysrootPath);
+/**
+ * Loads the sysroot; `forWrite` takes the sysroot lock first (waiting, as `ostree admin` does
+ * for every command without OSTREE_ADMIN_BUILTIN_FLAG_UNLOCKED).
+ */
+async function loadSysroot(a: AdminCtx, forWrite = false): Promise<Sysroot> {
+  if (!forWrite) return Sysroot.load(a.ctx.host, a.sysrootPath);
+  return Sysroot.load(a.ctx.host, a.sysrootPath, { lock: true, onLockWait: () => a.ctx.out('Waiting for sysroot lock...\n') });
 }
 
 async function readProcCmdline(ctx: CliContext): Promise<string> {
@@ -142,7 +147,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       if (!refspec) throw new UsageError('REF/REV must be specified');
       if (p.flag('karg-proc-cmdline') && p.flag('karg-none')) throw new UsageError('Cannot specify both --karg-proc-cmdline and --karg-none');
       if (p.list('overlay-initrd').length > 0) throw new XylemError('--overlay-initrd is not supported yet');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const repo = await sysroot.repo();
       const osname = p.value('os') ?? sysroot.booted?.osname;
       if (!osname) throw new XylemError('Not currently booted into an OSTree system and no --os= argument given');
@@ -218,7 +223,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     async run(a) {
       const [idx] = a.p.positionals;
       if (idx === undefined) throw new UsageError('INDEX must be specified');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const { removed } = await undeploy(sysroot, parseDeploymentIndex(idx), a.line);
       a.line(`Deleted deployment ${removed.csum}.${removed.deployserial}`);
       return 0;
@@ -229,7 +234,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     async run(a) {
       const [idx] = a.p.positionals;
       if (idx === undefined) throw new UsageError('INDEX must be specified');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       await setDefault(sysroot, parseDeploymentIndex(idx), a.line);
       return 0;
     },
@@ -237,7 +242,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   cleanup: {
     specs: [],
     async run(a) {
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       await cleanupSysroot(sysroot, { prune: true, out: a.line });
       return 0;
     },
@@ -246,7 +251,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     specs: [{ name: 'unpin', short: 'u', kind: 'flag' }],
     async run(a) {
       if (a.p.positionals.length === 0) throw new UsageError('INDEX must be specified');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const unpin = a.p.flag('unpin');
       for (const s of a.p.positionals) {
         const i = parseDeploymentIndex(s);
@@ -291,7 +296,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     async run(a) {
       const [sub] = a.p.positionals;
       if (sub !== 'edit-in-place') throw new UsageError(sub ? `Unknown "kargs" subcommand '${sub}'` : 'No "kargs" subcommand specified');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       if (sysroot.deployments.length === 0) throw new XylemError('Unable to find a deployment in sysroot');
       await appendKargsIfMissingInPlace(sysroot, a.p.list('append-if-missing'));
       return 0;
@@ -320,7 +325,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     async run(a) {
       const [remote, url, branch] = a.p.positionals;
       if (!remote || !url) throw new UsageError('REMOTENAME and URL must be specified');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const idx = a.p.value('index');
       const d = idx !== undefined ? deploymentAt(sysroot, parseDeploymentIndex(idx)) : sysroot.booted;
       if (!d) throw new XylemError('Not currently booted into an OSTree system');
@@ -348,7 +353,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       const p = a.p;
       if (p.flag('pull-only') && p.flag('deploy-only')) throw new UsageError('Cannot simultaneously specify --pull-only and --deploy-only');
       if (p.flag('reboot')) throw new XylemError('--reboot is not supported');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const stage = p.flag('stage') || a.ctx.env.OSTREE_EX_STAGE_DEPLOYMENTS === '1';
       if (stage && !sysroot.booted) throw new XylemError('Cannot stage deployment: Not currently booted into an OSTree system');
       const r = await upgrade(sysroot, {
@@ -370,7 +375,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       // As ostree: only meaningful on a booted system (run by ostree-finalize-staged.service).
       if (!(await a.ctx.host.fs.stat('/run/ostree-booted'))) return 0;
       if (a.p.flag('hold')) throw new XylemError('--hold is not supported');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       await finalizeStaged(sysroot, a.line);
       return 0;
     },
@@ -379,7 +384,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     specs: [],
     async run(a) {
       if (!(await a.ctx.host.fs.stat('/run/ostree-booted'))) return 0;
-      await bootComplete(await loadSysroot(a));
+      await bootComplete(await loadSysroot(a, true));
       return 0;
     },
   },
@@ -392,7 +397,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       const [target] = a.p.positionals;
       if (!target) throw new UsageError('REF must be specified');
       if (a.p.flag('reboot')) throw new XylemError('--reboot is not supported');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const merge = sysroot.mergeDeployment(a.p.value('os') ?? null);
       if (!merge) throw new XylemError('No previous deployment to switch from');
       const origin = switchOrigin(merge.origin, target);
