@@ -12,6 +12,7 @@ APT_PACKAGES=(
   gnupg attr xz-utils tar cpio openssl strace   # tools the suite's harness calls
   python3 python3-gi python3-yaml               # GLib oracle (GVariant) + YAML parsing in tests
   time                     # /usr/bin/time for peak RSS in tools/bench
+  parallel                 # GNU parallel: the suite's test-admin-locking.sh (concurrent admin deploys)
   chromium                 # headless browser for test/browser (driven by playwright-core)
 )
 
