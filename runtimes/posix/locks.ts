@@ -145,7 +145,14 @@ class Helper {
   private start(): ChildProcess {
     if (this.unavailable) throw hostError(`File locking is unavailable: ${this.unavailable}`, 'ENOSYS');
     if (this.child) return this.child;
-    const child = spawn(this.python, ['-c', HELPER, MARKER], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let child: ChildProcess;
+    try {
+      child = spawn(this.python, ['-c', HELPER, MARKER], { stdio: ['pipe', 'pipe', 'inherit'] });
+    } catch (e) {
+      // Deno without --allow-run refuses synchronously
+      this.unavailable = `${this.python} cannot be started (${(e as Error).message})`;
+      throw hostError(`File locking is unavailable: ${this.unavailable}`, 'ENOSYS');
+    }
     this.child = child;
     this.generation++;
     child.stdout!.setEncoding('utf8');

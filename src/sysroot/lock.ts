@@ -21,10 +21,13 @@ export interface SysrootLockOptions {
   timeoutMs?: number | null;
 }
 
-/** Takes (or nests) the exclusive sysroot lock of `sysrootPath`, waiting for other holders. */
-export async function lockSysroot(host: Host, sysrootPath: string, opts: SysrootLockOptions = {}): Promise<void> {
+/**
+ * Takes (or nests) the exclusive sysroot lock of `sysrootPath`, waiting for other holders.
+ * Resolves true when it took the lock, false when this process held it already.
+ */
+export async function lockSysroot(host: Host, sysrootPath: string, opts: SysrootLockOptions = {}): Promise<boolean> {
   if (typeof sysrootPath !== 'string' || sysrootPath === '') throw new TypeError('lockSysroot: a sysroot path is required');
-  await pushLock(host, sysrootLockPath(sysrootPath), 'exclusive', {
+  return pushLock(host, sysrootLockPath(sysrootPath), 'exclusive', {
     what: `sysroot ${sysrootPath}`,
     timeoutMs: opts.timeoutMs ?? null,
     mode: 0o600,

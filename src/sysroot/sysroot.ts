@@ -112,11 +112,16 @@ export class Sysroot {
     return this.locked;
   }
 
-  /** Takes the sysroot lock (ostree_sysroot_lock), waiting for other processes; no-op when held. */
-  async lock(): Promise<void> {
-    if (this.locked) return;
-    await lockSysroot(this.host, this.path, this.onLockWait ? { onWait: this.onLockWait } : {});
+  /**
+   * Takes the sysroot lock (ostree_sysroot_lock), waiting for other processes; no-op when held.
+   * Resolves true when the lock was free in this process (false: another holder here, such as
+   * rpm-xylem's transaction, had it already).
+   */
+  async lock(): Promise<boolean> {
+    if (this.locked) return false;
+    const took = await lockSysroot(this.host, this.path, this.onLockWait ? { onWait: this.onLockWait } : {});
     this.locked = true;
+    return took;
   }
 
   /** Releases the sysroot lock (ostree_sysroot_unlock); no-op when not held. */
@@ -128,13 +133,19 @@ export class Sysroot {
 
   /**
    * Every engine function that writes to the sysroot calls this first: without the lock it takes
-   * it, then re-reads the sysroot (another process may have changed it since load). The lock then
-   * stays held until unlock() or the process ends, so a sequence of writes is not interleaved.
+   * it, then re-reads the sysroot (another process may have changed it since load) and keeps it
+   * until unlock() or the process ends, so a sequence of writes is not interleaved. When another
+   * holder of this process has the lock already, that holder's hold covers the write.
    */
   async ensureWriteLock(): Promise<void> {
     if (this.locked) return;
-    await this.lock();
-    await this.reload();
+    if (await this.lock()) {
+      await this.reload();
+      return;
+    }
+    // Held already by another holder of this process (rpm-xylem's transaction, taken before this
+    // object loaded): nothing changed, and that holder keeps the lock for as long as it runs.
+    await this.unlock();
   }
 
   /** Absolute-or-cwd-relative path of something inside the sysroot. */

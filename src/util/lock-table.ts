@@ -146,15 +146,16 @@ async function acquire(host: Host, locks: LockHost, e: Entry, kind: LockKind, op
 
 /**
  * Pushes a hold of `kind` on the lock file `path` (ostree_repo_lock_push). Without Host.locks it
- * only counts. Pair each push with popLock of the same kind.
+ * does nothing. Pair each push with popLock of the same kind. Resolves true when this push took
+ * the lock from unlocked (false when it nested in a hold this process already had).
  */
-export async function pushLock(host: Host, path: string, kind: LockKind, opts: PushLockOptions): Promise<void> {
+export async function pushLock(host: Host, path: string, kind: LockKind, opts: PushLockOptions): Promise<boolean> {
   if (kind !== 'shared' && kind !== 'exclusive') throw new TypeError(`pushLock: invalid lock kind ${String(kind)}`);
   if (typeof path !== 'string' || path === '') throw new TypeError('pushLock: a lock file path is required');
   const locks = host.locks;
-  if (!locks) return;
+  if (!locks) return true;
   const e = await entryFor(host, locks, path);
-  await serialize(e, async () => {
+  return serialize(e, async () => {
     const cur = state(e);
     if (cur === null) {
       e.skipped = false;
@@ -163,6 +164,7 @@ export async function pushLock(host: Host, path: string, kind: LockKind, opts: P
     if (!e.skipped && cur !== 'exclusive' && cur !== kind) await acquire(host, locks, e, kind, opts);
     if (kind === 'exclusive') e.exclusive++;
     else e.shared++;
+    return cur === null;
   });
 }
 
