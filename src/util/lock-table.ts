@@ -57,7 +57,7 @@ interface Entry {
 
 const tables = new WeakMap<LockHost, Map<string, Entry>>();
 const POLL_MIN_MS = 10;
-const POLL_MAX_MS = 200;
+const POLL_MAX_MS = 100;
 
 function state(e: Entry): LockKind | null {
   return e.exclusive > 0 ? 'exclusive' : e.shared > 0 ? 'shared' : null;
