@@ -3,10 +3,11 @@
 // upgrades, waiting ends when the holder goes, and a timeout names the repo and its holder. The
 // posix host is checked against locks taken by another process (python3's fcntl, the same OFD
 // lock libostree takes) and against the real `ostree prune`; the memory host runs the same
-// contract within one process.
+// contract within one process. The sysroot lock: held exclusive from load, waited for, nested
+// under a holder of the same process, unlinked on release.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,8 @@ import type { Host } from '../../src/host.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { popRepoLock, pushRepoLock, repoLockPath, withRepoLock } from '../../src/repo/lock.ts';
 import { LockTimeoutError, lockState } from '../../src/util/lock-table.ts';
+import { Sysroot } from '../../src/sysroot/sysroot.ts';
+import { lockSysroot, unlockSysroot } from '../../src/sysroot/lock.ts';
 import { OSTREE, ostree } from '../helpers/interop.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -209,3 +212,74 @@ describe('repo lock (libostree lock stack semantics)', () => {
     expect(r.status, r.stderr).toBe(0);
   });
 });
+
+describe('sysroot lock (ostree_sysroot_lock)', () => {
+  let dir = '';
+  let host: Host;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'xylem-sysrootlock-'));
+    tmpDirs.push(dir);
+    host = createNodeHost();
+    await Repo.init(host, join(dir, 'ostree/repo'), { mode: 'bare' });
+  });
+  const lockFile = () => join(dir, 'ostree/lock');
+
+  it('load({ lock }) holds ostree/lock exclusive until unlock(), which removes the file', async () => {
+    const s = await Sysroot.load(host, dir, { lock: true });
+    expect(s.isLocked).toBe(true);
+    expect(existsSync(lockFile())).toBe(true);
+    expect((statSync(lockFile()).mode & 0o777).toString(8)).toBe('600');
+    // another process cannot take it, even shared
+    const probe = await holdAttempt(lockFile());
+    expect(probe).toBe('busy');
+    await s.unlock();
+    expect(existsSync(lockFile())).toBe(false);
+  });
+
+  it('waits for another process, saying so once', async () => {
+    const holder = await holdInOtherProcess(lockFile(), 'exclusive');
+    let waits = 0;
+    try {
+      setTimeout(() => void stop(holder), 600);
+      const s = await Sysroot.load(host, dir, { lock: true, onLockWait: () => waits++ });
+      expect(waits).toBe(1);
+      await s.unlock();
+    } finally {
+      await stop(holder);
+    }
+  });
+
+  it('a write under a lock this process already holds (rpm-xylem) neither waits nor keeps it', async () => {
+    expect(await lockSysroot(host, dir)).toBe(true);
+    const s = await Sysroot.load(host, dir);
+    await s.ensureWriteLock();
+    expect(s.isLocked).toBe(false);
+    expect((await lockState(host, lockFile())).exclusive).toBe(1);
+    await unlockSysroot(host, dir);
+    expect((await lockState(host, lockFile())).locked).toBe(false);
+    // without a holder, a write takes the lock and keeps it
+    await s.ensureWriteLock();
+    expect(s.isLocked).toBe(true);
+    expect(await holdAttempt(lockFile())).toBe('busy');
+    await s.unlock();
+  });
+});
+
+/** Whether another process can take a shared OFD lock on `path` right now. */
+function holdAttempt(path: string): Promise<'free' | 'busy'> {
+  const py = `
+import errno, fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+try:
+    fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", fcntl.F_RDLCK, 0, 0, 0, 0))
+    print("free")
+except OSError as e:
+    print("busy" if e.errno in (errno.EAGAIN, errno.EACCES) else "error")
+`;
+  return new Promise((resolve, reject) => {
+    const c = spawn(PYTHON, ['-c', py, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('close', () => (out.trim() === 'free' || out.trim() === 'busy' ? resolve(out.trim() as 'free' | 'busy') : reject(new Error(out))));
+  });
+}
