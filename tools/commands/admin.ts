@@ -76,6 +76,8 @@ interface AdminCtx {
   sysrootPath: string;
   p: Parsed;
   line(s: string): void;
+  /** Sysroots this command loaded: their locks are released (ostree/lock unlinked) when it ends. */
+  loaded: Sysroot[];
 }
 
 function parseSub(ctx: CliContext, argv: string[], specs: OptionSpec[]): Parsed {
@@ -88,8 +90,13 @@ function parseSub(ctx: CliContext, argv: string[], specs: OptionSpec[]): Parsed 
  * for every command without OSTREE_ADMIN_BUILTIN_FLAG_UNLOCKED).
  */
 async function loadSysroot(a: AdminCtx, forWrite = false): Promise<Sysroot> {
-  if (!forWrite) return Sysroot.load(a.ctx.host, a.sysrootPath);
-  return Sysroot.load(a.ctx.host, a.sysrootPath, { lock: true, onLockWait: () => a.ctx.out('Waiting for sysroot lock...\n') });
+  const s = await Sysroot.load(
+    a.ctx.host,
+    a.sysrootPath,
+    forWrite ? { lock: true, onLockWait: () => a.ctx.out('Waiting for sysroot lock...\n') } : {},
+  );
+  a.loaded.push(s);
+  return s;
 }
 
 async function readProcCmdline(ctx: CliContext): Promise<string> {
@@ -447,8 +454,13 @@ export const command: Command = {
       return 0;
     }
     sysrootPath = p.value('sysroot') ?? sysrootPath;
-    const a: AdminCtx = { ctx, sysrootPath, p, line: (s) => ctx.out(`${s}\n`) };
-    return sub.run(a);
+    const a: AdminCtx = { ctx, sysrootPath, p, line: (s) => ctx.out(`${s}\n`), loaded: [] };
+    try {
+      return await sub.run(a);
+    } finally {
+      // As libostree when the sysroot is finalized: the lock goes and its file is removed.
+      for (const s of a.loaded) await s.unlock().catch(() => undefined);
+    }
   },
 };
 
