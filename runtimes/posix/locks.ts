@@ -182,10 +182,10 @@ class Helper {
       for (const p of this.pending.values()) p.reject(hostError(why, code));
       this.pending.clear();
     };
+    // 'error' means the helper could not be started (missing python3, no permission to run it)
     child.on('error', (e) => {
-      const code = (e as { code?: string }).code;
-      if (code === 'ENOENT' || code === 'EACCES') this.unavailable = `${this.python} cannot be started (${e.message})`;
-      fail(`File locking is unavailable: ${this.python}: ${e.message}`, code === 'ENOENT' || code === 'EACCES' ? 'ENOSYS' : 'EIO');
+      this.unavailable = `${this.python} cannot be started (${e.message})`;
+      fail(`File locking is unavailable: ${this.unavailable}`, 'ENOSYS');
     });
     child.on('exit', (code, signal) => fail(`The lock helper (${this.python}) exited (${signal ?? code})`, 'EIO'));
     child.stdin!.on('error', () => undefined);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { createMemoryHost } from '../../runtimes/memory/index.ts';
+import { createPosixLocks } from '../../runtimes/posix/locks.ts';
 import type { Host } from '../../src/host.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { popRepoLock, pushRepoLock, repoLockPath, withRepoLock } from '../../src/repo/lock.ts';
@@ -182,6 +183,16 @@ describe('repo lock (libostree lock stack semantics)', () => {
     } finally {
       await stop(holder);
     }
+  });
+
+  it('without the helper (no python3) the host says ENOSYS and the engine goes on unlocked', async () => {
+    const locks = createPosixLocks({ XYLEM_PYTHON: join(dir, 'no-such-python3') });
+    await expect(locks.tryLock(join(dir, 'x.lock'), 'shared')).rejects.toMatchObject({ code: 'ENOSYS' });
+    const h: Host = { ...host, locks };
+    const r = await Repo.open(h, repo.path);
+    await withRepoLock(r, 'exclusive', async () => {
+      expect((await lockState(h, repoLockPath(r))).locked).toBe(false);
+    });
   });
 
   it('core.locking=false takes no lock', async () => {
