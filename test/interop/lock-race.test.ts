@@ -112,6 +112,7 @@ describeInterop('repo lock: prune racing commits and pulls stays fsck-clean', ()
   it('xylem prune vs ostree commit', () => race('xylem', 'ostree', 'commit'), 300_000);
   it('ostree prune vs xylem commit', () => race('ostree', 'xylem', 'commit'), 300_000);
   it('xylem prune vs xylem commit', () => race('xylem', 'xylem', 'commit'), 300_000);
+  it('xylem prune vs ostree pull', () => race('xylem', 'ostree', 'pull'), 300_000);
   it('xylem prune vs xylem pull', () => race('xylem', 'xylem', 'pull'), 300_000);
   it('ostree prune vs xylem pull', () => race('ostree', 'xylem', 'pull'), 300_000);
 });
