@@ -45,7 +45,7 @@ export async function pushRepoLock(repo: Repo, kind: LockKind): Promise<void> {
     what: `repo ${repo.path}`,
     timeoutMs: t.timeoutMs,
     timeoutSource: 'core.lock-timeout-secs',
-    mode: 0o644,
+    mode: 0o660, // libostree's DEFAULT_REGFILE_MODE, before the umask
     skipIfUnwritable: true,
   });
 }

@@ -143,6 +143,8 @@ describe('repo lock (libostree lock stack semantics)', () => {
     expect(await lockState(host, path)).toEqual({ shared: 0, exclusive: 0, locked: false });
     const x = await host.locks!.tryLock(path, 'exclusive');
     expect(x).not.toBeNull(); // nothing left held
+    // created as libostree creates it: 0660 before the umask
+    expect(statSync(path).mode & 0o777).toBe(0o660 & ~process.umask());
     await x!.release();
     await expect(popRepoLock(repo, 'shared')).rejects.toThrow(/none has been taken/);
   });
