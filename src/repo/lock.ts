@@ -42,7 +42,7 @@ export async function pushRepoLock(repo: Repo, kind: LockKind): Promise<void> {
   const t = lockTimeout(repo);
   if (!t.enabled) return;
   await pushLock(repo.host, repoLockPath(repo), kind, {
-    what: `repo ${repo.path}`,
+    what: 'repo',
     timeoutMs: t.timeoutMs,
     timeoutSource: 'core.lock-timeout-secs',
     mode: 0o660, // libostree's DEFAULT_REGFILE_MODE, before the umask

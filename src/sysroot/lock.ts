@@ -28,7 +28,7 @@ export interface SysrootLockOptions {
 export async function lockSysroot(host: Host, sysrootPath: string, opts: SysrootLockOptions = {}): Promise<boolean> {
   if (typeof sysrootPath !== 'string' || sysrootPath === '') throw new TypeError('lockSysroot: a sysroot path is required');
   return pushLock(host, sysrootLockPath(sysrootPath), 'exclusive', {
-    what: `sysroot ${sysrootPath}`,
+    what: 'sysroot',
     timeoutMs: opts.timeoutMs ?? null,
     mode: 0o600,
     relockIfUnlinked: true,

@@ -27,7 +27,7 @@ export class LockTimeoutError extends XylemError {
 export interface PushLockOptions {
   /** How long to wait for other processes, in ms; null waits forever, 0 tries once. */
   timeoutMs: number | null;
-  /** What is being locked, for messages: "repo", "sysroot". */
+  /** What is being locked, for messages ("Locking repo exclusive failed: PATH is held by …"). */
   what: string;
   /** Where the timeout comes from, for the message (e.g. "core.lock-timeout-secs"). */
   timeoutSource?: string;

@@ -176,7 +176,7 @@ describe('repo lock (libostree lock stack semantics)', () => {
       );
       expect(err).toBeInstanceOf(LockTimeoutError);
       const msg = (err as Error).message;
-      expect(msg).toContain(`Locking repo ${r2.path} exclusive failed`);
+      expect(msg).toContain(`Locking repo exclusive failed: ${r2.path}/.lock is held by`); // ostree's prefix
       expect(msg).toContain(`${r2.path}/.lock`);
       expect(msg).toContain(`pid ${holder.pid} (python3), shared`);
       expect(msg).toContain('core.lock-timeout-secs');
