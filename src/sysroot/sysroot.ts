@@ -93,6 +93,8 @@ export class Sysroot {
   static async load(host: Host, path: string, opts: SysrootLoadOptions = {}): Promise<Sysroot> {
     if (typeof path !== 'string' || path === '') throw new XylemError('A sysroot path is required');
     if (opts.runDir !== undefined && (typeof opts.runDir !== 'string' || opts.runDir === '')) throw new XylemError('runDir must be a non-empty path');
+    if (opts.lock !== undefined && typeof opts.lock !== 'boolean') throw new XylemError('lock must be a boolean');
+    if (opts.onLockWait !== undefined && typeof opts.onLockWait !== 'function') throw new XylemError('onLockWait must be a function');
     const s = new Sysroot(host, path, opts);
     if (!(await host.fs.stat(path))) throw new XylemError(`opendir(${path}): No such file or directory`);
     if (!(await host.fs.stat(s.abs('ostree/repo'))))
