@@ -168,6 +168,51 @@ export interface HttpClient {
   request(url: string, init: { method?: 'GET' | 'HEAD'; headers: Record<string, string> }): HttpExchange;
 }
 
+/** Kind of an advisory file lock: many shared holders, or one exclusive holder. */
+export type LockKind = 'shared' | 'exclusive';
+
+/** A lock held on one open file (see LockHost). */
+export interface HeldLock {
+  /**
+   * Changes the lock's kind in place on the same open file (shared → exclusive upgrade, or the
+   * downgrade back). Never waits: resolves false, keeping the current kind, when another holder
+   * conflicts.
+   */
+  change(kind: LockKind): Promise<boolean>;
+  /** Drops the lock and closes the file; with `unlink`, removes the file first (while still locked). */
+  release(opts?: { unlink?: boolean }): Promise<void>;
+}
+
+/** Options of LockHost.tryLock. */
+export interface TryLockOptions {
+  /** Permission bits when the lock file is created (default 0o644). */
+  mode?: number;
+  /**
+   * After locking, check that the file is still linked (another holder may have unlinked it on
+   * release, glnx_make_lock_file's loop) and retry on the new file if not.
+   */
+  relockIfUnlinked?: boolean;
+}
+
+/**
+ * Advisory locks between processes that are compatible with libostree's: an open file
+ * description (OFD) fcntl record lock over the whole file, which is what ostree 2022.7 takes on
+ * a repo's `.lock` and a sysroot's `ostree/lock` (flock only where OFD locks are missing). Each
+ * tryLock opens the file anew, so two locks of one process conflict with each other like those of
+ * two processes; the engine keeps one lock per file and counts its users (src/util/lock-table.ts).
+ * Optional: without it the engine does not lock. Errors carry the errno name in `code`; a host
+ * that finds it cannot lock after all (no helper available) throws code ENOSYS.
+ */
+export interface LockHost {
+  /**
+   * Opens `path` (created when missing, symlinks refused) and takes a lock of `kind` without
+   * waiting: resolves null when another holder conflicts. The engine polls to wait.
+   */
+  tryLock(path: string, kind: LockKind, opts?: TryLockOptions): Promise<HeldLock | null>;
+  /** Describes who holds locks on `path` ("pid 123 (ostree)"), where the host can tell. */
+  describeHolders?(path: string): Promise<string[]>;
+}
+
 /** Everything the engine may use. Only `fs` is required. */
 export interface Host {
   fs: FsHost;
@@ -188,4 +233,6 @@ export interface Host {
   gid?: number;
   /** Cores available for parallel work (default 1). */
   concurrency?: number;
+  /** Inter-process file locks (repo and sysroot locks); without it the engine does not lock. */
+  locks?: LockHost;
 }

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   python3 python3-gi python3-yaml               # GLib oracle (GVariant) + YAML parsing in tests
   time                     # /usr/bin/time for peak RSS in tools/bench
   e2fsprogs                # chattr: the immutable bit on deployment roots (runtimes/posix/immutable.ts)
+  parallel                 # GNU parallel: the suite's test-admin-locking.sh (concurrent admin deploys)
   chromium                 # headless browser for test/browser (driven by playwright-core)
 )
 

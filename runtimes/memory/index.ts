@@ -1,4 +1,5 @@
-// The in-memory host: an inode-modelled filesystem with xattrs, pure-JS SHA-256 and DEFLATE.
+// The in-memory host: an inode-modelled filesystem with xattrs, pure-JS SHA-256 and DEFLATE,
+// in-process file locks.
 // No node:* imports, so it runs in browsers as well as in tests.
 
 import type { Host } from '../../src/host.ts';
@@ -6,11 +7,13 @@ import { createMemoryFs } from './fs.ts';
 import type { MemoryFsOptions } from './fs.ts';
 import { nobleHashProvider } from './hash.ts';
 import { fflateDeflateProvider } from './deflate.ts';
+import { createMemoryLocks } from './locks.ts';
 
 export { createMemoryFs } from './fs.ts';
 export type { MemoryFsOptions } from './fs.ts';
 export { nobleHashProvider } from './hash.ts';
 export { fflateDeflateProvider } from './deflate.ts';
+export { createMemoryLocks } from './locks.ts';
 
 export interface MemoryHostOptions extends MemoryFsOptions {
   /** Environment variables to expose (default empty). */
@@ -23,8 +26,10 @@ export interface MemoryHostOptions extends MemoryFsOptions {
 export function createMemoryHost(options: MemoryHostOptions = {}): Host {
   if (typeof options !== 'object' || options === null) throw new TypeError('createMemoryHost: options must be an object');
   const now = options.now ?? Date.now;
+  const fs = createMemoryFs(options);
   return {
-    fs: createMemoryFs(options),
+    fs,
+    locks: createMemoryLocks(fs),
     hash: nobleHashProvider,
     deflate: fflateDeflateProvider,
     env: options.env ?? {},

@@ -1,5 +1,6 @@
 // Assembles a Host for a runtime that speaks node:* (Node, Bun, Deno): posix fs, node:crypto,
-// node:zlib, global fetch, process env/ids, and whichever xattr backend the runtime found.
+// node:zlib, global fetch, process env/ids, file locks (a python3 helper, see locks.ts), and
+// whichever xattr backend the runtime found.
 
 import * as os from 'node:os';
 import process from 'node:process';
@@ -8,6 +9,7 @@ import { createPosixFs } from './fs.ts';
 import { nodeHashProvider } from './hash.ts';
 import { nodeDeflateProvider } from './deflate.ts';
 import type { XattrLoad } from './xattr-napi.ts';
+import { createPosixLocks } from './locks.ts';
 
 export type RuntimeName = 'node' | 'bun' | 'deno';
 
@@ -54,13 +56,15 @@ function readableEnv(): Record<string, string | undefined> {
 
 /** Builds the Host shared by the Node, Bun and Deno adapters. */
 export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fsOptions: { blockingCalls?: boolean } = {}): RuntimeHost {
+  const env = readableEnv();
   const host: RuntimeHost = {
     runtime,
     fs: createPosixFs({ ...(xattrLoad.xattrs ? { xattrs: xattrLoad.xattrs } : {}), ...fsOptions }),
     hash: nodeHashProvider,
     deflate: nodeDeflateProvider,
-    env: readableEnv(),
+    env,
     now: Date.now,
+    locks: createPosixLocks(env),
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };

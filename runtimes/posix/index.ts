@@ -10,4 +10,5 @@ export type { LibcXattrCalls } from './xattr-libc.ts';
 export { loadNapiXattrs } from './xattr-napi.ts';
 export type { XattrLoad } from './xattr-napi.ts';
 export { assemblePosixHost } from './host.ts';
+export { createPosixLocks } from './locks.ts';
 export type { RuntimeHost, RuntimeName } from './host.ts';

@@ -18,6 +18,7 @@ import { decompressPart, parsePartPayload, payloadCap } from './part.ts';
 import { superblockKey } from './paths.ts';
 import { MAX_SUPERBLOCK_SIZE, isSignedSuperblock, parseSignedSuperblock, parseSuperblock, type Superblock } from './superblock.ts';
 import { wasmXzDecoder, type XzDecoder } from './xz.ts';
+import { withRepoLock } from '../repo/lock.ts';
 
 /** Default cap on one part's decompressed payload. */
 export const DEFAULT_MAX_PART_SIZE = 1024 * 1024 * 1024;
@@ -191,6 +192,10 @@ export interface ApplyResult {
 
 /** `ostree static-delta apply-offline PATH`: applies a delta from the filesystem, in one transaction. */
 export async function applyDeltaOffline(repo: Repo, path: string, opts: ApplyDeltaOptions = {}): Promise<ApplyResult> {
+  return withRepoLock(repo, 'shared', () => applyDeltaOfflineLocked(repo, path, opts));
+}
+
+async function applyDeltaOfflineLocked(repo: Repo, path: string, opts: ApplyDeltaOptions): Promise<ApplyResult> {
   if (typeof path !== 'string' || path === '') throw new XylemError('apply-offline: a delta path is required');
   const { superblockData, dir } = await readDeltaLocation(repo, path);
   const loaded = await loadSuperblock(superblockData, opts.verifySignature);

@@ -10,6 +10,7 @@ import { fromModifiedBase64, toHex } from '../util/bytes.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { joinPath } from '../util/path.ts';
 import { deltaIndexRelPath, deltaNameFromDirs, deltaNameString, deltaRelDir, deltaRelPath, parseDeltaName, type DeltaName } from './paths.ts';
+import { withRepoLock } from '../repo/lock.ts';
 
 async function readdirNames(repo: Repo, path: string): Promise<Array<{ name: string; kind: string }>> {
   try {
@@ -53,6 +54,10 @@ export async function deltaSuperblockChecksum(repo: Repo, name: DeltaName): Prom
 
 /** Removes a delta's folder; "Can't find delta …" when it does not exist. */
 export async function deleteDelta(repo: Repo, name: DeltaName): Promise<void> {
+  return withRepoLock(repo, 'exclusive', () => deleteDeltaLocked(repo, name));
+}
+
+async function deleteDeltaLocked(repo: Repo, name: DeltaName): Promise<void> {
   const dir = joinPath(repo.path, deltaRelDir(name.from, name.to));
   if (!(await repo.fs.lstat(dir))) throw new XylemError(`Can't find delta ${deltaNameString(name)}`);
   await repo.fs.rmrf(dir);

@@ -12,6 +12,7 @@ import { LocalRepoSource } from './source-local.ts';
 import { emptyProgress } from './progress.ts';
 import { remoteTrustPolicy } from '../remote/policy.ts';
 import { joinPath } from '../util/path.ts';
+import { withRepoLock } from '../repo/lock.ts';
 
 async function readOptional(repo: Repo, name: string): Promise<Uint8Array | null> {
   try {
@@ -49,8 +50,12 @@ export interface PullStats {
   contentBytesWritten: number;
 }
 
-/** Copies `refs` (all local refs of `src` when empty) and their objects from `src` into `dest`. */
+/** Copies `refs` (all local refs of `src` when empty) and their objects from `src` into `dest` (holding dest's repo lock shared). */
 export async function pullLocal(dest: Repo, src: Repo, refs: string[], opts: PullLocalOptions = {}): Promise<PullStats> {
+  return withRepoLock(dest, 'shared', () => pullLocalLocked(dest, src, refs, opts));
+}
+
+async function pullLocalLocked(dest: Repo, src: Repo, refs: string[], opts: PullLocalOptions): Promise<PullStats> {
   const depth = opts.depth ?? 0;
   if (!Number.isInteger(depth) || depth < -1) throw new XylemError(`Invalid depth ${depth}`);
   const targets: Array<{ ref: string | null; csum: string }> = [];

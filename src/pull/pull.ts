@@ -46,6 +46,7 @@ import type { Superblock } from '../delta/superblock.ts';
 import { commitState } from '../repo/commit-state.ts';
 import { formatCTime } from './time.ts';
 import { remoteTrustPolicy, type RemoteTrustPolicy, type TrustPolicyOptions } from '../remote/policy.ts';
+import { withRepoLock } from '../repo/lock.ts';
 
 const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
 
@@ -304,8 +305,15 @@ async function readIfExists(repo: Repo, path: string): Promise<Uint8Array | null
   }
 }
 
-/** Pulls from `remote` (a configured remote name or a file:// URL) into `repo`. */
+/**
+ * Pulls from `remote` (a configured remote name or a file:// URL) into `repo`, holding the repo
+ * lock shared throughout (its batches publish objects no ref reaches yet: prune must wait).
+ */
 export async function pull(repo: Repo, remote: string, opts: PullOptions = {}): Promise<PullResult> {
+  return withRepoLock(repo, 'shared', () => pullLocked(repo, remote, opts));
+}
+
+async function pullLocked(repo: Repo, remote: string, opts: PullOptions): Promise<PullResult> {
   if (typeof remote !== 'string' || remote === '') throw new XylemError('REMOTE must be specified');
   if (typeof opts !== 'object' || opts === null) throw new TypeError('pull: options must be an object');
   const depth = opts.depth ?? 0;

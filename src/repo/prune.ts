@@ -3,6 +3,7 @@
 // --only-branch), commits only, or a dry run; plus explicit commit deletion with tombstones, and
 // static deltas whose target commit is gone (or, --static-deltas-only, those to one commit).
 // Counts and sizes are reported as ostree does: loose file/dirtree/dirmeta/commit objects only.
+// Every deleter holds the repo lock exclusive (src/repo/lock.ts), reachability included.
 
 import type { Repo } from './repo.ts';
 import { ObjectType, isMetadataType, objectTypeName, isValidChecksum } from '../format/objects.ts';
@@ -15,6 +16,7 @@ import { pruneSummaryCache } from '../remote/config.ts';
 import { listDeltas } from '../delta/manage.ts';
 import { deltaRelDir } from '../delta/paths.ts';
 import { joinPath } from '../util/path.ts';
+import { withRepoLock } from './lock.ts';
 
 export { formatSize } from '../util/format-size.ts';
 
@@ -56,6 +58,10 @@ async function storageSize(repo: Repo, checksum: string, type: ObjectType): Prom
 
 /** Deletes every loose object not in `reachable`; the shared tail of both prune paths. */
 export async function pruneFromReachable(repo: Repo, reachable: Set<ObjectKey>, opts: PruneOptions = {}): Promise<PruneResult> {
+  return withRepoLock(repo, 'exclusive', () => pruneFromReachableLocked(repo, reachable, opts));
+}
+
+async function pruneFromReachableLocked(repo: Repo, reachable: Set<ObjectKey>, opts: PruneOptions): Promise<PruneResult> {
   const objects = (await repo.listObjects()).filter((o) => LISTED.has(o.type));
   const result: PruneResult = { total: 0, pruned: 0, freedBytes: 0 };
   for (const o of objects) {
@@ -109,6 +115,10 @@ async function traverseKeepYoungerThan(
 
 /** `ostree prune` without --delete-commit / --static-deltas-only: computes roots and prunes. */
 export async function pruneRepo(repo: Repo, opts: PruneOptions = {}): Promise<PruneResult> {
+  return withRepoLock(repo, 'exclusive', () => pruneRepoLocked(repo, opts));
+}
+
+async function pruneRepoLocked(repo: Repo, opts: PruneOptions): Promise<PruneResult> {
   const depth = opts.depth ?? -1;
   if (!Number.isInteger(depth) || depth < -1) throw new XylemError(`Invalid depth ${depth}`);
   const commitOnly = opts.commitOnly === true;
@@ -159,6 +169,10 @@ export async function pruneRepo(repo: Repo, opts: PruneOptions = {}): Promise<Pr
  * is not in the repo (every prune does this).
  */
 export async function pruneStaticDeltas(repo: Repo, commit: string | null): Promise<void> {
+  return withRepoLock(repo, 'exclusive', () => pruneStaticDeltasLocked(repo, commit));
+}
+
+async function pruneStaticDeltasLocked(repo: Repo, commit: string | null): Promise<void> {
   if (commit !== null && typeof commit !== 'string') throw new TypeError('pruneStaticDeltas: commit must be a string or null');
   for (const name of await listDeltas(repo)) {
     if (commit !== null) {
@@ -170,6 +184,10 @@ export async function pruneStaticDeltas(repo: Repo, commit: string | null): Prom
 
 /** `prune --delete-commit`: refuses commits that a ref points to; turns on tombstones first. */
 export async function deleteCommit(repo: Repo, checksum: string): Promise<void> {
+  return withRepoLock(repo, 'exclusive', () => deleteCommitLocked(repo, checksum));
+}
+
+async function deleteCommitLocked(repo: Repo, checksum: string): Promise<void> {
   for (const r of await listAllRefs(repo)) {
     if (r.checksum === checksum) throw new XylemError(`Commit '${checksum}' is referenced by '${r.name}'`);
   }

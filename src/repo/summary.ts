@@ -14,6 +14,7 @@ import { XylemError, errnoCode } from '../util/errors.ts';
 import { listLocalRefs, listMirrorRefs, listRemoteRefs } from './refs.ts';
 import { remoteOption } from '../remote/config.ts';
 import { reindexDeltas } from '../delta/manage.ts';
+import { withRepoLock } from './lock.ts';
 
 export const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
 
@@ -157,6 +158,10 @@ export async function buildSummary(repo: Repo, opts: SummaryOptions = {}): Promi
 
 /** Regenerates `summary` (atomically), after the delta indexes, and removes a now-stale `summary.sig`. */
 export async function regenerateSummary(repo: Repo, opts: SummaryOptions = {}): Promise<Uint8Array> {
+  return withRepoLock(repo, 'shared', () => regenerateSummaryLocked(repo, opts));
+}
+
+async function regenerateSummaryLocked(repo: Repo, opts: SummaryOptions): Promise<Uint8Array> {
   const bytes = await buildSummary(repo, opts);
   // As ostree_repo_regenerate_summary: the per-commit delta indexes are rewritten first (the
   // summary advertises ostree.summary.indexed-deltas=true, so pulls look there).

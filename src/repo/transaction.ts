@@ -1,7 +1,9 @@
 // Atomic repository writes. Objects are written under tmp/staging-*/XX/ (no ref can see them), then
 // made durable (syncfs or per-file fsync), renamed into objects/ — content and trees first, commits
 // last — made durable again, and only then are refs moved. A crash at any point leaves either
-// unreferenced objects or staging debris, never a ref to a missing or torn object.
+// unreferenced objects or staging debris, never a ref to a missing or torn object. From its first
+// use to its commit or abort a transaction holds the repo lock shared (libostree's
+// prepare_transaction), so a prune cannot delete what it found present and is about to reference.
 
 import { Repo, randomSuffix } from './repo.ts';
 import {
@@ -20,6 +22,7 @@ import { toHex, utf8 } from '../util/bytes.ts';
 import { CorruptionError, XylemError, errnoCode } from '../util/errors.ts';
 import { setRef } from './refs.ts';
 import { hashFileInto } from '../util/hash-file.ts';
+import { popRepoLock, pushRepoLock } from './lock.ts';
 
 interface Staged {
   checksum: string;
@@ -64,6 +67,8 @@ export class Transaction {
   private stagedDirs: Set<string>;
   private refUpdates: RefUpdate[] = [];
   private started = false;
+  /** The shared repo lock push, once taken (see lock()). */
+  private locking: Promise<void> | null = null;
   private keepStaging = false;
   private finished = false;
   readonly stats: TransactionStats = {
@@ -100,7 +105,31 @@ export class Transaction {
     this.perFileFsync = repo.fsyncEnabled && !repo.fs.syncfs;
   }
 
+  /** Takes the shared repo lock on first use; held until commit or abort. */
+  private lock(): Promise<void> {
+    if (this.finished) return Promise.reject(new XylemError('Transaction already finished'));
+    if (!this.locking) {
+      this.locking = pushRepoLock(this.repo, 'shared');
+      // a failed push holds nothing: the next use tries again
+      this.locking.catch(() => (this.locking = null));
+    }
+    return this.locking;
+  }
+
+  private async unlock(): Promise<void> {
+    const l = this.locking;
+    this.locking = null;
+    if (!l) return;
+    try {
+      await l;
+    } catch {
+      return;
+    }
+    await popRepoLock(this.repo, 'shared');
+  }
+
   private async start(): Promise<void> {
+    await this.lock();
     if (this.started) return;
     if (this.finished) throw new XylemError('Transaction already finished');
     this.started = true;
@@ -114,6 +143,7 @@ export class Transaction {
   /** Whether the object exists in the repo or is staged in this transaction. */
   async hasObject(checksum: string, type: ObjectType): Promise<boolean> {
     if (this.staged.has(this.key(checksum, type))) return true;
+    await this.lock();
     return this.repo.hasObject(checksum, type);
   }
 
@@ -403,6 +433,15 @@ export class Transaction {
       this.keepStaging = true;
       throw new XylemError('OSTREE_REPO_TEST_ERROR_PRE_COMMIT');
     }
+    await this.lock();
+    try {
+      return await this.commitLocked();
+    } finally {
+      await this.unlock();
+    }
+  }
+
+  private async commitLocked(): Promise<TransactionStats> {
     const all = [...this.staged.values()];
     if (all.length) {
       const late = (s: Staged) => s.type === ObjectType.Commit || s.type === ObjectType.CommitMeta;
@@ -436,7 +475,11 @@ export class Transaction {
 
   /** Throws away everything staged. */
   async abort(): Promise<void> {
-    await this.cleanup();
+    try {
+      await this.cleanup();
+    } finally {
+      await this.unlock();
+    }
   }
 
   private async cleanup(): Promise<void> {

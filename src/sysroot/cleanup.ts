@@ -118,6 +118,7 @@ async function refsTransaction(sysroot: Sysroot, repo: Repo, apply: () => Promis
  * and their (possibly empty) folders left in place, as libostree does.
  */
 export async function generateDeploymentRefs(sysroot: Sysroot): Promise<void> {
+  await sysroot.ensureWriteLock();
   const repo = await sysroot.repo();
   await refsTransaction(sysroot, repo, async () => {
     for (const r of await listLocalRefs(repo)) {
@@ -131,6 +132,7 @@ export async function generateDeploymentRefs(sysroot: Sysroot): Promise<void> {
 }
 
 export async function cleanupSysroot(sysroot: Sysroot, opts: CleanupOptions = {}): Promise<CleanupResult> {
+  await sysroot.ensureWriteLock();
   const result: CleanupResult = { deletedDeployments: [], deletedBootDirs: [], prune: null };
   await cleanupOtherBootversions(sysroot);
   await cleanupOldDeployments(sysroot, result);

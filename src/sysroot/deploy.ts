@@ -79,6 +79,7 @@ async function prepareEtc(sysroot: Sysroot, root: string): Promise<boolean> {
  * only when overridden. A staged deployment stops here until finalizeDeployment.
  */
 export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTreeOptions, 'mergeDeployment'>): Promise<Deployment> {
+  await sysroot.ensureWriteLock();
   validateOsname(opts.osname);
   if (!CHECKSUM_RE.test(opts.revision)) throw new XylemError(`Invalid commit checksum '${opts.revision}'`);
   // Refused before anything is written: one of them would otherwise corrupt the BLS entry.
@@ -141,6 +142,7 @@ export async function finalizeDeployment(
   out: (line: string) => void = () => undefined,
   warn: (line: string) => void = out,
 ): Promise<EtcMergeSkip[]> {
+  await sysroot.ensureWriteLock();
   const fs = sysroot.fs;
   const root = sysroot.deploymentPath(d);
   if (merge && d.bootconfig.get('options') === undefined) d.bootconfig.set('options', merge.bootconfig.get('options') ?? '');

@@ -32,6 +32,7 @@ export function parseDeploymentIndex(s: string): number {
 
 /** Removes the deployment at `index` from the boot set (not the booted one). */
 export async function undeploy(sysroot: Sysroot, index: number, out?: (l: string) => void): Promise<{ removed: Deployment; result: WriteResult }> {
+  await sysroot.ensureWriteLock();
   const target = deploymentAt(sysroot, index);
   if (deploymentsEqual(target, sysroot.booted)) throw new XylemError(`Cannot undeploy currently booted deployment ${index}`);
   const list = sysroot.deployments.filter((d) => d !== target);
@@ -41,6 +42,7 @@ export async function undeploy(sysroot: Sysroot, index: number, out?: (l: string
 
 /** Moves the deployment at `index` to the front (the default boot entry). */
 export async function setDefault(sysroot: Sysroot, index: number, out?: (l: string) => void): Promise<WriteResult | null> {
+  await sysroot.ensureWriteLock();
   const target = deploymentAt(sysroot, index);
   if (index === 0) return null;
   const list = [target, ...sysroot.deployments.filter((d) => d !== target)];
@@ -49,6 +51,7 @@ export async function setDefault(sysroot: Sysroot, index: number, out?: (l: stri
 
 /** Atomically replaces a deployment's .origin (and its in-memory copy). */
 export async function writeOrigin(sysroot: Sysroot, d: Deployment, origin: KeyFile): Promise<void> {
+  await sysroot.ensureWriteLock();
   await writeTextAtomic(sysroot.fs, sysroot.originPath(d), origin.toString());
   d.origin = origin;
 }
@@ -59,6 +62,7 @@ function copyOrigin(d: Deployment): KeyFile {
 
 /** Pins (kept by every later deploy) or unpins a deployment. */
 export async function setPinned(sysroot: Sysroot, index: number, pinned: boolean): Promise<Deployment> {
+  await sysroot.ensureWriteLock();
   const d = deploymentAt(sysroot, index);
   if (d.staged) throw new XylemError('Cannot pin staged deployment');
   const origin = copyOrigin(d);
@@ -76,6 +80,7 @@ export async function setPinned(sysroot: Sysroot, index: number, pinned: boolean
  * ostree_sysroot_deployment_set_kargs_in_place does.
  */
 export async function setKargsInPlace(sysroot: Sysroot, d: Deployment, kargs: KernelArgs): Promise<void> {
+  await sysroot.ensureWriteLock();
   if (d.staged && sysroot.stagedState) {
     // A staged deployment has no boot entry yet: its state file carries the arguments.
     const state = { ...sysroot.stagedState, kargs: kargs.toArgv() };
@@ -98,6 +103,7 @@ export async function setKargsInPlace(sysroot: Sysroot, d: Deployment, kargs: Ke
 
 /** `kargs edit-in-place --append-if-missing=…` for every deployment. */
 export async function appendKargsIfMissingInPlace(sysroot: Sysroot, args: string[]): Promise<void> {
+  await sysroot.ensureWriteLock();
   for (const d of sysroot.deployments) {
     const k = KernelArgs.parse(d.bootconfig.get('options') ?? '');
     for (const a of args) k.appendIfMissing(a);
@@ -123,6 +129,7 @@ export async function setOrigin(
   branch: string | null,
   remoteOptions: RemoteOptions = [],
 ): Promise<void> {
+  await sysroot.ensureWriteLock();
   const repo = await sysroot.repo();
   await addRemote(repo, remote, url, { ifNotExists: true, options: remoteOptions });
   const origin = copyOrigin(d);
@@ -141,6 +148,7 @@ export async function setOrigin(
  * ostree_sysroot_deployment_set_kargs, used by `instutil set-kargs`).
  */
 export async function setKargs(sysroot: Sysroot, index: number, kargs: KernelArgs, out?: (l: string) => void): Promise<WriteResult> {
+  await sysroot.ensureWriteLock();
   const target = deploymentAt(sysroot, index);
   const bc = target.bootconfig.clone();
   bc.set('options', kargs.toString());

@@ -182,6 +182,7 @@ export interface StageTreeOptions {
  * staged deployment is deleted.
  */
 export async function stageTree(sysroot: Sysroot, opts: StageTreeOptions): Promise<Deployment> {
+  await sysroot.ensureWriteLock();
   if (!sysroot.booted) throw new XylemError('Cannot stage deployment: Not currently booted into an OSTree system');
   const fs = sysroot.fs;
   if (opts.lockFinalization) {
@@ -267,6 +268,7 @@ async function finalizeInner(sysroot: Sysroot, out: (line: string) => void): Pro
  * boot/ostree/finalize-failure.stamp and rethrown; a success removes an earlier stamp.
  */
 export async function finalizeStaged(sysroot: Sysroot, out: (line: string) => void = () => undefined): Promise<FinalizeResult> {
+  await sysroot.ensureWriteLock();
   const stamp = sysroot.abs(`boot/${FINALIZE_FAILURE_STAMP}`);
   try {
     const r = await finalizeInner(sysroot, out);
@@ -289,6 +291,7 @@ export async function finalizeStaged(sysroot: Sysroot, out: (line: string) => vo
  * finalization left.
  */
 export async function bootComplete(sysroot: Sysroot): Promise<void> {
+  await sysroot.ensureWriteLock();
   const failure = await readFinalizeFailure(sysroot);
   if (failure === null) return;
   await sysroot.fs.unlink(sysroot.abs(`boot/${FINALIZE_FAILURE_STAMP}`)).catch((e) => {

@@ -21,6 +21,7 @@ import {
 } from './deployment.ts';
 import { readlinkOrNull, readSmallText } from './fsutil.ts';
 import { loadStaged, type StagedState } from './staged.ts';
+import { lockSysroot, unlockSysroot } from './lock.ts';
 
 /** More boot entries than this is not a real sysroot. */
 const MAX_ENTRIES = 4096;
@@ -50,6 +51,14 @@ export interface SysrootLoadOptions {
    * sysroot reads it, as libostree.
    */
   runDir?: string;
+  /**
+   * Take the sysroot lock (ostree/lock) before reading, waiting for other holders, as `ostree
+   * admin` does for the commands that write: what is loaded then stays true until unlock().
+   * Writes take the lock anyway (ensureWriteLock), re-reading the sysroot if they had to.
+   */
+  lock?: boolean;
+  /** Called once when the lock is busy and loading waits for it. */
+  onLockWait?: () => void;
 }
 
 export class Sysroot {
@@ -74,6 +83,8 @@ export class Sysroot {
   /** See SysrootLoadOptions.runDir. */
   readonly runDir: string;
   private repoCache: Repo | null = null;
+  private locked = false;
+  private readonly onLockWait: (() => void) | undefined;
 
   private constructor(host: Host, path: string, opts: SysrootLoadOptions = {}) {
     this.host = host;
@@ -81,18 +92,68 @@ export class Sysroot {
     this.fs = host.fs;
     this.path = path;
     this.debug = parseSysrootDebug(host.env?.OSTREE_SYSROOT_DEBUG);
+    this.onLockWait = opts.onLockWait;
   }
 
   /** Opens and loads the sysroot at `path` (it must have ostree/repo). */
   static async load(host: Host, path: string, opts: SysrootLoadOptions = {}): Promise<Sysroot> {
     if (typeof path !== 'string' || path === '') throw new XylemError('A sysroot path is required');
     if (opts.runDir !== undefined && (typeof opts.runDir !== 'string' || opts.runDir === '')) throw new XylemError('runDir must be a non-empty path');
+    if (opts.lock !== undefined && typeof opts.lock !== 'boolean') throw new XylemError('lock must be a boolean');
+    if (opts.onLockWait !== undefined && typeof opts.onLockWait !== 'function') throw new XylemError('onLockWait must be a function');
     const s = new Sysroot(host, path, opts);
     if (!(await host.fs.stat(path))) throw new XylemError(`opendir(${path}): No such file or directory`);
     if (!(await host.fs.stat(s.abs('ostree/repo'))))
       throw new XylemError(`No sysroot found at ${path}: ostree/repo is missing (run: ostree admin init-fs)`);
-    await s.reload();
+    if (opts.lock) await s.lock();
+    try {
+      await s.reload();
+    } catch (e) {
+      await s.unlock();
+      throw e;
+    }
     return s;
+  }
+
+  /** Whether this object holds the sysroot lock. */
+  get isLocked(): boolean {
+    return this.locked;
+  }
+
+  /**
+   * Takes the sysroot lock (ostree_sysroot_lock), waiting for other processes; no-op when held.
+   * Resolves true when the lock was free in this process (false: another holder here, such as
+   * rpm-xylem's transaction, had it already).
+   */
+  async lock(): Promise<boolean> {
+    if (this.locked) return false;
+    const took = await lockSysroot(this.host, this.path, this.onLockWait ? { onWait: this.onLockWait } : {});
+    this.locked = true;
+    return took;
+  }
+
+  /** Releases the sysroot lock (ostree_sysroot_unlock); no-op when not held. */
+  async unlock(): Promise<void> {
+    if (!this.locked) return;
+    this.locked = false;
+    await unlockSysroot(this.host, this.path);
+  }
+
+  /**
+   * Every engine function that writes to the sysroot calls this first: without the lock it takes
+   * it, then re-reads the sysroot (another process may have changed it since load) and keeps it
+   * until unlock() or the process ends, so a sequence of writes is not interleaved. When another
+   * holder of this process has the lock already, that holder's hold covers the write.
+   */
+  async ensureWriteLock(): Promise<void> {
+    if (this.locked) return;
+    if (await this.lock()) {
+      await this.reload();
+      return;
+    }
+    // Held already by another holder of this process (rpm-xylem's transaction, taken before this
+    // object loaded): nothing changed, and that holder keeps the lock for as long as it runs.
+    await this.unlock();
   }
 
   /** Absolute-or-cwd-relative path of something inside the sysroot. */

@@ -60,6 +60,7 @@ function isoTime(ts: bigint): string {
 
 /** Pulls and deploys the newest (or overridden) commit of the merge deployment's origin. */
 export async function upgrade(sysroot: Sysroot, opts: UpgradeOptions = {}): Promise<UpgradeResult> {
+  await sysroot.ensureWriteLock();
   const out = opts.out ?? (() => undefined);
   const merge = sysroot.mergeDeployment(opts.osname ?? null);
   if (!merge) throw new XylemError(`No previous deployment for OS '${opts.osname ?? sysroot.booted?.osname ?? ''}'`);

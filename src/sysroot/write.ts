@@ -138,6 +138,7 @@ async function fullSystemSync(sysroot: Sysroot): Promise<void> {
 
 /** Writes `list` as the new boot set (see the file header). Updates `sysroot` in place. */
 export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opts: WriteDeploymentsOptions = {}): Promise<WriteResult> {
+  await sysroot.ensureWriteLock();
   const fs = sysroot.fs;
   const out = opts.out ?? (() => undefined);
   // The staged deployment is not part of the boot set: it stays staged when the new list still
@@ -296,6 +297,7 @@ export async function simpleWriteDeployment(
   merge: Deployment | null,
   opts: SimpleWriteOptions = {},
 ): Promise<WriteResult> {
+  await sysroot.ensureWriteLock();
   const list = planNewDeploymentList(sysroot, osname, newDeployment, merge, opts);
   const known = sysroot.deployments.some((d) => deploymentsEqual(d, newDeployment));
   const before = await bootLinks(sysroot);

@@ -77,6 +77,8 @@ interface AdminCtx {
   sysrootPath: string;
   p: Parsed;
   line(s: string): void;
+  /** Sysroots this command loaded: their locks are released (ostree/lock unlinked) when it ends. */
+  loaded: Sysroot[];
 }
 
 function parseSub(ctx: CliContext, argv: string[], specs: OptionSpec[]): Parsed {
@@ -84,8 +86,18 @@ function parseSub(ctx: CliContext, argv: string[], specs: OptionSpec[]): Parsed 
   return parseOptions(argv, [...specs, ...COMMON.filter((c) => !names.has(c.name))]);
 }
 
-async function loadSysroot(a: AdminCtx): Promise<Sysroot> {
-  return Sysroot.load(a.ctx.host, a.sysrootPath);
+/**
+ * Loads the sysroot; `forWrite` takes the sysroot lock first (waiting, as `ostree admin` does
+ * for every command without OSTREE_ADMIN_BUILTIN_FLAG_UNLOCKED).
+ */
+async function loadSysroot(a: AdminCtx, forWrite = false): Promise<Sysroot> {
+  const s = await Sysroot.load(
+    a.ctx.host,
+    a.sysrootPath,
+    forWrite ? { lock: true, onLockWait: () => a.ctx.out('Waiting for sysroot lock...\n') } : {},
+  );
+  a.loaded.push(s);
+  return s;
 }
 
 async function readProcCmdline(ctx: CliContext): Promise<string> {
@@ -143,7 +155,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       if (!refspec) throw new UsageError('REF/REV must be specified');
       if (p.flag('karg-proc-cmdline') && p.flag('karg-none')) throw new UsageError('Cannot specify both --karg-proc-cmdline and --karg-none');
       if (p.list('overlay-initrd').length > 0) throw new XylemError('--overlay-initrd is not supported yet');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const repo = await sysroot.repo();
       const osname = p.value('os') ?? sysroot.booted?.osname;
       if (!osname) throw new XylemError('Not currently booted into an OSTree system and no --os= argument given');
@@ -220,7 +232,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     async run(a) {
       const [idx] = a.p.positionals;
       if (idx === undefined) throw new UsageError('INDEX must be specified');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const { removed } = await undeploy(sysroot, parseDeploymentIndex(idx), a.line);
       a.line(`Deleted deployment ${removed.csum}.${removed.deployserial}`);
       return 0;
@@ -231,7 +243,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     async run(a) {
       const [idx] = a.p.positionals;
       if (idx === undefined) throw new UsageError('INDEX must be specified');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       await setDefault(sysroot, parseDeploymentIndex(idx), a.line);
       return 0;
     },
@@ -239,7 +251,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
   cleanup: {
     specs: [],
     async run(a) {
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       await cleanupSysroot(sysroot, { prune: true, out: a.line });
       return 0;
     },
@@ -248,7 +260,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     specs: [{ name: 'unpin', short: 'u', kind: 'flag', description: 'Unpin instead of pinning' }],
     async run(a) {
       if (a.p.positionals.length === 0) throw new UsageError('INDEX must be specified');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const unpin = a.p.flag('unpin');
       for (const s of a.p.positionals) {
         const i = parseDeploymentIndex(s);
@@ -293,7 +305,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     async run(a) {
       const [sub] = a.p.positionals;
       if (sub !== 'edit-in-place') throw new UsageError(sub ? `Unknown "kargs" subcommand '${sub}'` : 'No "kargs" subcommand specified');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       if (sysroot.deployments.length === 0) throw new XylemError('Unable to find a deployment in sysroot');
       await appendKargsIfMissingInPlace(sysroot, a.p.list('append-if-missing'));
       return 0;
@@ -322,7 +334,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     async run(a) {
       const [remote, url, branch] = a.p.positionals;
       if (!remote || !url) throw new UsageError('REMOTENAME and URL must be specified');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const idx = a.p.value('index');
       const d = idx !== undefined ? deploymentAt(sysroot, parseDeploymentIndex(idx)) : sysroot.booted;
       if (!d) throw new XylemError('Not currently booted into an OSTree system');
@@ -350,7 +362,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       const p = a.p;
       if (p.flag('pull-only') && p.flag('deploy-only')) throw new UsageError('Cannot simultaneously specify --pull-only and --deploy-only');
       if (p.flag('reboot')) throw new XylemError('--reboot is not supported');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const stage = p.flag('stage') || a.ctx.env.OSTREE_EX_STAGE_DEPLOYMENTS === '1';
       if (stage && !sysroot.booted) throw new XylemError('Cannot stage deployment: Not currently booted into an OSTree system');
       const r = await upgrade(sysroot, {
@@ -373,7 +385,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       // As ostree: only meaningful on a booted system (run by ostree-finalize-staged.service).
       if (!(await a.ctx.host.fs.stat('/run/ostree-booted'))) return 0;
       if (a.p.flag('hold')) throw new XylemError('--hold is not supported');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       await finalizeStaged(sysroot, a.line);
       return 0;
     },
@@ -382,7 +394,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
     specs: [],
     async run(a) {
       if (!(await a.ctx.host.fs.stat('/run/ostree-booted'))) return 0;
-      await bootComplete(await loadSysroot(a));
+      await bootComplete(await loadSysroot(a, true));
       return 0;
     },
   },
@@ -395,7 +407,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       const [target] = a.p.positionals;
       if (!target) throw new UsageError('REF must be specified');
       if (a.p.flag('reboot')) throw new XylemError('--reboot is not supported');
-      const sysroot = await loadSysroot(a);
+      const sysroot = await loadSysroot(a, true);
       const merge = sysroot.mergeDeployment(a.p.value('os') ?? null);
       if (!merge) throw new XylemError('No previous deployment to switch from');
       const origin = switchOrigin(merge.origin, target);
@@ -451,8 +463,13 @@ export const command: Command = {
       throw new UsageError(word === undefined ? `No "admin ${name}" subcommand specified` : `Unknown "admin ${name}" subcommand '${word}'`);
     }
     sysrootPath = p.value('sysroot') ?? sysrootPath;
-    const a: AdminCtx = { ctx, sysrootPath, p, line: (s) => ctx.out(`${s}\n`) };
-    return sub.run(a);
+    const a: AdminCtx = { ctx, sysrootPath, p, line: (s) => ctx.out(`${s}\n`), loaded: [] };
+    try {
+      return await sub.run(a);
+    } finally {
+      // As libostree when the sysroot is finalized: the lock goes and its file is removed.
+      for (const s of a.loaded) await s.unlock().catch(() => undefined);
+    }
   },
 };
 

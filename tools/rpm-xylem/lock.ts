@@ -3,15 +3,13 @@
 //     (pid + its start time from /proc, so a reused pid is not mistaken for the owner). A record
 //     whose owner is gone is stale: the next transaction claims it by renaming it away (only one
 //     process can win that rename), cleans up after it, and proceeds.
-//  2. SYSROOT/ostree/lock, libostree's sysroot lock: an exclusive POSIX record lock (libostree
-//     takes an OFD lock on it; the two kinds conflict), so real `ostree admin` commands wait for
-//     us and we refuse to start while one of them runs. Node has no fcntl(), so a small python3
-//     helper holds it and releases it when our stdin closes — also when this process dies. When
-//     python3 is missing only lock 1 is taken (XYLEM_DEBUG says so).
+//  2. SYSROOT/ostree/lock, libostree's sysroot lock, through the engine (src/sysroot/lock.ts over
+//     Host.locks: an OFD lock, as libostree's), so real `ostree admin` commands wait for us and we
+//     refuse to start while one of them runs; the Sysroot objects this process loads share it.
+//     Hosts without locks (no python3 for the posix helper) take only lock 1.
 // While it runs, the owner polls for a cancel request and maps SIGINT/SIGTERM to cancellation.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Host } from '../../src/host.ts';
 import {
   CancelToken,
@@ -28,6 +26,8 @@ import {
 } from '../../src/updater/index.ts';
 import { XylemError, errnoCode } from '../../src/util/errors.ts';
 import { joinPath } from '../../src/util/path.ts';
+import { lockSysroot, unlockSysroot } from '../../src/sysroot/lock.ts';
+import { LockTimeoutError } from '../../src/util/lock-table.ts';
 
 /** The owner's start time (field 22 of /proc/PID/stat), null when /proc cannot tell. */
 export function processStartTime(pid: number): string | null {
@@ -66,63 +66,18 @@ export class TransactionBusyError extends XylemError {
   }
 }
 
-const HELPER = `
-import errno, fcntl, os, sys
-p = sys.argv[1]
-while True:
-    fd = os.open(p, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY, 0o600)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        if e.errno in (errno.EAGAIN, errno.EACCES):
-            sys.stdout.write("busy\\n"); sys.stdout.flush(); sys.exit(0)
-        raise
-    if os.fstat(fd).st_nlink > 0:
-        break
-    os.close(fd)
-sys.stdout.write("locked\\n"); sys.stdout.flush()
-try:
-    sys.stdin.buffer.read()
-finally:
-    try:
-        os.unlink(p)
-    except OSError:
-        pass
-`;
-
-/** Holds ostree/lock through the helper; null when python3 is unavailable. Throws when busy. */
-async function takeOstreeLock(lockPath: string, env: Record<string, string | undefined>): Promise<ChildProcess | null> {
-  // The system interpreter first: version-manager shims (pyenv) cost a second per start.
-  const python = env.XYLEM_PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-  const child = spawn(python, ['-c', HELPER, lockPath], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const answer = await new Promise<string>((resolve) => {
-    let buf = '';
-    let err = '';
-    child.on('error', (e) => resolve(`error:${(e as Error).message}`));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('\n')) resolve(buf.trim());
-    });
-    child.on('exit', (code) => resolve(buf.trim() || `exit:${code}:${err.trim()}`));
-  });
-  if (answer === 'locked') {
-    child.stdout!.removeAllListeners('data');
-    return child;
+/** Takes ostree/lock without waiting (the engine's sysroot lock, Host.locks); throws busy when held. */
+async function takeOstreeLock(host: Host, sysroot: string): Promise<boolean> {
+  try {
+    await lockSysroot(host, sysroot, { timeoutMs: 0 });
+  } catch (e) {
+    if (e instanceof LockTimeoutError) {
+      const by = e.holders.length ? ` by ${e.holders.join(', ')}` : '';
+      throw new TransactionBusyError(`ostree (the sysroot lock ostree/lock is held${by})`);
+    }
+    throw e;
   }
-  if (answer === 'busy') throw new TransactionBusyError('ostree (another process holds the sysroot lock ostree/lock)');
-  if (answer.startsWith('error:')) {
-    if (env.XYLEM_DEBUG) process.stderr.write(`rpm-xylem: ${python} unavailable (${answer.slice(6)}); not taking ostree/lock\n`);
-    return null;
-  }
-  throw new XylemError(`Taking the sysroot lock ${lockPath} failed: ${answer}`);
-}
-
-async function releaseOstreeLock(child: ChildProcess | null): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.stdin!.end();
-  await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+  return true;
 }
 
 export interface HeldTransaction {
@@ -143,7 +98,6 @@ function newId(): string {
 /** Starts a transaction titled `title` on `sysroot` (see the file header), or throws busy. */
 export async function beginTransaction(host: Host, sysroot: string, title: string): Promise<HeldTransaction> {
   const fs = host.fs;
-  const env = host.env ?? {};
   const paths = statePaths(sysroot);
   const state: TransactionState = {
     id: newId(),
@@ -189,9 +143,9 @@ export async function beginTransaction(host: Host, sysroot: string, title: strin
     await fs.unlink(aside).catch(() => undefined);
     recovered = moved ?? other ?? { ...state, title: '(unreadable record)' };
   }
-  let helper: ChildProcess | null;
+  let locked: boolean;
   try {
-    helper = await takeOstreeLock(joinPath(sysroot, 'ostree/lock'), env);
+    locked = await takeOstreeLock(host, sysroot);
   } catch (e) {
     await removeTransactionState(fs, sysroot);
     throw e;
@@ -252,7 +206,7 @@ export async function beginTransaction(host: Host, sysroot: string, title: strin
         finished: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       }).catch(() => undefined);
       await removeTransactionState(fs, sysroot);
-      await releaseOstreeLock(helper);
+      if (locked) await unlockSysroot(host, sysroot);
     },
   };
 }
