@@ -4,7 +4,7 @@
 import type { FsHost } from '../../src/host.ts';
 import type { DeltaCache } from '../../src/delta/on-demand-cache.ts';
 import { checkCacheKey } from '../../src/delta/on-demand-cache.ts';
-import { writeFileAtomic } from '../../src/repo/repo.ts';
+import { writeFileAtomic } from '../../src/util/atomic-write.ts';
 
 export class FsDeltaCache implements DeltaCache {
   readonly name = 'fs';

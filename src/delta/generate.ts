@@ -12,7 +12,7 @@
 // timestamp is the target commit's, and the xz encoder must be deterministic.
 
 import type { Repo } from '../repo/repo.ts';
-import { writeFileAtomic } from '../repo/repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { ObjectType, isReg, isLnk, type FileHeader } from '../format/objects.ts';
 import type { GVValue, GVVariant } from '../format/gvariant.ts';
 import type { Metadata } from '../format/objects.ts';

@@ -21,6 +21,6 @@ export { executePart, countOps, type BspatchFn, type OpCounts } from './execute.
 export { applyDeltaOffline, executeDelta, loadSuperblock, DEFAULT_MAX_PART_SIZE, type ApplyDeltaOptions, type ApplyResult, type SuperblockVerifier, type PartLoader } from './apply.ts';
 export { generateDelta, type GenerateDeltaOptions, type GenerateDeltaResult, type DeltaKernels, type DeltaSigner } from './generate.ts';
 export { listDeltas, deltaSuperblockChecksum, deleteDelta, reindexDeltas, listDeltaIndexes, encodeDeltaIndex } from './manage.ts';
-export { showDelta, formatSize } from './show.ts';
+export { showDelta } from './show.ts';
 export { advertisedDeltas, parseDeltaIndex, fetchDeltaIndex, chooseDelta, applyDeltaFromSource, createDeltaHook, localDeltaFetch, type DeltaFetch, type DeltaHookContext } from './source.ts';
 export { fetchPullSuperblock, deltaPullSizes, applyPulledDelta, bestDeltaStart, type DeltaPullSizes, type DeltaStart } from './source.ts';

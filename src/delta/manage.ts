@@ -3,7 +3,7 @@
 // (delta-indexes/XX/REST.index = a{sv} {ostree.static-deltas: a{sv} name → <ay sha256(superblock)>}).
 
 import type { Repo } from '../repo/repo.ts';
-import { writeFileAtomic } from '../repo/repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { encode, type GVValue, type GVVariant } from '../format/gvariant.ts';
 import { glibDictOrder } from '../format/glib-hash-order.ts';
 import { fromModifiedBase64, toHex } from '../util/bytes.ts';

@@ -11,7 +11,6 @@ import { deltaNameString, deltaRelDir, superblockKey, type DeltaName } from './p
 import { wasmXzDecoder, type XzDecoder } from './xz.ts';
 import { formatSize } from '../util/format-size.ts';
 
-export { formatSize } from '../util/format-size.ts';
 
 function sized(label: string, n: bigint): string {
   return `${label}: ${n} (${formatSize(n)})\n`;

@@ -7,7 +7,7 @@
 // Where the objects come from is an ObjectSource.
 
 import type { Repo } from '../repo/repo.ts';
-import { writeFileAtomic } from '../repo/repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import {
   ObjectType,
   decodeCommit,

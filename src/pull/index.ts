@@ -12,5 +12,5 @@ export type { ObjectSource, EngineOptions, PullTarget, CommitVerifier, CommitMet
 export { PullWriter } from './writer.ts';
 export { HttpObjectSource } from './source-http.ts';
 export { LocalRepoSource } from './source-local.ts';
-export { emptyProgress, formatPullStatus, formatPullProgressLine, formatSize, ostreeCounterNames } from './progress.ts';
+export { emptyProgress, formatPullStatus, formatPullProgressLine, ostreeCounterNames } from './progress.ts';
 export type { PullProgress, PullSummaryFacts } from './progress.ts';

@@ -5,7 +5,6 @@
 
 import { formatSize } from '../util/format-size.ts';
 
-export { formatSize } from '../util/format-size.ts';
 
 /** A snapshot of a pull's counters. */
 export interface PullProgress {

@@ -5,7 +5,7 @@
 // remotes, straight from the local repository. Refs move only after every object is written.
 
 import type { Repo } from '../repo/repo.ts';
-import { writeFileAtomic } from '../repo/repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { KeyFile } from '../format/keyfile.ts';
 import { decode, isNormalForm, type GVValue, type GVVariant } from '../format/gvariant.ts';
 import { ObjectType, isValidChecksum, objectRelPath, type Commit } from '../format/objects.ts';
@@ -30,7 +30,8 @@ import { PullEngine, PULL_MAX_METADATA_SIZE, type CommitMetadata, type ObjectSou
 import { HttpObjectSource } from './source-http.ts';
 import { LocalRepoSource } from './source-local.ts';
 import { PullWriter } from './writer.ts';
-import { emptyProgress, formatPullStatus, formatSize, type PullProgress } from './progress.ts';
+import { emptyProgress, formatPullStatus, type PullProgress } from './progress.ts';
+import { formatSize } from '../util/format-size.ts';
 import { estimatePull, type DryRunEstimate } from './dry-run.ts';
 import { deltaIndexRelPath, deltaNameString, superblockKey, type DeltaName } from '../delta/paths.ts';
 import {

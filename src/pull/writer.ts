@@ -5,7 +5,7 @@
 // verbatim (mirroring into an archive repo) and hardlinks objects from a local archive source.
 
 import type { Repo } from '../repo/repo.ts';
-import { randomSuffix } from '../repo/repo.ts';
+import { randomSuffix } from '../util/atomic-write.ts';
 import { Transaction, sharedStaging, type SharedStaging, type TransactionStats } from '../repo/transaction.ts';
 import { ObjectType, type FileHeader } from '../format/objects.ts';
 import { joinPath } from '../util/path.ts';

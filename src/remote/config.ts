@@ -8,7 +8,8 @@
 import type { FsHost, Host } from '../host.ts';
 import { KeyFile } from '../format/keyfile.ts';
 import { decode, type GVValue } from '../format/gvariant.ts';
-import { Repo, writeFileAtomic } from '../repo/repo.ts';
+import { Repo } from '../repo/repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { joinPath } from '../util/path.ts';
 import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
 import { NotFoundError, XylemError, errnoCode } from '../util/errors.ts';

@@ -4,7 +4,8 @@
 // so that nothing else pays for it.
 
 import type { PublicKey } from 'openpgp';
-import { Repo, writeFileAtomic } from '../repo/repo.ts';
+import { Repo } from '../repo/repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { getRemoteInherited, openParentRepo, remotesConfigDir } from './config.ts';
 import { joinPath } from '../util/path.ts';
 import { concatBytes } from '../util/bytes.ts';

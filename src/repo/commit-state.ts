@@ -3,7 +3,7 @@
 // holding "f"). Traversals tolerate missing objects of partial commits, as libostree does.
 
 import type { Repo } from './repo.ts';
-import { writeFileAtomic } from './repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { isValidChecksum } from '../format/objects.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';

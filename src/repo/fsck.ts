@@ -4,7 +4,7 @@
 // many at a time (I/O, inflate and hashing overlap) instead of one by one.
 
 import type { Repo } from './repo.ts';
-import { writeFileAtomic } from './repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import {
   ObjectType,
   objectTypeName,

@@ -18,7 +18,6 @@ import { deltaRelDir } from '../delta/paths.ts';
 import { joinPath } from '../util/path.ts';
 import { withRepoLock } from './lock.ts';
 
-export { formatSize } from '../util/format-size.ts';
 
 export interface PruneResult {
   /** Objects considered (all loose objects, or only commits with commitOnly). */

@@ -1,7 +1,8 @@
 // Refs: listing, resolving revisions (ref names, remote:ref, checksums and their prefixes, REV^),
 // and atomically writing or deleting ref files under refs/heads, refs/remotes and refs/mirrors.
 
-import { Repo, writeFileAtomic } from './repo.ts';
+import { Repo } from './repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { isValidChecksum, ObjectType } from '../format/objects.ts';
 import { joinPath, dirname } from '../util/path.ts';
 import { fromUtf8, textEncoder } from '../util/bytes.ts';

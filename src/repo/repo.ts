@@ -32,7 +32,6 @@ import { CorruptionError, NotFoundError, XylemError, errnoCode } from '../util/e
 import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
 import { randomSuffix, writeFileAtomic } from '../util/atomic-write.ts';
 
-export { randomSuffix, writeFileAtomic } from '../util/atomic-write.ts';
 
 export const REPO_MODES: readonly RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
 

@@ -4,7 +4,7 @@
 // atomically, and rendering it as `summary --view` / `--raw` print it.
 
 import type { Repo } from './repo.ts';
-import { writeFileAtomic } from './repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { ObjectType, isValidChecksum, decodeCommit, metadataLookup } from '../format/objects.ts';
 import { encode, decode, print, type GVValue, type GVVariant } from '../format/gvariant.ts';
 import { glibDictOrder } from '../format/glib-hash-order.ts';

@@ -5,7 +5,8 @@
 // use to its commit or abort a transaction holds the repo lock shared (libostree's
 // prepare_transaction), so a prune cannot delete what it found present and is about to reference.
 
-import { Repo, randomSuffix } from './repo.ts';
+import { Repo } from './repo.ts';
+import { randomSuffix } from '../util/atomic-write.ts';
 import {
   ObjectType,
   objectExtension,

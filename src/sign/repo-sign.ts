@@ -4,7 +4,7 @@
 
 import type { PrivateKey } from 'openpgp';
 import type { Repo } from '../repo/repo.ts';
-import { writeFileAtomic } from '../repo/repo.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { ObjectType } from '../format/objects.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError, NotFoundError, errnoCode } from '../util/errors.ts';

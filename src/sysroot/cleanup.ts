@@ -6,11 +6,13 @@
 import { deploymentRelPath } from './deployment.ts';
 import { removeDeploymentFiles } from './seal.ts';
 import { listLocalRefs, refPath, setRef } from '../repo/refs.ts';
-import { formatSize, pruneRepo, type PruneResult } from '../repo/prune.ts';
+import { pruneRepo, type PruneResult } from '../repo/prune.ts';
+import { formatSize } from '../util/format-size.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { joinPath } from '../util/path.ts';
 import { fromUtf8 } from '../util/bytes.ts';
-import { randomSuffix, type Repo } from '../repo/repo.ts';
+import { type Repo } from '../repo/repo.ts';
+import { randomSuffix } from '../util/atomic-write.ts';
 import type { Sysroot } from './sysroot.ts';
 
 export interface CleanupOptions {

@@ -2,7 +2,7 @@
 // rename), recursive copies that keep modes/owners/xattrs (for /etc), and small readers.
 
 import type { FsHost } from '../host.ts';
-import { randomSuffix, writeFileAtomic } from '../repo/repo.ts';
+import { randomSuffix, writeFileAtomic } from '../util/atomic-write.ts';
 import { dirname, joinPath, pathComponents } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { fromUtf8, utf8 } from '../util/bytes.ts';

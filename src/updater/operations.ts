@@ -11,7 +11,7 @@ import { formatPullProgressLine } from '../pull/progress.ts';
 import { parseRefspec, refPath, resolveRev } from '../repo/refs.ts';
 import { remoteBooleanOption } from '../remote/config.ts';
 import type { Repo } from '../repo/repo.ts';
-import { formatSize } from '../repo/prune.ts';
+import { formatSize } from '../util/format-size.ts';
 import { deployTree } from '../sysroot/deploy.ts';
 import { stageTree } from '../sysroot/staged.ts';
 import { type Deployment, deploymentsEqual, deploymentRelPath, isPinned, originOverrideCommit, originRelPath } from '../sysroot/deployment.ts';

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { missing } from '../helpers/require-tool.ts';
-import { emptyProgress, formatPullProgressLine, formatPullStatus, formatSize } from '../../src/pull/progress.ts';
+import { emptyProgress, formatPullProgressLine, formatPullStatus } from '../../src/pull/progress.ts';
+import { formatSize } from '../../src/util/format-size.ts';
 
 const SIZES = [0, 1, 2, 999, 1000, 1023, 1024, 1049, 1050, 1500, 99_949, 999_999, 1_000_000, 15_200_000, 1_234_567_890, 10 ** 13];
 

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { TempDir, buildCli, describeInterop, disposeCli, ostree, run, sh, xylem, type Tool } from '../helpers/interop.ts';
-import { formatSize } from '../../src/repo/prune.ts';
+import { formatSize } from '../../src/util/format-size.ts';
 
 let tmp: TempDir;
 let source: string;

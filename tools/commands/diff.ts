@@ -6,7 +6,7 @@ import { parseCommand } from '../cli/common.ts';
 import { diffTrees, formatDiff, type DiffSide } from '../../src/repo/diff.ts';
 import { resolveRev } from '../../src/repo/refs.ts';
 import { traverseCommit, parseObjectKey, type ObjectKey } from '../../src/repo/traverse.ts';
-import { formatSize } from '../../src/repo/prune.ts';
+import { formatSize } from '../../src/util/format-size.ts';
 import type { Repo } from '../../src/repo/repo.ts';
 import { XylemError } from '../../src/util/errors.ts';
 

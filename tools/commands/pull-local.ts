@@ -7,7 +7,7 @@ import { Repo } from '../../src/repo/repo.ts';
 import { pullLocal } from '../../src/pull/pull-local.ts';
 import { pull } from '../../src/pull/pull.ts';
 import { listLocalRefs } from '../../src/repo/refs.ts';
-import { formatSize } from '../../src/pull/progress.ts';
+import { formatSize } from '../../src/util/format-size.ts';
 
 export const command: Command = {
   name: 'pull-local',

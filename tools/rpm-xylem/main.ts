@@ -29,7 +29,7 @@ import { Sysroot } from '../../src/sysroot/sysroot.ts';
 import { cleanupSysroot } from '../../src/sysroot/cleanup.ts';
 import { KernelArgs } from '../../src/sysroot/kargs.ts';
 import { writeTextAtomic } from '../../src/sysroot/fsutil.ts';
-import { formatSize } from '../../src/pull/progress.ts';
+import { formatSize } from '../../src/util/format-size.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { joinPath } from '../../src/util/path.ts';
 import {
