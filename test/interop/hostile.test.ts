@@ -299,6 +299,68 @@ describeInterop('hostile repositories', () => {
     expectFailure(xylem([`--repo=${repo}`, 'checkout', 'badmeta', join(work, 'co')]), meta);
   });
 
+  describe('cycles (pull-local)', () => {
+    // A content-addressed tree cannot contain itself: these repos store a dirtree (or commit)
+    // under a name that is not its checksum. ostree's trusted pull-local copies them without
+    // looking; ostree --untrusted refuses the checksum. xylem refuses both ways, sets no ref.
+    /** Stores `data` under the name `csum` (not its checksum). */
+    function forge(repo: string, ext: 'dirtree' | 'commit', csum: string, data: Uint8Array): void {
+      mkdirSync(join(repo, 'objects', csum.slice(0, 2)), { recursive: true });
+      writeFileSync(objectPath(repo, csum, ext), data);
+    }
+    const fake = (s: string): string => sha256hex(new TextEncoder().encode(s));
+    function pullLocalBoth(repo: string, ref: string, extra: string[] = []): { x: RunResult; o: RunResult; xdst: string; odst: string } {
+      const xdst = initRepo('xylem', join(work, `x-dst${extra.join('')}`), 'bare-user');
+      const odst = initRepo('ostree', join(work, `o-dst${extra.join('')}`), 'bare-user');
+      const x = xylem([`--repo=${xdst}`, 'pull-local', ...extra, repo, ref]);
+      const o = ostree([`--repo=${odst}`, 'pull-local', ...extra, repo, ref]);
+      return { x, o, xdst, odst };
+    }
+
+    it('a dirtree listing itself as a subdirectory: trusted and --untrusted pull-local fail naming it, no ref', () => {
+      const { repo, ids } = goodRepo('archive');
+      const self = fake('self');
+      forge(repo, 'dirtree', self, rawDirTree([], [['loop', self, ids['/:meta']!]]));
+      setRef(repo, 'loop', writeMetadataObject(repo, 'commit', rawCommit(self, ids['/:meta']!)));
+      const trusted = pullLocalBoth(repo, 'loop');
+      expectFailure(trusted.x, `${self}.dirtree`, 'cycle');
+      expect(existsSync(join(trusted.xdst, 'refs', 'heads', 'loop'))).toBe(false);
+      // --untrusted: the checksum is wrong, which both refuse first.
+      const untrusted = pullLocalBoth(repo, 'loop', ['--untrusted']);
+      expect(untrusted.o.status).not.toBe(0);
+      expect(untrusted.o.stderr).toContain(`Corrupted dirtree object; checksum expected='${self}'`);
+      expectFailure(untrusted.x, `Corrupted dirtree object; checksum expected='${self}'`);
+      expect(existsSync(join(untrusted.xdst, 'refs', 'heads', 'loop'))).toBe(false);
+    });
+
+    it('two dirtrees listing each other (reached from one root by both names) are refused, no ref', () => {
+      const { repo, ids } = goodRepo('archive');
+      const meta = ids['/:meta']!;
+      const a = fake('a');
+      const b = fake('b');
+      forge(repo, 'dirtree', a, rawDirTree([], [['b', b, meta]]));
+      forge(repo, 'dirtree', b, rawDirTree([], [['a', a, meta]]));
+      const root = writeMetadataObject(repo, 'dirtree', rawDirTree([], [['a', a, meta], ['b', b, meta]]));
+      setRef(repo, 'pair', writeMetadataObject(repo, 'commit', rawCommit(root, meta)));
+      const dst = initRepo('xylem', join(work, 'dst'), 'bare-user');
+      const r = xylem([`--repo=${dst}`, 'pull-local', repo, 'pair']);
+      expectFailure(r, 'cycle');
+      expect(r.stderr).toMatch(new RegExp(`(${a}|${b})\\.dirtree`));
+      expect(existsSync(join(dst, 'refs', 'heads', 'pair'))).toBe(false);
+    });
+
+    it('a commit that is its own parent is refused by pull-local --depth=-1, no ref', () => {
+      const { repo, ids } = goodRepo('archive');
+      const c = fake('commit');
+      forge(repo, 'commit', c, encodeCommit({ metadata: [], parent: c, related: [], subject: 'loop', body: '', timestamp: 1_600_000_000n, rootTree: ids['/:tree']!, rootMeta: ids['/:meta']! }));
+      setRef(repo, 'selfparent', c);
+      const dst = initRepo('xylem', join(work, 'dst'), 'bare-user');
+      const r = xylem([`--repo=${dst}`, 'pull-local', '--depth=-1', repo, 'selfparent']);
+      expectFailure(r, `${c}.commit`, 'cycle');
+      expect(existsSync(join(dst, 'refs', 'heads', 'selfparent'))).toBe(false);
+    });
+  });
+
   it.skipIf(!existsSync(PATH_TRAVERSE_FIXTURE))("upstream ostree-path-traverse fixture: fsck, checkout and pull-local refuse '../afile'", () => {
     sh('tar', ['xzf', PATH_TRAVERSE_FIXTURE, '-C', work]);
     const repo = join(work, 'ostree-path-traverse', 'repo');
