@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { TempDir, describeInterop, ostree, ostreeFsck, ok } from '../helpers/interop.ts';
-import { countingServer, hostileServer, makeOstreeArchive, type CountingServer } from './helpers.ts';
+import { TempDir, buildCli, describeInterop, disposeCli, ostree, ostreeFsck, ok } from '../helpers/interop.ts';
+import { countingServer, hostileServer, makeOstreeArchive, runAsync, type CountingServer } from './helpers.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { addRemote } from '../../src/remote/config.ts';
@@ -29,6 +29,7 @@ describeInterop('pull from hostile servers', () => {
     server = await countingServer(src.repo);
   }, 120_000);
   afterAll(async () => {
+    disposeCli();
     await server?.close();
     tmp?.cleanup();
   }, 60_000);
@@ -292,11 +293,20 @@ describeInterop('pull from hostile servers', () => {
     try {
       const repo = await repoAtParent(slow.url);
       const t0 = Date.now();
-      await expect(pull(repo, 'origin', { ...fast, networkRetries: 0, stallTimeoutSeconds: 1, lowSpeedLimitBytes: 100 })).rejects.toThrow(
-        /Timeout was reached \(operation too slow: less than 100 bytes\/sec transferred the last 1 seconds\)/,
-      );
+      const tooSlow = /Timeout was reached \(operation too slow: less than 100 bytes\/sec transferred the last 1 seconds\)/;
+      await expect(pull(repo, 'origin', { ...fast, networkRetries: 0, stallTimeoutSeconds: 1, lowSpeedLimitBytes: 100 })).rejects.toThrow(tooSlow);
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect(refOf(repo)).toBe(src.parent);
+      // The CLI's flags reach the same watchdog.
+      const cli = buildCli();
+      const args = ['--low-speed-limit-bytes=100', '--low-speed-time-seconds=1', '--network-retries=0', 'origin', 'main'];
+      const r = await runAsync(process.execPath, [cli, `--repo=${repo.path}`, 'pull', ...args]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(tooSlow);
+      expect(refOf(repo)).toBe(src.parent);
+      const neg = await runAsync(process.execPath, [cli, `--repo=${repo.path}`, 'pull', '--low-speed-limit-bytes=-1', 'origin', 'main']);
+      expect(neg.status).not.toBe(0);
+      expect(neg.stderr).toContain('--low-speed-limit-bytes');
     } finally {
       for (const t of timers) clearInterval(t);
       await slow.close();
