@@ -250,6 +250,8 @@ export class Fetcher {
         }
         const err = e instanceof PartialBody ? e.error : (e as Error);
         const retryable = this.cancelled ? false : err instanceof FetchError ? err.retryable : true;
+        // A body over its cap or with a corrupt head is no start for a later resume.
+        if (err instanceof FetchError && (err.code === 'ETOOBIG' || err.code === 'ECORRUPT')) await this.savePartial(req, new Uint8Array(0));
         if (!retryable || attempt >= this.opts.retries) throw wrap(req.url, err);
         attempt++;
         this.opts.onRetry?.(req.url, attempt, err);

@@ -269,6 +269,9 @@ describeInterop('pull from hostile servers', () => {
       expect(state.sent).toBeGreaterThan(size);
       // Held in memory, the body would be > 96 MiB; streamed, only chunks in flight are.
       expect(peak - base).toBeLessThan(40 << 20);
+      // Nor is the refused body kept on disk as a partial download to resume from.
+      const partials = join(repo.path, 'tmp', 'xylem-pull-partial');
+      expect(existsSync(partials) ? readdirSync(partials) : []).toEqual([]);
       expect(refOf(repo)).toBe(src.parent);
     } finally {
       await srv.close();
