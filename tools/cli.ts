@@ -86,11 +86,21 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+let settled = false;
+// Safety net: a command whose work can never finish (nothing left to run, its promise still
+// pending) would otherwise end the process with status 0 as if it had succeeded.
+process.once('beforeExit', () => {
+  if (settled) return;
+  process.stderr.write('error: internal error: the command stopped before it finished\n');
+  process.exitCode = 1;
+});
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (e) => {
+    settled = true;
     process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 1;
   },

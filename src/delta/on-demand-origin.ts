@@ -3,6 +3,8 @@
 // lets the ordinary Repo / generateDelta code run on such a remote repository. Reads under the
 // repository root come from the origin (immutable objects/ files are kept in a shared, bounded
 // cache); writes land in an in-memory scratch area the service collects the generated delta from.
+// Redirects are followed only within the origin (same scheme, host and port): the service must
+// never relay, cache or build deltas from bytes of a host it was not configured with.
 
 import type { DirEntry, FsHost, ReadHandle, Stat, WriteHandle, WriteOptions } from '../host.ts';
 import { XylemError } from '../util/errors.ts';
@@ -30,13 +32,56 @@ export function readCapped(res: Response, maxBytes: number, what: string): Promi
   );
 }
 
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Redirects followed within the origin before giving up (fetch's limit is 20). */
+const MAX_ORIGIN_REDIRECTS = 10;
+
+/**
+ * `fetchFn(url)` for a file of the origin at `originBase`, following redirects itself and only
+ * to the same origin (scheme, host, port); a redirect elsewhere is refused with an error naming
+ * both. A fetch that followed a redirect on its own (ignoring `redirect: 'manual'`) is checked by
+ * its final URL.
+ */
+export async function fetchWithinOrigin(
+  fetchFn: typeof fetch,
+  url: string,
+  init: { method?: string; headers?: Record<string, string> },
+  originBase: string,
+): Promise<Response> {
+  const origin = new URL(originBase).origin;
+  const leaves = (from: string, to: string) =>
+    new XylemError(`Origin ${from}: refusing a redirect to ${to}: it leaves the origin ${origin} (only same scheme, host and port are followed)`);
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    const res = await fetchFn(current, { ...init, redirect: 'manual' });
+    if (res.type === 'opaqueredirect') throw new XylemError(`Origin ${current}: refusing a redirect this runtime does not let the service inspect`);
+    if (res.redirected && res.url && new URL(res.url).origin !== origin) {
+      await res.body?.cancel().catch(() => undefined);
+      throw leaves(current, res.url);
+    }
+    if (!REDIRECT_STATUSES.has(res.status)) return res;
+    await res.body?.cancel().catch(() => undefined);
+    const loc = res.headers.get('location');
+    if (loc === null) throw new XylemError(`Origin ${current}: HTTP ${res.status} redirect without a Location`);
+    let next: URL;
+    try {
+      next = new URL(loc, current);
+    } catch {
+      throw new XylemError(`Origin ${current}: HTTP ${res.status} redirect to an invalid Location '${loc}'`);
+    }
+    if (next.origin !== origin) throw leaves(current, next.href);
+    if (hop >= MAX_ORIGIN_REDIRECTS) throw new XylemError(`Origin ${url}: more than ${MAX_ORIGIN_REDIRECTS} redirects`);
+    current = next.href;
+  }
+}
+
 /** An OriginGet over `fetchFn` for the archive repository at `baseUrl` (http/https). */
 export function httpOriginGet(baseUrl: string, fetchFn: typeof fetch, headers: Record<string, string> = {}): OriginGet {
   if (typeof baseUrl !== 'string' || !/^https?:\/\//.test(baseUrl)) throw new XylemError(`Invalid origin URL '${String(baseUrl)}'`);
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   return async (relPath, maxBytes) => {
     if (!isSafeRepoPath(relPath)) throw new XylemError(`Refusing origin path '${relPath}'`);
-    const res = await fetchFn(base + relPath, { headers });
+    const res = await fetchWithinOrigin(fetchFn, base + relPath, { headers }, base);
     if (res.status === 404 || res.status === 410) {
       await res.body?.cancel().catch(() => undefined);
       return null;

@@ -26,7 +26,7 @@ import { deltaIndexRelPath, deltaNameFromDirs, deltaNameString, deltaRelDir, typ
 import { advertisedDeltas, parseDeltaIndex } from './source.ts';
 import { MAX_SUPERBLOCK_SIZE } from './superblock.ts';
 import { MemoryDeltaCache, type DeltaCache } from './on-demand-cache.ts';
-import { OriginFs, OriginObjectCache, httpOriginGet, isSafeRepoPath, type OriginGet } from './on-demand-origin.ts';
+import { OriginFs, OriginObjectCache, fetchWithinOrigin, httpOriginGet, isSafeRepoPath, type OriginGet } from './on-demand-origin.ts';
 
 export interface DeltaServiceOptions {
   /** Base URL of the origin archive repository (http or https). */
@@ -209,7 +209,7 @@ export class DeltaService {
     const headers: Record<string, string> = { ...this.originHeaders };
     const range = req.headers.get('range');
     if (range !== null) headers.range = range;
-    const res = await this.fetchFn(this.base + rel, { method: req.method, headers });
+    const res = await fetchWithinOrigin(this.fetchFn, this.base + rel, { method: req.method, headers }, this.base);
     if (res.status === 404 || res.status === 410) {
       await res.body?.cancel().catch(() => undefined);
       return response(404, `Not found: /${rel}`);

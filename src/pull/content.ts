@@ -16,6 +16,34 @@ export const STREAM_MIN_SIZE = 1024 * 1024;
 /** Largest content object inflated in memory (regular files are bigger only in exotic trees). */
 export const MAX_CONTENT_SIZE = 4 * 1024 * 1024 * 1024;
 
+/** Largest archive header (`(tuuuusa(ayay))`, mostly xattrs) a `.filez` may start with. */
+export const MAX_FILEZ_HEADER = 10 * 1024 * 1024;
+
+/**
+ * The most a raw deflate stream of `n` bytes of content may take: zlib's conservative
+ * deflateBound (any level, window and memLevel: 1/8 + 1/64 over the input, fixed-Huffman worst
+ * case included) plus a little slack for block framing.
+ */
+export function deflateBound(n: number): number {
+  return n + Math.ceil(n / 8) + Math.ceil(n / 64) + 5 + 1024;
+}
+
+/**
+ * The largest a fetched `.filez` may be, from its first bytes (FetchRequest.capFromHead): once its
+ * header is in, the header plus the deflate bound of the size it declares. A header that is too
+ * long or declares more than MAX_CONTENT_SIZE is refused before anything more is read.
+ */
+export function filezCap(csum: string, head: Uint8Array): number | { need: number } {
+  const ctx = `${csum}.filez`;
+  if (head.length < 8) return { need: 8 };
+  const len = new DataView(head.buffer, head.byteOffset, 8).getUint32(0, false);
+  if (len > MAX_FILEZ_HEADER) throw new CorruptionError(`Corrupted file object ${ctx}: header length ${len} over the maximum ${MAX_FILEZ_HEADER}`);
+  if (head.length < 8 + len) return { need: 8 + len };
+  const { header, size } = parseArchiveHeader(head.subarray(0, 8 + len), ctx);
+  if (size > MAX_CONTENT_SIZE) throw new CorruptionError(`Corrupted file object ${ctx}: content size ${size} too large`);
+  return 8 + len + deflateBound(isReg(header.mode) ? size : 0);
+}
+
 /** `--bareuseronly-files`: regular files may not be setuid/setgid/sticky or world-writable. */
 export function checkBareUserOnly(csum: string, header: FileHeader): void {
   if (!isReg(header.mode)) return;

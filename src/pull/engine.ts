@@ -87,6 +87,8 @@ export class PullEngine {
   private readonly opts: EngineOptions;
   private readonly scannedCommits = new Map<string, Promise<void>>();
   private readonly scannedTrees = new Map<string, Promise<void>>();
+  /** Scans in progress and the scans each of them is waiting for (cycle detection). */
+  private readonly waitsFor = new Map<string, Set<string>>();
   private readonly metaRequests = new Map<string, Promise<Uint8Array>>();
   private readonly contentRequests = new Map<string, Promise<void>>();
   /** Commits whose whole tree is now present: their marks go once the writer has finished. */
@@ -148,12 +150,42 @@ export class PullEngine {
     return this.scanCommit(t.checksum, this.opts.depth, t.ref, false);
   }
 
-  private scanCommit(csum: string, depth: number, ref: string | null, isParent: boolean): Promise<void> {
+  private scanCommit(csum: string, depth: number, ref: string | null, isParent: boolean, child?: string): Promise<void> {
     let p = this.scannedCommits.get(csum);
-    if (!p) {
-      p = this.doScanCommit(csum, depth, ref, isParent);
-      this.scannedCommits.set(csum, p);
+    if (p) return this.waitFor(child, `commit:${csum}`, p, () => `Corrupted commit object ${csum}.commit: it is its own ancestor (a cycle of parents)`);
+    p = this.tracked(`commit:${csum}`, this.doScanCommit(csum, depth, ref, isParent));
+    this.scannedCommits.set(csum, p);
+    if (child !== undefined) this.waitsFor.get(child)?.add(`commit:${csum}`);
+    return p;
+  }
+
+  /** Registers a scan as in progress until it settles. */
+  private tracked(key: string, p: Promise<void>): Promise<void> {
+    this.waitsFor.set(key, new Set());
+    const done = () => void this.waitsFor.delete(key);
+    p.then(done, done);
+    return p;
+  }
+
+  /**
+   * `from` (a scan in progress, or undefined for a top-level caller) is about to wait for the scan
+   * `to`. In content-addressed data an object can never reach itself; a repository that does
+   * (a dirtree listing itself as a subdirectory, two trees listing each other, a commit among its
+   * own parents) would make the scans wait for each other forever, so it is refused instead.
+   */
+  private waitFor(from: string | undefined, to: string, p: Promise<void>, describe: () => string): Promise<void> {
+    if (from === undefined || !this.waitsFor.has(to)) return p;
+    // Does `to` (transitively) wait for `from`? Then waiting would close a cycle.
+    const seen = new Set<string>();
+    const stack = [to];
+    while (stack.length) {
+      const k = stack.pop()!;
+      if (k === from) return Promise.reject(new CorruptionError(describe()));
+      if (seen.has(k)) continue;
+      seen.add(k);
+      for (const n of this.waitsFor.get(k) ?? []) stack.push(n);
     }
+    this.waitsFor.get(from)?.add(to);
     return p;
   }
 
@@ -208,11 +240,11 @@ export class PullEngine {
       this.tick((p) => p.scannedMetadata++);
     }
     const work: Promise<void>[] = [];
-    if (commit.parent && depth !== 0) work.push(this.scanCommit(commit.parent, depth > 0 ? depth - 1 : -1, null, true));
+    if (commit.parent && depth !== 0) work.push(this.scanCommit(commit.parent, depth > 0 ? depth - 1 : -1, null, true, `commit:${csum}`));
     if (partial && !this.opts.commitOnly) {
       work.push(
         (async () => {
-          await Promise.all([this.scanDirMeta(commit.rootMeta), this.scanDirTree(commit.rootTree, '/')]);
+          await Promise.all([this.scanDirMeta(commit.rootMeta), this.scanDirTree(commit.rootTree, '/', [])]);
           if (this.subpaths === null) this.completedCommits.add(csum);
           else await this.markPartial(csum);
         })(),
@@ -328,17 +360,26 @@ export class PullEngine {
     return false;
   }
 
-  private scanDirTree(csum: string, path: string): Promise<void> {
+  /**
+   * Scans a dirtree (once per checksum, or per checksum and path with subpaths). `ancestors` are
+   * the dirtrees above it on this path: a tree among its own ancestors is a cycle, refused.
+   */
+  private scanDirTree(csum: string, path: string, ancestors: readonly string[]): Promise<void> {
+    const parent = ancestors.length ? ancestors[ancestors.length - 1] : undefined;
+    const cycle = () => `Corrupted dirtree object ${csum}.dirtree: listed as a subdirectory of itself (a cycle, at ${path.replace(/\/$/, '') || '/'})`;
+    // With subpaths the scans are per path, so a cycle would grow the path forever: check the chain.
+    if (ancestors.includes(csum)) return Promise.reject(new CorruptionError(cycle()));
     const key = this.subpaths === null ? csum : `${csum}:${path}`;
+    const from = parent === undefined ? undefined : `tree:${this.subpaths === null ? parent : `${parent}:${parentPath(path)}`}`;
     let p = this.scannedTrees.get(key);
-    if (!p) {
-      p = this.doScanDirTree(csum, path);
-      this.scannedTrees.set(key, p);
-    }
+    if (p) return this.waitFor(from, `tree:${key}`, p, cycle);
+    p = this.tracked(`tree:${key}`, this.doScanDirTree(csum, path, ancestors));
+    this.scannedTrees.set(key, p);
+    if (from !== undefined) this.waitsFor.get(from)?.add(`tree:${key}`);
     return p;
   }
 
-  private async doScanDirTree(csum: string, path: string): Promise<void> {
+  private async doScanDirTree(csum: string, path: string, ancestors: readonly string[]): Promise<void> {
     let bytes: Uint8Array;
     const have = await this.has(csum, ObjectType.DirTree);
     if (have) bytes = await this.dest.loadMetadataBytes(ObjectType.DirTree, csum);
@@ -358,7 +399,7 @@ export class PullEngine {
     for (const d of tree.dirs) {
       if (!this.matches(path, d.name, true)) continue;
       work.push(this.scanDirMeta(d.metaChecksum));
-      work.push(this.scanDirTree(d.treeChecksum, `${path}${d.name}/`));
+      work.push(this.scanDirTree(d.treeChecksum, `${path}${d.name}/`, [...ancestors, csum]));
     }
     await Promise.all(work);
   }
@@ -406,6 +447,12 @@ export class PullEngine {
       }
     }
   }
+}
+
+/** "/a/b/" → "/a/" (the path of the dirtree holding a subdirectory's entry). */
+function parentPath(path: string): string {
+  const i = path.lastIndexOf('/', path.length - 2);
+  return i < 0 ? '/' : path.slice(0, i + 1);
 }
 
 /** ostree's ref-binding check: a bound commit must list the ref it was pulled through. */

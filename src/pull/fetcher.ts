@@ -1,7 +1,8 @@
 // Fetching remote files for pulls: Host.fetch for http(s) (and the fs host for file:// URLs) with a
 // concurrency limit, retries with exponential back-off on network errors and 5xx/408/429 answers
-// (never on 404), a stall timeout (no bytes for N seconds aborts the request), byte caps, and
-// resuming interrupted downloads with `Range: bytes=N-` — in memory within one call, or across
+// (never on 404), ostree's low-speed timeout (curl's LOW_SPEED_LIMIT/TIME: a request receiving
+// less than N bytes/s for T seconds, or nothing at all for T seconds, is aborted), a byte cap on
+// every body (known up front, or from the body's own first bytes), and resuming interrupted downloads with `Range: bytes=N-` — in memory within one call, or across
 // processes through a partial file kept under the repo's tmp/.
 // Mirrors (useMirrors): a request under a mirrored base URL fails over to the next mirror.
 
@@ -24,8 +25,13 @@ export interface FetcherOptions {
   maxConcurrent?: number;
   /** Extra attempts after a retryable failure (ostree: n-network-retries, default 5). */
   retries?: number;
-  /** Abort a request that receives no bytes for this long (default 30 s). */
+  /**
+   * Abort a request that receives no bytes for this long, or less than lowSpeedLimitBytes per
+   * second over this long (ostree's low-speed-time-seconds; default 30 s).
+   */
   stallTimeoutMs?: number;
+  /** ostree's low-speed-limit-bytes (curl's LOW_SPEED_LIMIT; default 1000 bytes/s, 0: silence only). */
+  lowSpeedLimitBytes?: number;
   /** First back-off delay; doubles each retry (default 250 ms, capped at 8 s). */
   backoffMs?: number;
   /** Extra request headers (`--http-header K=V`). */
@@ -46,6 +52,15 @@ export interface FetchRequest {
   optional?: boolean;
   /** Refuse bodies larger than this (metadata: 10 MiB as ostree). */
   maxBytes?: number;
+  /**
+   * A cap found in the body's first bytes (a `.filez` declares its size in its header): called
+   * with the first bytes received until it answers a number, the cap from then on (with maxBytes,
+   * the smaller counts); `{ need: n }` asks to be called again once n bytes are in. May throw to
+   * refuse the body.
+   */
+  capFromHead?: (head: Uint8Array) => number | { need: number };
+  /** What the body is, for errors (e.g. "file object CSUM"). */
+  what?: string;
   /**
    * Keep received bytes in this file while downloading, and resume from it (Range) when it
    * exists already — survives a killed process. The caller removes it once it is verified.
@@ -73,11 +88,15 @@ export interface SpilledBody {
 /** Bodies with a declared length up to this size are received straight into one buffer. */
 const MAX_PREALLOCATE = 64 * 1024 * 1024;
 
-/** A request being received, watched for stalls. */
+/** A request being received, watched for stalls and low speed. */
 interface LiveRequest {
   /** When it last received something (ms). */
   last: number;
-  stalled: boolean;
+  /** Start of the current speed window (ms) and the bytes received since. */
+  windowStart: number;
+  windowBytes: number;
+  /** Why the watchdog aborted it (null while it has not). */
+  stalled: 'silent' | 'slow' | null;
   abort(): void;
 }
 
@@ -103,12 +122,15 @@ function fetchExchange(fetchFn: typeof fetch, url: string, method: 'GET' | 'HEAD
   return { response, abort: () => ctrl.abort() };
 }
 
-/** A failed request. `status` is the HTTP status (0 for network-level errors). */
+/**
+ * A failed request. `status` is the HTTP status (0 for network-level errors); `code` is ENOENT
+ * (404), ETOOBIG (a body over its cap), ETIMEDOUT (stalled or too slow) or EFETCH.
+ */
 export class FetchError extends XylemError {
   readonly status: number;
   readonly retryable: boolean;
-  constructor(message: string, status: number, retryable: boolean) {
-    super(message, status === 404 ? 'ENOENT' : 'EFETCH');
+  constructor(message: string, status: number, retryable: boolean, code?: string) {
+    super(message, code ?? (status === 404 ? 'ENOENT' : 'EFETCH'));
     this.name = 'FetchError';
     this.status = status;
     this.retryable = retryable;
@@ -158,7 +180,7 @@ export function joinUrl(base: string, rel: string): string {
 }
 
 export class Fetcher {
-  private readonly opts: Required<Pick<FetcherOptions, 'retries' | 'stallTimeoutMs' | 'backoffMs' | 'userAgent'>> & FetcherOptions;
+  private readonly opts: Required<Pick<FetcherOptions, 'retries' | 'stallTimeoutMs' | 'lowSpeedLimitBytes' | 'backoffMs' | 'userAgent'>> & FetcherOptions;
   private readonly limiter: Limiter;
   /** Bytes received so far (all requests). */
   bytesTransferred = 0;
@@ -176,10 +198,16 @@ export class Fetcher {
     if (!Number.isInteger(max) || max < 1) throw new TypeError(`Fetcher: maxConcurrent must be a positive integer, got ${max}`);
     const retries = opts.retries ?? 5;
     if (!Number.isInteger(retries) || retries < 0) throw new TypeError(`Fetcher: retries must be a non-negative integer, got ${retries}`);
+    const stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
+    if (!(stallTimeoutMs > 0) || !Number.isFinite(stallTimeoutMs)) throw new TypeError(`Fetcher: stallTimeoutMs must be a positive number, got ${stallTimeoutMs}`);
+    const lowSpeedLimitBytes = opts.lowSpeedLimitBytes ?? 1000;
+    if (!Number.isInteger(lowSpeedLimitBytes) || lowSpeedLimitBytes < 0)
+      throw new TypeError(`Fetcher: lowSpeedLimitBytes must be a non-negative integer, got ${lowSpeedLimitBytes}`);
     this.opts = {
       ...opts,
       retries,
-      stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
+      stallTimeoutMs,
+      lowSpeedLimitBytes,
       backoffMs: opts.backoffMs ?? 250,
       userAgent: opts.userAgent ?? DEFAULT_USER_AGENT,
     };
@@ -288,6 +316,8 @@ export class Fetcher {
         const err = e instanceof PartialBody ? e.error : (e as Error);
         const retryable = this.cancelled ? false : err instanceof FetchError ? err.retryable : true;
         this.limiter.release();
+        // A body over its cap or with a corrupt head is no start for a later resume.
+        if (err instanceof FetchError && (err.code === 'ETOOBIG' || err.code === 'ECORRUPT')) await this.savePartial(req, new Uint8Array(0));
         if (!retryable || attempt >= retries) throw wrap(req.url, err);
         attempt++;
         this.opts.onRetry?.(req.url, attempt, err);
@@ -373,18 +403,30 @@ export class Fetcher {
     return { url, headers };
   }
 
-  /** Watches `live` requests: one that received nothing for stallTimeoutMs is aborted. */
+  /**
+   * Watches `live` requests: one that received nothing for stallTimeoutMs, or whose average
+   * speed over a window of stallTimeoutMs stayed below lowSpeedLimitBytes per second (a server
+   * trickling a byte now and then), is aborted.
+   */
   private watch(l: LiveRequest): void {
     this.live.add(l);
     if (this.watchdog !== undefined) return;
-    const every = Math.max(10, Math.min(1000, Math.floor(this.opts.stallTimeoutMs / 4)));
+    const time = this.opts.stallTimeoutMs;
+    const every = Math.max(10, Math.min(1000, Math.floor(time / 4)));
     this.watchdog = setInterval(() => {
       const now = Date.now();
-      for (const r of this.live)
-        if (now - r.last >= this.opts.stallTimeoutMs) {
-          r.stalled = true;
-          r.abort();
+      for (const r of this.live) {
+        if (r.stalled) continue;
+        if (now - r.last >= time) r.stalled = 'silent';
+        else if (now - r.windowStart >= time) {
+          if (r.windowBytes < (this.opts.lowSpeedLimitBytes * (now - r.windowStart)) / 1000) r.stalled = 'slow';
+          else {
+            r.windowStart = now;
+            r.windowBytes = 0;
+          }
         }
+        if (r.stalled) r.abort();
+      }
       if (this.live.size === 0) {
         clearInterval(this.watchdog);
         this.watchdog = undefined;
@@ -399,9 +441,14 @@ export class Fetcher {
     const { url, headers } = this.requestHeaders(req.url);
     if (partial.length > 0) headers['Range'] = `bytes=${partial.length}-`;
     const ex = this.exchange(url, 'GET', headers);
-    const live: LiveRequest = { last: Date.now(), stalled: false, abort: () => ex.abort() };
+    const started = Date.now();
+    const live: LiveRequest = { last: started, windowStart: started, windowBytes: 0, stalled: null, abort: () => ex.abort() };
     this.watch(live);
-    const stallError = () => new FetchError(`Timeout was reached (no data for ${this.opts.stallTimeoutMs / 1000} seconds)`, 0, true);
+    const secs = this.opts.stallTimeoutMs / 1000;
+    const stallError = () =>
+      live.stalled === 'slow'
+        ? new FetchError(`Timeout was reached (operation too slow: less than ${this.opts.lowSpeedLimitBytes} bytes/sec transferred the last ${secs} seconds)`, 0, true, 'ETIMEDOUT')
+        : new FetchError(`Timeout was reached (no data for ${secs} seconds)`, 0, true, 'ETIMEDOUT');
     let res: HttpResponse;
     try {
       res = await ex.response;
@@ -438,14 +485,30 @@ export class Fetcher {
       }
       const lenHeader = res.header('content-length');
       const declared = lenHeader !== null && /^\d+$/.test(lenHeader) ? Number(lenHeader) : null;
-      const cap = req.maxBytes;
+      let cap = req.maxBytes;
+      const tooBig = () => capExceeded(req, cap!, res.status);
       if (cap !== undefined && declared !== null && base.length + declared > cap) {
         res.cancel();
-        throw new FetchError(`URI ${req.url} exceeded maximum size of ${cap} bytes`, res.status, false);
+        throw tooBig();
+      }
+      // The body's own cap (capFromHead), once its first bytes are in.
+      const head = req.capFromHead ? new HeadCap(req.capFromHead) : null;
+      const headCap = (bytes: Uint8Array): void => {
+        const c = head?.add(bytes);
+        if (c === undefined) return;
+        cap = cap === undefined ? c : Math.min(cap, c);
+        if (declared !== null && base.length + declared > cap) throw tooBig();
+      };
+      try {
+        if (base.length) headCap(base);
+      } catch (e) {
+        res.cancel();
+        throw e;
       }
       const usePartial =
         req.partialPath !== undefined && this.opts.fs !== undefined && (declared === null || base.length + declared >= (req.partialMinSize ?? 0));
-      const spill = usePartial && req.spillMinSize !== undefined && declared !== null && base.length + declared >= req.spillMinSize;
+      // Big bodies stay in the partial file only; without a declared length, from spillMinSize on.
+      let spill = usePartial && req.spillMinSize !== undefined && declared !== null && base.length + declared >= req.spillMinSize;
       // With a declared length the body goes straight into one buffer of that size.
       const into = !spill && declared !== null && declared <= MAX_PREALLOCATE ? new Uint8Array(base.length + declared) : null;
       if (into && base.length) into.set(base, 0);
@@ -465,19 +528,31 @@ export class Fetcher {
           }
           if (chunk === null) break;
           live.last = Date.now();
+          live.windowBytes += chunk.length;
           got += chunk.length;
           received += chunk.length;
           this.bytesTransferred += chunk.length;
           this.opts.onBytes?.(chunk.length);
+          try {
+            if (head?.pending) headCap(chunk);
+          } catch (e) {
+            res.cancel();
+            throw e;
+          }
           if ((cap !== undefined && got > cap) || (into && got > into.length)) {
             res.cancel();
             if (into && got > into.length && !(cap !== undefined && got > cap))
               throw new FetchError(`Server sent more than its Content-Length ${declared}`, res.status, false);
-            throw new FetchError(`URI ${req.url} exceeded maximum size of ${cap} bytes`, res.status, false);
+            throw tooBig();
           }
           if (into) into.set(chunk, got - chunk.length);
           else if (!spill) chunks.push(chunk);
           if (writer) await writer.write(chunk);
+          if (!spill && !into && writer && req.spillMinSize !== undefined && got >= req.spillMinSize) {
+            // No declared length and already big: from now on only in the partial file.
+            spill = true;
+            chunks.length = 0;
+          }
         }
       } finally {
         if (writer) await writer.close().catch(() => undefined);
@@ -517,7 +592,7 @@ export class Fetcher {
         throw new FetchError(st ? `${path}: Is a directory` : `Couldn't open file ${path}: No such file or directory (404)`, 404, false);
       }
       if (req.maxBytes !== undefined && st.size > req.maxBytes)
-        throw new FetchError(`URI ${req.url} exceeded maximum size of ${req.maxBytes} bytes`, 0, false);
+        throw capExceeded(req, req.maxBytes, 0);
       try {
         return await fs.readFile(path);
       } catch (e) {
@@ -540,6 +615,46 @@ class PartialBody extends Error {
   }
 }
 
+/** Collects a body's first bytes for FetchRequest.capFromHead until it answers a cap. */
+class HeadCap {
+  private chunks: Uint8Array[] = [];
+  private len = 0;
+  private need = 1;
+  pending = true;
+  constructor(private readonly fn: (head: Uint8Array) => number | { need: number }) {}
+  /** Adds bytes; answers the cap once known (once only). */
+  add(bytes: Uint8Array): number | undefined {
+    if (!this.pending) return undefined;
+    this.chunks.push(bytes);
+    this.len += bytes.length;
+    while (this.len >= this.need) {
+      const head = concatBytes(this.chunks);
+      this.chunks = [head];
+      let r: number | { need: number };
+      try {
+        r = this.fn(head);
+      } catch (e) {
+        // A head that cannot be right (a corrupt header): no retry will help.
+        throw new FetchError((e as Error).message, 0, false, errnoCode(e));
+      }
+      if (typeof r === 'number') {
+        this.pending = false;
+        this.chunks = [];
+        return r;
+      }
+      if (!(r.need > this.need)) throw new TypeError(`capFromHead asked for ${r.need} bytes after ${this.need}`);
+      this.need = r.need;
+    }
+    return undefined;
+  }
+}
+
+/** The error for a body over its cap, naming what it is when the request says. */
+function capExceeded(req: FetchRequest, cap: number, status: number): FetchError {
+  const what = req.what ? `${req.what}: ` : '';
+  return new FetchError(`${what}URI ${req.url} exceeded maximum size of ${cap} bytes`, status, false, 'ETOOBIG');
+}
+
 function networkMessage(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   const cause = (e as { cause?: unknown }).cause;
@@ -549,8 +664,8 @@ function networkMessage(e: unknown): string {
 
 function wrap(url: string, e: Error): Error {
   if (e instanceof FetchError) {
-    if (e.message.startsWith('URI ')) return e;
-    const out = new FetchError(`While fetching ${url}: ${e.message}`, e.status, e.retryable);
+    if (e.code === 'ETOOBIG') return e;
+    const out = new FetchError(`While fetching ${url}: ${e.message}`, e.status, e.retryable, e.code);
     return out;
   }
   return new XylemError(`While fetching ${url}: ${e.message}`);

@@ -82,8 +82,13 @@ export interface PullOptions {
   networkRetries?: number;
   /** Requests in flight (default 8). */
   maxConcurrent?: number;
-  /** Abort a request without progress for this many seconds (default 30). */
+  /**
+   * ostree's low-speed-time-seconds: abort a request that receives nothing, or less than
+   * lowSpeedLimitBytes per second, for this many seconds (default 30).
+   */
   stallTimeoutSeconds?: number;
+  /** ostree's low-speed-limit-bytes (default 1000; 0 aborts only on silence). */
+  lowSpeedLimitBytes?: number;
   /** Repos searched for content objects before fetching them. */
   localCacheRepos?: Repo[];
   bareuseronlyFiles?: boolean;
@@ -342,6 +347,7 @@ async function pullLocked(repo: Repo, remote: string, opts: PullOptions): Promis
     maxConcurrent: opts.maxConcurrent,
     retries: opts.networkRetries,
     stallTimeoutMs: opts.stallTimeoutSeconds !== undefined ? opts.stallTimeoutSeconds * 1000 : undefined,
+    lowSpeedLimitBytes: opts.lowSpeedLimitBytes,
     headers: opts.httpHeaders,
     userAgent,
     onBytes: (n) => {

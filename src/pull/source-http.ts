@@ -3,12 +3,12 @@
 // from the metadata URL only, as ostree does. Content objects are `.filez` files; big ones are
 // downloaded through a partial file under tmp/ so a later pull resumes them with a Range request.
 
-import { ObjectType, objectRelPath } from '../format/objects.ts';
+import { ObjectType, objectRelPath, objectTypeName } from '../format/objects.ts';
 import { joinPath } from '../util/path.ts';
 import type { ObjectSource } from './engine.ts';
 import { PULL_MAX_METADATA_SIZE } from './engine.ts';
 import { Fetcher, joinUrl } from './fetcher.ts';
-import { STREAM_MIN_SIZE, ingestFilez, ingestFilezFile, type IngestOptions } from './content.ts';
+import { STREAM_MIN_SIZE, filezCap, ingestFilez, ingestFilezFile, type IngestOptions } from './content.ts';
 import type { PullWriter } from './writer.ts';
 import type { Repo } from '../repo/repo.ts';
 
@@ -48,7 +48,12 @@ export class HttpObjectSource implements ObjectSource {
   }
 
   async getMetadata(type: ObjectType, csum: string, optional: boolean): Promise<Uint8Array | null> {
-    return this.o.fetcher.get({ url: this.objectUrl(csum, type), optional, maxBytes: PULL_MAX_METADATA_SIZE });
+    return this.o.fetcher.get({
+      url: this.objectUrl(csum, type),
+      optional,
+      maxBytes: PULL_MAX_METADATA_SIZE,
+      what: `Metadata object ${csum}.${objectTypeName(type)}`,
+    });
   }
 
   async getCommitMeta(csum: string): Promise<Uint8Array | null> {
@@ -56,6 +61,7 @@ export class HttpObjectSource implements ObjectSource {
       url: this.objectUrl(csum, ObjectType.CommitMeta, this.o.metaUrl),
       optional: true,
       maxBytes: PULL_MAX_METADATA_SIZE,
+      what: `Detached metadata ${csum}.commitmeta`,
     });
   }
 
@@ -73,6 +79,9 @@ export class HttpObjectSource implements ObjectSource {
       partialMinSize: RESUMABLE_MIN_SIZE,
       partialMayExist: partials.has(name),
       spillMinSize: STREAM_MIN_SIZE,
+      // Capped by the size its header declares: an endless body fails once past it.
+      capFromHead: (head) => filezCap(csum, head),
+      what: `Content object ${csum}.filez`,
     }))!;
     try {
       if (body instanceof Uint8Array) return await ingestFilez(writer, csum, body, this.o.ingest);

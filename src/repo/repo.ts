@@ -42,6 +42,23 @@ export function parseRepoMode(s: string): RepoMode {
   throw new XylemError(`Invalid mode '${s}' in repository configuration`);
 }
 
+/**
+ * Decodes a metadata object with its name as the decoder's context; an error that does not name
+ * the object already is given its type and checksum ("Corrupted dirtree object CSUM.dirtree: …").
+ */
+function decodeNamed<T>(type: ObjectType, checksum: string, data: Uint8Array, decodeFn: (d: Uint8Array, ctx: string) => T): T {
+  const t = objectTypeName(type);
+  try {
+    return decodeFn(data, `${checksum}.${t}`);
+  } catch (e) {
+    const name = `${checksum}.${t}`;
+    let msg = e instanceof Error ? e.message : String(e);
+    if (msg.startsWith(`${name}: `)) msg = msg.slice(name.length + 2);
+    else if (msg.includes(checksum)) throw e;
+    throw new CorruptionError(`Corrupted ${t} object ${name}: ${msg}`);
+  }
+}
+
 /** How a mode is spelled in the config file. */
 export function repoModeConfigName(m: RepoMode): string {
   return m === 'archive' ? 'archive-z2' : m;
@@ -178,7 +195,7 @@ export class Repo {
         throw new NotFoundError(`No such metadata object ${checksum}.${objectTypeName(type)}`);
       }
       if (st.size > MAX_METADATA_SIZE)
-        throw new CorruptionError(`Metadata object ${checksum}.${objectTypeName(type)} is ${st.size} bytes, over the limit`);
+        throw new CorruptionError(`Metadata object ${checksum}.${objectTypeName(type)} is ${st.size} bytes, over the limit of ${MAX_METADATA_SIZE}`);
       return await this.fs.readFile(p);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`No such metadata object ${checksum}.${objectTypeName(type)}`);
@@ -199,15 +216,15 @@ export class Repo {
   }
 
   async loadCommit(checksum: string): Promise<Commit> {
-    return decodeCommit(await this.loadVerifiedMetadata(ObjectType.Commit, checksum), `${checksum}.commit`);
+    return decodeNamed(ObjectType.Commit, checksum, await this.loadVerifiedMetadata(ObjectType.Commit, checksum), decodeCommit);
   }
 
   async loadDirTree(checksum: string): Promise<DirTree> {
-    return decodeDirTree(await this.loadVerifiedMetadata(ObjectType.DirTree, checksum), `${checksum}.dirtree`);
+    return decodeNamed(ObjectType.DirTree, checksum, await this.loadVerifiedMetadata(ObjectType.DirTree, checksum), decodeDirTree);
   }
 
   async loadDirMeta(checksum: string): Promise<DirMeta> {
-    return decodeDirMeta(await this.loadVerifiedMetadata(ObjectType.DirMeta, checksum), `${checksum}.dirmeta`);
+    return decodeNamed(ObjectType.DirMeta, checksum, await this.loadVerifiedMetadata(ObjectType.DirMeta, checksum), decodeDirMeta);
   }
 
   /** Detached metadata (a{sv}) of a commit, or null if there is none. */
@@ -216,7 +233,12 @@ export class Repo {
     const st = await this.fs.lstat(p);
     if (!st) return null;
     const data = await this.fs.readFile(p);
-    return decode('a{sv}', data, { context: `${checksum}.commitmeta` }) as Array<[string, import('../format/gvariant.ts').GVVariant]>;
+    return decodeNamed(
+      ObjectType.CommitMeta,
+      checksum,
+      data,
+      (d, ctx) => decode('a{sv}', d, { context: ctx }) as Array<[string, import('../format/gvariant.ts').GVVariant]>,
+    );
   }
 
   /** Whether a commit is only partially present (state/CSUM.commitpartial). */

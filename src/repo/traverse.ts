@@ -5,7 +5,7 @@
 // Dirtrees are loaded many at a time; only the set of object keys is kept in memory.
 
 import type { Repo } from './repo.ts';
-import { ObjectType, isValidChecksum, decodeCommit, type Commit } from '../format/objects.ts';
+import { ObjectType, isValidChecksum, decodeCommit, objectTypeName, type Commit } from '../format/objects.ts';
 import { decode, type GVValue } from '../format/gvariant.ts';
 import { toHex } from '../util/bytes.ts';
 import { CorruptionError, NotFoundError, XylemError } from '../util/errors.ts';
@@ -39,13 +39,39 @@ interface RawDirTree {
   dirs: Array<[string, Uint8Array, Uint8Array]>;
 }
 
-function parseDirTreeLenient(data: Uint8Array): RawDirTree | null {
+function parseDirTreeLenient(repo: Repo, checksum: string, data: Uint8Array): RawDirTree {
+  let dt: RawDirTree;
   try {
     const [files, dirs] = decode('(a(say)a(sayay))', data) as [GVValue[], GVValue[]];
-    return { files: files as RawDirTree['files'], dirs: dirs as RawDirTree['dirs'] };
-  } catch {
-    return null;
+    dt = { files: files as RawDirTree['files'], dirs: dirs as RawDirTree['dirs'] };
+  } catch (e) {
+    throw unreadable(repo, ObjectType.DirTree, checksum, data, e);
   }
+  const bad = (name: string, c: unknown) =>
+    new CorruptionError(
+      `${checksum}.dirtree: Corrupted dirtree object: entry ${JSON.stringify(name)}: Invalid checksum of length ${c instanceof Uint8Array ? c.length : 0} expected 32`,
+    );
+  for (const [name, c] of dt.files) if (!(c instanceof Uint8Array) || c.length !== 32) throw bad(name, c);
+  for (const [name, t, m] of dt.dirs) {
+    if (!(t instanceof Uint8Array) || t.length !== 32) throw bad(name, t);
+    if (!(m instanceof Uint8Array) || m.length !== 32) throw bad(name, m);
+  }
+  return dt;
+}
+
+/**
+ * The error for a metadata object that cannot be read: its type and checksum, and what is wrong
+ * (the checksum when the bytes do not match it, else the decoder's complaint with the message
+ * libostree gives for such an object).
+ */
+function unreadable(repo: Repo, type: ObjectType, checksum: string, data: Uint8Array, e: unknown): CorruptionError {
+  const t = objectTypeName(type);
+  const actual = toHex(repo.sha256(data));
+  // Worded as libostree's fsck words a mismatch, after the object's name.
+  if (actual !== checksum)
+    return new CorruptionError(`${checksum}.${t}: Corrupted ${t} object; checksum expected='${checksum}' actual='${actual}' (${data.length} bytes)`);
+  const why = e instanceof Error ? e.message.replace(`${checksum}.${t}: `, '') : String(e);
+  return new CorruptionError(`${checksum}.${t}: Corrupted ${t} object: ${why} (${GLIB_EMPTY_CHECKSUM})`);
 }
 
 function addParent(parents: Map<ObjectKey, string[]> | undefined, key: ObjectKey, commit: string): void {
@@ -57,7 +83,8 @@ function addParent(parents: Map<ObjectKey, string[]> | undefined, key: ObjectKey
 
 /**
  * What libostree reports when a commit or dirtree is not in normal form: GLib then reads the
- * checksum fields as empty byte arrays, and the walk fails on the first one.
+ * checksum fields as empty byte arrays, and the walk fails on the first one. Xylem says it too,
+ * after naming the object and what is wrong with it.
  */
 export const GLIB_EMPTY_CHECKSUM = 'Invalid checksum of length 0 expected 32';
 
@@ -72,8 +99,8 @@ export async function loadCommitIfExists(repo: Repo, checksum: string): Promise<
   }
   try {
     return decodeCommit(data, `${checksum}.commit`);
-  } catch {
-    throw new CorruptionError(GLIB_EMPTY_CHECKSUM);
+  } catch (e) {
+    throw unreadable(repo, ObjectType.Commit, checksum, data, e);
   }
 }
 
@@ -137,16 +164,13 @@ async function traverseTree(
       repo
         .loadMetadataBytes(ObjectType.DirTree, tree)
         .then((data) => {
-          const dt = parseDirTreeLenient(data);
-          if (!dt) throw new CorruptionError(GLIB_EMPTY_CHECKSUM);
+          const dt = parseDirTreeLenient(repo, tree, data);
           for (const [, c] of dt.files) {
-            if (!(c instanceof Uint8Array) || c.length !== 32) continue;
             const k = objectKey(toHex(c), ObjectType.File);
             addParent(parents, k, commitCsum);
             reachable.add(k);
           }
           for (const [, t, m] of dt.dirs) {
-            if (!(t instanceof Uint8Array) || t.length !== 32 || !(m instanceof Uint8Array) || m.length !== 32) continue;
             const mk = objectKey(toHex(m), ObjectType.DirMeta);
             addParent(parents, mk, commitCsum);
             reachable.add(mk);

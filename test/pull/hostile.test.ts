@@ -6,12 +6,14 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { TempDir, describeInterop, ostree, ostreeFsck, ok } from '../helpers/interop.ts';
-import { countingServer, hostileServer, makeOstreeArchive, type CountingServer } from './helpers.ts';
+import { TempDir, buildCli, describeInterop, disposeCli, ostree, ostreeFsck, ok } from '../helpers/interop.ts';
+import { countingServer, hostileServer, makeOstreeArchive, runAsync, type CountingServer } from './helpers.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { addRemote } from '../../src/remote/config.ts';
 import { pull, type PullOptions } from '../../src/pull/pull.ts';
+import { archiveHeader } from '../../src/format/objects.ts';
+import { deflateBound } from '../../src/pull/content.ts';
 
 const host = createNodeHost();
 
@@ -27,6 +29,7 @@ describeInterop('pull from hostile servers', () => {
     server = await countingServer(src.repo);
   }, 120_000);
   afterAll(async () => {
+    disposeCli();
     await server?.close();
     tmp?.cleanup();
   }, 60_000);
@@ -56,6 +59,9 @@ describeInterop('pull from hostile servers', () => {
     return [...list(src.head)].filter((c) => !old.has(c)).map((c) => `/objects/${c.slice(0, 2)}/${c.slice(2)}.filez`);
   }
 
+  /** A valid `.filez` header declaring `size` bytes of content (what a body must start with). */
+  const fakeHead = (size: number) => archiveHeader({ uid: 0, gid: 0, mode: 0o100644, rdev: 0, symlinkTarget: '', xattrs: [] }, size);
+
   it('404 for one object: clear error, ref untouched, nothing partial published as complete', async () => {
     const victim = newFilez()[0]!;
     const bad = await hostileServer(server, (_req, res, path) => {
@@ -83,7 +89,7 @@ describeInterop('pull from hostile servers', () => {
       if (path !== victim) return false;
       hits++;
       res.writeHead(200, { 'Content-Length': '1000' });
-      res.write('x'.repeat(10), () => res.socket?.destroy());
+      res.write(fakeHead(100_000).subarray(0, 10), () => res.socket?.destroy());
       return true;
     });
     try {
@@ -179,8 +185,9 @@ describeInterop('pull from hostile servers', () => {
     const victim = newFilez()[0]!;
     const stall = await hostileServer(server, (_req, res, path) => {
       if (path !== victim) return false;
-      res.writeHead(200, { 'Content-Length': '5000' });
-      res.write('y'.repeat(100)); // … and nothing more, connection left open
+      const head = fakeHead(100_000);
+      res.writeHead(200, { 'Content-Length': String(head.length + 5000) });
+      res.write(head); // … and nothing more, connection left open
       res.on('error', () => undefined);
       return true;
     });
@@ -192,6 +199,120 @@ describeInterop('pull from hostile servers', () => {
       expect(refOf(repo)).toBe(src.parent);
     } finally {
       await stall.close();
+    }
+  });
+
+  /**
+   * Serves, for `victim`, a `.filez` header declaring `size` bytes of content and then an endless
+   * chunked body (no Content-Length); counts the bytes written.
+   */
+  async function endlessFilez(victim: string, size: number) {
+    const head = fakeHead(size);
+    const state = { sent: 0 };
+    const srv = await hostileServer(server, (_req, res, path) => {
+      if (path !== victim) return false;
+      res.writeHead(200); // chunked: the cap must come from the header, not from the server
+      res.on('error', () => undefined);
+      res.write(head);
+      const chunk = Buffer.alloc(256 * 1024, 0x55);
+      const pump = () => {
+        while (!res.destroyed && state.sent < 1 << 30) {
+          state.sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+      return true;
+    });
+    return { srv, state, cap: head.length + deflateBound(size) };
+  }
+
+  it('an endless .filez body is refused once past what its header declares, naming the object and the cap', async () => {
+    const victim = newFilez()[0]!;
+    const csum = victim.slice('/objects/'.length).replace('/', '').replace('.filez', '');
+    const { srv, state, cap } = await endlessFilez(victim, 100);
+    try {
+      const repo = await repoAtParent(srv.url);
+      const t0 = Date.now();
+      const err = await pull(repo, 'origin', fast).then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(err?.message).toContain(`Content object ${csum}.filez`);
+      expect(err?.message).toContain(`exceeded maximum size of ${cap} bytes`);
+      expect((err as { code?: string }).code).toBe('ETOOBIG');
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      // Not retried (a cap is not transient) and stopped early: a few chunks, not the gigabyte.
+      expect(state.sent).toBeLessThan(8 << 20);
+      expect(refOf(repo)).toBe(src.parent);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('an endless .filez with a big declared size: memory stays flat (the body streams to disk) until the cap', async () => {
+    const victim = newFilez()[0]!;
+    const size = 160 << 20;
+    const { srv, state, cap } = await endlessFilez(victim, size);
+    try {
+      const repo = await repoAtParent(srv.url);
+      const mem = () => process.memoryUsage().arrayBuffers;
+      const base = mem();
+      let peak = base;
+      const timer = setInterval(() => (peak = Math.max(peak, mem())), 5);
+      try {
+        await expect(pull(repo, 'origin', fast)).rejects.toThrow(`exceeded maximum size of ${cap} bytes`);
+      } finally {
+        clearInterval(timer);
+      }
+      expect(state.sent).toBeGreaterThan(size);
+      // Held in memory, the body would be > 160 MiB; streamed, only chunks in flight are.
+      expect(peak - base).toBeLessThan(64 << 20);
+      // Nor is the refused body kept on disk as a partial download to resume from.
+      const partials = join(repo.path, 'tmp', 'xylem-pull-partial');
+      expect(existsSync(partials) ? readdirSync(partials) : []).toEqual([]);
+      expect(refOf(repo)).toBe(src.parent);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a server trickling a byte at a time is abandoned by the low-speed limit (ostree --low-speed-limit-bytes/-time-seconds)', async () => {
+    const victim = newFilez()[0]!;
+    const timers = new Set<ReturnType<typeof setInterval>>();
+    const slow = await hostileServer(server, (_req, res, path) => {
+      if (path !== victim) return false;
+      const head = fakeHead(100_000);
+      res.writeHead(200, { 'Content-Length': String(head.length + 5000) });
+      res.write(head);
+      res.on('error', () => undefined);
+      // Never silent for long: one byte every 100 ms (10 bytes/s).
+      const t = setInterval(() => res.write('z'), 100);
+      timers.add(t);
+      res.on('close', () => clearInterval(t));
+      return true;
+    });
+    try {
+      const repo = await repoAtParent(slow.url);
+      const t0 = Date.now();
+      const tooSlow = /Timeout was reached \(operation too slow: less than 100 bytes\/sec transferred the last 1 seconds\)/;
+      await expect(pull(repo, 'origin', { ...fast, networkRetries: 0, stallTimeoutSeconds: 1, lowSpeedLimitBytes: 100 })).rejects.toThrow(tooSlow);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(refOf(repo)).toBe(src.parent);
+      // The CLI's flags reach the same watchdog.
+      const cli = buildCli();
+      const args = ['--low-speed-limit-bytes=100', '--low-speed-time-seconds=1', '--network-retries=0', 'origin', 'main'];
+      const r = await runAsync(process.execPath, [cli, `--repo=${repo.path}`, 'pull', ...args]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(tooSlow);
+      expect(refOf(repo)).toBe(src.parent);
+      const neg = await runAsync(process.execPath, [cli, `--repo=${repo.path}`, 'pull', '--low-speed-limit-bytes=-1', 'origin', 'main']);
+      expect(neg.status).not.toBe(0);
+      expect(neg.stderr).toContain('--low-speed-limit-bytes');
+    } finally {
+      for (const t of timers) clearInterval(t);
+      await slow.close();
     }
   });
 

@@ -101,6 +101,8 @@ export const command: Command = {
     const tty = ctx.isTTY && !json;
     let drawn = false;
     const lowSpeedTime = intOption(p.value('low-speed-time-seconds'), 'low-speed-time-seconds');
+    const lowSpeedLimit = intOption(p.value('low-speed-limit-bytes'), 'low-speed-limit-bytes');
+    if (lowSpeedLimit !== undefined && lowSpeedLimit < 0) throw new UsageError(`Invalid value ${lowSpeedLimit} for --low-speed-limit-bytes: must not be negative`);
     const opts: PullOptions = {
       refs,
       depth: intOption(p.value('depth'), 'depth') ?? 0,
@@ -114,6 +116,7 @@ export const command: Command = {
       networkRetries: p.flag('disable-retry-on-network-errors') ? 0 : intOption(p.value('network-retries'), 'network-retries'),
       maxConcurrent: intOption(p.value('max-outstanding-fetcher-requests'), 'max-outstanding-fetcher-requests') || undefined,
       stallTimeoutSeconds: lowSpeedTime && lowSpeedTime > 0 ? lowSpeedTime : undefined,
+      lowSpeedLimitBytes: lowSpeedLimit,
       localCacheRepos,
       bareuseronlyFiles: p.flag('bareuseronly-files'),
       requireStaticDeltas: p.flag('require-static-deltas'),
