@@ -61,6 +61,9 @@ export function pickSubcommand(
   const row = rows.find(([n]) => n === name);
   if (!row) {
     if (rest.includes('-h') || rest.includes('--help')) throw new HelpRequested();
+    // As ostree: without a known subcommand only the group's own options parse (not --repo).
+    const dd = rest.indexOf('--');
+    parseOptions(dd < 0 ? rest : rest.slice(0, dd), groupSpecs);
     throw new UsageError(`Unknown "${group}" subcommand '${name}'`);
   }
   const sub: typeof ctx.help = { path: [...ctx.help.path, name], summary: row[1], specs: groupSpecs };

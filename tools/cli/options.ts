@@ -61,7 +61,7 @@ export function parseOptions(argv: string[], specs: OptionSpec[]): Parsed {
       const eq = a.indexOf('=');
       const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
       const s = byLong.get(name);
-      if (!s) throw new UsageError(`Unknown option ${eq < 0 ? a : a.slice(0, eq)}`);
+      if (!s) throw new UsageError(`Unknown option ${a}`); // (GLib names the whole argument, value included)
       if (s.kind === 'flag') {
         // GLib's option parser sets a flag given as --flag=VALUE and ignores VALUE.
         put(s, undefined);
