@@ -129,14 +129,20 @@ export class TempDir {
     return join(this.path, ...parts);
   }
   cleanup(): void {
-    // Checkouts may contain 0700 or read-only directories; we are root, so rm -rf is enough —
-    // unless a deployment root carries the immutable flag (ostree and xylem seal them).
-    try {
-      rmSync(this.path, { recursive: true, force: true });
-    } catch {
-      spawnSync('chattr', ['-R', '-f', '-i', this.path]);
-      rmSync(this.path, { recursive: true, force: true });
-    }
+    removeTree(this.path);
+  }
+}
+
+/**
+ * rm -rf for test folders. Checkouts may contain 0700 or read-only directories (we are root, so
+ * that is fine) and deployment roots may carry the immutable flag (ostree and xylem seal them).
+ */
+export function removeTree(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    spawnSync('chattr', ['-R', '-f', '-i', path]);
+    rmSync(path, { recursive: true, force: true });
   }
 }
 

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInterop, OSTREE, ROOT } from '../helpers/interop.ts';
+import { describeInterop, OSTREE, ROOT, removeTree } from '../helpers/interop.ts';
 import { deltaRelPath } from '../../src/delta/paths.ts';
 import { freePort, makeOrigin, serveDir, startEntry } from '../serverless/helpers.ts';
 
@@ -137,7 +137,7 @@ describeInterop('the packed package, installed offline', () => {
   }, 120_000);
 
   afterAll(() => {
-    if (work) rmSync(work, { recursive: true, force: true });
+    if (work) removeTree(work);
   });
 
   it('holds the built CLIs, library and types, and no sources, tests or CI files', () => {
