@@ -32,7 +32,7 @@ export type { Remote, AddRemoteOptions } from './remote/index.ts';
 /** Pulls from a remote with its signature policy (gpg-verify, sign-verify, gpg-verify-summary) applied. */
 export { pull } from './pull/pull.ts';
 export { formatPullProgressLine, formatPullStatus } from './pull/progress.ts';
-export type { PullOptions, PullResult, PulledRef } from './pull/pull.ts';
+export type { PullOptions, PullResult, PulledRef } from './pull/options.ts';
 /** The progress events of a pull (`onProgress`): counters as libostree's OstreeAsyncProgress. */
 export type { PullProgress } from './pull/progress.ts';
 

@@ -1,10 +1,12 @@
 // Pulling: HTTP(S) and file:// remotes (pull.ts), local repos (pull-local uses the same engine),
 // the fetcher, progress counters and texts.
 
-export { pull, parsePullRefs } from './pull.ts';
+export { pull } from './pull.ts';
+export { parsePullRefs, planPull } from './plan.ts';
+export type { PullPlan, ResolvedRemote, RefTarget } from './plan.ts';
 export { estimatePull } from './dry-run.ts';
 export type { DryRunEstimate, DryRunSource } from './dry-run.ts';
-export type { PullOptions, PullResult, PulledRef, DryRunItem, VerifyCommitHook, VerifySummaryHook } from './pull.ts';
+export type { PullOptions, PullResult, PulledRef, DryRunItem, VerifyCommitHook, VerifySummaryHook } from './options.ts';
 export { Fetcher, FetchError, DEFAULT_USER_AGENT, joinUrl, validateRemoteUrl } from './fetcher.ts';
 export type { FetcherOptions, FetchRequest } from './fetcher.ts';
 export { PullEngine, PULL_MAX_METADATA_SIZE, verifyRefBinding } from './engine.ts';

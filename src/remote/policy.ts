@@ -179,7 +179,7 @@ export async function verifyCommitSignatures(
   return out;
 }
 
-/** A refused summary signature, naming the summary and its remote before the verifier's report. */
+/** A refused summary, naming the summary and its remote before the verifier's report. */
 function summaryError(remote: string, e: unknown): unknown {
   const prefix = `Summary of remote "${remote}": `;
   if (e instanceof GpgError) return new GpgError(e.gpgCode, prefix + e.message);
@@ -220,11 +220,7 @@ export async function verifySummarySignatures(
     if (opts.globalKeyringDir !== undefined) src.globalKeyringDir = opts.globalKeyringDir;
     const keyring = await loadVerifierKeyring(repo, src);
     const result = await gpgVerify(summary, sigs, keyring, opts.now ? { now: opts.now } : {});
-    try {
-      requireValidGpgSignature(result);
-    } catch (e) {
-      throw summaryError(remoteName, e);
-    }
+    requireValidGpgSignature(result);
     out.gpg = result;
     out.verified = true;
   }
@@ -237,11 +233,7 @@ export async function verifySummarySignatures(
         throw new XylemError(
           'Signatures verification enabled, but no summary.sig found (use sign-verify-summary=false in remote config to disable)',
         );
-      try {
-        out.signapi = await signapiVerify(verifiers, summary, parseMaybe(summarySig, 'summary.sig'));
-      } catch (e) {
-        throw summaryError(remoteName, e);
-      }
+      out.signapi = await signapiVerify(verifiers, summary, parseMaybe(summarySig, 'summary.sig'));
       out.verified = true;
     }
   }
@@ -314,7 +306,12 @@ export async function remoteTrustPolicy(repo: Repo, remote: string | null, opts:
     verifiesSummaries: gpgVerifySummary || summarySigners !== null,
     verifyCommit: (checksum, commitBytes, commitmeta) =>
       verifyCommitSignatures(repo, remote, checksum, commitBytes, commitmeta, { ...base, gpgVerify, signVerify: commitSigners !== null }, commitSigners),
+    // (A pull's refusal names the summary; `remote summary` prints the verifier's report as ostree.)
     verifySummary: (summary, summarySig) =>
-      verifySummarySignatures(repo, remote, summary, summarySig, { ...base, gpgVerify: gpgVerifySummary, signVerify: summarySigners !== null }, summarySigners),
+      verifySummarySignatures(repo, remote, summary, summarySig, { ...base, gpgVerify: gpgVerifySummary, signVerify: summarySigners !== null }, summarySigners).catch(
+        (e: unknown) => {
+          throw summaryError(remote, e);
+        },
+      ),
   };
 }

@@ -6,7 +6,8 @@
 // cancelled transaction leaves the sysroot as it found it (the repo may keep fetched objects).
 
 import { KeyFile } from '../format/keyfile.ts';
-import { pull, type PullOptions } from '../pull/pull.ts';
+import { pull } from '../pull/pull.ts';
+import type { PullOptions } from '../pull/options.ts';
 import { formatPullProgressLine } from '../pull/progress.ts';
 import { parseRefspec, refPath, resolveRev } from '../repo/refs.ts';
 import { remoteBooleanOption } from '../remote/config.ts';

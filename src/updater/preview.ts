@@ -4,7 +4,8 @@
 // from the remote (memory only) to show its version and the tree diff against the deployment.
 
 import { decodeCommit, decodeDirTree, ObjectType, objectRelPath, type Commit, type DirTree } from '../format/objects.ts';
-import { pull, type PullOptions } from '../pull/pull.ts';
+import { pull } from '../pull/pull.ts';
+import type { PullOptions } from '../pull/options.ts';
 import { Fetcher, joinUrl } from '../pull/fetcher.ts';
 import { PULL_MAX_METADATA_SIZE } from '../pull/engine.ts';
 import type { DryRunEstimate } from '../pull/dry-run.ts';

@@ -11,7 +11,8 @@ import { countingServer, hostileServer, makeOstreeArchive, runAsync, type Counti
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { addRemote } from '../../src/remote/config.ts';
-import { pull, type PullOptions } from '../../src/pull/pull.ts';
+import { pull } from '../../src/pull/pull.ts';
+import type { PullOptions } from '../../src/pull/options.ts';
 import { archiveHeader } from '../../src/format/objects.ts';
 import { deflateBound } from '../../src/pull/content.ts';
 

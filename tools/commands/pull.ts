@@ -5,7 +5,8 @@
 import type { Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
-import { pull, type PullOptions } from '../../src/pull/pull.ts';
+import { pull } from '../../src/pull/pull.ts';
+import type { PullOptions } from '../../src/pull/options.ts';
 import { formatPullProgressLine, ostreeCounterNames, type PullProgress } from '../../src/pull/progress.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { parseRefspec } from '../../src/repo/refs.ts';
