@@ -149,8 +149,9 @@ export class DeltaService {
   }
 
   /**
-   * Checks that the cache can be written and read back (DeltaCache.check), once; entries await it
-   * at start and refuse to run when it fails. Delta requests await it too, so a service whose cache
+   * Checks that the cache can be written and read back (DeltaCache.check), once it succeeds
+   * (a failed check is repeated on the next call); entries await it at start and refuse to run
+   * when it fails. Delta requests await it too, so a service whose cache
    * is unusable answers them 503 with the reason (counted in `failures`) instead of failing later.
    */
   ready(): Promise<void> {
@@ -158,6 +159,7 @@ export class DeltaService {
       try {
         await this.cache.check?.();
       } catch (e) {
+        this.readyCheck = null; // checked again next time: the cause may be fixed meanwhile
         throw new XylemError(`The delta cache (${this.cache.name}) is not usable: ${e instanceof Error ? e.message : String(e)}`);
       }
     })();

@@ -220,6 +220,11 @@ describeInterop('delta service: cache check and failure counts (in-process)', ()
     expect((await get(svc, 'config')).status).toBe(200);
     expect(svc.stats.failures).toBe(2);
     expect(svc.stats.generated).toBe(0);
+    // the cause removed, the next delta request checks again and is served
+    rmSync(join(dir, 'blocker'));
+    expect((await get(svc, deltaRelPath(origin.c1, origin.c2, 'superblock'))).status).toBe(200);
+    expect(svc.stats).toMatchObject({ generated: 1, failures: 2 });
+    expect(existsSync(join(dir, 'blocker', 'cache', deltaRelPath(origin.c1, origin.c2, 'superblock')))).toBe(true);
   });
 
   it('failed generations are counted: a cache that cannot store, and a cache that cannot be read', async () => {
