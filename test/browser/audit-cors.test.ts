@@ -142,7 +142,10 @@ describe.runIf(CAN_RUN)('audit page and a repository on another origin', () => {
   });
 
   it('trivial-httpd --cors: the header on GET and HEAD, OPTIONS preflights answered; without it neither', async () => {
-    const [withCors, plain] = [httpds.find((h) => h.proc.spawnargs.includes('--cors'))!, httpds.find((h) => !h.proc.spawnargs.includes('--cors'))!];
+    const withCors = await trivialHttpd(cli, fx.repoDir('clean'), ['--cors']);
+    httpds.push(withCors);
+    const plain = await trivialHttpd(cli, fx.repoDir('clean'), []);
+    httpds.push(plain);
     for (const method of ['GET', 'HEAD']) {
       const r = await fetch(`${withCors.url}/config`, { method, headers: { origin: 'http://elsewhere.test' } });
       await r.arrayBuffer();
