@@ -151,8 +151,8 @@ export class DeltaService {
   /**
    * Checks that the cache can be written and read back (DeltaCache.check), once it succeeds
    * (a failed check is repeated on the next call); entries await it at start and refuse to run
-   * when it fails. Delta requests await it too, so a service whose cache
-   * is unusable answers them 503 with the reason (counted in `failures`) instead of failing later.
+   * when it fails. Delta requests await it too, so a service whose cache is unusable answers them
+   * 503 with the reason (counted in `failures`) instead of failing later.
    */
   ready(): Promise<void> {
     this.readyCheck ??= (async () => {
@@ -208,7 +208,8 @@ export class DeltaService {
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       this.log(`${req.method} /${rel}: ${msg}`);
-      // 404: the origin lacks it; 502: the origin sent something wrong; 500: anything else (e.g. the cache)
+      // 404: the origin lacks it; 502: the origin sent something wrong; 503: the cache failed its
+      // check; 500: anything else (e.g. a cache read)
       res = response(e instanceof CacheUnusableError ? 503 : e instanceof NotFoundError ? 404 : e instanceof XylemError || e instanceof KeyFileError ? 502 : 500, msg);
     }
     if (req.method === 'HEAD' && res.body) {
