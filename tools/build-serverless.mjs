@@ -3,9 +3,12 @@
 //   worker.mjs  the Cloudflare workerd module (imports ./core.wasm, a precompiled Wasm module there)
 //   core.wasm   the WASM core, copied from core-wasm/gen/ (workerd cannot compile bytes at run time)
 //   deno.mjs    Deno.serve entry      bun.mjs  Bun.serve entry
+//   deno-deploy.mjs  the Deno Deploy entry (memory or S3 cache)
+//   and the deployment files of runtimes/serverless/deploy/ (workerd.capnp, wrangler.toml,
+//   deno.json, Containerfile), which name the files beside them.
 // Each file is built into a private folder and moved into place by rename (never half-written).
 // Usage: node tools/build-serverless.mjs [--outdir DIR]   (default dist/serverless)
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -51,7 +54,11 @@ try {
   // Deno and Bun: their node:fs is used by the folder cache.
   await esbuild.build({
     ...common,
-    entryPoints: { deno: join(ROOT, 'runtimes', 'serverless', 'deno.ts'), bun: join(ROOT, 'runtimes', 'serverless', 'bun.ts') },
+    entryPoints: {
+      deno: join(ROOT, 'runtimes', 'serverless', 'deno.ts'),
+      'deno-deploy': join(ROOT, 'runtimes', 'serverless', 'deno-deploy.ts'),
+      bun: join(ROOT, 'runtimes', 'serverless', 'bun.ts'),
+    },
     platform: 'node',
     target: 'es2022',
     loader: { '.wasm': 'binary' },
@@ -62,6 +69,9 @@ try {
   process.exit(1);
 }
 copyFileSync(wasm, join(buildDir, 'core.wasm'));
-for (const f of ['core.wasm', 'deno.mjs', 'bun.mjs', 'worker.mjs']) renameSync(join(buildDir, f), join(outdir, f));
+const deployDir = join(ROOT, 'runtimes', 'serverless', 'deploy');
+const deployFiles = readdirSync(deployDir).filter((f) => statSync(join(deployDir, f)).isFile());
+for (const f of deployFiles) copyFileSync(join(deployDir, f), join(buildDir, f));
+for (const f of ['core.wasm', 'deno.mjs', 'deno-deploy.mjs', 'bun.mjs', 'worker.mjs', ...deployFiles]) renameSync(join(buildDir, f), join(outdir, f));
 rmSync(buildDir, { recursive: true, force: true });
-console.log(`build-serverless: ${relative(ROOT, outdir)}/worker.mjs ${(statSync(join(outdir, 'worker.mjs')).size / 1024).toFixed(0)} KiB, deno.mjs, bun.mjs, core.wasm`);
+console.log(`build-serverless: ${relative(ROOT, outdir)}/worker.mjs ${(statSync(join(outdir, 'worker.mjs')).size / 1024).toFixed(0)} KiB, deno.mjs, deno-deploy.mjs, bun.mjs, core.wasm, ${deployFiles.join(', ')}`);

@@ -69,4 +69,22 @@ export class S3DeltaCache implements DeltaCache {
     const text = await res.text().catch(() => '');
     if (res.status !== 200) throw new Error(`S3 PUT ${key}: HTTP ${res.status} ${text.slice(0, 200)}`);
   }
+
+  /**
+   * Start-up check: writes a small probe object (deltas/xylem-cache-check, replaced at each start)
+   * and reads it back, so wrong credentials, bucket or permissions show at start, not at the first
+   * generation.
+   */
+  async check(): Promise<void> {
+    const key = 'deltas/xylem-cache-check';
+    const data = new TextEncoder().encode(`xylem delta cache write check ${Date.now()}\n`);
+    const where = `bucket ${this.opts.bucket} at ${this.opts.endpoint}`;
+    try {
+      await this.put(key, data);
+      const back = await this.get(key);
+      if (!back || back.length !== data.length || back.some((b, i) => b !== data[i])) throw new Error(`${key} read back differs from what was written`);
+    } catch (e) {
+      throw new Error(`${where}: ${e instanceof Error ? e.message : String(e)} (check the access key, its permissions on the bucket, and the endpoint/region)`);
+    }
+  }
 }

@@ -2,7 +2,7 @@
 // bytes at run time, so the core arrives precompiled as a module import (./core.wasm, placed beside
 // the bundle by tools/build-serverless.mjs and declared as a Wasm module in the workerd config).
 // Settings come from text bindings (see env.ts); the cache is in memory per isolate unless an S3
-// bucket is configured.
+// bucket is configured, and is checked before the first request is served (500 with the reason).
 
 import coreModule from './core.wasm';
 import { loadCore, wasmHashProvider } from '../../core-wasm/index.ts';
@@ -19,7 +19,7 @@ let service: Promise<DeltaService> | undefined;
 async function start(env: Record<string, unknown>): Promise<DeltaService> {
   const core = await loadCore(coreModule);
   const opts = serviceOptionsFromEnv(env);
-  return new DeltaService({
+  const service = new DeltaService({
     ...opts,
     cache: opts.cache ?? new MemoryDeltaCache({ maxBytes: MEMORY_CACHE_BYTES }),
     objectCacheBytes: ORIGIN_OBJECT_CACHE_BYTES,
@@ -27,6 +27,9 @@ async function start(env: Record<string, unknown>): Promise<DeltaService> {
     hash: wasmHashProvider(core),
     log: (line) => console.log(`xylem-delta: ${line}`),
   });
+  // an S3/R2 cache that cannot be written fails here, with the reason, on every request until fixed
+  await service.ready();
+  return service;
 }
 
 export default {

@@ -1,10 +1,12 @@
 // Plain GETs against a remote archive repository for the audit: no custom headers (so a
 // cross-origin static host needs only `Access-Control-Allow-Origin`, no preflight), a bounded
 // number of requests in flight, and a byte cap checked against Content-Length before anything is
-// allocated and again while the body streams in.
+// allocated and again while the body streams in. A request the browser blocks (CORS) is reported
+// with what to fix (cors.ts).
 
 import { XylemError } from '../util/errors.ts';
 import { readBodyCapped } from '../util/read-body.ts';
+import { blockedFetchMessage, currentPageOrigin } from './cors.ts';
 
 export interface RemoteReaderOptions {
   fetch: typeof fetch;
@@ -12,6 +14,8 @@ export interface RemoteReaderOptions {
   maxConcurrent: number;
   /** Called with the size of every body received. */
   onBytes?: (n: number) => void;
+  /** The origin of the page running the audit (default: `location.origin` in a browser), for CORS advice. */
+  pageOrigin?: string;
 }
 
 /** A failed request; `status` is the HTTP status (0: network error). */
@@ -59,7 +63,7 @@ export class RemoteReader {
     try {
       res = await this.opts.fetch(url, { method: 'GET', redirect: 'follow', cache: 'no-store' });
     } catch (e) {
-      throw new AuditFetchError(`Fetching ${url}: ${(e as Error)?.message ?? String(e)}`, 0);
+      throw new AuditFetchError(`Fetching ${url}: ${blockedFetchMessage(url, e, this.opts.pageOrigin ?? currentPageOrigin())}`, 0);
     }
     if (res.status === 404 && optional) {
       await res.body?.cancel().catch(() => undefined);

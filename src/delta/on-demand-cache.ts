@@ -14,6 +14,11 @@ export interface DeltaCache {
   get(key: string): Promise<Uint8Array | null>;
   /** Stores `data` under `key`, replacing what was there (atomically: readers see old or new). */
   put(key: string, data: Uint8Array): Promise<void>;
+  /**
+   * Optional start-up check that the store can be written and read back (a folder the process may
+   * not write, a runtime without file permissions); throws a message saying what to fix.
+   */
+  check?(): Promise<void>;
 }
 
 /** Keys are repository-relative paths of delta files: this refuses anything else. */

@@ -82,7 +82,11 @@ export interface DeltaServiceStats {
   cacheHits: number;
   /** Requests passed through to the origin. */
   proxied: number;
-  /** Generations that failed. */
+  /**
+   * Deltas that could not be produced: failed generations (one per generation, however many
+   * requests waited for it) and delta requests failed by the cache (unreadable, or its start-up
+   * check failed).
+   */
   failures: number;
 }
 
@@ -102,6 +106,9 @@ function response(status: number, body: Uint8Array | string | null, headers: Rec
   return new Response(body as BodyInit | null, { status, headers: h });
 }
 
+/** The cache failed its start-up check: delta requests are answered 503 with the reason. */
+class CacheUnusableError extends XylemError {}
+
 /** The on-demand delta service; `handle` is the Web-standard handler. */
 export class DeltaService {
   readonly stats: DeltaServiceStats = { generated: 0, cacheHits: 0, proxied: 0, failures: 0 };
@@ -118,6 +125,7 @@ export class DeltaService {
   private readonly inflight = new Map<string, Promise<string>>();
   private scratchSeq = 0;
   private summaryMemo: { key: string; bytes: Uint8Array } | null = null;
+  private readyCheck: Promise<void> | null = null;
 
   constructor(private readonly opts: DeltaServiceOptions) {
     if (!opts || typeof opts.origin !== 'string') throw new XylemError('DeltaService: an origin URL is required');
@@ -138,6 +146,44 @@ export class DeltaService {
 
   private log(line: string): void {
     this.opts.log?.(line);
+  }
+
+  /**
+   * Checks that the cache can be written and read back (DeltaCache.check), once it succeeds
+   * (a failed check is repeated on the next call); entries await it at start and refuse to run
+   * when it fails. Delta requests await it too, so a service whose cache is unusable answers them
+   * 503 with the reason (counted in `failures`) instead of failing later.
+   */
+  ready(): Promise<void> {
+    this.readyCheck ??= (async () => {
+      try {
+        await this.cache.check?.();
+      } catch (e) {
+        this.readyCheck = null; // checked again next time: the cause may be fixed meanwhile
+        throw new XylemError(`The delta cache (${this.cache.name}) is not usable: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    })();
+    return this.readyCheck;
+  }
+
+  /** A cache read on a delta request; a failure there counts as a failed delta. */
+  private async cacheGet(key: string): Promise<Uint8Array | null> {
+    try {
+      return await this.cache.get(key);
+    } catch (e) {
+      this.stats.failures++;
+      throw e;
+    }
+  }
+
+  /** The start-up check before serving a delta file or index; a failure counts as a failed delta. */
+  private async deltaReady(): Promise<void> {
+    try {
+      await this.ready();
+    } catch (e) {
+      this.stats.failures++;
+      throw new CacheUnusableError((e as Error).message);
+    }
   }
 
   /** The Web-standard handler: GET and HEAD of repository paths. */
@@ -162,8 +208,9 @@ export class DeltaService {
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       this.log(`${req.method} /${rel}: ${msg}`);
-      // 404: the origin lacks it; 502: the origin sent something wrong; 500: anything else (e.g. the cache)
-      res = response(e instanceof NotFoundError ? 404 : e instanceof XylemError || e instanceof KeyFileError ? 502 : 500, msg);
+      // 404: the origin lacks it; 502: the origin sent something wrong; 503: the cache failed its
+      // check; 500: anything else (e.g. a cache read)
+      res = response(e instanceof CacheUnusableError ? 503 : e instanceof NotFoundError ? 404 : e instanceof XylemError || e instanceof KeyFileError ? 502 : 500, msg);
     }
     if (req.method === 'HEAD' && res.body) {
       await res.body.cancel().catch(() => undefined);
@@ -183,12 +230,14 @@ export class DeltaService {
       const m = /^delta-indexes\/([A-Za-z0-9+_]{2})\/([A-Za-z0-9+_]{41})\.index$/.exec(rel);
       const name = m ? deltaNameFromDirs(m[1]!, m[2]!) : null;
       if (!name || name.from !== null) return response(404, `Not a delta index: /${rel}`);
+      await this.deltaReady();
       return response(200, await this.deltaIndex(name.to), { 'cache-control': 'no-cache' });
     }
     if (rel.startsWith('deltas/')) {
       const m = /^deltas\/([A-Za-z0-9+_]{2})\/([A-Za-z0-9+_\-]+)\/(superblock|[0-9]{1,9})$/.exec(rel);
       const name = m ? deltaNameFromDirs(m[1]!, m[2]!) : null;
       if (!name) return response(404, `Not a delta path: /${rel}`);
+      await this.deltaReady();
       return this.serveDeltaFile(req, name, m![3]!);
     }
     return this.proxy(req, rel);
@@ -229,7 +278,7 @@ export class DeltaService {
 
   private async serveDeltaFile(req: Request, name: DeltaName, file: string): Promise<Response> {
     const key = `${deltaRelDir(name.from, name.to)}/${file}`;
-    const hit = await this.cache.get(key);
+    const hit = await this.cacheGet(key);
     if (hit) {
       this.stats.cacheHits++;
       return response(200, hit, { 'cache-control': IMMUTABLE, 'x-xylem-delta': 'cache' });
@@ -247,7 +296,7 @@ export class DeltaService {
     if (this.opts.generateOnRequest === 'advertised' && !(await this.isAdvertisable(name)))
       return response(404, `Static delta ${deltaNameString(name)} is not offered (only deltas from the last ${this.depth} ancestors are generated)`);
     await this.generateOnce(name, key);
-    const data = await this.cache.get(key);
+    const data = await this.cacheGet(key);
     if (!data) return response(404, `Static delta ${deltaNameString(name)} has no file ${file}`);
     return response(200, data, { 'cache-control': IMMUTABLE, 'x-xylem-delta': 'generated' });
   }
@@ -258,7 +307,7 @@ export class DeltaService {
    */
   async ensureDelta(name: DeltaName): Promise<string> {
     const sbKey = `${deltaRelDir(name.from, name.to)}/superblock`;
-    const cached = await this.cache.get(sbKey);
+    const cached = await this.cacheGet(sbKey);
     if (cached) return toHex(this.sha256(cached));
     const originSb = await this.get(sbKey, MAX_SUPERBLOCK_SIZE);
     if (originSb) return toHex(this.sha256(originSb));
@@ -274,11 +323,16 @@ export class DeltaService {
     let p = this.inflight.get(id);
     if (!p) {
       p = (async () => {
-        if ((await this.cache.get(needKey)) !== null) {
-          const sb = await this.cache.get(`${deltaRelDir(name.from, name.to)}/superblock`);
-          if (sb) return toHex(this.sha256(sb));
+        try {
+          if ((await this.cache.get(needKey)) !== null) {
+            const sb = await this.cache.get(`${deltaRelDir(name.from, name.to)}/superblock`);
+            if (sb) return toHex(this.sha256(sb));
+          }
+          return await this.generate(name);
+        } catch (e) {
+          this.stats.failures++; // once per generation, however many requests wait for it
+          throw e;
         }
-        return this.generate(name);
       })();
       this.inflight.set(id, p);
       const clear = () => {
@@ -330,7 +384,6 @@ export class DeltaService {
       this.log(`generated ${deltaNameString(name)} in ${Date.now() - started} ms (prefetch ${prefetched - started} ms)`);
       return toHex(this.sha256(superblock));
     } catch (e) {
-      this.stats.failures++;
       if (e instanceof XylemError && /No such metadata object|Couldn't find file object/.test(e.message))
         throw new NotFoundError(`Static delta ${deltaNameString(name)}: ${e.message}`);
       throw e;

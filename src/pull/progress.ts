@@ -102,19 +102,28 @@ export function formatPullStatus(p: PullProgress, f: PullSummaryFacts): string {
   return s;
 }
 
-/** The one-line TTY progress text, as ostree_repo_pull_default_console_progress_changed picks it. */
+/**
+ * The one-line TTY progress text, as ostree_repo_pull_default_console_progress_changed picks it.
+ * A count is never shown above its total, nor a percentage above 100: the pull's own counters
+ * keep fetched <= requested (test/pull/progress-counts.test.ts), and a total below its count in
+ * a snapshot from elsewhere (counters added up by a caller, a hand-made PullProgress) is shown
+ * as the count, never as "12/10".
+ */
 export function formatPullProgressLine(p: PullProgress, nowMs: number): string {
   const elapsed = Math.max((nowMs - p.startTime) / 1000, 0.001);
   const rate = p.bytesTransferred / elapsed;
   if (p.status && p.phase === 'done') return p.status;
   if (p.totalDeltaParts > 0) {
-    return `Receiving delta parts: ${p.fetchedDeltaParts}/${p.totalDeltaParts} ${formatSize(p.fetchedDeltaPartSize)}/${formatSize(p.totalDeltaPartSize)} ${formatSize(Math.round(rate))}/s`;
+    const parts = Math.max(p.totalDeltaParts, p.fetchedDeltaParts);
+    const size = Math.max(p.totalDeltaPartSize, p.fetchedDeltaPartSize);
+    return `Receiving delta parts: ${p.fetchedDeltaParts}/${parts} ${formatSize(p.fetchedDeltaPartSize)}/${formatSize(size)} ${formatSize(Math.round(rate))}/s`;
   }
   if (p.outstandingFetches > 0 || p.requested > p.fetched) {
     if (p.contentFetched === 0 && p.requested <= p.metadataFetched + p.outstandingFetches && p.phase !== 'fetching')
       return `Receiving metadata objects: ${p.metadataFetched}/(estimating) ${formatSize(Math.round(rate))}/s ${formatSize(p.bytesTransferred)}`;
-    const pct = p.requested > 0 ? Math.floor((p.fetched * 100) / p.requested) : 0;
-    return `Receiving objects: ${pct}% (${p.fetched}/${p.requested}) ${formatSize(Math.round(rate))}/s ${formatSize(p.bytesTransferred)}`;
+    const total = Math.max(p.requested, p.fetched);
+    const pct = total > 0 ? Math.floor((p.fetched * 100) / total) : 0;
+    return `Receiving objects: ${pct}% (${p.fetched}/${total}) ${formatSize(Math.round(rate))}/s ${formatSize(p.bytesTransferred)}`;
   }
   if (p.outstandingWrites > 0) return `Writing objects: ${p.outstandingWrites}`;
   return `Scanning metadata: ${p.scannedMetadata}`;

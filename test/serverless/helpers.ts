@@ -155,8 +155,8 @@ async function waitReady(url: string, proc: ChildProcess, output: () => string, 
   throw new Error(`server at ${url} not ready after ${ms} ms: ${output()}`);
 }
 
-function track(cmd: string, args: string[], env: Record<string, string>, cwd?: string): { proc: ChildProcess; output: () => string } {
-  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+function track(cmd: string, args: string[], env: Record<string, string>, cwd?: string, base: Record<string, string | undefined> = process.env): { proc: ChildProcess; output: () => string } {
+  const proc = spawn(cmd, args, { env: { ...base, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += String(d)));
   proc.stderr!.on('data', (d) => (out += String(d)));
@@ -183,11 +183,14 @@ export function toolWorks(path: string): boolean {
   return existsSync(path) && spawnSync(path, ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
-/** The bundled worker in real workerd, on a free 127.0.0.1 port, with XYLEM_* text bindings. */
+/**
+ * The bundled worker in real workerd, run with the shipped config (dist/serverless/workerd.capnp,
+ * from runtimes/serverless/deploy/) exactly as its header says: settings in the environment of the
+ * workerd process, the listening address moved to a free 127.0.0.1 port with --socket-addr.
+ */
 export async function startWorkerd(dist: string, work: string, bindings: Record<string, string>): Promise<Running> {
   mkdirSync(work, { recursive: true });
-  copyFileSync(join(dist, 'worker.mjs'), join(work, 'worker.mjs'));
-  copyFileSync(join(dist, 'core.wasm'), join(work, 'core.wasm'));
+  for (const f of ['worker.mjs', 'core.wasm', 'workerd.capnp']) copyFileSync(join(dist, f), join(work, f));
   // the port was free a moment ago; another process may take it first, so try a few
   for (let attempt = 1; ; attempt++) {
     try {
@@ -198,31 +201,15 @@ export async function startWorkerd(dist: string, work: string, bindings: Record<
   }
 }
 
+/** process.env without XYLEM_* settings, so only the ones a test names reach a service. */
+export function cleanEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('XYLEM_')) out[k] = v;
+  return out;
+}
+
 async function startWorkerdOnce(work: string, bindings: Record<string, string>, port: number): Promise<Running> {
-  const text = Object.entries(bindings)
-    .map(([k, v]) => `(name = ${JSON.stringify(k)}, text = ${JSON.stringify(v)})`)
-    .join(', ');
-  writeFileSync(
-    join(work, 'config.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "internet", network = (allow = ["local"])),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [
-    (name = "worker.mjs", esModule = embed "worker.mjs"),
-    (name = "core.wasm", wasm = embed "core.wasm"),
-  ],
-  bindings = [ ${text} ],
-  compatibilityDate = "2025-01-01",
-);
-`,
-  );
-  const { proc, output } = track(WORKERD, ['serve', join(work, 'config.capnp'), '--verbose'], {}, work);
+  const { proc, output } = track(WORKERD, ['serve', join(work, 'workerd.capnp'), '--socket-addr', `http=127.0.0.1:${port}`, '--verbose'], bindings, work, cleanEnv());
   const url = `http://127.0.0.1:${port}/`;
   const stop = stopper(proc);
   try {

@@ -157,15 +157,21 @@ describeInterop('delta service in-process: S3 cache, origin deltas, summary rewr
     expect(sha(sb.body)).toBe(sum);
     expect(b.stats.generated).toBe(0);
 
-    // a wrong secret: the bucket refuses the signature, the request fails (nothing half-stored)
+    // a wrong secret: the bucket refuses the signature; the cache check (before any delta is
+    // served) says so, the request fails 503 with the reason (nothing half-stored) and counts
     const bad = new DeltaService({
       origin: server.url,
       cache: new S3DeltaCache({ endpoint: s3.endpoint, bucket: 'deltas', prefix: 'other/', accessKeyId: 'AKIDTEST', secretAccessKey: 'wrong' }),
     });
     const r = await get(bad, deltaRelPath(origin.c2, origin.c1, 'superblock'));
-    expect(r.status).toBe(500);
-    expect(new TextDecoder().decode(r.body)).toMatch(/S3 GET .*HTTP 403/);
+    expect(r.status).toBe(503);
+    expect(new TextDecoder().decode(r.body)).toMatch(/S3 PUT .*HTTP 403/);
     expect([...s3.objects.keys()].some((k) => k.startsWith('other/'))).toBe(false);
+    expect(bad.stats.failures).toBe(1);
+    await expect(bad.ready()).rejects.toThrow(/delta cache \(s3\) is not usable: bucket deltas at .*S3 PUT deltas\/xylem-cache-check: HTTP 403.*check the access key/);
+    // with the right key the check writes and reads back its probe
+    await new DeltaService({ origin: server.url, cache: cache() }).ready();
+    expect(s3.objects.has('xylem/deltas/xylem-cache-check')).toBe(true);
   });
 
   it("an origin's own deltas are passed through unchanged and advertised with their own checksums", async () => {

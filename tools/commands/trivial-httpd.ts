@@ -1,6 +1,7 @@
 // `xylem trivial-httpd [OPTION…] [DIR]`: serve DIR (default: the current folder) read-only on
 // 127.0.0.1, with ostree-trivial-httpd's options (the upstream test suite starts it with
-// --autoexit --daemonize -p PORTFILE --log-file FILE).
+// --autoexit --daemonize -p PORTFILE --log-file FILE). --cors (xylem's own) lets a page on another
+// origin, such as the browser audit page, read the repository.
 
 import { spawn } from 'node:child_process';
 import * as nodeFs from 'node:fs';
@@ -44,6 +45,7 @@ export const command: Command = {
       { name: 'log-file', kind: 'string', arg: 'FILE', description: 'Log requests to FILE (- for standard output)' },
       { name: 'expected-cookies', kind: 'strings', arg: 'NAME=VALUE', description: 'Require this cookie (repeatable)' },
       { name: 'expected-header', kind: 'strings', arg: 'NAME=VALUE', description: 'Require this header (repeatable)' },
+      { name: 'cors', kind: 'flag', description: 'Let pages on any origin read the files (Access-Control-Allow-Origin: *, OPTIONS preflights answered)' },
     ]);
     if (p.flag('help')) {
       ctx.out('Usage:\n  ostree trivial-httpd [OPTION…] [DIR] - Simple webserver\n');
@@ -96,6 +98,7 @@ export const command: Command = {
       requireBasicAuth: p.flag('require-basic-auth'),
       expectedCookies: pairs(p.list('expected-cookies'), 'cookie'),
       expectedHeaders: pairs(p.list('expected-header'), 'header'),
+      cors: p.flag('cors'),
       log,
     });
     const portFile = p.value('port-file');

@@ -2,6 +2,8 @@
 // suite): GET/HEAD of files under a root folder on 127.0.0.1, single byte ranges, 404s, ETag /
 // Last-Modified, directory redirects and listings, plus the fault injection the suite uses
 // (--force-range-requests, --random-500s, --random-408s, expected headers/cookies, basic auth).
+// With `cors` (--cors) every answer allows any origin to read it and OPTIONS preflights are
+// answered, so a page on another origin (the browser audit) can read the repository.
 
 import * as http from 'node:http';
 import * as fs from 'node:fs';
@@ -23,6 +25,11 @@ export interface TrivialHttpdOptions {
   requireBasicAuth?: boolean;
   expectedCookies?: Array<[string, string]>;
   expectedHeaders?: Array<[string, string]>;
+  /**
+   * Cross-origin reads: `Access-Control-Allow-Origin: *` on every answer, and OPTIONS preflights
+   * answered 204 (GET, HEAD; the request headers asked for). Off: OPTIONS is 405 like any method.
+   */
+  cors?: boolean;
   /** One line per request ("serving PATH"). */
   log?: (line: string) => void;
   /** Called for every request before it is served (tests count requests here). */
@@ -74,6 +81,21 @@ export function startTrivialHttpd(o: TrivialHttpdOptions): Promise<RunningHttpd>
       res.writeHead(status, { 'Content-Length': String(Buffer.byteLength(body)), ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
+    if (o.cors) {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Range, Accept-Ranges, ETag, Last-Modified');
+      if (req.method === 'OPTIONS') {
+        // A preflight carries no credentials: answered before basic auth and fault injection.
+        const asked = req.headers['access-control-request-headers'];
+        const headers: Record<string, string> = {
+          'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+          'Access-Control-Max-Age': '86400',
+          Allow: 'GET, HEAD, OPTIONS',
+        };
+        if (typeof asked === 'string' && /^[A-Za-z0-9\-, ]{1,1024}$/.test(asked)) headers['Access-Control-Allow-Headers'] = asked;
+        return send(204, '', headers);
+      }
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method Not Allowed\n');
     let urlPath: string;
     try {
