@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeInterop, ok, ostree } from '../helpers/interop.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
-import { pull, type PullOptions } from '../../src/pull/pull.ts';
+import { pull } from '../../src/pull/pull.ts';
+import type { PullOptions } from '../../src/pull/options.ts';
 import { emptyProgress, formatPullProgressLine, type PullProgress } from '../../src/pull/progress.ts';
 import { startTrivialHttpd, type RunningHttpd } from '../../tools/httpd/server.ts';
 
