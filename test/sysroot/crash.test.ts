@@ -121,7 +121,11 @@ describeInterop('sysroot: a crash while publishing leaves the old or the new boo
       if (!/injected crash/.test((e as Error).message)) throw e;
       crashed = true;
     }
-    return { sys, writes: f.count(), crashed };
+    const writes = f.count();
+    // A real crash ends the process, and with it the sysroot lock it held.
+    f.arm(null);
+    await sysroot.unlock();
+    return { sys, writes, crashed };
   }
 
   it('every crash point leaves a consistent boot set that xylem recovers from', async () => {
