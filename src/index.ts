@@ -23,8 +23,10 @@ export { XylemError, CorruptionError, NotFoundError } from './util/errors.ts';
 // ---- repositories ------------------------------------------------------------------------------
 export { Repo, REPO_MODES, commitDirectory, Transaction, MutableTree, importDirectory, makeImportContext, writeCommit } from './repo/index.ts';
 export type { RepoMode, RepoInitOptions, CommitDirectoryOptions, CommitDirectoryResult, CommitModifier, CommitOptions } from './repo/index.ts';
-export { checkout, resolveRev, setRef, listAllRefs, listLocalRefs, diffTrees, formatDiff, fsckRepo, pruneRepo, regenerateSummary } from './repo/index.ts';
-export type { CheckoutOptions, CheckoutResult, RefEntry, DiffResult, DiffItem, DiffSide, FsckOptions, FsckResult, PruneOptions, PruneResult } from './repo/index.ts';
+export { checkout, resolveRev, setRef, listAllRefs, listLocalRefs, diffTrees, formatDiff, fsckRepo } from './repo/index.ts';
+export type { CheckoutOptions, CheckoutResult, RefEntry, DiffResult, DiffItem, DiffSide, FsckOptions, FsckResult } from './repo/index.ts';
+export { pruneRepo, regenerateSummary } from './maintenance/index.ts';
+export type { PruneOptions, PruneResult } from './maintenance/index.ts';
 
 // ---- remotes and pulling -----------------------------------------------------------------------
 export { addRemote, deleteRemote, listRemotes, getRemote, importRemoteGpgKeys } from './remote/index.ts';

@@ -6,7 +6,7 @@
 
 import { loadCore, type Core } from '../../core-wasm/index.ts';
 import { decode, type GVValue } from '../format/gvariant.ts';
-import { decodeCommit, metadataLookup, type Commit } from '../format/objects.ts';
+import { SUMMARY_TYPE, decodeCommit, metadataLookup, type Commit } from '../format/objects.ts';
 import { toHex, fromUtf8 } from '../util/bytes.ts';
 import { XylemError } from '../util/errors.ts';
 import { RemoteReader } from './http.ts';
@@ -42,7 +42,6 @@ const DEFAULT_LIMITS: WalkLimits & { maxSummaryBytes: number } = {
   maxObjects: 2_000_000,
   maxDepth: 256,
 };
-const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
 const REF_COMPONENT = /^[\w\d][-._\w\d]*$/;
 const CHECKSUM = /^[0-9a-f]{64}$/;
 

@@ -12,7 +12,7 @@
 
 import type { DeflateProvider, HashProvider, Host } from '../host.ts';
 import { Repo } from '../repo/repo.ts';
-import { SUMMARY_TYPE } from '../repo/summary.ts';
+import { SUMMARY_TYPE } from '../format/objects.ts';
 import { KeyFile, KeyFileError } from '../format/keyfile.ts';
 import { ObjectType } from '../format/objects.ts';
 import { decode, encode, type GVValue, type GVVariant } from '../format/gvariant.ts';

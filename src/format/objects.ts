@@ -218,6 +218,8 @@ export interface Commit {
 }
 
 export const COMMIT_TYPE = '(a{sv}aya(say)sstayay)';
+/** The summary file: refs (name, (commit size, checksum, metadata)) and the repo's metadata. */
+export const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
 
 export function encodeCommit(c: Commit): Uint8Array {
   return encode(COMMIT_TYPE, [

@@ -6,6 +6,7 @@
 import type { Repo } from '../repo/repo.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { decode, isNormalForm, type GVValue, type GVVariant } from '../format/gvariant.ts';
+import { SUMMARY_TYPE } from '../format/objects.ts';
 import { isValidRefName } from '../repo/refs.ts';
 import type { RemoteTrustPolicy } from '../remote/policy.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
@@ -14,8 +15,6 @@ import { XylemError, errnoCode } from '../util/errors.ts';
 import { joinUrl, type Fetcher } from './fetcher.ts';
 import { PULL_MAX_METADATA_SIZE } from './engine.ts';
 import type { VerifySummaryHook } from './options.ts';
-
-const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
 
 /** What a pull reads from a remote summary. */
 export interface SummaryInfo {

@@ -1,5 +1,5 @@
-// Repositories: opening and creating them, committing, checking out, refs, diffs, fsck, prune and
-// the summary file — the repo package's public surface.
+// Repositories: opening and creating them, committing, checking out, refs, diffs, fsck — the repo
+// package's public surface (prune and the summary file: src/maintenance/).
 
 export { Repo, REPO_MODES, parseRepoMode } from './repo.ts';
 export type { RepoInitOptions, ContentObject } from './repo.ts';
@@ -20,10 +20,6 @@ export { diffTrees, formatDiff } from './diff.ts';
 export type { DiffSide, DiffItem, DiffResult, DiffOptions } from './diff.ts';
 export { fsckRepo } from './fsck.ts';
 export type { FsckOptions, FsckOutput, FsckResult } from './fsck.ts';
-export { pruneRepo, deleteCommit } from './prune.ts';
-export type { PruneOptions, PruneResult } from './prune.ts';
-export { regenerateSummary, readSummary, summaryRefs } from './summary.ts';
-export type { SummaryOptions } from './summary.ts';
 export { commitState } from './commit-state.ts';
 export type { CommitState } from './commit-state.ts';
 export { checksumPath } from './checksum-file.ts';

@@ -494,6 +494,6 @@ export async function updateSummaryIfConfigured(repo: Repo, reason: 'refs' | 'co
   const auto = repo.config.getBoolean('core', 'auto-update-summary') === true;
   const onCommit = reason === 'commit' && repo.config.getBoolean('core', 'commit-update-summary') === true;
   if (!auto && !onCommit) return;
-  const { maybeUpdateSummary } = await import('./summary.ts');
+  const { maybeUpdateSummary } = await import('../maintenance/summary.ts');
   await maybeUpdateSummary(repo, reason);
 }

@@ -6,7 +6,7 @@
 import { deploymentRelPath } from './deployment.ts';
 import { removeDeploymentFiles } from './seal.ts';
 import { listLocalRefs, refPath, setRef } from '../repo/refs.ts';
-import { pruneRepo, type PruneResult } from '../repo/prune.ts';
+import { pruneRepo, type PruneResult } from '../maintenance/prune.ts';
 import { formatSize } from '../util/format-size.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { joinPath } from '../util/path.ts';

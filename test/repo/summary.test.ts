@@ -8,7 +8,8 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { TempDir, buildCli, describeInterop, disposeCli, ostree, run, xylem } from '../helpers/interop.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
-import { buildSummary, SUMMARY_TYPE, regenerateSummary, maybeUpdateSummary } from '../../src/repo/summary.ts';
+import { buildSummary, regenerateSummary, maybeUpdateSummary } from '../../src/maintenance/summary.ts';
+import { SUMMARY_TYPE } from '../../src/format/objects.ts';
 import { decode, parseText, type GVVariant } from '../../src/format/gvariant.ts';
 import { bswap64 } from '../../src/util/bytes.ts';
 

@@ -3,7 +3,7 @@
 import type { Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
-import { pruneRepo, deleteCommit, pruneStaticDeltas } from '../../src/repo/prune.ts';
+import { pruneRepo, deleteCommit, pruneStaticDeltas } from '../../src/maintenance/prune.ts';
 import { formatSize } from '../../src/util/format-size.ts';
 import { parseTimestamp } from '../../src/repo/timestamp.ts';
 import { XylemError } from '../../src/util/errors.ts';

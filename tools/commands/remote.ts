@@ -280,7 +280,7 @@ const summary: Sub = {
     if (name === undefined) throw new UsageError('NAME must be specified');
     const fetched = await fetchVerifiedRemoteSummary(repo, name);
     if (fetched.summary === null) throw new XylemError('Remote server has no summary file');
-    const { formatSummaryRaw, formatSummaryView } = await import('../../src/repo/summary.ts');
+    const { formatSummaryRaw, formatSummaryView } = await import('../../src/maintenance/summary.ts');
     ctx.out(p.flag('raw') ? formatSummaryRaw(fetched.summary) : formatSummaryView(fetched.summary));
     // As ostree: the GPG report (not for --raw) when gpg-verify-summary made it check signatures.
     if (!p.flag('raw') && fetched.verification?.gpg) ctx.out(`\n${formatGpgVerifyReport(fetched.verification)}`);

@@ -2,7 +2,7 @@
 
 import type { Command } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
-import { regenerateSummary, readSummary, formatSummaryView, formatSummaryRaw } from '../../src/repo/summary.ts';
+import { regenerateSummary, readSummary, formatSummaryView, formatSummaryRaw } from '../../src/maintenance/summary.ts';
 import { parseText, type GVVariant } from '../../src/format/gvariant.ts';
 import { XylemError } from '../../src/util/errors.ts';
 

@@ -3,20 +3,19 @@
 // little-endian order, BE timestamps, a{sv} entries in GLib hash-table order), writing it
 // atomically, and rendering it as `summary --view` / `--raw` print it.
 
-import type { Repo } from './repo.ts';
+import type { Repo } from '../repo/repo.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
-import { ObjectType, isValidChecksum, decodeCommit, metadataLookup } from '../format/objects.ts';
+import { ObjectType, SUMMARY_TYPE, isValidChecksum, decodeCommit, metadataLookup } from '../format/objects.ts';
 import { encode, decode, print, type GVValue, type GVVariant } from '../format/gvariant.ts';
 import { glibDictOrder } from '../format/glib-hash-order.ts';
 import { bswap64, fromHex, fromModifiedBase64, toHex } from '../util/bytes.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
-import { listLocalRefs, listMirrorRefs, listRemoteRefs } from './refs.ts';
+import { listLocalRefs, listMirrorRefs, listRemoteRefs } from '../repo/refs.ts';
 import { remoteOption } from '../remote/config.ts';
 import { reindexDeltas } from '../delta/manage.ts';
-import { withRepoLock } from './lock.ts';
+import { withRepoLock } from '../repo/lock.ts';
 
-export const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
 
 /** Largest summary file read for --view (ostree maps the file; we cap it). */
 const MAX_SUMMARY_SIZE = 128 * 1024 * 1024;

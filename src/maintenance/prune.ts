@@ -5,18 +5,18 @@
 // Counts and sizes are reported as ostree does: loose file/dirtree/dirmeta/commit objects only.
 // Every deleter holds the repo lock exclusive (src/repo/lock.ts), reachability included.
 
-import type { Repo } from './repo.ts';
+import type { Repo } from '../repo/repo.ts';
 import { ObjectType, isMetadataType, objectTypeName, isValidChecksum } from '../format/objects.ts';
 import { XylemError } from '../util/errors.ts';
-import { listAllRefs, listMirrorRefs, resolveRev } from './refs.ts';
-import { traverseCommit, loadCommitIfExists, objectKey, type ObjectKey } from './traverse.ts';
-import { deleteCommitObject } from './fsck.ts';
-import { markCommitPartial } from './commit-state.ts';
+import { listAllRefs, listMirrorRefs, resolveRev } from '../repo/refs.ts';
+import { traverseCommit, loadCommitIfExists, objectKey, type ObjectKey } from '../repo/traverse.ts';
+import { deleteCommitObject } from '../repo/fsck.ts';
+import { markCommitPartial } from '../repo/commit-state.ts';
 import { pruneSummaryCache } from '../remote/config.ts';
 import { listDeltas } from '../delta/manage.ts';
 import { deltaRelDir } from '../delta/paths.ts';
 import { joinPath } from '../util/path.ts';
-import { withRepoLock } from './lock.ts';
+import { withRepoLock } from '../repo/lock.ts';
 
 
 export interface PruneResult {
