@@ -5,7 +5,7 @@
 
 import { Repo } from '../repo/repo.ts';
 import { listLocalRefs, listRemoteRefs, resolveRev } from '../repo/refs.ts';
-import { XylemError, errnoCode } from '../util/errors.ts';
+import { XylemError } from '../util/errors.ts';
 import { PullEngine, type CommitVerifier } from './engine.ts';
 import { PullWriter } from './writer.ts';
 import { LocalRepoSource } from './source-local.ts';
@@ -13,15 +13,7 @@ import { emptyProgress } from './progress.ts';
 import { remoteTrustPolicy } from '../remote/policy.ts';
 import { joinPath } from '../util/path.ts';
 import { withRepoLock } from '../repo/lock.ts';
-
-async function readOptional(repo: Repo, name: string): Promise<Uint8Array | null> {
-  try {
-    return await repo.fs.readFile(joinPath(repo.path, name));
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return null;
-    throw e;
-  }
-}
+import { readFileOptional } from '../util/read-optional.ts';
 
 export interface PullLocalOptions {
   /** Parents to follow: 0 = just the commit, -1 = whole history. */
@@ -77,9 +69,9 @@ async function pullLocalLocked(dest: Repo, src: Repo, refs: string[], opts: Pull
     disableSignVerifySummary: true,
   });
   if (trust.verifiesSummaries) {
-    const summary = await readOptional(src, 'summary');
+    const summary = await readFileOptional(src.fs, joinPath(src.path, 'summary'));
     if (!summary) throw new XylemError('GPG verification enabled, but no summary found (check that the configured URL in remote config is correct)');
-    await trust.verifySummary(summary, await readOptional(src, 'summary.sig'));
+    await trust.verifySummary(summary, await readFileOptional(src.fs, joinPath(src.path, 'summary.sig')));
   }
   const extra = opts.verifyCommit;
   const verifyCommit: CommitVerifier | undefined =

@@ -11,7 +11,7 @@ import { ObjectType, isValidChecksum, objectRelPath, type Commit } from '../form
 import { resolveRev } from '../repo/refs.ts';
 import { fromUtf8Lossy } from '../util/bytes.ts';
 import { joinPath } from '../util/path.ts';
-import { XylemError, errnoCode } from '../util/errors.ts';
+import { XylemError } from '../util/errors.ts';
 import type { TransactionStats } from '../repo/transaction.ts';
 import { joinUrl } from './fetcher.ts';
 import { PullEngine, PULL_MAX_METADATA_SIZE, type CommitMetadata, type ObjectSource } from './engine.ts';
@@ -27,6 +27,7 @@ import { formatCTime } from './time.ts';
 import { withRepoLock } from '../repo/lock.ts';
 import { planPull } from './plan.ts';
 import type { DryRunItem, PullOptions, PullResult, PulledRef } from './options.ts';
+import { readFileOptional } from '../util/read-optional.ts';
 
 /**
  * Pulls from `remote` (a configured remote name or a file:// URL) into `repo`, holding the repo
@@ -247,18 +248,9 @@ async function pullLocked(repo: Repo, remote: string, opts: PullOptions): Promis
 
 async function readRef(repo: Repo, remote: string | null, ref: string): Promise<string | null> {
   const p = remote === null ? joinPath(repo.path, 'refs/heads', ref) : joinPath(repo.path, 'refs/remotes', remote, ref);
-  const b = await readIfExists(repo, p);
+  const b = await readFileOptional(repo.fs, p);
   if (!b) return null;
   const s = fromUtf8Lossy(b).trim();
   return isValidChecksum(s) ? s : null;
-}
-
-async function readIfExists(repo: Repo, path: string): Promise<Uint8Array | null> {
-  try {
-    return await repo.fs.readFile(path);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return null;
-    throw e;
-  }
 }
 

@@ -11,10 +11,11 @@ import { isValidRefName } from '../repo/refs.ts';
 import type { RemoteTrustPolicy } from '../remote/policy.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { joinPath } from '../util/path.ts';
-import { XylemError, errnoCode } from '../util/errors.ts';
+import { XylemError } from '../util/errors.ts';
 import { joinUrl, type Fetcher } from './fetcher.ts';
 import { PULL_MAX_METADATA_SIZE } from './engine.ts';
 import type { VerifySummaryHook } from './options.ts';
+import { readFileOptional } from '../util/read-optional.ts';
 
 /** What a pull reads from a remote summary. */
 export interface SummaryInfo {
@@ -65,16 +66,6 @@ function cacheDir(repo: Repo, dir: string | undefined): string {
   return dir !== undefined ? joinPath(dir, 'summaries') : joinPath(repo.path, 'tmp', 'cache', 'summaries');
 }
 
-async function readIfExists(repo: Repo, path: string): Promise<Uint8Array | null> {
-  try {
-    return await repo.fs.readFile(path);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return null;
-    throw e;
-  }
-}
-
-
 /** The remote as far as its summary is concerned. */
 export interface SummarySource {
   /** The configured remote's name (null: a URL, never cached). */
@@ -110,9 +101,9 @@ export async function fetchPullSummary(
   let fromCache = false;
   const cacheName = r.name && !o.local && !repo.host.env?.OSTREE_SKIP_CACHE ? r.name : null;
   if (summarySig && cacheName) {
-    const cachedSig = await readIfExists(repo, joinPath(cacheDir(repo, o.cacheDir), `${cacheName}.sig`));
+    const cachedSig = await readFileOptional(repo.fs, joinPath(cacheDir(repo, o.cacheDir), `${cacheName}.sig`));
     if (cachedSig && bytesEqual(cachedSig, summarySig)) {
-      bytes = await readIfExists(repo, joinPath(cacheDir(repo, o.cacheDir), cacheName));
+      bytes = await readFileOptional(repo.fs, joinPath(cacheDir(repo, o.cacheDir), cacheName));
       fromCache = bytes !== null;
     }
   }

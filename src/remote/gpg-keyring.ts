@@ -9,7 +9,8 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 import { getRemoteInherited, openParentRepo, remotesConfigDir } from './config.ts';
 import { joinPath } from '../util/path.ts';
 import { concatBytes } from '../util/bytes.ts';
-import { XylemError, errnoCode } from '../util/errors.ts';
+import { XylemError } from '../util/errors.ts';
+import { readFileOptional } from '../util/read-optional.ts';
 
 /** Cap on key material we read (a keyring of thousands of keys is still far below this). */
 const MAX_KEYRING_SIZE = 64 * 1024 * 1024;
@@ -44,15 +45,6 @@ function keyMatches(key: PublicKey, id: string): boolean {
   return fprs.some((f) => f.toLowerCase().endsWith(want));
 }
 
-async function readOptional(repo: Repo, path: string): Promise<Uint8Array | null> {
-  try {
-    return await repo.fs.readFile(path);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return null;
-    throw e;
-  }
-}
-
 /**
  * ostree_repo_remote_gpg_import: adds the keys of `source` (all of them, or those named by
  * `keyIds`) to the remote's keyring and returns how many were new. `source` null means the
@@ -85,7 +77,7 @@ export async function importRemoteGpgKeys(
       });
     }
     const keyringPath = joinPath(repo.path, remote.keyring);
-    const existing = (await readOptional(repo, keyringPath)) ?? new Uint8Array(0);
+    const existing = (await readFileOptional(repo.fs, keyringPath)) ?? new Uint8Array(0);
     let present: PublicKey[];
     try {
       present = await parseKeys(pgp, existing);
@@ -216,13 +208,13 @@ async function verifierKeyData(repo: Repo, name: string | null, opts: ListGpgKey
     const remote = await getRemoteInherited(repo, name);
     // the remote's keyring: in the repo, then the remotes dir, then the parents
     for (let r: Repo | null = repo; r !== null; r = await openParentRepo(r)) {
-      const own = await readOptional(r, joinPath(r.path, remote.keyring));
+      const own = await readFileOptional(r.fs, joinPath(r.path, remote.keyring));
       if (own) {
         data.push(own);
         break;
       }
       const dir = await remotesConfigDir(r);
-      const inDir = dir === null ? null : await readOptional(r, joinPath(dir, remote.keyring));
+      const inDir = dir === null ? null : await readFileOptional(r.fs, joinPath(dir, remote.keyring));
       if (inDir) {
         data.push(inDir);
         break;
@@ -235,7 +227,7 @@ async function verifierKeyData(repo: Repo, name: string | null, opts: ListGpgKey
         const st = await repo.fs.stat(p);
         if (st?.kind === 'dir') data.push(...(await readKeyDir(repo, p, false)));
         else {
-          const bytes = await readOptional(repo, p);
+          const bytes = await readFileOptional(repo.fs, p);
           if (!bytes) throw new XylemError(`Opening ${p}: No such file or directory`);
           data.push(bytes);
         }

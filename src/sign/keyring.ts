@@ -9,6 +9,7 @@ import { getRemoteInherited, openParentRepo, remotesConfigDir } from '../remote/
 import { joinPath } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { readGpgKeyring, type GpgKeyring } from './gpg.ts';
+import { readFileOptional } from '../util/read-optional.ts';
 
 /** libostree's DATADIR/ostree/trusted.gpg.d/ on a /usr prefix. */
 export const DEFAULT_GLOBAL_KEYRING_DIR = '/usr/share/ostree/trusted.gpg.d/';
@@ -24,16 +25,6 @@ export interface KeyringSources {
   extraKeyring?: string;
   /** Global keyring directory; default: env OSTREE_GPG_HOME, else DEFAULT_GLOBAL_KEYRING_DIR. */
   globalKeyringDir?: string;
-}
-
-async function readOptional(repo: Repo, path: string): Promise<Uint8Array | null> {
-  try {
-    return await repo.fs.readFile(path);
-  } catch (e) {
-    const code = errnoCode(e);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw e;
-  }
 }
 
 async function listDir(repo: Repo, dir: string): Promise<Array<{ name: string; kind: string }>> {
@@ -60,11 +51,11 @@ async function keyringDirData(repo: Repo, dir: string): Promise<Uint8Array[]> {
 /** find_keyring: the remote's keyring in the repo, its remotes dir, or a parent repo. */
 async function findRemoteKeyring(repo: Repo, keyring: string): Promise<Uint8Array | null> {
   for (let r: Repo | null = repo; r !== null; r = await openParentRepo(r)) {
-    const own = await readOptional(r, joinPath(r.path, keyring));
+    const own = await readFileOptional(r.fs, joinPath(r.path, keyring));
     if (own) return own;
     const dir = await remotesConfigDir(r);
     if (dir !== null) {
-      const inDir = await readOptional(r, joinPath(dir, keyring));
+      const inDir = await readFileOptional(r.fs, joinPath(dir, keyring));
       if (inDir) return inDir;
     }
   }
@@ -87,7 +78,7 @@ async function keyfilePathData(repo: Repo, path: string): Promise<Uint8Array[]> 
   const st = path === '' ? null : await repo.fs.stat(path);
   if (st === null) throw new XylemError(`opendir(${path}): No such file or directory`, 'ENOENT');
   if (st.kind !== 'dir') {
-    const data = await readOptional(repo, path);
+    const data = await readFileOptional(repo.fs, path);
     if (data === null) throw new XylemError(`opendir(${path}): No such file or directory`, 'ENOENT');
     return [data];
   }
@@ -127,7 +118,7 @@ export async function collectKeyringData(repo: Repo, src: KeyringSources): Promi
   }
   if (src.keyringDir !== undefined) data.push(...(await keyringDirData(repo, src.keyringDir)));
   if (src.extraKeyring !== undefined) {
-    const extra = await readOptional(repo, src.extraKeyring);
+    const extra = await readFileOptional(repo.fs, src.extraKeyring);
     if (extra) data.push(extra);
   }
   return data;
