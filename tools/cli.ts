@@ -2,9 +2,10 @@
 // `xylem-FOO` on PATH), builds the host for this runtime, runs the command and maps errors to
 // ostree's "error: …" lines and exit codes; -h/--help and usage errors print the help (cli/help.ts).
 
-import { createNodeHost } from '../runtimes/node/index.ts';
+// Start-up cost matters (ostree's test suite runs the CLI thousands of times): only the command
+// table, --version and the help texts are imported statically; the host, the repository code and
+// each command are loaded when a command runs (test/cli/startup.test.ts guards this).
 import type { CliContext } from './cli/context.ts';
-import { openRepoAt, UsageError } from './cli/context.ts';
 import { COMMANDS } from './commands/index.ts';
 import { versionText } from './cli/version.ts';
 import { HelpRequested, programName, renderHelp, type HelpInfo } from './cli/help.ts';
@@ -26,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   // libuv's thread pool (default 4) runs every fs call and zlib job; commits and checkouts keep
   // dozens in flight. Must be set before the pool's first use.
   if (!env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = '16';
+  // tools/bin/xylem defers NODE_EXTRA_CA_CERTS (see runtimes/posix/http.ts); child processes get it back.
+  if (env.XYLEM_EXTRA_CA_CERTS && !env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = env.XYLEM_EXTRA_CA_CERTS;
   let cmdIndex = -1;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -56,6 +59,10 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const rest = [...globals, ...argv.slice(cmdIndex + 1)];
+  const [{ createNodeHost }, { openRepoAt, UsageError }] = await Promise.all([
+    import('../runtimes/node/index.ts'),
+    import('./cli/context.ts'),
+  ]);
   // A CLI run owns its process: blocking metadata syscalls beat thread-pool round trips.
   const host = createNodeHost({ blockingCalls: env.XYLEM_BLOCKING_IO !== '0' });
   const ctx: CliContext = {
