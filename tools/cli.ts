@@ -4,7 +4,7 @@
 
 // Start-up cost matters (ostree's test suite runs the CLI thousands of times): only the command
 // table, --version and the help texts are imported statically; the host, the repository code and
-// each command are loaded when a command runs (test/cli/startup.test.ts guards this).
+// each command are loaded when a command runs (test/interop/cli-startup.test.ts guards this).
 import type { CliContext } from './cli/context.ts';
 import { COMMANDS } from './commands/index.ts';
 import { versionText } from './cli/version.ts';
@@ -59,12 +59,16 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const rest = [...globals, ...argv.slice(cmdIndex + 1)];
-  const [{ createNodeHost }, { openRepoAt, UsageError }] = await Promise.all([
-    import('../runtimes/node/index.ts'),
+  // A CLI run owns its process: blocking metadata syscalls beat thread-pool round trips. Under Bun
+  // (`bun dist/xylem.mjs`, or the compiled dist/xylem-bun) the Bun host: its xattrs go through
+  // bun:ffi, which also works inside a single-file executable where no addon can be found.
+  const blockingCalls = env.XYLEM_BLOCKING_IO !== '0';
+  const [host, { openRepoAt, UsageError }] = await Promise.all([
+    (globalThis as { Bun?: unknown }).Bun !== undefined
+      ? import('../runtimes/bun/index.ts').then((m) => m.createBunHost({ blockingCalls }))
+      : import('../runtimes/node/index.ts').then((m) => m.createNodeHost({ blockingCalls })),
     import('./cli/context.ts'),
   ]);
-  // A CLI run owns its process: blocking metadata syscalls beat thread-pool round trips.
-  const host = createNodeHost({ blockingCalls: env.XYLEM_BLOCKING_IO !== '0' });
   const ctx: CliContext = {
     host,
     env,
