@@ -18,7 +18,7 @@ const local = join(ROOT, 'node_modules', '.bin', 'bun');
 const bun = existsSync(local) ? local : 'bun';
 const tmp = join(dirname(out), `.${out.split('/').pop()}-${process.pid}`);
 mkdirSync(dirname(out), { recursive: true });
-const args = ['build', '--compile', '--bytecode', '--minify', '--sourcemap=none', join(ROOT, 'tools', 'cli.ts'), '--outfile', tmp];
+const args = ['build', '--compile', '--bytecode', '--sourcemap=none', join(ROOT, 'tools', 'cli.ts'), '--outfile', tmp];
 const r = spawnSync(bun, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 if (r.error || r.status !== 0) {
   rmSync(tmp, { force: true });

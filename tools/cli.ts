@@ -97,12 +97,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e) => {
-    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+/** Runs the CLI with these arguments and sets the process's exit code. */
+export function run(argv: string[]): void {
+  main(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+// The start-up snapshot (tools/build-snapshot.mjs) loads this module while it is being built and
+// runs the CLI only when the snapshot is started; everywhere else this module is the program.
+if (!(globalThis as { __xylemSnapshot?: boolean }).__xylemSnapshot) run(process.argv.slice(2));

@@ -1,10 +1,11 @@
 // Guards the CLI's start-up cost (ostree's test suite and scripts run it thousands of times; the
 // timings themselves are in `npm run bench`, rows startup-*): the statically loaded part of the
 // bundle stays within a budget; `--version` and a small `rev-parse` start no process but node (no
-// helper, no lock daemon) and take no lock; `rev-parse` reads no chunk holding openpgp, xz, the
-// sysroot, pull, delta or serverless code.
+// helper, no lock daemon) and take no lock; from the ESM bundle `rev-parse` reads no chunk holding
+// openpgp, xz, the sysroot, pull, delta or serverless code; the launcher starts commands from the
+// V8 start-up snapshot (tools/build-snapshot.mjs) only while it is fresh.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,9 +43,9 @@ describe('start-up bundle', () => {
 });
 
 /** Runs the launcher under strace; returns the trace lines and the command's stdout. */
-function traced(args: string[], env: Record<string, string> = {}): { trace: string[]; stdout: string; status: number | null } {
+function traced(args: string[], env: Record<string, string> = {}, bin = BIN): { trace: string[]; stdout: string; status: number | null } {
   const log = join(work, `trace-${Math.random().toString(36).slice(2)}`);
-  const r = spawnSync('strace', ['-f', '-qq', '-o', log, '-e', 'trace=execve,fork,vfork,clone,clone3,openat,flock,fcntl', BIN, ...args], {
+  const r = spawnSync('strace', ['-f', '-qq', '-o', log, '-e', 'trace=execve,fork,vfork,clone,clone3,openat,flock,fcntl', bin, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
   });
@@ -82,7 +83,8 @@ describe.skipIf(missing('start-up trace of the CLI', { strace: HAVE_STRACE }))('
       expect(spawnSync('mkdir', ['-p', tree]).status).toBe(0);
       const c = spawnSync('ostree', ['commit', `--repo=${repo}`, '-b', 'main', '--tree=dir=' + tree], { encoding: 'utf8' });
       expect(c.status, c.stderr).toBe(0);
-      const t = traced([`--repo=${repo}`, 'rev-parse', 'main']);
+      // the ESM bundle (the path without a snapshot): which chunks it reads
+      const t = traced([`--repo=${repo}`, 'rev-parse', 'main'], { XYLEM_SNAPSHOT: '0' });
       expect(t.status).toBe(0);
       expect(t.stdout).toBe(c.stdout);
       const { execs, forks } = processes(t.trace);
@@ -106,3 +108,61 @@ describe.skipIf(missing('start-up trace of the CLI', { strace: HAVE_STRACE }))('
     });
   });
 });
+
+const SNAP = join(ROOT, 'dist', 'snapshot');
+describe.skipIf(missing('the CLI start-up snapshot (npm run build makes it)', { 'dist/snapshot/xylem.blob': existsSync(join(SNAP, 'xylem.blob')), strace: HAVE_STRACE }))(
+  'start-up snapshot',
+  () => {
+    /** A copy of the launcher and dist/ (bundle copied, chunks and snapshot linked) whose mtimes the test may change. */
+    function sandbox(): string {
+      const top = mkdtempSync(join(work, 'sandbox-'));
+      mkdirSync(join(top, 'tools', 'bin'), { recursive: true });
+      mkdirSync(join(top, 'dist', 'snapshot'), { recursive: true });
+      copyFileSync(BIN, join(top, 'tools', 'bin', 'xylem'));
+      copyFileSync(join(ROOT, 'dist', 'xylem.mjs'), join(top, 'dist', 'xylem.mjs'));
+      symlinkSync(join(ROOT, 'dist', 'chunks'), join(top, 'dist', 'chunks'));
+      cpSync(join(SNAP, 'xylem.blob'), join(top, 'dist', 'snapshot', 'xylem.blob'), { preserveTimestamps: true });
+      cpSync(join(SNAP, 'node'), join(top, 'dist', 'snapshot', 'node'), { verbatimSymlinks: true });
+      // the bundle is older than the snapshot, as after `npm run build`
+      utimesSync(join(top, 'dist', 'xylem.mjs'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+      return top;
+    }
+    const snapshotNode = (trace: string[]): boolean =>
+      processes(trace).execs.some((e) => e.endsWith('/dist/snapshot/node')) && trace.some((l) => l.includes('execve(') && l.includes('--snapshot-blob'));
+
+    it('runs commands from the snapshot, with the same output, and --version from the bundle', () => {
+      const top = sandbox();
+      const bin = join(top, 'tools', 'bin', 'xylem');
+      const repo = join(work, 'snaprepo');
+      expect(spawnSync('ostree', ['init', `--repo=${repo}`, '--mode=archive']).status).toBe(0);
+      const want = spawnSync('ostree', ['refs', `--repo=${repo}`], { encoding: 'utf8' });
+      const t = traced(['refs', `--repo=${repo}`], {}, bin);
+      expect(t.status).toBe(0);
+      expect(t.stdout).toBe(want.stdout);
+      expect(snapshotNode(t.trace), 'the snapshot was not used').toBe(true);
+      expect(processes(t.trace).execs.length, 'processes started').toBe(2);
+      expect(processes(t.trace).forks, 'a process was forked').toEqual([]);
+      expect(t.trace.filter((l) => /openat\(.*\/dist\/chunks\//.test(l)), 'chunks read despite the snapshot').toEqual([]);
+      // arguments reach the CLI, not node: an option node also knows
+      const v = traced(['--version'], {}, bin);
+      expect(v.stdout.startsWith('xylem:')).toBe(true);
+      expect(snapshotNode(v.trace)).toBe(false);
+      const u = spawnSync(bin, ['refs', '--version', `--repo=${repo}`], { encoding: 'utf8' });
+      expect(u.stdout.startsWith('xylem:') || u.status !== 0, u.stdout + u.stderr).toBe(true);
+      expect(u.stdout).not.toMatch(/^v\d+\.\d+\.\d+/);
+    });
+
+    it('is not used when older than the bundle, or when XYLEM_SNAPSHOT=0', () => {
+      const top = sandbox();
+      const bin = join(top, 'tools', 'bin', 'xylem');
+      const off = traced(['rev-parse', '--help'], { XYLEM_SNAPSHOT: '0' }, bin);
+      expect(off.status).toBe(0);
+      expect(snapshotNode(off.trace)).toBe(false);
+      utimesSync(join(top, 'dist', 'xylem.mjs'), new Date(), new Date(Date.now() + 60_000));
+      const stale = traced(['rev-parse', '--help'], {}, bin);
+      expect(stale.status).toBe(0);
+      expect(stale.stdout).toMatch(/rev-parse/);
+      expect(snapshotNode(stale.trace), 'a stale snapshot was used').toBe(false);
+    });
+  },
+);
