@@ -5,7 +5,7 @@
 // openpgp, xz, the sysroot, pull, delta or serverless code; the launcher starts commands from the
 // V8 start-up snapshot (tools/build-snapshot.mjs) only while it is fresh.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,7 +124,8 @@ describe.skipIf(missing('the CLI start-up snapshot (npm run build makes it)', { 
       cpSync(join(SNAP, 'xylem.blob'), join(top, 'dist', 'snapshot', 'xylem.blob'), { preserveTimestamps: true });
       cpSync(join(SNAP, 'node'), join(top, 'dist', 'snapshot', 'node'), { verbatimSymlinks: true });
       // the bundle is older than the snapshot, as after `npm run build`
-      utimesSync(join(top, 'dist', 'xylem.mjs'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+      const made = statSync(join(SNAP, 'xylem.blob')).mtimeMs;
+      utimesSync(join(top, 'dist', 'xylem.mjs'), new Date(made - 60_000), new Date(made - 60_000));
       return top;
     }
     const snapshotNode = (trace: string[]): boolean =>
@@ -158,7 +159,8 @@ describe.skipIf(missing('the CLI start-up snapshot (npm run build makes it)', { 
       const off = traced(['rev-parse', '--help'], { XYLEM_SNAPSHOT: '0' }, bin);
       expect(off.status).toBe(0);
       expect(snapshotNode(off.trace)).toBe(false);
-      utimesSync(join(top, 'dist', 'xylem.mjs'), new Date(), new Date(Date.now() + 60_000));
+      const made = statSync(join(SNAP, 'xylem.blob')).mtimeMs;
+      utimesSync(join(top, 'dist', 'xylem.mjs'), new Date(made + 60_000), new Date(made + 60_000));
       const stale = traced(['rev-parse', '--help'], {}, bin);
       expect(stale.status).toBe(0);
       expect(stale.stdout).toMatch(/rev-parse/);
