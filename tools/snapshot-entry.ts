@@ -7,12 +7,13 @@ import { run } from './cli.ts';
 
 startupSnapshot.setDeserializeMainFunction(() => run(process.argv.slice(1)));
 
-// Initialise, while the snapshot is built, the modules small commands need (the host, the repo
-// code, the read-only and repo-editing commands), so that a start from the snapshot neither
-// compiles nor runs them; the rest (pull, trivial-httpd, signing: node:http, child processes,
-// which the snapshot cannot hold) load on demand as usual. Node takes the snapshot once the event
-// loop is empty, after these have settled.
-const PRELOAD = new Set(['rev-parse', 'refs', 'config', 'show', 'log', 'cat', 'ls', 'init', 'reset', 'checksum']);
+// Initialise, while the snapshot is built, the modules most commands need (the host, the repo
+// code, the read-only, commit, checkout and local-pull commands), so that a start from the snapshot
+// neither compiles nor runs them. The rest load on demand as usual: pull, trivial-httpd and signing
+// use node:http and child processes, and fsck, prune and diff create native handles as they load,
+// which a snapshot cannot hold (the build aborts). Node takes the snapshot once the event loop is
+// empty, after these have settled.
+const PRELOAD = new Set(['rev-parse', 'refs', 'config', 'show', 'log', 'cat', 'ls', 'init', 'reset', 'checksum', 'commit', 'checkout', 'summary', 'pull-local']);
 void Promise.all([
   import('../runtimes/node/index.ts'),
   import('./cli/context.ts'),
