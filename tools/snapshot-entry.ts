@@ -10,9 +10,9 @@ startupSnapshot.setDeserializeMainFunction(() => run(process.argv.slice(1)));
 // Initialise, while the snapshot is built, the modules most commands need (the host, the repo
 // code, the read-only, commit, checkout and local-pull commands), so that a start from the snapshot
 // neither compiles nor runs them. The rest load on demand as usual: pull, trivial-httpd and signing
-// use node:http and child processes, and fsck, prune and diff create native handles as they load,
-// which a snapshot cannot hold (the build aborts). Node takes the snapshot once the event loop is
-// empty, after these have settled.
+// use node:http and child processes, and with fsck, prune or diff loaded V8 aborts the build
+// ("global handle not serialized"). Node takes the snapshot once the event loop is empty, after
+// these have settled.
 const PRELOAD = new Set(['rev-parse', 'refs', 'config', 'show', 'log', 'cat', 'ls', 'init', 'reset', 'checksum', 'commit', 'checkout', 'summary', 'pull-local']);
 void Promise.all([
   import('../runtimes/node/index.ts'),
