@@ -11,7 +11,10 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = [
-  'startup-x20',
+  'startup-version-x20',
+  'startup-version-x20-bun',
+  'startup-rev-parse-x20',
+  'startup-rev-parse-x20-bun',
   'commit-archive',
   'commit-bare-user',
   'commit-incremental-archive',

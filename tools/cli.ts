@@ -2,9 +2,10 @@
 // `xylem-FOO` on PATH), builds the host for this runtime, runs the command and maps errors to
 // ostree's "error: …" lines and exit codes; -h/--help and usage errors print the help (cli/help.ts).
 
-import { createNodeHost } from '../runtimes/node/index.ts';
+// Start-up cost matters (ostree's test suite runs the CLI thousands of times): only the command
+// table, --version and the help texts are imported statically; the host, the repository code and
+// each command are loaded when a command runs (test/interop/cli-startup.test.ts guards this).
 import type { CliContext } from './cli/context.ts';
-import { openRepoAt, UsageError } from './cli/context.ts';
 import { COMMANDS } from './commands/index.ts';
 import { versionText } from './cli/version.ts';
 import { HelpRequested, programName, renderHelp, type HelpInfo } from './cli/help.ts';
@@ -26,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   // libuv's thread pool (default 4) runs every fs call and zlib job; commits and checkouts keep
   // dozens in flight. Must be set before the pool's first use.
   if (!env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = '16';
+  // tools/bin/xylem defers NODE_EXTRA_CA_CERTS (see runtimes/posix/http.ts); child processes get it back.
+  if (env.XYLEM_EXTRA_CA_CERTS && !env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = env.XYLEM_EXTRA_CA_CERTS;
   let cmdIndex = -1;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -56,8 +59,16 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const rest = [...globals, ...argv.slice(cmdIndex + 1)];
-  // A CLI run owns its process: blocking metadata syscalls beat thread-pool round trips.
-  const host = createNodeHost({ blockingCalls: env.XYLEM_BLOCKING_IO !== '0' });
+  // A CLI run owns its process: blocking metadata syscalls beat thread-pool round trips. Under Bun
+  // (`bun dist/xylem.mjs`, or the compiled dist/xylem-bun) the Bun host: its xattrs go through
+  // bun:ffi, which also works inside a single-file executable where no addon can be found.
+  const blockingCalls = env.XYLEM_BLOCKING_IO !== '0';
+  const [host, { openRepoAt, UsageError }] = await Promise.all([
+    (globalThis as { Bun?: unknown }).Bun !== undefined
+      ? import('../runtimes/bun/index.ts').then((m) => m.createBunHost({ blockingCalls }))
+      : import('../runtimes/node/index.ts').then((m) => m.createNodeHost({ blockingCalls })),
+    import('./cli/context.ts'),
+  ]);
   const ctx: CliContext = {
     host,
     env,
@@ -86,22 +97,29 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-let settled = false;
-// Safety net: a command whose work can never finish (nothing left to run, its promise still
-// pending) would otherwise end the process with status 0 as if it had succeeded.
-process.once('beforeExit', () => {
-  if (settled) return;
-  process.stderr.write('error: internal error: the command stopped before it finished\n');
-  process.exitCode = 1;
-});
-main(process.argv.slice(2)).then(
-  (code) => {
-    settled = true;
-    process.exitCode = code;
-  },
-  (e) => {
-    settled = true;
-    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+/** Runs the CLI with these arguments and sets the process's exit code. */
+export function run(argv: string[]): void {
+  let settled = false;
+  // Safety net: a command whose work can never finish (nothing left to run, its promise still
+  // pending) would otherwise end the process with status 0 as if it had succeeded.
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write('error: internal error: the command stopped before it finished\n');
     process.exitCode = 1;
-  },
-);
+  });
+  main(argv).then(
+    (code) => {
+      settled = true;
+      process.exitCode = code;
+    },
+    (e) => {
+      settled = true;
+      process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+// The start-up snapshot (tools/build-snapshot.mjs) loads this module while it is being built and
+// runs the CLI only when the snapshot is started; everywhere else this module is the program.
+if (!(globalThis as { __xylemSnapshot?: boolean }).__xylemSnapshot) run(process.argv.slice(2));

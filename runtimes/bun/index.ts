@@ -14,6 +14,8 @@ export type { RuntimeHost } from '../posix/host.ts';
 export interface BunHostOptions {
   /** 'auto' (default): libc FFI, else the addon; 'ffi' or 'napi' force one; false disables. */
   xattrs?: 'auto' | 'ffi' | 'napi' | false;
+  /** Path-based fs calls as blocking syscalls (faster for CLI work; see PosixFsOptions). Default false. */
+  blockingCalls?: boolean;
 }
 
 // The slice of bun:ffi used here (declared locally: this package does not depend on bun-types).
@@ -64,5 +66,5 @@ export function createBunHost(opts: BunHostOptions = {}): RuntimeHost {
       load = napi.xattrs ? napi : { backend: null, reason: `${load.reason}; ${napi.reason}` };
     }
   }
-  return assemblePosixHost('bun', load);
+  return assemblePosixHost('bun', load, { blockingCalls: opts.blockingCalls ?? false });
 }

@@ -2,13 +2,20 @@
 // pool, so several objects compress in parallel); small ones are done in place, where a thread-pool
 // round trip and zlib's per-chunk callbacks would cost more than the work itself.
 
-import * as zlib from 'node:zlib';
-import { promisify } from 'node:util';
+import type * as zlib from 'node:zlib';
 import type { DeflateProvider } from '../../src/host.ts';
+import { lazyBuiltin } from './builtin.ts';
 
+// node:zlib is loaded on first use (commands that never inflate do not pay for it at start-up).
+const zlibMod = lazyBuiltin<typeof zlib>('node:zlib');
+const promisify = (f: unknown): unknown => lazyBuiltin<typeof import('node:util')>('node:util')().promisify(f as never);
 type ZlibAsync = (data: Uint8Array, opts: zlib.ZlibOptions) => Promise<Uint8Array>;
-const deflateRawAsync = promisify(zlib.deflateRaw) as unknown as ZlibAsync;
-const inflateRawAsync = promisify(zlib.inflateRaw) as unknown as ZlibAsync;
+let asyncFns: { deflate: ZlibAsync; inflate: ZlibAsync } | null = null;
+const deflateRawAsync: ZlibAsync = (d, o) => (asyncFns ??= promisified()).deflate(d, o);
+const inflateRawAsync: ZlibAsync = (d, o) => (asyncFns ??= promisified()).inflate(d, o);
+function promisified(): { deflate: ZlibAsync; inflate: ZlibAsync } {
+  return { deflate: promisify(zlibMod().deflateRaw) as ZlibAsync, inflate: promisify(zlibMod().inflateRaw) as ZlibAsync };
+}
 
 function plain(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -27,12 +34,12 @@ const SYNC_INFLATE_MAX = 256 * 1024;
 async function deflateRaw(data: Uint8Array, level: number): Promise<Uint8Array> {
   if (!(data instanceof Uint8Array)) throw new TypeError('deflateRaw: data must be a Uint8Array');
   checkLevel(level);
-  if (data.byteLength <= SYNC_DEFLATE_MAX) return plain(zlib.deflateRawSync(data, { level }));
+  if (data.byteLength <= SYNC_DEFLATE_MAX) return plain(zlibMod().deflateRawSync(data, { level }));
   return plain(await deflateRawAsync(data, { level }));
 }
 
 function inflateAny(data: Uint8Array, opts: zlib.ZlibOptions): Promise<Uint8Array> | Uint8Array {
-  return data.byteLength <= SYNC_INFLATE_MAX ? zlib.inflateRawSync(data, opts) : inflateRawAsync(data, opts);
+  return data.byteLength <= SYNC_INFLATE_MAX ? zlibMod().inflateRawSync(data, opts) : inflateRawAsync(data, opts);
 }
 
 async function inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array> {
@@ -74,7 +81,7 @@ async function* inflateRawChunks(data: Uint8Array | AsyncIterable<Uint8Array>, m
   if (typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function')
     throw new TypeError('inflateRawChunks: data must be a Uint8Array or an async iterable of them');
   if (!Number.isSafeInteger(maxOutput) || maxOutput < 0) throw new RangeError(`inflateRawChunks: invalid maxOutput ${maxOutput}`);
-  const inf = zlib.createInflateRaw({ chunkSize: 64 * 1024 });
+  const inf = zlibMod().createInflateRaw({ chunkSize: 64 * 1024 });
   let failed: Error | null = null;
   inf.on('error', (e: Error) => {
     failed = e;

@@ -12,8 +12,30 @@ let httpsAgent: Promise<{ https: typeof import('node:https'); agent: httpNs.Agen
 
 function loadHttps(): Promise<{ https: typeof import('node:https'); agent: httpNs.Agent }> {
   // Free sockets are unref'd by the agent, so idle connections never keep the process alive.
-  httpsAgent ??= import('node:https').then((https) => ({ https, agent: new https.Agent({ keepAlive: true, scheduling: 'lifo' }) }));
+  httpsAgent ??= Promise.all([import('node:https'), extraCaCertificates()]).then(([https, ca]) => ({
+    https,
+    agent: new https.Agent({ keepAlive: true, scheduling: 'lifo', ...(ca ? { ca } : {}) }),
+  }));
   return httpsAgent;
+}
+
+/**
+ * The trusted CAs when the CLI launcher deferred NODE_EXTRA_CA_CERTS (Node 20 parses that file at
+ * every start-up; tools/bin/xylem passes it on as XYLEM_EXTRA_CA_CERTS instead): the built-in roots
+ * plus the file's certificates, as Node would have used. Null when there is nothing to add; an
+ * unreadable file is reported and ignored, as Node does.
+ */
+async function extraCaCertificates(): Promise<string[] | null> {
+  const file = typeof process !== 'undefined' ? process.env.XYLEM_EXTRA_CA_CERTS : undefined;
+  if (!file) return null;
+  const [{ readFile }, tls] = await Promise.all([import('node:fs/promises'), import('node:tls')]);
+  try {
+    const pem = await readFile(file, 'utf8');
+    return [...tls.rootCertificates, pem];
+  } catch (e) {
+    process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  }
 }
 
 const MAX_REDIRECTS = 20;

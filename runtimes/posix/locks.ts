@@ -7,9 +7,13 @@
 // process exits its stdin closes, the helper exits and the kernel drops every lock, so a crash
 // never leaves a lock behind. Without python3 the host reports ENOSYS and the engine does not lock.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { HeldLock, LockHost, LockKind, TryLockOptions } from '../../src/host.ts';
+import { lazyBuiltin } from './builtin.ts';
+
+// node:child_process is loaded with the helper, on the first lock (read-only commands take none).
+const childProcess = lazyBuiltin<typeof import('node:child_process')>('node:child_process');
 
 const MARKER = 'xylem-lock-helper';
 
@@ -147,7 +151,7 @@ class Helper {
     if (this.child) return this.child;
     let child: ChildProcess;
     try {
-      child = spawn(this.python, ['-c', HELPER, MARKER], { stdio: ['pipe', 'pipe', 'inherit'] });
+      child = childProcess().spawn(this.python, ['-c', HELPER, MARKER], { stdio: ['pipe', 'pipe', 'inherit'] });
     } catch (e) {
       // Deno without --allow-run refuses synchronously
       this.unavailable = `${this.python} cannot be started (${(e as Error).message})`;

@@ -1,16 +1,22 @@
 // Raw DEFLATE fallback (fflate, pure JS) for runtimes without a native zlib; hosts may supply a faster one.
 
-import { deflateSync, inflateSync, Inflate } from 'fflate';
 import type { DeflateProvider } from '../host.ts';
 import { CorruptionError } from './errors.ts';
 import { concatBytes } from './bytes.ts';
 
+// fflate is imported on first use: building its tables (and, under Node, loading worker_threads)
+// would otherwise cost every CLI start-up, while hosts with a native zlib never need it.
+let fflate: Promise<typeof import('fflate')> | null = null;
+const loadFflate = (): Promise<typeof import('fflate')> => (fflate ??= import('fflate'));
+
 export const fflateDeflateProvider: DeflateProvider = {
   name: 'fflate',
   async deflateRaw(data: Uint8Array, level: number): Promise<Uint8Array> {
+    const { deflateSync } = await loadFflate();
     return deflateSync(data, { level: level as 6 });
   },
   async inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array> {
+    const { inflateSync, Inflate } = await loadFflate();
     if (maxOutput === undefined) return inflateSync(data);
     // Stream so that a bomb is refused before it is allocated.
     const chunks: Uint8Array[] = [];

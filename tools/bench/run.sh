@@ -4,8 +4,9 @@
 # hardlink and copy checkouts, fsck of archive and bare-user repos; pulls of the archive repo into
 # a fresh bare-user repo over loopback HTTP (full, and A→B object by object) and with pull-local;
 # static delta A→B and from-scratch generation (delta size in the notes), offline apply of the
-# same (ostree-made) A→B delta and an HTTP pull A→B through it; plus the cp -a, cp -al and sha256sum floors; and start-up (20 × `--version`: the upstream
-# test suite runs the CLI thousands of times). Prints a table (median wall time, peak RSS, ratio
+# same (ostree-made) A→B delta and an HTTP pull A→B through it; plus the cp -a, cp -al and sha256sum floors; and start-up (20 × `--version` and 20 × a small
+# `rev-parse`, each with the Node launcher and as the compiled Bun executable (rows *-bun): the
+# upstream test suite runs the CLI thousands of times). Prints a table (median wall time, peak RSS, ratio
 # xylem/ostree, notes such as HTTP requests per pull) and keeps the logs in tmp/bench/. A command
 # that fails is reported in its row; the script goes on.
 # HTTP: one static server (ostree-trivial-httpd, else python3 -m http.server) on 127.0.0.1 serves
@@ -32,6 +33,7 @@ PERF=${BENCH_CACHE:-/var/tmp/xylem-bench}/$KIND
 RUNS=${RUNS:-3}
 TIMEOUT=${BENCH_TIMEOUT:-$([ "$QUICK" = 1 ] && echo 120 || echo 3600)}
 XYLEM=${XYLEM:-$ROOT/tools/bin/xylem}
+XYLEM_BUN=${XYLEM_BUN:-}   # the CLI for rows named *-bun (default: dist/xylem-bun, rebuilt when older than dist/xylem.mjs)
 OSTREE=${OSTREE:-/usr/bin/ostree}
 RES=$ROOT/tmp/bench/$KIND
 TS="--timestamp=2024-01-01T00:00:00Z"
@@ -231,7 +233,10 @@ done
 MANIFEST='cd "$R/co" && find . -type d -printf "%p d %m %U:%G\n" -o -printf "%p %y %m %U:%G %s %l\n" | sort'
 [ "$QUICK" = 1 ] && MANIFEST="$MANIFEST"' && find . -type f -print0 | sort -z | xargs -0 -r md5sum'
 ROWS=(
-  'startup-x20|-|:|for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do $X --version > /dev/null; done|-'
+  'startup-version-x20|-|:|for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do $X --version > /dev/null; done|-'
+  'startup-version-x20-bun|-|:|for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do $X --version > /dev/null; done|-'
+  'startup-rev-parse-x20|-|:|for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do $X --repo="$PERF/repo-archive" rev-parse main; done|'
+  'startup-rev-parse-x20-bun|-|:|for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do $X --repo="$PERF/repo-archive" rev-parse main; done|'
   'commit-archive|-|$X --repo="$R/repo" init --mode=archive|$X --repo="$R/repo" commit -b main -s v1 $TS --tree=dir="$TREE"|'
   'commit-bare-user|cp-a|$X --repo="$R/repo" init --mode=bare-user|$X --repo="$R/repo" commit -b main -s v1 $TS --tree=dir="$TREE"|'
   'commit-incremental-archive|-|cp -a "$PERF/repo-archive-A" "$R/repo"|$X --repo="$R/repo" commit -b main -s v2 $TS --tree=dir="$TREE2"|'
@@ -287,12 +292,19 @@ for row in "${ROWS[@]}"; do
   selected "$name" || continue
   [ "$check" = - ] && check="echo -"
   log "$name"
-  okO=1; okX=1
+  okO=1; okX=1; ximpl=$XYLEM
+  # rows named *-bun run the CLI as the compiled Bun single-file executable (tools/build-bun-exe.mjs)
+  if [[ $name == *-bun ]]; then
+    ximpl=${XYLEM_BUN:-$ROOT/dist/xylem-bun}
+    if [ -z "$XYLEM_BUN" ] && { [ ! -x "$ximpl" ] || [ "$ROOT/dist/xylem.mjs" -nt "$ximpl" ]; }; then
+      node "$ROOT/tools/build-bun-exe.mjs" >&2 || log "building $ximpl failed; the row fails"
+    fi
+  fi
   for ((i = 1; i <= RUNS; i++)); do
     # alternate which CLI goes first so drift on a shared machine hits both alike
     for impl in $([ $((i % 2)) = 1 ] && echo "ostree xylem" || echo "xylem ostree"); do
       if [ $impl = ostree ] && [ $okO = 1 ]; then timed "$name.ostree" "$OSTREE" "$setup" "$cmd" "$check" "$i" "$note" || okO=0; fi
-      if [ $impl = xylem ] && [ $okX = 1 ]; then timed "$name.xylem" "$XYLEM" "$setup" "$cmd" "$check" "$i" "$note" || okX=0; fi
+      if [ $impl = xylem ] && [ $okX = 1 ]; then timed "$name.xylem" "$ximpl" "$setup" "$cmd" "$check" "$i" "$note" || okX=0; fi
     done
   done
 done

@@ -62,7 +62,10 @@ export const command: Command = {
     if (p.flag('daemonize') && !ctx.env.XYLEM_HTTPD_DAEMON_CHILD) {
       // Re-run ourselves in the background; return once the child says it is listening.
       const args = process.argv.slice(1).filter((a) => a !== '--daemonize' && a !== '-d');
-      const child = spawn(process.execPath, [...process.execArgv, ...args], {
+      // Started from the start-up snapshot (tools/build-snapshot.mjs), argv holds no script and the
+      // arguments must follow `--`, or node would take them for its own options.
+      const sep = (globalThis as { __xylemSnapshot?: boolean }).__xylemSnapshot ? ['--'] : [];
+      const child = spawn(process.execPath, [...process.execArgv, ...sep, ...args], {
         detached: true,
         stdio: ['ignore', 'pipe', 'ignore'],
         env: { ...process.env, XYLEM_HTTPD_DAEMON_CHILD: '1' },
