@@ -8,16 +8,9 @@
 import { DeltaService } from '../../src/delta/on-demand.ts';
 import { MemoryDeltaCache } from '../../src/delta/on-demand-cache.ts';
 import { serviceOptionsFromEnv } from './env.ts';
+import { denoGlobal } from './deno-global.ts';
 
-interface DenoServe {
-  env: { toObject(): Record<string, string> };
-  exit(code: number): never;
-  serve(
-    opts: { hostname: string; port: number; onListen?: (a: { hostname: string; port: number }) => void },
-    handler: (req: Request) => Promise<Response>,
-  ): unknown;
-}
-const Deno = (globalThis as unknown as { Deno: DenoServe }).Deno;
+const Deno = denoGlobal();
 
 // An isolate on Deno Deploy has 512 MB: keep the in-memory caches well under it.
 const MEMORY_CACHE_BYTES = 128 * 1024 * 1024;

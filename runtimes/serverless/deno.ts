@@ -7,17 +7,10 @@
 import { DeltaService } from '../../src/delta/on-demand.ts';
 import { createPosixFs } from '../posix/fs.ts';
 import { serviceOptionsFromEnv } from './env.ts';
+import { denoGlobal } from './deno-global.ts';
 import { FsDeltaCache } from './fs-cache.ts';
 
-interface DenoServe {
-  env: { toObject(): Record<string, string> };
-  exit(code: number): never;
-  serve(
-    opts: { hostname: string; port: number; onListen?: (a: { hostname: string; port: number }) => void },
-    handler: (req: Request) => Promise<Response>,
-  ): unknown;
-}
-const Deno = (globalThis as unknown as { Deno: DenoServe }).Deno;
+const Deno = denoGlobal();
 
 const env = Deno.env.toObject();
 const opts = serviceOptionsFromEnv(env);
