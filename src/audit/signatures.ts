@@ -3,9 +3,9 @@
 // a commit (`.commitmeta`) or of the summary (`summary.sig`) against them, naming the signer of
 // each signature and why a bad one is bad.
 
-import { readGpgKeyring, gpgVerify, type GpgKeyring, type GpgSignatureInfo } from '../sign/gpg.ts';
-import { ed25519Verify, ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../sign/ed25519.ts';
-import { getSignatures, parseDetachedMetadata, GPG_SIGS_KEY, ED25519_SIGS_KEY } from '../sign/metadata.ts';
+import { readGpgKeyring, gpgVerify, type GpgKeyring, type GpgSignatureInfo } from '../crypto/gpg.ts';
+import { ed25519Verify, ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../crypto/ed25519.ts';
+import { getSignatures, parseDetachedMetadata, GPG_SIGS_KEY, ED25519_SIGS_KEY } from '../crypto/metadata.ts';
 import { fromBase64, toBase64, textEncoder } from '../util/bytes.ts';
 import { XylemError } from '../util/errors.ts';
 

@@ -22,7 +22,7 @@ import { joinPath } from '../util/path.ts';
 import { toHex } from '../util/bytes.ts';
 import { CorruptionError, XylemError, errnoCode } from '../util/errors.ts';
 import { commitState } from '../repo/commit-state.ts';
-import { readDetachedMetadataLenient } from '../sign/metadata.ts';
+import { readDetachedMetadataLenient } from '../crypto/metadata.ts';
 import type { PullWriter } from './writer.ts';
 import type { PullProgress } from './progress.ts';
 

@@ -6,10 +6,10 @@
 import type { Repo } from '../repo/repo.ts';
 import { remoteGpgVerify, remoteGpgVerifySummary, remoteOption, remoteListOption } from './config.ts';
 import { XylemError } from '../util/errors.ts';
-import { GPG_SIGS_KEY, getSignatures, parseDetachedMetadata, type DetachedMetadata } from '../sign/metadata.ts';
-import { GpgError, gpgVerify, noGpgSignaturesError, requireValidGpgSignature, type GpgVerifyResult } from '../sign/gpg.ts';
-import { loadVerifierKeyring } from '../sign/keyring.ts';
-import { getAllSigners, getSigner, type Signer, type SignerEnvironment } from '../sign/signer.ts';
+import { GPG_SIGS_KEY, getSignatures, parseDetachedMetadata, type DetachedMetadata } from '../crypto/metadata.ts';
+import { GpgError, gpgVerify, noGpgSignaturesError, requireValidGpgSignature, type GpgVerifyResult } from '../crypto/gpg.ts';
+import { loadVerifierKeyring } from './keyring.ts';
+import { getAllSigners, getSigner, type Signer, type SignerEnvironment } from '../crypto/signer.ts';
 
 /** libostree's OSTREE_MAX_METADATA_SIZE. */
 export const MAX_SIGNED_METADATA_SIZE = 10 * 1024 * 1024;

@@ -6,7 +6,7 @@
 import type { Repo } from '../repo/repo.ts';
 import { fetchRemoteSummary, remoteGpgVerifySummary, remoteNameIsFile, type RemoteFetcher, type RemoteSummary } from './config.ts';
 import { NotFoundError } from '../util/errors.ts';
-import { GpgError } from '../sign/gpg.ts';
+import { GpgError } from '../crypto/gpg.ts';
 import { signapiVerifiersForRemote, verifySummarySignatures, type SignatureVerification, type VerifyPolicyOptions } from './policy.ts';
 
 export interface VerifiedRemoteSummary extends RemoteSummary {

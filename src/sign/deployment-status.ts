@@ -9,7 +9,7 @@ import { parseRefspec } from '../repo/refs.ts';
 import { remoteGpgVerify } from '../remote/config.ts';
 import { NotFoundError, XylemError } from '../util/errors.ts';
 import { gpgVerifyWithMetadata, loadCommitBytes, readCommitDetachedMetadata, verifyCommitGpg } from './repo-sign.ts';
-import { requireValidGpgSignature } from './gpg.ts';
+import { requireValidGpgSignature } from '../crypto/gpg.ts';
 import { signapiVerifiersForRemote, signapiVerify } from '../remote/policy.ts';
 
 /** What the status needs to know of a deployment. */

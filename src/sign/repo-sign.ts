@@ -16,10 +16,10 @@ import {
   parseDetachedMetadata,
   replaceSignatures,
   type DetachedMetadata,
-} from './metadata.ts';
-import { GpgError, gpgSignDetached, gpgVerify, noGpgSignaturesError, readGpgSecretKeys, type GpgVerifyResult } from './gpg.ts';
-import { loadVerifierKeyring, type KeyringSources } from './keyring.ts';
-import type { Signer, SignKey } from './signer.ts';
+} from '../crypto/metadata.ts';
+import { GpgError, gpgSignDetached, gpgVerify, noGpgSignaturesError, readGpgSecretKeys, type GpgVerifyResult } from '../crypto/gpg.ts';
+import { loadVerifierKeyring, type KeyringSources } from '../remote/keyring.ts';
+import type { Signer, SignKey } from '../crypto/signer.ts';
 
 function checkRepo(repo: Repo, fn: string): void {
   if (!repo || typeof repo !== 'object' || typeof repo.path !== 'string') throw new TypeError(`${fn}: repo must be a Repo`);

@@ -108,7 +108,7 @@ async function remoteSignatures(repo: Repo, remote: string, src: MetadataReader,
   } catch {
     return []; // no detached metadata: unsigned
   }
-  const { parseDetachedMetadata } = await import('../sign/metadata.ts');
+  const { parseDetachedMetadata } = await import('../crypto/metadata.ts');
   const { gpgVerifyWithMetadata } = await import('../sign/repo-sign.ts');
   const commitBytes = await src.read(ObjectType.Commit, csum);
   try {

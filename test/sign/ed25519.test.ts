@@ -14,9 +14,9 @@ import { Repo } from '../../src/repo/repo.ts';
 import { ObjectType } from '../../src/format/objects.ts';
 import {
   Ed25519Signer, ed25519Sign, ed25519Verify, lenientBase64Decode, parseEd25519PublicKey, parseEd25519SecretKey,
-} from '../../src/sign/ed25519.ts';
-import { DummySigner } from '../../src/sign/dummy.ts';
-import { getSigner } from '../../src/sign/signer.ts';
+} from '../../src/crypto/ed25519.ts';
+import { DummySigner } from '../../src/crypto/dummy.ts';
+import { getSigner } from '../../src/crypto/signer.ts';
 import { signCommit, verifyCommit } from '../../src/sign/repo-sign.ts';
 import { fromHex, toBase64, toHex, utf8 } from '../../src/util/bytes.ts';
 import { SUITE_DIR } from './helpers.ts';

@@ -11,7 +11,7 @@ import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { ObjectType } from '../../src/format/objects.ts';
 import { verifyCommitSignatures, verifySummarySignatures } from '../../src/remote/policy.ts';
-import { GpgError } from '../../src/sign/gpg.ts';
+import { GpgError } from '../../src/crypto/gpg.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { SIGN_TOOLS, KEY1, SUITE_DIR, copyGpgHome, killAgent, must, ostreeEnv } from './helpers.ts';
 

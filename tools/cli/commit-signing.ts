@@ -3,7 +3,7 @@
 
 import type { Repo } from '../../src/repo/repo.ts';
 import type { CliContext } from './context.ts';
-import { appendSignature, GPG_SIGS_KEY, type DetachedMetadata } from '../../src/sign/metadata.ts';
+import { appendSignature, GPG_SIGS_KEY, type DetachedMetadata } from '../../src/crypto/metadata.ts';
 import { readCommitDetachedMetadata, gpgSignData } from '../../src/sign/repo-sign.ts';
 import { XylemError } from '../../src/util/errors.ts';
 
@@ -34,7 +34,7 @@ export async function signNewCommit(
   if (!wantsSigning(o)) return base;
   let md = base ?? (await readCommitDetachedMetadata(repo, checksum));
   if (o.sign.length > 0) {
-    const { getSigner } = await import('../../src/sign/signer.ts');
+    const { getSigner } = await import('../../src/crypto/signer.ts');
     const signer = await getSigner(o.signType ?? 'ed25519', { fs: ctx.host.fs, env: ctx.env });
     for (const key of o.sign) {
       signer.setSecretKey(key);
@@ -49,7 +49,7 @@ export async function signNewCommit(
   }
   if (o.gpgSign.length > 0) {
     const { exportGpgSecretKeys } = await import('./gpg-secret-keys.ts');
-    const { readGpgSecretKeys } = await import('../../src/sign/gpg.ts');
+    const { readGpgSecretKeys } = await import('../../src/crypto/gpg.ts');
     const secret = await readGpgSecretKeys(await exportGpgSecretKeys(o.gpgHomedir, o.gpgSign, ctx.env));
     const opts: { keyringDir?: string; homedirLabel: string } = { homedirLabel: o.gpgHomedir ?? '<default>' };
     if (o.gpgHomedir !== undefined) opts.keyringDir = o.gpgHomedir;

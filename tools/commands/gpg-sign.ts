@@ -6,7 +6,7 @@ import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { resolveRev } from '../../src/repo/refs.ts';
 import { deleteCommitGpgSignatures, gpgSignCommit } from '../../src/sign/repo-sign.ts';
-import { readGpgSecretKeys } from '../../src/sign/gpg.ts';
+import { readGpgSecretKeys } from '../../src/crypto/gpg.ts';
 import { exportGpgSecretKeys } from '../cli/gpg-secret-keys.ts';
 
 export const command: Command = {

@@ -5,7 +5,7 @@ import type { Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { resolveRev } from '../../src/repo/refs.ts';
-import { getSigner, type LoadKeysOptions } from '../../src/sign/signer.ts';
+import { getSigner, type LoadKeysOptions } from '../../src/crypto/signer.ts';
 import { signCommit, verifyCommit } from '../../src/sign/repo-sign.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { fromUtf8Lossy } from '../../src/util/bytes.ts';

@@ -7,7 +7,7 @@ import { parseCommand, pickSubcommand, type SubcommandRow } from '../cli/common.
 import type { OptionSpec } from '../cli/options.ts';
 import { XylemError, errnoCode } from '../../src/util/errors.ts';
 import type { GVVariant } from '../../src/format/gvariant.ts';
-import { getSigner, type Signer } from '../../src/sign/signer.ts';
+import { getSigner, type Signer } from '../../src/crypto/signer.ts';
 import { resolveRev } from '../../src/repo/refs.ts';
 import { deltaNameString, deltaRelDir, parseDeltaName, type DeltaName } from '../../src/delta/paths.ts';
 import { joinPath } from '../../src/util/path.ts';
@@ -219,7 +219,7 @@ const run: Record<string, (ctx: CliContext, argv: string[]) => Promise<number>> 
     const signKeys = p.list('sign');
     const signers = [];
     if (signKeys.length > 0 || p.value('keys-file') !== undefined) {
-      const { getSigner } = await import('../../src/sign/signer.ts');
+      const { getSigner } = await import('../../src/crypto/signer.ts');
       const keys = [...signKeys];
       const kf = p.value('keys-file');
       if (kf !== undefined) {

@@ -37,7 +37,7 @@ export const command: Command = {
     ]);
     const repo = await ctx.openRepo();
     if (p.flag('update')) {
-      const { getSigner } = await import('../../src/sign/signer.ts');
+      const { getSigner } = await import('../../src/crypto/signer.ts');
       const signKeys = p.list('sign');
       const signer = signKeys.length > 0 ? await getSigner(p.value('sign-type') ?? 'ed25519', { fs: ctx.host.fs, env: ctx.env }) : null;
       await regenerateSummary(repo, { additionalMetadata: parseMetadata(p.list('add-metadata')) });

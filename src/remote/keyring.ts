@@ -5,10 +5,10 @@
 // plus an optional keyring directory (--gpg-homedir) and extra keyring file.
 
 import type { Repo } from '../repo/repo.ts';
-import { getRemoteInherited, openParentRepo, remotesConfigDir } from '../remote/config.ts';
+import { getRemoteInherited, openParentRepo, remotesConfigDir } from './config.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
-import { readGpgKeyring, type GpgKeyring } from './gpg.ts';
+import { readGpgKeyring, type GpgKeyring } from '../crypto/gpg.ts';
 import { readFileOptional } from '../util/read-optional.ts';
 
 /** libostree's DATADIR/ostree/trusted.gpg.d/ on a /usr prefix. */
