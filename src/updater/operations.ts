@@ -15,7 +15,7 @@ import type { Repo } from '../repo/repo.ts';
 import { formatSize } from '../util/format-size.ts';
 import { deployTree } from '../sysroot/deploy.ts';
 import { stageTree } from '../sysroot/staged.ts';
-import { type Deployment, deploymentsEqual, deploymentRelPath, isPinned, originOverrideCommit, originRelPath } from '../sysroot/deployment.ts';
+import { type Deployment, deploymentsEqual, isPinned, originOverrideCommit, originRelPath } from '../sysroot/deployment.ts';
 import { KernelArgs } from '../sysroot/kargs.ts';
 import { removeDeploymentFiles } from '../sysroot/seal.ts';
 import { simpleWriteDeployment, writeDeployments } from '../sysroot/write.ts';

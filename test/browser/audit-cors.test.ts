@@ -15,6 +15,7 @@ import type { BrowserContext } from 'playwright-core';
 import type { AuditReport } from '../../src/audit/index.ts';
 import { HAVE_GPG, HAVE_OSTREE, buildFixture, serve, type Fixture } from './fixture.ts';
 import { buildCli, disposeCli } from '../helpers/interop.ts';
+import { stopper } from '../serverless/helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -51,15 +52,7 @@ async function trivialHttpd(cli: string, dir: string, extra: string[]): Promise<
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const done = new Promise<void>((r) => proc.once('exit', () => r()));
-    proc.kill('SIGTERM');
-    const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
-    await done;
-    clearTimeout(t);
-  };
-  return { url: `http://127.0.0.1:${out.trim()}`, proc, stop };
+  return { url: `http://127.0.0.1:${out.trim()}`, proc, stop: stopper(proc) };
 }
 
 describe.runIf(CAN_RUN)('audit page and a repository on another origin', () => {

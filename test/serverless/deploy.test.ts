@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from '../helpers/interop.ts';
 import { BUN, DENO, ROOT, buildServerless, cleanEnv, makeOrigin, ostree, ostreePullThrough, serveDir, startEntry, stats, toolWorks, type StaticServer } from './helpers.ts';
 import { DeltaService } from '../../src/delta/on-demand.ts';

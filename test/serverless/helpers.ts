@@ -163,7 +163,8 @@ function track(cmd: string, args: string[], env: Record<string, string>, cwd?: s
   return { proc, output: () => out };
 }
 
-function stopper(proc: ChildProcess): () => Promise<void> {
+/** Stops a child with SIGTERM (SIGKILL after 3 s) and waits for it to exit. */
+export function stopper(proc: ChildProcess): () => Promise<void> {
   return async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const done = new Promise<void>((r) => proc.once('exit', () => r()));

@@ -59,10 +59,6 @@ export const command: Command = {
       { name: 'append-user-agent', kind: 'string', arg: 'NAME/VERSION', description: 'Add this to the User-Agent header' },
       { name: 'json', kind: 'flag', description: 'Print progress and the result as JSON lines' },
     ]);
-    if (p.flag('help')) {
-      ctx.out('Usage:\n  ostree pull [OPTION…] REMOTE [BRANCH…]\n\nDownload data from remote repository\n');
-      return 0;
-    }
     const repo = await ctx.openRepo();
     const cacheDir = p.value('cache-dir');
     if (cacheDir !== undefined) {
