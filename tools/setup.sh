@@ -15,6 +15,11 @@ APT_PACKAGES=(
   e2fsprogs                # chattr: the immutable bit on deployment roots (runtimes/posix/immutable.ts)
   parallel                 # GNU parallel: the suite's test-admin-locking.sh (concurrent admin deploys)
   chromium                 # headless browser for test/browser (driven by playwright-core)
+  # the package half's oracles and parts: rpm (rpmbuild, rpmsign, rpmkeys, rpm2cpio), rpm-md repos,
+  # dnf and libsolv (solver oracles), alien (real Debian binaries as RPMs), the script sandbox,
+  # SELinux labelling oracle (matchpathcon + refpolicy's file_contexts), payload compressors
+  rpm rpm2cpio createrepo-c dnf libsolv-tools alien bubblewrap selinux-utils selinux-policy-default
+  zstd bzip2
 )
 
 if [ "${SETUP_SKIP_APT:-0}" != 1 ]; then
