@@ -1,0 +1,168 @@
+// Builds real RPM packages and rpm-md repositories for the package half's tests, with Debian's
+// rpmbuild and createrepo_c (the oracles make the inputs; xylem reads them). A package is described
+// declaratively (name, version, dependencies, files, scripts); buildRpm writes a spec file around the
+// description and runs rpmbuild in a private _topdir, so tests never depend on the machine's ~/.rpmmacros.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const HAVE_RPMBUILD = hasCommand('rpmbuild');
+export const HAVE_CREATEREPO = hasCommand('createrepo_c');
+export const HAVE_DNF = hasCommand('dnf');
+
+export function hasCommand(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One file a fixture package installs. `content` for regular files; `target` for symlinks. */
+export interface FixtureFile {
+  path: string;
+  type?: 'file' | 'dir' | 'symlink';
+  content?: string;
+  target?: string;
+  mode?: number;
+  user?: string;
+  group?: string;
+  /** Spec-file attribute such as '%config(noreplace)', '%ghost', '%doc', '%caps(cap_net_raw=ep)'. */
+  attr?: string;
+}
+
+/** A package to build. Dependency lists hold spec-file syntax: `foo >= 1.2`, `(a or b)`. */
+export interface FixturePackage {
+  name: string;
+  version?: string;
+  release?: string;
+  epoch?: number;
+  /** 'noarch' (default) or 'x86_64'. */
+  arch?: string;
+  summary?: string;
+  requires?: string[];
+  provides?: string[];
+  conflicts?: string[];
+  obsoletes?: string[];
+  recommends?: string[];
+  suggests?: string[];
+  supplements?: string[];
+  enhances?: string[];
+  files?: FixtureFile[];
+  /** Script sections by name ('pre', 'post', 'posttrans', 'post -p <lua>', 'triggerin -- bash'…) → body. */
+  scripts?: Record<string, string>;
+  changelog?: { date: string; author: string; text: string }[];
+  /** rpm's _binary_payload, e.g. 'w9.gzdio' (Debian's default), 'w19.zstdio', 'w6.xzdio', 'w9.bzdio'. */
+  payload?: string;
+}
+
+/** Writes the spec file of `pkg` (exported for tests that want to see it). */
+export function specFor(pkg: FixturePackage): string {
+  const lines: string[] = [];
+  const arch = pkg.arch ?? 'noarch';
+  lines.push(`Name: ${pkg.name}`, `Version: ${pkg.version ?? '1.0'}`, `Release: ${pkg.release ?? '1'}`);
+  if (pkg.epoch !== undefined) lines.push(`Epoch: ${pkg.epoch}`);
+  lines.push(`Summary: ${pkg.summary ?? `the ${pkg.name} fixture`}`, 'License: MIT');
+  if (arch === 'noarch') lines.push('BuildArch: noarch');
+  const deps: [string, string[] | undefined][] = [
+    ['Requires', pkg.requires],
+    ['Provides', pkg.provides],
+    ['Conflicts', pkg.conflicts],
+    ['Obsoletes', pkg.obsoletes],
+    ['Recommends', pkg.recommends],
+    ['Suggests', pkg.suggests],
+    ['Supplements', pkg.supplements],
+    ['Enhances', pkg.enhances],
+  ];
+  for (const [tag, list] of deps) for (const d of list ?? []) lines.push(`${tag}: ${d}`);
+  lines.push('', '%description', `${pkg.name} is a package built by xylem's tests.`, '');
+  lines.push('%install', 'rm -rf %{buildroot}', 'mkdir -p %{buildroot}');
+  const files = pkg.files ?? [];
+  for (const f of files) {
+    const p = `%{buildroot}${f.path}`;
+    const dir = f.path.replace(/\/[^/]*$/, '') || '/';
+    lines.push(`mkdir -p '%{buildroot}${dir}'`);
+    if (f.attr?.startsWith('%ghost')) continue;
+    if (f.type === 'dir') lines.push(`mkdir -p '${p}'`);
+    else if (f.type === 'symlink') lines.push(`ln -s '${f.target}' '${p}'`);
+    else {
+      const b64 = Buffer.from(f.content ?? '').toString('base64');
+      lines.push(`echo '${b64}' | base64 -d > '${p}'`);
+    }
+  }
+  lines.push('', '%files');
+  for (const f of files) {
+    const mode = f.mode !== undefined ? f.mode.toString(8) : '-';
+    const attr = `%attr(${mode},${f.user ?? 'root'},${f.group ?? 'root'})`;
+    const kind = f.type === 'dir' ? '%dir ' : '';
+    lines.push(`${attr} ${f.attr ?? ''} ${kind}"${f.path}"`.replace(/\s+/g, ' ').trim());
+  }
+  for (const [name, body] of Object.entries(pkg.scripts ?? {})) lines.push('', `%${name}`, body);
+  lines.push('', '%changelog');
+  for (const c of pkg.changelog ?? [{ date: 'Mon Dec 07 2026', author: 'Xylem Tests <tests@xylem.invalid>', text: '- built for a test' }])
+    lines.push(`* ${c.date} ${c.author} - ${pkg.version ?? '1.0'}-${pkg.release ?? '1'}`, c.text, '');
+  return lines.join('\n') + '\n';
+}
+
+/** The macros every fixture build uses: no debuginfo, no build-id links, no brp scripts. */
+function macroArgs(topdir: string, pkg: FixturePackage): string[] {
+  const defs: Record<string, string> = {
+    _topdir: topdir,
+    _build_id_links: 'none',
+    debug_package: '%{nil}',
+    __os_install_post: '%{nil}',
+    _source_date_epoch_from_changelog: '0',
+    _buildhost: 'xylem-tests',
+  };
+  if (pkg.payload) defs._binary_payload = pkg.payload;
+  return Object.entries(defs).flatMap(([k, v]) => ['--define', `${k} ${v}`]);
+}
+
+/** Builds `pkg` with rpmbuild; the .rpm lands in `outDir`. Returns its path. */
+export function buildRpm(pkg: FixturePackage, outDir: string): string {
+  const top = mkdtempSync(join(tmpdir(), 'xylem-rpmbuild-'));
+  for (const d of ['SPECS', 'RPMS', 'BUILD', 'BUILDROOT', 'SOURCES']) mkdirSync(join(top, d), { recursive: true });
+  const spec = join(top, 'SPECS', `${pkg.name}.spec`);
+  writeFileSync(spec, specFor(pkg));
+  const args = [...macroArgs(top, pkg), '--quiet', '-bb'];
+  if (pkg.arch && pkg.arch !== 'noarch') args.push('--target', pkg.arch);
+  execFileSync('rpmbuild', [...args, spec], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: top } });
+  const arch = pkg.arch ?? 'noarch';
+  const produced = readdirSync(join(top, 'RPMS', arch)).filter((f) => f.endsWith('.rpm'));
+  if (produced.length !== 1) throw new Error(`rpmbuild of ${pkg.name} produced ${produced.length} packages`);
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, produced[0]!);
+  execFileSync('cp', [join(top, 'RPMS', arch, produced[0]!), out]);
+  execFileSync('rm', ['-rf', top]);
+  return out;
+}
+
+/** Builds every package into `dir` and runs createrepo_c there; returns the repo folder. */
+export function buildRepo(pkgs: FixturePackage[], dir: string, createrepoArgs: string[] = []): string {
+  mkdirSync(dir, { recursive: true });
+  for (const p of pkgs) buildRpm(p, dir);
+  execFileSync('createrepo_c', ['--quiet', ...createrepoArgs, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return dir;
+}
+
+/**
+ * Runs dnf against repo folders only (no system repos, no network), into an empty installroot.
+ * Returns dnf's exit status, stdout and stderr. `--assumeno` is how a test reads the transaction.
+ */
+export function runDnf(args: string[], repos: Record<string, string>, opts: { installroot?: string } = {}): { status: number; stdout: string; stderr: string } {
+  const root = opts.installroot ?? mkdtempSync(join(tmpdir(), 'xylem-dnfroot-'));
+  const home = mkdtempSync(join(tmpdir(), 'xylem-dnfhome-'));
+  writeFileSync(join(home, '.rpmmacros'), `%_dbpath ${join(root, 'var/lib/rpm')}\n`);
+  const base = ['-y', `--installroot=${root}`, '--setopt=reposdir=/dev/null', '--setopt=cachedir=' + join(home, 'cache'), '--nogpgcheck', '--releasever=1', '--forcearch=x86_64'];
+  for (const [id, path] of Object.entries(repos)) base.push(`--repofrompath=${id},file://${path}`);
+  try {
+    const stdout = execFileSync('dnf', [...base, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home, LC_ALL: 'C.UTF-8' } });
+    return { status: 0, stdout, stderr: '' };
+  } catch (e) {
+    const err = e as { status: number; stdout: string; stderr: string };
+    return { status: err.status ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
