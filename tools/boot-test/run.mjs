@@ -153,7 +153,8 @@ const B = commit('B', '2');
 const disk = join(work, 'disk.img');
 log('mkfs.ext4 -d: the sysroot becomes a disk image');
 sh('mkfs.ext4', ['-q', '-F', '-L', 'xylem-root', '-d', sysroot, disk, '4G']);
-sh('chattr', ['-R', '-i', join(sysroot, 'ostree/deploy')], { stdio: 'ignore' });
+// the deployment roots carry the immutable bit (as ostree's); the image does not keep it
+sh('sh', ['-c', `chattr -i "$1"/ostree/deploy/*/deploy/* 2>/dev/null; true`, 'sh', sysroot]);
 rmSync(sysroot, { recursive: true, force: true });
 
 // ---- 5. reading the image's boot entries as a BLS boot loader would ----
@@ -179,7 +180,8 @@ function entryDeployment(entry) {
   const karg = /(?:^| )ostree=(\S+)/.exec(entry.options)?.[1];
   const m = karg && /^\/ostree\/(boot\.[01])\/(.+)$/.exec(karg);
   if (!m) fail(`entry ${entry.name}: no ostree=/ostree/boot.N/... karg`);
-  const linkDest = (p) => /Fast link dest: "([^"]+)"/.exec(debugfs(`stat ${p}`))?.[1];
+  // short targets live in the inode ("Fast link dest"), longer ones in a block that `cat` prints
+  const linkDest = (p) => /Fast link dest: "([^"]+)"/.exec(debugfs(`stat ${p}`))?.[1] ?? (debugfs(`cat ${p}`).trim() || undefined);
   const bootN = linkDest(`/ostree/${m[1]}`);
   const target = bootN && linkDest(`/ostree/${bootN}/${m[2]}`);
   return target?.split('/').pop() ?? fail(`entry ${entry.name}: ${karg} does not resolve in the image`);
