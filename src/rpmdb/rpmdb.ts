@@ -61,11 +61,13 @@ function checkOptions(opts: RpmdbWriteOptions): { littleEndian: boolean; wal: bo
 class Inserter {
   private readonly pkg: Statement;
   private readonly idx: Statement[];
+  private readonly last: Statement;
   constructor(
     private readonly db: Database,
     private readonly littleEndian: boolean,
   ) {
     this.pkg = db.prepare("INSERT INTO 'Packages' VALUES(?, ?)");
+    this.last = db.prepare('SELECT last_insert_rowid()');
     this.idx = INDEX_TABLES.map((t) => db.prepare(t.text ? `INSERT INTO '${t.name}' VALUES(CAST(? AS TEXT), ?, ?)` : `INSERT INTO '${t.name}' VALUES(?, ?, ?)`));
   }
 
@@ -73,7 +75,9 @@ class Inserter {
     if (!(blob instanceof Uint8Array)) throw new TypeError(`rpmdb: ${what}: an installed header blob (Uint8Array) is required`);
     const header = HeaderBlob.parse(blob, what);
     this.pkg.run([null, blob]);
-    const hnum = Number(this.db.exec('SELECT last_insert_rowid()')[0]!.values[0]![0]);
+    this.last.step();
+    const hnum = Number(this.last.get()[0]);
+    this.last.reset();
     INDEX_TABLES.forEach((t, i) => {
       const st = this.idx[i]!;
       for (const row of indexRows(header, t, this.littleEndian)) st.run([row.key, hnum, row.idx]);
@@ -83,6 +87,7 @@ class Inserter {
 
   free(): void {
     this.pkg.free();
+    this.last.free();
     for (const s of this.idx) s.free();
   }
 }
@@ -120,6 +125,9 @@ export async function buildRpmdbImage(host: Host, blobs: Iterable<Uint8Array>, o
   if (blobs === null || typeof (blobs as Iterable<Uint8Array>)?.[Symbol.iterator] !== 'function') throw new TypeError('buildRpmdbImage: an iterable of header blobs is required');
   return withDatabase(host, undefined, (db) => {
     for (const sql of schemaStatements()) db.run(sql);
+    // A fresh in-memory image: nothing to roll back to, so no journal (not recorded in the file).
+    db.run('PRAGMA journal_mode = OFF');
+    db.run('PRAGMA cache_size = -65536');
     db.run('BEGIN');
     addAll(db, blobs, littleEndian, 0);
     db.run('COMMIT');
