@@ -8,6 +8,9 @@
 import type { FsHost, Host } from '../host.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { XylemError } from '../util/errors.ts';
+import type { InstallOptions } from './installed-header.ts';
+import { installedHeader } from './installed-header.ts';
+import { readRpmHeadersFromBytes } from './rpm-file.ts';
 import type { RpmdbWriteOptions } from './rpmdb.ts';
 import { buildRpmdbImage, writeRpmdbImage } from './rpmdb.ts';
 
@@ -69,4 +72,28 @@ export async function writeTreeRpmdb(host: Host, root: string, source: RpmdbSour
   const macroDir = await ensureRealDir(fs, base, parentOf(RPMOSTREE_MACRO_FILE));
   await writeFileAtomic(fs, `${macroDir}/macros.rpm-ostree`, new TextEncoder().encode(`%_dbpath /${RPMOSTREE_RPMDB_DIR}\n`), { mode: 0o644 });
   return dbFile;
+}
+
+/** Options of writeTreeRpmdbFromPackages: the transaction's times and color, and the db's options. */
+export interface TreeRpmdbOptions extends RpmdbWriteOptions, Partial<Omit<InstallOptions, 'fileStates'>> {
+  /** FILESTATES of package `i` (default: every file NORMAL). */
+  fileStates?: (index: number) => Uint8Array | undefined;
+}
+
+/**
+ * What compose calls after assembling a tree: records `packages` — each the bytes of a package
+ * file from its lead through at least the main header (rpm-ostree's `rpmostree.metadata`), in
+ * transaction order — as one transaction at `opts.installTime` (default now), laid out as
+ * writeTreeRpmdb does. Returns the path of the database file.
+ */
+export async function writeTreeRpmdbFromPackages(host: Host, root: string, packages: readonly Uint8Array[], opts: TreeRpmdbOptions = {}): Promise<string> {
+  if (!Array.isArray(packages)) throw new TypeError('writeTreeRpmdbFromPackages: an array of package bytes is required');
+  const installTime = opts.installTime ?? Math.floor((host.now?.() ?? Date.now()) / 1000);
+  const blobs: Uint8Array[] = [];
+  for (let i = 0; i < packages.length; i++) {
+    const pkg = await readRpmHeadersFromBytes(packages[i]!, `package #${i + 1}`);
+    const states = opts.fileStates?.(i);
+    blobs.push(installedHeader(pkg, { installTime, tid: opts.tid ?? installTime, ...(opts.installColor !== undefined ? { installColor: opts.installColor } : {}), ...(states ? { fileStates: states } : {}) }));
+  }
+  return writeTreeRpmdb(host, root, { blobs }, opts);
 }

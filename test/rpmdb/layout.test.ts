@@ -12,21 +12,25 @@ import { createNodeHost } from '../../runtimes/node/index.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { buildRpm, HAVE_RPMBUILD, hasCommand } from '../helpers/rpmbuild.ts';
 import { installedHeader } from '../../src/rpmdb/installed-header.ts';
-import { writeTreeRpmdb } from '../../src/rpmdb/layout.ts';
+import { writeTreeRpmdb, writeTreeRpmdbFromPackages } from '../../src/rpmdb/layout.ts';
 import { readRpmHeaders } from '../../src/rpmdb/rpm-file.ts';
+import { readRpmdb } from '../../src/rpmdb/rpmdb.ts';
 import { rpmQuery } from './fixtures.ts';
 
 const host = createNodeHost();
 const TOOLS = { rpmbuild: HAVE_RPMBUILD, rpmdb2solv: hasCommand('rpmdb2solv'), dumpsolv: hasCommand('dumpsolv') };
 
-async function blobs(): Promise<Uint8Array[]> {
+function packageFiles(): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'xylem-rpmdb-layout-rpms-'));
-  const files = [
+  return [
     buildRpm({ name: 'one', version: '1', files: [{ path: '/usr/bin/one', content: '1' }] }, dir),
     buildRpm({ name: 'two', version: '2', requires: ['one'], files: [{ path: '/usr/share/two/f', content: '2' }] }, dir),
   ];
+}
+
+async function blobs(): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
-  for (const f of files) out.push(installedHeader(await readRpmHeaders(host.fs, f), { installTime: 1_700_000_000 }));
+  for (const f of packageFiles()) out.push(installedHeader(await readRpmHeaders(host.fs, f), { installTime: 1_700_000_000 }));
   return out;
 }
 
@@ -56,6 +60,23 @@ describe.skipIf(missing('rpm-ostree rpmdb layout', TOOLS))('rpm-ostree rpmdb lay
     expect(solv).toContain('repo size: 2 solvables');
     expect(solv).toMatch(/solvable:name: one\nsolvable:arch: noarch\nsolvable:evr: 1-1\n/);
     expect(solv).toMatch(/solvable:name: two\n[^]*?solvable:requires:\n  one\n/);
+  });
+
+  it('records package files (or their lead-to-header prefix, rpmostree.metadata) as one transaction', async () => {
+    const files = packageFiles();
+    const whole = files.map((f) => new Uint8Array(readFileSync(f)));
+    const prefixes: Uint8Array[] = [];
+    for (const f of files) prefixes.push(new Uint8Array(readFileSync(f)).subarray(0, (await readRpmHeaders(host.fs, f)).payloadStart));
+    const a = mkdtempSync(join(tmpdir(), 'xylem-rpmdb-layout-pkgs-'));
+    const b = mkdtempSync(join(tmpdir(), 'xylem-rpmdb-layout-meta-'));
+    await writeTreeRpmdbFromPackages(host, a, whole, { installTime: 1_650_000_000, tid: 1_650_000_001 });
+    await writeTreeRpmdbFromPackages(host, b, prefixes, { installTime: 1_650_000_000, tid: 1_650_000_001 });
+    const qf = ['-qa', '--qf', '%{NEVRA} %{INSTALLTIME} %{INSTALLTID} %{SIGMD5}\\n'];
+    const listed = rpmQuery(join(a, 'usr/share/rpm'), qf).out;
+    expect(listed.trim().split('\n').sort()).toEqual([expect.stringMatching(/^one-1-1\.noarch 1650000000 1650000001 [0-9a-f]{32}$/), expect.stringMatching(/^two-2-1\.noarch 1650000000 1650000001 [0-9a-f]{32}$/)]);
+    expect(rpmQuery(join(b, 'usr/share/rpm'), qf).out).toBe(listed);
+    const [pa, pb] = [await readRpmdb(host, join(a, 'usr/share/rpm/rpmdb.sqlite')), await readRpmdb(host, join(b, 'usr/share/rpm/rpmdb.sqlite'))];
+    expect(pb.map((p) => Buffer.from(p.blob).toString('hex'))).toEqual(pa.map((p) => Buffer.from(p.blob).toString('hex')));
   });
 
   it('refuses to write through a symlink that leaves the root', async () => {
