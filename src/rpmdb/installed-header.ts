@@ -69,7 +69,7 @@ export interface InstallOptions {
   installColor?: number;
   /**
    * FILESTATES, one per file in header order (FileState values); default every file NORMAL, as a
-   * `--justdb` install records. Docs left out (`documentation: false`) are NOTINSTALLED.
+   * `--justdb` install records (even with --excludedocs: rpm 4.18 skips no files in justdb mode).
    */
   fileStates?: Uint8Array;
 }
