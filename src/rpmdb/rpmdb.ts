@@ -119,20 +119,24 @@ function finish(db: Database, wal: boolean): Uint8Array {
   return image;
 }
 
-/** The bytes of a new rpmdb.sqlite holding `blobs` (installed header blobs), hnums 1, 2, … in order. */
-export async function buildRpmdbImage(host: Host, blobs: Iterable<Uint8Array>, opts: RpmdbWriteOptions = {}): Promise<Uint8Array> {
+function buildImage(host: Host, blobs: Iterable<Uint8Array>, opts: RpmdbWriteOptions): Promise<{ image: Uint8Array; count: number }> {
   const { littleEndian, wal } = checkOptions(opts);
-  if (blobs === null || typeof (blobs as Iterable<Uint8Array>)?.[Symbol.iterator] !== 'function') throw new TypeError('buildRpmdbImage: an iterable of header blobs is required');
+  if (blobs === null || typeof (blobs as Iterable<Uint8Array>)?.[Symbol.iterator] !== 'function') throw new TypeError('rpmdb: an iterable of header blobs is required');
   return withDatabase(host, undefined, (db) => {
     for (const sql of schemaStatements()) db.run(sql);
     // A fresh in-memory image: nothing to roll back to, so no journal (not recorded in the file).
     db.run('PRAGMA journal_mode = OFF');
     db.run('PRAGMA cache_size = -65536');
     db.run('BEGIN');
-    addAll(db, blobs, littleEndian, 0);
+    const count = addAll(db, blobs, littleEndian, 0);
     db.run('COMMIT');
-    return finish(db, wal);
+    return { image: finish(db, wal), count };
   });
+}
+
+/** The bytes of a new rpmdb.sqlite holding `blobs` (installed header blobs), hnums 1, 2, … in order. */
+export async function buildRpmdbImage(host: Host, blobs: Iterable<Uint8Array>, opts: RpmdbWriteOptions = {}): Promise<Uint8Array> {
+  return (await buildImage(host, blobs, opts)).image;
 }
 
 async function removeSidecars(fs: FsHost, file: string): Promise<void> {
@@ -153,10 +157,10 @@ export async function writeRpmdbImage(host: Host, file: string, image: Uint8Arra
 
 /** Writes a new rpmdb.sqlite at `file` holding `blobs`; returns how many packages it holds. */
 export async function writeRpmdb(host: Host, file: string, blobs: Iterable<Uint8Array>, opts: RpmdbWriteOptions = {}): Promise<number> {
-  const list = [...blobs];
-  const image = await buildRpmdbImage(host, list, opts);
+  if (typeof file !== 'string' || file === '') throw new TypeError('writeRpmdb: a file path is required');
+  const { image, count } = await buildImage(host, blobs, opts);
   await writeRpmdbImage(host, file, image);
-  return list.length;
+  return count;
 }
 
 /** Reads the image of rpmdb.sqlite at `file`, refusing one whose WAL still holds transactions. */

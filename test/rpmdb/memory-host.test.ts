@@ -1,8 +1,10 @@
 // The rpmdb engine is runtime-neutral: with the in-memory host (no node:* anywhere) and SQLite's
 // wasm handed in through Host.wasm, it writes the same database bytes as on the posix host, and
-// rpm reads them; without Host.wasm it refuses with ENOSYS.
+// rpm reads them; Installtid keys follow the chosen byte order; without Host.wasm it refuses
+// with ENOSYS.
 
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,7 @@ import { createMemoryHost } from '../../runtimes/memory/index.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { buildRpm, HAVE_RPMBUILD } from '../helpers/rpmbuild.ts';
 import { writeTreeRpmdbFromPackages } from '../../src/rpmdb/layout.ts';
-import { readRpmdb } from '../../src/rpmdb/rpmdb.ts';
+import { readRpmdb, writeRpmdb } from '../../src/rpmdb/rpmdb.ts';
 import { rpmQuery } from './fixtures.ts';
 
 describe('rpmdb without SQLite', () => {
@@ -46,5 +48,12 @@ describe.skipIf(missing('rpmdb on the memory host', { rpmbuild: HAVE_RPMBUILD })
     mkdirSync(join(out, 'db'));
     writeFileSync(join(out, 'db/rpmdb.sqlite'), memBytes);
     expect(rpmQuery(join(out, 'db'), ['-q', '--whatrequires', 'b']).out.trim()).toBe('solo-3-2.noarch');
+    // Installtid keys are the tid in the reading machine's byte order (this one is little-endian).
+    const tidHex = (1_600_000_000).toString(16).padStart(8, '0');
+    const keyOf = (file: string): string => execFileSync('sqlite3', [file, 'SELECT hex(key) FROM Installtid'], { encoding: 'utf8' }).trim().toLowerCase();
+    expect(keyOf(join(out, 'db/rpmdb.sqlite'))).toBe(Buffer.from(tidHex, 'hex').reverse().toString('hex'));
+    const big = join(out, 'big.sqlite');
+    await writeRpmdb(createNodeHost(), big, (await readRpmdb(mem, memDb)).map((p) => p.blob), { littleEndian: false });
+    expect(keyOf(big)).toBe(tidHex);
   });
 });
