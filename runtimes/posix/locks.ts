@@ -238,8 +238,8 @@ class Helper {
     const id = this.nextId++;
     const reply = new Promise<Reply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.updateRef();
-    // booleans go as 0/1: without python's json module the helper reads requests as Python literals
-    child.stdin!.write(`${JSON.stringify({ ...req, id }, (_k, v: unknown) => (typeof v === 'boolean' ? Number(v) : v))}\n`);
+    // booleans go as 0/1 and nulls are left out: without python's json module the helper reads requests as Python literals
+    child.stdin!.write(`${JSON.stringify({ ...req, id }, (_k, v: unknown) => (typeof v === 'boolean' ? Number(v) : v === null ? undefined : v))}\n`);
     const r = await reply;
     if (r.error !== undefined) throw hostError(r.error, r.code ?? 'EIO');
     return r;

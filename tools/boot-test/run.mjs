@@ -249,7 +249,7 @@ async function boot(label, { rank = 0, step = 'none', expect, expectFailure = fa
     if (accel === 'tcg') r = await runQemu(entry, extra, 900_000, false);
   } else r = await runQemu(entry, extra, (expectFailure ? 0.4 : 1) * (accel === 'kvm' ? 600_000 : 900_000), accel === 'kvm');
   writeFileSync(join(work, `console-${label}.log`), r.console);
-  const lines = r.probe.split('\n');
+  const lines = r.probe.split(/\r?\n/);
   const begin = lines.indexOf('XYLEM-CI-BEGIN');
   const end = lines.indexOf('XYLEM-CI-END');
   if (expectFailure) {
