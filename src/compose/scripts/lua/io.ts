@@ -54,6 +54,7 @@ export class FileTable {
           content = decoder.decode(await rfs.fs.readFile(r.host));
         }
       }
+      if (m[1] !== 'r' || m[2] === '+') rfs.checkWritable(r);
       if (m[1] !== 'r') {
         await rfs.requireParent(r);
         // fopen creates (and "w" truncates) at once.
@@ -208,6 +209,7 @@ export function ioFunctions(ctx: LuaContext, files: FileTable): Record<string, (
         const r = await rfs.resolve(p, false);
         if (r.inside === '/') throw new Errno('EBUSY');
         if (!r.stat) throw new Errno('ENOENT');
+        rfs.checkWritable(r);
         if (r.stat.kind === 'dir') await rfs.fs.rmdir(r.host);
         else await rfs.fs.unlink(r.host);
         return MR([true]);
@@ -223,6 +225,8 @@ export function ioFunctions(ctx: LuaContext, files: FileTable): Record<string, (
         const y = await rfs.resolve(b, false);
         if (x.inside === '/' || y.inside === '/') throw new Errno('EBUSY');
         if (!x.stat) throw new Errno('ENOENT');
+        rfs.checkWritable(x);
+        rfs.checkWritable(y);
         await rfs.requireParent(y);
         await rfs.fs.rename(x.host, y.host);
         return MR([true]);

@@ -86,6 +86,7 @@ export function posixFunctions(ctx: LuaContext): Record<string, (...args: unknow
       if (m === null) throw new XylemError(`bad argument #2 to 'chmod' (bad mode)`, 'EINVAL');
       const st = r.stat;
       return result(p, async () => {
+        rfs.checkWritable(r);
         await rfs.breakHardlink(r.host, st);
         await fs.chmod(r.host, m);
       });
@@ -97,6 +98,7 @@ export function posixFunctions(ctx: LuaContext): Record<string, (...args: unknow
       return result(p, async () => {
         const r = await rfs.resolve(p, true);
         if (!r.stat) throw new Errno('ENOENT');
+        rfs.checkWritable(r);
         await rfs.breakHardlink(r.host, r.stat);
         const now = (await fs.lstat(r.host))!;
         await fs.lchown(r.host, u < 0 ? now.uid : u, g < 0 ? now.gid : g);
@@ -110,6 +112,7 @@ export function posixFunctions(ctx: LuaContext): Record<string, (...args: unknow
       return result(p, async () => {
         const r = await rfs.resolve(p, true);
         if (!r.stat) throw new Errno('ENOENT');
+        rfs.checkWritable(r);
         await rfs.breakHardlink(r.host, r.stat);
         await fs.lutimes(r.host, a, m);
       });
@@ -119,6 +122,7 @@ export function posixFunctions(ctx: LuaContext): Record<string, (...args: unknow
       return result(p, async () => {
         const r = await rfs.resolve(p, false);
         if (r.stat) throw new Errno('EEXIST');
+        rfs.checkWritable(r);
         await rfs.requireParent(r);
         await fs.mkdir(r.host, { mode: 0o777 & ~ctx.umask });
         await fs.chmod(r.host, 0o777 & ~ctx.umask);
@@ -131,6 +135,7 @@ export function posixFunctions(ctx: LuaContext): Record<string, (...args: unknow
         if (r.inside === '/') throw new Errno('EBUSY');
         if (!r.stat) throw new Errno('ENOENT');
         if (r.stat.kind !== 'dir') throw new Errno('ENOTDIR');
+        rfs.checkWritable(r);
         await fs.rmdir(r.host);
       });
     },
@@ -140,6 +145,7 @@ export function posixFunctions(ctx: LuaContext): Record<string, (...args: unknow
         const r = await rfs.resolve(p, false);
         if (!r.stat) throw new Errno('ENOENT');
         if (r.stat.kind === 'dir') throw new Errno('EISDIR');
+        rfs.checkWritable(r);
         await fs.unlink(r.host);
       });
     },
@@ -152,6 +158,7 @@ export function posixFunctions(ctx: LuaContext): Record<string, (...args: unknow
         if (!a.stat) throw new Errno('ENOENT');
         if (a.stat.kind === 'dir') throw new Errno('EPERM');
         if (b.stat) throw new Errno('EEXIST');
+        rfs.checkWritable(b);
         await rfs.requireParent(b);
         await fs.link(a.host, b.host);
       });
@@ -163,6 +170,7 @@ export function posixFunctions(ctx: LuaContext): Record<string, (...args: unknow
         // The target is stored as written; it is resolved inside the root whenever it is used.
         const r = await rfs.resolve(p, false);
         if (r.stat) throw new Errno('EEXIST');
+        rfs.checkWritable(r);
         await rfs.requireParent(r);
         await fs.symlink(t, r.host);
       });

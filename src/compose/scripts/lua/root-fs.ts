@@ -9,6 +9,7 @@ import type { FsHost, Stat } from '../../../host.ts';
 import { randomSuffix } from '../../../util/atomic-write.ts';
 
 const MAX_SYMLINK_HOPS = 40;
+const WRITABLE_TOP = new Set(['usr', 'etc', 'bin', 'sbin', 'lib', 'lib32', 'lib64']);
 const MAX_PATH = 4096;
 /** Largest file a Lua script may read or write whole. */
 export const MAX_LUA_FILE = 64 << 20;
@@ -121,6 +122,15 @@ export class RootFs {
     const host = done.length === 0 ? this.root : `${this.root}/${done.join('/')}`;
     if (done.length === 0) stat = await this.fs.lstat(this.root);
     return { host, inside, stat };
+  }
+
+  /**
+   * Scripts may change /usr and /etc (and unmerged /bin, /sbin, /lib*) only, as in the sandbox:
+   * /var is read-only there, the rpmdb at /usr/share/rpm is masked, the rest is not the tree's.
+   */
+  checkWritable(r: Resolved): void {
+    const top = r.inside.split('/')[1] ?? '';
+    if (!WRITABLE_TOP.has(top) || r.inside === '/usr/share/rpm' || r.inside.startsWith('/usr/share/rpm/')) throw new Errno('EROFS');
   }
 
   /** Parent directory of a resolved path must exist and be a directory. */
