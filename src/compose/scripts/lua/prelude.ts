@@ -13,8 +13,29 @@ local function wrapall(src)
   for k, f in pairs(src) do t[k] = aw(f) end
   return t
 end
-posix = wrapall(X.posix)
+-- rpm's posix module (and rpm.execute) push every number as a float: 0.0, 17.0, not 0, 17.
+local function floats(...)
+  local t = table.pack(...)
+  for i = 1, t.n do
+    local v = t[i]
+    if math.type(v) == 'integer' then
+      t[i] = v + 0.0
+    elseif type(v) == 'table' then
+      for k, x in pairs(v) do
+        if math.type(x) == 'integer' then v[k] = x + 0.0 end
+      end
+    end
+  end
+  return table.unpack(t, 1, t.n)
+end
+local function awf(f)
+  return function(...) return floats(f(...):await()) end
+end
+posix = {}
+for k, f in pairs(X.posix) do posix[k] = awf(f) end
 rpm = wrapall(X.rpm)
+rpm.execute = awf(X.rpm.execute)
+rpm.spawn = awf(X.rpm.spawn)
 local F = X.io
 
 local File = {}

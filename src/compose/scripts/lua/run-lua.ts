@@ -64,7 +64,7 @@ export async function runLuaScript(o: LuaRunOptions): Promise<void> {
   const engine = await getFactory().createEngine({ enableProxy: false, traceAllocations: true });
   let failed = true;
   try {
-    engine.global.set('__xylem', { posix: posixFunctions(ctx), rpm: rpmFunctions(ctx), io: ioFunctions(ctx, files) });
+    engine.global.set('__xylem', { posix: nilAsUndefined(posixFunctions(ctx)), rpm: nilAsUndefined(rpmFunctions(ctx)), io: nilAsUndefined(ioFunctions(ctx, files)) });
     await engine.doString(PRELUDE);
     engine.global.set('arg', ['<lua>', ...o.args]);
     engine.global.setMemoryMax(o.memoryBytes);
@@ -92,6 +92,13 @@ export async function runLuaScript(o: LuaRunOptions): Promise<void> {
     }
     engine.global.close();
   }
+}
+
+/** wasmoon hands an explicit Lua nil argument over as null: the bindings see undefined instead. */
+function nilAsUndefined(fns: Record<string, (...args: unknown[]) => unknown>): Record<string, (...args: unknown[]) => unknown> {
+  const out: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const [k, f] of Object.entries(fns)) out[k] = (...args: unknown[]) => f(...args.map((a) => (a === null ? undefined : a)));
+  return out;
 }
 
 /** The first line of a Lua error (wasmoon appends a traceback). */
