@@ -1,7 +1,8 @@
 // rpm's version comparison (rpmvercmp) and EVR comparison, for Lua's rpm.vercmp in scriptlets.
 // Behaviour per rpm-packages.md §2.1/§2.2: alternating alphabetic and numeric segments, numeric
 // beats alphabetic, leading zeros ignored, `~` sorts before everything (even the end), `^` after
-// the end but before anything else; EVR compares epoch (missing = 0), then version, then release.
+// the end but before anything else; EVR compares epoch (missing = 0), then version, then release
+// (a missing release is older than any, as rpmverCmp).
 
 const isAlnum = (c: string): boolean => /[A-Za-z0-9]/.test(c);
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
@@ -76,6 +77,7 @@ export function evrCompare(a: string, b: string): number {
   if (x.epoch !== y.epoch) return x.epoch < y.epoch ? -1 : 1;
   const v = rpmvercmp(x.version, y.version);
   if (v !== 0) return v;
-  if (x.release === null || y.release === null) return 0;
+  // As rpmverCmp: a missing release sorts before any release (a missing epoch is 0).
+  if (x.release === null || y.release === null) return x.release === y.release ? 0 : x.release === null ? -1 : 1;
   return rpmvercmp(x.release, y.release);
 }
