@@ -111,6 +111,15 @@ describe.skipIf(missing('scriptlet runs', { bwrap: HAVE_BWRAP, 'rofiles-fuse': H
           'transfiletriggerin -P 20000 -- /usr/share/fx/sub': 'sort > /usr/share/fx-sub.log; echo priority-20000 >> /usr/share/order.log',
           'transfiletriggerin -P 2000000 -- /usr/share/fx/sub /usr/lib/fxmod': 'sort > /usr/share/fx-multi.log; echo priority-2000000 >> /usr/share/order.log',
           'transfiletriggerin -- /usr/share/nothing-here': 'echo must-not-run >> /usr/share/order.log',
+          // A Lua file trigger reads its paths with rpm.next_file().
+          'transfiletriggerin -p <lua> -P 500 -- /usr/share/fx/sub': [
+            'local t = {}',
+            'local f = rpm.next_file()',
+            'while f do t[#t + 1] = f; f = rpm.next_file() end',
+            'table.sort(t)',
+            'local o = io.open("/usr/share/fx-lua.log", "w"); o:write(table.concat(t, "\\n"), "\\n"); o:close()',
+            'local order = io.open("/usr/share/order.log", "a"); order:write("lua-priority-500\\n"); order:close()',
+          ].join('\n'),
         },
       },
       { name: 'fxa', files: [{ path: '/usr/share/fx/a1', content: 'a' }, { path: '/usr/share/fx/sub/a2', content: 'b' }, { path: '/usr/lib/fxmod/m.so', content: 'm' }] },
@@ -125,12 +134,12 @@ describe.skipIf(missing('scriptlet runs', { bwrap: HAVE_BWRAP, 'rofiles-fuse': H
     mkdirSync(oracle);
     makeBusyboxRoot(oracle);
     execFileSync('rpm', ['--root', oracle, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', ...rpms], { stdio: ['ignore', 'ignore', 'pipe'] });
-    for (const f of ['usr/share/fx-all.log', 'usr/share/fx-sub.log', 'usr/share/fx-multi.log', 'usr/share/order.log'])
+    for (const f of ['usr/share/fx-all.log', 'usr/share/fx-sub.log', 'usr/share/fx-multi.log', 'usr/share/fx-lua.log', 'usr/share/order.log'])
       expect(readFileSync(join(w.root, f), 'utf8'), f).toBe(readFileSync(join(oracle, f), 'utf8'));
     expect(readFileSync(join(w.root, 'usr/share/fx-all.log'), 'utf8').split('\n')).toContain('/usr/share/fx/blink');
     const done = events.filter((e) => e.type === 'script-done' && e.script === 'fxtrig.transfiletriggerin') as { matchedFiles?: number }[];
-    // Priority 2000000 (3 paths), the default 1000000 (5), then 20000 (2).
-    expect(done.map((d) => d.matchedFiles)).toEqual([3, 5, 2]);
+    // Priority 2000000 (3 paths), the default 1000000 (5), 20000 (2), then the Lua one at 500 (2).
+    expect(done.map((d) => d.matchedFiles)).toEqual([3, 5, 2, 2]);
     expect(events.some((e) => e.type === 'script-skipped' && /nothing-here/.test(e.reason))).toBe(true);
   });
 
