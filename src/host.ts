@@ -275,6 +275,19 @@ export interface SandboxHost {
   /** Short name of the mechanism ("bwrap"). */
   readonly name: string;
   run(req: SandboxRequest): Promise<SandboxResult>;
+  /**
+   * Optional: sets a root up once (the copy-up mounts) for several runs with the same root and
+   * mutability, saving that cost per run. While a session is open, the root must be changed only
+   * through its runs (a change made beside it may be seen late); close() releases it.
+   */
+  open?(root: string, mutability: SandboxRequest['mutability']): Promise<SandboxSession>;
+}
+
+/** Several sandboxed runs sharing one set-up of a root (see SandboxHost.open). */
+export interface SandboxSession {
+  /** As SandboxHost.run; `root` and `mutability` must be the session's. */
+  run(req: SandboxRequest): Promise<SandboxResult>;
+  close(): Promise<void>;
 }
 
 /** Everything the engine may use. Only `fs` is required. */
