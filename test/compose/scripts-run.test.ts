@@ -143,6 +143,27 @@ describe.skipIf(missing('scriptlet runs', { bwrap: HAVE_BWRAP, 'rofiles-fuse': H
     expect(events.some((e) => e.type === 'script-skipped' && /nothing-here/.test(e.reason))).toBe(true);
   });
 
+  it('shell and Lua scripts see each other\'s changes in order; `%post -e` bodies are expanded as rpm expands them', async () => {
+    const w = workspace();
+    const fixtures: FixturePackage[] = [
+      { name: 'sa', files: [{ path: '/usr/share/sa/f', content: 'x' }], scripts: { post: 'echo shell-a > /usr/share/chain' } },
+      { name: 'lb', files: [{ path: '/usr/share/lb/f', content: 'x' }], scripts: { 'post -p <lua>': 'local f = io.open("/usr/share/chain", "a"); f:write("lua-b\\n"); f:close()' } },
+      { name: 'sc', files: [{ path: '/usr/share/sc/f', content: 'x' }], scripts: { post: 'cat /usr/share/chain > /usr/share/chain-seen; echo shell-c >> /usr/share/chain' } },
+      // rpmbuild turns %% into %, so the header holds %{_bindir}; -e expands it when the script runs.
+      { name: 'expander', files: [{ path: '/usr/share/expander/f', content: 'x' }], scripts: { 'post -e': 'echo "%%{_bindir} %%{_sysconfdir} %%{?nosuchmacro:yes}%%{!?nosuchmacro:no}" > /usr/share/expanded' } },
+    ];
+    const { rpms, packages } = install(w, fixtures);
+    await runScripts(host, { root: w.root, packages });
+    expect(readFileSync(join(w.root, 'usr/share/chain-seen'), 'utf8')).toBe('shell-a\nlua-b\n');
+    expect(readFileSync(join(w.root, 'usr/share/chain'), 'utf8')).toBe('shell-a\nlua-b\nshell-c\n');
+    const oracle = join(w.base, 'oracle');
+    mkdirSync(oracle);
+    makeBusyboxRoot(oracle);
+    execFileSync('rpm', ['--root', oracle, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', rpms[3]!], { stdio: ['ignore', 'ignore', 'pipe'] });
+    expect(readFileSync(join(w.root, 'usr/share/expanded'), 'utf8')).toBe(readFileSync(join(oracle, 'usr/share/expanded'), 'utf8'));
+    expect(packages[3]!.scripts.post!.body).toContain('%{_bindir}');
+  });
+
   it('streams a large file-trigger list with flat memory', async () => {
     const w = workspace();
     const { packages } = install(w, [{ name: 'many', files: [{ path: '/usr/share/doc/many/README', content: 'r' }], scripts: { 'transfiletriggerin -- /usr/share/many': 'wc -l > /usr/share/many.count' } }]);
