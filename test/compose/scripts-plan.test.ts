@@ -4,12 +4,12 @@
 
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { evrCompare, MacroTable, planScripts, rpmvercmp, scriptIsIgnored, type RpmScript, type ScriptPackage } from '../../src/compose/scripts/index.ts';
+import { evrCompare, MacroTable, planScripts, rpmvercmp, scriptIsIgnored, scriptPackageFromHeader, type Scriptlet, type ScriptPackage } from '../../src/compose/scripts/index.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { hasCommand } from '../helpers/rpmbuild.ts';
 
-const sh = (body: string): RpmScript => ({ interpreter: ['/bin/sh'], body, flags: 0 });
-const lua = (body: string): RpmScript => ({ interpreter: ['<lua>'], body, flags: 0 });
+const sh = (body: string): Scriptlet => ({ interpreter: ['/bin/sh'], body, flags: 0 });
+const lua = (body: string): Scriptlet => ({ interpreter: ['<lua>'], body, flags: 0 });
 function pkg(name: string, over: Partial<ScriptPackage> = {}): ScriptPackage {
   return { name, release: '1.fc42', action: 'install', scripts: {}, triggers: [], fileTriggers: [], ...over };
 }
@@ -47,6 +47,27 @@ describe('planScripts', () => {
     });
     expect(plan.steps.map((s) => `${s.pkg}:${s.prefixes!.join(',')}`)).toEqual(['high:usr/share/high', 'base:usr/lib/base', 'same:usr/share/same', 'low:usr/share/low']);
     expect(plan.steps.every((s) => s.phase === 'posttrans' && s.arg === null)).toBe(true);
+  });
+
+  it("takes the RPM reader's view of a header (kinds 'pre', 'triggerin', transaction file triggers)", () => {
+    const p = scriptPackageFromHeader({
+      name: 'reader',
+      release: '1',
+      action: 'upgrade',
+      scripts: [
+        { kind: 'pre', body: 'echo pre', prog: ['/bin/sh'], flags: 0 },
+        { kind: 'verify', body: 'true', prog: ['/bin/sh'], flags: 0 },
+        { kind: 'post', body: '', prog: ['/sbin/ldconfig'], flags: 0 },
+      ],
+      triggers: [{ kind: 'triggerun', conditions: [{ name: 'x', flags: 1 << 17, version: '' }], body: 'y', prog: ['/bin/sh'], flags: 0 }],
+      transFileTriggers: [{ kind: 'triggerin', conditions: [{ name: '/usr/lib/x', flags: 1 << 16, version: '' }], body: 'cat', prog: ['/bin/sh'], flags: 0, priority: 5 }],
+    });
+    const plan = planScripts({ packages: [p] });
+    // `%post -p /sbin/ldconfig` has no body: rpm-ostree does not run it.
+    expect(plan.steps.map((s) => `${s.id} ${s.interpreter} ${s.arg}`)).toEqual(['reader.prein /bin/sh 2', 'reader.transfiletriggerin /bin/sh null']);
+    expect(plan.skipped.map((s) => `${s.id}:${s.reason}`)).toEqual(['reader.post:no-body', 'reader.verifyscript:not-run-by-rpm-ostree']);
+    expect(plan.steps[1]!.prefixes).toEqual(['usr/lib/x']);
+    expect(() => scriptPackageFromHeader({ ...p, scripts: [{ kind: 'bogus', body: '', prog: [], flags: 0 }] } as never)).toThrow(/unknown scriptlet kind/);
   });
 
   it('refuses %triggerprein and hostile descriptions', () => {

@@ -3,12 +3,13 @@
 // packages in transaction order, then all %post, then all %posttrans, then %transfiletriggerin of
 // the base packages and the new ones. *un scripts, %pretrans, %verifyscript and %filetrigger*
 // never run; %triggerin/%triggerprein make the transaction fail; an ignore list and built-in
-// replacements apply. `$1` is 1 on install, 2 on upgrade or downgrade. Pure: a test can read the
+// replacements apply; a scriptlet with an interpreter but no body (`%post -p /sbin/ldconfig`) does
+// not run, since rpm-ostree reads the body tag. `$1` is 1 on install, 2 on upgrade or downgrade. Pure: a test can read the
 // plan; run.ts carries it out.
 
 import { XylemError } from '../../util/errors.ts';
 import { isLua, luaReplacement, luaScriptHasSkip, RUN_KINDS, scriptIsIgnored, scriptIsSuppressed } from './policy.ts';
-import { ScriptFlag, type RpmScript, type ScriptPackage, type ScriptPhase } from './types.ts';
+import { ScriptFlag, type Scriptlet, type ScriptPackage, type ScriptPhase } from './types.ts';
 
 /** One script to run. */
 export interface ScriptStep {
@@ -35,7 +36,7 @@ export interface ScriptStep {
 export interface SkippedScript {
   pkg: string;
   id: string;
-  reason: 'ignored' | 'suppressed' | 'rpm-ostree-skip' | 'not-run-by-rpm-ostree';
+  reason: 'ignored' | 'suppressed' | 'rpm-ostree-skip' | 'not-run-by-rpm-ostree' | 'no-body';
 }
 
 export interface ScriptPlan {
@@ -74,7 +75,7 @@ function checkPackage(p: ScriptPackage): void {
     throw new XylemError(`scripts: bad package name ${JSON.stringify((p as { name?: unknown })?.name)}`, 'EINVAL');
   if (p.action !== 'install' && p.action !== 'upgrade' && p.action !== 'downgrade') throw new XylemError(`scripts: ${p.name}: bad action ${String(p.action)}`, 'EINVAL');
   if (!Array.isArray(p.triggers) || !Array.isArray(p.fileTriggers) || typeof p.scripts !== 'object') throw new XylemError(`scripts: ${p.name}: scripts, triggers and fileTriggers are required`, 'EINVAL');
-  const all: RpmScript[] = [...Object.values(p.scripts), ...p.triggers.map((t) => t.script), ...p.fileTriggers.map((t) => t.script)];
+  const all: Scriptlet[] = [...Object.values(p.scripts), ...p.triggers.map((t) => t.script), ...p.fileTriggers.map((t) => t.script)];
   for (const s of all) {
     if (!s || typeof s.body !== 'string' || !Array.isArray(s.interpreter)) throw new XylemError(`scripts: ${p.name}: malformed script`, 'EINVAL');
     if (s.body.length > MAX_BODY) throw new XylemError(`scripts: ${p.name}: a script body is larger than 16 MiB`, 'E2BIG');
@@ -82,7 +83,7 @@ function checkPackage(p: ScriptPackage): void {
 }
 
 /** Resolves Lua skip comments and replacements; null when the script does not run. */
-function resolveScript(pkg: ScriptPackage, id: string, script: RpmScript, skipped: SkippedScript[]): { interpreter: string; body: string; expand: boolean } | null {
+function resolveScript(pkg: ScriptPackage, id: string, script: Scriptlet, skipped: SkippedScript[]): { interpreter: string; body: string; expand: boolean } | null {
   let expand = (script.flags & ScriptFlag.EXPAND) !== 0;
   if (isLua(script)) {
     if (luaScriptHasSkip(script.body)) {
@@ -120,6 +121,11 @@ export function planScripts(opts: PlanOptions): ScriptPlan {
         skipped.push({ pkg: p.name, id, reason: 'ignored' });
         continue;
       }
+      // rpm-ostree reads the body tag: `%post -p /sbin/ldconfig` (interpreter, no body) never runs.
+      if (script.body === '') {
+        skipped.push({ pkg: p.name, id, reason: 'no-body' });
+        continue;
+      }
       const r = resolveScript(p, id, script, skipped);
       if (!r) continue;
       steps.push({ phase, kind: 'script', pkg: p.name, id, desc, ...r, arg: p.action === 'install' ? '1' : '2' });
@@ -141,6 +147,7 @@ export function planScripts(opts: PlanOptions): ScriptPlan {
       continue;
     }
     for (const t of mine) {
+      if (t.script.body === '') continue;
       const r = resolveScript(p, id, t.script, skipped);
       if (!r) continue;
       // As rpm-ostree: only patterns under usr/ (never usr/local) are walked.
