@@ -290,6 +290,15 @@ export interface SandboxSession {
   close(): Promise<void>;
 }
 
+/**
+ * WebAssembly modules that npm dependencies ship as separate files, handed to the engine by the
+ * runtime (src/ cannot read node_modules itself). Optional; each member is optional too.
+ */
+export interface WasmSources {
+  /** sql.js's `dist/sql-wasm.wasm` (SQLite), as bytes or a compiled module: used to read and write rpmdb.sqlite. */
+  sqlJs?(): Promise<Uint8Array | WebAssembly.Module>;
+}
+
 /** Everything the engine may use. Only `fs` is required. */
 export interface Host {
   fs: FsHost;
@@ -314,4 +323,6 @@ export interface Host {
   locks?: LockHost;
   /** Runs programs confined inside a root being built (RPM scriptlets); without it scripts are refused. */
   sandbox?: SandboxHost;
+  /** WASM modules of dependencies (SQLite for the rpmdb); without it rpmdb reads/writes fail with ENOSYS. */
+  wasm?: WasmSources;
 }

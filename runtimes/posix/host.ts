@@ -12,6 +12,7 @@ import { nodeDeflateProvider } from './deflate.ts';
 import type { XattrLoad } from './xattr-napi.ts';
 import { createPosixLocks } from './locks.ts';
 import { createBwrapSandbox } from './sandbox.ts';
+import { posixWasmSources } from './wasm.ts';
 
 export type RuntimeName = 'node' | 'bun' | 'deno';
 
@@ -68,6 +69,7 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fs
     now: Date.now,
     locks: createPosixLocks(env),
     sandbox: createBwrapSandbox(env),
+    wasm: posixWasmSources(),
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };
