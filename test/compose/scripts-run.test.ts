@@ -5,7 +5,7 @@
 // receive the same paths, in the same priority order, as when rpm itself installs the packages.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPosixFs } from '../../runtimes/posix/fs.ts';
@@ -162,6 +162,21 @@ describe.skipIf(missing('scriptlet runs', { bwrap: HAVE_BWRAP, 'rofiles-fuse': H
     execFileSync('rpm', ['--root', oracle, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', rpms[3]!], { stdio: ['ignore', 'ignore', 'pipe'] });
     expect(readFileSync(join(w.root, 'usr/share/expanded'), 'utf8')).toBe(readFileSync(join(oracle, 'usr/share/expanded'), 'utf8'));
     expect(packages[3]!.scripts.post!.body).toContain('%{_bindir}');
+  });
+
+  it('shares a writable /var/lib/rpm-state across the transaction, then drops it; passes SOURCE_DATE_EPOCH and LANG', async () => {
+    const w = workspace();
+    const script = (body: string) => ({ interpreter: ['/bin/sh'], body, flags: 0 });
+    const packages: ScriptPackage[] = [
+      { name: 'writer', release: '1', action: 'install', scripts: { prein: script('echo from-pre > /var/lib/rpm-state/writer.flag') }, triggers: [], fileTriggers: [] },
+      { name: 'reader', release: '1', action: 'install', scripts: { posttrans: script('cat /var/lib/rpm-state/writer.flag > /usr/share/seen; echo "$SOURCE_DATE_EPOCH $LANG" >> /usr/share/seen') }, triggers: [], fileTriggers: [] },
+    ];
+    const siblings = (): string[] => readdirSync(w.base).filter((n) => n.includes('rpm-state'));
+    await runScripts(host, { root: w.root, packages, sourceDateEpoch: '1700000000', lang: 'C.UTF-8' });
+    expect(readFileSync(join(w.root, 'usr/share/seen'), 'utf8')).toBe('from-pre\n1700000000 C.UTF-8\n');
+    expect(readdirSync(join(w.root, 'var/lib/rpm-state'))).toEqual([]);
+    expect(siblings()).toEqual([]);
+    await expect(runScripts(host, { root: w.root, packages, sourceDateEpoch: '1; rm -rf /' })).rejects.toThrow(/SOURCE_DATE_EPOCH/);
   });
 
   it('streams a large file-trigger list with flat memory', async () => {
