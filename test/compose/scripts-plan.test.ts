@@ -4,7 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { evrCompare, MacroTable, planScripts, rpmvercmp, scriptIsIgnored, scriptPackageFromHeader, type Scriptlet, type ScriptPackage } from '../../src/compose/scripts/index.ts';
+import { evrCompare, evrSatisfies, firedTriggerins, MacroTable, planScripts, rpmvercmp, scriptIsIgnored, scriptPackageFromHeader, type Scriptlet, type ScriptPackage } from '../../src/compose/scripts/index.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { hasCommand } from '../helpers/rpmbuild.ts';
 
@@ -68,6 +68,26 @@ describe('planScripts', () => {
     expect(plan.skipped.map((s) => `${s.id}:${s.reason}`)).toEqual(['reader.post:no-body', 'reader.verifyscript:not-run-by-rpm-ostree']);
     expect(plan.steps[1]!.prefixes).toEqual(['usr/lib/x']);
     expect(() => scriptPackageFromHeader({ ...p, scripts: [{ kind: 'bogus', body: '', prog: [], flags: 0 }] } as never)).toThrow(/unknown scriptlet kind/);
+  });
+
+  it('matches %triggerin conditions by name and version range (rpmdsCompare: a missing release compares E:V only)', () => {
+    const GE = 8 | 4;
+    const LT = 2;
+    const EQ = 8;
+    expect(evrSatisfies('1.0-1', GE, '1.0')).toBe(true);
+    expect(evrSatisfies('1.0-1', GE, '1.0-2')).toBe(false);
+    expect(evrSatisfies('1.0-1', EQ, '1.0')).toBe(true);
+    expect(evrSatisfies('1:0.5-1', GE, '1.0')).toBe(true);
+    expect(evrSatisfies('0.9-1', LT, '1.0')).toBe(true);
+    expect(evrSatisfies(undefined, GE, '1.0')).toBe(false);
+    expect(evrSatisfies(undefined, 0, '')).toBe(true);
+    const trig = (cond: string, flags: number, version: string) => ({ kind: 'in' as const, conditions: [{ name: cond, flags: flags | (1 << 16), version }], script: sh('x') });
+    const owner = pkg('owner', { evr: '1-1', triggers: [trig('dep', GE, '2'), trig('owner', 0, '')] });
+    const dep = pkg('dep', { evr: '2-1' });
+    const old = pkg('dep', { evr: '1-1' });
+    expect(firedTriggerins([owner, dep], []).map((f) => `${f.owner.name}<-${f.target.name}`)).toEqual(['owner<-owner', 'owner<-dep']);
+    expect(firedTriggerins([owner], [old])).toHaveLength(1); // only its own self-trigger: the installed dep is too old
+    expect(firedTriggerins([dep], [owner]).map((f) => `${f.owner.name}<-${f.target.name}`)).toEqual(['owner<-dep']);
   });
 
   it('refuses %triggerprein and hostile descriptions', () => {

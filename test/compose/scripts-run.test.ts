@@ -100,6 +100,42 @@ describe.skipIf(missing('scriptlet runs', { bwrap: HAVE_BWRAP, 'rofiles-fuse': H
     expect(summary.counts).toEqual({ pre: 0, post: 0, posttrans: 0 });
   });
 
+  it("with triggerin: 'run', %triggerin fires as under rpm -i: versioned conditions, $1 $2, on new and on installed packages", async () => {
+    const w = workspace();
+    const log = (what: string) => `echo "${what} $1 $2" >> /usr/share/trig.log`;
+    const fixtures: FixturePackage[] = [
+      { name: 'basepkg', version: '3.0', files: [{ path: '/usr/share/basepkg/f', content: 'x' }] },
+      {
+        name: 'owner',
+        files: [{ path: '/usr/share/owner/f', content: 'x' }],
+        scripts: {
+          'triggerin -- tgt >= 1.0': log('owner-on-tgt'),
+          'triggerin -- tgt < 1.0': log('never-old-tgt'),
+          'triggerin -- basepkg': log('owner-on-basepkg'),
+          'triggerin -- absent': log('never-absent'),
+          post: 'echo "owner post $1" >> /usr/share/trig.log',
+        },
+      },
+      { name: 'tgt', version: '2.0', files: [{ path: '/usr/share/tgt/f', content: 'x' }], scripts: { post: 'echo "tgt post $1" >> /usr/share/trig.log' } },
+    ];
+    const { rpms, packages } = install(w, fixtures);
+    const [base, ...txn] = packages;
+    await expect(runScripts(host, { root: w.root, packages: txn })).rejects.toThrow(/unsupported script of type '%triggerin'/);
+    const skipped = planScripts({ packages: txn, installed: [base!], triggerin: 'skip' });
+    expect(skipped.steps.map((s) => s.id)).toEqual(['owner.post', 'tgt.post']);
+    await runScripts(host, { root: w.root, packages: txn, installed: [base!], triggerin: 'run' });
+
+    const oracle = join(w.base, 'oracle');
+    mkdirSync(oracle);
+    makeBusyboxRoot(oracle);
+    execFileSync('rpm', ['--root', oracle, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', rpms[0]!], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('rpm', ['--root', oracle, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', ...rpms.slice(1)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const lines = (root: string): string[] => readFileSync(join(root, 'usr/share/trig.log'), 'utf8').trim().split('\n');
+    // rpm interleaves each trigger right after a %post; rpm-ostree's phases run every %post first.
+    expect(lines(w.root).sort()).toEqual(lines(oracle).sort());
+    expect(lines(w.root)).toEqual(['owner post 1', 'tgt post 1', 'owner-on-tgt 1 1', 'owner-on-basepkg 1 1']);
+  });
+
   it('file triggers get the same paths, in the same priority order, as rpm -i gives them', async () => {
     const w = workspace();
     const fixtures: FixturePackage[] = [

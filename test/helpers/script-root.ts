@@ -108,7 +108,7 @@ const SCRIPT_TAGS: [ScriptletKind, string][] = [
 
 /** The scripts, triggers and file triggers of a built .rpm, as rpm reports them. */
 export function scriptPackageFromRpm(rpm: string, action: ScriptPackage['action'] = 'install'): ScriptPackage {
-  const [name, release] = qf(rpm, '%{NAME} %{RELEASE}').split(' ') as [string, string];
+  const [name, release, evr] = qf(rpm, '%{NAME} %{RELEASE} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}').split(' ') as [string, string, string];
   const scripts: Partial<Record<ScriptletKind, Scriptlet>> = {};
   for (const [kind, tag] of SCRIPT_TAGS) {
     const has = qf(rpm, `%|${tag}?{1}:{0}|`) === '1';
@@ -150,5 +150,5 @@ export function scriptPackageFromRpm(rpm: string, action: ScriptPackage['action'
       fileTriggers.push({ scope, kind, priority: prio[i] ?? 1000000, prefixes: mine.map(({ n }) => n), script: { interpreter: [progs[i] ?? '/bin/sh'], body, flags: sflags[i] ?? 0 } });
     });
   }
-  return { name, release, action, scripts, triggers, fileTriggers };
+  return { name, release, evr, action, scripts, triggers, fileTriggers };
 }

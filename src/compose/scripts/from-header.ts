@@ -50,6 +50,8 @@ function triggerKind(pkg: string, k: string): PackageTrigger['kind'] {
 export function scriptPackageFromHeader(p: {
   name: string;
   release: string;
+  /** `[E:]V-R`, for versioned %triggerin conditions. */
+  evr?: string;
   action: PackageAction;
   scripts: HeaderScriptlet[];
   triggers?: HeaderTrigger[];
@@ -75,5 +77,5 @@ export function scriptPackageFromHeader(p: {
       fileTriggers.push({ scope, kind, priority: t.priority ?? 1000000, prefixes: t.conditions.map((c) => c.name), script: { interpreter: [...t.prog], body: t.body, flags: t.flags } });
     }
   }
-  return { name: p.name, release: p.release, action: p.action, scripts, triggers, fileTriggers };
+  return { name: p.name, release: p.release, ...(p.evr !== undefined ? { evr: p.evr } : {}), action: p.action, scripts, triggers, fileTriggers };
 }

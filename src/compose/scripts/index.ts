@@ -7,6 +7,8 @@ export { runScripts, sanityCheckRoot, scriptEnvironment, ScriptError } from './r
 export type { RunScriptsOptions, ScriptRunSummary } from './run.ts';
 export { scriptIsIgnored, luaReplacement, luaScriptHasSkip } from './policy.ts';
 export { matchingPaths } from './file-triggers.ts';
+export { evrSatisfies, firedTriggerins } from './triggers.ts';
+export type { FiredTrigger } from './triggers.ts';
 export { MacroTable, defaultMacros } from './macros.ts';
 export { rpmvercmp, evrCompare } from './vercmp.ts';
 export { runLuaScript } from './lua/run-lua.ts';

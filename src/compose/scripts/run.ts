@@ -172,7 +172,7 @@ async function runStep(rn: Runner, step: ScriptStep): Promise<boolean> {
         root: rn.root,
         scriptName: `${step.desc}(${step.pkg})`,
         body,
-        args: step.arg === null ? [] : [Number(step.arg)],
+        args: [...(step.arg === null ? [] : [Number(step.arg)]), ...(step.arg2 === undefined ? [] : [Number(step.arg2)])],
         macros: rn.macros,
         env: rn.env,
         output: (t) => {
@@ -202,7 +202,7 @@ async function runStep(rn: Runner, step: ScriptStep): Promise<boolean> {
     }
     emitOutput(pending);
   } else {
-    const argv = [step.interpreter, '/proc/self/fd/5', ...(step.arg !== null ? [step.arg] : [])];
+    const argv = [step.interpreter, '/proc/self/fd/5', ...(step.arg !== null ? [step.arg] : []), ...(step.arg2 !== undefined ? [step.arg2] : [])];
     const stdin = paths ? pathChunks(paths, counter) : undefined;
     const r = await runInSandbox(rn, argv, encoder.encode(body), stdin, rn.env);
     emitOutput(new TextDecoder().decode(r.output) + (r.outputTruncated ? '\n[output truncated]\n' : ''));

@@ -51,6 +51,8 @@ export interface ScriptPackage {
   name: string;
   /** Needed for rpm-ostree's release-suffix replacements (pam.post on .el7…). */
   release: string;
+  /** `[E:]V-R`, for versioned %triggerin conditions (a versioned condition never matches without it). */
+  evr?: string;
   action: PackageAction;
   scripts: Partial<Record<ScriptletKind, Scriptlet>>;
   triggers: PackageTrigger[];
