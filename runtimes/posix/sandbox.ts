@@ -357,9 +357,19 @@ function spawnConfined(bwrap: string, args: string[], req: SandboxRequest, devnu
       clearTimeout(timer);
       reject(e);
     });
-    void pumpStdin(child.stdin!, req.stdin).catch(() => undefined);
+    // A failing stdin source (e.g. a file-trigger walk) must fail the run, not truncate its input.
+    let stdinError: unknown = null;
+    void pumpStdin(child.stdin!, req.stdin).catch((e) => {
+      stdinError = e;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (stdinError) return reject(stdinError);
       const out = Buffer.concat(chunks);
       resolve({
         exitCode: code,

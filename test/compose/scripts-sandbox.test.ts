@@ -157,6 +157,11 @@ describe.skipIf(missing('script sandbox', { bwrap: HAVE_BWRAP, 'rofiles-fuse + /
     expect(slow.exitCode).toBe(null);
     expect(slow.text).toContain('started');
     expect(Date.now() - t0).toBeLessThan(15_000);
+    async function* broken() {
+      yield enc.encode('/usr/lib/first\n');
+      throw new Error('walk failed');
+    }
+    await expect(sh(root, 'cat > /dev/null; sleep 5', { stdin: broken() })).rejects.toThrow('walk failed');
     const loud = await sh(root, 'yes | head -c 200000', { maxOutputBytes: 1000 });
     expect(loud.output.length).toBe(1000);
     expect(loud.outputTruncated).toBe(true);
