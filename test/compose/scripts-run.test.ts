@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPosixFs } from '../../runtimes/posix/fs.ts';
 import { createBwrapSandbox } from '../../runtimes/posix/sandbox.ts';
-import { planScripts, runScripts, ScriptError, type ScriptEvent, type ScriptPackage } from '../../src/compose/scripts/index.ts';
+import { planScripts, runScripts, sanityCheckRoot, ScriptError, type ScriptEvent, type ScriptPackage } from '../../src/compose/scripts/index.ts';
 import type { Host } from '../../src/host.ts';
 import { buildRpm, HAVE_RPMBUILD, type FixturePackage } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
@@ -213,6 +213,13 @@ describe.skipIf(missing('scriptlet runs', { bwrap: HAVE_BWRAP, 'rofiles-fuse': H
     expect(readdirSync(join(w.root, 'var/lib/rpm-state'))).toEqual([]);
     expect(siblings()).toEqual([]);
     await expect(runScripts(host, { root: w.root, packages, sourceDateEpoch: '1; rm -rf /' })).rejects.toThrow(/SOURCE_DATE_EPOCH/);
+  });
+
+  it("sanity-checks the finished root by running /usr/bin/true, with rpm-ostree's wording when it cannot", async () => {
+    const w = workspace();
+    await sanityCheckRoot(host, w.root);
+    rmSync(join(w.root, 'usr/bin/true'));
+    await expect(sanityCheckRoot(host, w.root)).rejects.toThrow(/^Sanity-checking final rootfs: bwrap\(\/usr\/bin\/true\): Child process exited with code \d+/);
   });
 
   it('streams a large file-trigger list with flat memory', async () => {

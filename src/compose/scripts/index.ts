@@ -13,7 +13,6 @@ export { MacroTable, defaultMacros } from './macros.ts';
 export { rpmvercmp, evrCompare } from './vercmp.ts';
 export { runLuaScript } from './lua/run-lua.ts';
 export type { LuaRunOptions } from './lua/run-lua.ts';
-export { ScriptFlag } from './types.ts';
 export { scriptPackageFromHeader } from './from-header.ts';
 export type { HeaderScriptlet, HeaderTrigger } from './from-header.ts';
 export type { PackageAction, FileTrigger, Scriptlet, PackageTrigger, ScriptEvent, ScriptletKind, ScriptPackage, ScriptPhase } from './types.ts';
