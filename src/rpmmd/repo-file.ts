@@ -23,7 +23,7 @@ export interface RepoConfig {
   gpgkey: string[];
   /** Seconds; -1: never expires. */
   metadataExpire: number;
-  /** Lower wins (dnf: 1…99, default 99). */
+  /** Lower wins (default 99). */
   priority: number;
   cost: number;
   excludepkgs: string[];
@@ -187,7 +187,7 @@ function sectionToConfig(s: RawSection, file: string, vars: RepoVars): RepoConfi
         cfg.name = value;
         break;
       case 'baseurl':
-        cfg.baseurl = splitList(value);
+        cfg.baseurl = splitList(value).map((u) => (u.startsWith('/') ? `file://${u}` : u));
         for (const u of cfg.baseurl) checkUrl(u, what);
         break;
       case 'mirrorlist':
@@ -216,7 +216,6 @@ function sectionToConfig(s: RawSection, file: string, vars: RepoVars): RepoConfi
         break;
       case 'priority':
         cfg.priority = parseInteger(value, what);
-        if (cfg.priority < 1 || cfg.priority > 99) throw new XylemError(`${what}: priority ${cfg.priority} is outside 1…99`, 'EINVAL');
         break;
       case 'cost':
         cfg.cost = parseInteger(value, what);
