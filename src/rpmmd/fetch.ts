@@ -28,6 +28,8 @@ export const DEFAULT_TYPES: readonly string[] = ['primary', 'filelists', 'other'
 export const DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024 * 1024;
 /** Bodies from this size on go to a partial file instead of memory. */
 const SPILL_SIZE = 4 * 1024 * 1024;
+/** Bodies from this size on are kept in a partial file while downloading (resume after a crash). */
+const PARTIAL_SIZE = 1024 * 1024;
 
 export interface LoadRepoOptions {
   /** Cache root; the repo's files live in `<cacheDir>/<repo id>/`. */
@@ -143,10 +145,16 @@ async function openUrl(host: Host, f: Fetcher, url: string, what: string, maxByt
     if (st.size > maxBytes) throw new XylemError(`${what}: ${path} is larger than ${maxBytes} bytes`, 'ETOOBIG');
     return { chunks: readFileChunks(host.fs, path), cleanup: async () => undefined };
   }
-  const body = await f.getSpillable({ url, maxBytes, what, partialPath, spillMinSize: SPILL_SIZE });
-  if (body === null) throw new XylemError(`${what}: ${url} not found`, 'ENOENT');
-  if (body instanceof Uint8Array) return { chunks: bytesSource(body), cleanup: async () => undefined };
-  return { chunks: readFileChunks(host.fs, body.file), cleanup: () => host.fs.unlink(body.file).catch(() => undefined) };
+  // Big bodies go through a partial file (resumable across processes) and are read back from it.
+  const body = await f.getSpillable({ url, maxBytes, what, partialPath, partialMinSize: PARTIAL_SIZE, spillMinSize: SPILL_SIZE });
+  // Verified or not, the partial file has served its purpose once the body is read.
+  const cleanup = () => host.fs.unlink(partialPath).catch(() => undefined);
+  if (body === null) {
+    await cleanup();
+    throw new XylemError(`${what}: ${url} not found`, 'ENOENT');
+  }
+  if (body instanceof Uint8Array) return { chunks: bytesSource(body), cleanup };
+  return { chunks: readFileChunks(host.fs, body.file), cleanup };
 }
 
 async function fileMatches(host: Host, path: string, d: RepomdData): Promise<boolean> {

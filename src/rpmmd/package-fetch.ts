@@ -62,7 +62,7 @@ export async function fetchPackage(host: Host, md: RepoMetadata, pkg: PackageLoc
   const f = opts.fetcher ?? new Fetcher({ fetch: host.fetch ?? (typeof fetch === 'function' ? fetch : undefined), http: host.http, fs: host.fs, ...opts.fetcherOptions });
   if (!opts.fetcher && md.baseUrls.length > 1) f.useMirrors(md.baseUrls);
   const partial = `${dir}/.partial-${file}`;
-  const body = await f.getSpillable({ url, maxBytes: size ?? MAX_PACKAGE_SIZE, what, partialPath: partial, spillMinSize: 4 * 1024 * 1024 });
+  const body = await f.getSpillable({ url, maxBytes: size ?? MAX_PACKAGE_SIZE, what, partialPath: partial, partialMinSize: 1024 * 1024, spillMinSize: 4 * 1024 * 1024 });
   if (body === null) throw new XylemError(`${what}: ${url} not found`, 'ENOENT');
   try {
     await writeStreamAtomic(host.fs, dest, verify(body instanceof Uint8Array ? bytesSource(body) : readFileChunks(host.fs, body.file)));
