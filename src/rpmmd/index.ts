@@ -27,7 +27,7 @@ export { streamPrimary } from './primary.ts';
 export type { RpmmdPackage, RpmmdFile, PackageSink, StreamOptions, StreamResult } from './primary.ts';
 export { streamFilelists, streamOther } from './filelists.ts';
 export type { FilelistsPackage, OtherPackage, ChangelogEntry, PackageRef } from './filelists.ts';
-export { streamUpdateinfo } from './updateinfo.ts';
+export { streamUpdateinfo, parseAdvisoryDate, advisoryTime } from './updateinfo.ts';
 export type { Advisory, AdvisoryCollection, AdvisoryPackage, AdvisoryReference } from './updateinfo.ts';
 export { decompressStream, compressionFromName, sniffCompression } from './decompress.ts';
 export type { Compression } from './decompress.ts';
