@@ -128,8 +128,16 @@ async function resolveBases(repo: RepoConfig, f: Fetcher): Promise<{ bases: stri
     return { bases, repomd: got.bytes };
   }
   if (repo.mirrorlist) {
-    const body = await f.get({ url: repo.mirrorlist, maxBytes: MAX_MIRRORLIST_SIZE, what: `repo '${repo.id}': mirrorlist` });
-    const bases = parseMirrorlist(new TextDecoder().decode(body!)).map((u) => u.replace(/\/+$/, ''));
+    const mirrorlist = repo.mirrorlist;
+    const body = (await f.get({ url: mirrorlist, maxBytes: MAX_MIRRORLIST_SIZE, what: `repo '${repo.id}': mirrorlist` }))!;
+    const text = new TextDecoder().decode(body);
+    if (/^\s*(<\?xml[^>]*>\s*)?<metalink[\s>]/.test(text)) {
+      // A mirrorlist= URL that serves a metalink (dnf accepts it): read it as one, without fetching it twice.
+      const inner = remoteFetcher(f);
+      const got = await fetchMetalinkTarget({ fetch: (url, o) => (url === mirrorlist ? Promise.resolve(body) : inner.fetch(url, o)) }, mirrorlist, 'repomd.xml', MAX_REPOMD_SIZE);
+      return { bases: got.baseUrls.map((u) => u.replace(/\/+$/, '').replace(/\/repodata$/, '')), repomd: got.bytes };
+    }
+    const bases = parseMirrorlist(text).map((u) => u.replace(/\/+$/, ''));
     if (bases.length === 0) throw new XylemError(`repo '${repo.id}': no usable mirrors in mirrorlist ${repo.mirrorlist}`, 'ENOENT');
     return { bases, repomd: null };
   }

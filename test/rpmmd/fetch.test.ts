@@ -233,6 +233,11 @@ describe.skipIf(missing('rpm-md fetching over HTTP', TOOLS))('rpm-md fetching, c
       const md = await loadRepoMetadata(host, makeRepoConfig({ id: 'ml', metalink: `${ml.url}/good` }), { cacheDir: join(tmp, 'c5'), fetcherOptions: FAST });
       expect(md.baseUrls).toEqual([srv.url]);
       expect(md.files.get('primary')).toBeDefined();
+      // A mirrorlist= that serves a metalink is read as one (dnf does the same), fetched once.
+      ml.reset();
+      const viaList = await loadRepoMetadata(host, makeRepoConfig({ id: 'mllist', mirrorlist: `${ml.url}/good` }), { cacheDir: join(tmp, 'c5b'), fetcherOptions: FAST });
+      expect(viaList.baseUrls).toEqual([srv.url]);
+      expect(ml.log).toEqual(['/good']);
       const e = await errorOf(loadRepoMetadata(host, makeRepoConfig({ id: 'mlbad', metalink: `${ml.url}/bad` }), { cacheDir: join(tmp, 'c6'), fetcherOptions: FAST }));
       expect(e.message).toMatch(/Expected checksum/);
     } finally {
