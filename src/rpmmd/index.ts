@@ -19,7 +19,7 @@ export { loadRepoMetadata, resolveHref, checkRelativeHref, DEFAULT_TYPES } from 
 export type { LoadRepoOptions, RepoMetadata, LocalMetadataFile } from './fetch.ts';
 export { fetchPackage } from './package-fetch.ts';
 export type { FetchPackageOptions, PackageLocation } from './package-fetch.ts';
-export { parseRepoFile, makeRepoConfig, substituteVars, DEFAULT_METADATA_EXPIRE } from './repo-file.ts';
+export { parseRepoFile, makeRepoConfig, substituteVars, splitList, DEFAULT_METADATA_EXPIRE } from './repo-file.ts';
 export type { RepoConfig, RepoVars } from './repo-file.ts';
 export { parseRepomd, findRepomdData } from './repomd.ts';
 export type { Repomd, RepomdData, RepomdLocation } from './repomd.ts';
@@ -136,3 +136,5 @@ export async function loadRepos(host: Host, repos: readonly RepoConfig[], opts: 
   }
   return out;
 }
+
+export { repoPackageFilter, globToRegExp } from './pkg-filter.ts';

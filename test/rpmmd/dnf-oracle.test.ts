@@ -14,7 +14,7 @@ import { createNodeHost } from '../../runtimes/node/index.ts';
 import { HAVE_CREATEREPO, HAVE_DNF, HAVE_RPMBUILD, hasCommand, runDnf } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { DepFlag, formatNevra, type Dependency } from '../../src/rpm/types.ts';
-import { loadRepoMetadata, makeRepoConfig, readFilelists, readOther, readPrimary, type FilelistsPackage, type OtherPackage, type RpmmdPackage } from '../../src/rpmmd/index.ts';
+import { loadRepoMetadata, makeRepoConfig, readFilelists, readOther, readPrimary, repoPackageFilter, splitList, type FilelistsPackage, type OtherPackage, type RpmmdPackage } from '../../src/rpmmd/index.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { buildFixtureRepo, copyRepo, recompressRepo } from './fixtures.ts';
 
@@ -157,6 +157,18 @@ describe.skipIf(missing('rpm-md reading vs dnf repoquery', TOOLS))('rpm-md metad
     const ours = [...alpha.changelogs].reverse().map((c) => `* ${fmt(c.date)} ${c.author}\n${c.text}\n`).join('\n');
     expect(out).toContain(`Changelog for ${dnfNevra(alpha)}\n${ours}`);
   });
+
+  it('applies excludepkgs / includepkgs globs as dnf does', () => {
+    const cases = ['excludepkgs=beta*', 'includepkgs=alpha,gamma*', 'excludepkgs=*.x86_64', 'excludepkgs=beta-2*', 'excludepkgs=alpha-2:1.2-3.fc40.noarch', 'excludepkgs=[ab]*', 'excludepkgs=de?ta', 'excludepkgs=gamma-0.9~rc1'];
+    for (const c of cases) {
+      const r = runDnf(['-q', 'repoquery', '--qf', '%{name}-%{epoch}:%{version}-%{release}.%{arch}'], { fx: repo }, { setopts: [`fx.${c}`] });
+      expect(r.status, r.stderr).toBe(0);
+      const theirs = r.stdout.trim().split('\n').filter(Boolean).sort();
+      const [key, value] = c.split('=') as [string, string];
+      const keep = repoPackageFilter({ excludepkgs: key === 'excludepkgs' ? splitList(value) : [], includepkgs: key === 'includepkgs' ? splitList(value) : [] });
+      expect(parsed.primary.filter(keep).map(dnfNevra).sort(), c).toEqual(theirs);
+    }
+  }, 60_000);
 
   it('reads the --simple-md-filenames repo the same way', async () => {
     const simple = copyRepo(repo, join(tmp, 'simple'));
