@@ -97,6 +97,9 @@ export async function parseXmlStream(chunks: AsyncIterable<Uint8Array> | Iterabl
 
   const parser = new SaxesParser({ fileName: file, position: true });
   const internals = parser as unknown as SaxesInternals;
+  // The caps between slices read saxes' buffers: fail loudly if a saxes upgrade renamed them.
+  if (typeof internals.state !== 'number' || typeof internals.text !== 'string' || typeof internals.name !== 'string' || typeof internals.entity !== 'string')
+    throw new Error('parseXmlStream: this saxes version does not expose the parser state the caps rely on');
   const where = (): string => `${file}:${parser.line}:${parser.column + 1}`;
   const refuse = (msg: string, code = 'EINVAL'): never => {
     throw new Refusal(new XylemError(`${where()}: ${msg}`, code));
