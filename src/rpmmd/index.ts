@@ -21,7 +21,7 @@ export { fetchPackage } from './package-fetch.ts';
 export type { FetchPackageOptions, PackageLocation } from './package-fetch.ts';
 export { parseRepoFile, makeRepoConfig, substituteVars, splitList, DEFAULT_METADATA_EXPIRE } from './repo-file.ts';
 export type { RepoConfig, RepoVars } from './repo-file.ts';
-export { parseRepomd, findRepomdData } from './repomd.ts';
+export { parseRepomd, findRepomdData, repomdTimestamp } from './repomd.ts';
 export type { Repomd, RepomdData, RepomdLocation } from './repomd.ts';
 export { streamPrimary } from './primary.ts';
 export type { RpmmdPackage, RpmmdFile, PackageSink, StreamOptions, StreamResult } from './primary.ts';
