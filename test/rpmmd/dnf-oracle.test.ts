@@ -7,10 +7,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeHost } from '../../runtimes/node/index.ts';
+import { createMemoryHost } from '../../runtimes/memory/index.ts';
 import { HAVE_CREATEREPO, HAVE_DNF, HAVE_RPMBUILD, hasCommand, runDnf } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { DepFlag, formatNevra, type Dependency } from '../../src/rpm/types.ts';
@@ -177,6 +178,19 @@ describe.skipIf(missing('rpm-md reading vs dnf repoquery', TOOLS))('rpm-md metad
     const hms = d.toISOString().slice(11, 19);
     expect(field('Repo-updated')).toBe(`${wd} ${mon} ${String(d.getUTCDate()).padStart(2, ' ')} ${hms} ${d.getUTCFullYear()}`);
   }, 60_000);
+
+  it('reads the same on the in-memory host (runtime-neutral engine)', async () => {
+    const mem = createMemoryHost();
+    await mem.fs.mkdir('/srv/repo/repodata', { recursive: true });
+    for (const f of readdirSync(join(repo, 'repodata'))) await mem.fs.writeFile(`/srv/repo/repodata/${f}`, readFileSync(join(repo, 'repodata', f)));
+    const md = await loadRepoMetadata(mem, makeRepoConfig({ id: 'fx', baseurl: ['file:///srv/repo'] }), { cacheDir: '/cache' });
+    const primary: RpmmdPackage[] = [];
+    await readPrimary(mem, md, (p) => void primary.push(p));
+    expect(primary).toEqual(parsed.primary);
+    const other: OtherPackage[] = [];
+    await readOther(mem, md, (p) => void other.push(p));
+    expect(other).toEqual(parsed.other);
+  });
 
   it('applies excludepkgs / includepkgs globs as dnf does', () => {
     const cases = ['excludepkgs=beta*', 'includepkgs=alpha,gamma*', 'excludepkgs=*.x86_64', 'excludepkgs=beta-2*', 'excludepkgs=alpha-2:1.2-3.fc40.noarch', 'excludepkgs=[ab]*', 'excludepkgs=de?ta', 'excludepkgs=gamma-0.9~rc1'];
