@@ -293,6 +293,17 @@ async function load(host: Host, repo: RepoConfig, opts: LoadRepoOptions, types: 
   // 4. repomd.xml and the stamp last: a crash before leaves the old, consistent cache.
   await writeFileAtomic(host.fs, paths.repomd, bytes);
   await writeStamp(host.fs, paths.stamp, { fetchedAt: t, sourceKey: key, baseUrls: bases });
-  if (!local) await pruneRepodata(host.fs, paths.repodata, new Set([...files.values()].map((x) => x.path.slice(paths.repodata.length + 1))));
+  if (!local) {
+    // Keep every file the new repomd.xml names (a later call may want types this one did not).
+    const keep = new Set<string>();
+    for (const d of repomd.data) {
+      try {
+        if (d.checksum) keep.add(localName(d));
+      } catch {
+        // a record this cache never stores
+      }
+    }
+    await pruneRepodata(host.fs, paths.repodata, keep);
+  }
   return { repo, repomd, repomdBytes: bytes, paths, files, baseUrls: bases, fromCache: false, downloaded, fetchedAt: t };
 }

@@ -181,6 +181,20 @@ describe.skipIf(missing('rpm-md fetching over HTTP', TOOLS))('rpm-md fetching, c
     }
   }, 60_000);
 
+  it('a load of fewer types keeps the other cached files', async () => {
+    const cacheDir = join(tmp, 'c18');
+    await loadRepoMetadata(host, cfg, { cacheDir, now: T0 });
+    srv.reset();
+    const some = await loadRepoMetadata(host, cfg, { cacheDir, now: T0 + 3600_000, types: ['primary'] });
+    expect([...some.files.keys()]).toEqual(['primary']);
+    expect(srv.log).toEqual(['/repodata/repomd.xml']);
+    srv.reset();
+    const all = await loadRepoMetadata(host, cfg, { cacheDir, now: T0 + 3601_000 });
+    expect(all.fromCache).toBe(true);
+    expect(all.files.size).toBe(4);
+    expect(srv.log).toEqual([]);
+  });
+
   it('metadata_expire=-1 never expires; refresh forces a fetch', async () => {
     const cacheDir = join(tmp, 'c2');
     const never = { ...cfg, metadataExpire: -1 };
