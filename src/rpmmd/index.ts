@@ -90,6 +90,30 @@ export async function readUpdateinfo(host: Host, md: RepoMetadata, sink: Package
   return streamUpdateinfo(s, sink, { fileName: md.files.get('updateinfo')!.path, limits: opts.limits });
 }
 
+/**
+ * Variables from dnf's vars folders (`/etc/dnf/vars`, `/etc/yum/vars`): each regular file names a
+ * variable whose value is the file's first line, as libdnf's addVarsFromDir reads them. Later
+ * folders override earlier ones; missing folders are skipped.
+ */
+export async function readRepoVars(host: Host, dirs: readonly string[]): Promise<Record<string, string>> {
+  if (!Array.isArray(dirs)) throw new TypeError('readRepoVars: dirs must be an array of folders');
+  const out: Record<string, string> = {};
+  for (const dir of dirs) {
+    const st = await host.fs.stat(dir);
+    if (!st || st.kind !== 'dir') continue;
+    for (const e of (await host.fs.readdir(dir)).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = `${dir.replace(/\/+$/, '')}/${e.name}`;
+      const fst = await host.fs.stat(path);
+      if (!fst || fst.kind !== 'file') continue;
+      if (fst.size > 64 * 1024) throw new XylemError(`${path}: a variable file larger than 64 KiB`, 'ETOOBIG');
+      const text = new TextDecoder().decode(await host.fs.readFile(path));
+      const nl = text.indexOf('\n');
+      out[e.name] = nl < 0 ? text : text.slice(0, nl);
+    }
+  }
+  return out;
+}
+
 /** Reads every `*.repo` file of a yum.repos.d folder (sorted by name), in file order. */
 export async function readRepoDir(host: Host, dir: string, vars: RepoVars = {}): Promise<RepoConfig[]> {
   if (typeof dir !== 'string' || dir === '') throw new TypeError('readRepoDir: dir is required');
