@@ -1,7 +1,9 @@
-// rpm-md repositories, the public surface: read .repo files, load a repository's metadata into its
-// cache (loadRepoMetadata / loadRepos: expiry, gpgcheck, mirrors), then stream its primary,
-// filelists, other and updateinfo documents one record at a time, every byte checked against the
-// checksums of repomd.xml (compressed and uncompressed) as it goes; and download packages.
+// rpm-md repositories, the public surface: read .repo files and dnf's vars folders, load a
+// repository's metadata into its cache (loadRepoMetadata / loadRepos: expiry, repo_gpgcheck,
+// mirrors, skip_if_unavailable), then stream its primary, filelists, other and updateinfo
+// documents one record at a time, every byte checked against the checksums of repomd.xml
+// (compressed and uncompressed) as it goes; filter packages by excludepkgs/includepkgs; and
+// download packages verified against their pkgid.
 
 import type { Host } from '../host.ts';
 import { XylemError } from '../util/errors.ts';
