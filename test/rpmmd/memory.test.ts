@@ -152,6 +152,7 @@ describe('streaming a 200 MB primary.xml', () => {
     expect(gen.xmlBytes).toBeGreaterThanOrEqual(TARGET_BYTES);
     expect(r.downloaded).toEqual(['primary']);
     expect({ packages: r.packages, deps: r.deps, files: r.files, lastName: r.lastName }).toEqual({ packages: gen.packages, deps: gen.deps, files: gen.files, lastName: gen.lastName });
-    expect(r.maxRssKiB / 1024).toBeLessThan(130);
+    // Measured 120-125 MiB on Node 20 (of which ~40 MiB is node itself and ~32 MiB its young generation).
+    expect(r.maxRssKiB / 1024).toBeLessThan(135);
   }, 600_000);
 });
