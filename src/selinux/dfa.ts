@@ -17,7 +17,14 @@ interface DState {
   next: Int32Array;
   accept: boolean;
   dead: boolean;
+  /** Whether `$` at the end of the subject (past position 0) completes a match; -1 = unknown. */
+  acceptAtEnd: number;
+  /** Whether every continuation from here matches (so the rest need not be read); -1 = unknown. */
+  universal: number;
 }
+
+/** Most states explored when deciding that a state is universal. */
+const MAX_UNIVERSAL_PROBE = 16;
 
 export class RegexMatcher {
   private readonly nfa: Nfa;
@@ -30,6 +37,8 @@ export class RegexMatcher {
   private stamp = 0;
   private readonly stack: number[] = [];
   private startIdx = -1;
+  /** The state after the literal prefix: -1 = not computed, -2 = not usable. */
+  private prefixIdx = -1;
 
   constructor(nfa: Nfa) {
     this.nfa = nfa;
@@ -115,6 +124,8 @@ export class RegexMatcher {
       next: new Int32Array(this.classRep.length).fill(-1),
       accept: this.hasMatch(nodes),
       dead: false,
+      acceptAtEnd: -1,
+      universal: -1,
     };
     state.dead = nodes.length === 0;
     if (this.states.length >= MAX_DFA_STATES) return { idx: -1, state };
@@ -132,29 +143,85 @@ export class RegexMatcher {
     return this.states[this.startIdx]!;
   }
 
+  /** The state after consuming byte `b` (from a position past which `^` no longer passes). */
+  private step(st: DState, b: number): DState {
+    const cls = this.classOf[b]!;
+    const cached = st.next[cls]!;
+    if (cached >= 0) return this.states[cached]!;
+    // Search semantics: a match may also start at the next position.
+    const seeds = this.successors(st.nodes, b);
+    seeds.push(this.nfa.start);
+    const { idx, state } = this.intern(this.closure(seeds, false, false));
+    if (idx >= 0) st.next[cls] = idx;
+    return state;
+  }
+
+  private endAccepts(st: DState): boolean {
+    if (st.acceptAtEnd < 0) st.acceptAtEnd = this.endCheck(st.nodes, 1, false) ? 1 : 0;
+    return st.acceptAtEnd === 1;
+  }
+
+  /**
+   * Whether every continuation from `st` (past position 0) matches: all states reachable from it
+   * accept at the end. Probes a few states only; "no" when it cannot tell.
+   */
+  private isUniversal(st: DState): boolean {
+    const seen = new Set<DState>([st]);
+    const queue: DState[] = [st];
+    while (queue.length > 0) {
+      const q = queue.pop()!;
+      if (q.dead || !(q.accept || this.endAccepts(q))) return false;
+      for (let c = 0; c < this.classRep.length; c++) {
+        const n = this.step(q, this.classRep[c]!);
+        if (seen.has(n)) continue;
+        if (seen.size >= MAX_UNIVERSAL_PROBE) return false;
+        seen.add(n);
+        queue.push(n);
+      }
+    }
+    return true;
+  }
+
+  /** The state after the literal prefix every match begins with, or null. */
+  private afterPrefix(): DState | null {
+    if (this.prefixIdx === -2) return null;
+    if (this.prefixIdx >= 0) return this.states[this.prefixIdx]!;
+    const pre = this.nfa.literalPrefix;
+    let st = this.start();
+    for (let p = 0; p < pre.length && !st.accept && !st.dead; p++) st = this.step(st, pre.charCodeAt(p));
+    const idx = st.accept || st.dead ? -1 : this.states.indexOf(st);
+    this.prefixIdx = idx >= 0 ? idx : -2;
+    return idx >= 0 ? st : null;
+  }
+
   /** Whether the pattern matches `s`, a string of code units 0..255 (one per path byte). */
   matches(s: string): boolean {
     const len = s.length;
     let st = this.start();
-    for (let p = 0; p < len; p++) {
+    let p = 0;
+    const pre = this.nfa.literalPrefix;
+    // Every match begins with the literal prefix: start after it (when the final "\n" rule
+    // cannot apply inside it).
+    if (pre.length > 0 && len > pre.length) {
+      if (!s.startsWith(pre)) return false;
+      const after = this.afterPrefix();
+      if (after) {
+        st = after;
+        p = pre.length;
+      }
+    }
+    for (; p < len; p++) {
       if (st.accept) return true;
       const b = s.charCodeAt(p) & 0xff;
       if (b === 0x0a && p === len - 1 && this.endCheck(st.nodes, p, true)) return true;
-      const cls = this.classOf[b]!;
-      const cached = st.next[cls]!;
-      if (cached >= 0) st = this.states[cached]!;
-      else {
-        // Search semantics: a match may also start at p + 1 (where `^` no longer passes).
-        const seeds = this.successors(st.nodes, b);
-        seeds.push(this.nfa.start);
-        const { idx, state } = this.intern(this.closure(seeds, false, false));
-        if (idx >= 0) st.next[cls] = idx;
-        st = state;
-      }
+      st = this.step(st, b);
       if (st.dead) return false;
+      if (st.universal < 0) st.universal = this.isUniversal(st) ? 1 : 0;
+      if (st.universal === 1) return true;
     }
     if (st.accept) return true;
-    return this.endCheck(st.nodes, len, false);
+    if (len === 0) return this.endCheck(st.nodes, 0, false);
+    return this.endAccepts(st);
   }
 
   /**

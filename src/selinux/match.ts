@@ -83,6 +83,11 @@ export class FileContexts {
   /** Specs (ascending order) whose literal prefix ends at a trie node. */
   private readonly atNode = new Map<number, Int32Array>();
   private readonly scratch: Int32Array;
+  /** The previous lookup's trie walk, resumed by the next key sharing its beginning. */
+  private lastKey = '';
+  private walkNode: Int32Array = new Int32Array(256);
+  private walkCount: Int32Array = new Int32Array(256);
+  private walkDepth = 0;
 
   constructor(input: FileContextsInput) {
     if (!input || !Array.isArray(input.specs)) throw new TypeError('FileContexts: { specs } required');
@@ -155,19 +160,8 @@ export class FileContexts {
     const fileStem = slash < 0 ? 0 : (this.stemIds.get(key.slice(0, slash)) ?? -1);
     const type = mode & S_IFMT;
 
-    // Candidates: specs whose literal prefix is a prefix of the key.
-    const cand = this.scratch;
-    let count = 0;
-    let node = 0;
-    for (let k = 0; ; k++) {
-      const here = this.atNode.get(node);
-      if (here) for (let j = 0; j < here.length; j++) cand[count++] = here[j]!;
-      if (k >= key.length) break;
-      const child = this.trie.get(node * 256 + key.charCodeAt(k));
-      if (child === undefined) break;
-      node = child;
-    }
-    const sorted = cand.subarray(0, count).sort();
+    const count = this.candidates(key);
+    const sorted = this.scratch.slice(0, count).sort();
     for (let j = count - 1; j >= 0; j--) {
       const i = sorted[j]!;
       const stem = this.stemOf[i]!;
@@ -179,5 +173,44 @@ export class FileContexts {
       if (matcher.matches(key)) return this.specs[i]!;
     }
     return null;
+  }
+
+  /**
+   * Collects into `scratch` the specs whose literal prefix begins `key` (walking the trie along
+   * it); returns how many. Walks in a tree's order share their beginning, so the walk resumes
+   * from where the previous key's walk and this key part.
+   */
+  private candidates(key: string): number {
+    const prev = this.lastKey;
+    let k = 0;
+    const limit = Math.min(prev.length, key.length, this.walkDepth);
+    while (k < limit && prev.charCodeAt(k) === key.charCodeAt(k)) k++;
+    // Depth k: the trie node reached after k bytes, and the candidates collected before it.
+    let node = k === 0 ? 0 : this.walkNode[k]!;
+    let count = k === 0 ? 0 : this.walkCount[k]!;
+    const cand = this.scratch;
+    if (this.walkNode.length <= key.length + 1) {
+      const size = Math.max(key.length + 2, this.walkNode.length * 2);
+      const wn = new Int32Array(size);
+      wn.set(this.walkNode);
+      const wc = new Int32Array(size);
+      wc.set(this.walkCount);
+      this.walkNode = wn;
+      this.walkCount = wc;
+    }
+    for (;;) {
+      this.walkNode[k] = node;
+      this.walkCount[k] = count;
+      const here = this.atNode.get(node);
+      if (here) for (let j = 0; j < here.length; j++) cand[count++] = here[j]!;
+      if (k >= key.length) break;
+      const child = this.trie.get(node * 256 + key.charCodeAt(k));
+      if (child === undefined) break;
+      node = child;
+      k++;
+    }
+    this.lastKey = key;
+    this.walkDepth = k;
+    return count;
   }
 }
