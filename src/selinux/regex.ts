@@ -100,6 +100,8 @@ const isHex = (c: string | undefined): boolean => c !== undefined && /^[0-9A-Fa-
 class Parser {
   private i = 0;
   private depth = 0;
+  /** Capturing groups opened so far (decides whether \NN is a back-reference or octal). */
+  private groups = 0;
   constructor(private readonly src: string) {}
 
   fail(msg: string, at = this.i): never {
@@ -180,7 +182,7 @@ class Parser {
         if (this.src[this.i] === '?') {
           if (this.src[this.i + 1] !== ':') this.fail('(? groups other than (?: are not supported', at);
           this.i += 2;
-        }
+        } else this.groups++;
         if (++this.depth > 200) this.fail('parentheses nested too deeply', at);
         const inner = this.alt();
         this.depth--;
@@ -261,9 +263,19 @@ class Parser {
       case 'b':
         if (inClass) return 0x08;
         return this.fail('\\b (word boundary) is not supported', at);
-      default:
-        if (isDigit(c)) return this.fail('back-references are not supported', at);
-        return this.fail(`unsupported escape \\${c}`, at);
+      default: {
+        if (!isDigit(c)) return this.fail(`unsupported escape \\${c}`, at);
+        // PCRE2: \N is a back-reference when N < 10, starts with 8 or 9, or names an earlier
+        // group; otherwise (and always in a class) up to three octal digits.
+        const digits = /^\d*/.exec(this.src.slice(this.i))![0];
+        const num = Number(c + digits);
+        if (!inClass && (num < 10 || c === '8' || c === '9' || num <= this.groups)) return this.fail('back-references are not supported', at);
+        if (c === '8' || c === '9') return this.fail(`unsupported escape \\${c}`, at);
+        let v = Number(c);
+        for (let k = 0; k < 2 && /^[0-7]$/.test(this.src[this.i] ?? ''); k++) v = v * 8 + Number(this.src[this.i++]);
+        if (v > 0xff) this.fail('octal value is greater than \\377 in 8-bit non-UTF mode', at);
+        return v;
+      }
     }
   }
 
