@@ -105,7 +105,8 @@ class Parser {
   constructor(private readonly src: string) {}
 
   fail(msg: string, at = this.i): never {
-    throw new RegexError(`${msg} at offset ${at}`);
+    // Offsets count in the spec as written, without the '^' it is compiled behind.
+    throw new RegexError(`${msg} at offset ${Math.max(0, at - 1)}`);
   }
 
   parse(): Node {

@@ -64,6 +64,8 @@ const REGEXES: Array<[string, string[]]> = [
   ['/.*\\.so(\\.[^/]*)*', ['/usr/lib/x.so', '/usr/lib/x.so.1.2', '/usr/lib/x.so/y', '/x.sox']],
   ['/(a*)*b', ['/aaaab', '/aaaa' + 'a'.repeat(200)]],
   ['/\\t\\r\\f\\e\\a', ['/\t\r\f\u001b\u0007']],
+  // A trailing backslash escapes the '$' it is compiled before: a literal '$', no end anchor.
+  ['/a\\', ['/a$', '/a$xyz', '/a', '/a\\']],
 ];
 
 describe.skipIf(missing('SELinux semantics vs matchpathcon', { matchpathcon: HAVE_MATCHPATHCON }))('libselinux lookup semantics', () => {
