@@ -15,6 +15,8 @@ import { TempDir, buildCli, describeInterop, disposeCli, initRepo, ostreeFsck, r
 import { missing } from '../helpers/require-tool.ts';
 import { HAVE_REFPOLICY, writePolicyRoot } from '../helpers/selinux.ts';
 import { buildTrickyTree } from '../helpers/tricky-tree.ts';
+import { createNodeHost } from '../../runtimes/node/index.ts';
+import { Repo, commitDirectory, loadPolicyFromDirectory } from '../../src/index.ts';
 
 const TS = '--timestamp=2023-03-03T03:03:03Z';
 
@@ -162,6 +164,19 @@ describeInterop('interop: commit --selinux-policy', () => {
     sameCommit('archive', ['-b', 'from-ref', '--selinux-policy-from-base', '--tree=ref=base', `--tree=dir=${tree}`]);
     // A commit without usr/etc/selinux: no policy, no labels (but the modifier still walks the ref).
     sameCommit('archive', ['-b', 'from-plain', '--selinux-policy-from-base', '--tree=ref=plain']);
+  });
+
+  it('the library: commitDirectory with a policy in its modifier (what compose calls)', async () => {
+    const host = createNodeHost();
+    const sepolicy = await loadPolicyFromDirectory(host.fs, policy);
+    expect(sepolicy?.name).toBe('default');
+    const repo = await Repo.init(host, tmp.join('lib-repo'), { mode: 'archive' });
+    const { checksum } = await commitDirectory(repo, tree, { branch: 'lib', timestamp: Date.parse('2023-03-03T03:03:03Z') / 1000, modifier: { sepolicy: sepolicy! } });
+    expect(checksum).toBe(run('ostree', [`--repo=${reposFor('archive').o}`, 'commit', TS, '-b', 'lib', `--selinux-policy=${policy}`, tree]));
+    // rpm-ostree's flags: fail on a path the policy leaves unlabelled (/tmp/.* is <<none>>).
+    await expect(
+      commitDirectory(repo, tree, { branch: 'strict', modifier: { sepolicy: sepolicy!, selinuxLabel: { errorOnUnlabeled: true } } }),
+    ).rejects.toThrow("Failed to look up SELinux label for '/tmp/scratch'");
   });
 
   it('refusals: both policy options, from-base with a tar first', () => {
