@@ -10,6 +10,11 @@ import { N_BOL, N_CHAR, N_EOL, N_MATCH, N_SPLIT, type Nfa } from './regex.ts';
 /** Most DFA states cached per regex; more are still computed, just not kept. */
 export const MAX_DFA_STATES = 512;
 
+/** A cap on cached DFA states shared by the matchers of one database (bounds its memory). */
+export interface StateBudget {
+  left: number;
+}
+
 interface DState {
   /** Sorted member NFA nodes (N_CHAR, N_EOL, N_MATCH). */
   nodes: Int32Array;
@@ -40,8 +45,11 @@ export class RegexMatcher {
   /** The state after the literal prefix: -1 = not computed, -2 = not usable. */
   private prefixIdx = -1;
 
-  constructor(nfa: Nfa) {
+  private readonly budget: StateBudget;
+
+  constructor(nfa: Nfa, budget: StateBudget = { left: MAX_DFA_STATES }) {
     this.nfa = nfa;
+    this.budget = budget;
     this.mark = new Int32Array(nfa.kind.length);
     // Byte classes: the signature of a byte is the list of sets containing it.
     this.classOf = new Uint8Array(256);
@@ -128,7 +136,8 @@ export class RegexMatcher {
       universal: -1,
     };
     state.dead = nodes.length === 0;
-    if (this.states.length >= MAX_DFA_STATES) return { idx: -1, state };
+    if (this.states.length >= MAX_DFA_STATES || this.budget.left <= 0) return { idx: -1, state };
+    this.budget.left--;
     this.states.push(state);
     this.index.set(key, this.states.length - 1);
     return { idx: this.states.length - 1, state };

@@ -12,6 +12,8 @@ import { compileSpecRegex, RegexError, type Nfa } from './regex.ts';
 export const MAX_FC_FILE_BYTES = 32 * 1024 * 1024;
 /** Most lines in one file. */
 export const MAX_FC_LINES = 1_000_000;
+/** Most specs read from one file (Fedora's policy has ~7k in all). */
+export const MAX_FC_SPECS = 100_000;
 /** Longest security context accepted. */
 export const MAX_CONTEXT_LENGTH = 4096;
 
@@ -110,6 +112,7 @@ export function parseFileContexts(data: Uint8Array, file: string): FileContextSp
     const f = fields(all[n]!, file, lineno);
     if (f.length === 0) continue;
     if (f.length < 2) fail(file, lineno, 'line is missing fields');
+    if (specs.length >= MAX_FC_SPECS) fail(file, lineno, `more than ${MAX_FC_SPECS} specs`);
     const regex = f[0]!;
     let mode = 0;
     let context: string;

@@ -14,10 +14,15 @@
 // walks a trie along the key and tries only specs whose literal prefix the key has.
 
 import { XylemError } from '../util/errors.ts';
-import { RegexMatcher } from './dfa.ts';
+import { RegexMatcher, type StateBudget } from './dfa.ts';
 import { S_IFMT, type FileContextSpec, type PathSubstitution } from './file-contexts.ts';
 
 const META = '.^$?*+|[({';
+
+/** Most specs one database holds (Fedora's policy has ~7k). */
+export const MAX_SPECS = 100_000;
+/** Most DFA states the matchers of one database keep, all regexes together (~1 KiB each at most). */
+export const MAX_CACHED_STATES = 200_000;
 
 /** libselinux's get_stem_from_spec: text before the second '/', if it holds no meta-character. */
 function specStem(regex: string): string {
@@ -83,6 +88,7 @@ export class FileContexts {
   /** Specs (ascending order) whose literal prefix ends at a trie node. */
   private readonly atNode = new Map<number, Int32Array>();
   private readonly scratch: Int32Array;
+  private readonly budget: StateBudget = { left: MAX_CACHED_STATES };
   /** The previous lookup's trie walk, resumed by the next key sharing its beginning. */
   private lastKey = '';
   private walkNode: Int32Array = new Int32Array(256);
@@ -91,6 +97,7 @@ export class FileContexts {
 
   constructor(input: FileContextsInput) {
     if (!input || !Array.isArray(input.specs)) throw new TypeError('FileContexts: { specs } required');
+    if (input.specs.length > MAX_SPECS) throw new XylemError(`SELinux file contexts: more than ${MAX_SPECS} specs`, 'EFBIG');
     // sort_specs: patterns first, then exact names, each group in file order.
     const withMeta: FileContextSpec[] = [];
     const exact: FileContextSpec[] = [];
@@ -169,7 +176,7 @@ export class FileContexts {
       const m = this.modes[i]!;
       if (type !== 0 && m !== 0 && m !== type) continue;
       let matcher = this.matchers[i];
-      if (!matcher) this.matchers[i] = matcher = new RegexMatcher(this.specs[i]!.nfa);
+      if (!matcher) this.matchers[i] = matcher = new RegexMatcher(this.specs[i]!.nfa, this.budget);
       if (matcher.matches(key)) return this.specs[i]!;
     }
     return null;

@@ -116,6 +116,9 @@ describe('SELinux policy readers: hostile input', () => {
     expect(() => parseFileContexts(enc(`/a ${CTX}\n/b\0 ${CTX}\n`), 'nul')).toThrow(/nul:2: NUL byte/);
     expect(() => parseSubstitutions(enc('/a /b\n/c\0 /d\n'), 'subs')).toThrow(/subs:2: NUL byte/);
     expect(() => new FileContexts({ specs: parseFileContexts(enc(`/a ${CTX}\n`), 'fc') }).lookup('', 0)).toThrow(/empty path/);
+    expect(() => new FileContexts({ specs: new Array(100_001) })).toThrow(/more than 100000 specs/);
+    // Lines are counted before anything else is kept: a million and one comment lines.
+    expect(() => parseFileContexts(enc('#\n'.repeat(1_000_001)), 'lines')).toThrow(/lines: more than 1000000 lines/);
   });
 
   describe('policy trees', () => {
