@@ -44,6 +44,12 @@ export class RegexMatcher {
   private startIdx = -1;
   /** The state after the literal prefix: -1 = not computed, -2 = not usable. */
   private prefixIdx = -1;
+  /**
+   * The state reached after the directory part (up to the last '/') of the last subject that got
+   * that far: siblings looked up one after the other resume from it.
+   */
+  private memoDir = '';
+  private memoState: DState | null = null;
 
   private readonly budget: StateBudget;
 
@@ -219,6 +225,14 @@ export class RegexMatcher {
         p = pre.length;
       }
     }
+    // The directory part is the same as last time: resume after it (it ends before len - 1, so the
+    // final "\n" rule cannot apply inside it, and no early answer was reached inside it).
+    const dirEnd = s.lastIndexOf('/') + 1;
+    const memo = this.memoDir;
+    if (memo.length > p && memo.length === dirEnd && dirEnd < len && this.memoState && s.startsWith(memo)) {
+      st = this.memoState;
+      p = dirEnd;
+    }
     for (; p < len; p++) {
       if (st.accept) return true;
       const b = s.charCodeAt(p) & 0xff;
@@ -227,6 +241,10 @@ export class RegexMatcher {
       if (st.dead) return false;
       if (st.universal < 0) st.universal = this.isUniversal(st) ? 1 : 0;
       if (st.universal === 1) return true;
+      if (p + 1 === dirEnd && dirEnd < len) {
+        this.memoDir = s.slice(0, dirEnd);
+        this.memoState = st;
+      }
     }
     if (st.accept) return true;
     if (len === 0) return this.endCheck(st.nodes, 0, false);

@@ -195,7 +195,7 @@ describe.skipIf(missing('SELinux matcher vs matchpathcon', { matchpathcon: HAVE_
       const ms = performance.now() - t0;
       console.log(`selinux lookup: ${paths.length} paths in ${Math.round(ms)} ms (${labelled} labelled)`);
       expect(labelled).toBeGreaterThan(90_000);
-      expect(ms).toBeLessThan(20_000);
+      expect(ms).toBeLessThan(30_000); // ~1-3 s on a quiet 2-core machine; generous for a loaded one
     });
   },
   600_000,
