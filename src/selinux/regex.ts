@@ -142,10 +142,11 @@ class Parser {
 
   /** A `{n}`, `{n,}` or `{n,m}` at the cursor, or null (PCRE then reads `{` as a literal). */
   private braces(): [number, number, number] | null {
-    const m = /^\{(\d+)(,(\d*))?\}/.exec(this.src.slice(this.i, this.i + 16));
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(this.src.slice(this.i, this.i + 64));
     if (!m) return null;
     const min = Number(m[1]);
     const max = m[2] === undefined ? min : m[3] === '' ? -1 : Number(m[3]);
+    if (min > 65535 || max > 65535) this.fail('number too big in {} quantifier');
     return [min, max, m[0].length];
   }
 

@@ -45,6 +45,7 @@ const BAD_REGEXES: Array<[string, RegExp]> = [
   ['/a*+', /possessive quantifiers are not supported/],
   ['/a{3,1}', /numbers out of order/],
   ['/a{1000}', /repeat count above 255/],
+  ['/a{99999}', /number too big in \{\} quantifier/],
   ['/[z-a]', /range out of order/],
   ['/[\\d-z]', /invalid range in character class/],
   ['/[[:nope:]]', /unknown POSIX class name nope/],
