@@ -139,10 +139,12 @@ async function writeDirMetaFor(ctx: ImportContext, path: string, info: FileInfo,
 }
 
 /** Writes a content object for a file or symlink on disk; returns its checksum. */
-async function importFile(ctx: ImportContext, path: string, st: Stat, info: FileInfo, relPath: string): Promise<string> {
+async function importFile(ctx: ImportContext, path: string, st: Stat, info: FileInfo, relPath: string, source?: Xattr[]): Promise<string> {
   const fs = ctx.txn.repo.fs;
   const { uid, gid, mode } = info;
-  const onDisk = await diskXattrs(ctx, path);
+  // A bare-user object hardlinked here carries its xattrs in user.ostreemeta: those are the
+  // file's (libostree's source_xattrs), in their stored order.
+  const onDisk = source !== undefined ? (ctx.storeXattrs ? source : []) : await diskXattrs(ctx, path);
   const xattrs = finalXattrs(ctx, relPath, st.mode, onDisk);
   if (st.kind === 'symlink') {
     const target = await fs.readlink(path);
@@ -191,13 +193,16 @@ async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableT
       throw new XylemError(`Unsupported file type for ${p}: device, socket or FIFO`);
     const hit = cst.kind !== 'dir' ? ctx.modifier.devino?.get(`${cst.dev}:${cst.ino}`) : undefined;
     let cinfo: FileInfo | null;
+    let source: Xattr[] | undefined;
     if (hit !== undefined) {
       // A hardlink to one of our objects (--link-checkout-speedup): reuse its checksum unless the
       // modifier changes its metadata (-I: reuse regardless). bare-user objects keep their
       // metadata in user.ostreemeta, so that is what the modifier sees there.
-      const base: FileInfo = ctx.txn.repo.mode === 'bare-user' ? (await ctx.txn.repo.loadFile(hit)).header : cst;
+      const obj = ctx.txn.repo.mode === 'bare-user' ? (await ctx.txn.repo.loadFile(hit)).header : null;
+      const base: FileInfo = obj ?? cst;
+      if (obj) source = obj.xattrs.filter((x) => x.name !== 'user.ostreemeta');
       cinfo = applyModifier(ctx, childRel, base);
-      if (cinfo && (ctx.modifier.devinoCanonical || (cinfo.uid === base.uid && cinfo.gid === base.gid && cinfo.mode === base.mode && (await labelKeeps(ctx, hit, childRel))))) {
+      if (cinfo && (ctx.modifier.devinoCanonical || (cinfo.uid === base.uid && cinfo.gid === base.gid && cinfo.mode === base.mode && (await labelKeeps(ctx, hit, childRel, source))))) {
         ctx.devinoHits++;
         await tree.setFile(name, hit);
         continue;
@@ -207,7 +212,7 @@ async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableT
     if (cst.kind === 'dir') subdirs.push([name, childRel, cinfo]);
     else {
       await ctx.pool.submit(async () => {
-        const csum = await importFile(ctx, p, cst, cinfo, childRel);
+        const csum = await importFile(ctx, p, cst, cinfo, childRel, source);
         await tree.setFile(name, csum);
       });
     }
@@ -222,11 +227,13 @@ async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableT
  * With a policy, whether a devino hit's object already carries what labelling would give it
  * (libostree reuses a hit only when the xattrs are unmodified).
  */
-async function labelKeeps(ctx: ImportContext, hit: string, relPath: string): Promise<boolean> {
+async function labelKeeps(ctx: ImportContext, hit: string, relPath: string, source: Xattr[] | undefined): Promise<boolean> {
   if (!ctx.modifier.sepolicy) return true;
   const h = (await ctx.txn.repo.loadFile(hit)).header;
-  const stored = h.xattrs.filter((x) => x.name !== 'user.ostreemeta').sort((a, b) => compareBytes(utf8(a.name), utf8(b.name)));
-  return sameXattrs(finalXattrs(ctx, relPath, h.mode, stored), stored);
+  // What libostree compares with: a bare-user object's stored xattrs, else those read from the
+  // hardlink on disk (sorted by name).
+  const original = !ctx.storeXattrs ? [] : (source ?? h.xattrs.filter((x) => x.name !== 'user.ostreemeta').sort((a, b) => compareBytes(utf8(a.name), utf8(b.name))));
+  return sameXattrs(finalXattrs(ctx, relPath, h.mode, original), original);
 }
 
 /**
