@@ -28,6 +28,10 @@ export type { CheckoutOptions, CheckoutResult, RefEntry, DiffResult, DiffItem, D
 export { pruneRepo, regenerateSummary } from './maintenance/index.ts';
 export type { PruneOptions, PruneResult } from './maintenance/index.ts';
 
+// ---- SELinux labelling (commit modifier `sepolicy`) -------------------------------------------
+export { loadPolicyFromDirectory, loadPolicyFromCommit, labelFor } from './selinux/index.ts';
+export type { SePolicy, LabelOptions } from './selinux/index.ts';
+
 // ---- remotes and pulling -----------------------------------------------------------------------
 export { addRemote, deleteRemote, listRemotes, getRemote, importRemoteGpgKeys } from './remote/index.ts';
 export type { Remote, AddRemoteOptions } from './remote/index.ts';
