@@ -292,7 +292,7 @@ async function boot(label, { rank = 0, step = 'none', expect, expectFailure = fa
 
 try {
   const b1 = await boot('boot1', { step: 'upgrade-node', expect: { deployment: `${A}.0`, version: '1', varBoots: 1, etcMarker: 'none' } });
-  // rpm-ostree's status shows the staged deployment first, marked `Staged: yes`
+  // rpm-ostree's `status -v` shows the staged deployment first, marked `Staged: yes`
   if (!b1.report.some((l) => /^staged-bun\| +Staged: yes/.test(l))) fail('boot1: status under Bun after staging shows no staged deployment');
   const b2 = await boot('boot2', { step: 'rollback-bun', expect: { deployment: `${B}.0`, version: '2', varBoots: 2, etcMarker: `written-after-staging-in-${A}.0` } });
   void b2;
