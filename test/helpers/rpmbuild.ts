@@ -21,10 +21,13 @@ export function hasCommand(cmd: string): boolean {
   }
 }
 
-/** One file a fixture package installs. `content` for regular files; `target` for symlinks. */
+/**
+ * One file a fixture package installs. `content` for regular files; `target` for symlinks and for
+ * 'hardlink' (the path of another file of the package, listed before it, that this one links to).
+ */
 export interface FixtureFile {
   path: string;
-  type?: 'file' | 'dir' | 'symlink';
+  type?: 'file' | 'dir' | 'symlink' | 'hardlink';
   content?: string;
   target?: string;
   mode?: number;
@@ -88,6 +91,7 @@ export function specFor(pkg: FixturePackage): string {
     if (f.attr?.startsWith('%ghost')) continue;
     if (f.type === 'dir') lines.push(`mkdir -p '${p}'`);
     else if (f.type === 'symlink') lines.push(`ln -s '${f.target}' '${p}'`);
+    else if (f.type === 'hardlink') lines.push(`ln '%{buildroot}${f.target}' '${p}'`);
     else {
       const b64 = Buffer.from(f.content ?? '').toString('base64');
       lines.push(`echo '${b64}' | base64 -d > '${p}'`);
