@@ -14,6 +14,7 @@ export const EDGE: FixturePackage = {
     { path: '/usr/sbin/edgeping', content: 'ping', mode: 0o755, attr: '%caps(cap_net_raw=ep)' },
     { path: '/usr/share/doc/edge/README', content: 'read me\n', attr: '%doc' },
     { path: '/usr/share/edge/empty', content: '' },
+    { path: '/usr/share/edge/owned', content: 'mine\n', mode: 0o640, user: 'edge', group: 'edge' },
     { path: '/etc/edge.conf', content: 'key=value\n', attr: '%config(noreplace)' },
     { path: '/etc/edge.d', type: 'dir', mode: 0o750 },
     { path: '/var/lib/edge', type: 'dir', mode: 0o700, user: 'root', group: 'root' },

@@ -66,6 +66,7 @@ describe.skipIf(missing('pkgcache import', { ostree: OSTREE !== null, rpmbuild: 
         '-00644 0 0 /usr/share/doc/edge/README',
         'd00755 0 0 /usr/share/edge',
         '-00644 0 0 /usr/share/edge/empty',
+        '-00640 0 0 /usr/share/edge/owned',
       ]);
       const cat = (p: string) => ost(['cat', `--repo=${path}`, r.ref, p]);
       expect(cat('/usr/lib/rpm-ostree/tmpfiles.d/edge.conf').split('\n').sort()).toEqual(
