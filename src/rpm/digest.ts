@@ -34,3 +34,11 @@ export function createHasher(algo: number): Hasher | null {
 export function digestAlgoName(algo: number): string {
   return ALGOS.get(algo)?.name ?? `algo ${algo}`;
 }
+
+/** One-shot digest of `data` (the algorithm must be known). */
+export function digestBytes(algo: number, data: Uint8Array): Uint8Array {
+  const h = createHasher(algo);
+  if (h === null) throw new TypeError(`unknown digest algorithm ${algo}`);
+  h.update(data);
+  return h.digest();
+}

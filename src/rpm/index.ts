@@ -25,3 +25,5 @@ export { decompressPayload, sniffCompressor } from './payload.ts';
 export type { PayloadCompressor } from './payload.ts';
 export { DepFlag, formatNevra, formatEvr } from './types.ts';
 export type { Dependency, Nevra, PackageDependencies } from './types.ts';
+export { verifyRpm } from './verify.ts';
+export type { RpmVerifyResult, RpmCheck, RpmCheckStatus, VerifyRpmOptions } from './verify.ts';
