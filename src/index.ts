@@ -57,6 +57,11 @@ export { auditCommit } from './audit/index.ts';
 /** The progress events of an audit (`onProgress`). */
 export type { AuditOptions, AuditReport, AuditProgress } from './audit/index.ts';
 
+// ---- RPM packages ------------------------------------------------------------------------------
+/** Read a .rpm: headers up front, typed views, payload streamed entry by entry (more in src/rpm). */
+export { parseRpm, openRpm, RpmPackage, RpmError } from './rpm/index.ts';
+export type { RpmPackageInfo, RpmFile, PayloadEntry, Nevra, Dependency, PackageDependencies } from './rpm/index.ts';
+
 // ---- formats and small helpers -----------------------------------------------------------------
 export { KeyFile } from './format/keyfile.ts';
 export { ObjectType } from './format/objects.ts';

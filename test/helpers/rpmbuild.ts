@@ -22,8 +22,8 @@ export function hasCommand(cmd: string): boolean {
 }
 
 /**
- * One file a fixture package installs. `content` for regular files; `target` for symlinks and for
- * 'hardlink' (the path of another file of the package, listed before it, that this one links to).
+ * One file a fixture package installs. `content` for regular files; `target` for symlinks (the link
+ * text) and hardlinks (the absolute path of an earlier file of the package it is a second name of).
  */
 export interface FixtureFile {
   path: string;
