@@ -16,6 +16,7 @@ import { assembleRoot, commitRoot, type AssembleServices, type CachedPackage } f
 import { pkgcacheRef } from './escape.ts';
 import type { ComposeEvent } from './events.ts';
 import type { ComposePackage } from './package.ts';
+import { openCachedPackage } from './open.ts';
 import { canonicalMetadata, importPackage } from './pkgcache.ts';
 import { comparePackages, encodePkglist } from './pkglist.ts';
 import { printTreefile, type Treefile } from './treefile.ts';
@@ -163,7 +164,7 @@ export interface ExecuteOptions {
   workdir: string;
   /** Commit timestamp (seconds); default now. */
   timestamp?: bigint;
-  /** Opens a cached package's headers without downloading it (from rpmostree.metadata); default: open(). */
+  /** Opens a cached package's headers; default: from its commit's rpmostree.metadata (no download). */
   openCached?(ref: string, p: ResolvedPackage): Promise<ComposePackage>;
   services?: AssembleServices;
   emit?: (e: ComposeEvent) => void;
@@ -199,11 +200,12 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
         repodataChecksum: rp.checksum,
         documentation: tf.documentation,
       });
+      await (pkg as { close?: () => Promise<void> }).close?.();
       if (r.imported) imported++;
       emit({ type: 'import', nevra: pp.nevra, ref: r.ref, cached: !r.imported });
       cached.push({ pkg, commit: r.checksum });
     } else {
-      pkg = opts.openCached ? await opts.openCached(pp.ref, rp) : await rp.open();
+      pkg = opts.openCached ? await opts.openCached(pp.ref, rp) : await openCachedPackage(cache, pp.ref);
       emit({ type: 'import', nevra: pp.nevra, ref: pp.ref, cached: true });
       cached.push({ pkg, commit: (await resolveRev(cache, pp.ref))! });
     }

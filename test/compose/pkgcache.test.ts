@@ -1,6 +1,6 @@
 // Importing RPMs into the package cache. Oracles: the real ostree reads the result (`ostree refs`,
 // `ls -R`, `show --print-metadata-key`, `fsck`), createrepo_c's rpm:header-range gives where the
-// metadata bytes end, and rpm2cpio gives the files' content.
+// metadata bytes end, and rpm2cpio gives the files' content. Packages are read with src/rpm.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,7 +14,7 @@ import { Repo } from '../../src/repo/repo.ts';
 import { OSTREE, TempDir } from '../helpers/interop.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { HAVE_CREATEREPO, HAVE_RPMBUILD, buildRepo, buildRpm } from '../helpers/rpmbuild.ts';
-import { cliPackage } from './cli-package.ts';
+import { openRpmFile } from '../../src/compose/open.ts';
 import { EDGE } from './fixtures.ts';
 
 const host = createNodeHost();
@@ -30,7 +30,7 @@ describe.skipIf(missing('pkgcache import', { ostree: OSTREE !== null, rpmbuild: 
     it(`imports a package as rpm-ostree lays it out (${mode})`, async () => {
       const path = tmp.join(`repo-${mode}`);
       const repo = await Repo.init(host, path, { mode });
-      const r = await importPackage(repo, cliPackage(rpm), { repo: { id: 'fx', timestamp: 1700000000n }, repodataChecksum: 'sha256:abc' });
+      const r = await importPackage(repo, await openRpmFile(host.fs, rpm), { repo: { id: 'fx', timestamp: 1700000000n }, repodataChecksum: 'sha256:abc' });
       expect(r.ref).toBe('rpmostree/pkg/edge/1.0-1.noarch');
       expect(r.imported).toBe(true);
       expect(ost(['refs', `--repo=${path}`]).trim()).toBe('rpmostree/pkg/edge/1.0-1.noarch');
@@ -102,7 +102,7 @@ describe.skipIf(missing('pkgcache import', { ostree: OSTREE !== null, rpmbuild: 
       }
       expect(ost(['fsck', `--repo=${path}`])).toMatch(/Validating refs|object/i);
       // Importing again writes nothing.
-      const again = await importPackage(repo, cliPackage(rpm));
+      const again = await importPackage(repo, await openRpmFile(host.fs, rpm));
       expect(again).toEqual({ ref: r.ref, checksum: r.checksum, imported: false });
     });
   }
@@ -110,12 +110,12 @@ describe.skipIf(missing('pkgcache import', { ostree: OSTREE !== null, rpmbuild: 
   it('leaves out docs with documentation: false and refuses unsupported paths', async () => {
     const path = tmp.join('repo-nodocs');
     const repo = await Repo.init(host, path, { mode: 'bare-user' });
-    const r = await importPackage(repo, cliPackage(rpm), { documentation: false });
+    const r = await importPackage(repo, await openRpmFile(host.fs, rpm), { documentation: false });
     const ls = ost(['ls', `--repo=${path}`, '-R', r.ref]);
     expect(ls).not.toContain('README');
     expect(ost(['show', `--repo=${path}`, r.ref, '--print-metadata-key=rpmostree.nodocs']).trim()).toBe('true');
     const srv = buildRpm({ name: 'srvpkg', files: [{ path: '/srv/www/index.html', content: 'x' }] }, tmp.join('srv'));
-    await expect(importPackage(repo, cliPackage(srv))).rejects.toThrow('srvpkg-1.0-1.noarch.rpm: Unsupported path: /srv/www/index.html; See https://github.com/projectatomic/rpm-ostree/issues/233');
+    await expect(importPackage(repo, await openRpmFile(host.fs, srv))).rejects.toThrow('srvpkg-1.0-1.noarch.rpm: Unsupported path: /srv/www/index.html; See https://github.com/projectatomic/rpm-ostree/issues/233');
     expect(ost(['refs', `--repo=${path}`]).trim()).toBe('rpmostree/pkg/edge/1.0-1.noarch');
   });
 });
