@@ -213,6 +213,15 @@ export interface LockHost {
   describeHolders?(path: string): Promise<string[]>;
 }
 
+/**
+ * WebAssembly modules that npm dependencies ship as separate files, handed to the engine by the
+ * runtime (src/ cannot read node_modules itself). Optional; each member is optional too.
+ */
+export interface WasmSources {
+  /** sql.js's `dist/sql-wasm.wasm` (SQLite), as bytes or a compiled module: used to read and write rpmdb.sqlite. */
+  sqlJs?(): Promise<Uint8Array | WebAssembly.Module>;
+}
+
 /** Everything the engine may use. Only `fs` is required. */
 export interface Host {
   fs: FsHost;
@@ -235,4 +244,6 @@ export interface Host {
   concurrency?: number;
   /** Inter-process file locks (repo and sysroot locks); without it the engine does not lock. */
   locks?: LockHost;
+  /** WASM modules of dependencies (SQLite for the rpmdb); without it rpmdb reads/writes fail with ENOSYS. */
+  wasm?: WasmSources;
 }

@@ -10,6 +10,7 @@ import { nodeHashProvider } from './hash.ts';
 import { nodeDeflateProvider } from './deflate.ts';
 import type { XattrLoad } from './xattr-napi.ts';
 import { createPosixLocks } from './locks.ts';
+import { posixWasmSources } from './wasm.ts';
 
 export type RuntimeName = 'node' | 'bun' | 'deno';
 
@@ -65,6 +66,7 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fs
     env,
     now: Date.now,
     locks: createPosixLocks(env),
+    wasm: posixWasmSources(),
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };

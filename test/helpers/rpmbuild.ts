@@ -60,6 +60,8 @@ export interface FixturePackage {
   changelog?: { date: string; author: string; text: string }[];
   /** rpm's _binary_payload, e.g. 'w9.gzdio' (Debian's default), 'w19.zstdio', 'w6.xzdio', 'w9.bzdio'. */
   payload?: string;
+  /** Extra preamble lines written as they are ('Prefix: /opt/x', 'Group: System/Base', …). */
+  preamble?: string[];
 }
 
 /** Writes the spec file of `pkg` (exported for tests that want to see it). */
@@ -81,6 +83,7 @@ export function specFor(pkg: FixturePackage): string {
     ['Enhances', pkg.enhances],
   ];
   for (const [tag, list] of deps) for (const d of list ?? []) lines.push(`${tag}: ${d}`);
+  for (const l of pkg.preamble ?? []) lines.push(l);
   lines.push('', '%description', `${pkg.name} is a package built by xylem's tests.`, '');
   lines.push('%install', 'rm -rf %{buildroot}', 'mkdir -p %{buildroot}');
   const files = pkg.files ?? [];
@@ -169,4 +172,44 @@ export function runDnf(args: string[], repos: Record<string, string>, opts: { in
     const err = e as { status: number; stdout: string; stderr: string };
     return { status: err.status ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
   }
+}
+
+export const HAVE_RPMSIGN = hasCommand('rpmsign') && hasCommand('gpg');
+
+/** A throw-away OpenPGP signing key (RSA 2048, no passphrase) in its own GNUPGHOME. */
+export interface SigningKey {
+  gnupgHome: string;
+  /** The key's user id, as rpmsign's _gpg_name wants it. */
+  name: string;
+}
+
+/** Generates a signing key for rpmsign in a private GNUPGHOME. */
+export function makeSigningKey(): SigningKey {
+  const gnupgHome = mkdtempSync(join(tmpdir(), 'xylem-gnupg-'));
+  const name = 'Xylem Test Signer <signer@xylem.invalid>';
+  execFileSync('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', name, 'rsa2048', 'sign', 'never'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, GNUPGHOME: gnupgHome },
+  });
+  return { gnupgHome, name };
+}
+
+/** Signs the package at `path` in place with rpmsign --addsign (adds RSAHEADER 268 to its signature header). */
+export function signRpm(path: string, key: SigningKey): void {
+  const gpg = hasCommand('gpg2') ? 'gpg2' : 'gpg';
+  execFileSync('rpmsign', ['--addsign', '--define', `__gpg /usr/bin/${gpg}`, '--define', `_gpg_name ${key.name}`, '--define', `_gpg_path ${key.gnupgHome}`, path], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, GNUPGHOME: key.gnupgHome, HOME: key.gnupgHome },
+  });
+}
+
+/**
+ * Records `rpms` in the rpmdb of `root` the way rpm-ostree's "Writing rpmdb" does:
+ * `rpm --root ROOT --dbpath /usr/share/rpm -i --justdb --nodeps --noscripts`.
+ */
+export function rpmJustdbInstall(root: string, rpms: string[], extraArgs: string[] = []): void {
+  execFileSync('rpm', ['--root', root, '--dbpath', '/usr/share/rpm', '-i', '--justdb', '--nodeps', '--noscripts', ...extraArgs, ...rpms], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, HOME: root },
+  });
 }
