@@ -1,5 +1,6 @@
 // Assembles a Host for a runtime that speaks node:* (Node, Bun, Deno): posix fs, node:crypto,
-// node:zlib, global fetch, process env/ids, file locks (a python3 helper, see locks.ts), and
+// node:zlib, global fetch, process env/ids, file locks (a python3 helper, see locks.ts), the
+// bubblewrap script sandbox (sandbox.ts), and
 // whichever xattr backend the runtime found.
 
 import * as os from 'node:os';
@@ -11,6 +12,7 @@ import { nodeDeflateProvider } from './deflate.ts';
 import type { XattrLoad } from './xattr-napi.ts';
 import { createPosixLocks } from './locks.ts';
 import { posixWasmSources } from './wasm.ts';
+import { createBwrapSandbox } from './sandbox.ts';
 
 export type RuntimeName = 'node' | 'bun' | 'deno';
 
@@ -67,6 +69,7 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fs
     now: Date.now,
     locks: createPosixLocks(env),
     wasm: posixWasmSources(),
+    sandbox: createBwrapSandbox(env),
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };

@@ -1,0 +1,15 @@
+// RPM scriptlets for compose and layering: plan (which scripts, in which order, under
+// rpm-ostree's policy), run (sandboxed shell, confined Lua), file-trigger matching, events.
+
+export { planScripts, validateTransaction } from './plan.ts';
+export type { PlanOptions, ScriptPlan, ScriptStep, SkippedScript } from './plan.ts';
+export { runScripts, sanityCheckRoot, scriptEnvironment, ScriptError } from './run.ts';
+export type { RunScriptsOptions, ScriptRunSummary } from './run.ts';
+export { scriptIsIgnored, luaReplacement, luaScriptHasSkip } from './policy.ts';
+export { matchingPaths } from './file-triggers.ts';
+export { MacroTable, defaultMacros } from './macros.ts';
+export { rpmvercmp, evrCompare } from './vercmp.ts';
+export { runLuaScript } from './lua/run-lua.ts';
+export type { LuaRunOptions } from './lua/run-lua.ts';
+export { ScriptFlag } from './types.ts';
+export type { PackageAction, RpmFileTrigger, RpmScript, RpmTrigger, ScriptEvent, ScriptKind, ScriptPackage, ScriptPhase } from './types.ts';
