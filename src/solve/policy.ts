@@ -3,8 +3,10 @@
 // and in what order candidates are tried: repo priority (lower wins), then per name the highest
 // EVR and the best architecture, then — between different names — the alphabetically first name.
 
+import { DepFlag } from '../rpm/types.ts';
 import type { Pool } from './pool.ts';
-import { compareEvrStrings } from './version.ts';
+import { DepKind } from './pool.ts';
+import { compareEvrStrings, rangesOverlap } from './version.ts';
 
 const MULTILIB: Record<string, string[]> = {
   x86_64: ['i686', 'i586', 'i486', 'i386', 'athlon'],
@@ -66,11 +68,35 @@ export function comparePolicy(pool: Pool, a: number, b: number, scores: Map<numb
   return a - b;
 }
 
+/**
+ * Drops candidates another candidate of the list obsoletes (libsolv's prune_obsoleted: asking for
+ * an obsoleted package gets its replacement).
+ */
+export function pruneObsoleted(pool: Pool, cands: number[]): number[] {
+  if (cands.length < 2) return cands;
+  let gone: Set<number> | null = null;
+  for (const c of cands) {
+    const [s, e] = pool.depRange(c, DepKind.OBSOLETES);
+    for (let i = s; i < e; i++) {
+      const n = pool.depName(i);
+      for (const o of cands) {
+        if (o === c || pool.name(o) !== n || pool.name(o) === pool.name(c)) continue;
+        if (!rangesOverlap(DepFlag.EQUAL, pool.str(pool.evr(o)), pool.depFlags(i), pool.str(pool.depEvr(i)))) continue;
+        (gone ??= new Set()).add(o);
+      }
+    }
+  }
+  if (!gone) return cands;
+  const kept = cands.filter((c) => !gone!.has(c));
+  return kept.length ? kept : cands;
+}
+
 /** The best candidate, or -1 for an empty list. */
-export function pickBest(pool: Pool, cands: ArrayLike<number>, scores: Map<number, number>): number {
+export function pickBest(pool: Pool, cands: number[], scores: Map<number, number>): number {
+  const list = pruneObsoleted(pool, cands);
   let best = -1;
-  for (let i = 0; i < cands.length; i++) {
-    const c = cands[i]!;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
     if (best < 0 || comparePolicy(pool, c, best, scores) < 0) best = c;
   }
   return best;

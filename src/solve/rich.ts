@@ -179,9 +179,9 @@ export interface RichContext {
 }
 
 /**
- * Whether `node` holds on the installed set. `with` / `without` need one package satisfying the
- * first operand and (not) the others; `if` = first unless the condition is false; `unless` = first
- * unless the condition is true; `else` covers the other branch.
+ * Whether `node` holds on the installed set, with libsolv's meaning: `with` / `without` need one
+ * package satisfying the first operand and (not) the others; `A if B` = A or not B; `A unless B` =
+ * A and not B; `A if B else C` = B ? A : C; `A unless B else C` = B ? C : A.
  */
 export function evalRich(node: RichNode, ctx: RichContext): boolean {
   if (node.kind === 'dep') {
@@ -200,9 +200,10 @@ export function evalRich(node: RichNode, ctx: RichContext): boolean {
       return node.else ? evalRich(node.else, ctx) : true;
     }
     case 'unless': {
+      // libsolv: without else, `A unless B` holds when A holds and B does not
       const cond = evalRich(node.args[1]!, ctx);
-      if (!cond) return evalRich(node.args[0]!, ctx);
-      return node.else ? evalRich(node.else, ctx) : true;
+      if (!node.else) return !cond && evalRich(node.args[0]!, ctx);
+      return cond ? evalRich(node.else, ctx) : evalRich(node.args[0]!, ctx);
     }
     case 'with':
     case 'without': {

@@ -55,8 +55,8 @@ export interface RuleSet {
   upgradeCandidates: Map<number, number[]>;
   /** Installed packages to erase. */
   eraseSet: Set<number>;
-  /** Requires rules by package (indexes into rules), for the decision policy. */
-  requiresOf: Map<number, number[]>;
+  /** Requires rules by package, in the package's dependency order, for the decision policy. */
+  requiresOf: Map<number, Rule[]>;
   /** Packages with Supplements among the variables. */
   supplementers: number[];
   scores: Map<number, number>;
@@ -156,10 +156,38 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
   // seeds: installed packages and job candidates
   const installed: number[] = [];
   for (let p = 0; p < pool.size; p++) if (pool.isInstalled(p)) installed.push(p), addVar(p);
+  let obsIndex: Map<number, number[]> | null = null;
+  const obsoleters = (q: number): number[] => {
+    // dnf (obsoletes=True) lets a package that obsoletes a requested one answer the request
+    if (!obsIndex) {
+      obsIndex = new Map();
+      for (let p = 0; p < pool.size; p++) {
+        const [os, oe] = pool.depRange(p, DepKind.OBSOLETES);
+        for (let i = os; i < oe; i++) {
+          const l = obsIndex.get(pool.depName(i));
+          if (l) l.push(p, i);
+          else obsIndex.set(pool.depName(i), [p, i]);
+        }
+      }
+    }
+    const out: number[] = [];
+    const list = obsIndex.get(pool.name(q)) ?? [];
+    for (let k = 0; k < list.length; k += 2) {
+      const p = list[k]!;
+      const i = list[k + 1]!;
+      if (p !== q && !pool.isInstalled(p) && rangesOverlap(DepFlag.EQUAL, pool.str(pool.evr(q)), pool.depFlags(i), pool.str(pool.depEvr(i)))) out.push(p);
+    }
+    return out;
+  };
   const jobSel: (number[] | null)[] = jobs.map((j, ji) => {
     if (disabledJobs.has(ji) || j.op === 'exclude') return null;
     if (j.op === 'upgrade') return null;
-    const sel = selectPackages(pool, j.what);
+    let sel = selectPackages(pool, j.what);
+    if (j.op === 'install') {
+      const extra = new Set<number>(sel);
+      for (const q of sel) for (const o of obsoleters(q)) extra.add(o);
+      sel = [...extra].sort((a, b) => a - b);
+    }
     for (const p of sel) addVar(p);
     return sel;
   });
@@ -196,6 +224,12 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
           } else for (const q of depProviders(i)) addVar(q);
         }
       }
+      // rich conflicts can be resolved by installing a condition: their packages take part
+      const [cs, ce] = pool.depRange(p, DepKind.CONFLICTS);
+      for (let i = cs; i < ce; i++) {
+        const n = pool.depName(i);
+        if (isRich(pool.str(n))) for (const leaf of richLeaves(richOf(pool, p, n))) for (const q of leafProviders(leaf)) addVar(q);
+      }
       // installed packages: their same-name packages take part in upgrades and obsoletes
       if (pool.isInstalled(p)) for (const q of pool.packagesNamed(pool.name(p))) if (q !== p && installable(q) && upgradeCandidates.has(p)) addVar(q);
     }
@@ -227,11 +261,14 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
   }
 
   const rules: Rule[] = [];
-  const requiresOf = new Map<number, number[]>();
+  const requiresOf = new Map<number, Rule[]>();
   const lit = (q: number, neg: boolean): number => (neg ? negLit(pkgVar[q]!) : posLit(pkgVar[q]!));
-  const add = (kind: number, p: number, q: number, dep: number, lits: number[]): number => {
-    rules.push({ kind, p, q, dep, lits: Int32Array.from(lits) });
-    return rules.length - 1;
+  const pkgRules: Rule[] = [];
+  const add = (kind: number, p: number, q: number, dep: number, lits: number[]): Rule => {
+    const r: Rule = { kind, p, q, dep, lits: Int32Array.from(lits) };
+    if (kind === RuleKind.JOB || kind === RuleKind.JOB_NOTHING_PROVIDES || kind === RuleKind.KEEP_INSTALLED) rules.push(r);
+    else pkgRules.push(r);
+    return r;
   };
   const obsoletedBy = new Map<number, number[]>();
   const supplementers: number[] = [];
@@ -242,7 +279,7 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
       add(excluded.has(p) ? RuleKind.PKG_EXCLUDED : RuleKind.PKG_NOT_INSTALLABLE, p, -1, -1, [lit(p, true)]);
       continue;
     }
-    const reqRules: number[] = [];
+    const reqRules: Rule[] = [];
     const [rs, re] = pool.depRange(p, DepKind.REQUIRES);
     for (let i = rs; i < re; i++) {
       const n = pool.depName(i);
@@ -316,9 +353,29 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
           const cb = archColor(pool.str(pool.arch(b)));
           if (ca !== 0 && cb !== 0 && ca !== cb) continue;
         }
-        add(RuleKind.PKG_SAME_NAME, a, b, -1, [lit(a, true), lit(b, true)]);
+        const [hi, lo] = a > b ? [a, b] : [b, a];
+        add(RuleKind.PKG_SAME_NAME, hi, lo, -1, [lit(hi, true), lit(lo, true)]);
       }
   }
+  // libsolv sorts its package rules (solver_unifyrules) and drops duplicates; the order decides
+  // which assertion comes first and how propagation runs, hence the wording of problems
+  const signed = (l: number): number => (varPkg[l >>> 1]! + 1) * (l & 1 ? -1 : 1);
+  for (const r of pkgRules) if (r.lits.length === 2 && signed(r.lits[0]!) > signed(r.lits[1]!)) r.lits.reverse();
+  const order = pkgRules.map((r, i) => i);
+  const k1 = pkgRules.map((r) => (r.lits.length ? signed(r.lits[0]!) : -Infinity));
+  const k2 = pkgRules.map((r) => (r.lits.length > 2 ? 1 : 0));
+  const k3 = pkgRules.map((r) => (r.lits.length === 2 ? signed(r.lits[1]!) : 0));
+  order.sort((x, y) => k1[x]! - k1[y]! || k2[x]! - k2[y]! || k3[x]! - k3[y]! || x - y);
+  const sortedPkgRules: Rule[] = [];
+  let last: Rule | null = null;
+  for (const i of order) {
+    const r = pkgRules[i]!;
+    if (last && last.lits.length === r.lits.length && last.lits.every((x, j) => x === r.lits[j])) continue;
+    sortedPkgRules.push(r);
+    last = r;
+  }
+  if (rules.length !== 0) throw new XylemError('rules: package rules must come first', 'EINTERNAL');
+  for (const r of sortedPkgRules) rules.push(r);
   // installed packages stay, or are replaced by a newer version or an obsoleting package
   const eraseSet = new Set<number>();
   for (const [ji, j] of jobs.entries()) if (j.op === 'erase' && !disabledJobs.has(ji)) for (const q of jobSel[ji] ?? []) if (pool.isInstalled(q)) eraseSet.add(q);
@@ -407,8 +464,9 @@ export function richCnf(node: RichNode, positive: boolean, leafLits: (leaf: Rich
       case 'unless': {
         const [a, b] = [A[0]!, A[1]!];
         const c = n.else;
-        if (pos) return c ? and([or([go(a, true), go(b, true)]), or([go(b, false), go(c, true)])]) : or([go(a, true), go(b, true)]);
-        return c ? or([and([go(a, false), go(b, false)]), and([go(b, true), go(c, false)])]) : and([go(a, false), go(b, false)]);
+        // libsolv: `A unless B` = A and not B; with else: B ? C : A
+        if (pos) return c ? and([or([go(a, true), go(b, true)]), or([go(b, false), go(c, true)])]) : and([go(a, true), go(b, false)]);
+        return c ? or([and([go(a, false), go(b, false)]), and([go(b, true), go(c, false)])]) : or([go(a, false), go(b, true)]);
       }
     }
   };

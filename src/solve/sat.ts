@@ -31,9 +31,13 @@ export class Sat {
   private cLen: Int32Array = new Int32Array(256);
   /** For original clauses the caller's rule id (≥ 0); learned clauses: -1 - index into learnedWhy. */
   private cOrigin: Int32Array = new Int32Array(256);
+  private pendingWatch: number[] = [];
   private nClauses = 0;
   readonly learnedWhy: Int32Array[] = [];
-  private watches: number[][];
+  /** libsolv-style watch lists: per literal a linked list of (clause, slot), newest first. */
+  private head: Int32Array;
+  private wNext: Int32Array = new Int32Array(512);
+  private wLit: Int32Array = new Int32Array(512);
   /** 0 unassigned, 1 true, -1 false (per variable). */
   readonly value: Int8Array;
   readonly level: Int32Array;
@@ -56,8 +60,7 @@ export class Sat {
   constructor(nVars: number) {
     if (!Number.isInteger(nVars) || nVars < 0 || nVars > 50_000_000) throw new XylemError(`SAT: bad variable count ${nVars}`, 'EINVAL');
     this.nVars = nVars;
-    this.watches = new Array(2 * nVars + 2);
-    for (let i = 0; i < this.watches.length; i++) this.watches[i] = [];
+    this.head = new Int32Array(2 * nVars + 2).fill(-1);
     this.value = new Int8Array(nVars + 1);
     this.level = new Int32Array(nVars + 1);
     this.reason = new Int32Array(nVars + 1).fill(-1);
@@ -101,6 +104,13 @@ export class Sat {
       this.cStart = grow(this.cStart);
       this.cLen = grow(this.cLen);
       this.cOrigin = grow(this.cOrigin);
+      const grow2 = (a: Int32Array): Int32Array => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.wNext = grow2(this.wNext);
+      this.wLit = grow2(this.wLit);
     }
     const c = this.nClauses++;
     this.cStart[c] = this.litsLen;
@@ -134,8 +144,26 @@ export class Sat {
       this.pendingUnits.push(c);
       return;
     }
-    this.watches[uniq[0]!]!.push(c);
-    this.watches[uniq[1]!]!.push(c);
+    this.pendingWatch.push(c);
+  }
+
+  /** Watch slot w (0/1) of clause c: node id 2c+w. */
+  private watch(c: number, w: number, lit: number): void {
+    const node = 2 * c + w;
+    this.wLit[node] = lit;
+    this.wNext[node] = this.head[lit]!;
+    this.head[lit] = node;
+  }
+
+  /** Original clauses watch their first two literals; lists end up in clause order (as libsolv's makewatches). */
+  private makeWatches(): void {
+    for (let i = this.pendingWatch.length - 1; i >= 0; i--) {
+      const c = this.pendingWatch[i]!;
+      const s = this.cStart[c]!;
+      this.watch(c, 0, this.lits[s]!);
+      this.watch(c, 1, this.lits[s + 1]!);
+    }
+    this.pendingWatch = [];
   }
 
   private enqueue(l: number, reason: number): void {
@@ -146,52 +174,54 @@ export class Sat {
     this.trail[this.trailLen++] = l;
   }
 
-  /** Unit propagation; returns the conflicting clause or -1. */
+  /**
+   * Unit propagation in libsolv's order: the decision queue first in, first out; for each
+   * falsified literal its watching clauses newest-watch first; a moved watch takes the first
+   * literal (in the clause's own order) that is not false.
+   */
   private propagate(): number {
     const lits = this.lits;
     while (this.qhead < this.trailLen) {
       const p = this.trail[this.qhead++]!;
       const falseLit = p ^ 1;
-      const ws = this.watches[falseLit]!;
       this.propagations++;
-      let i = 0;
-      let j = 0;
-      let conflict = -1;
-      for (; i < ws.length; i++) {
-        const c = ws[i]!;
-        if (conflict >= 0) {
-          ws[j++] = c;
+      let prev = -1;
+      let node = this.head[falseLit]!;
+      while (node >= 0) {
+        const next = this.wNext[node]!;
+        const c = node >> 1;
+        const other = this.wLit[node ^ 1]!;
+        if (this.litValue(other) === 1) {
+          prev = node;
+          node = next;
           continue;
         }
         const s = this.cStart[c]!;
         const n = this.cLen[c]!;
-        if (lits[s] === falseLit) {
-          lits[s] = lits[s + 1]!;
-          lits[s + 1] = falseLit;
-        }
-        const first = lits[s]!;
-        if (this.litValue(first) === 1) {
-          ws[j++] = c;
-          continue;
-        }
-        let moved = false;
-        for (let k = s + 2; k < s + n; k++) {
+        let moved = -1;
+        for (let k = s; k < s + n; k++) {
           const lk = lits[k]!;
+          if (lk === other || lk === falseLit) continue;
           if (this.litValue(lk) !== -1) {
-            lits[s + 1] = lk;
-            lits[k] = falseLit;
-            this.watches[lk]!.push(c);
-            moved = true;
+            moved = lk;
             break;
           }
         }
-        if (moved) continue;
-        ws[j++] = c;
-        if (this.litValue(first) === -1) conflict = c;
-        else this.enqueue(first, c);
+        if (moved >= 0) {
+          // unlink from this list, prepend to the new literal's list
+          if (prev < 0) this.head[falseLit] = next;
+          else this.wNext[prev] = next;
+          this.wLit[node] = moved;
+          this.wNext[node] = this.head[moved]!;
+          this.head[moved] = node;
+          node = next;
+          continue;
+        }
+        if (this.litValue(other) === -1) return c;
+        this.enqueue(other, c);
+        prev = node;
+        node = next;
       }
-      ws.length = j;
-      if (conflict >= 0) return conflict;
     }
     return -1;
   }
@@ -321,6 +351,7 @@ export class Sat {
    */
   solve(decide: DecideFn, maxConflicts = 2_000_000): number[] | null {
     if (this.contradiction) return this.explain(this.contradiction);
+    this.makeWatches();
     // assertions first, in the order they were added
     for (const c of this.pendingUnits) {
       const l = this.lits[this.cStart[c]!]!;
@@ -347,8 +378,8 @@ export class Sat {
         this.learnedWhy.push(Int32Array.from(why));
         const c = this.storeClause(learnt, -1 - whyIndex);
         if (learnt.length >= 2) {
-          this.watches[learnt[0]!]!.push(c);
-          this.watches[learnt[1]!]!.push(c);
+          this.watch(c, 0, learnt[0]!);
+          this.watch(c, 1, learnt[1]!);
         }
         this.enqueue(learnt[0]!, c);
         continue;

@@ -129,17 +129,25 @@ class Decider {
       const l = sat.trail[this.reqPos]!;
       if (!litNeg(l)) {
         const p = rs.varPkg[litVar(l)]!;
-        for (const ri of rs.requiresOf.get(p) ?? []) {
-          const lits = rs.rules[ri]!.lits;
+        for (const rule of rs.requiresOf.get(p) ?? []) {
+          const lits = rule.lits;
           let satisfied = false;
           const open: number[] = [];
-          for (const x of lits) {
+          for (let k = 0; k < lits.length; k++) {
+            const x = lits[k]!;
             const t = sat.litValue(x);
             if (t === 1) {
               satisfied = true;
               break;
             }
-            if (t === 0 && !litNeg(x)) open.push(rs.varPkg[litVar(x)]!);
+            if (t === 0) {
+              // a condition still open (rich `if`): leaving it out satisfies the rule
+              if (litNeg(x)) {
+                satisfied = true;
+                break;
+              }
+              open.push(rs.varPkg[litVar(x)]!);
+            }
           }
           if (satisfied || open.length === 0) continue;
           const best = this.choose(open);
@@ -252,8 +260,8 @@ function buildTransaction(pool: Pool, rs: RuleSet, sat: Sat, decider: Decider): 
   const follow = (start: number[]): void => {
     while (start.length) {
       const p = start.pop()!;
-      for (const ri of rs.requiresOf.get(p) ?? []) {
-        for (const x of rs.rules[ri]!.lits) {
+      for (const rule of rs.requiresOf.get(p) ?? []) {
+        for (const x of rule.lits) {
           if (litNeg(x)) continue;
           const q = rs.varPkg[litVar(x)]!;
           if (inResult.has(q) && !required.has(q)) {
