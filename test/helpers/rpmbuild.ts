@@ -158,15 +158,22 @@ export function buildRepo(pkgs: FixturePackage[], dir: string, createrepoArgs: s
 /**
  * Runs dnf against repo folders only (no system repos, no network), into an empty installroot.
  * Returns dnf's exit status, stdout and stderr. `--assumeno` is how a test reads the transaction.
+ * A repo may also be given as a file:// or http:// URL (a test server on 127.0.0.1); `setopts` adds
+ * `--setopt=` options, `env` environment variables (TZ…).
  */
-export function runDnf(args: string[], repos: Record<string, string>, opts: { installroot?: string } = {}): { status: number; stdout: string; stderr: string } {
+export function runDnf(
+  args: string[],
+  repos: Record<string, string>,
+  opts: { installroot?: string; setopts?: string[]; env?: Record<string, string> } = {},
+): { status: number; stdout: string; stderr: string } {
   const root = opts.installroot ?? mkdtempSync(join(tmpdir(), 'xylem-dnfroot-'));
   const home = mkdtempSync(join(tmpdir(), 'xylem-dnfhome-'));
   writeFileSync(join(home, '.rpmmacros'), `%_dbpath ${join(root, 'var/lib/rpm')}\n`);
   const base = ['-y', `--installroot=${root}`, '--setopt=reposdir=/dev/null', '--setopt=cachedir=' + join(home, 'cache'), '--nogpgcheck', '--releasever=1', '--forcearch=x86_64'];
-  for (const [id, path] of Object.entries(repos)) base.push(`--repofrompath=${id},file://${path}`);
+  for (const [id, path] of Object.entries(repos)) base.push(`--repofrompath=${id},${/^(file|https?):\/\//.test(path) ? path : `file://${path}`}`);
+  if (opts.setopts) for (const o of opts.setopts) base.push(`--setopt=${o}`);
   try {
-    const stdout = execFileSync('dnf', [...base, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home, LC_ALL: 'C.UTF-8' } });
+    const stdout = execFileSync('dnf', [...base, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home, LC_ALL: 'C.UTF-8', ...opts.env } });
     return { status: 0, stdout, stderr: '' };
   } catch (e) {
     const err = e as { status: number; stdout: string; stderr: string };
