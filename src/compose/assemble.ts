@@ -6,8 +6,10 @@
 // group. The sandbox, rpmdb writer and SELinux labeller are injected (h-sandbox, h-rpmdb,
 // h-selinux provide them); without them the matching steps are reported as skipped.
 
-import type { FsHost } from '../host.ts';
 import type { GVVariant } from '../format/gvariant.ts';
+import type { Xattr } from '../format/objects.ts';
+import { loadPolicyFromDirectory, type SePolicy } from '../selinux/policy.ts';
+import { encodeFileCaps } from './fcaps.ts';
 import { checkout } from '../repo/checkout.ts';
 import { importDirectory, makeImportContext, writeCommit, type FileInfo } from '../repo/commit.ts';
 import { MutableTree } from '../repo/mutable-tree.ts';
@@ -41,20 +43,14 @@ export interface ScriptRunner {
   runPostprocess(root: string, script: Uint8Array, name: string): Promise<void>;
 }
 
-/** Writes the rpmdb for `packages` into `dbDir` (usr/share/rpm of the root). */
+/** Writes the rpmdb for `packages` (in transaction order) at usr/share/rpm of `root`. */
 export interface RpmdbWriter {
-  writeRpmdb(fs: FsHost, dbDir: string, packages: readonly ComposePackage[]): Promise<void>;
-}
-
-/** Labels every file of the root with the policy the root holds; resolves the count labelled. */
-export interface TreeLabeler {
-  labelTree(fs: FsHost, root: string): Promise<number>;
+  writeRpmdb(root: string, packages: readonly ComposePackage[]): Promise<void>;
 }
 
 export interface AssembleServices {
   scripts?: ScriptRunner;
   rpmdb?: RpmdbWriter;
-  labeler?: TreeLabeler;
   emit?: (e: ComposeEvent) => void;
 }
 
@@ -97,7 +93,7 @@ export async function assembleRoot(
   await rpmdbLinks(fs, root);
   if (services.rpmdb) {
     emit({ type: 'phase', phase: 'rpmdb', total: pkgs.length });
-    await services.rpmdb.writeRpmdb(fs, joinPath(root, 'usr/share/rpm'), pkgs);
+    await services.rpmdb.writeRpmdb(root, pkgs);
     await rpmdbLinks(fs, root);
   } else emit({ type: 'skipped', step: 'rpmdb', reason: 'no rpmdb writer available' });
   emit({ type: 'phase', phase: 'postprocess', total: 0 });
@@ -119,23 +115,26 @@ export async function assembleRoot(
   await mergePackageTmpfiles(fs, root);
   await rootfsSkeleton(fs, root, { tmpIsDir: tf.tmpIsDir });
   const kernel = await placeKernel(fs, root, tf.bootLocation, () => cache.createSha256());
-  if (tf.selinux) {
-    const policy = await fs.lstat(joinPath(root, 'usr/etc/selinux/config'));
-    if (!policy) emit({ type: 'skipped', step: 'selinux', reason: 'no SELinux policy in the tree' });
-    else if (!services.labeler) emit({ type: 'skipped', step: 'selinux', reason: 'no SELinux labeller available' });
-    else await services.labeler.labelTree(fs, root);
-  }
+  if (kernel && !kernel.initramfs) emit({ type: 'skipped', step: 'initramfs', reason: 'no initramfs in the tree (dracut is not run)' });
   return { kernel };
 }
 
-/** Owners the RPM headers give non-root files, by path in the committed tree ('/usr/…'). */
-export function headerOwners(packages: readonly ComposePackage[]): Map<string, { user: string; group: string; pkg: string }> {
-  const m = new Map<string, { user: string; group: string; pkg: string }>();
+/** What RPM headers say of a file beyond its content: non-root owners and file capabilities. */
+export interface HeaderOverride {
+  user: string;
+  group: string;
+  caps: string;
+  pkg: string;
+}
+
+/** Header overrides by path in the committed tree ('/usr/…'); later packages win, as their files do. */
+export function headerOverrides(packages: readonly ComposePackage[]): Map<string, HeaderOverride> {
+  const m = new Map<string, HeaderOverride>();
   for (const p of packages)
     for (const f of p.files()) {
-      if (f.ghost || (f.user === 'root' && f.group === 'root')) continue;
+      if (f.ghost || (f.user === 'root' && f.group === 'root' && !f.caps)) continue;
       const tr = translatePath(f.path, f.mode, f.user, f.group, f.linkto, p.pkg);
-      if (tr.kind === 'store') m.set(`/${tr.path}`, { user: f.user, group: f.group, pkg: p.pkg });
+      if (tr.kind === 'store') m.set(`/${tr.path}`, { user: f.user, group: f.group, caps: f.caps, pkg: p.pkg });
     }
   return m;
 }
@@ -146,15 +145,30 @@ export interface CommitRootOptions {
   metadata: Array<[string, GVVariant]>;
   timestamp: bigint;
   subject?: string;
+  /** Label with the tree's own SELinux policy (treefile `selinux`, default true). */
+  selinux: boolean;
+  emit?: (e: ComposeEvent) => void;
 }
 
 /** Commits the assembled root to `opts.ref` in `repo` with header owners applied. */
 export async function commitRoot(repo: Repo, root: string, packages: readonly ComposePackage[], opts: CommitRootOptions): Promise<string> {
-  const owners = headerOwners(packages);
+  const owners = headerOverrides(packages);
   const ids = await readIds(repo.fs, root);
+  const xattrHook = (path: string, mode: number, xattrs: Xattr[]): Xattr[] => {
+    const o = owners.get(path);
+    if (!o || !o.caps || (mode & 0o170000) !== 0o100000) return xattrs;
+    const rest = xattrs.filter((x) => x.name !== 'security.capability');
+    rest.push({ name: 'security.capability', value: encodeFileCaps(o.caps, `${o.pkg}: ${path}`) });
+    return rest.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  };
+  let sepolicy: SePolicy | undefined;
+  if (opts.selinux) {
+    sepolicy = (await loadPolicyFromDirectory(repo.fs, root)) ?? undefined;
+    if (!sepolicy) opts.emit?.({ type: 'skipped', step: 'selinux', reason: 'no SELinux policy in the tree' });
+  }
   const filter = (path: string, info: FileInfo): boolean => {
     const o = owners.get(path);
-    if (!o) return true;
+    if (!o || (o.user === 'root' && o.group === 'root')) return true;
     const uid = o.user === 'root' ? 0 : ids.uids.get(o.user);
     const gid = o.group === 'root' ? 0 : ids.gids.get(o.group);
     if (uid === undefined) throw new XylemError(`${o.pkg}: ${path}: user '${o.user}' is not in the tree's passwd`, 'ENOUSER');
@@ -166,7 +180,7 @@ export async function commitRoot(repo: Repo, root: string, packages: readonly Co
   const txn = new Transaction(repo);
   try {
     const tree = new MutableTree();
-    await importDirectory(makeImportContext(txn, { filter }), root, tree);
+    await importDirectory(makeImportContext(txn, { filter, xattrHook, ...(sepolicy ? { sepolicy } : {}) }), root, tree);
     const { checksum } = await writeCommit(txn, tree, {
       branch: opts.ref,
       parent: opts.parent,

@@ -238,7 +238,7 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
     }
     md.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const timestamp = opts.timestamp ?? BigInt(Math.floor(Date.now() / 1000));
-    const commit = await commitRoot(repo, opts.workdir, cached.map((c) => c.pkg), { ref: plan.ref, parent: plan.parent, metadata: canonicalMetadata(md), timestamp });
+    const commit = await commitRoot(repo, opts.workdir, cached.map((c) => c.pkg), { ref: plan.ref, parent: plan.parent, metadata: canonicalMetadata(md), timestamp, selinux: tf.selinux, emit });
     emit({ type: 'committed', ref: plan.ref, checksum: commit, version: plan.version });
     return { commit, imported };
   } finally {

@@ -124,15 +124,3 @@ export function diffSummary(d: PackageDiff): string {
   if (d.added.length) parts.push(`${d.added.length} added`);
   return parts.join(', ');
 }
-
-/**
- * The rpmdb version: `<count>:<sha256 hex over the sorted ENVRA strings>`, each ENVRA being
- * `epoch:name-version-release.arch` (epoch 0 when unset). `sha256` is the host's hash function.
- */
-export function rpmdbVersion(pkgs: readonly Nevra[], sha256: (data: Uint8Array) => Uint8Array): string {
-  const envras = pkgs.map((p) => `${p.epoch ?? 0}:${p.name}-${p.version}-${p.release}.${p.arch}`).sort(strcmp);
-  const digest = sha256(new TextEncoder().encode(envras.join('')));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return `${pkgs.length}:${hex}`;
-}

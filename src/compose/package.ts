@@ -41,6 +41,16 @@ export interface ComposeScript {
   flags?: number;
 }
 
+/** A trigger as src/rpm reads it (conditions are package deps, or path prefixes for file triggers). */
+export interface ComposeTrigger {
+  kind: 'triggerprein' | 'triggerin' | 'triggerun' | 'triggerpostun';
+  conditions: Array<{ name: string; flags: number; version: string }>;
+  body: string;
+  prog: string[];
+  flags: number;
+  priority?: number;
+}
+
 /** A package compose can import, assemble and register in the rpmdb. */
 export interface ComposePackage {
   readonly nevra: Nevra;
@@ -54,4 +64,7 @@ export interface ComposePackage {
   files(): ComposeFile[];
   entries(): AsyncIterable<ComposeEntry>;
   scripts?(): ComposeScript[];
+  triggers?(): ComposeTrigger[];
+  fileTriggers?(): ComposeTrigger[];
+  transFileTriggers?(): ComposeTrigger[];
 }

@@ -65,3 +65,30 @@ export const FILESYSTEM: FixturePackage = {
     { path: '/usr/lib/systemd/system/multi-user.target', content: '[Unit]\n' },
   ],
 };
+
+/** A shell for scripts: Debian's static busybox with a few applet links, and /bin → usr/bin. */
+export const BASESH = (busybox: string): FixturePackage => ({
+  name: 'basesh',
+  version: '1.35',
+  release: '1',
+  arch: 'x86_64',
+  provides: ['/bin/sh'],
+  files: [
+    { path: '/usr/bin/busybox', from: busybox, mode: 0o755 },
+    ...['sh', 'echo', 'cat', 'mkdir', 'touch', 'ls', 'true'].map((a) => ({ path: `/usr/bin/${a}`, type: 'symlink' as const, target: 'busybox' })),
+    { path: '/bin', type: 'symlink', target: 'usr/bin' },
+    { path: '/etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\n' },
+    { path: '/etc/group', content: 'root:x:0:\n' },
+  ],
+});
+
+/** appb with scripts: %pre, %post (writes a marker), %posttrans (writes to /var, which rpm-ostree turns into tmpfiles). */
+export const APPB_SCRIPTS: FixturePackage = {
+  ...APPB,
+  requires: [...(APPB.requires ?? []), '/bin/sh'],
+  scripts: {
+    pre: 'echo "appb pre: arg=$1"',
+    post: 'echo "appb post: arg=$1"\nmkdir -p /usr/share/appb\necho "post ran with $1" > /usr/share/appb/post-marker',
+    posttrans: 'echo "appb posttrans"\ntouch /usr/share/appb/posttrans-marker',
+  },
+};

@@ -28,6 +28,8 @@ export function hasCommand(cmd: string): boolean {
 export interface FixtureFile {
   path: string;
   type?: 'file' | 'dir' | 'symlink' | 'hardlink';
+  /** A host file whose bytes a regular file gets (instead of `content`), e.g. a static busybox. */
+  from?: string;
   content?: string;
   target?: string;
   mode?: number;
@@ -95,6 +97,7 @@ export function specFor(pkg: FixturePackage): string {
     if (f.type === 'dir') lines.push(`mkdir -p '${p}'`);
     else if (f.type === 'symlink') lines.push(`ln -s '${f.target}' '${p}'`);
     else if (f.type === 'hardlink') lines.push(`ln '%{buildroot}${f.target}' '${p}'`);
+    else if (f.from) lines.push(`cp '${f.from}' '${p}'`);
     else {
       const b64 = Buffer.from(f.content ?? '').toString('base64');
       lines.push(`echo '${b64}' | base64 -d > '${p}'`);
