@@ -229,7 +229,7 @@ function printAvailableUpdate(e: Env, c: UpdateCheck, preview: boolean): void {
 
 const verbs: Record<string, Verb> = {
   db: { specs: DB_SPECS, params: 'diff|list|version [OPTION…] REV…', run: (e) => runDb(e) },
-  compose: { specs: COMPOSE_SPECS, params: 'tree [OPTION…] TREEFILE', run: (e) => runCompose(e) },
+  compose: { specs: COMPOSE_SPECS, params: 'tree [OPTION…] TREEFILE', run: (e) => runCompose({ ...e, cwd: process.cwd() }) },
   status: {
     specs: [
       { name: 'verbose', short: 'v', kind: 'flag', description: 'Print more' },
