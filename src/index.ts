@@ -62,6 +62,11 @@ export type { AuditOptions, AuditReport, AuditProgress } from './audit/index.ts'
 export { parseRpm, openRpm, RpmPackage, RpmError } from './rpm/index.ts';
 export type { RpmPackageInfo, RpmFile, PayloadEntry, Nevra, Dependency, PackageDependencies } from './rpm/index.ts';
 
+// ---- composing trees from RPMs (rpm-ostree compose tree, db diff) ------------------------------
+/** Treefile → resolved packages → plan (inspectable) → package cache, assembly, commit. */
+export { loadTreefile, planCompose, executeCompose, rpmmdResolver, composeServices, dbDiff } from './compose/index.ts';
+export type { Treefile, ComposePlan, ComposeEvent, PackageResolver } from './compose/index.ts';
+
 // ---- formats and small helpers -----------------------------------------------------------------
 export { KeyFile } from './format/keyfile.ts';
 export { ObjectType } from './format/objects.ts';
