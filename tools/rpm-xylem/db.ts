@@ -9,9 +9,9 @@ import { Repo } from '../../src/repo/repo.ts';
 import { dbDiff, dbList, commitPackages } from '../../src/compose/db.ts';
 import { renderDiffBlock, renderDiffHeader, renderDiffJson, renderDiffLines } from '../../src/compose/dbdiff.ts';
 import { rpmdbVersion } from '../../src/rpmdb/pkglist.ts';
+import { commitChangelogs, renderDiffBlockWithChangelogs } from '../../src/compose/changelogs.ts';
 import { formatNevra } from '../../src/rpm/types.ts';
 import { joinPath } from '../../src/util/path.ts';
-import { XylemError } from '../../src/util/errors.ts';
 
 export interface SubEnv {
   host: Host;
@@ -50,8 +50,13 @@ export async function runDb(e: SubEnv): Promise<number> {
       if (args.length !== 2) throw new UsageError('db diff needs FROM and TO commits (no booted deployment is consulted)');
       const format = e.p.value('format') ?? 'block';
       if (!['block', 'diff', 'json'].includes(format)) throw new UsageError(`Format argument is invalid, pick one of: diff, json, block`);
-      if (e.p.flag('changelogs')) throw new XylemError('--changelogs needs the rpmdb reader (src/rpmdb), not available in this build', 'ENOTSUP');
       const r = await dbDiff(repo, args[0]!, args[1]!);
+      if (e.p.flag('changelogs')) {
+        if (format !== 'block') throw new UsageError('--changelogs is only supported with the block format');
+        const [a, b] = await Promise.all([commitChangelogs(e.host, repo, r.from.checksum), commitChangelogs(e.host, repo, r.to.checksum)]);
+        e.out(renderDiffHeader(args[0]!, r.from.checksum, args[1]!, r.to.checksum) + renderDiffBlockWithChangelogs(r.diff, a, b));
+        return 0;
+      }
       if (format === 'json') e.out(renderDiffJson(r.from.checksum, r.to.checksum, r.diff));
       else if (format === 'diff') e.out(renderDiffHeader(args[0]!, r.from.checksum, args[1]!, r.to.checksum) + renderDiffLines(r.diff));
       else e.out(renderDiffHeader(args[0]!, r.from.checksum, args[1]!, r.to.checksum) + renderDiffBlock(r.diff));
