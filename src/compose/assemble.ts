@@ -19,6 +19,8 @@ import { XylemError } from '../util/errors.ts';
 import { joinPath } from '../util/path.ts';
 import type { ComposePackage } from './package.ts';
 import {
+  checkRealDirs,
+  POSTPROCESS_DIRS,
   enableUnits,
   mergePackageTmpfiles,
   moveEtc,
@@ -84,6 +86,7 @@ export async function assembleRoot(
   const userMode = cache.mode !== 'bare';
   emit({ type: 'phase', phase: 'checkout', total: packages.length });
   for (const { commit } of packages) await checkout(cache, commit, root, { userMode, overwrite: 'union-files' });
+  await checkRealDirs(fs, root, POSTPROCESS_DIRS);
   const pkgs = packages.map((p) => p.pkg);
   if (pkgs.some(hasScripts)) {
     if (!services.scripts) throw new XylemError('The packages have scripts, and no script sandbox is available (Host.sandbox)', 'ENOSANDBOX');
@@ -108,6 +111,7 @@ export async function assembleRoot(
     if (!services.scripts) throw new XylemError('The treefile has postprocess scripts, and no script sandbox is available (Host.sandbox)', 'ENOSANDBOX');
     for (const [name, body] of scripts) await services.scripts.runPostprocess(root, body, name);
     await moveEtc(fs, root);
+    await checkRealDirs(fs, root, POSTPROCESS_DIRS);
   }
   await nsswitchAltfiles(fs, root);
   await splitPasswd(fs, root, tf.etcGroupMembers);

@@ -8,12 +8,75 @@
 import type { FsHost } from '../host.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { XylemError } from '../util/errors.ts';
-import { joinPath } from '../util/path.ts';
-import { readFileOptional } from '../util/read-optional.ts';
+import { dirname, joinPath } from '../util/path.ts';
+import { normalizePath } from './treefile.ts';
 import { tmpfilesQuote } from './translate.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/**
+ * A tree file's bytes, or null when absent. Never follows a symlink: the tree comes from packages,
+ * and a link pointing at a host file (/etc/shadow) must not pull host data into the commit.
+ */
+export async function readRegular(fs: FsHost, p: string): Promise<Uint8Array | null> {
+  const st = await fs.lstat(p);
+  if (!st) return null;
+  if (st.kind !== 'file') throw new XylemError(`${p}: expected a regular file in the tree, found a ${st.kind}`, 'EUNSAFEPATH');
+  return fs.readFile(p);
+}
+
+/**
+ * The regular file `rel` (relative to `root`) names, following symlinks the way they resolve once
+ * the tree is booted — inside the root, with /etc meaning usr/etc — and never out of it; null when
+ * absent. authselect makes /etc/nsswitch.conf such a link.
+ */
+export async function resolveInRoot(fs: FsHost, root: string, rel: string): Promise<string | null> {
+  let cur = normalizePath(rel);
+  for (let hop = 0; hop < 16; hop++) {
+    if (cur === '.' || cur.startsWith('..') || cur.startsWith('/')) throw new XylemError(`/${rel}: resolves outside the tree`, 'EUNSAFEPATH');
+    await checkRealDirs(fs, root, [dirname(cur)]);
+    const full = joinPath(root, cur);
+    const st = await fs.lstat(full);
+    if (!st) return null;
+    if (st.kind === 'file') return full;
+    if (st.kind !== 'symlink') throw new XylemError(`/${cur}: expected a regular file in the tree, found a ${st.kind}`, 'EUNSAFEPATH');
+    const target = await fs.readlink(full);
+    let next = normalizePath(target.startsWith('/') ? target.slice(1) : joinPath(dirname(cur), target));
+    if (next === 'etc' || next.startsWith('etc/')) next = `usr/${next}`;
+    cur = next;
+  }
+  throw new XylemError(`/${rel}: too many levels of symbolic links`, 'ELOOP');
+}
+
+/**
+ * Refuses a tree whose well-known directories are symlinks or files: postprocessing writes under
+ * them, and a link planted by a package (usr/etc → /etc) would make it write on the host.
+ */
+export async function checkRealDirs(fs: FsHost, root: string, rels: readonly string[]): Promise<void> {
+  for (const rel of rels) {
+    let p = root;
+    for (const c of rel.split('/')) {
+      p = joinPath(p, c);
+      const st = await fs.lstat(p);
+      if (!st) break;
+      if (st.kind !== 'dir') throw new XylemError(`/${rel}: ${p.slice(root.length)} is a ${st.kind} in the assembled tree, not a directory`, 'EUNSAFEPATH');
+    }
+  }
+}
+
+/** The directories postprocessing writes under. */
+export const POSTPROCESS_DIRS = [
+  'usr/etc/systemd/system',
+  'usr/lib/tmpfiles.d',
+  'usr/lib/rpm-ostree/tmpfiles.d',
+  'usr/lib/modules',
+  'usr/lib/ostree-boot',
+  'usr/lib/rpm/macros.d',
+  'usr/lib/sysimage',
+  'usr/share/rpm',
+  'var/lib',
+];
 
 async function exists(fs: FsHost, p: string): Promise<boolean> {
   return (await fs.lstat(p)) !== null;
@@ -94,8 +157,9 @@ export function addAltfiles(nsswitch: string): string {
 }
 
 export async function nsswitchAltfiles(fs: FsHost, root: string): Promise<void> {
-  const p = joinPath(root, 'usr/etc/nsswitch.conf');
-  const data = await readFileOptional(fs, p);
+  const p = await resolveInRoot(fs, root, 'usr/etc/nsswitch.conf');
+  if (!p) return;
+  const data = await readRegular(fs, p);
   if (!data) return;
   const before = dec.decode(data);
   const after = addAltfiles(before);
@@ -112,7 +176,7 @@ export async function splitPasswd(fs: FsHost, root: string, etcGroupMembers: rea
     ['group', (f: string[]) => f[2] === '0' || etcGroupMembers.includes(f[0]!)],
   ] as const) {
     const p = joinPath(root, 'usr/etc', file);
-    const data = await readFileOptional(fs, p);
+    const data = await readRegular(fs, p);
     if (!data) continue;
     const lines = dec.decode(data).split('\n').filter((l) => l.trim() !== '');
     const etc: string[] = [];
@@ -141,7 +205,7 @@ export async function readIds(fs: FsHost, root: string): Promise<{ users: Map<nu
       ['passwd', users, uids],
       ['group', groups, gids],
     ] as const) {
-      const data = await readFileOptional(fs, joinPath(root, dir, file));
+      const data = await readRegular(fs, joinPath(root, dir, file));
       if (!data) continue;
       for (const l of dec.decode(data).split('\n')) {
         const f = l.split(':');
@@ -208,7 +272,9 @@ export async function mergePackageTmpfiles(fs: FsHost, root: string): Promise<nu
   if (await exists(fs, sysDir))
     for (const e of await fs.readdir(sysDir)) {
       if (!e.name.endsWith('.conf') || e.name === 'rpm-ostree-autovar.conf') continue;
-      const data = await readFileOptional(fs, joinPath(sysDir, e.name));
+      // Only regular files: a link here (a mask to /dev/null) declares nothing.
+      if ((await fs.lstat(joinPath(sysDir, e.name)))?.kind !== 'file') continue;
+      const data = await readRegular(fs, joinPath(sysDir, e.name));
       if (!data) continue;
       for (const l of dec.decode(data).split('\n')) {
         const p = tmpfilesPath(l);
@@ -218,7 +284,9 @@ export async function mergePackageTmpfiles(fs: FsHost, root: string): Promise<nu
   const byPath = new Map<string, string>();
   const names = (await fs.readdir(snippets)).map((e) => e.name).filter((n) => n.endsWith('.conf')).sort();
   for (const n of names) {
-    for (const l of dec.decode(await fs.readFile(joinPath(snippets, n))).split('\n')) {
+    const data = await readRegular(fs, joinPath(snippets, n));
+    if (!data) continue;
+    for (const l of dec.decode(data).split('\n')) {
       const p = tmpfilesPath(l);
       if (p && !declared.has(p) && !byPath.has(p)) byPath.set(p, l.trim());
     }
@@ -295,7 +363,7 @@ export async function placeKernel(
       await fs.mkdir(modDir, { recursive: true, mode: 0o755 });
       if (!(await exists(fs, joinPath(modDir, 'vmlinuz')))) await fs.rename(joinPath(bootDir, e.name), joinPath(modDir, 'vmlinuz'));
       const initrd = joinPath(bootDir, `initramfs-${kver}.img`);
-      if ((await exists(fs, initrd)) && !(await exists(fs, joinPath(modDir, 'initramfs.img')))) await fs.rename(initrd, joinPath(modDir, 'initramfs.img'));
+      if ((await fs.lstat(initrd))?.kind === 'file' && !(await exists(fs, joinPath(modDir, 'initramfs.img')))) await fs.rename(initrd, joinPath(modDir, 'initramfs.img'));
     }
   }
   const modules = joinPath(root, 'usr/lib/modules');
@@ -307,7 +375,7 @@ export async function placeKernel(
   const kver = kvers[0]!;
   const vmlinuz = joinPath(modules, kver, 'vmlinuz');
   const initramfsPath = joinPath(modules, kver, 'initramfs.img');
-  const initramfs = (await exists(fs, initramfsPath)) ? initramfsPath : null;
+  const initramfs = (await fs.lstat(initramfsPath))?.kind === 'file' ? initramfsPath : null;
   if (bootLocation === 'new') {
     const h = sha256();
     h.update(await fs.readFile(vmlinuz));
