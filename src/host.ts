@@ -213,15 +213,6 @@ export interface LockHost {
   describeHolders?(path: string): Promise<string[]>;
 }
 
-/**
- * WebAssembly modules that npm dependencies ship as separate files, handed to the engine by the
- * runtime (src/ cannot read node_modules itself). Optional; each member is optional too.
- */
-export interface WasmSources {
-  /** sql.js's `dist/sql-wasm.wasm` (SQLite), as bytes or a compiled module: used to read and write rpmdb.sqlite. */
-  sqlJs?(): Promise<Uint8Array | WebAssembly.Module>;
-}
-
 /** A host directory made visible inside a sandbox (see SandboxHost). */
 export interface SandboxBind {
   /** Host path (absolute). */
@@ -284,6 +275,28 @@ export interface SandboxHost {
   /** Short name of the mechanism ("bwrap"). */
   readonly name: string;
   run(req: SandboxRequest): Promise<SandboxResult>;
+  /**
+   * Optional: sets a root up once (the copy-up mounts) for several runs with the same root and
+   * mutability, saving that cost per run. While a session is open, the root must be changed only
+   * through its runs (a change made beside it may be seen late); close() releases it.
+   */
+  open?(root: string, mutability: SandboxRequest['mutability']): Promise<SandboxSession>;
+}
+
+/** Several sandboxed runs sharing one set-up of a root (see SandboxHost.open). */
+export interface SandboxSession {
+  /** As SandboxHost.run; `root` and `mutability` must be the session's. */
+  run(req: SandboxRequest): Promise<SandboxResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * WebAssembly modules that npm dependencies ship as separate files, handed to the engine by the
+ * runtime (src/ cannot read node_modules itself). Optional; each member is optional too.
+ */
+export interface WasmSources {
+  /** sql.js's `dist/sql-wasm.wasm` (SQLite), as bytes or a compiled module: used to read and write rpmdb.sqlite. */
+  sqlJs?(): Promise<Uint8Array | WebAssembly.Module>;
 }
 
 /** Everything the engine may use. Only `fs` is required. */
@@ -308,8 +321,8 @@ export interface Host {
   concurrency?: number;
   /** Inter-process file locks (repo and sysroot locks); without it the engine does not lock. */
   locks?: LockHost;
-  /** WASM modules of dependencies (SQLite for the rpmdb); without it rpmdb reads/writes fail with ENOSYS. */
-  wasm?: WasmSources;
   /** Runs programs confined inside a root being built (RPM scriptlets); without it scripts are refused. */
   sandbox?: SandboxHost;
+  /** WASM modules of dependencies (SQLite for the rpmdb); without it rpmdb reads/writes fail with ENOSYS. */
+  wasm?: WasmSources;
 }

@@ -11,8 +11,8 @@ import { nodeHashProvider } from './hash.ts';
 import { nodeDeflateProvider } from './deflate.ts';
 import type { XattrLoad } from './xattr-napi.ts';
 import { createPosixLocks } from './locks.ts';
-import { posixWasmSources } from './wasm.ts';
 import { createBwrapSandbox } from './sandbox.ts';
+import { posixWasmSources } from './wasm.ts';
 
 export type RuntimeName = 'node' | 'bun' | 'deno';
 
@@ -68,8 +68,8 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fs
     env,
     now: Date.now,
     locks: createPosixLocks(env),
-    wasm: posixWasmSources(),
     sandbox: createBwrapSandbox(env),
+    wasm: posixWasmSources(),
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };

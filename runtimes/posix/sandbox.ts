@@ -11,7 +11,7 @@
 import type * as ChildProcess from 'node:child_process';
 import type * as Fs from 'node:fs';
 import type * as Os from 'node:os';
-import type { SandboxBind, SandboxHost, SandboxRequest, SandboxResult } from '../../src/host.ts';
+import type { SandboxBind, SandboxHost, SandboxRequest, SandboxResult, SandboxSession } from '../../src/host.ts';
 import { lazyBuiltin } from './builtin.ts';
 
 const childProcess = lazyBuiltin<typeof ChildProcess>('node:child_process');
@@ -204,52 +204,118 @@ async function pumpStdin(stdin: NodeJS.WritableStream, data: Uint8Array | AsyncI
   }
 }
 
+interface Tools {
+  bwrap: string;
+  rofiles: string | null;
+  fusermount: string | null;
+  isRoot: boolean;
+}
+
+/** Per-root set-up shared by runs: a scratch dir and the copy-up mounts of /usr, /etc, …. */
+interface Prepared {
+  root: string;
+  mutability: SandboxRequest['mutability'];
+  work: string;
+  emptyDir: string;
+  mounts: Mounts;
+  sources: { usr: string | null; etc: string | null; dirs: Record<string, string> };
+}
+
+function findTools(hostEnv: Record<string, string | undefined>, mutability: SandboxRequest['mutability']): Tools {
+  const bwrap = findProgram('bwrap', hostEnv.PATH);
+  if (!bwrap) throw new SandboxError('sandbox: bwrap (bubblewrap) not found', 'ENOSYS');
+  const rofiles = mutability === 'copyup' ? findProgram('rofiles-fuse', hostEnv.PATH) : null;
+  if (mutability === 'copyup' && !rofiles) throw new SandboxError('sandbox: rofiles-fuse (ostree) not found; needed to protect hardlinked files', 'ENOSYS');
+  const fusermount = findProgram('fusermount', hostEnv.PATH) ?? findProgram('fusermount3', hostEnv.PATH);
+  return { bwrap, rofiles, fusermount, isRoot: typeof process.getuid === 'function' && process.getuid() === 0 };
+}
+
+async function prepare(root: string, mutability: SandboxRequest['mutability'], tools: Tools): Promise<Prepared> {
+  if (lstatKind(root) !== 'dir') throw new SandboxError(`sandbox: root ${root} is not a directory`, 'ENOTDIR');
+  const work = fs().mkdtempSync(`${os().tmpdir()}/xylem-sandbox-`);
+  const p: Prepared = { root, mutability, work, emptyDir: `${work}/empty`, mounts: { dirs: [] }, sources: { usr: null, etc: null, dirs: {} } };
+  try {
+    fs().mkdirSync(p.emptyDir, { mode: 0o755 });
+    for (const name of ['usr', 'etc', ...USR_LINKS]) {
+      if (lstatKind(`${root}/${name}`) !== 'dir') continue;
+      const src = mutability === 'copyup' && tools.rofiles ? await mountCopyup(tools.rofiles, root, name, work, p.mounts) : `${root}/${name}`;
+      if (name === 'usr') p.sources.usr = src;
+      else if (name === 'etc') p.sources.etc = src;
+      else p.sources.dirs[name] = src;
+    }
+  } catch (e) {
+    await release(p, tools);
+    throw e;
+  }
+  return p;
+}
+
+async function release(p: Prepared, tools: Tools): Promise<void> {
+  await unmountAll(tools.fusermount, p.mounts);
+  fs().rmSync(p.work, { recursive: true, force: true });
+}
+
+async function runPrepared(p: Prepared, req: SandboxRequest, tools: Tools): Promise<SandboxResult> {
+  prepareRoot(req);
+  const fds: number[] = [];
+  try {
+    const devnull = fs().openSync('/dev/null', 'r');
+    fds.push(devnull);
+    let scriptFd: number | 'ignore' = 'ignore';
+    if (req.script) {
+      const path = `${p.work}/script-${process.hrtime.bigint()}`;
+      fs().writeFileSync(path, req.script, { mode: 0o400 });
+      scriptFd = fs().openSync(path, 'r');
+      fds.push(scriptFd);
+      fs().unlinkSync(path);
+    }
+    const args = bwrapArgs(req, p.sources, p.emptyDir, tools.isRoot);
+    return await spawnConfined(tools.bwrap, [...args, '--', ...req.argv], req, devnull, scriptFd);
+  } finally {
+    for (const fd of fds) fs().closeSync(fd);
+  }
+}
+
 /** Creates the bwrap sandbox. `hostEnv` is the caller's environment (only PATH is read, to find tools). */
 export function createBwrapSandbox(hostEnv: Record<string, string | undefined> = {}): SandboxHost {
   return {
     name: 'bwrap',
     async run(req: SandboxRequest): Promise<SandboxResult> {
       validate(req);
-      if (lstatKind(req.root) !== 'dir') throw new SandboxError(`sandbox: root ${req.root} is not a directory`, 'ENOTDIR');
-      const bwrap = findProgram('bwrap', hostEnv.PATH);
-      if (!bwrap) throw new SandboxError('sandbox: bwrap (bubblewrap) not found', 'ENOSYS');
-      const rofiles = req.mutability === 'copyup' ? findProgram('rofiles-fuse', hostEnv.PATH) : null;
-      if (req.mutability === 'copyup' && !rofiles) throw new SandboxError('sandbox: rofiles-fuse (ostree) not found; needed to protect hardlinked files', 'ENOSYS');
-      const fusermount = findProgram('fusermount', hostEnv.PATH) ?? findProgram('fusermount3', hostEnv.PATH);
-      const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
-      prepareRoot(req);
-      const work = fs().mkdtempSync(`${os().tmpdir()}/xylem-sandbox-`);
-      const mounts: Mounts = { dirs: [] };
-      const fds: number[] = [];
+      const tools = findTools(hostEnv, req.mutability);
+      const p = await prepare(req.root, req.mutability, tools);
       try {
-        const emptyDir = `${work}/empty`;
-        fs().mkdirSync(emptyDir, { mode: 0o755 });
-        const sources = { usr: null as string | null, etc: null as string | null, dirs: {} as Record<string, string> };
-        for (const name of ['usr', 'etc', ...USR_LINKS]) {
-          if (lstatKind(`${req.root}/${name}`) !== 'dir') continue;
-          const src = rofiles ? await mountCopyup(rofiles, req.root, name, work, mounts) : `${req.root}/${name}`;
-          if (name === 'usr') sources.usr = src;
-          else if (name === 'etc') sources.etc = src;
-          else sources.dirs[name] = src;
-        }
-        const devnull = fs().openSync('/dev/null', 'r');
-        fds.push(devnull);
-        let scriptFd: number | 'ignore' = 'ignore';
-        if (req.script) {
-          const p = `${work}/script`;
-          fs().writeFileSync(p, req.script, { mode: 0o400 });
-          scriptFd = fs().openSync(p, 'r');
-          fds.push(scriptFd);
-          fs().unlinkSync(p);
-        }
-        const args = bwrapArgs(req, sources, emptyDir, isRoot);
-        return await spawnConfined(bwrap, [...args, '--', ...req.argv], req, devnull, scriptFd);
+        return await runPrepared(p, req, tools);
       } finally {
-        for (const fd of fds) fs().closeSync(fd);
-        await unmountAll(fusermount, mounts);
-        fs().rmSync(work, { recursive: true, force: true });
+        await release(p, tools);
       }
+    },
+    async open(root: string, mutability: SandboxRequest['mutability']): Promise<SandboxSession> {
+      if (typeof root !== 'string' || !root.startsWith('/')) throw new SandboxError('sandbox: root must be an absolute path', 'EINVAL');
+      if (mutability !== 'copyup' && mutability !== 'readonly') throw new SandboxError("sandbox: mutability must be 'copyup' or 'readonly'", 'EINVAL');
+      const tools = findTools(hostEnv, mutability);
+      const p = await prepare(root, mutability, tools);
+      let closed = false;
+      let running = 0;
+      return {
+        async run(req: SandboxRequest): Promise<SandboxResult> {
+          if (closed) throw new SandboxError('sandbox: session is closed', 'EINVAL');
+          validate(req);
+          if (req.root !== root || req.mutability !== mutability) throw new SandboxError('sandbox: a session runs requests for its own root and mutability only', 'EINVAL');
+          running++;
+          try {
+            return await runPrepared(p, req, tools);
+          } finally {
+            running--;
+          }
+        },
+        async close(): Promise<void> {
+          if (closed) return;
+          closed = true;
+          if (running > 0) throw new SandboxError('sandbox: close() while a run is in progress', 'EBUSY');
+          await release(p, tools);
+        },
+      };
     },
   };
 }
@@ -291,9 +357,19 @@ function spawnConfined(bwrap: string, args: string[], req: SandboxRequest, devnu
       clearTimeout(timer);
       reject(e);
     });
-    void pumpStdin(child.stdin!, req.stdin).catch(() => undefined);
+    // A failing stdin source (e.g. a file-trigger walk) must fail the run, not truncate its input.
+    let stdinError: unknown = null;
+    void pumpStdin(child.stdin!, req.stdin).catch((e) => {
+      stdinError = e;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (stdinError) return reject(stdinError);
       const out = Buffer.concat(chunks);
       resolve({
         exitCode: code,

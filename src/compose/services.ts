@@ -1,56 +1,31 @@
 // The services compose plugs in from the other package-half modules: the scriptlet runner of
 // src/compose/scripts (bubblewrap through Host.sandbox) and the rpmdb writer of src/rpmdb (SQLite
-// through Host.wasm), adapted to the assembly's seams (assemble.ts). The adapter maps src/rpm's
-// script and trigger views onto the runner's ScriptPackage.
+// through Host.wasm), adapted to the assembly's seams (assemble.ts); src/rpm's script and trigger
+// views become the runner's ScriptPackage through its scriptPackageFromHeader.
 
 import type { Host } from '../host.ts';
 import { writeTreeRpmdbFromPackages } from '../rpmdb/index.ts';
-import { runScripts, scriptEnvironment } from './scripts/index.ts';
-import type { RpmFileTrigger, RpmScript, RpmTrigger, ScriptKind, ScriptPackage } from './scripts/index.ts';
+import { runScripts, scriptEnvironment, scriptPackageFromHeader } from './scripts/index.ts';
+import type { ScriptPackage } from './scripts/index.ts';
+import { formatEvr } from '../rpm/types.ts';
 import { XylemError } from '../util/errors.ts';
 import type { AssembleServices, RpmdbWriter, ScriptRunner } from './assemble.ts';
 import type { ComposeEvent } from './events.ts';
 import type { ComposePackage, ComposeScript, ComposeTrigger } from './package.ts';
 
-const KIND: Record<string, ScriptKind> = {
-  pretrans: 'pretrans',
-  pre: 'prein',
-  post: 'post',
-  preun: 'preun',
-  postun: 'postun',
-  posttrans: 'posttrans',
-  verify: 'verifyscript',
-  preuntrans: 'preuntrans',
-  postuntrans: 'postuntrans',
-};
-
-function script(s: { body: string; prog: string[]; flags?: number }): RpmScript {
-  return { interpreter: s.prog, body: s.body, flags: s.flags ?? 0 };
-}
-
-function trigKind(k: ComposeTrigger['kind']): 'prein' | 'in' | 'un' | 'postun' {
-  return k === 'triggerprein' ? 'prein' : k === 'triggerin' ? 'in' : k === 'triggerun' ? 'un' : 'postun';
-}
-
 /** src/rpm's view of a package as the script runner wants it (every package a fresh install). */
 export function toScriptPackage(p: ComposePackage): ScriptPackage {
-  const scripts: Partial<Record<ScriptKind, RpmScript>> = {};
-  for (const s of (p.scripts?.() ?? []) as ComposeScript[]) {
-    const k = KIND[s.kind];
-    if (k) scripts[k] = script(s);
-  }
-  const triggers: RpmTrigger[] = (p.triggers?.() ?? []).map((t) => ({ kind: trigKind(t.kind), conditions: t.conditions, script: script(t) }));
-  const fileTriggers: RpmFileTrigger[] = [];
-  for (const [scope, list] of [
-    ['file', p.fileTriggers?.() ?? []],
-    ['transfile', p.transFileTriggers?.() ?? []],
-  ] as const)
-    for (const t of list) {
-      const kind = trigKind(t.kind);
-      if (kind === 'prein') continue;
-      fileTriggers.push({ scope, kind, priority: t.priority ?? 1000000, prefixes: t.conditions.map((c) => c.name), script: script(t) });
-    }
-  return { name: p.nevra.name, release: p.nevra.release, action: 'install', scripts, triggers, fileTriggers };
+  const flags = (l: ComposeScript[] | ComposeTrigger[]) => l.map((x) => ({ ...x, flags: x.flags ?? 0 }));
+  return scriptPackageFromHeader({
+    name: p.nevra.name,
+    release: p.nevra.release,
+    evr: formatEvr(p.nevra),
+    action: 'install',
+    scripts: flags(p.scripts?.() ?? []) as Array<ComposeScript & { flags: number }>,
+    triggers: flags(p.triggers?.() ?? []) as ComposeTrigger[],
+    fileTriggers: flags(p.fileTriggers?.() ?? []) as ComposeTrigger[],
+    transFileTriggers: flags(p.transFileTriggers?.() ?? []) as ComposeTrigger[],
+  });
 }
 
 const POSTPROCESS_TIMEOUT_MS = 30 * 60 * 1000;

@@ -46,6 +46,11 @@ export interface DecompressOptions {
   maxOutput: number;
   /** The file name (its extension is a hint when the magic says nothing). */
   name?: string;
+  /**
+   * Check gzip's CRC-32 (default true). A caller that verifies a cryptographic checksum of the
+   * output anyway may skip it; the trailer's size is always checked.
+   */
+  gzipCrc?: boolean;
 }
 
 /**
@@ -101,7 +106,7 @@ export async function* decompressStream(input: AsyncIterable<Uint8Array>, opts: 
       for await (const c of rest) yield cap.take(c);
       return;
     case 'gz':
-      yield* gunzip(rest, cap, opts.what);
+      yield* gunzip(rest, cap, opts.what, opts.gzipCrc ?? true);
       return;
     case 'xz':
       yield* unxz(rest, cap, opts.what);
@@ -149,7 +154,7 @@ function corrupt(what: string, kind: string, e: unknown): XylemError {
 
 let fflateMod: Promise<typeof import('fflate')> | null = null;
 
-async function* gunzip(input: AsyncIterable<Uint8Array>, cap: OutputCap, what: string): AsyncGenerator<Uint8Array> {
+async function* gunzip(input: AsyncIterable<Uint8Array>, cap: OutputCap, what: string, checkCrc: boolean): AsyncGenerator<Uint8Array> {
   const { Gunzip } = await (fflateMod ??= import('fflate'));
   const out: Uint8Array[] = [];
   let members = 1;
@@ -161,7 +166,7 @@ async function* gunzip(input: AsyncIterable<Uint8Array>, cap: OutputCap, what: s
     if (chunk.length === 0) return;
     out.push(cap.take(chunk));
     if (members === 1) {
-      crc = crc32(chunk, crc);
+      if (checkCrc) crc = crc32(chunk, crc);
       size = (size + chunk.length) >>> 0;
     }
   });
@@ -197,7 +202,7 @@ async function* gunzip(input: AsyncIterable<Uint8Array>, cap: OutputCap, what: s
   if (members === 1) {
     if (tailLen < 8) throw new XylemError(`${what}: invalid gzip data (truncated trailer)`, 'ECORRUPT');
     const dv = new DataView(tail.buffer, tail.byteOffset, 8);
-    if (dv.getUint32(0, true) !== crc >>> 0 || dv.getUint32(4, true) !== size)
+    if ((checkCrc && dv.getUint32(0, true) !== crc >>> 0) || dv.getUint32(4, true) !== size)
       throw new XylemError(`${what}: invalid gzip data (CRC or size in the trailer does not match; truncated?)`, 'ECORRUPT');
   }
 }

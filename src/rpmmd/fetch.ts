@@ -128,8 +128,16 @@ async function resolveBases(repo: RepoConfig, f: Fetcher): Promise<{ bases: stri
     return { bases, repomd: got.bytes };
   }
   if (repo.mirrorlist) {
-    const body = await f.get({ url: repo.mirrorlist, maxBytes: MAX_MIRRORLIST_SIZE, what: `repo '${repo.id}': mirrorlist` });
-    const bases = parseMirrorlist(new TextDecoder().decode(body!)).map((u) => u.replace(/\/+$/, ''));
+    const mirrorlist = repo.mirrorlist;
+    const body = (await f.get({ url: mirrorlist, maxBytes: MAX_MIRRORLIST_SIZE, what: `repo '${repo.id}': mirrorlist` }))!;
+    const text = new TextDecoder().decode(body);
+    if (/^\s*(<\?xml[^>]*>\s*)?<metalink[\s>]/.test(text)) {
+      // A mirrorlist= URL that serves a metalink (dnf accepts it): read it as one, without fetching it twice.
+      const inner = remoteFetcher(f);
+      const got = await fetchMetalinkTarget({ fetch: (url, o) => (url === mirrorlist ? Promise.resolve(body) : inner.fetch(url, o)) }, mirrorlist, 'repomd.xml', MAX_REPOMD_SIZE);
+      return { bases: got.baseUrls.map((u) => u.replace(/\/+$/, '').replace(/\/repodata$/, '')), repomd: got.bytes };
+    }
+    const bases = parseMirrorlist(text).map((u) => u.replace(/\/+$/, ''));
     if (bases.length === 0) throw new XylemError(`repo '${repo.id}': no usable mirrors in mirrorlist ${repo.mirrorlist}`, 'ENOENT');
     return { bases, repomd: null };
   }
@@ -285,6 +293,17 @@ async function load(host: Host, repo: RepoConfig, opts: LoadRepoOptions, types: 
   // 4. repomd.xml and the stamp last: a crash before leaves the old, consistent cache.
   await writeFileAtomic(host.fs, paths.repomd, bytes);
   await writeStamp(host.fs, paths.stamp, { fetchedAt: t, sourceKey: key, baseUrls: bases });
-  if (!local) await pruneRepodata(host.fs, paths.repodata, new Set([...files.values()].map((x) => x.path.slice(paths.repodata.length + 1))));
+  if (!local) {
+    // Keep every file the new repomd.xml names (a later call may want types this one did not).
+    const keep = new Set<string>();
+    for (const d of repomd.data) {
+      try {
+        if (d.checksum) keep.add(localName(d));
+      } catch {
+        // a record this cache never stores
+      }
+    }
+    await pruneRepodata(host.fs, paths.repodata, keep);
+  }
   return { repo, repomd, repomdBytes: bytes, paths, files, baseUrls: bases, fromCache: false, downloaded, fetchedAt: t };
 }

@@ -72,7 +72,7 @@ export function parseEntry(attrs: Readonly<Record<string, string>>, what: string
 }
 
 /** Chunks of a local file, read `chunkSize` bytes at a time. */
-export async function* readFileChunks(fs: FsHost, path: string, chunkSize = 1024 * 1024): AsyncGenerator<Uint8Array> {
+export async function* readFileChunks(fs: FsHost, path: string, chunkSize = 256 * 1024): AsyncGenerator<Uint8Array> {
   if (typeof path !== 'string' || path === '') throw new TypeError('readFileChunks: path is required');
   const h = await fs.openRead(path);
   try {

@@ -1,7 +1,9 @@
-// rpm-md repositories, the public surface: read .repo files, load a repository's metadata into its
-// cache (loadRepoMetadata / loadRepos: expiry, gpgcheck, mirrors), then stream its primary,
-// filelists, other and updateinfo documents one record at a time, every byte checked against the
-// checksums of repomd.xml (compressed and uncompressed) as it goes; and download packages.
+// rpm-md repositories, the public surface: read .repo files and dnf's vars folders, load a
+// repository's metadata into its cache (loadRepoMetadata / loadRepos: expiry, repo_gpgcheck,
+// mirrors, skip_if_unavailable), then stream its primary, filelists, other and updateinfo
+// documents one record at a time, every byte checked against the checksums of repomd.xml
+// (compressed and uncompressed) as it goes; filter packages by excludepkgs/includepkgs; and
+// download packages verified against their pkgid.
 
 import type { Host } from '../host.ts';
 import { XylemError } from '../util/errors.ts';
@@ -19,15 +21,15 @@ export { loadRepoMetadata, resolveHref, checkRelativeHref, DEFAULT_TYPES } from 
 export type { LoadRepoOptions, RepoMetadata, LocalMetadataFile } from './fetch.ts';
 export { fetchPackage } from './package-fetch.ts';
 export type { FetchPackageOptions, PackageLocation } from './package-fetch.ts';
-export { parseRepoFile, makeRepoConfig, substituteVars, DEFAULT_METADATA_EXPIRE } from './repo-file.ts';
+export { parseRepoFile, makeRepoConfig, substituteVars, splitList, DEFAULT_METADATA_EXPIRE } from './repo-file.ts';
 export type { RepoConfig, RepoVars } from './repo-file.ts';
-export { parseRepomd, findRepomdData } from './repomd.ts';
+export { parseRepomd, findRepomdData, repomdTimestamp } from './repomd.ts';
 export type { Repomd, RepomdData, RepomdLocation } from './repomd.ts';
 export { streamPrimary } from './primary.ts';
 export type { RpmmdPackage, RpmmdFile, PackageSink, StreamOptions, StreamResult } from './primary.ts';
 export { streamFilelists, streamOther } from './filelists.ts';
 export type { FilelistsPackage, OtherPackage, ChangelogEntry, PackageRef } from './filelists.ts';
-export { streamUpdateinfo } from './updateinfo.ts';
+export { streamUpdateinfo, parseAdvisoryDate, advisoryTime } from './updateinfo.ts';
 export type { Advisory, AdvisoryCollection, AdvisoryPackage, AdvisoryReference } from './updateinfo.ts';
 export { decompressStream, compressionFromName, sniffCompression } from './decompress.ts';
 export type { Compression } from './decompress.ts';
@@ -57,7 +59,8 @@ export function openMetadata(host: Host, md: RepoMetadata, type: string, opts: R
   const what = `repo '${md.repo.id}': ${f.path}`;
   const stored = verifyStream(readFileChunks(host.fs, f.path), { what, checksum: d.checksum, size: d.size, provider: host.hash });
   const maxOutput = d.openSize ?? opts.maxOpenSize ?? DEFAULT_MAX_OPEN_SIZE;
-  const open = decompressStream(stored, { what, maxOutput, name: f.path });
+  // With an open-checksum to verify, gzip's own CRC-32 adds nothing.
+  const open = decompressStream(stored, { what, maxOutput, name: f.path, gzipCrc: d.openChecksum === null });
   return verifyStream(open, { what: `${what} (uncompressed)`, checksum: d.openChecksum, size: d.openSize, provider: host.hash });
 }
 
@@ -87,6 +90,30 @@ export async function readUpdateinfo(host: Host, md: RepoMetadata, sink: Package
   const s = openMetadata(host, md, 'updateinfo', opts);
   if (!s) return null;
   return streamUpdateinfo(s, sink, { fileName: md.files.get('updateinfo')!.path, limits: opts.limits });
+}
+
+/**
+ * Variables from dnf's vars folders (`/etc/dnf/vars`, `/etc/yum/vars`): each regular file names a
+ * variable whose value is the file's first line, as libdnf's addVarsFromDir reads them. Later
+ * folders override earlier ones; missing folders are skipped.
+ */
+export async function readRepoVars(host: Host, dirs: readonly string[]): Promise<Record<string, string>> {
+  if (!Array.isArray(dirs)) throw new TypeError('readRepoVars: dirs must be an array of folders');
+  const out: Record<string, string> = {};
+  for (const dir of dirs) {
+    const st = await host.fs.stat(dir);
+    if (!st || st.kind !== 'dir') continue;
+    for (const e of (await host.fs.readdir(dir)).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = `${dir.replace(/\/+$/, '')}/${e.name}`;
+      const fst = await host.fs.stat(path);
+      if (!fst || fst.kind !== 'file') continue;
+      if (fst.size > 64 * 1024) throw new XylemError(`${path}: a variable file larger than 64 KiB`, 'ETOOBIG');
+      const text = new TextDecoder().decode(await host.fs.readFile(path));
+      const nl = text.indexOf('\n');
+      out[e.name] = nl < 0 ? text : text.slice(0, nl);
+    }
+  }
+  return out;
 }
 
 /** Reads every `*.repo` file of a yum.repos.d folder (sorted by name), in file order. */
@@ -135,3 +162,5 @@ export async function loadRepos(host: Host, repos: readonly RepoConfig[], opts: 
   }
   return out;
 }
+
+export { repoPackageFilter, globToRegExp } from './pkg-filter.ts';

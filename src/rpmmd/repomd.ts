@@ -155,3 +155,14 @@ export async function parseRepomd(bytes: Uint8Array, fileName: string): Promise<
   if (!sawRoot) throw new XylemError(`${fileName}: no <repomd> element`, 'EINVAL');
   return out;
 }
+
+/**
+ * When the repository's metadata was last updated: the highest <timestamp> of its records
+ * (librepo's lr_yum_repomd_get_highest_timestamp, what dnf shows as Repo-updated and rpm-ostree
+ * records in `rpmostree.rpmmd-repos`). Null when no record has one.
+ */
+export function repomdTimestamp(repomd: Repomd): number | null {
+  let best: number | null = null;
+  for (const d of repomd.data) if (d.timestamp !== null && (best === null || d.timestamp > best)) best = d.timestamp;
+  return best;
+}

@@ -220,3 +220,23 @@ export async function streamUpdateinfo(input: AsyncIterable<Uint8Array>, sink: P
   if (!sawRoot) throw new XylemError(`${opts.fileName}: no <updates> element`, 'EINVAL');
   return result;
 }
+
+/**
+ * An advisory date as seconds since the epoch: createrepo writes either seconds or
+ * `YYYY-MM-DD[ HH:MM[:SS]]` (read as UTC, as libsolv's repo_updateinfoxml does). Null when empty
+ * or unreadable.
+ */
+export function parseAdvisoryDate(s: string | null): number | null {
+  if (s === null) return null;
+  const t = s.trim();
+  if (/^\d{1,12}$/.test(t)) return Number(t);
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(t);
+  if (!m) return null;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
+}
+
+/** The time an advisory stands for (its `updated` date, else `issued`), as libsolv's buildtime. */
+export function advisoryTime(a: Pick<Advisory, 'issued' | 'updated'>): number | null {
+  return parseAdvisoryDate(a.updated) ?? parseAdvisoryDate(a.issued);
+}

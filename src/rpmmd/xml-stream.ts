@@ -59,6 +59,8 @@ interface SaxesInternals {
   entity: string;
   piTarget: string;
   doctype: boolean;
+  attribList: unknown[];
+  tags: unknown[];
 }
 
 /** Thrown inside saxes callbacks so that the outer loop can tell our refusals from saxes' own. */
@@ -97,38 +99,50 @@ export async function parseXmlStream(chunks: AsyncIterable<Uint8Array> | Iterabl
 
   const parser = new SaxesParser({ fileName: file, position: true });
   const internals = parser as unknown as SaxesInternals;
+  // The caps between slices read saxes' buffers: fail loudly if a saxes upgrade renamed them.
+  if (
+    typeof internals.state !== 'number' ||
+    typeof internals.text !== 'string' ||
+    typeof internals.name !== 'string' ||
+    typeof internals.entity !== 'string' ||
+    !Array.isArray(internals.attribList) ||
+    !Array.isArray(internals.tags)
+  )
+    throw new Error('parseXmlStream: this saxes version does not expose the parser state the caps rely on');
   const where = (): string => `${file}:${parser.line}:${parser.column + 1}`;
   const refuse = (msg: string, code = 'EINVAL'): never => {
     throw new Refusal(new XylemError(`${where()}: ${msg}`, code));
   };
 
+  // Only four handlers are registered: each one saxes stores as a new property of the parser, and
+  // a few more push V8 into slow (dictionary) property access for the whole parse, ~3x slower.
+  // DOCTYPE, the encoding, attributes and depth are checked from the open-tag event and between
+  // slices instead.
   let depth = 0;
-  let attributes = 0;
   /** Text characters given to the handler since the last start or end tag. */
   let textRun = 0;
+  const doctypeRefused = 'a DOCTYPE is not allowed in rpm-md metadata (entity declarations are refused)';
   const onText = (t: string): void => {
     if (depth === 0) return; // whitespace around the document element
     textRun += t.length;
     if (textRun > maxTextLength) refuse(`text of an element is longer than the limit of ${maxTextLength} characters`, 'ETOOBIG');
     handler.text(t);
   };
-  parser.on('xmldecl', (decl) => {
-    const enc = decl.encoding;
-    if (enc !== undefined && !/^utf-?8$/i.test(enc)) refuse(`unsupported document encoding '${enc}' (only UTF-8 is read)`);
-  });
-  parser.on('doctype', () => refuse('a DOCTYPE is not allowed in rpm-md metadata (entity declarations are refused)'));
-  parser.on('opentagstart', () => {
-    attributes = 0;
-    if (depth + 1 > maxDepth) refuse(`elements nest deeper than the limit of ${maxDepth}`, 'ETOOBIG');
-  });
-  parser.on('attribute', (a) => {
-    if (++attributes > maxAttributes) refuse(`an element has more than the limit of ${maxAttributes} attributes`, 'ETOOBIG');
-    if (a.value.length > maxAttributeLength) refuse(`attribute '${a.name}' is longer than the limit of ${maxAttributeLength} characters`, 'ETOOBIG');
-  });
   parser.on('opentag', (tag) => {
-    depth++;
+    if (depth === 0) {
+      if (internals.doctype) refuse(doctypeRefused);
+      const enc = parser.xmlDecl?.encoding;
+      if (enc !== undefined && !/^utf-?8$/i.test(enc)) refuse(`unsupported document encoding '${enc}' (only UTF-8 is read)`);
+    }
+    if (++depth > maxDepth) refuse(`elements nest deeper than the limit of ${maxDepth}`, 'ETOOBIG');
     textRun = 0;
-    handler.start(tag.name, tag.attributes as Record<string, string>);
+    const attrs = tag.attributes as Record<string, string>;
+    let n = 0;
+    for (const k in attrs) {
+      if (++n > maxAttributes) refuse(`an element has more than the limit of ${maxAttributes} attributes`, 'ETOOBIG');
+      if (attrs[k]!.length > maxAttributeLength) refuse(`attribute '${k}' is longer than the limit of ${maxAttributeLength} characters`, 'ETOOBIG');
+    }
+    handler.start(tag.name, attrs);
   });
   parser.on('closetag', (tag) => {
     depth--;
@@ -142,11 +156,13 @@ export async function parseXmlStream(chunks: AsyncIterable<Uint8Array> | Iterabl
   const checkPending = (): void => {
     const st = internals.state;
     if (internals.doctype || (st >= DOCTYPE_STATE_MIN && st <= DOCTYPE_STATE_MAX))
-      refuse('a DOCTYPE is not allowed in rpm-md metadata (entity declarations are refused)');
+      refuse(doctypeRefused);
     if (ATTRIB_VALUE_STATES.has(st)) {
       if (internals.text.length > maxAttributeLength) refuse(`an attribute value is longer than the limit of ${maxAttributeLength} characters`, 'ETOOBIG');
     } else if (textRun + internals.text.length > maxTextLength)
       refuse(`text of an element is longer than the limit of ${maxTextLength} characters`, 'ETOOBIG');
+    if (internals.attribList.length > maxAttributes) refuse(`an element has more than the limit of ${maxAttributes} attributes`, 'ETOOBIG');
+    if (internals.tags.length > maxDepth) refuse(`elements nest deeper than the limit of ${maxDepth}`, 'ETOOBIG');
     if (internals.name.length > 4096 || internals.entity.length > 4096 || internals.piTarget.length > 4096)
       refuse('a name or entity reference is longer than 4096 characters', 'ETOOBIG');
   };
@@ -198,7 +214,12 @@ export async function parseXmlStream(chunks: AsyncIterable<Uint8Array> | Iterabl
       const err = new XylemError(e.message.startsWith(`${file}:`) ? e.message : `${where()}: ${e.message}`, e.code);
       throw err;
     }
-    if (e instanceof Error && isSaxesError(e, file)) throw new XylemError(`${e.message}`, 'EINVAL');
+    if (e instanceof Error && isSaxesError(e, file)) {
+      // An error inside or after a DOCTYPE (an undefined entity it declared…) is the DOCTYPE's.
+      const st = internals.state;
+      if (internals.doctype || (st >= DOCTYPE_STATE_MIN && st <= DOCTYPE_STATE_MAX)) throw new XylemError(`${where()}: ${doctypeRefused}`, 'EINVAL');
+      throw new XylemError(`${e.message}`, 'EINVAL');
+    }
     throw e;
   }
 }

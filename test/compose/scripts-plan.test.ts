@@ -4,12 +4,12 @@
 
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { evrCompare, MacroTable, planScripts, rpmvercmp, scriptIsIgnored, type RpmScript, type ScriptPackage } from '../../src/compose/scripts/index.ts';
+import { evrCompare, evrSatisfies, firedTriggerins, MacroTable, planScripts, rpmvercmp, scriptIsIgnored, scriptPackageFromHeader, type Scriptlet, type ScriptPackage } from '../../src/compose/scripts/index.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { hasCommand } from '../helpers/rpmbuild.ts';
 
-const sh = (body: string): RpmScript => ({ interpreter: ['/bin/sh'], body, flags: 0 });
-const lua = (body: string): RpmScript => ({ interpreter: ['<lua>'], body, flags: 0 });
+const sh = (body: string): Scriptlet => ({ interpreter: ['/bin/sh'], body, flags: 0 });
+const lua = (body: string): Scriptlet => ({ interpreter: ['<lua>'], body, flags: 0 });
 function pkg(name: string, over: Partial<ScriptPackage> = {}): ScriptPackage {
   return { name, release: '1.fc42', action: 'install', scripts: {}, triggers: [], fileTriggers: [], ...over };
 }
@@ -47,6 +47,47 @@ describe('planScripts', () => {
     });
     expect(plan.steps.map((s) => `${s.pkg}:${s.prefixes!.join(',')}`)).toEqual(['high:usr/share/high', 'base:usr/lib/base', 'same:usr/share/same', 'low:usr/share/low']);
     expect(plan.steps.every((s) => s.phase === 'posttrans' && s.arg === null)).toBe(true);
+  });
+
+  it("takes the RPM reader's view of a header (kinds 'pre', 'triggerin', transaction file triggers)", () => {
+    const p = scriptPackageFromHeader({
+      name: 'reader',
+      release: '1',
+      action: 'upgrade',
+      scripts: [
+        { kind: 'pre', body: 'echo pre', prog: ['/bin/sh'], flags: 0 },
+        { kind: 'verify', body: 'true', prog: ['/bin/sh'], flags: 0 },
+        { kind: 'post', body: '', prog: ['/sbin/ldconfig'], flags: 0 },
+      ],
+      triggers: [{ kind: 'triggerun', conditions: [{ name: 'x', flags: 1 << 17, version: '' }], body: 'y', prog: ['/bin/sh'], flags: 0 }],
+      transFileTriggers: [{ kind: 'triggerin', conditions: [{ name: '/usr/lib/x', flags: 1 << 16, version: '' }], body: 'cat', prog: ['/bin/sh'], flags: 0, priority: 5 }],
+    });
+    const plan = planScripts({ packages: [p] });
+    // `%post -p /sbin/ldconfig` has no body: rpm-ostree does not run it.
+    expect(plan.steps.map((s) => `${s.id} ${s.interpreter} ${s.arg}`)).toEqual(['reader.prein /bin/sh 2', 'reader.transfiletriggerin /bin/sh null']);
+    expect(plan.skipped.map((s) => `${s.id}:${s.reason}`)).toEqual(['reader.post:no-body', 'reader.verifyscript:not-run-by-rpm-ostree']);
+    expect(plan.steps[1]!.prefixes).toEqual(['usr/lib/x']);
+    expect(() => scriptPackageFromHeader({ ...p, scripts: [{ kind: 'bogus', body: '', prog: [], flags: 0 }] } as never)).toThrow(/unknown scriptlet kind/);
+  });
+
+  it('matches %triggerin conditions by name and version range (rpmdsCompare: a missing release compares E:V only)', () => {
+    const GE = 8 | 4;
+    const LT = 2;
+    const EQ = 8;
+    expect(evrSatisfies('1.0-1', GE, '1.0')).toBe(true);
+    expect(evrSatisfies('1.0-1', GE, '1.0-2')).toBe(false);
+    expect(evrSatisfies('1.0-1', EQ, '1.0')).toBe(true);
+    expect(evrSatisfies('1:0.5-1', GE, '1.0')).toBe(true);
+    expect(evrSatisfies('0.9-1', LT, '1.0')).toBe(true);
+    expect(evrSatisfies(undefined, GE, '1.0')).toBe(false);
+    expect(evrSatisfies(undefined, 0, '')).toBe(true);
+    const trig = (cond: string, flags: number, version: string) => ({ kind: 'in' as const, conditions: [{ name: cond, flags: flags | (1 << 16), version }], script: sh('x') });
+    const owner = pkg('owner', { evr: '1-1', triggers: [trig('dep', GE, '2'), trig('owner', 0, '')] });
+    const dep = pkg('dep', { evr: '2-1' });
+    const old = pkg('dep', { evr: '1-1' });
+    expect(firedTriggerins([owner, dep], []).map((f) => `${f.owner.name}<-${f.target.name}`)).toEqual(['owner<-owner', 'owner<-dep']);
+    expect(firedTriggerins([owner], [old])).toHaveLength(1); // only its own self-trigger: the installed dep is too old
+    expect(firedTriggerins([dep], [owner]).map((f) => `${f.owner.name}<-${f.target.name}`)).toEqual(['owner<-dep']);
   });
 
   it('refuses %triggerprein and hostile descriptions', () => {

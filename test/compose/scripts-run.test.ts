@@ -5,12 +5,12 @@
 // receive the same paths, in the same priority order, as when rpm itself installs the packages.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPosixFs } from '../../runtimes/posix/fs.ts';
 import { createBwrapSandbox } from '../../runtimes/posix/sandbox.ts';
-import { planScripts, runScripts, ScriptError, type ScriptEvent, type ScriptPackage } from '../../src/compose/scripts/index.ts';
+import { planScripts, runScripts, sanityCheckRoot, ScriptError, type ScriptEvent, type ScriptPackage } from '../../src/compose/scripts/index.ts';
 import type { Host } from '../../src/host.ts';
 import { buildRpm, HAVE_RPMBUILD, type FixturePackage } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
@@ -100,6 +100,42 @@ describe.skipIf(missing('scriptlet runs', { bwrap: HAVE_BWRAP, 'rofiles-fuse': H
     expect(summary.counts).toEqual({ pre: 0, post: 0, posttrans: 0 });
   });
 
+  it("with triggerin: 'run', %triggerin fires as under rpm -i: versioned conditions, $1 $2, on new and on installed packages", async () => {
+    const w = workspace();
+    const log = (what: string) => `echo "${what} $1 $2" >> /usr/share/trig.log`;
+    const fixtures: FixturePackage[] = [
+      { name: 'basepkg', version: '3.0', files: [{ path: '/usr/share/basepkg/f', content: 'x' }] },
+      {
+        name: 'owner',
+        files: [{ path: '/usr/share/owner/f', content: 'x' }],
+        scripts: {
+          'triggerin -- tgt >= 1.0': log('owner-on-tgt'),
+          'triggerin -- tgt < 1.0': log('never-old-tgt'),
+          'triggerin -- basepkg': log('owner-on-basepkg'),
+          'triggerin -- absent': log('never-absent'),
+          post: 'echo "owner post $1" >> /usr/share/trig.log',
+        },
+      },
+      { name: 'tgt', version: '2.0', files: [{ path: '/usr/share/tgt/f', content: 'x' }], scripts: { post: 'echo "tgt post $1" >> /usr/share/trig.log' } },
+    ];
+    const { rpms, packages } = install(w, fixtures);
+    const [base, ...txn] = packages;
+    await expect(runScripts(host, { root: w.root, packages: txn })).rejects.toThrow(/unsupported script of type '%triggerin'/);
+    const skipped = planScripts({ packages: txn, installed: [base!], triggerin: 'skip' });
+    expect(skipped.steps.map((s) => s.id)).toEqual(['owner.post', 'tgt.post']);
+    await runScripts(host, { root: w.root, packages: txn, installed: [base!], triggerin: 'run' });
+
+    const oracle = join(w.base, 'oracle');
+    mkdirSync(oracle);
+    makeBusyboxRoot(oracle);
+    execFileSync('rpm', ['--root', oracle, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', rpms[0]!], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('rpm', ['--root', oracle, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', ...rpms.slice(1)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const lines = (root: string): string[] => readFileSync(join(root, 'usr/share/trig.log'), 'utf8').trim().split('\n');
+    // rpm interleaves each trigger right after a %post; rpm-ostree's phases run every %post first.
+    expect(lines(w.root).sort()).toEqual(lines(oracle).sort());
+    expect(lines(w.root)).toEqual(['owner post 1', 'tgt post 1', 'owner-on-tgt 1 1', 'owner-on-basepkg 1 1']);
+  });
+
   it('file triggers get the same paths, in the same priority order, as rpm -i gives them', async () => {
     const w = workspace();
     const fixtures: FixturePackage[] = [
@@ -111,6 +147,15 @@ describe.skipIf(missing('scriptlet runs', { bwrap: HAVE_BWRAP, 'rofiles-fuse': H
           'transfiletriggerin -P 20000 -- /usr/share/fx/sub': 'sort > /usr/share/fx-sub.log; echo priority-20000 >> /usr/share/order.log',
           'transfiletriggerin -P 2000000 -- /usr/share/fx/sub /usr/lib/fxmod': 'sort > /usr/share/fx-multi.log; echo priority-2000000 >> /usr/share/order.log',
           'transfiletriggerin -- /usr/share/nothing-here': 'echo must-not-run >> /usr/share/order.log',
+          // A Lua file trigger reads its paths with rpm.next_file().
+          'transfiletriggerin -p <lua> -P 500 -- /usr/share/fx/sub': [
+            'local t = {}',
+            'local f = rpm.next_file()',
+            'while f do t[#t + 1] = f; f = rpm.next_file() end',
+            'table.sort(t)',
+            'local o = io.open("/usr/share/fx-lua.log", "w"); o:write(table.concat(t, "\\n"), "\\n"); o:close()',
+            'local order = io.open("/usr/share/order.log", "a"); order:write("lua-priority-500\\n"); order:close()',
+          ].join('\n'),
         },
       },
       { name: 'fxa', files: [{ path: '/usr/share/fx/a1', content: 'a' }, { path: '/usr/share/fx/sub/a2', content: 'b' }, { path: '/usr/lib/fxmod/m.so', content: 'm' }] },
@@ -125,13 +170,56 @@ describe.skipIf(missing('scriptlet runs', { bwrap: HAVE_BWRAP, 'rofiles-fuse': H
     mkdirSync(oracle);
     makeBusyboxRoot(oracle);
     execFileSync('rpm', ['--root', oracle, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', ...rpms], { stdio: ['ignore', 'ignore', 'pipe'] });
-    for (const f of ['usr/share/fx-all.log', 'usr/share/fx-sub.log', 'usr/share/fx-multi.log', 'usr/share/order.log'])
+    for (const f of ['usr/share/fx-all.log', 'usr/share/fx-sub.log', 'usr/share/fx-multi.log', 'usr/share/fx-lua.log', 'usr/share/order.log'])
       expect(readFileSync(join(w.root, f), 'utf8'), f).toBe(readFileSync(join(oracle, f), 'utf8'));
     expect(readFileSync(join(w.root, 'usr/share/fx-all.log'), 'utf8').split('\n')).toContain('/usr/share/fx/blink');
     const done = events.filter((e) => e.type === 'script-done' && e.script === 'fxtrig.transfiletriggerin') as { matchedFiles?: number }[];
-    // Priority 2000000 (3 paths), the default 1000000 (5), then 20000 (2).
-    expect(done.map((d) => d.matchedFiles)).toEqual([3, 5, 2]);
+    // Priority 2000000 (3 paths), the default 1000000 (5), 20000 (2), then the Lua one at 500 (2).
+    expect(done.map((d) => d.matchedFiles)).toEqual([3, 5, 2, 2]);
     expect(events.some((e) => e.type === 'script-skipped' && /nothing-here/.test(e.reason))).toBe(true);
+  });
+
+  it('shell and Lua scripts see each other\'s changes in order; `%post -e` bodies are expanded as rpm expands them', async () => {
+    const w = workspace();
+    const fixtures: FixturePackage[] = [
+      { name: 'sa', files: [{ path: '/usr/share/sa/f', content: 'x' }], scripts: { post: 'echo shell-a > /usr/share/chain' } },
+      { name: 'lb', files: [{ path: '/usr/share/lb/f', content: 'x' }], scripts: { 'post -p <lua>': 'local f = io.open("/usr/share/chain", "a"); f:write("lua-b\\n"); f:close()' } },
+      { name: 'sc', files: [{ path: '/usr/share/sc/f', content: 'x' }], scripts: { post: 'cat /usr/share/chain > /usr/share/chain-seen; echo shell-c >> /usr/share/chain' } },
+      // rpmbuild turns %% into %, so the header holds %{_bindir}; -e expands it when the script runs.
+      { name: 'expander', files: [{ path: '/usr/share/expander/f', content: 'x' }], scripts: { 'post -e': 'echo "%%{_bindir} %%{_sysconfdir} %%{?nosuchmacro:yes}%%{!?nosuchmacro:no}" > /usr/share/expanded' } },
+    ];
+    const { rpms, packages } = install(w, fixtures);
+    await runScripts(host, { root: w.root, packages });
+    expect(readFileSync(join(w.root, 'usr/share/chain-seen'), 'utf8')).toBe('shell-a\nlua-b\n');
+    expect(readFileSync(join(w.root, 'usr/share/chain'), 'utf8')).toBe('shell-a\nlua-b\nshell-c\n');
+    const oracle = join(w.base, 'oracle');
+    mkdirSync(oracle);
+    makeBusyboxRoot(oracle);
+    execFileSync('rpm', ['--root', oracle, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', rpms[3]!], { stdio: ['ignore', 'ignore', 'pipe'] });
+    expect(readFileSync(join(w.root, 'usr/share/expanded'), 'utf8')).toBe(readFileSync(join(oracle, 'usr/share/expanded'), 'utf8'));
+    expect(packages[3]!.scripts.post!.body).toContain('%{_bindir}');
+  });
+
+  it('shares a writable /var/lib/rpm-state across the transaction, then drops it; passes SOURCE_DATE_EPOCH and LANG', async () => {
+    const w = workspace();
+    const script = (body: string) => ({ interpreter: ['/bin/sh'], body, flags: 0 });
+    const packages: ScriptPackage[] = [
+      { name: 'writer', release: '1', action: 'install', scripts: { prein: script('echo from-pre > /var/lib/rpm-state/writer.flag') }, triggers: [], fileTriggers: [] },
+      { name: 'reader', release: '1', action: 'install', scripts: { posttrans: script('cat /var/lib/rpm-state/writer.flag > /usr/share/seen; echo "$SOURCE_DATE_EPOCH $LANG" >> /usr/share/seen') }, triggers: [], fileTriggers: [] },
+    ];
+    const siblings = (): string[] => readdirSync(w.base).filter((n) => n.includes('rpm-state'));
+    await runScripts(host, { root: w.root, packages, sourceDateEpoch: '1700000000', lang: 'C.UTF-8' });
+    expect(readFileSync(join(w.root, 'usr/share/seen'), 'utf8')).toBe('from-pre\n1700000000 C.UTF-8\n');
+    expect(readdirSync(join(w.root, 'var/lib/rpm-state'))).toEqual([]);
+    expect(siblings()).toEqual([]);
+    await expect(runScripts(host, { root: w.root, packages, sourceDateEpoch: '1; rm -rf /' })).rejects.toThrow(/SOURCE_DATE_EPOCH/);
+  });
+
+  it("sanity-checks the finished root by running /usr/bin/true, with rpm-ostree's wording when it cannot", async () => {
+    const w = workspace();
+    await sanityCheckRoot(host, w.root);
+    rmSync(join(w.root, 'usr/bin/true'));
+    await expect(sanityCheckRoot(host, w.root)).rejects.toThrow(/^Sanity-checking final rootfs: bwrap\(\/usr\/bin\/true\): Child process exited with code \d+/);
   });
 
   it('streams a large file-trigger list with flat memory', async () => {

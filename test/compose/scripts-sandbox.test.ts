@@ -157,6 +157,11 @@ describe.skipIf(missing('script sandbox', { bwrap: HAVE_BWRAP, 'rofiles-fuse + /
     expect(slow.exitCode).toBe(null);
     expect(slow.text).toContain('started');
     expect(Date.now() - t0).toBeLessThan(15_000);
+    async function* broken() {
+      yield enc.encode('/usr/lib/first\n');
+      throw new Error('walk failed');
+    }
+    await expect(sh(root, 'cat > /dev/null; sleep 5', { stdin: broken() })).rejects.toThrow('walk failed');
     const loud = await sh(root, 'yes | head -c 200000', { maxOutputBytes: 1000 });
     expect(loud.output.length).toBe(1000);
     expect(loud.outputTruncated).toBe(true);
@@ -168,6 +173,28 @@ describe.skipIf(missing('script sandbox', { bwrap: HAVE_BWRAP, 'rofiles-fuse + /
     expect(r.text.match(/Read-only file system/g)?.length).toBe(2);
     expect(existsSync(join(root, 'etc/new'))).toBe(false);
     expect(lstatSync(join(root, 'bin')).isSymbolicLink()).toBe(true);
+  });
+
+  it('a session keeps one copy-up set-up across runs and releases its mounts on close', async () => {
+    const { root, cache } = freshRoot();
+    writeFileSync(join(cache, 'shared'), 'cache\n');
+    linkSync(join(cache, 'shared'), join(root, 'etc/shared'));
+    const fuseMounts = (): number => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes('xylem-sandbox-')).length;
+    const before = fuseMounts();
+    const session = await sandbox.open!(root, 'copyup');
+    const req = (script: string): SandboxRequest => ({ root, argv: ['/bin/sh', '/proc/self/fd/5'], script: enc.encode(script), env: { PATH: '/usr/bin' }, mutability: 'copyup', timeoutMs: 20_000, maxOutputBytes: 1 << 16 });
+    try {
+      expect(fuseMounts()).toBe(before + 2); // /usr and /etc
+      expect((await session.run(req('echo one >> /etc/shared'))).exitCode).toBe(0);
+      const second = await session.run(req('echo two >> /etc/shared; cat /etc/shared'));
+      expect(dec.decode(second.output)).toBe('cache\none\ntwo\n');
+      await expect(session.run({ ...req('true'), root: '/' })).rejects.toThrow(/its own root/);
+    } finally {
+      await session.close();
+    }
+    expect(fuseMounts()).toBe(before);
+    expect(readFileSync(join(cache, 'shared'), 'utf8')).toBe('cache\n');
+    await expect(session.run(req('true'))).rejects.toThrow(/closed/);
   });
 
   it('refuses hostile requests', async () => {

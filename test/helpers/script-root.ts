@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RpmFileTrigger, RpmScript, RpmTrigger, ScriptKind, ScriptPackage } from '../../src/compose/scripts/index.ts';
+import type { FileTrigger, Scriptlet, PackageTrigger, ScriptletKind, ScriptPackage } from '../../src/compose/scripts/index.ts';
 import { hasCommand } from './rpmbuild.ts';
 
 export const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p)) ?? null;
@@ -97,7 +97,7 @@ function numbers(rpm: string, tag: string): number[] {
   return qf(rpm, `[%{${tag}} ]`).trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
-const SCRIPT_TAGS: [ScriptKind, string][] = [
+const SCRIPT_TAGS: [ScriptletKind, string][] = [
   ['pretrans', 'PRETRANS'],
   ['prein', 'PREIN'],
   ['post', 'POSTIN'],
@@ -108,8 +108,8 @@ const SCRIPT_TAGS: [ScriptKind, string][] = [
 
 /** The scripts, triggers and file triggers of a built .rpm, as rpm reports them. */
 export function scriptPackageFromRpm(rpm: string, action: ScriptPackage['action'] = 'install'): ScriptPackage {
-  const [name, release] = qf(rpm, '%{NAME} %{RELEASE}').split(' ') as [string, string];
-  const scripts: Partial<Record<ScriptKind, RpmScript>> = {};
+  const [name, release, evr] = qf(rpm, '%{NAME} %{RELEASE} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}').split(' ') as [string, string, string];
+  const scripts: Partial<Record<ScriptletKind, Scriptlet>> = {};
   for (const [kind, tag] of SCRIPT_TAGS) {
     const has = qf(rpm, `%|${tag}?{1}:{0}|`) === '1';
     if (!has) continue;
@@ -118,7 +118,7 @@ export function scriptPackageFromRpm(rpm: string, action: ScriptPackage['action'
     const flags = Number(qf(rpm, `%|${tag}FLAGS?{%{${tag}FLAGS}}:{0}|`));
     scripts[kind] = { interpreter, body, flags };
   }
-  const triggers: RpmTrigger[] = [];
+  const triggers: PackageTrigger[] = [];
   const tScripts = array(rpm, 'TRIGGERSCRIPTS');
   const tProgs = array(rpm, 'TRIGGERSCRIPTPROG');
   const tNames = array(rpm, 'TRIGGERNAME');
@@ -131,7 +131,7 @@ export function scriptPackageFromRpm(rpm: string, action: ScriptPackage['action'
     const kind = f & (1 << 25) ? 'prein' : f & (1 << 16) ? 'in' : f & (1 << 17) ? 'un' : 'postun';
     triggers.push({ kind, conditions: conds.map(({ n, j }) => ({ name: n, flags: tFlags[j] ?? 0, version: tVersions[j] ?? '' })), script: { interpreter: [tProgs[i] ?? '/bin/sh'], body, flags: 0 } });
   });
-  const fileTriggers: RpmFileTrigger[] = [];
+  const fileTriggers: FileTrigger[] = [];
   for (const [scope, T] of [
     ['file', 'FILETRIGGER'],
     ['transfile', 'TRANSFILETRIGGER'],
@@ -150,5 +150,5 @@ export function scriptPackageFromRpm(rpm: string, action: ScriptPackage['action'
       fileTriggers.push({ scope, kind, priority: prio[i] ?? 1000000, prefixes: mine.map(({ n }) => n), script: { interpreter: [progs[i] ?? '/bin/sh'], body, flags: sflags[i] ?? 0 } });
     });
   }
-  return { name, release, action, scripts, triggers, fileTriggers };
+  return { name, release, evr, action, scripts, triggers, fileTriggers };
 }

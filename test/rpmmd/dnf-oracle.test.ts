@@ -7,14 +7,15 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeHost } from '../../runtimes/node/index.ts';
+import { createMemoryHost } from '../../runtimes/memory/index.ts';
 import { HAVE_CREATEREPO, HAVE_DNF, HAVE_RPMBUILD, hasCommand, runDnf } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { DepFlag, formatNevra, type Dependency } from '../../src/rpm/types.ts';
-import { loadRepoMetadata, makeRepoConfig, readFilelists, readOther, readPrimary, type FilelistsPackage, type OtherPackage, type RpmmdPackage } from '../../src/rpmmd/index.ts';
+import { loadRepoMetadata, makeRepoConfig, repomdTimestamp, readFilelists, readOther, readPrimary, repoPackageFilter, splitList, type FilelistsPackage, type OtherPackage, type RpmmdPackage } from '../../src/rpmmd/index.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { buildFixtureRepo, copyRepo, recompressRepo } from './fixtures.ts';
 
@@ -157,6 +158,51 @@ describe.skipIf(missing('rpm-md reading vs dnf repoquery', TOOLS))('rpm-md metad
     const ours = [...alpha.changelogs].reverse().map((c) => `* ${fmt(c.date)} ${c.author}\n${c.text}\n`).join('\n');
     expect(out).toContain(`Changelog for ${dnfNevra(alpha)}\n${ours}`);
   });
+
+  it('gives the revision and last-updated time dnf shows (repoinfo)', async () => {
+    const dir = copyRepo(repo, join(tmp, 'stamps'));
+    const path = join(dir, 'repodata', 'repomd.xml');
+    let n = 0;
+    // Distinct timestamps per record: the newest one is the repo's "updated" time.
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/<timestamp>\d+<\/timestamp>/g, () => `<timestamp>${1_790_000_000 + 86_400 * 37 * ++n}</timestamp>`));
+    const md = await loadRepoMetadata(host, makeRepoConfig({ id: 'fx', baseurl: [`file://${dir}`] }), { cacheDir: join(tmp, 'cache-stamps') });
+    const r = runDnf(['repoinfo', 'fx'], { fx: dir }, { env: { TZ: 'UTC' } });
+    expect(r.status, r.stderr).toBe(0);
+    const field = (k: string) => new RegExp(`^${k}\\s*: (.*)$`, 'm').exec(r.stdout)![1]!;
+    expect(field('Repo-revision')).toBe(md.repomd.revision);
+    const t = repomdTimestamp(md.repomd)!;
+    expect(t).toBe(1_790_000_000 + 86_400 * 37 * n);
+    // dnf prints it with ctime(3) in UTC: "Mon Dec  7 16:50:17 2026".
+    const d = new Date(t * 1000);
+    const [wd, mon] = [d.toUTCString().slice(0, 3), d.toUTCString().slice(8, 11)];
+    const hms = d.toISOString().slice(11, 19);
+    expect(field('Repo-updated')).toBe(`${wd} ${mon} ${String(d.getUTCDate()).padStart(2, ' ')} ${hms} ${d.getUTCFullYear()}`);
+  }, 60_000);
+
+  it('reads the same on the in-memory host (runtime-neutral engine)', async () => {
+    const mem = createMemoryHost();
+    await mem.fs.mkdir('/srv/repo/repodata', { recursive: true });
+    for (const f of readdirSync(join(repo, 'repodata'))) await mem.fs.writeFile(`/srv/repo/repodata/${f}`, readFileSync(join(repo, 'repodata', f)));
+    const md = await loadRepoMetadata(mem, makeRepoConfig({ id: 'fx', baseurl: ['file:///srv/repo'] }), { cacheDir: '/cache' });
+    const primary: RpmmdPackage[] = [];
+    await readPrimary(mem, md, (p) => void primary.push(p));
+    expect(primary).toEqual(parsed.primary);
+    const other: OtherPackage[] = [];
+    await readOther(mem, md, (p) => void other.push(p));
+    expect(other).toEqual(parsed.other);
+  });
+
+  it('applies excludepkgs / includepkgs globs as dnf does', () => {
+    const cases = ['excludepkgs=beta*', 'includepkgs=alpha,gamma*', 'excludepkgs=*.x86_64', 'excludepkgs=beta-2*', 'excludepkgs=alpha-2:1.2-3.fc40.noarch', 'excludepkgs=[ab]*', 'excludepkgs=de?ta', 'excludepkgs=gamma-0.9~rc1'];
+    for (const c of cases) {
+      const r = runDnf(['-q', 'repoquery', '--qf', '%{name}-%{epoch}:%{version}-%{release}.%{arch}'], { fx: repo }, { setopts: [`fx.${c}`] });
+      expect(r.status, r.stderr).toBe(0);
+      const theirs = r.stdout.trim().split('\n').filter(Boolean).sort();
+      const [key, value] = c.split('=') as [string, string];
+      const keep = repoPackageFilter({ excludepkgs: key === 'excludepkgs' ? splitList(value) : [], includepkgs: key === 'includepkgs' ? splitList(value) : [] });
+      expect(parsed.primary.filter(keep).map(dnfNevra).sort(), c).toEqual(theirs);
+    }
+  }, 60_000);
 
   it('reads the --simple-md-filenames repo the same way', async () => {
     const simple = copyRepo(repo, join(tmp, 'simple'));

@@ -34,7 +34,7 @@ interface Served extends RunningHttpd {
   reset(): void;
 }
 
-async function serve(root: string, intercept?: (path: string, res: http.ServerResponse) => boolean): Promise<Served> {
+async function serve(root: string, intercept?: (path: string, res: http.ServerResponse, req: http.IncomingMessage) => boolean): Promise<Served> {
   const log: string[] = [];
   let inner: RunningHttpd;
   if (!intercept) {
@@ -45,7 +45,7 @@ async function serve(root: string, intercept?: (path: string, res: http.ServerRe
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     log.push(path);
-    if (intercept(path, res)) return;
+    if (intercept(path, res, req)) return;
     const up = http.request(`${inner.url}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
@@ -181,6 +181,20 @@ describe.skipIf(missing('rpm-md fetching over HTTP', TOOLS))('rpm-md fetching, c
     }
   }, 60_000);
 
+  it('a load of fewer types keeps the other cached files', async () => {
+    const cacheDir = join(tmp, 'c18');
+    await loadRepoMetadata(host, cfg, { cacheDir, now: T0 });
+    srv.reset();
+    const some = await loadRepoMetadata(host, cfg, { cacheDir, now: T0 + 3600_000, types: ['primary'] });
+    expect([...some.files.keys()]).toEqual(['primary']);
+    expect(srv.log).toEqual(['/repodata/repomd.xml']);
+    srv.reset();
+    const all = await loadRepoMetadata(host, cfg, { cacheDir, now: T0 + 3601_000 });
+    expect(all.fromCache).toBe(true);
+    expect(all.files.size).toBe(4);
+    expect(srv.log).toEqual([]);
+  });
+
   it('metadata_expire=-1 never expires; refresh forces a fetch', async () => {
     const cacheDir = join(tmp, 'c2');
     const never = { ...cfg, metadataExpire: -1 };
@@ -233,6 +247,11 @@ describe.skipIf(missing('rpm-md fetching over HTTP', TOOLS))('rpm-md fetching, c
       const md = await loadRepoMetadata(host, makeRepoConfig({ id: 'ml', metalink: `${ml.url}/good` }), { cacheDir: join(tmp, 'c5'), fetcherOptions: FAST });
       expect(md.baseUrls).toEqual([srv.url]);
       expect(md.files.get('primary')).toBeDefined();
+      // A mirrorlist= that serves a metalink is read as one (dnf does the same), fetched once.
+      ml.reset();
+      const viaList = await loadRepoMetadata(host, makeRepoConfig({ id: 'mllist', mirrorlist: `${ml.url}/good` }), { cacheDir: join(tmp, 'c5b'), fetcherOptions: FAST });
+      expect(viaList.baseUrls).toEqual([srv.url]);
+      expect(ml.log).toEqual(['/good']);
       const e = await errorOf(loadRepoMetadata(host, makeRepoConfig({ id: 'mlbad', metalink: `${ml.url}/bad` }), { cacheDir: join(tmp, 'c6'), fetcherOptions: FAST }));
       expect(e.message).toMatch(/Expected checksum/);
     } finally {
@@ -337,6 +356,38 @@ describe.skipIf(missing('rpm-md fetching over HTTP', TOOLS))('rpm-md fetching, c
     expect(bad.code).toBe('ECORRUPT');
     expect(readdirSync(join(tmp, 'pk'))).toEqual([]);
   });
+
+  it('resumes a big file whose connection broke, with a Range request', async () => {
+    const big = copyRepo(repo, join(tmp, 'big'));
+    // ~3 MB of gzip that does not compress: big enough to go through a partial file.
+    const noise = createHash('sha512');
+    let text = '<otherdata packages="0">\n';
+    for (let i = 0; i < 40_000; i++) text += `<!-- ${noise.update(String(i)).copy().digest('base64')} -->\n`;
+    replaceData(big, 'other', execFileSync('gzip', ['-c', '-1'], { input: text + '</otherdata>\n', maxBuffer: 64 << 20 }));
+    const href = `/${hrefOf(big, 'other')}`;
+    const whole = readFileSync(join(big, href));
+    expect(whole.length).toBeGreaterThan(2 * 1024 * 1024);
+    const ranges: Array<string | undefined> = [];
+    const flaky = await serve(big, (path, res, req) => {
+      if (path !== href) return false;
+      ranges.push(req.headers.range);
+      if (ranges.length > 1) return false; // the retry goes to the real server (Range honoured)
+      res.writeHead(200, { 'Content-Length': String(whole.length) });
+      res.write(whole.subarray(0, 1_500_000), () => setTimeout(() => res.destroy(), 50));
+      return true;
+    });
+    try {
+      const md = await loadRepoMetadata(host, makeRepoConfig({ id: 'resume', baseurl: [flaky.url] }), { cacheDir: join(tmp, 'c17'), fetcherOptions: { retries: 2, backoffMs: 1 } });
+      expect(ranges).toHaveLength(2);
+      expect(ranges[0]).toBeUndefined();
+      expect(ranges[1]).toMatch(/^bytes=\d+-$/);
+      expect(Number(/\d+/.exec(ranges[1]!)![0])).toBeGreaterThan(0);
+      expect(sha256(readFileSync(md.files.get('other')!.path))).toBe(sha256(whole));
+      expect(readdirSync(join(tmp, 'c17', 'resume', 'repodata')).filter((f) => f.startsWith('.'))).toEqual([]);
+    } finally {
+      await flaky.close();
+    }
+  }, 60_000);
 
   it('skip_if_unavailable skips a dead repo; without it the error surfaces', async () => {
     const dead = await deadUrl();

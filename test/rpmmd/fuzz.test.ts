@@ -10,6 +10,7 @@ import { streamFilelists, streamOther } from '../../src/rpmmd/filelists.ts';
 import { streamUpdateinfo } from '../../src/rpmmd/updateinfo.ts';
 import { decompressStream } from '../../src/rpmmd/decompress.ts';
 import { parseRepomd } from '../../src/rpmmd/repomd.ts';
+import { parseRepoFile } from '../../src/rpmmd/repo-file.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { UPDATEINFO_XML } from './fixtures.ts';
 
@@ -202,4 +203,23 @@ describe('seeded fuzzing of the rpm-md readers', () => {
       await onlyXylemErrors(() => parseRepomd(mutate(repomd, rng), 'repomd.xml'), `repomd ${seed}`);
     }
   }, 120_000);
+
+  it('mutated .repo files parse or fail with a XylemError naming file and line (2000 cases)', async () => {
+    const base = enc(
+      '[fedora]\nname=Fedora $releasever\nbaseurl=http://a.invalid/$releasever/\n  http://b.invalid/\nenabled=1\ngpgcheck=yes\ngpgkey=file:///k\nmetadata_expire=6h\npriority=10\nexclude=a* b\n\n[upd]\nmetalink=https://m.invalid/?r=$basearch\nmetadata_expire=never\n',
+    );
+    let refused = 0;
+    for (let seed = 1; seed <= 2000; seed++) {
+      const rng = new Rng(seed * 104729);
+      const text = new TextDecoder().decode(mutate(base, rng));
+      try {
+        parseRepoFile(text, { fileName: 'f.repo', vars: { releasever: '40', basearch: 'x86_64' } });
+      } catch (e) {
+        if (!(e instanceof XylemError)) throw new Error(`repo ${seed}: ${String(e)}`);
+        expect(e.message, `repo ${seed}`).toMatch(/^f\.repo:\d+/);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
+  });
 });

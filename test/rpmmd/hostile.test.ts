@@ -16,6 +16,7 @@ import { verifyStream } from '../../src/rpmmd/digest.ts';
 import { streamPrimary } from '../../src/rpmmd/primary.ts';
 import { parseRepomd } from '../../src/rpmmd/repomd.ts';
 import { XylemError } from '../../src/util/errors.ts';
+import { resolveHref } from '../../src/rpmmd/fetch.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 async function* chunks(b: Uint8Array, size = b.length || 1): AsyncGenerator<Uint8Array> {
@@ -211,5 +212,21 @@ describe.skipIf(missing('decompression hostile inputs', TOOLS))('decompression',
     bad[bad.length >> 1]! ^= 1;
     await expect(drain(verifyStream(chunks(bad, 100), { what: 'p.gz', checksum: good, size: gz.length }))).rejects.toThrow(/p\.gz: sha256 checksum is [0-9a-f]+, expected/);
     await expect(drain(verifyStream(chunks(gz, 100), { what: 'p.gz', checksum: good, size: gz.length - 1 }))).rejects.toThrow(/larger than its declared size/);
+  });
+});
+
+describe('location hrefs', () => {
+  const base = 'https://mirror.invalid/fedora/40';
+  it('resolves plain relative hrefs under the base or xml:base', () => {
+    expect(resolveHref(base, 'Packages/a/a-1.rpm', null, 'p')).toBe(`${base}/Packages/a/a-1.rpm`);
+    expect(resolveHref(`${base}/`, 'repodata/x-primary.xml.gz', null, 'p')).toBe(`${base}/repodata/x-primary.xml.gz`);
+    expect(resolveHref(base, 'a.rpm', 'https://other.invalid/repo/', 'p')).toBe('https://other.invalid/repo/a.rpm');
+    expect(resolveHref('file:///srv/repo', 'a.rpm', 'file:///srv/other', 'p')).toBe('file:///srv/other/a.rpm');
+  });
+  it('refuses everything that could leave the repository', () => {
+    for (const href of ['../../etc/passwd', 'Packages/../../x.rpm', '/etc/passwd', 'file:///etc/passwd', 'https://evil.invalid/x.rpm', '%2e%2e/x.rpm', 'a/%2E%2E/%2e%2e/x', 'a/%2f/x', 'a\\..\\x', './a.rpm', 'a//b.rpm', '', 'a\u0000b', 'a?x=1', 'a#frag'])
+      expect(() => resolveHref(base, href, null, 'pkg'), JSON.stringify(href)).toThrow(XylemError);
+    expect(() => resolveHref(base, 'a.rpm', 'file:///', 'pkg')).toThrow(/xml:base 'file:\/\/\/' is not an http\(s\) URL/);
+    expect(() => resolveHref(base, 'a.rpm', 'javascript:alert(1)', 'pkg')).toThrow(/xml:base/);
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { missing } from '../helpers/require-tool.ts';
-import { parseRepoFile, readRepoDir, substituteVars } from '../../src/rpmmd/index.ts';
+import { parseRepoFile, readRepoDir, readRepoVars, substituteVars } from '../../src/rpmmd/index.ts';
 import { XylemError } from '../../src/util/errors.ts';
 
 const PY = '/usr/bin/python3';
@@ -115,6 +115,27 @@ describe.skipIf(missing('.repo files vs dnf', { 'python3-dnf': hasDnfPython() })
     }
     expect(ours.find((r) => r.id === 'fedora')!.extra).toEqual({ countme: '1' });
     expect(ours.length).toBe(6);
+  });
+
+  it('reads vars folders as dnf does (first line of each file, later folders win)', async () => {
+    const a = join(dir, 'vars-a');
+    const b = join(dir, 'vars-b');
+    mkdirSync(a);
+    mkdirSync(b);
+    writeFileSync(join(a, 'myvar'), 'foo\nbar\n');
+    writeFileSync(join(a, 'sp'), '  spaced  \n');
+    writeFileSync(join(a, 'nonl'), 'x');
+    writeFileSync(join(a, 'empty'), '');
+    writeFileSync(join(a, 'over'), 'from-a\n');
+    writeFileSync(join(b, 'over'), 'from-b\n');
+    mkdirSync(join(b, 'subdir'));
+    const py = `import dnf, json\nb = dnf.Base()\nb.conf.substitutions.update_from_etc('/', varsdir=(${JSON.stringify(a)}, ${JSON.stringify(b)}))\nprint(json.dumps({k: v for k, v in b.conf.substitutions.items() if k not in ('arch', 'basearch', 'releasever')}))`;
+    const theirs = JSON.parse(execFileSync(PY, ['-c', py], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as Record<string, string>;
+    const ours = await readRepoVars(createNodeHost(), [a, b, join(dir, 'missing')]);
+    expect(ours).toEqual(theirs);
+    expect(ours.over).toBe('from-b');
+    const [r] = parseRepoFile('[v]\nbaseurl=http://x.invalid/$myvar/${over}/\n', { fileName: 'v.repo', vars: ours });
+    expect(r!.baseurl).toEqual(['http://x.invalid/foo/from-b/']);
   });
 
   for (const [line, re] of [

@@ -153,7 +153,8 @@ const B = commit('B', '2');
 const disk = join(work, 'disk.img');
 log('mkfs.ext4 -d: the sysroot becomes a disk image');
 sh('mkfs.ext4', ['-q', '-F', '-L', 'xylem-root', '-d', sysroot, disk, '4G']);
-sh('chattr', ['-R', '-i', join(sysroot, 'ostree/deploy')], { stdio: 'ignore' });
+// the deployment roots carry the immutable bit (as ostree's); the image does not keep it
+sh('sh', ['-c', `chattr -i "$1"/ostree/deploy/*/deploy/* 2>/dev/null; true`, 'sh', sysroot]);
 rmSync(sysroot, { recursive: true, force: true });
 
 // ---- 5. reading the image's boot entries as a BLS boot loader would ----
@@ -179,7 +180,8 @@ function entryDeployment(entry) {
   const karg = /(?:^| )ostree=(\S+)/.exec(entry.options)?.[1];
   const m = karg && /^\/ostree\/(boot\.[01])\/(.+)$/.exec(karg);
   if (!m) fail(`entry ${entry.name}: no ostree=/ostree/boot.N/... karg`);
-  const linkDest = (p) => /Fast link dest: "([^"]+)"/.exec(debugfs(`stat ${p}`))?.[1];
+  // short targets live in the inode ("Fast link dest"), longer ones in a block that `cat` prints
+  const linkDest = (p) => /Fast link dest: "([^"]+)"/.exec(debugfs(`stat ${p}`))?.[1] ?? (debugfs(`cat ${p}`).trim() || undefined);
   const bootN = linkDest(`/ostree/${m[1]}`);
   const target = bootN && linkDest(`/ostree/${bootN}/${m[2]}`);
   return target?.split('/').pop() ?? fail(`entry ${entry.name}: ${karg} does not resolve in the image`);
@@ -198,7 +200,7 @@ function runQemu(entry, extra, timeoutMs, useKvm) {
   rmSync(probeLog, { force: true });
   const args = [
     ...(useKvm ? ['-enable-kvm', '-cpu', 'host'] : []),
-    '-machine', 'q35', '-m', '1536', '-smp', '1', '-nodefaults', '-display', 'none', '-no-reboot',
+    ...(useKvm ? [] : ['-cpu', 'max']), '-machine', 'q35', '-m', '1536', '-smp', '1', '-nodefaults', '-display', 'none', '-no-reboot',
     '-kernel', kernel, '-initrd', initrd, '-append', `${entry.options} ${extra}`,
     '-drive', `file=${disk},format=raw,if=virtio`,
     '-serial', `file:${consoleLog}`, '-serial', `file:${probeLog}`,
@@ -247,7 +249,7 @@ async function boot(label, { rank = 0, step = 'none', expect, expectFailure = fa
     if (accel === 'tcg') r = await runQemu(entry, extra, 900_000, false);
   } else r = await runQemu(entry, extra, (expectFailure ? 0.4 : 1) * (accel === 'kvm' ? 600_000 : 900_000), accel === 'kvm');
   writeFileSync(join(work, `console-${label}.log`), r.console);
-  const lines = r.probe.split('\n');
+  const lines = r.probe.split(/\r?\n/);
   const begin = lines.indexOf('XYLEM-CI-BEGIN');
   const end = lines.indexOf('XYLEM-CI-END');
   if (expectFailure) {

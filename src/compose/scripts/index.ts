@@ -7,9 +7,12 @@ export { runScripts, sanityCheckRoot, scriptEnvironment, ScriptError } from './r
 export type { RunScriptsOptions, ScriptRunSummary } from './run.ts';
 export { scriptIsIgnored, luaReplacement, luaScriptHasSkip } from './policy.ts';
 export { matchingPaths } from './file-triggers.ts';
+export { evrSatisfies, firedTriggerins } from './triggers.ts';
+export type { FiredTrigger } from './triggers.ts';
 export { MacroTable, defaultMacros } from './macros.ts';
 export { rpmvercmp, evrCompare } from './vercmp.ts';
 export { runLuaScript } from './lua/run-lua.ts';
 export type { LuaRunOptions } from './lua/run-lua.ts';
-export { ScriptFlag } from './types.ts';
-export type { PackageAction, RpmFileTrigger, RpmScript, RpmTrigger, ScriptEvent, ScriptKind, ScriptPackage, ScriptPhase } from './types.ts';
+export { scriptPackageFromHeader } from './from-header.ts';
+export type { HeaderScriptlet, HeaderTrigger } from './from-header.ts';
+export type { PackageAction, FileTrigger, Scriptlet, PackageTrigger, ScriptEvent, ScriptletKind, ScriptPackage, ScriptPhase } from './types.ts';

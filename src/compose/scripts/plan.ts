@@ -2,13 +2,16 @@
 // rpm-ostree's model (rpmostree-core.cxx assemble + rpmostree-scripts.cxx). All %pre of the new
 // packages in transaction order, then all %post, then all %posttrans, then %transfiletriggerin of
 // the base packages and the new ones. *un scripts, %pretrans, %verifyscript and %filetrigger*
-// never run; %triggerin/%triggerprein make the transaction fail; an ignore list and built-in
-// replacements apply. `$1` is 1 on install, 2 on upgrade or downgrade. Pure: a test can read the
+// never run; %triggerin/%triggerprein make the transaction fail (or, by option, are skipped, or
+// %triggerin runs as rpm fires it: triggers.ts); an ignore list and built-in
+// replacements apply; a scriptlet with an interpreter but no body (`%post -p /sbin/ldconfig`) does
+// not run, since rpm-ostree reads the body tag. `$1` is 1 on install, 2 on upgrade or downgrade. Pure: a test can read the
 // plan; run.ts carries it out.
 
 import { XylemError } from '../../util/errors.ts';
 import { isLua, luaReplacement, luaScriptHasSkip, RUN_KINDS, scriptIsIgnored, scriptIsSuppressed } from './policy.ts';
-import { ScriptFlag, type RpmScript, type ScriptPackage, type ScriptPhase } from './types.ts';
+import { firedTriggerins } from './triggers.ts';
+import { ScriptFlag, type Scriptlet, type ScriptPackage, type ScriptPhase } from './types.ts';
 
 /** One script to run. */
 export interface ScriptStep {
@@ -26,6 +29,10 @@ export interface ScriptStep {
   expand: boolean;
   /** `$1` ('1' install, '2' upgrade/downgrade); null for file triggers. */
   arg: string | null;
+  /** `$2` of a %triggerin (instances of the package that set it off). */
+  arg2?: string;
+  /** %triggerin: the package that set it off. */
+  triggeredBy?: string;
   /** File triggers: path prefixes without the leading '/' (only those under usr/, not usr/local). */
   prefixes?: string[];
   priority?: number;
@@ -35,7 +42,7 @@ export interface ScriptStep {
 export interface SkippedScript {
   pkg: string;
   id: string;
-  reason: 'ignored' | 'suppressed' | 'rpm-ostree-skip' | 'not-run-by-rpm-ostree';
+  reason: 'ignored' | 'suppressed' | 'rpm-ostree-skip' | 'not-run-by-rpm-ostree' | 'no-body';
 }
 
 export interface ScriptPlan {
@@ -50,18 +57,26 @@ export interface PlanOptions {
   installed?: ScriptPackage[];
   /** Kernel %posttrans scripts run (boot-location kernel-install); rpm-ostree skips them otherwise. */
   useKernelInstall?: boolean;
+  /**
+   * %triggerin/%triggerprein: 'reject' (rpm-ostree's stated policy: the transaction fails), 'skip'
+   * (what rpm-ostree ends up doing: its check looks at rpm's internal tags, so they never run), or
+   * 'run' (%triggerin as rpm fires it, after all %post; %triggerprein is still refused).
+   * Default 'reject'.
+   */
+  triggerin?: 'reject' | 'skip' | 'run';
 }
 
 const MAX_PACKAGES = 200_000;
 const MAX_BODY = 16 << 20;
 
 /** rpm-ostree's refusal of %triggerin/%triggerprein (rpmostree_script_txn_validate). */
-export function validateTransaction(packages: ScriptPackage[], useKernelInstall = false): void {
+export function validateTransaction(packages: ScriptPackage[], useKernelInstall = false, allowTriggerin = false): void {
   for (const p of packages) {
     for (const [kind, desc] of [
       ['prein', '%triggerprein'],
       ['in', '%triggerin'],
     ] as const) {
+      if (allowTriggerin && kind === 'in') continue;
       if (!p.triggers.some((t) => t.kind === kind)) continue;
       if (scriptIsIgnored(p.name, desc, useKernelInstall)) continue;
       throw new XylemError(`Package '${p.name}' has (currently) unsupported script of type '${desc}'; see https://github.com/coreos/rpm-ostree/issues/749`, 'ESCRIPT_UNSUPPORTED');
@@ -74,7 +89,7 @@ function checkPackage(p: ScriptPackage): void {
     throw new XylemError(`scripts: bad package name ${JSON.stringify((p as { name?: unknown })?.name)}`, 'EINVAL');
   if (p.action !== 'install' && p.action !== 'upgrade' && p.action !== 'downgrade') throw new XylemError(`scripts: ${p.name}: bad action ${String(p.action)}`, 'EINVAL');
   if (!Array.isArray(p.triggers) || !Array.isArray(p.fileTriggers) || typeof p.scripts !== 'object') throw new XylemError(`scripts: ${p.name}: scripts, triggers and fileTriggers are required`, 'EINVAL');
-  const all: RpmScript[] = [...Object.values(p.scripts), ...p.triggers.map((t) => t.script), ...p.fileTriggers.map((t) => t.script)];
+  const all: Scriptlet[] = [...Object.values(p.scripts), ...p.triggers.map((t) => t.script), ...p.fileTriggers.map((t) => t.script)];
   for (const s of all) {
     if (!s || typeof s.body !== 'string' || !Array.isArray(s.interpreter)) throw new XylemError(`scripts: ${p.name}: malformed script`, 'EINVAL');
     if (s.body.length > MAX_BODY) throw new XylemError(`scripts: ${p.name}: a script body is larger than 16 MiB`, 'E2BIG');
@@ -82,7 +97,7 @@ function checkPackage(p: ScriptPackage): void {
 }
 
 /** Resolves Lua skip comments and replacements; null when the script does not run. */
-function resolveScript(pkg: ScriptPackage, id: string, script: RpmScript, skipped: SkippedScript[]): { interpreter: string; body: string; expand: boolean } | null {
+function resolveScript(pkg: ScriptPackage, id: string, script: Scriptlet, skipped: SkippedScript[]): { interpreter: string; body: string; expand: boolean } | null {
   let expand = (script.flags & ScriptFlag.EXPAND) !== 0;
   if (isLua(script)) {
     if (luaScriptHasSkip(script.body)) {
@@ -107,7 +122,9 @@ export function planScripts(opts: PlanOptions): ScriptPlan {
   if (opts.packages.length + installed.length > MAX_PACKAGES) throw new XylemError('planScripts: too many packages', 'E2BIG');
   for (const p of [...opts.packages, ...installed]) checkPackage(p);
   const kernelInstall = opts.useKernelInstall ?? false;
-  validateTransaction(opts.packages, kernelInstall);
+  const triggerin = opts.triggerin ?? 'reject';
+  if (triggerin !== 'reject' && triggerin !== 'skip' && triggerin !== 'run') throw new XylemError(`planScripts: bad triggerin policy ${String(triggerin)}`, 'EINVAL');
+  if (triggerin !== 'skip') validateTransaction(opts.packages, kernelInstall, triggerin === 'run');
 
   const steps: ScriptStep[] = [];
   const skipped: SkippedScript[] = [];
@@ -120,10 +137,28 @@ export function planScripts(opts: PlanOptions): ScriptPlan {
         skipped.push({ pkg: p.name, id, reason: 'ignored' });
         continue;
       }
+      // rpm-ostree reads the body tag: `%post -p /sbin/ldconfig` (interpreter, no body) never runs.
+      if (script.body === '') {
+        skipped.push({ pkg: p.name, id, reason: 'no-body' });
+        continue;
+      }
       const r = resolveScript(p, id, script, skipped);
       if (!r) continue;
       steps.push({ phase, kind: 'script', pkg: p.name, id, desc, ...r, arg: p.action === 'install' ? '1' : '2' });
     }
+  }
+  if (triggerin === 'run') {
+    // After every %post (rpm runs each right after the triggering package's %post).
+    const at = steps.findIndex((s) => s.phase === 'posttrans');
+    const fired: ScriptStep[] = [];
+    for (const f of firedTriggerins(opts.packages, installed)) {
+      const id = `${f.owner.name}.triggerin`;
+      if (scriptIsIgnored(f.owner.name, '%triggerin', kernelInstall) || f.trigger.script.body === '') continue;
+      const r = resolveScript(f.owner, id, f.trigger.script, skipped);
+      if (!r) continue;
+      fired.push({ phase: 'post', kind: 'script', pkg: f.owner.name, id, desc: '%triggerin', ...r, arg: '1', arg2: '1', triggeredBy: f.target.name });
+    }
+    steps.splice(at < 0 ? steps.length : at, 0, ...fired);
   }
   for (const p of opts.packages) {
     for (const k of ['pretrans', 'preun', 'postun', 'preuntrans', 'postuntrans', 'verifyscript'] as const)
@@ -141,6 +176,7 @@ export function planScripts(opts: PlanOptions): ScriptPlan {
       continue;
     }
     for (const t of mine) {
+      if (t.script.body === '') continue;
       const r = resolveScript(p, id, t.script, skipped);
       if (!r) continue;
       // As rpm-ostree: only patterns under usr/ (never usr/local) are walked.

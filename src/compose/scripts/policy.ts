@@ -3,7 +3,7 @@
 // suppressions of rpmostree-scripts.cxx), the Lua "skip" comment, and which script kinds a
 // transaction may not carry. The replacement bodies are our own shell with the same effect.
 
-import type { RpmScript, ScriptKind } from './types.ts';
+import type { Scriptlet, ScriptletKind } from './types.ts';
 
 /** Scripts rpm-ostree never runs, by `<pkg>.<script>`. */
 const IGNORED = new Set([
@@ -129,12 +129,12 @@ export function luaScriptHasSkip(body: string): boolean {
 }
 
 /** True for rpm's embedded Lua interpreter. */
-export function isLua(script: RpmScript): boolean {
+export function isLua(script: Scriptlet): boolean {
   return script.interpreter[0] === '<lua>';
 }
 
 /** Script kinds rpm-ostree runs, with the desc it prints ("%prein" → `<pkg>.prein`). */
-export const RUN_KINDS: { kind: ScriptKind; desc: string; phase: 'pre' | 'post' | 'posttrans' }[] = [
+export const RUN_KINDS: { kind: ScriptletKind; desc: string; phase: 'pre' | 'post' | 'posttrans' }[] = [
   { kind: 'prein', desc: '%prein', phase: 'pre' },
   { kind: 'post', desc: '%post', phase: 'post' },
   { kind: 'posttrans', desc: '%posttrans', phase: 'posttrans' },

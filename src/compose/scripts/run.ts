@@ -1,12 +1,13 @@
 // Carries out a script plan (plan.ts) in a root being assembled, as rpm-ostree's assemble step
 // does: each shell script in its own sandbox (Host.sandbox: bwrap, /usr and /etc copied up on
-// write), each Lua script in a confined Lua state, output prefixed `<pkg>.<script>: `, a shared
-// writable /var/lib/rpm-state, and rpm-ostree's error wording when a script fails
+// write; consecutive shell scripts share the copy-up set-up when the host offers sessions), each
+// Lua script in a confined Lua state, output prefixed `<pkg>.<script>: `, a shared writable
+// /var/lib/rpm-state, and rpm-ostree's error wording when a script fails
 // (`Running %post for foo: bwrap(/bin/sh): Child process exited with code 1`), followed here by
 // the script's prefixed output. Progress is reported as typed events: phase start/done
 // ("Running post scripts... N done"), each script's start, output lines, skip and completion.
 
-import type { Host, SandboxResult } from '../../host.ts';
+import type { Host, SandboxRequest, SandboxResult, SandboxSession } from '../../host.ts';
 import { randomSuffix } from '../../util/atomic-write.ts';
 import { XylemError } from '../../util/errors.ts';
 import { matchingPaths, pathChunks, peek } from './file-triggers.ts';
@@ -97,12 +98,22 @@ interface Runner {
   luaMemoryBytes: number;
   macros: MacroTable;
   emit: (e: ScriptEvent) => void;
+  /** Shared set-up of the root across consecutive shell scripts (SandboxHost.open), if any. */
+  session: SandboxSession | null;
+  /** Lua writes to the root directly: no session may be open meanwhile. */
+  inLua: boolean;
+}
+
+async function endSession(rn: Runner): Promise<void> {
+  const s = rn.session;
+  rn.session = null;
+  if (s) await s.close();
 }
 
 async function runInSandbox(rn: Runner, argv: string[], script: Uint8Array | undefined, stdin: AsyncIterable<Uint8Array> | undefined, env: Record<string, string>): Promise<SandboxResult> {
   const sandbox = rn.host.sandbox;
   if (!sandbox) throw new XylemError('scripts: this host cannot run scriptlets (no sandbox capability: bubblewrap is needed)', 'ENOSYS');
-  return sandbox.run({
+  const req: SandboxRequest = {
     root: rn.root,
     argv,
     ...(script ? { script } : {}),
@@ -112,7 +123,10 @@ async function runInSandbox(rn: Runner, argv: string[], script: Uint8Array | und
     mutability: 'copyup',
     timeoutMs: rn.timeoutMs,
     maxOutputBytes: rn.maxOutputBytes,
-  });
+  };
+  if (rn.inLua || !sandbox.open) return sandbox.run(req);
+  rn.session ??= await sandbox.open(rn.root, 'copyup');
+  return rn.session.run(req);
 }
 
 /** Runs one step; resolves false when a file trigger matched nothing (not counted). */
@@ -150,13 +164,15 @@ async function runStep(rn: Runner, step: ScriptStep): Promise<boolean> {
         }
       : undefined;
     let pending = '';
+    await endSession(rn);
+    rn.inLua = true;
     try {
       await runLuaScript({
         fs: rn.host.fs,
         root: rn.root,
         scriptName: `${step.desc}(${step.pkg})`,
         body,
-        args: step.arg === null ? [] : [Number(step.arg)],
+        args: [...(step.arg === null ? [] : [Number(step.arg)]), ...(step.arg2 === undefined ? [] : [Number(step.arg2)])],
         macros: rn.macros,
         env: rn.env,
         output: (t) => {
@@ -181,10 +197,12 @@ async function runStep(rn: Runner, step: ScriptStep): Promise<boolean> {
       const msg = e instanceof Error ? e.message : String(e);
       const code = e instanceof XylemError && e.code ? e.code : 'ESCRIPT';
       throw new ScriptError(`${errPrefix}: ${msg}`, code, { pkg: step.pkg, script: step.id, exitCode: null, output: outLines.join('\n') });
+    } finally {
+      rn.inLua = false;
     }
     emitOutput(pending);
   } else {
-    const argv = [step.interpreter, '/proc/self/fd/5', ...(step.arg !== null ? [step.arg] : [])];
+    const argv = [step.interpreter, '/proc/self/fd/5', ...(step.arg !== null ? [step.arg] : []), ...(step.arg2 !== undefined ? [step.arg2] : [])];
     const stdin = paths ? pathChunks(paths, counter) : undefined;
     const r = await runInSandbox(rn, argv, encoder.encode(body), stdin, rn.env);
     emitOutput(new TextDecoder().decode(r.output) + (r.outputTruncated ? '\n[output truncated]\n' : ''));
@@ -232,6 +250,8 @@ export async function runScripts(host: Host, opts: RunScriptsOptions): Promise<S
     luaMemoryBytes: opts.luaMemoryBytes ?? 256 << 20,
     macros: opts.macros ?? new MacroTable(),
     emit,
+    session: null,
+    inLua: false,
   };
   try {
     for (const phase of ['pre', 'post', 'posttrans'] as const) {
@@ -240,6 +260,7 @@ export async function runScripts(host: Host, opts: RunScriptsOptions): Promise<S
       emit({ type: 'phase-done', phase, label: PHASE_LABEL[phase], count: counts[phase] });
     }
   } finally {
+    await endSession(rn);
     if (ownState) await host.fs.rmrf(stateDir);
   }
   return { counts, skipped: plan.skipped };

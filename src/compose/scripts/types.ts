@@ -6,7 +6,7 @@
 import type { Dependency } from '../../rpm/types.ts';
 
 /** Scriptlet kinds an RPM header can carry (desc names as rpm-ostree prints them, minus '%'). */
-export type ScriptKind = 'pretrans' | 'prein' | 'post' | 'posttrans' | 'preun' | 'postun' | 'preuntrans' | 'postuntrans' | 'verifyscript';
+export type ScriptletKind = 'pretrans' | 'prein' | 'post' | 'posttrans' | 'preun' | 'postun' | 'preuntrans' | 'postuntrans' | 'verifyscript';
 
 /** Script flag bits (RPMTAG_*FLAGS). */
 export const ScriptFlag = {
@@ -18,29 +18,29 @@ export const ScriptFlag = {
 } as const;
 
 /** One scriptlet. An empty `interpreter` means rpm's default `/bin/sh`; `['<lua>']` is Lua. */
-export interface RpmScript {
+export interface Scriptlet {
   interpreter: string[];
   body: string;
   flags: number;
 }
 
 /** A regular trigger (%triggerin and friends): fires on other packages named in `conditions`. */
-export interface RpmTrigger {
+export interface PackageTrigger {
   kind: 'prein' | 'in' | 'un' | 'postun';
   conditions: Dependency[];
-  script: RpmScript;
+  script: Scriptlet;
 }
 
 /**
  * A file trigger: `prefixes` are path prefixes (RPMTAG_[TRANS]FILETRIGGERNAME); `priority` orders
  * triggers (higher first; ≥ 10000 runs before the triggering package's %post in rpm).
  */
-export interface RpmFileTrigger {
+export interface FileTrigger {
   scope: 'file' | 'transfile';
   kind: 'in' | 'un' | 'postun';
   priority: number;
   prefixes: string[];
-  script: RpmScript;
+  script: Scriptlet;
 }
 
 /** What the transaction does with a package: `$1` is 1 on install, 2 on upgrade/downgrade. */
@@ -51,10 +51,12 @@ export interface ScriptPackage {
   name: string;
   /** Needed for rpm-ostree's release-suffix replacements (pam.post on .el7…). */
   release: string;
+  /** `[E:]V-R`, for versioned %triggerin conditions (a versioned condition never matches without it). */
+  evr?: string;
   action: PackageAction;
-  scripts: Partial<Record<ScriptKind, RpmScript>>;
-  triggers: RpmTrigger[];
-  fileTriggers: RpmFileTrigger[];
+  scripts: Partial<Record<ScriptletKind, Scriptlet>>;
+  triggers: PackageTrigger[];
+  fileTriggers: FileTrigger[];
 }
 
 /** The phases rpm-ostree runs, in order. */

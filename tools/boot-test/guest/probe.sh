@@ -26,11 +26,11 @@ say "etc-marker $(cat /etc/xylem-ci-marker 2>/dev/null || echo none)"
 mkdir -p /var/lib/xylem-ci && echo "$dep" >> /var/lib/xylem-ci/boots
 say "var-boots $(wc -l < /var/lib/xylem-ci/boots)"
 say "failed-units $(systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
-run status-node $X/node $X/dist/rpm-xylem/rpm-xylem.mjs status
-run status-bun $X/bun $X/dist/rpm-xylem/rpm-xylem.mjs status
+# the real ostree reads the sysroot xylem wrote (a cheap C binary: the oracle on every boot)
 run ostree-status ostree admin status
 case $step in
   upgrade-node)
+    run status-node $X/node $X/dist/rpm-xylem/rpm-xylem.mjs status
     run upgrade-node $X/node $X/dist/rpm-xylem/rpm-xylem.mjs upgrade
     # a change to /etc after staging: finalization at shutdown must carry it into the new deployment
     echo "written-after-staging-in-$dep" > /etc/xylem-ci-marker
