@@ -61,6 +61,16 @@ export { auditCommit } from './audit/index.ts';
 /** The progress events of an audit (`onProgress`). */
 export type { AuditOptions, AuditReport, AuditProgress } from './audit/index.ts';
 
+// ---- RPM packages ------------------------------------------------------------------------------
+/** Read a .rpm: headers up front, typed views, payload streamed entry by entry (more in src/rpm). */
+export { parseRpm, openRpm, RpmPackage, RpmError } from './rpm/index.ts';
+export type { RpmPackageInfo, RpmFile, PayloadEntry, Nevra, Dependency, PackageDependencies } from './rpm/index.ts';
+
+// ---- composing trees from RPMs (rpm-ostree compose tree, db diff) ------------------------------
+/** Treefile → resolved packages → plan (inspectable) → package cache, assembly, commit. */
+export { loadTreefile, planCompose, executeCompose, rpmmdResolver, composeServices, dbDiff } from './compose/index.ts';
+export type { Treefile, ComposePlan, ComposeEvent, PackageResolver } from './compose/index.ts';
+
 // ---- formats and small helpers -----------------------------------------------------------------
 export { KeyFile } from './format/keyfile.ts';
 export { ObjectType } from './format/objects.ts';

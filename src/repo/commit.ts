@@ -53,6 +53,11 @@ export interface CommitModifier {
   sepolicy?: SePolicy;
   /** How `sepolicy` labels: label version 1 (/usr/etc as /etc), failing on unlabelled paths. */
   selinuxLabel?: LabelOptions;
+  /**
+   * Rewrites a path's xattrs (sorted by name in, sorted by name out) before the SELinux label is
+   * applied: compose sets the file capabilities RPM headers give (rpm-ostree's rpmfi overrides).
+   */
+  xattrHook?: (relPath: string, mode: number, xattrs: Xattr[]) => Xattr[];
 }
 
 /** The file metadata a commit modifier rewrites. */
@@ -116,7 +121,8 @@ async function diskXattrs(ctx: ImportContext, path: string): Promise<Xattr[]> {
  */
 export function finalXattrs(ctx: ImportContext, relPath: string, mode: number, xattrs: Xattr[]): Xattr[] {
   const policy = ctx.modifier.sepolicy;
-  return policy ? labelXattrs(policy, relPath, mode, xattrs, ctx.modifier.selinuxLabel) : xattrs;
+  const hooked = ctx.modifier.xattrHook ? ctx.modifier.xattrHook(relPath, mode, xattrs) : xattrs;
+  return policy ? labelXattrs(policy, relPath, mode, hooked, ctx.modifier.selinuxLabel) : hooked;
 }
 
 /** Whether two xattr lists are equal, order included (g_variant_equal). */
@@ -228,7 +234,7 @@ async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableT
  * (libostree reuses a hit only when the xattrs are unmodified).
  */
 async function labelKeeps(ctx: ImportContext, hit: string, relPath: string, source: Xattr[] | undefined): Promise<boolean> {
-  if (!ctx.modifier.sepolicy) return true;
+  if (!ctx.modifier.sepolicy && !ctx.modifier.xattrHook) return true;
   const h = (await ctx.txn.repo.loadFile(hit)).header;
   // What libostree compares with: a bare-user object's stored xattrs, else those read from the
   // hardlink on disk (sorted by name).

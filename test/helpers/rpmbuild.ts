@@ -21,10 +21,15 @@ export function hasCommand(cmd: string): boolean {
   }
 }
 
-/** One file a fixture package installs. `content` for regular files; `target` for symlinks. */
+/**
+ * One file a fixture package installs. `content` for regular files; `target` for symlinks (the link
+ * text) and hardlinks (the absolute path of an earlier file of the package it is a second name of).
+ */
 export interface FixtureFile {
   path: string;
-  type?: 'file' | 'dir' | 'symlink';
+  type?: 'file' | 'dir' | 'symlink' | 'hardlink';
+  /** A host file whose bytes a regular file gets (instead of `content`), e.g. a static busybox. */
+  from?: string;
   content?: string;
   target?: string;
   mode?: number;
@@ -91,6 +96,8 @@ export function specFor(pkg: FixturePackage): string {
     if (f.attr?.startsWith('%ghost')) continue;
     if (f.type === 'dir') lines.push(`mkdir -p '${p}'`);
     else if (f.type === 'symlink') lines.push(`ln -s '${f.target}' '${p}'`);
+    else if (f.type === 'hardlink') lines.push(`ln '%{buildroot}${f.target}' '${p}'`);
+    else if (f.from) lines.push(`cp '${f.from}' '${p}'`);
     else {
       const b64 = Buffer.from(f.content ?? '').toString('base64');
       lines.push(`echo '${b64}' | base64 -d > '${p}'`);

@@ -1,0 +1,165 @@
+// Decompression of a package's payload as a stream: gzip (fflate), zstd (fzstd), xz (XZ Embedded
+// in WASM via xz-decompress, which accepts rpm's SHA-256 check) and bzip2 (our own decoder,
+// bzip2.ts). The compressor is sniffed from the payload's magic (rpm trusts PAYLOADCOMPRESSOR;
+// both must agree here). Output is capped: a payload that decompresses past what the header
+// declares (a decompression bomb) is refused as soon as it passes the cap, and compressed input is
+// fed in small slices so no single step can produce more than a few MiB.
+
+import { Gunzip } from 'fflate';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { RpmError, RpmErrorCode } from './errors.ts';
+import { Bzip2Decoder } from './bzip2.ts';
+
+export type PayloadCompressor = 'gzip' | 'bzip2' | 'xz' | 'lzma' | 'zstd' | 'none';
+
+/** The compressor a payload's first bytes announce, or null when unrecognised. */
+export function sniffCompressor(b: Uint8Array): PayloadCompressor | null {
+  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+  if (b.length >= 3 && b[0] === 0x42 && b[1] === 0x5a && b[2] === 0x68) return 'bzip2';
+  if (b.length >= 6 && b[0] === 0xfd && b[1] === 0x37 && b[2] === 0x7a && b[3] === 0x58 && b[4] === 0x5a && b[5] === 0) return 'xz';
+  if (b.length >= 4 && b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) return 'zstd';
+  if (b.length >= 6 && b[0] === 0x30 && b[1] === 0x37 && b[2] === 0x30 && b[3] === 0x37 && b[4] === 0x30) return 'none';
+  if (b.length >= 3 && b[0] === 0x5d && b[1] === 0 && b[2] === 0) return 'lzma';
+  return null;
+}
+
+/** Normalises PAYLOADCOMPRESSOR (`gzip` when absent). */
+export function declaredCompressor(tag: string | undefined): PayloadCompressor | string {
+  const t = tag ?? 'gzip';
+  return t === 'lzma' ? 'lzma' : t;
+}
+
+/** A synchronous decoder fed chunk by chunk. */
+export interface PushDecoder {
+  push(chunk: Uint8Array, final: boolean): void;
+}
+
+/** How big a slice of compressed input each decoder step gets (bounds one step's output). */
+const SLICE = 16 * 1024;
+
+function fail(pkg: string, what: string, e: unknown): RpmError {
+  if (e instanceof RpmError) return e;
+  return new RpmError(RpmErrorCode.PAYLOAD, pkg, `${what} payload is corrupt: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+function makeDecoder(kind: PayloadCompressor, sink: (b: Uint8Array) => void, pkg: string): PushDecoder {
+  switch (kind) {
+    case 'gzip': {
+      const g = new Gunzip((data) => sink(data));
+      return { push: (c, f) => g.push(c, f) };
+    }
+    case 'zstd': {
+      const z = new ZstdDecompress((data) => sink(data));
+      return { push: (c, f) => z.push(c, f) };
+    }
+    case 'bzip2':
+      return new Bzip2Decoder(sink, pkg);
+    case 'none':
+      return { push: (c) => sink(c) };
+    default:
+      throw new RpmError(RpmErrorCode.UNSUPPORTED, pkg, `payload compressor ${kind} is not supported`);
+  }
+}
+
+/** Options of decompressPayload. */
+export interface DecompressOptions {
+  pkg: string;
+  /** Fail once the output passes this many bytes. */
+  maxOutput: number;
+  /** PAYLOADCOMPRESSOR as the header states it (checked against the sniffed magic). */
+  declared?: string;
+}
+
+/**
+ * Decompresses the payload chunks `input` into cpio bytes, chunk by chunk, never past maxOutput.
+ * The input must be the compressed payload only (it ends where the file ends).
+ */
+export async function* decompressPayload(input: AsyncIterable<Uint8Array>, opts: DecompressOptions): AsyncGenerator<Uint8Array> {
+  const { pkg, maxOutput } = opts;
+  if (!Number.isSafeInteger(maxOutput) || maxOutput < 0) throw new TypeError('decompressPayload: invalid maxOutput');
+  const it = input[Symbol.asyncIterator]();
+  let first = await it.next();
+  while (!first.done && first.value.length < 8) {
+    // make sure the sniffer sees a few bytes
+    const more = await it.next();
+    if (more.done) break;
+    const joined = new Uint8Array(first.value.length + more.value.length);
+    joined.set(first.value);
+    joined.set(more.value, first.value.length);
+    first = { done: false, value: joined };
+  }
+  if (first.done || first.value.length === 0) throw new RpmError(RpmErrorCode.TRUNCATED, pkg, 'payload is missing (the file ends after the header)');
+  const kind = sniffCompressor(first.value);
+  if (kind === null) throw new RpmError(RpmErrorCode.PAYLOAD, pkg, `payload starts with unknown magic ${[...first.value.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')} (header says ${opts.declared ?? 'gzip'})`);
+  const declared = opts.declared ?? 'gzip';
+  if (declared !== kind)
+    throw new RpmError(RpmErrorCode.PAYLOAD, pkg, `payload is ${kind} data but the header says ${declared}`);
+  let total = 0;
+  const check = (n: number): void => {
+    total += n;
+    if (total > maxOutput) throw new RpmError(RpmErrorCode.CAP, pkg, `payload decompresses to more than the ${maxOutput} bytes the header allows (decompression bomb?)`);
+  };
+  if (kind === 'xz') {
+    yield* decompressXz(first.value, it, pkg, check);
+    return;
+  }
+  const out: Uint8Array[] = [];
+  const dec = makeDecoder(kind, (b) => {
+    check(b.length);
+    if (b.length) out.push(b);
+  }, pkg);
+  let pending: Uint8Array | null = first.value;
+  while (pending !== null) {
+    const next = await it.next();
+    const chunk = pending;
+    pending = next.done ? null : next.value;
+    for (let o = 0; o < chunk.length; o += SLICE) {
+      const end = Math.min(chunk.length, o + SLICE);
+      try {
+        dec.push(chunk.subarray(o, end), pending === null && end === chunk.length);
+      } catch (e) {
+        throw fail(pkg, kind, e);
+      }
+      while (out.length) yield out.shift()!;
+    }
+  }
+}
+
+async function* decompressXz(first: Uint8Array, rest: AsyncIterator<Uint8Array>, pkg: string, check: (n: number) => void): AsyncGenerator<Uint8Array> {
+  let mod: { XzReadableStream: new (s: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array> };
+  try {
+    const m = (await import('xz-decompress')) as unknown as typeof mod & { default?: typeof mod };
+    mod = m.XzReadableStream ? m : m.default!;
+  } catch (e) {
+    throw new RpmError(RpmErrorCode.UNSUPPORTED, pkg, `xz payloads need the xz-decompress module: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let sentFirst = false;
+  const src = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (!sentFirst) {
+        sentFirst = true;
+        c.enqueue(first);
+        return;
+      }
+      const n = await rest.next();
+      if (n.done) c.close();
+      else c.enqueue(n.value);
+    },
+  });
+  const reader = new mod.XzReadableStream(src).getReader();
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        throw fail(pkg, 'xz', e);
+      }
+      if (r.done) return;
+      check(r.value.length);
+      yield r.value;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
