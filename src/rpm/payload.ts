@@ -1,6 +1,7 @@
-// Decompression of a package's payload as a stream: gzip (fflate), zstd (fzstd), xz (XZ Embedded
-// in WASM via xz-decompress, which accepts rpm's SHA-256 check) and bzip2 (our own decoder,
-// bzip2.ts). The compressor is sniffed from the payload's magic (rpm trusts PAYLOADCOMPRESSOR;
+// Decompression of a package's payload as a stream: gzip (fflate), zstd (fzstd), xz and legacy
+// lzma (our own LZMA2 decoder and .xz container, xz.ts: the bundled XZ Embedded WASM refuses the
+// SHA-256 check rpm's xz payloads carry) and bzip2 (our own decoder, bzip2.ts). The compressor
+// is sniffed from the payload's magic (rpm trusts PAYLOADCOMPRESSOR;
 // both must agree here). Output is capped: a payload that decompresses past what the header
 // declares (a decompression bomb) is refused as soon as it passes the cap, and compressed input is
 // fed in small slices so no single step can produce more than a few MiB.
@@ -9,6 +10,7 @@ import { Gunzip } from 'fflate';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { RpmError, RpmErrorCode } from './errors.ts';
 import { Bzip2Decoder } from './bzip2.ts';
+import { LzmaAloneDecoder, XzDecoder } from './xz.ts';
 
 export type PayloadCompressor = 'gzip' | 'bzip2' | 'xz' | 'lzma' | 'zstd' | 'none';
 
@@ -42,7 +44,7 @@ function fail(pkg: string, what: string, e: unknown): RpmError {
   return new RpmError(RpmErrorCode.PAYLOAD, pkg, `${what} payload is corrupt: ${e instanceof Error ? e.message : String(e)}`);
 }
 
-function makeDecoder(kind: PayloadCompressor, sink: (b: Uint8Array) => void, pkg: string): PushDecoder {
+function makeDecoder(kind: PayloadCompressor, sink: (b: Uint8Array) => void, pkg: string, maxOutput: number): PushDecoder {
   switch (kind) {
     case 'gzip': {
       const g = new Gunzip((data) => sink(data));
@@ -54,6 +56,10 @@ function makeDecoder(kind: PayloadCompressor, sink: (b: Uint8Array) => void, pkg
     }
     case 'bzip2':
       return new Bzip2Decoder(sink, pkg);
+    case 'xz':
+      return new XzDecoder(sink, pkg, maxOutput);
+    case 'lzma':
+      return new LzmaAloneDecoder(sink, pkg, maxOutput);
     case 'none':
       return { push: (c) => sink(c) };
     default:
@@ -99,15 +105,11 @@ export async function* decompressPayload(input: AsyncIterable<Uint8Array>, opts:
     total += n;
     if (total > maxOutput) throw new RpmError(RpmErrorCode.CAP, pkg, `payload decompresses to more than the ${maxOutput} bytes the header allows (decompression bomb?)`);
   };
-  if (kind === 'xz') {
-    yield* decompressXz(first.value, it, pkg, check);
-    return;
-  }
   const out: Uint8Array[] = [];
   const dec = makeDecoder(kind, (b) => {
     check(b.length);
     if (b.length) out.push(b);
-  }, pkg);
+  }, pkg, maxOutput);
   let pending: Uint8Array | null = first.value;
   while (pending !== null) {
     const next = await it.next();
@@ -122,44 +124,5 @@ export async function* decompressPayload(input: AsyncIterable<Uint8Array>, opts:
       }
       while (out.length) yield out.shift()!;
     }
-  }
-}
-
-async function* decompressXz(first: Uint8Array, rest: AsyncIterator<Uint8Array>, pkg: string, check: (n: number) => void): AsyncGenerator<Uint8Array> {
-  let mod: { XzReadableStream: new (s: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array> };
-  try {
-    const m = (await import('xz-decompress')) as unknown as typeof mod & { default?: typeof mod };
-    mod = m.XzReadableStream ? m : m.default!;
-  } catch (e) {
-    throw new RpmError(RpmErrorCode.UNSUPPORTED, pkg, `xz payloads need the xz-decompress module: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  let sentFirst = false;
-  const src = new ReadableStream<Uint8Array>({
-    async pull(c) {
-      if (!sentFirst) {
-        sentFirst = true;
-        c.enqueue(first);
-        return;
-      }
-      const n = await rest.next();
-      if (n.done) c.close();
-      else c.enqueue(n.value);
-    },
-  });
-  const reader = new mod.XzReadableStream(src).getReader();
-  try {
-    for (;;) {
-      let r: ReadableStreamReadResult<Uint8Array>;
-      try {
-        r = await reader.read();
-      } catch (e) {
-        throw fail(pkg, 'xz', e);
-      }
-      if (r.done) return;
-      check(r.value.length);
-      yield r.value;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
   }
 }
