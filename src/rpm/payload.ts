@@ -10,7 +10,7 @@ import { Gunzip } from 'fflate';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { RpmError, RpmErrorCode } from './errors.ts';
 import { Bzip2Decoder } from './bzip2.ts';
-import { LzmaAloneDecoder, XzDecoder } from './xz.ts';
+import { crc32, LzmaAloneDecoder, XzDecoder } from './xz.ts';
 
 export type PayloadCompressor = 'gzip' | 'bzip2' | 'xz' | 'lzma' | 'zstd' | 'none';
 
@@ -47,8 +47,32 @@ function fail(pkg: string, what: string, e: unknown): RpmError {
 function makeDecoder(kind: PayloadCompressor, sink: (b: Uint8Array) => void, pkg: string, maxOutput: number): PushDecoder {
   switch (kind) {
     case 'gzip': {
-      const g = new Gunzip((data) => sink(data));
-      return { push: (c, f) => g.push(c, f) };
+      // fflate does not check the gzip trailer: keep the last 8 input bytes and the output's
+      // CRC-32 and size, and compare at the end (a truncated or altered stream is refused)
+      let crc = 0;
+      let size = 0;
+      const tail = new Uint8Array(8);
+      let tailLen = 0;
+      const g = new Gunzip((data) => {
+        crc = crc32(data, crc);
+        size = (size + data.length) >>> 0;
+        sink(data);
+      });
+      return {
+        push: (c, f) => {
+          if (c.length >= 8) tail.set(c.subarray(c.length - 8));
+          else {
+            tail.copyWithin(0, c.length);
+            tail.set(c, 8 - c.length);
+          }
+          tailLen = Math.min(8, tailLen + c.length);
+          g.push(c, f);
+          if (f) {
+            const le = (o: number) => (tail[o]! | (tail[o + 1]! << 8) | (tail[o + 2]! << 16) | (tail[o + 3]! << 24)) >>> 0;
+            if (tailLen < 8 || le(0) !== crc || le(4) !== size) throw new RpmError(RpmErrorCode.PAYLOAD, pkg, 'gzip payload is corrupt: its trailer (CRC-32, size) does not match the data (truncated?)');
+          }
+        },
+      };
     }
     case 'zstd': {
       const z = new ZstdDecompress((data) => sink(data));
@@ -96,6 +120,7 @@ export async function* decompressPayload(input: AsyncIterable<Uint8Array>, opts:
   }
   if (first.done || first.value.length === 0) throw new RpmError(RpmErrorCode.TRUNCATED, pkg, 'payload is missing (the file ends after the header)');
   const kind = sniffCompressor(first.value);
+  if (kind === null && first.value.length < 6) throw new RpmError(RpmErrorCode.TRUNCATED, pkg, `payload is truncated (${first.value.length} bytes)`);
   if (kind === null) throw new RpmError(RpmErrorCode.PAYLOAD, pkg, `payload starts with unknown magic ${[...first.value.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')} (header says ${opts.declared ?? 'gzip'})`);
   const declared = opts.declared ?? 'gzip';
   if (declared !== kind)

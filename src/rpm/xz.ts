@@ -21,7 +21,8 @@ const CRC32 = (() => {
   }
   return t;
 })();
-function crc32(b: Uint8Array, crc = 0): number {
+/** CRC-32 (IEEE, as gzip and xz use it), continuing from `crc`. */
+export function crc32(b: Uint8Array, crc = 0): number {
   let c = ~crc;
   for (let i = 0; i < b.length; i++) c = CRC32[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
