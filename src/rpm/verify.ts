@@ -2,7 +2,7 @@
 // (rpm's lib/rpmvs.cc): the header's OpenPGP signatures (267 DSA/EdDSA/ECDSA, 268 RSA, v6 278
 // OPENPGP) against keys the caller imports, the header SHA-256 (273) and SHA-1 (269) digests, the
 // payload digest (PAYLOADDIGEST 5092 per PAYLOADDIGESTALGO), the legacy MD5 of header+payload
-// (1004) and the legacy header+payload signatures (1002 PGP / 1005 GPG). The payload is streamed
+// (1004), v6's header SHA3-256 (279) and the legacy header+payload signatures (1002 PGP / 1005 GPG). The payload is streamed
 // once for all payload checks. Result lines read like rpm's; the summary like `digests signatures OK`.
 
 import { gpgVerify, readGpgKeyring, type GpgKeyring } from '../crypto/gpg.ts';
@@ -109,6 +109,8 @@ export async function verifyRpm(pkg: RpmPackage, opts: VerifyRpmOptions = {}): P
 
   const sha256 = sig.getString(SigTag.SHA256);
   if (sha256 !== undefined) checks.push(digestCheck('Header SHA256 digest', sha256, toHex(digestBytes(DigestAlgo.SHA256, headerBytes))));
+  const sha3 = sig.getString(SigTag.SHA3_256);
+  if (sha3 !== undefined) checks.push(digestCheck('Header SHA3-256 digest', sha3, toHex(digestBytes(DigestAlgo.SHA3_256, headerBytes))));
   const sha1 = sig.getString(SigTag.SHA1);
   if (sha1 !== undefined) checks.push(digestCheck('Header SHA1 digest', sha1, toHex(digestBytes(DigestAlgo.SHA1, headerBytes))));
 

@@ -5,7 +5,7 @@
 
 import { execSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, linkSync, symlinkSync, utimesSync, lutimesSync, chmodSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { createNodeHost } from '../../runtimes/node/index.ts';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -78,12 +78,14 @@ describe.skipIf(missing('rpm payloads', { rpmbuild: HAVE_RPMBUILD, rpm2cpio: has
       mkdirSync(ref);
       mkdirSync(mine);
       execSync(`rpm2cpio '${path}' | cpio -idm --quiet --no-absolute-filenames`, { cwd: ref, stdio: ['ignore', 'ignore', 'pipe'] });
-      const fh = await open(path, 'r');
+      // through the Host's own file handle, as compose opens packages
+      const host = createNodeHost();
+      const fh = await host.fs.openRead(path);
       let seen: string[];
       try {
-        const pkg = await openRpm({ read: async (b: Uint8Array, o: number, l: number, pos: number) => (await fh.read(b, o, l, pos)).bytesRead, close: () => fh.close() }, basename(path));
+        const pkg = await openRpm(fh, basename(path));
         expect(pkg.info().payloadCompressor).toBe({ 'w9.gzdio': 'gzip', 'w6.xzdio': 'xz', 'w19.zstdio': 'zstd', 'w9.bzdio': 'bzip2' }[payload]);
-        seen = await unpack(pkg.entries(), mine);
+        seen = await unpack(pkg.entries({ hash: host.hash }), mine);
       } finally {
         await fh.close();
       }
