@@ -118,8 +118,9 @@ export async function* readPayload(headers: RpmHeaders, compressed: AsyncIterabl
 
   const byPath = new Map<string, number>();
   const symlinks = new Set<string>();
+  // keyed without the leading '/': source packages list relative names (`foo.spec`)
   for (const f of files) {
-    byPath.set(f.path, f.index);
+    byPath.set(f.path.startsWith('/') ? f.path.slice(1) : f.path, f.index);
     if (fileKind(f.mode) === 'symlink') symlinks.add(f.path);
   }
   // hardlink sets: members in header order; seen counts as entries arrive
@@ -151,7 +152,7 @@ export async function* readPayload(headers: RpmHeaders, compressed: AsyncIterabl
         idx = ch.fileIndex;
       } else {
         const path = cpioNameToPath(ch.name, pkg);
-        const i = byPath.get(path);
+        const i = byPath.get(path.slice(1));
         if (i === undefined) throw new RpmError(RpmErrorCode.CPIO, pkg, `payload entry ${path} is not in the header's file list`);
         idx = i;
       }

@@ -340,15 +340,6 @@ export class RpmHeader {
         return this.getNumbers(tag);
     }
   }
-
-  /**
-   * The bytes a header signature or digest covers: the whole header when the region spans every
-   * entry (a package file), else the region re-assembled as rpm does (entries and data it covers).
-   */
-  get immutableBytes(): Uint8Array {
-    if (!this.hasRegion || this.regionEntries === this.il) return this.bytes;
-    throw this.err('header has entries outside its region (an installed header); take the region with headerRegionImage');
-  }
 }
 
 /** Parses a header (bytes from its magic; extra bytes after it are ignored). */

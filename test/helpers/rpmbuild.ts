@@ -60,6 +60,8 @@ export interface FixturePackage {
   changelog?: { date: string; author: string; text: string }[];
   /** rpm's _binary_payload, e.g. 'w9.gzdio' (Debian's default), 'w19.zstdio', 'w6.xzdio', 'w9.bzdio'. */
   payload?: string;
+  /** Extra spec preamble lines, e.g. 'Summary(de): …', 'URL: …', 'Vendor: …'. */
+  preamble?: string[];
 }
 
 /** Writes the spec file of `pkg` (exported for tests that want to see it). */
@@ -70,6 +72,7 @@ export function specFor(pkg: FixturePackage): string {
   if (pkg.epoch !== undefined) lines.push(`Epoch: ${pkg.epoch}`);
   lines.push(`Summary: ${pkg.summary ?? `the ${pkg.name} fixture`}`, 'License: MIT');
   if (arch === 'noarch') lines.push('BuildArch: noarch');
+  for (const l of pkg.preamble ?? []) lines.push(l);
   const deps: [string, string[] | undefined][] = [
     ['Requires', pkg.requires],
     ['Provides', pkg.provides],
@@ -140,6 +143,22 @@ export function buildRpm(pkg: FixturePackage, outDir: string): string {
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, produced[0]!);
   execFileSync('cp', [join(top, 'RPMS', arch, produced[0]!), out]);
+  execFileSync('rm', ['-rf', top]);
+  return out;
+}
+
+/** Builds the source package of `pkg` (rpmbuild -bs) into `outDir`; returns its path. */
+export function buildSrpm(pkg: FixturePackage, outDir: string): string {
+  const top = mkdtempSync(join(tmpdir(), 'xylem-rpmbuild-'));
+  for (const d of ['SPECS', 'SRPMS', 'SOURCES']) mkdirSync(join(top, d), { recursive: true });
+  const spec = join(top, 'SPECS', `${pkg.name}.spec`);
+  writeFileSync(spec, specFor(pkg));
+  execFileSync('rpmbuild', [...macroArgs(top, pkg), '--quiet', '-bs', spec], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: top } });
+  const produced = readdirSync(join(top, 'SRPMS')).filter((f) => f.endsWith('.src.rpm'));
+  if (produced.length !== 1) throw new Error(`rpmbuild -bs of ${pkg.name} produced ${produced.length} packages`);
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, produced[0]!);
+  execFileSync('cp', [join(top, 'SRPMS', produced[0]!), out]);
   execFileSync('rm', ['-rf', top]);
   return out;
 }
