@@ -100,8 +100,15 @@ export async function verifyRpm(pkg: RpmPackage, opts: VerifyRpmOptions = {}): P
 
   // header-only signatures: v6 OPENPGP, then RSA, DSA
   const headerSigs: Uint8Array[] = [];
-  if (sig.has(SigTag.OPENPGP)) for (const s of sig.getStringArray(SigTag.OPENPGP)!) headerSigs.push(fromBase64(s));
-  else {
+  if (sig.has(SigTag.OPENPGP)) {
+    for (const s of sig.getStringArray(SigTag.OPENPGP)!) {
+      try {
+        headerSigs.push(fromBase64(s));
+      } catch {
+        checks.push({ kind: 'signature', name: 'Header OpenPGP signature', status: 'BAD', detail: 'not base64' });
+      }
+    }
+  } else {
     if (sig.has(SigTag.RSA)) headerSigs.push(sig.getBin(SigTag.RSA)!);
     if (sig.has(SigTag.DSA)) headerSigs.push(sig.getBin(SigTag.DSA)!);
   }

@@ -62,6 +62,8 @@ export interface FixturePackage {
   payload?: string;
   /** Extra spec preamble lines, e.g. 'Summary(de): …', 'URL: …', 'Vendor: …'. */
   preamble?: string[];
+  /** Extra rpmbuild macro definitions, e.g. { _binary_filedigest_algorithm: '1' } for MD5 file digests. */
+  macros?: Record<string, string>;
 }
 
 /** Writes the spec file of `pkg` (exported for tests that want to see it). */
@@ -125,6 +127,7 @@ function macroArgs(topdir: string, pkg: FixturePackage): string[] {
     _buildhost: 'xylem-tests',
   };
   if (pkg.payload) defs._binary_payload = pkg.payload;
+  Object.assign(defs, pkg.macros ?? {});
   return Object.entries(defs).flatMap(([k, v]) => ['--define', `${k} ${v}`]);
 }
 

@@ -7,7 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseRpm } from '../../src/rpm/index.ts';
+import { openRpm, parseRpm, verifyRpm } from '../../src/rpm/index.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { HAVE_RPMBUILD } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
@@ -116,6 +116,11 @@ describe.skipIf(missing('rpm fuzzing', { rpmbuild: HAVE_RPMBUILD }))('seeded fuz
         const t = Date.now();
         try {
           await exercise(m);
+          if (i % 8 === 0) {
+            // the streamed path (openRpm over a positional source) and the signature/digest checks
+            const pkg = await openRpm({ read: async (pos: number, len: number) => m.subarray(pos, pos + len) }, 'fuzzed.rpm');
+            await verifyRpm(pkg, { headerOnly: i % 16 === 0 });
+          }
         } catch (e) {
           refused++;
           if (!(e instanceof XylemError)) bad.push(`#${i}: ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);

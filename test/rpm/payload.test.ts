@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openRpm, parseRpm, type PayloadEntry } from '../../src/rpm/index.ts';
+import { digestBytes } from '../../src/rpm/digest.ts';
 import { HAVE_RPMBUILD, hasCommand } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { built, everythingPackage, PAYLOADS } from './fixtures.ts';
@@ -113,4 +114,34 @@ describe.skipIf(missing('rpm payloads', { rpmbuild: HAVE_RPMBUILD, rpm2cpio: has
       expect(b.has('/var/log/everything.log')).toBe(false);
     });
   }
+});
+
+describe.skipIf(missing('file digest algorithms', { rpmbuild: HAVE_RPMBUILD, python3: hasCommand('python3') }))('file digests per FILEDIGESTALGO', () => {
+  for (const [algo, name, hexLen] of [['1', 'MD5', 32], ['10', 'SHA512', 128]] as const) {
+    it(`${name} file digests are checked as the payload streams`, async () => {
+      const path = built({ name: `digest-${name.toLowerCase()}`, macros: { _binary_filedigest_algorithm: algo }, files: [{ path: '/usr/share/x', content: 'hello digest\n' }, { path: '/usr/share/y', content: 'other\n' }] });
+      const bytes = new Uint8Array(readFileSync(path));
+      const pkg = parseRpm(bytes, basename(path));
+      expect(pkg.files().every((f) => f.digest.length === hexLen)).toBe(true);
+      const got: string[] = [];
+      for await (const e of pkg.entries()) got.push(new TextDecoder().decode(await e.bytes()));
+      expect(got).toEqual(['hello digest\n', 'other\n']);
+      // the same package with one content byte changed (payload re-compressed): refused, naming the file and algorithm
+      const { gunzipSync, gzipSync } = await import('node:zlib');
+      const cpio = Buffer.from(gunzipSync(bytes.subarray(pkg.layout.headerEnd)));
+      cpio[cpio.indexOf('hello digest')] = 0x48;
+      const bad = new Uint8Array(Buffer.concat([bytes.subarray(0, pkg.layout.headerEnd), gzipSync(cpio)]));
+      await expect(async () => {
+        for await (const e of parseRpm(bad, 'bad.rpm').entries()) await e.bytes();
+      }).rejects.toThrow(new RegExp(`bad.rpm: /usr/share/x: ${name} digest [0-9a-f]{${hexLen}} does not match`));
+    });
+  }
+
+  it('every digest algorithm rpm names matches python3 hashlib', () => {
+    const data = Buffer.from('xylem digest vector \u00e9\n'.repeat(100));
+    const names: [number, string][] = [[1, 'md5'], [2, 'sha1'], [8, 'sha256'], [9, 'sha384'], [10, 'sha512'], [11, 'sha224'], [12, 'sha3_256'], [14, 'sha3_512']];
+    const script = names.map(([, n]) => `print(hashlib.${n}(d).hexdigest())`).join('\n');
+    const want = execSync(`python3 -c 'import hashlib,sys\nd=sys.stdin.buffer.read()\n${script}'`, { input: data, encoding: 'utf8' }).trim().split('\n');
+    expect(names.map(([a]) => Buffer.from(digestBytes(a, data)).toString('hex'))).toEqual(want);
+  });
 });
