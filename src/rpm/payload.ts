@@ -36,8 +36,11 @@ export interface PushDecoder {
   push(chunk: Uint8Array, final: boolean): void;
 }
 
-/** How big a slice of compressed input each decoder step gets (bounds one step's output). */
-const SLICE = 16 * 1024;
+/** Bounds of the slice of compressed input each decoder step gets (it starts small and grows). */
+const MIN_SLICE = 16;
+const MAX_SLICE = 64 * 1024;
+/** Output one step should stay under (slices shrink when a step produces more). */
+const STEP_OUTPUT = 4 * 1024 * 1024;
 
 function fail(pkg: string, what: string, e: unknown): RpmError {
   if (e instanceof RpmError) return e;
@@ -138,17 +141,29 @@ export async function* decompressPayload(input: AsyncIterable<Uint8Array>, opts:
     if (b.length) out.push(b);
   }, pkg, maxOutput);
   let pending: Uint8Array | null = first.value;
+  // The slice of input each decoder step gets adapts to the compression ratio: highly compressed
+  // data (runs of zeros: gzip ~1000:1, zstd/xz far more) gets small slices so that a step rarely
+  // produces more than a few MiB, ordinary data large ones so steps stay cheap. A step's output is
+  // still bounded only by slice × the format's maximum ratio (zstd RLE blocks: 32768:1), and by the
+  // archive cap; gzip stays within tens of MiB, zstd/xz/bzip2 runs can briefly buffer more.
+  let slice = MIN_SLICE;
+  let produced = 0;
   while (pending !== null) {
     const next = await it.next();
     const chunk = pending;
     pending = next.done ? null : next.value;
-    for (let o = 0; o < chunk.length; o += SLICE) {
-      const end = Math.min(chunk.length, o + SLICE);
+    for (let o = 0; o < chunk.length; ) {
+      const end = Math.min(chunk.length, o + slice);
+      const before = total;
       try {
         dec.push(chunk.subarray(o, end), pending === null && end === chunk.length);
       } catch (e) {
         throw fail(pkg, kind, e);
       }
+      o = end;
+      produced = total - before;
+      if (produced > STEP_OUTPUT && slice > MIN_SLICE) slice = Math.max(MIN_SLICE, slice >> 2);
+      else if (produced < STEP_OUTPUT / 8 && slice < MAX_SLICE) slice = Math.min(MAX_SLICE, slice * 2);
       while (out.length) yield out.shift()!;
     }
   }

@@ -35,6 +35,8 @@ export interface FixtureFile {
   group?: string;
   /** Spec-file attribute such as '%config(noreplace)', '%ghost', '%doc', '%caps(cap_net_raw=ep)'. */
   attr?: string;
+  /** A regular file of this many zero bytes (instead of `content`; for big-package tests). */
+  zeros?: number;
 }
 
 /** A package to build. Dependency lists hold spec-file syntax: `foo >= 1.2`, `(a or b)`. */
@@ -97,6 +99,7 @@ export function specFor(pkg: FixturePackage): string {
     if (f.type === 'dir') lines.push(`mkdir -p '${p}'`);
     else if (f.type === 'symlink') lines.push(`ln -s '${f.target}' '${p}'`);
     else if (f.type === 'hardlink') lines.push(`ln '%{buildroot}${f.target}' '${p}'`);
+    else if (f.zeros !== undefined) lines.push(`head -c ${f.zeros} /dev/zero > '${p}'`);
     else {
       const b64 = Buffer.from(f.content ?? '').toString('base64');
       lines.push(`echo '${b64}' | base64 -d > '${p}'`);
