@@ -11,6 +11,7 @@ import { Decompress as ZstdDecompress } from 'fzstd';
 import { RpmError, RpmErrorCode } from './errors.ts';
 import { Bzip2Decoder } from './bzip2.ts';
 import { crc32, LzmaAloneDecoder, XzDecoder } from './xz.ts';
+import { ZstdCutter } from './zstd-cut.ts';
 
 export type PayloadCompressor = 'gzip' | 'bzip2' | 'xz' | 'lzma' | 'zstd' | 'none';
 
@@ -146,14 +147,17 @@ export async function* decompressPayload(input: AsyncIterable<Uint8Array>, opts:
   // produces more than a few MiB, ordinary data large ones so steps stay cheap. A step's output is
   // still bounded only by slice × the format's maximum ratio (zstd RLE blocks: 32768:1), and by the
   // archive cap; gzip stays within tens of MiB, zstd/xz/bzip2 runs can briefly buffer more.
-  let slice = MIN_SLICE;
+  // gzip (≤ 1032:1) starts at 4 KiB; xz/lzma (a few bytes can hold 2 MiB) start at the minimum
+  let slice = kind === 'xz' || kind === 'lzma' ? MIN_SLICE : 4096;
+  // zstd: cut at block boundaries instead (≤ 32 blocks = 4 MiB of output per step)
+  const cutter = kind === 'zstd' ? new ZstdCutter() : null;
   let produced = 0;
   while (pending !== null) {
     const next = await it.next();
     const chunk = pending;
     pending = next.done ? null : next.value;
     for (let o = 0; o < chunk.length; ) {
-      const end = Math.min(chunk.length, o + slice);
+      const end = cutter ? cutter.cut(chunk, o) : Math.min(chunk.length, o + slice);
       const before = total;
       try {
         dec.push(chunk.subarray(o, end), pending === null && end === chunk.length);
