@@ -35,6 +35,9 @@ export function declaredCompressor(tag: string | undefined): PayloadCompressor |
 /** A synchronous decoder fed chunk by chunk. */
 export interface PushDecoder {
   push(chunk: Uint8Array, final: boolean): void;
+  /** Decoders that decode in big units (bzip2 blocks) hand out their output a little at a time. */
+  pending?(): boolean;
+  drain?(limit: number): void;
 }
 
 /** Bounds of the slice of compressed input each decoder step gets (it starts small and grows). */
@@ -146,7 +149,8 @@ export async function* decompressPayload(input: AsyncIterable<Uint8Array>, opts:
   // data (runs of zeros: gzip ~1000:1, zstd/xz far more) gets small slices so that a step rarely
   // produces more than a few MiB, ordinary data large ones so steps stay cheap. A step's output is
   // still bounded only by slice × the format's maximum ratio (zstd RLE blocks: 32768:1), and by the
-  // archive cap; gzip stays within tens of MiB, zstd/xz/bzip2 runs can briefly buffer more.
+  // archive cap: zstd is cut at block boundaries instead and bzip2 blocks are drained a few MiB at a
+  // time, so gzip, zstd and bzip2 stream in flat memory; xz relies on the adaptive slices.
   // gzip (≤ 1032:1) starts at 4 KiB; xz/lzma (a few bytes can hold 2 MiB) start at the minimum
   let slice = kind === 'xz' || kind === 'lzma' ? MIN_SLICE : 4096;
   // zstd: cut at block boundaries instead (≤ 32 blocks = 4 MiB of output per step)
@@ -169,6 +173,14 @@ export async function* decompressPayload(input: AsyncIterable<Uint8Array>, opts:
       if (produced > STEP_OUTPUT && slice > MIN_SLICE) slice = Math.max(MIN_SLICE, slice >> 2);
       else if (produced < STEP_OUTPUT / 8 && slice < MAX_SLICE) slice = Math.min(MAX_SLICE, slice * 2);
       while (out.length) yield out.shift()!;
+      while (dec.pending?.()) {
+        try {
+          dec.drain!(STEP_OUTPUT);
+        } catch (e) {
+          throw fail(pkg, kind, e);
+        }
+        while (out.length) yield out.shift()!;
+      }
     }
   }
 }

@@ -12,13 +12,20 @@ import { hasCommand } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { pseudoRandom } from '../helpers/pseudo-random.ts';
 
-type Make = (sink: (b: Uint8Array) => void) => { push(c: Uint8Array, f: boolean): void };
+type Make = (sink: (b: Uint8Array) => void) => { push(c: Uint8Array, f: boolean): void; pending?(): boolean; drain?(limit: number): void };
 
 function decode(make: Make, c: Uint8Array, slice: number): Buffer {
   const parts: Uint8Array[] = [];
   const d = make((b) => parts.push(b.slice()));
+  const drain = () => {
+    while (d.pending?.()) d.drain!(1 << 20);
+  };
   if (c.length === 0) d.push(c, true);
-  for (let o = 0; o < c.length; o += slice) d.push(c.subarray(o, Math.min(c.length, o + slice)), o + slice >= c.length);
+  for (let o = 0; o < c.length; o += slice) {
+    d.push(c.subarray(o, Math.min(c.length, o + slice)), o + slice >= c.length);
+    drain();
+  }
+  drain();
   return Buffer.concat(parts);
 }
 
