@@ -7,14 +7,16 @@
 // as rpm does: earlier members carry no data, the last carries it and is yielded once with the
 // others listed. Regular files' contents are checked against FILEDIGESTS as they stream past.
 
+import type { HashProvider } from '../host.ts';
 import { toHex } from '../util/bytes.ts';
+import { selectHashProvider } from '../util/sha256.ts';
 import { ChunkReader, readCpioHeader, type CpioHeader } from './cpio.ts';
 import { createHasher, digestAlgoName, type Hasher } from './digest.ts';
 import { RpmError, RpmErrorCode } from './errors.ts';
 import { fileDigestAlgo, fileKind, readFiles, S_IFMT, type RpmFile } from './files.ts';
 import type { RpmHeaders } from './layout.ts';
 import { decompressPayload } from './payload.ts';
-import { Tag } from './tags.ts';
+import { DigestAlgo, Tag } from './tags.ts';
 
 /** One file of the payload, in archive order. */
 export interface PayloadEntry {
@@ -39,6 +41,8 @@ export interface ReadPayloadOptions {
   verifyDigests?: boolean;
   /** A lower cap on the decompressed archive, in bytes (default: what the header's files add up to). */
   maxArchiveSize?: number;
+  /** SHA-256 for per-file digests (the Host's native one is fastest; default: WASM core, else JS). */
+  hash?: HashProvider;
 }
 
 const DATA_CHUNK = 256 * 1024;
@@ -108,13 +112,15 @@ export async function* readPayload(headers: RpmHeaders, compressed: AsyncIterabl
   const algo = fileDigestAlgo(h);
   if (verify && files.some((f) => f.digest !== '') && createHasher(algo) === null)
     throw new RpmError(RpmErrorCode.UNSUPPORTED, pkg, `file digest algorithm ${algo} is not supported`);
+  const sha256Provider = selectHashProvider(opts.hash);
   let cap = archiveSizeBound(files);
   if (opts.maxArchiveSize !== undefined) cap = Math.min(cap, opts.maxArchiveSize);
 
   const byPath = new Map<string, number>();
   const symlinks = new Set<string>();
+  // keyed without the leading '/': source packages list relative names (`foo.spec`)
   for (const f of files) {
-    byPath.set(f.path, f.index);
+    byPath.set(f.path.startsWith('/') ? f.path.slice(1) : f.path, f.index);
     if (fileKind(f.mode) === 'symlink') symlinks.add(f.path);
   }
   // hardlink sets: members in header order; seen counts as entries arrive
@@ -146,7 +152,7 @@ export async function* readPayload(headers: RpmHeaders, compressed: AsyncIterabl
         idx = ch.fileIndex;
       } else {
         const path = cpioNameToPath(ch.name, pkg);
-        const i = byPath.get(path);
+        const i = byPath.get(path.slice(1));
         if (i === undefined) throw new RpmError(RpmErrorCode.CPIO, pkg, `payload entry ${path} is not in the header's file list`);
         idx = i;
       }
@@ -182,7 +188,7 @@ export async function* readPayload(headers: RpmHeaders, compressed: AsyncIterabl
         if (ch.form === 'newc' && ch.size !== 0) throw new RpmError(RpmErrorCode.CPIO, pkg, `payload entry ${f.path} (a ${kind}) holds ${ch.size} bytes`);
       }
       const wantDigest = verify && kind === 'file' && carriesData && f.digest !== '';
-      const hasher = wantDigest ? createHasher(algo) : null;
+      const hasher = !wantDigest ? null : algo === DigestAlgo.SHA256 ? sha256Provider.createSha256() : createHasher(algo);
       const data = new EntryData(r, size, hasher, (d) => {
         if (d && toHex(d) !== f.digest.toLowerCase())
           throw new RpmError(RpmErrorCode.DIGEST, pkg, `${f.path}: ${digestAlgoName(algo)} digest ${toHex(d)} does not match the header's ${f.digest}`);

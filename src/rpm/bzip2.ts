@@ -5,7 +5,8 @@
 // run-length stage), end of stream (magic 0x177245385090 + combined CRC); concatenated streams are
 // accepted. Every count is range-checked against the block size the header announces; block and
 // stream CRCs are verified. Input is buffered only until a whole block has arrived (≤ ~1 MiB
-// compressed at level 9); output goes to the sink in chunks of at most 64 KiB.
+// compressed at level 9); a decoded block's output is handed out by drain() a few MiB at a time
+// (a block of runs can expand to ~45 MiB), to the sink in chunks of at most 64 KiB.
 
 import { RpmError, RpmErrorCode } from './errors.ts';
 
@@ -89,6 +90,8 @@ export class Bzip2Decoder {
   private readonly out = new Uint8Array(OUT_CHUNK);
   private outLen = 0;
   private final = false;
+  /** a decoded block whose output drain() has not finished giving */
+  private rle: { tPos: number; i: number; nblock: number; crc: number; last: number; run: number; blockCrc: number } | null = null;
 
   constructor(
     private readonly sink: (b: Uint8Array) => void,
@@ -120,6 +123,7 @@ export class Bzip2Decoder {
 
   private run(): void {
     for (;;) {
+      if (this.rle !== null) return;
       const avail = this.len - this.pos;
       if (!this.final && avail < this.threshold) return;
       const save = { pos: this.pos, bitBuf: this.bitBuf, bitCount: this.bitCount };
@@ -272,11 +276,8 @@ export class Bzip2Decoder {
     }
     let tPos = tt[origPtr]! >>> 8;
 
-    // undo the initial RLE while computing the block CRC
-    let crc = this.emitRle(tt, tPos, nblock);
-    crc = ~crc >>> 0;
-    if (crc !== blockCrc) throw this.err('block CRC mismatch');
-    this.streamCrc = (((this.streamCrc << 1) | (this.streamCrc >>> 31)) ^ crc) >>> 0;
+    // the initial RLE is undone lazily by drain(), a few MiB at a time
+    this.rle = { tPos, i: 0, nblock, crc: -1, last: -1, run: 0, blockCrc };
     return true;
   }
 
@@ -344,15 +345,24 @@ export class Bzip2Decoder {
     }
   }
 
-  /** Walks the BWT links from tPos, undoes the initial RLE into the sink; returns the raw CRC. */
-  private emitRle(tt: Uint32Array, start: number, nblock: number): number {
-    let tPos = start;
-    let crc = -1;
-    let last = -1;
-    let run = 0;
+  /** True while a decoded block still has output to give (call drain()). */
+  pending(): boolean {
+    return this.rle !== null;
+  }
+
+  /**
+   * Emits about `limit` more bytes of the current block (walking the BWT links and undoing the
+   * initial RLE); at the block's end checks its CRC and goes on decoding buffered input.
+   */
+  drain(limit: number): void {
+    const r = this.rle;
+    if (r === null) return;
+    const tt = this.tt;
+    let { tPos, i, crc, last, run } = r;
     const out = this.out;
     let n = this.outLen;
-    for (let i = 0; i < nblock; i++) {
+    let emitted = 0;
+    for (; i < r.nblock && emitted < limit; i++) {
       tPos = tt[tPos]!;
       const ch = tPos & 0xff;
       tPos >>>= 8;
@@ -366,6 +376,7 @@ export class Bzip2Decoder {
             n = 0;
           }
         }
+        emitted += ch;
         run = 0;
         last = -1;
         continue;
@@ -377,6 +388,7 @@ export class Bzip2Decoder {
       }
       crc = (crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ ch) & 0xff]!;
       out[n++] = ch;
+      emitted++;
       if (n === OUT_CHUNK) {
         this.outLen = n;
         this.flushOut();
@@ -384,7 +396,16 @@ export class Bzip2Decoder {
       }
     }
     this.outLen = n;
-    return crc;
+    this.flushOut();
+    if (i < r.nblock) {
+      Object.assign(r, { tPos, i, crc, last, run });
+      return;
+    }
+    this.rle = null;
+    const done = ~crc >>> 0;
+    if (done !== r.blockCrc) throw this.err('block CRC mismatch');
+    this.streamCrc = (((this.streamCrc << 1) | (this.streamCrc >>> 31)) ^ done) >>> 0;
+    this.run();
   }
 
   private flushOut(): void {

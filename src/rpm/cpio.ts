@@ -129,6 +129,7 @@ export async function readCpioHeader(r: ChunkReader, pkg: string): Promise<CpioH
   if (m[5] === 0x58 /* X */) {
     const idx = await r.readExact(8, 'a cpio header');
     const fileIndex = hexField(idx, 0, pkg);
+    if (r.offset % 4 !== 0) await r.skip(4 - (r.offset % 4), 'cpio header padding');
     return { form: 'stripped', name: '', fileIndex, ino: 0, mode: 0, uid: 0, gid: 0, nlink: 0, mtime: 0, size: -1, rdevMajor: 0, rdevMinor: 0, devMajor: 0, devMinor: 0 };
   }
   if (m[5] !== 0x31 /* 1 */) throw new RpmError(RpmErrorCode.CPIO, pkg, `unsupported cpio format ${JSON.stringify(latin1.decode(m))} (rpm writes 070701)`);

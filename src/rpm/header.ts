@@ -155,6 +155,9 @@ export class RpmHeader {
     let end = 0;
     for (let i = this.hasRegion ? 1 : 0; i < entries.length; i++) {
       const e = entries[i]!;
+      const want = opts.tagTypes?.get(e.tag);
+      if (want !== undefined && want !== e.type && !(isStringType(want) && isStringType(e.type)))
+        throw this.err(`tag ${e.tag} is stored as ${TAG_TYPE_NAMES[e.type]}, rpm declares it ${TAG_TYPE_NAMES[want]}`);
       if (e.offset < end) throw this.err(`entry ${i} (tag ${e.tag}) overlaps the data of the entry before it`);
       if (e.offset > intro.dl) throw this.err(`entry ${i} (tag ${e.tag}) has offset ${e.offset} outside the ${intro.dl}-byte data area`);
       if (e.count > intro.dl && e.type !== TagType.NULL) throw this.err(`entry ${i} (tag ${e.tag}) has count ${e.count}, more than the data holds`);
@@ -166,9 +169,6 @@ export class RpmHeader {
       if (len < 0) throw this.err(`entry ${i} (tag ${e.tag}) data runs past the end of the data area (unterminated or oversized)`);
       end = e.offset + len;
       if (this.hasRegion && e.offset < rdl && end > rdl - 16) throw this.err(`entry ${i} (tag ${e.tag}) overlaps the region trailer`);
-      const want = opts.tagTypes?.get(e.tag);
-      if (want !== undefined && want !== e.type && !(isStringType(want) && isStringType(e.type)))
-        throw this.err(`tag ${e.tag} is stored as ${TAG_TYPE_NAMES[e.type]}, rpm declares it ${TAG_TYPE_NAMES[want]}`);
       if (this.index.has(e.tag)) throw this.err(`tag ${e.tag} appears twice`);
       this.index.set(e.tag, e);
     }
@@ -339,15 +339,6 @@ export class RpmHeader {
       default:
         return this.getNumbers(tag);
     }
-  }
-
-  /**
-   * The bytes a header signature or digest covers: the whole header when the region spans every
-   * entry (a package file), else the region re-assembled as rpm does (entries and data it covers).
-   */
-  get immutableBytes(): Uint8Array {
-    if (!this.hasRegion || this.regionEntries === this.il) return this.bytes;
-    throw this.err('header has entries outside its region (an installed header); take the region with headerRegionImage');
   }
 }
 

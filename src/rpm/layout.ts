@@ -45,7 +45,7 @@ function checkPadding(pad: Uint8Array, pkg: string): void {
 function checkRegions(sig: RpmHeader, hdr: RpmHeader, pkg: string): void {
   // A package file's headers are whole regions: a signature/digest covers everything in them.
   if (hdr.hasRegion && hdr.regionEntries !== hdr.il) throw new RpmError(RpmErrorCode.HEADER, pkg, `header has ${hdr.il - hdr.regionEntries} entries outside its immutable region`);
-  if (sig.hasRegion && sig.regionEntries !== sig.il) throw new RpmError(RpmErrorCode.HEADER, pkg, `signature header has ${sig.il - sig.regionEntries} entries outside its region`);
+  // (rpm accepts signature-header entries outside the region, as rpmsign's IMA tags in upstream tests)
   if (!hdr.has(Tag.NAME) || !hdr.has(Tag.VERSION) || !hdr.has(Tag.RELEASE)) throw new RpmError(RpmErrorCode.HEADER, pkg, 'header lacks NAME, VERSION or RELEASE');
 }
 

@@ -84,7 +84,7 @@ export class RpmPackage {
     return readChunks(this.source, this.layout.headerEnd, chunkSize);
   }
 
-  /** The payload's files in archive order, checked against the header (see archive.ts). */
+  /** The payload's files in archive order, checked against the header (see archive.ts); pass the Host's `hash` for fast SHA-256. */
   entries(opts: ReadPayloadOptions = {}): AsyncGenerator<PayloadEntry> {
     return readPayload(this.headers, this.payloadChunks(), opts);
   }
@@ -98,12 +98,15 @@ export function parseRpm(bytes: Uint8Array, name = 'package'): RpmPackage {
 
 /**
  * Reads a package's headers from a source (an open file handle, bytes, or any positional reader);
- * the payload is streamed later by entries(). The caller keeps the handle open while reading.
+ * the payload is streamed later by entries(). The caller keeps the handle open while reading. An
+ * object with close() is taken for a Host ReadHandle (read(buf, offset, length, position)); one
+ * without for an RpmSource (read(position, length)).
  */
 export async function openRpm(source: RpmSource | ReadHandle | Uint8Array, name = 'package'): Promise<RpmPackage> {
   let src: RpmSource;
   if (source instanceof Uint8Array) src = bytesSource(source);
-  else if (source && typeof (source as ReadHandle).close === 'function' && (source as ReadHandle).read.length >= 4) src = handleSource(source as ReadHandle);
+  // a ReadHandle (Host.fs.openRead) has close(); an RpmSource only read(position, length)
+  else if (source && typeof (source as ReadHandle).close === 'function' && typeof source.read === 'function') src = handleSource(source as ReadHandle);
   else if (source && typeof (source as RpmSource).read === 'function') src = source as RpmSource;
   else throw new TypeError('openRpm: expected bytes, a ReadHandle or an RpmSource');
   return new RpmPackage(await readRpmHeaders(src, name), src);

@@ -10,9 +10,9 @@ import { buildRpm, type FixturePackage } from '../helpers/rpmbuild.ts';
 
 export const PAYLOADS = ['w9.gzdio', 'w6.xzdio', 'w19.zstdio', 'w9.bzdio'] as const;
 
-/** A package touching every field the reader exposes. */
-export function everythingPackage(payload: string, arch = 'x86_64'): FixturePackage {
-  const big = Array.from({ length: 3000 }, (_, i) => `line ${i} ${'x'.repeat(i % 50)}`).join('\n');
+/** A package touching every field the reader exposes (`bigLines`: size of its one larger file). */
+export function everythingPackage(payload: string, arch = 'x86_64', bigLines = 3000): FixturePackage {
+  const big = Array.from({ length: bigLines }, (_, i) => `line ${i} ${'x'.repeat(i % 50)}`).join('\n');
   return {
     name: 'everything',
     epoch: 3,

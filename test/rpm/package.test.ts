@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { openRpm, parseRpm, type RpmPackage } from '../../src/rpm/index.ts';
-import { HAVE_CREATEREPO, HAVE_RPMBUILD } from '../helpers/rpmbuild.ts';
+import { buildRpm, buildSrpm, HAVE_CREATEREPO, HAVE_RPMBUILD } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { built, everythingPackage } from './fixtures.ts';
 
@@ -155,5 +155,31 @@ describe.skipIf(missing('rpm package views', { rpmbuild: HAVE_RPMBUILD }))('pack
     expect([pkg.layout.headerStart, pkg.layout.headerEnd]).toEqual([Number(m[1]), Number(m[2])]);
     expect(pkg.metadataBytes.length).toBe(pkg.layout.headerEnd);
     expect(pkg.nevra.arch).toBe('noarch');
+  });
+  it('I18N strings: one value per HEADERI18NTABLE locale, as rpm picks them by LANGUAGE', () => {
+    const path = buildRpm({ name: 'i18n', preamble: ['Summary(de): Ein Paket', 'Summary(fr): Un paquet'] }, mkdtempSync(join(tmpdir(), 'xylem-rpm-i18n-')));
+    const pkg = parseRpm(new Uint8Array(readFileSync(path)), basename(path));
+    const langs = qf(path, '[%{HEADERI18NTABLE}\\n]').trim().split('\n');
+    expect(pkg.header.getStringArray(100)).toEqual(langs);
+    const summaries = pkg.header.getI18nString(1004)!;
+    expect([...summaries.keys()]).toEqual(langs);
+    for (const lang of langs) {
+      const want = execFileSync('rpm', ['-qp', '--qf', '%{SUMMARY}', path], { encoding: 'utf8', env: { ...process.env, LANGUAGE: lang, LC_ALL: 'C.UTF-8' } });
+      expect(summaries.get(lang), lang).toBe(want);
+    }
+    expect(pkg.info().summary).toBe(qf(path, '%{SUMMARY}'));
+  });
+
+  it('a source package: no SOURCERPM, arch src, its spec file as payload', async () => {
+    const path = buildSrpm({ name: 'srcpkg', version: '3.1', release: '2' }, mkdtempSync(join(tmpdir(), 'xylem-rpm-srpm-')));
+    const pkg = parseRpm(new Uint8Array(readFileSync(path)), basename(path));
+    expect(qf(path, '%{SOURCEPACKAGE} %{SOURCERPM}')).toBe('1 (none)');
+    expect(pkg.info()).toMatchObject({ isSource: true, sourcerpm: null, name: 'srcpkg', version: '3.1', release: '2' });
+    expect(pkg.nevra.arch).toBe('src');
+    expect(pkg.files().map((f) => f.path).join('\n') + '\n').toBe(qf(path, '[%{FILENAMES}\\n]'));
+    const spec = execFileSync('sh', ['-c', `rpm2cpio '${path}' | cpio -i --quiet --to-stdout srcpkg.spec`], { encoding: 'utf8' });
+    const entries: string[] = [];
+    for await (const e of pkg.entries()) entries.push(new TextDecoder().decode(await e.bytes()));
+    expect(entries).toEqual([spec]);
   });
 });
