@@ -2,11 +2,12 @@
 // extension when the magic says nothing), as librepo/libsolv's solv_xfopen do: gzip (fflate,
 // streaming, concatenated members accepted, trailer CRC/size checked), xz (xz-decompress, XZ
 // Embedded in WASM, whose own integrity check runs), zstd (fzstd, streaming; every frame's window
-// is checked against zstd's default decoder limit before fzstd allocates it) and bzip2 (not yet:
-// one function to switch once src/rpm/bzip2.ts lands). Output is capped: a bomb is refused after
+// is checked against zstd's default decoder limit before fzstd allocates it) and bzip2 (the RPM
+// reader's decoder, src/rpm/bzip2.ts). Output is capped: a bomb is refused after
 // at most `maxOutput` bytes, and each input slice handed to a decoder is small so no single step
 // can balloon.
 
+import { Bzip2Decoder } from '../rpm/bzip2.ts';
 import { XylemError } from '../util/errors.ts';
 import { crc32 } from '../delta/xz.ts';
 
@@ -55,7 +56,7 @@ export interface DecompressOptions {
 
 /**
  * The uncompressed bytes of `input`, whatever its compression (plain XML passes through). Throws
- * XylemError ECORRUPT for bad data, ETOOBIG past maxOutput, ENOTSUP for bzip2.
+ * XylemError ECORRUPT for bad data, ETOOBIG past maxOutput.
  */
 export async function* decompressStream(input: AsyncIterable<Uint8Array>, opts: DecompressOptions): AsyncGenerator<Uint8Array> {
   if (typeof opts?.what !== 'string') throw new TypeError('decompressStream: opts.what is required');
@@ -119,6 +120,10 @@ export async function* decompressStream(input: AsyncIterable<Uint8Array>, opts: 
       return;
   }
 }
+
+/** bzip2: input slice per push, and output drained per step (a block is up to 900 kB in, ~45 MB out). */
+const BZ2_SLICE = 64 * 1024;
+const BZ2_STEP_OUTPUT = 4 << 20;
 
 class OutputCap {
   total = 0;
@@ -357,10 +362,38 @@ async function* unzstd(input: AsyncIterable<Uint8Array>, cap: OutputCap, what: s
 
 /**
  * bzip2 metadata (createrepo_c 0.x writes its sqlite databases, and some old repos their XML, as
- * .bz2). Not supported until the bzip2 decoder (src/rpm/bzip2.ts) lands; this is the one place to
- * switch.
+ * .bz2), through the RPM reader's streaming decoder (src/rpm/bzip2.ts): input in slices, each
+ * decoded block drained a few MiB at a time, so memory stays flat and the cap stops a bomb early.
  */
-// eslint-disable-next-line require-yield
-async function* bunzip2(_input: AsyncIterable<Uint8Array>, _cap: OutputCap, what: string): AsyncGenerator<Uint8Array> {
-  throw new XylemError(`${what}: bzip2-compressed metadata is not supported yet`, 'ENOTSUP');
+async function* bunzip2(input: AsyncIterable<Uint8Array>, cap: OutputCap, what: string): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  const d = new Bzip2Decoder((b) => {
+    if (b.length) out.push(cap.take(b.slice()));
+  }, what);
+  const it = input[Symbol.asyncIterator]();
+  let pending: Uint8Array | null = null;
+  const first = await it.next();
+  pending = first.done ? new Uint8Array(0) : first.value;
+  try {
+    while (pending !== null) {
+      const next = await it.next();
+      const chunk: Uint8Array = pending;
+      pending = next.done ? null : next.value;
+      for (let o = 0; o < chunk.length || (o === 0 && chunk.length === 0); ) {
+        const e = Math.min(chunk.length, o + BZ2_SLICE);
+        d.push(chunk.subarray(o, e), pending === null && e === chunk.length);
+        o = e;
+        while (out.length) yield out.shift()!;
+        while (d.pending()) {
+          d.drain(BZ2_STEP_OUTPUT);
+          while (out.length) yield out.shift()!;
+        }
+        if (chunk.length === 0) break;
+      }
+    }
+  } catch (e) {
+    if (e instanceof XylemError && e.code === 'ETOOBIG') throw e;
+    throw corrupt(what, 'bzip2', e);
+  }
+  while (out.length) yield out.shift()!;
 }
