@@ -16,7 +16,6 @@ import { HAVE_CREATEREPO, HAVE_DNF, HAVE_RPMBUILD, hasCommand, runDnf } from '..
 import { missing } from '../helpers/require-tool.ts';
 import { DepFlag, formatNevra, type Dependency } from '../../src/rpm/types.ts';
 import { loadRepoMetadata, makeRepoConfig, repomdTimestamp, readFilelists, readOther, readPrimary, repoPackageFilter, splitList, type FilelistsPackage, type OtherPackage, type RpmmdPackage } from '../../src/rpmmd/index.ts';
-import { XylemError } from '../../src/util/errors.ts';
 import { buildFixtureRepo, copyRepo, recompressRepo } from './fixtures.ts';
 
 const host = createNodeHost();
