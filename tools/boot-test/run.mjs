@@ -201,7 +201,7 @@ function runQemu(entry, extra, timeoutMs, useKvm) {
   rmSync(probeLog, { force: true });
   const args = [
     ...(useKvm ? ['-enable-kvm', '-cpu', 'host'] : []),
-    ...(useKvm ? [] : ['-cpu', 'max']), '-machine', 'q35', '-m', '1536', '-smp', '1', '-nodefaults', '-display', 'none', '-no-reboot',
+    ...(useKvm ? [] : ['-cpu', 'max']), '-machine', 'q35', '-m', '1536', '-smp', useKvm ? '1' : '2', '-nodefaults', '-display', 'none', '-no-reboot',
     '-kernel', kernel, '-initrd', initrd, '-append', `${entry.options} ${extra}`,
     '-drive', `file=${disk},format=raw,if=virtio`,
     '-serial', `file:${consoleLog}`, '-serial', `file:${probeLog}`,
