@@ -73,6 +73,8 @@ class GrowI32 {
 }
 
 const EMPTY = new Int32Array(0);
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder();
 
 export class Pool {
   private strs: string[] = [''];
@@ -108,6 +110,9 @@ export class Pool {
     let id = this.strIds.get(s);
     if (id !== undefined) return id;
     if (s.length > MAX_STRING_LENGTH) throw new XylemError(`pool: string longer than ${MAX_STRING_LENGTH} characters`, 'EINVAL');
+    // a slice of a bigger string (a whole Depends line, an XML chunk) would keep its parent alive:
+    // store a fresh copy (engines share short slices' storage only from 13 characters up)
+    if (s.length >= 13) s = DECODER.decode(ENCODER.encode(s));
     id = this.strs.length;
     this.strs.push(s);
     this.strIds.set(s, id);
