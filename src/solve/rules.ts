@@ -27,6 +27,8 @@ export const RuleKind = {
   JOB_NOTHING_PROVIDES: 9,
   KEEP_INSTALLED: 10,
   PKG_SELF_CONFLICT: 11,
+  /** An install job narrowed to its newest candidates (best=True). */
+  JOB_BEST: 12,
 } as const;
 
 export const MAX_CNF_CLAUSES = 4096;
@@ -266,7 +268,7 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
   const pkgRules: Rule[] = [];
   const add = (kind: number, p: number, q: number, dep: number, lits: number[]): Rule => {
     const r: Rule = { kind, p, q, dep, lits: Int32Array.from(lits) };
-    if (kind === RuleKind.JOB || kind === RuleKind.JOB_NOTHING_PROVIDES || kind === RuleKind.KEEP_INSTALLED) rules.push(r);
+    if (kind === RuleKind.JOB || kind === RuleKind.JOB_BEST || kind === RuleKind.JOB_NOTHING_PROVIDES || kind === RuleKind.KEEP_INSTALLED) rules.push(r);
     else pkgRules.push(r);
     return r;
   };
@@ -396,16 +398,19 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
     if (sel === null || sel === undefined) continue;
     if (j.op === 'install') {
       let cands = sel;
+      let narrowed = false;
       if (opts.best === true && cands.length > 1) {
         const sorted = sortCandidates(pool, cands.filter(installable), scores);
         if (sorted.length) {
           const top = sorted[0]!;
-          cands = sorted.filter((c) => pool.priority(c) === pool.priority(top) && (pool.name(c) !== pool.name(top) || compareEvrStrings(pool.str(pool.evr(c)), pool.str(pool.evr(top))) === 0));
+          const best = sorted.filter((c) => pool.priority(c) === pool.priority(top) && (pool.name(c) !== pool.name(top) || compareEvrStrings(pool.str(pool.evr(c)), pool.str(pool.evr(top))) === 0));
+          narrowed = best.length < cands.length;
+          cands = best;
         }
       }
       for (const c of cands) userPkgs.add(c);
       jobCandidates.push(sortCandidates(pool, cands.filter(installable), scores));
-      add(cands.length === 0 ? RuleKind.JOB_NOTHING_PROVIDES : RuleKind.JOB, -1, -1, ji, cands.map((c) => lit(c, false)));
+      add(cands.length === 0 ? RuleKind.JOB_NOTHING_PROVIDES : narrowed ? RuleKind.JOB_BEST : RuleKind.JOB, -1, -1, ji, cands.map((c) => lit(c, false)));
     } else if (j.op === 'erase') {
       for (const q of sel) if (pool.isInstalled(q)) add(RuleKind.JOB, q, -1, ji, [lit(q, true)]);
     } else if (j.op === 'lock') {

@@ -49,7 +49,7 @@ export function solve(pool: Pool, jobs: Job[], opts: SolveOptions = {}): Transac
       return buildTransaction(pool, rs, sat, decider);
     }
     problems.push(describeProblem(pool, rs.rules, core, jobs));
-    const jobIdx = core.map((id) => rs.rules[id]!).filter((r) => r.kind === RuleKind.JOB || r.kind === RuleKind.JOB_NOTHING_PROVIDES).map((r) => r.dep);
+    const jobIdx = core.map((id) => rs.rules[id]!).filter((r) => r.kind === RuleKind.JOB || r.kind === RuleKind.JOB_BEST || r.kind === RuleKind.JOB_NOTHING_PROVIDES).map((r) => r.dep);
     if (jobIdx.length === 0) break;
     // libsolv disables one job rule per problem and looks again: the last one it met
     disabled.add(jobIdx[jobIdx.length - 1]!);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNevra } from '../../src/rpm/types.ts';
 import { createPool, solve } from '../../src/solve/index.ts';
-import type { Pool } from '../../src/solve/index.ts';
+import type { Job, Pool, SolveOptions } from '../../src/solve/index.ts';
 import { HAVE_CREATEREPO, HAVE_DNF, HAVE_RPMBUILD, buildRepo, buildRpm, runDnf } from '../helpers/rpmbuild.ts';
 import type { FixturePackage } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
@@ -59,6 +59,8 @@ const FIXTURES: FixturePackage[] = [
   // obsoletes
   P('ob-new', { obsoletes: ['ob-old < 2'], provides: ['ob-old = 2'] }), P('ob-old'),
   P('oz-zz', { obsoletes: ['oz-old'] }), P('oz-old'),
+  // exclude
+  P('ex-a', { requires: ['ex-b'] }), P('ex-b', { provides: ['ex-virt'] }), P('ex-c', { requires: ['ex-virt'] }), P('ex-d', { provides: ['ex-virt'] }),
   // unsolvable cases
   P('cr-a', { conflicts: ['cr-b'] }), P('cr-b'),
   P('sn-a', { requires: ['sn-x = 1'] }), P('sn-b', { requires: ['sn-x = 2'] }), P('sn-x', { version: '1' }), P('sn-x', { version: '2' }),
@@ -72,6 +74,10 @@ interface Scenario {
   name: string;
   install: string[];
   unsolvable?: boolean;
+  /** Extra dnf arguments, and the same request in our terms. */
+  dnfArgs?: string[];
+  extraJobs?: Job[];
+  opts?: SolveOptions;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -112,6 +118,11 @@ const SCENARIOS: Scenario[] = [
   { name: 'unsolvable: versioned nothing provides', install: ['nv-a'], unsolvable: true },
   { name: 'unsolvable: requires a package that conflicts back', install: ['rc-a'], unsolvable: true },
   { name: 'unsolvable: conflict two steps away', install: ['oc-a'], unsolvable: true },
+  { name: 'two problems at once', install: ['nv-a', 'pr-a'], unsolvable: true },
+  { name: 'install_weak_deps=False', install: ['wr-a'], dnfArgs: ['--setopt=install_weak_deps=False'], opts: { installWeakDeps: false } },
+  { name: 'exclude: the only provider filtered out', install: ['ex-a'], unsolvable: true, dnfArgs: ['--exclude=ex-b'], extraJobs: [{ op: 'exclude', what: { name: 'ex-b' } }] },
+  { name: 'exclude: another provider is taken', install: ['ex-c'], dnfArgs: ['--exclude=ex-b'], extraJobs: [{ op: 'exclude', what: { name: 'ex-b' } }] },
+  { name: 'best=True refuses the fallback', install: ['bf-a'], unsolvable: true, dnfArgs: ['--best'], opts: { best: true } },
   { name: 'obsoletes against a request', install: ['ob-new', 'ob-old'] },
   { name: 'a request for an obsoleted package', install: ['ob-old'] },
   { name: 'a request for an obsoleted package (obsoleter sorts later)', install: ['oz-old'] },
@@ -132,8 +143,8 @@ describe.skipIf(missing('dnf oracle', { rpmbuild: HAVE_RPMBUILD, createrepo_c: H
 
   for (const sc of SCENARIOS) {
     it(sc.name, () => {
-      const dnf = runDnf(['--assumeno', 'install', ...sc.install], { fx: join(dir, 'repo') });
-      const ours = solve(pool, sc.install.map((n) => ({ op: 'install' as const, what: { spec: n } })));
+      const dnf = runDnf(['--assumeno', ...(sc.dnfArgs ?? []), 'install', ...sc.install], { fx: join(dir, 'repo') });
+      const ours = solve(pool, [...(sc.extraJobs ?? []), ...sc.install.map((n) => ({ op: 'install' as const, what: { spec: n } }))], sc.opts);
       const dnfProblems = parseDnfProblems(dnf.stderr);
       if (sc.unsolvable) expect(dnfProblems, dnf.stderr).not.toBe('');
       else expect(dnfProblems, dnf.stderr).toBe('');
