@@ -156,6 +156,7 @@ export class Pool {
     if (!nevra || typeof nevra.name !== 'string' || nevra.name === '' || /\s/.test(nevra.name)) throw new XylemError(`addPackage: bad package name ${JSON.stringify(label)}`, 'EINVAL');
     if (typeof nevra.version !== 'string' || nevra.version === '' || typeof nevra.release !== 'string' || typeof nevra.arch !== 'string' || nevra.arch === '')
       throw new XylemError(`addPackage ${label}: version, release and arch are required`, 'EINVAL');
+    for (const part of [nevra.name, nevra.version, nevra.release, nevra.arch]) if (part.length > MAX_STRING_LENGTH) throw new XylemError(`addPackage ${label.slice(0, 100)}: NEVRA part longer than ${MAX_STRING_LENGTH}`, 'EINVAL');
     if (nevra.epoch !== null && (!Number.isInteger(nevra.epoch) || nevra.epoch < 0 || nevra.epoch > 0x7fffffff)) throw new XylemError(`addPackage ${label}: bad epoch ${nevra.epoch}`, 'EINVAL');
     if (!info || !Number.isInteger(info.repo) || info.repo < 0 || info.repo >= this.repos.length) throw new XylemError(`addPackage ${label}: unknown repo index ${info?.repo}`, 'EINVAL');
     if (this.nPkgs >= MAX_PACKAGES) throw new XylemError(`pool: more than ${MAX_PACKAGES} packages`, 'ELIMIT');
@@ -166,6 +167,16 @@ export class Pool {
       total += list.length;
     }
     if (total > MAX_DEPS_PER_PACKAGE) throw new XylemError(`addPackage ${label}: ${total} dependencies (limit ${MAX_DEPS_PER_PACKAGE})`, 'ELIMIT');
+    // validate everything before the pool changes: a refused package leaves no trace
+    for (let k = 0; k < NKINDS; k++) for (const d of deps?.[KIND_KEYS[k]!] ?? []) checkDep(label, d, k);
+    const files: string[] = [];
+    if (info.files) {
+      for (const f of info.files) {
+        if (typeof f !== 'string' || !f.startsWith('/')) throw new XylemError(`addPackage ${label}: file path ${JSON.stringify(f)} is not absolute`, 'EINVAL');
+        if (files.length >= MAX_FILES_PER_PACKAGE) throw new XylemError(`addPackage ${label}: more than ${MAX_FILES_PER_PACKAGE} files`, 'ELIMIT');
+        files.push(f);
+      }
+    }
     const id = this.nPkgs++;
     this.pName.push(this.intern(nevra.name));
     this.pEpoch.push(nevra.epoch ?? -1);
@@ -184,14 +195,7 @@ export class Pool {
       for (const d of deps?.[KIND_KEYS[k]!] ?? []) this.pushDep(label, d, k);
     }
     this.pFileStart.push(this.files.n);
-    if (info.files) {
-      let nf = 0;
-      for (const f of info.files) {
-        if (typeof f !== 'string' || !f.startsWith('/')) throw new XylemError(`addPackage ${label}: file path ${JSON.stringify(f)} is not absolute`, 'EINVAL');
-        if (++nf > MAX_FILES_PER_PACKAGE) throw new XylemError(`addPackage ${label}: more than ${MAX_FILES_PER_PACKAGE} files`, 'ELIMIT');
-        this.files.push(this.intern(f));
-      }
-    }
+    for (const f of files) this.files.push(this.intern(f));
     this.provIndex = null;
     this.fileIndex = null;
     this.nameIndex = null;
@@ -200,10 +204,7 @@ export class Pool {
   }
 
   private pushDep(label: string, d: Dependency, kind: number): void {
-    if (!d || typeof d.name !== 'string' || d.name === '') throw new XylemError(`addPackage ${label}: dependency without a name`, 'EINVAL');
-    if (!Number.isInteger(d.flags) || d.flags < 0) throw new XylemError(`addPackage ${label}: dependency ${d.name} has bad flags`, 'EINVAL');
     const version = typeof d.version === 'string' ? d.version : '';
-    if (kind === DepKind.PROVIDES && isRich(d.name)) throw new XylemError(`addPackage ${label}: rich dependency ${d.name} in Provides`, 'ERICHDEP');
     // rpmlib() requires describe the installing rpm, not packages: solvers ignore them
     if (kind === DepKind.REQUIRES && (d.flags & DepFlag.RPMLIB || d.name.startsWith('rpmlib('))) return;
     this.deps.push(this.intern(d.name));
@@ -400,7 +401,8 @@ export class Pool {
 
   /** whatProvides for strings (interning nothing new: unknown names have no providers). */
   whatProvidesDep(name: string, flags: number, evr: string): Int32Array {
-    const n = this.lookup(name);
+    // paths may be owned by files only the filelists callback knows about
+    const n = name.charCodeAt(0) === 47 && this.filelists ? this.intern(name) : this.lookup(name);
     if (n < 0) return EMPTY;
     const e = evr === '' ? 0 : this.lookup(evr);
     if (e < 0) {
@@ -415,6 +417,13 @@ export class Pool {
     const arrs = [this.pName, this.pEpoch, this.pVer, this.pRel, this.pArch, this.pEvr, this.pRepo, this.pLoc, this.pDepStart, this.pFileStart, this.pSize, this.pInstSize, this.deps, this.files];
     return arrs.reduce((s, g) => s + g.a.byteLength, 0);
   }
+}
+
+function checkDep(label: string, d: Dependency, kind: number): void {
+  if (!d || typeof d.name !== 'string' || d.name === '') throw new XylemError(`addPackage ${label}: dependency without a name`, 'EINVAL');
+  if (d.name.length > MAX_STRING_LENGTH) throw new XylemError(`addPackage ${label}: dependency name longer than ${MAX_STRING_LENGTH}`, 'EINVAL');
+  if (!Number.isInteger(d.flags) || d.flags < 0) throw new XylemError(`addPackage ${label}: dependency ${d.name} has bad flags`, 'EINVAL');
+  if (kind === DepKind.PROVIDES && isRich(d.name)) throw new XylemError(`addPackage ${label}: rich dependency ${d.name} in Provides`, 'ERICHDEP');
 }
 
 function clampSize(n: number | undefined): number {
