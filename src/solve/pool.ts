@@ -101,6 +101,9 @@ export class Pool {
   private fileIndex: { start: Int32Array; pkg: Int32Array } | null = null;
   private nameIndex: { start: Int32Array; pkg: Int32Array } | null = null;
   private whatCache = new Map<string, Int32Array>();
+  private installedCache: Int32Array | null = null;
+  private withKindCache = new Map<number, Int32Array>();
+  private obsIndex: Map<number, Int32Array> | null = null;
   private richCache = new Map<number, RichNode>();
   private filelists: FilelistsProvider | null = null;
   private filelistCache = new Map<number, Int32Array>();
@@ -200,6 +203,9 @@ export class Pool {
     this.fileIndex = null;
     this.nameIndex = null;
     this.whatCache.clear();
+    this.installedCache = null;
+    this.withKindCache.clear();
+    this.obsIndex = null;
     return id;
   }
 
@@ -331,6 +337,49 @@ export class Pool {
     const pkg = new Int32Array(this.nPkgs);
     for (let p = 0; p < this.nPkgs; p++) pkg[fill[this.pName.a[p]!]!++] = p;
     return { start, pkg };
+  }
+
+  /** Packages of installed repos (the system set), ascending; cached. */
+  installedPackages(): Int32Array {
+    if (!this.installedCache) {
+      const out: number[] = [];
+      const n = this.nPkgs;
+      for (let p = 0; p < n; p++) if (this.repos[this.pRepo.a[p]!]!.installed) out.push(p);
+      this.installedCache = Int32Array.from(out);
+    }
+    return this.installedCache;
+  }
+
+  /** Packages with at least one dependency of `kind` (e.g. every package with Supplements); cached. */
+  packagesWith(kind: number): Int32Array {
+    let hit = this.withKindCache.get(kind);
+    if (!hit) {
+      const out: number[] = [];
+      for (let p = 0; p < this.nPkgs; p++) {
+        const [s, e] = this.depRange(p, kind);
+        if (e > s) out.push(p);
+      }
+      hit = Int32Array.from(out);
+      this.withKindCache.set(kind, hit);
+    }
+    return hit;
+  }
+
+  /** (package, obsoletes entry) pairs whose Obsoletes name `nameId`, flattened; cached index. */
+  obsoletesNaming(nameId: number): Int32Array {
+    if (!this.obsIndex) {
+      const m = new Map<number, number[]>();
+      for (const p of this.packagesWith(DepKind.OBSOLETES)) {
+        const [s, e] = this.depRange(p, DepKind.OBSOLETES);
+        for (let i = s; i < e; i++) {
+          const l = m.get(this.deps.a[i * 3]!);
+          if (l) l.push(p, i);
+          else m.set(this.deps.a[i * 3]!, [p, i]);
+        }
+      }
+      this.obsIndex = new Map([...m].map(([k, v]) => [k, Int32Array.from(v)]));
+    }
+    return this.obsIndex.get(nameId) ?? EMPTY;
   }
 
   /** Packages named exactly `nameId`. */

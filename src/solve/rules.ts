@@ -156,24 +156,12 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
   const depProviders = (e: number): Int32Array => pool.whatProvides(pool.depName(e), pool.depFlags(e), pool.depEvr(e));
 
   // seeds: installed packages and job candidates
-  const installed: number[] = [];
-  for (let p = 0; p < pool.size; p++) if (pool.isInstalled(p)) installed.push(p), addVar(p);
-  let obsIndex: Map<number, number[]> | null = null;
+  const installed: number[] = Array.from(pool.installedPackages());
+  for (const p of installed) addVar(p);
   const obsoleters = (q: number): number[] => {
     // dnf (obsoletes=True) lets a package that obsoletes a requested one answer the request
-    if (!obsIndex) {
-      obsIndex = new Map();
-      for (let p = 0; p < pool.size; p++) {
-        const [os, oe] = pool.depRange(p, DepKind.OBSOLETES);
-        for (let i = os; i < oe; i++) {
-          const l = obsIndex.get(pool.depName(i));
-          if (l) l.push(p, i);
-          else obsIndex.set(pool.depName(i), [p, i]);
-        }
-      }
-    }
     const out: number[] = [];
-    const list = obsIndex.get(pool.name(q)) ?? [];
+    const list = pool.obsoletesNaming(pool.name(q));
     for (let k = 0; k < list.length; k += 2) {
       const p = list[k]!;
       const i = list[k + 1]!;
@@ -241,10 +229,9 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
     // packages whose Supplements mention something among the variables
     for (let round = 0; round < 4; round++) {
       let added = 0;
-      for (let p = 0; p < pool.size; p++) {
+      for (const p of pool.packagesWith(DepKind.SUPPLEMENTS)) {
         if (pkgVar[p] !== 0 || !installable(p)) continue;
         const [s, e] = pool.depRange(p, DepKind.SUPPLEMENTS);
-        if (s === e) continue;
         let hit = false;
         for (let i = s; i < e && !hit; i++) {
           const n = pool.depName(i);
