@@ -59,6 +59,8 @@ export interface RuleSet {
   eraseSet: Set<number>;
   /** Requires rules by package, in the package's dependency order, for the decision policy. */
   requiresOf: Map<number, Rule[]>;
+  /** Requires rules in rule order (libsolv scans its sorted package rules in that order). */
+  requiresRules: Rule[];
   /** Packages with Supplements among the variables. */
   supplementers: number[];
   scores: Map<number, number>;
@@ -404,7 +406,8 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
       for (const q of sel) add(RuleKind.JOB, q, -1, ji, [lit(q, !pool.isInstalled(q))]);
     }
   }
-  return { rules, varPkg: Int32Array.from(varPkg), pkgVar, jobCandidates, userPkgs, upgradeCandidates, eraseSet, requiresOf, supplementers, scores, installable };
+  const requiresRules = rules.filter((r) => r.kind === RuleKind.PKG_REQUIRES);
+  return { rules, varPkg: Int32Array.from(varPkg), pkgVar, jobCandidates, userPkgs, upgradeCandidates, eraseSet, requiresOf, requiresRules, supplementers, scores, installable };
 }
 
 function richOf(pool: Pool, p: number, nameId: number): RichNode {

@@ -13,7 +13,7 @@ import type { Pool } from './pool.ts';
 import { DepKind } from './pool.ts';
 import { pickBest } from './policy.ts';
 import { describeProblem, makeProblems } from './problems.ts';
-import { isRich, evalRich, providerSet } from './rich.ts';
+import { isRich, evalRich, providerSet, richLeaves } from './rich.ts';
 import { RuleKind, buildRules, richCnf } from './rules.ts';
 import type { RuleSet } from './rules.ts';
 import { Sat, litNeg, litVar, negLit, posLit } from './sat.ts';
@@ -79,7 +79,35 @@ class Decider {
     for (let v = 1; v < rs.varPkg.length; v++) if (pool.isInstalled(rs.varPkg[v]!)) this.installed.push(rs.varPkg[v]!);
   }
 
+  private cleanLen = -1;
+
+  /** True when every assignment since the last clean pass is a removal (no new requirements). */
+  private onlyRemovalsSince(): boolean {
+    const sat = this.sat;
+    for (let i = this.cleanLen; i < sat.trailLen; i++) if (!litNeg(sat.trail[i]!)) return false;
+    this.cleanLen = sat.trailLen;
+    return true;
+  }
+
+  /** The packages that could satisfy an unsatisfied rule, or null when it is satisfied. */
+  private openProviders(lits: Int32Array): number[] | null {
+    const sat = this.sat;
+    const open: number[] = [];
+    for (let k = 0; k < lits.length; k++) {
+      const x = lits[k]!;
+      const t = sat.litValue(x);
+      if (t === 1) return null;
+      if (t === 0) {
+        // a condition still open (rich `if`): leaving it out satisfies the rule
+        if (litNeg(x)) return null;
+        open.push(this.rs.varPkg[litVar(x)]!);
+      }
+    }
+    return open;
+  }
+
   backtracked(level: number): void {
+    this.cleanLen = -1;
     this.reqPos = Math.min(this.reqPos, this.savedReq[level + 1] ?? 0);
     this.weakPos = Math.min(this.weakPos, this.savedWeak[level + 1] ?? 0);
     this.instPos = 0;
@@ -90,10 +118,29 @@ class Decider {
     return this.sat.value[this.rs.pkgVar[p]!]!;
   }
 
-  private choose(cands: number[]): number {
-    const open = cands.filter((p) => this.val(p) === 0 && this.rs.installable(p));
+  private choose(cands: number[], depEntry = -1): number {
+    let open = cands.filter((p) => this.val(p) === 0 && this.rs.installable(p));
     if (open.length === 0) return -1;
+    if (depEntry >= 0 && open.length > 1) {
+      // libsolv prefers providers named like the dependency (a real `debconf` over a package
+      // that only provides it), keeping repo priority first
+      const names = this.depNames(depEntry);
+      const topPrio = Math.min(...open.map((p) => this.pool.priority(p)));
+      const named = open.filter((p) => this.pool.priority(p) === topPrio && names.includes(this.pool.name(p)));
+      if (named.length) open = named;
+    }
     return pickBest(this.pool, open, this.rs.scores);
+  }
+
+  private depNameCache = new Map<number, number[]>();
+  private depNames(e: number): number[] {
+    let hit = this.depNameCache.get(e);
+    if (!hit) {
+      const n = this.pool.depName(e);
+      hit = isRich(this.pool.str(n)) ? richLeaves(this.pool.rich(n)).map((l) => this.pool.lookup(l.name)) : [n];
+      this.depNameCache.set(e, hit);
+    }
+    return hit;
   }
 
   private mark(lit: number): number {
@@ -124,37 +171,19 @@ class Decider {
       }
       return this.mark(posLit(rs.pkgVar[q]!));
     }
-    // (3) requirements of everything chosen
-    while (this.reqPos < sat.trailLen) {
-      const l = sat.trail[this.reqPos]!;
-      if (!litNeg(l)) {
-        const p = rs.varPkg[litVar(l)]!;
-        for (const rule of rs.requiresOf.get(p) ?? []) {
-          const lits = rule.lits;
-          let satisfied = false;
-          const open: number[] = [];
-          for (let k = 0; k < lits.length; k++) {
-            const x = lits[k]!;
-            const t = sat.litValue(x);
-            if (t === 1) {
-              satisfied = true;
-              break;
-            }
-            if (t === 0) {
-              // a condition still open (rich `if`): leaving it out satisfies the rule
-              if (litNeg(x)) {
-                satisfied = true;
-                break;
-              }
-              open.push(rs.varPkg[litVar(x)]!);
-            }
-          }
-          if (satisfied || open.length === 0) continue;
-          const best = this.choose(open);
-          if (best >= 0) return this.mark(posLit(rs.pkgVar[best]!));
-        }
+    // (3) requirements of everything chosen, in rule order (libsolv's "deciding unresolved
+    // rules" pass); skipped while nothing new was installed since a pass found all satisfied
+    if (this.cleanLen < 0 || !this.onlyRemovalsSince()) {
+      const R = rs.requiresRules;
+      for (let idx = 0; idx < R.length; idx++) {
+        const rule = R[idx]!;
+        if (this.val(rule.p) !== 1) continue;
+        const open = this.openProviders(rule.lits);
+        if (open === null || open.length === 0) continue;
+        const best = this.choose(open, rule.dep);
+        if (best >= 0) return this.mark(posLit(rs.pkgVar[best]!));
       }
-      this.reqPos++;
+      this.cleanLen = sat.trailLen;
     }
     // (4) weak dependencies
     if (this.weak) {
