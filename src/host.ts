@@ -213,6 +213,92 @@ export interface LockHost {
   describeHolders?(path: string): Promise<string[]>;
 }
 
+/** A host directory made visible inside a sandbox (see SandboxHost). */
+export interface SandboxBind {
+  /** Host path (absolute). */
+  source: string;
+  /** Absolute path inside the sandbox; no `..` components. */
+  dest: string;
+  /** Read-write when true; read-only otherwise. */
+  writable?: boolean;
+}
+
+/** One program to run inside a root being built (see SandboxHost.run). */
+export interface SandboxRequest {
+  /** Host path of the root filesystem (its usr, etc, var… become the sandbox's). */
+  root: string;
+  /** Program and arguments; argv[0] is resolved inside the sandbox (PATH applies). */
+  argv: string[];
+  /**
+   * Script text handed to the program as file descriptor 5, readable at `/proc/self/fd/5` (a
+   * regular file outside the root, as rpm-ostree's sealed memfd): put that path in `argv`.
+   */
+  script?: Uint8Array;
+  /** Bytes fed to standard input (streamed when an iterable); empty when absent. */
+  stdin?: Uint8Array | AsyncIterable<Uint8Array>;
+  /** The whole environment of the program: nothing of the caller's environment is inherited. */
+  env: Record<string, string>;
+  /** Extra binds, after the fixed layout (e.g. a writable /var/lib/rpm-state). */
+  binds?: SandboxBind[];
+  /**
+   * How /usr and /etc are visible: 'copyup' (writable; a file with several hardlinks is copied
+   * before it is changed, so other links never see the change: rofiles-fuse --copyup) or
+   * 'readonly'.
+   */
+  mutability: 'copyup' | 'readonly';
+  /** Killed after this many milliseconds (timedOut then true). */
+  timeoutMs: number;
+  /** Stdout and stderr (merged, in order) kept up to this many bytes; the rest is dropped. */
+  maxOutputBytes: number;
+}
+
+/** What a sandboxed program did. */
+export interface SandboxResult {
+  /** Exit status, or null when killed by a signal. */
+  exitCode: number | null;
+  /** Signal name when killed by one (e.g. SIGKILL after a timeout). */
+  signal: string | null;
+  timedOut: boolean;
+  /** Merged stdout and stderr, at most maxOutputBytes. */
+  output: Uint8Array;
+  outputTruncated: boolean;
+}
+
+/**
+ * Runs programs inside a root being assembled, confined as rpm-ostree confines RPM scriptlets
+ * (bubblewrap: private pid/ipc/uts/network namespaces, reduced capabilities, /dev and /proc of
+ * their own, tmpfs /tmp and /run, /var read-only). The confinement is the host's job and is not
+ * optional: requests can add binds but never share the network or the host's filesystem.
+ * Optional: without it the engine refuses to run scriptlets.
+ */
+export interface SandboxHost {
+  /** Short name of the mechanism ("bwrap"). */
+  readonly name: string;
+  run(req: SandboxRequest): Promise<SandboxResult>;
+  /**
+   * Optional: sets a root up once (the copy-up mounts) for several runs with the same root and
+   * mutability, saving that cost per run. While a session is open, the root must be changed only
+   * through its runs (a change made beside it may be seen late); close() releases it.
+   */
+  open?(root: string, mutability: SandboxRequest['mutability']): Promise<SandboxSession>;
+}
+
+/** Several sandboxed runs sharing one set-up of a root (see SandboxHost.open). */
+export interface SandboxSession {
+  /** As SandboxHost.run; `root` and `mutability` must be the session's. */
+  run(req: SandboxRequest): Promise<SandboxResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * WebAssembly modules that npm dependencies ship as separate files, handed to the engine by the
+ * runtime (src/ cannot read node_modules itself). Optional; each member is optional too.
+ */
+export interface WasmSources {
+  /** sql.js's `dist/sql-wasm.wasm` (SQLite), as bytes or a compiled module: used to read and write rpmdb.sqlite. */
+  sqlJs?(): Promise<Uint8Array | WebAssembly.Module>;
+}
+
 /** Everything the engine may use. Only `fs` is required. */
 export interface Host {
   fs: FsHost;
@@ -235,4 +321,8 @@ export interface Host {
   concurrency?: number;
   /** Inter-process file locks (repo and sysroot locks); without it the engine does not lock. */
   locks?: LockHost;
+  /** Runs programs confined inside a root being built (RPM scriptlets); without it scripts are refused. */
+  sandbox?: SandboxHost;
+  /** WASM modules of dependencies (SQLite for the rpmdb); without it rpmdb reads/writes fail with ENOSYS. */
+  wasm?: WasmSources;
 }

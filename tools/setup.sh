@@ -20,6 +20,7 @@ APT_PACKAGES=(
   # SELinux labelling oracle (matchpathcon + refpolicy's file_contexts), payload compressors
   rpm rpm2cpio createrepo-c dnf libsolv-tools alien bubblewrap selinux-utils selinux-policy-default
   zstd bzip2
+  busybox-static           # a static shell + coreutils for the script-sandbox tests' tiny roots
 )
 
 if [ "${SETUP_SKIP_APT:-0}" != 1 ]; then

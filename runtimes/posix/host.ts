@@ -1,5 +1,6 @@
 // Assembles a Host for a runtime that speaks node:* (Node, Bun, Deno): posix fs, node:crypto,
-// node:zlib, global fetch, process env/ids, file locks (a python3 helper, see locks.ts), and
+// node:zlib, global fetch, process env/ids, file locks (a python3 helper, see locks.ts), the
+// bubblewrap script sandbox (sandbox.ts), and
 // whichever xattr backend the runtime found.
 
 import * as os from 'node:os';
@@ -10,6 +11,8 @@ import { nodeHashProvider } from './hash.ts';
 import { nodeDeflateProvider } from './deflate.ts';
 import type { XattrLoad } from './xattr-napi.ts';
 import { createPosixLocks } from './locks.ts';
+import { createBwrapSandbox } from './sandbox.ts';
+import { posixWasmSources } from './wasm.ts';
 
 export type RuntimeName = 'node' | 'bun' | 'deno';
 
@@ -65,6 +68,8 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fs
     env,
     now: Date.now,
     locks: createPosixLocks(env),
+    sandbox: createBwrapSandbox(env),
+    wasm: posixWasmSources(),
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };

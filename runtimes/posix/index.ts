@@ -12,3 +12,4 @@ export type { XattrLoad } from './xattr-napi.ts';
 export { assemblePosixHost } from './host.ts';
 export { createPosixLocks } from './locks.ts';
 export type { RuntimeHost, RuntimeName } from './host.ts';
+export { createBwrapSandbox, bwrapArgs, SCRIPT_CAPABILITIES } from './sandbox.ts';

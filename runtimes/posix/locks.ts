@@ -3,7 +3,8 @@
 // where OFD locks are missing); flock and fcntl locks do not see each other on Linux, so we must
 // take the same kind. None of the three runtimes can call fcntl(F_OFD_SETLK) (Deno's
 // FsFile.lock is flock), so one small python3 helper per process, started on the first lock, does
-// it: it keeps the locked files open and answers one JSON line per request on its stdin. When this
+// it: it keeps the locked files open and answers one JSON line per request on its stdin (python3-minimal,
+// without the json module, is enough). When this
 // process exits its stdin closes, the helper exits and the kernel drops every lock, so a crash
 // never leaves a lock behind. Without python3 the host reports ENOSYS and the engine does not lock.
 
@@ -18,7 +19,23 @@ const childProcess = lazyBuiltin<typeof import('node:child_process')>('node:chil
 const MARKER = 'xylem-lock-helper';
 
 const HELPER = `
-import errno, fcntl, json, os, struct, sys
+import errno, fcntl, os, struct, sys
+try:
+    from json import loads, dumps
+except ImportError:
+    # python3-minimal (Debian) has no json module: requests carry no true/false/null, so they
+    # are Python literals; replies are built here
+    from ast import literal_eval as loads
+    def dumps(o):
+        if isinstance(o, bool):
+            return "true" if o else "false"
+        if isinstance(o, int):
+            return str(o)
+        if isinstance(o, str):
+            return '"' + "".join(c if 32 <= ord(c) < 127 and c not in '"\\\\' else "".join("\\\\u%04x" % u for u in struct.unpack("<%dH" % (len(c.encode("utf-16-le")) // 2), c.encode("utf-16-le"))) for c in o) + '"'
+        if isinstance(o, list):
+            return "[" + ",".join(dumps(x) for x in o) + "]"
+        return "{" + ",".join(dumps(k) + ":" + dumps(v) for k, v in o.items()) + "}"
 OFD = getattr(fcntl, "F_OFD_SETLK", None)
 TYPES = {"sh": fcntl.F_RDLCK, "ex": fcntl.F_WRLCK, "un": fcntl.F_UNLCK}
 FLOCK = {"sh": fcntl.LOCK_SH, "ex": fcntl.LOCK_EX, "un": fcntl.LOCK_UN}
@@ -106,7 +123,7 @@ def handle(req):
         return {"holders": holders(req["path"])}
     raise ValueError("unknown op " + op)
 for line in sys.stdin:
-    req = json.loads(line)
+    req = loads(line)
     try:
         res = handle(req)
     except OSError as e:
@@ -114,7 +131,7 @@ for line in sys.stdin:
     except Exception as e:
         res = {"error": str(e), "code": "EIO"}
     res["id"] = req["id"]
-    sys.stdout.write(json.dumps(res) + "\\n")
+    sys.stdout.write(dumps(res) + "\\n")
     sys.stdout.flush()
 `;
 
@@ -221,7 +238,8 @@ class Helper {
     const id = this.nextId++;
     const reply = new Promise<Reply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.updateRef();
-    child.stdin!.write(`${JSON.stringify({ ...req, id })}\n`);
+    // booleans go as 0/1 and nulls are left out: without python's json module the helper reads requests as Python literals
+    child.stdin!.write(`${JSON.stringify({ ...req, id }, (_k, v: unknown) => (typeof v === 'boolean' ? Number(v) : v === null ? undefined : v))}\n`);
     const r = await reply;
     if (r.error !== undefined) throw hostError(r.error, r.code ?? 'EIO');
     return r;

@@ -57,6 +57,8 @@ export interface FixturePackage {
   changelog?: { date: string; author: string; text: string }[];
   /** rpm's _binary_payload, e.g. 'w9.gzdio' (Debian's default), 'w19.zstdio', 'w6.xzdio', 'w9.bzdio'. */
   payload?: string;
+  /** Extra preamble lines written as they are ('Prefix: /opt/x', 'Group: System/Base', …). */
+  preamble?: string[];
 }
 
 /** Writes the spec file of `pkg` (exported for tests that want to see it). */
@@ -78,6 +80,7 @@ export function specFor(pkg: FixturePackage): string {
     ['Enhances', pkg.enhances],
   ];
   for (const [tag, list] of deps) for (const d of list ?? []) lines.push(`${tag}: ${d}`);
+  for (const l of pkg.preamble ?? []) lines.push(l);
   lines.push('', '%description', `${pkg.name} is a package built by xylem's tests.`, '');
   lines.push('%install', 'rm -rf %{buildroot}', 'mkdir -p %{buildroot}');
   const files = pkg.files ?? [];
@@ -151,18 +154,65 @@ export function buildRepo(pkgs: FixturePackage[], dir: string, createrepoArgs: s
 /**
  * Runs dnf against repo folders only (no system repos, no network), into an empty installroot.
  * Returns dnf's exit status, stdout and stderr. `--assumeno` is how a test reads the transaction.
+ * A repo may also be given as a file:// or http:// URL (a test server on 127.0.0.1); `setopts` adds
+ * `--setopt=` options, `env` environment variables (TZ…).
  */
-export function runDnf(args: string[], repos: Record<string, string>, opts: { installroot?: string } = {}): { status: number; stdout: string; stderr: string } {
+export function runDnf(
+  args: string[],
+  repos: Record<string, string>,
+  opts: { installroot?: string; setopts?: string[]; env?: Record<string, string> } = {},
+): { status: number; stdout: string; stderr: string } {
   const root = opts.installroot ?? mkdtempSync(join(tmpdir(), 'xylem-dnfroot-'));
   const home = mkdtempSync(join(tmpdir(), 'xylem-dnfhome-'));
   writeFileSync(join(home, '.rpmmacros'), `%_dbpath ${join(root, 'var/lib/rpm')}\n`);
   const base = ['-y', `--installroot=${root}`, '--setopt=reposdir=/dev/null', '--setopt=cachedir=' + join(home, 'cache'), '--nogpgcheck', '--releasever=1', '--forcearch=x86_64'];
-  for (const [id, path] of Object.entries(repos)) base.push(`--repofrompath=${id},file://${path}`);
+  for (const [id, path] of Object.entries(repos)) base.push(`--repofrompath=${id},${/^(file|https?):\/\//.test(path) ? path : `file://${path}`}`);
+  if (opts.setopts) for (const o of opts.setopts) base.push(`--setopt=${o}`);
   try {
-    const stdout = execFileSync('dnf', [...base, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home, LC_ALL: 'C.UTF-8' } });
+    const stdout = execFileSync('dnf', [...base, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home, LC_ALL: 'C.UTF-8', ...opts.env } });
     return { status: 0, stdout, stderr: '' };
   } catch (e) {
     const err = e as { status: number; stdout: string; stderr: string };
     return { status: err.status ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
   }
+}
+
+export const HAVE_RPMSIGN = hasCommand('rpmsign') && hasCommand('gpg');
+
+/** A throw-away OpenPGP signing key (RSA 2048, no passphrase) in its own GNUPGHOME. */
+export interface SigningKey {
+  gnupgHome: string;
+  /** The key's user id, as rpmsign's _gpg_name wants it. */
+  name: string;
+}
+
+/** Generates a signing key for rpmsign in a private GNUPGHOME. */
+export function makeSigningKey(): SigningKey {
+  const gnupgHome = mkdtempSync(join(tmpdir(), 'xylem-gnupg-'));
+  const name = 'Xylem Test Signer <signer@xylem.invalid>';
+  execFileSync('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', name, 'rsa2048', 'sign', 'never'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, GNUPGHOME: gnupgHome },
+  });
+  return { gnupgHome, name };
+}
+
+/** Signs the package at `path` in place with rpmsign --addsign (adds RSAHEADER 268 to its signature header). */
+export function signRpm(path: string, key: SigningKey): void {
+  const gpg = hasCommand('gpg2') ? 'gpg2' : 'gpg';
+  execFileSync('rpmsign', ['--addsign', '--define', `__gpg /usr/bin/${gpg}`, '--define', `_gpg_name ${key.name}`, '--define', `_gpg_path ${key.gnupgHome}`, path], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, GNUPGHOME: key.gnupgHome, HOME: key.gnupgHome },
+  });
+}
+
+/**
+ * Records `rpms` in the rpmdb of `root` the way rpm-ostree's "Writing rpmdb" does:
+ * `rpm --root ROOT --dbpath /usr/share/rpm -i --justdb --nodeps --noscripts`.
+ */
+export function rpmJustdbInstall(root: string, rpms: string[], extraArgs: string[] = []): void {
+  execFileSync('rpm', ['--root', root, '--dbpath', '/usr/share/rpm', '-i', '--justdb', '--nodeps', '--noscripts', ...extraArgs, ...rpms], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, HOME: root },
+  });
 }

@@ -7,7 +7,7 @@
 // under a holder of the same process, unlinked on release.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,37 @@ for (const f of flavours) {
     });
   });
 }
+
+describe('posix lock helper on a python3 without the json module (Debian python3-minimal)', () => {
+  it('locks, conflicts, reports holders and unlinks as with the full python3', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xylem-nojson-'));
+    tmpDirs.push(dir);
+    // a json package that cannot be imported shadows the standard one for the helper
+    mkdirSync(join(dir, 'py/json'), { recursive: true });
+    writeFileSync(join(dir, 'py/json/__init__.py'), 'raise ImportError("no json in python3-minimal")\n');
+    const saved = process.env.PYTHONPATH;
+    process.env.PYTHONPATH = join(dir, 'py');
+    const minimal = createPosixLocks();
+    const p = join(dir, 'lock \u00e4\u{1F600}');
+    let held;
+    try {
+      held = await minimal.tryLock(p, 'exclusive', { relockIfUnlinked: true });
+    } finally {
+      if (saved === undefined) delete process.env.PYTHONPATH;
+      else process.env.PYTHONPATH = saved;
+    }
+    expect(held).not.toBeNull();
+    const full = createPosixLocks();
+    expect(await full.tryLock(p, 'shared')).toBeNull();
+    expect(await held!.change('shared')).toBe(true);
+    const other = await full.tryLock(p, 'shared');
+    expect(other).not.toBeNull();
+    expect((await minimal.describeHolders!(p)).join('\n')).toMatch(/shared/);
+    await other!.release();
+    await held!.release({ unlink: true });
+    expect(existsSync(p)).toBe(false);
+  });
+});
 
 describe('repo lock (libostree lock stack semantics)', () => {
   let dir = '';
