@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNevra } from '../../src/rpm/types.ts';
-import { createPool, solve } from '../../src/solve/index.ts';
+import { addRpmmdPackage, createPool, solve } from '../../src/solve/index.ts';
+import { decompressStream } from '../../src/rpmmd/decompress.ts';
+import { streamFilelists } from '../../src/rpmmd/filelists.ts';
+import { streamPrimary } from '../../src/rpmmd/primary.ts';
+import { readFileSync } from 'node:fs';
 import type { Job, Pool, SolveOptions } from '../../src/solve/index.ts';
 import { HAVE_CREATEREPO, HAVE_DNF, HAVE_RPMBUILD, buildRepo, buildRpm, runDnf } from '../helpers/rpmbuild.ts';
 import type { FixturePackage } from '../helpers/rpmbuild.ts';
@@ -162,6 +166,45 @@ describe.skipIf(missing('dnf oracle', { rpmbuild: HAVE_RPMBUILD, createrepo_c: H
       expect(got).toEqual(want);
     });
   }
+
+  it('the pool read through src/rpmmd (primary.xml, filelists on demand) answers every scenario as the header-read pool', async () => {
+    const repoDir = join(dir, 'repo');
+    const repomd = readFileSync(join(repoDir, 'repodata/repomd.xml'), 'utf8');
+    const href = (type: string): string => new RegExp(`<data type="${type}">[\\s\\S]*?<location href="([^"]+)"`).exec(repomd)![1]!;
+    const chunks = async function* (path: string): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(readFileSync(join(repoDir, path)));
+    };
+    const unzip = (path: string) => decompressStream(chunks(path), { what: path, maxOutput: 1 << 26, name: path });
+    const p2 = createPool();
+    const r = p2.addRepo('fx');
+    const byPkgid = new Map<string, number>();
+    await streamPrimary(unzip(href('primary')), (pkg) => void byPkgid.set(pkg.checksum.value, addRpmmdPackage(p2, r, pkg)), { fileName: 'primary.xml.gz' });
+    let filelistsReads = 0;
+    const allFiles = async (): Promise<Map<string, number[]>> => {
+      const m = new Map<string, number[]>();
+      filelistsReads++;
+      await streamFilelists(unzip(href('filelists')), (fp) => {
+        for (const f of fp.files) m.set(f.path, [...(m.get(f.path) ?? []), byPkgid.get(fp.pkgid)!]);
+      }, { fileName: 'filelists.xml.gz' });
+      return m;
+    };
+    // the callback is synchronous: filelists are read ahead here, and the test counts the questions
+    const preloaded = await allFiles();
+    const asked: string[] = [];
+    p2.setFilelistsProvider((path) => {
+      asked.push(path);
+      return preloaded.get(path) ?? [];
+    });
+    for (const sc of SCENARIOS) {
+      const jobs = [...(sc.extraJobs ?? []), ...sc.install.map((n) => ({ op: 'install' as const, what: { spec: n } }))];
+      const a = solve(pool, jobs, sc.opts);
+      const b = solve(p2, jobs, sc.opts);
+      const show = (x: typeof a): string => (x.ok ? x.install.map((i) => `${formatNevra(i.nevra)} ${i.reason}`).sort().join('\n') : x.text);
+      expect(show(b), sc.name).toBe(show(a));
+    }
+    expect(filelistsReads).toBe(1);
+    expect(asked).toEqual(['/usr/share/fn/data']); // the only non-primary path any fixture requires
+  });
 
   it('repo priority beats a higher version', () => {
     const hi = buildRepo([P('py-x', { version: '2' })], join(dir, 'hi'));
