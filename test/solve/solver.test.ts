@@ -124,6 +124,10 @@ describe('solver policy', () => {
     const reasons = Object.fromEntries(t.install.map((i) => [i.nevra.name, i.reason]));
     expect(reasons).toEqual({ app: 'user', lib: 'dependency', extra: 'weak', extralib: 'dependency' });
   });
+  it('a malformed rich dependency fails the solve with an error naming the package', () => {
+    const pool = world([], [{ n: 'bad', req: ['(a or b and c)'] }]);
+    expect(() => solve(pool, [install('bad')])).toThrow(/package bad-1-1\.noarch: invalid rich dependency .*cannot chain different operators/);
+  });
   it('validates its arguments', () => {
     const pool = world([], []);
     expect(() => solve(pool, 'x' as unknown as Job[])).toThrow(/array/);
