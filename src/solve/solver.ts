@@ -58,11 +58,9 @@ export function solve(pool: Pool, jobs: Job[], opts: SolveOptions = {}): Transac
 }
 
 class Decider {
-  private reqPos = 0;
   private weakPos = 0;
   private instPos = 0;
   private freeVar = 1;
-  private savedReq: number[] = [0];
   private savedWeak: number[] = [0];
   readonly weakDecided = new Set<number>();
   private readonly installed: number[] = [];
@@ -76,17 +74,60 @@ class Decider {
     opts: SolveOptions,
   ) {
     this.weak = opts.installWeakDeps !== false;
+    const R = rs.requiresRules;
+    const nv = rs.varPkg.length;
+    this.occStart = new Int32Array(nv + 1);
+    for (const r of R) for (const x of r.lits) if (litNeg(x)) this.occStart[litVar(x) + 1]!++;
+    for (let v = 0; v < nv; v++) this.occStart[v + 1]! += this.occStart[v]!;
+    this.occ = new Int32Array(this.occStart[nv]!);
+    const fill = this.occStart.slice(0, nv);
+    R.forEach((r, idx) => {
+      for (const x of r.lits) if (litNeg(x)) this.occ[fill[litVar(x)]!++] = idx;
+    });
+    this.inHeap = new Uint8Array(R.length);
     for (let v = 1; v < rs.varPkg.length; v++) if (pool.isInstalled(rs.varPkg[v]!)) this.installed.push(rs.varPkg[v]!);
   }
 
-  private cleanLen = -1;
+  /** Per variable: the requires rules (indexes in rule order) holding its negative literal (CSR). */
+  private occStart: Int32Array;
+  private occ: Int32Array;
+  private scanTrail = 0;
+  private heap: number[] = [];
+  private inHeap: Uint8Array;
 
-  /** True when every assignment since the last clean pass is a removal (no new requirements). */
-  private onlyRemovalsSince(): boolean {
-    const sat = this.sat;
-    for (let i = this.cleanLen; i < sat.trailLen; i++) if (!litNeg(sat.trail[i]!)) return false;
-    this.cleanLen = sat.trailLen;
-    return true;
+  private pushRulesOf(v: number): void {
+    for (let k = this.occStart[v]!; k < this.occStart[v + 1]!; k++) {
+      const idx = this.occ[k]!;
+      if (this.inHeap[idx]) continue;
+      this.inHeap[idx] = 1;
+      const h = this.heap;
+      let i = h.length;
+      h.push(idx);
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (h[parent]! <= idx) break;
+        h[i] = h[parent]!;
+        i = parent;
+      }
+      h[i] = idx;
+    }
+  }
+
+  private heapPop(): void {
+    const h = this.heap;
+    this.inHeap[h[0]!] = 0;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const c = l + 1 < h.length && h[l + 1]! < h[l]! ? l + 1 : l;
+      if (h[c]! >= last) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
   }
 
   /** The packages that could satisfy an unsatisfied rule, or null when it is satisfied. */
@@ -107,8 +148,10 @@ class Decider {
   }
 
   backtracked(level: number): void {
-    this.cleanLen = -1;
-    this.reqPos = Math.min(this.reqPos, this.savedReq[level + 1] ?? 0);
+    // rules may be unsatisfied again: re-queue the rules of everything still installed
+    for (const idx of this.heap) this.inHeap[idx] = 0;
+    this.heap.length = 0;
+    this.scanTrail = 0;
     this.weakPos = Math.min(this.weakPos, this.savedWeak[level + 1] ?? 0);
     this.instPos = 0;
     this.freeVar = 1;
@@ -145,7 +188,6 @@ class Decider {
 
   private mark(lit: number): number {
     const next = this.sat.decisionLevel + 1;
-    this.savedReq[next] = this.reqPos;
     this.savedWeak[next] = this.weakPos;
     return lit;
   }
@@ -172,18 +214,27 @@ class Decider {
       return this.mark(posLit(rs.pkgVar[q]!));
     }
     // (3) requirements of everything chosen, in rule order (libsolv's "deciding unresolved
-    // rules" pass); skipped while nothing new was installed since a pass found all satisfied
-    if (this.cleanLen < 0 || !this.onlyRemovalsSince()) {
+    // rules" pass): the first rule in order that needs a decision. Only a package becoming
+    // installed can make a rule need one (its own rules, or rules it conditions), so those rules
+    // go into a min-heap of rule indexes; satisfied rules stay satisfied until a backtrack.
+    {
       const R = rs.requiresRules;
-      for (let idx = 0; idx < R.length; idx++) {
-        const rule = R[idx]!;
-        if (this.val(rule.p) !== 1) continue;
-        const open = this.openProviders(rule.lits);
-        if (open === null || open.length === 0) continue;
-        const best = this.choose(open, rule.dep);
-        if (best >= 0) return this.mark(posLit(rs.pkgVar[best]!));
+      for (; this.scanTrail < sat.trailLen; this.scanTrail++) {
+        const l = sat.trail[this.scanTrail]!;
+        if (!litNeg(l)) this.pushRulesOf(litVar(l));
       }
-      this.cleanLen = sat.trailLen;
+      while (this.heap.length) {
+        const idx = this.heap[0]!;
+        const rule = R[idx]!;
+        if (this.val(rule.p) === 1) {
+          const open = this.openProviders(rule.lits);
+          if (open !== null && open.length) {
+            const best = this.choose(open, rule.dep);
+            if (best >= 0) return this.mark(posLit(rs.pkgVar[best]!));
+          }
+        }
+        this.heapPop();
+      }
     }
     // (4) weak dependencies
     if (this.weak) {

@@ -167,7 +167,8 @@ export async function realPackageNames(paths: string[]): Promise<Set<string>> {
   for (const path of paths) {
     const child = spawn('lz4', ['-dc', path], { stdio: ['ignore', 'pipe', 'inherit'] });
     const rl = createInterface({ input: child.stdout, crlfDelay: Infinity });
-    for await (const line of rl) if (line.startsWith('Package: ')) names.add(line.slice(9).trim());
+    // a fresh copy: a slice would keep readline's whole decoded chunk alive
+    for await (const line of rl) if (line.startsWith('Package: ')) names.add(Buffer.from(line.slice(9).trim()).toString());
   }
   return names;
 }
