@@ -28,6 +28,10 @@ export type { CheckoutOptions, CheckoutResult, RefEntry, DiffResult, DiffItem, D
 export { pruneRepo, regenerateSummary } from './maintenance/index.ts';
 export type { PruneOptions, PruneResult } from './maintenance/index.ts';
 
+// ---- SELinux labelling (commit modifier `sepolicy`) -------------------------------------------
+export { loadPolicyFromDirectory, loadPolicyFromCommit, labelFor } from './selinux/index.ts';
+export type { SePolicy, LabelOptions } from './selinux/index.ts';
+
 // ---- remotes and pulling -----------------------------------------------------------------------
 export { addRemote, deleteRemote, listRemotes, getRemote, importRemoteGpgKeys } from './remote/index.ts';
 export type { Remote, AddRemoteOptions } from './remote/index.ts';
@@ -56,6 +60,16 @@ export type { RollbackOptions, RollbackResult } from './updater/rollback.ts';
 export { auditCommit } from './audit/index.ts';
 /** The progress events of an audit (`onProgress`). */
 export type { AuditOptions, AuditReport, AuditProgress } from './audit/index.ts';
+
+// ---- RPM packages ------------------------------------------------------------------------------
+/** Read a .rpm: headers up front, typed views, payload streamed entry by entry (more in src/rpm). */
+export { parseRpm, openRpm, RpmPackage, RpmError } from './rpm/index.ts';
+export type { RpmPackageInfo, RpmFile, PayloadEntry, Nevra, Dependency, PackageDependencies } from './rpm/index.ts';
+
+// ---- composing trees from RPMs (rpm-ostree compose tree, db diff) ------------------------------
+/** Treefile → resolved packages → plan (inspectable) → package cache, assembly, commit. */
+export { loadTreefile, planCompose, executeCompose, rpmmdResolver, composeServices, dbDiff } from './compose/index.ts';
+export type { Treefile, ComposePlan, ComposeEvent, PackageResolver } from './compose/index.ts';
 
 // ---- formats and small helpers -----------------------------------------------------------------
 export { KeyFile } from './format/keyfile.ts';

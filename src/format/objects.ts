@@ -106,15 +106,28 @@ export interface Xattr {
   value: Uint8Array;
 }
 
+/** Lists whose order is meaningful and kept when encoded (see keepXattrOrder). */
+const orderedXattrLists = new WeakSet<readonly Xattr[]>();
+
+/**
+ * Marks `xattrs` as already in the order to encode: libostree sorts the xattrs it reads from disk
+ * but keeps the order of a stored object's list and appends an SELinux label after the others,
+ * so lists decoded from objects and labelled lists must not be re-sorted. Returns `xattrs`.
+ */
+export function keepXattrOrder<T extends readonly Xattr[]>(xattrs: T): T {
+  orderedXattrLists.add(xattrs);
+  return xattrs;
+}
+
 export function xattrsToGV(xattrs: readonly Xattr[]): GVValue[] {
   const items = xattrs.map((x) => ({ n: utf8(x.name + '\0'), v: x.value }));
-  items.sort((a, b) => compareBytes(a.n, b.n));
+  if (!orderedXattrLists.has(xattrs)) items.sort((a, b) => compareBytes(a.n, b.n));
   return items.map((x) => [x.n, x.v]);
 }
 
 function xattrsFromGV(v: GVValue, ctx: string): Xattr[] {
   const arr = v as GVValue[];
-  return arr.map((e) => {
+  return keepXattrOrder(arr.map((e) => {
     const [n, val] = e as [Uint8Array, Uint8Array];
     let name = n;
     if (name.length > 0 && name[name.length - 1] === 0) name = name.subarray(0, name.length - 1);
@@ -125,7 +138,7 @@ function xattrsFromGV(v: GVValue, ctx: string): Xattr[] {
       throw new CorruptionError(`${ctx}: invalid xattr name`);
     }
     return { name: s, value: val };
-  });
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------

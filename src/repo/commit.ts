@@ -23,6 +23,8 @@ import { joinPath } from '../util/path.ts';
 import { XylemError } from '../util/errors.ts';
 import { WorkPool } from '../util/work-pool.ts';
 import { resolveRev } from './refs.ts';
+import type { SePolicy } from '../selinux/policy.ts';
+import { labelXattrs, type LabelOptions } from '../selinux/label.ts';
 
 /** How file metadata is rewritten while committing (ostree's OstreeRepoCommitModifier). */
 export interface CommitModifier {
@@ -43,6 +45,19 @@ export interface CommitModifier {
   devino?: Map<string, string>;
   /** `-I`: a devino hit is reused even when the modifier would change its metadata. */
   devinoCanonical?: boolean;
+  /**
+   * `--selinux-policy`: label every path (security.selinux) from this policy, as libostree's
+   * ostree_repo_commit_modifier_set_sepolicy; labels replace any on disk, paths the policy does
+   * not label keep theirs. Applied even with skipXattrs (only the disk's xattrs are skipped then).
+   */
+  sepolicy?: SePolicy;
+  /** How `sepolicy` labels: label version 1 (/usr/etc as /etc), failing on unlabelled paths. */
+  selinuxLabel?: LabelOptions;
+  /**
+   * Rewrites a path's xattrs (sorted by name in, sorted by name out) before the SELinux label is
+   * applied: compose sets the file capabilities RPM headers give (rpm-ostree's rpmfi overrides).
+   */
+  xattrHook?: (relPath: string, mode: number, xattrs: Xattr[]) => Xattr[];
 }
 
 /** The file metadata a commit modifier rewrites. */
@@ -92,31 +107,57 @@ export function applyModifier(ctx: ImportContext, relPath: string, st: FileInfo)
   return { uid, gid, mode };
 }
 
-async function xattrsFor(ctx: ImportContext, path: string): Promise<Xattr[]> {
+/** The xattrs on disk to commit, in libostree's canonical (sorted by name) order. */
+async function diskXattrs(ctx: ImportContext, path: string): Promise<Xattr[]> {
   if (!ctx.storeXattrs) return [];
   const all = await readXattrs(ctx.txn.repo.fs, path);
   // user.ostreemeta is bare-user storage metadata, never content.
-  return all.filter((x) => x.name !== 'user.ostreemeta');
+  return all.filter((x) => x.name !== 'user.ostreemeta').sort((a, b) => compareBytes(utf8(a.name), utf8(b.name)));
+}
+
+/**
+ * The xattrs to commit for `relPath` (inside the commit) of type `mode`: `xattrs` with the
+ * modifier's SELinux label applied, if it has a policy (libostree's get_final_xattrs).
+ */
+export function finalXattrs(ctx: ImportContext, relPath: string, mode: number, xattrs: Xattr[]): Xattr[] {
+  const policy = ctx.modifier.sepolicy;
+  const hooked = ctx.modifier.xattrHook ? ctx.modifier.xattrHook(relPath, mode, xattrs) : xattrs;
+  return policy ? labelXattrs(policy, relPath, mode, hooked, ctx.modifier.selinuxLabel) : hooked;
+}
+
+/** Whether two xattr lists are equal, order included (g_variant_equal). */
+export function sameXattrs(a: readonly Xattr[], b: readonly Xattr[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.name !== y.name || compareBytes(x.value, y.value) !== 0) return false;
+  }
+  return true;
 }
 
 /** Writes the dirmeta for a directory on disk; returns its checksum. */
-async function writeDirMetaFor(ctx: ImportContext, path: string, info: FileInfo): Promise<string> {
+async function writeDirMetaFor(ctx: ImportContext, path: string, info: FileInfo, relPath: string): Promise<string> {
   const { uid, gid, mode } = info;
-  const xattrs = await xattrsFor(ctx, path);
+  const xattrs = finalXattrs(ctx, relPath, mode, await diskXattrs(ctx, path));
   return ctx.txn.writeMetadata(ObjectType.DirMeta, encodeDirMeta({ uid, gid, mode, xattrs }));
 }
 
 /** Writes a content object for a file or symlink on disk; returns its checksum. */
-async function importFile(ctx: ImportContext, path: string, st: Stat, info: FileInfo): Promise<string> {
+async function importFile(ctx: ImportContext, path: string, st: Stat, info: FileInfo, relPath: string, source?: Xattr[]): Promise<string> {
   const fs = ctx.txn.repo.fs;
   const { uid, gid, mode } = info;
-  const xattrs = await xattrsFor(ctx, path);
+  // A bare-user object hardlinked here carries its xattrs in user.ostreemeta: those are the
+  // file's (libostree's source_xattrs), in their stored order.
+  const onDisk = source !== undefined ? (ctx.storeXattrs ? source : []) : await diskXattrs(ctx, path);
+  const xattrs = finalXattrs(ctx, relPath, st.mode, onDisk);
   if (st.kind === 'symlink') {
     const target = await fs.readlink(path);
     return ctx.txn.writeContent({ uid, gid, mode, rdev: 0, symlinkTarget: target, xattrs }, new Uint8Array(0));
   }
   const header: FileHeader = { uid, gid, mode, rdev: 0, symlinkTarget: '', xattrs };
-  if (ctx.modifier.consume && canAdopt(ctx, st, info, xattrs)) return ctx.txn.adoptFile(header, path, st.size);
+  if (ctx.modifier.consume && canAdopt(ctx, st, info, xattrs, sameXattrs(xattrs, onDisk))) return ctx.txn.adoptFile(header, path, st.size);
   if (st.size <= SMALL_FILE) {
     const data = await fs.readFile(path);
     return ctx.txn.writeContent(header, data);
@@ -142,7 +183,7 @@ export async function importDirectory(ctx: ImportContext, dirPath: string, tree:
 async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableTree, relPath: string, info: FileInfo): Promise<void> {
   const fs = ctx.txn.repo.fs;
   await tree.touch();
-  tree.metaChecksum = await writeDirMetaFor(ctx, dirPath, info);
+  tree.metaChecksum = await writeDirMetaFor(ctx, dirPath, info, relPath);
   const entries = await fs.readdir(dirPath);
   const stats = await Promise.all(entries.map((e) => fs.lstat(joinPath(dirPath, e.name))));
   const subdirs: Array<[string, string, FileInfo]> = [];
@@ -158,13 +199,16 @@ async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableT
       throw new XylemError(`Unsupported file type for ${p}: device, socket or FIFO`);
     const hit = cst.kind !== 'dir' ? ctx.modifier.devino?.get(`${cst.dev}:${cst.ino}`) : undefined;
     let cinfo: FileInfo | null;
+    let source: Xattr[] | undefined;
     if (hit !== undefined) {
       // A hardlink to one of our objects (--link-checkout-speedup): reuse its checksum unless the
       // modifier changes its metadata (-I: reuse regardless). bare-user objects keep their
       // metadata in user.ostreemeta, so that is what the modifier sees there.
-      const base: FileInfo = ctx.txn.repo.mode === 'bare-user' ? (await ctx.txn.repo.loadFile(hit)).header : cst;
+      const obj = ctx.txn.repo.mode === 'bare-user' ? (await ctx.txn.repo.loadFile(hit)).header : null;
+      const base: FileInfo = obj ?? cst;
+      if (obj) source = obj.xattrs.filter((x) => x.name !== 'user.ostreemeta');
       cinfo = applyModifier(ctx, childRel, base);
-      if (cinfo && (ctx.modifier.devinoCanonical || (cinfo.uid === base.uid && cinfo.gid === base.gid && cinfo.mode === base.mode))) {
+      if (cinfo && (ctx.modifier.devinoCanonical || (cinfo.uid === base.uid && cinfo.gid === base.gid && cinfo.mode === base.mode && (await labelKeeps(ctx, hit, childRel, source))))) {
         ctx.devinoHits++;
         await tree.setFile(name, hit);
         continue;
@@ -174,7 +218,7 @@ async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableT
     if (cst.kind === 'dir') subdirs.push([name, childRel, cinfo]);
     else {
       await ctx.pool.submit(async () => {
-        const csum = await importFile(ctx, p, cst, cinfo);
+        const csum = await importFile(ctx, p, cst, cinfo, childRel, source);
         await tree.setFile(name, csum);
       });
     }
@@ -186,15 +230,28 @@ async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableT
 }
 
 /**
+ * With a policy, whether a devino hit's object already carries what labelling would give it
+ * (libostree reuses a hit only when the xattrs are unmodified).
+ */
+async function labelKeeps(ctx: ImportContext, hit: string, relPath: string, source: Xattr[] | undefined): Promise<boolean> {
+  if (!ctx.modifier.sepolicy && !ctx.modifier.xattrHook) return true;
+  const h = (await ctx.txn.repo.loadFile(hit)).header;
+  // What libostree compares with: a bare-user object's stored xattrs, else those read from the
+  // hardlink on disk (sorted by name).
+  const original = !ctx.storeXattrs ? [] : (source ?? h.xattrs.filter((x) => x.name !== 'user.ostreemeta').sort((a, b) => compareBytes(utf8(a.name), utf8(b.name))));
+  return sameXattrs(finalXattrs(ctx, relPath, h.mode, original), original);
+}
+
+/**
  * Whether --consume may adopt a regular file (hardlink it into the store instead of copying):
  * only in bare and bare-user-only repos, whose objects are plain files, and only when what is
  * committed is exactly what is on disk.
  */
-function canAdopt(ctx: ImportContext, st: Stat, info: FileInfo, xattrs: Xattr[]): boolean {
+function canAdopt(ctx: ImportContext, st: Stat, info: FileInfo, xattrs: Xattr[], xattrsUnchanged: boolean): boolean {
   const mode = ctx.txn.repo.mode;
   if (st.kind !== 'file' || (mode !== 'bare' && mode !== 'bare-user-only')) return false;
   if (info.uid !== st.uid || info.gid !== st.gid || info.mode !== st.mode) return false;
-  return xattrs.length === 0 || mode === 'bare';
+  return xattrs.length === 0 || (mode === 'bare' && xattrsUnchanged);
 }
 
 /**
@@ -238,7 +295,7 @@ async function walkExistingTree(
   const repo = ctx.txn.repo;
   const keepXattrs = !ctx.modifier.skipXattrs;
   await tree.touch();
-  const dirmeta = { uid: info.uid, gid: info.gid, mode: info.mode, xattrs: keepXattrs ? dirXattrs : [] };
+  const dirmeta = { uid: info.uid, gid: info.gid, mode: info.mode, xattrs: finalXattrs(ctx, relPath, info.mode, keepXattrs ? dirXattrs : []) };
   tree.metaChecksum = await ctx.txn.writeMetadata(ObjectType.DirMeta, encodeDirMeta(dirmeta));
   const dt = await repo.loadDirTree(treeCsum);
   const rel = (name: string) => (relPath === '/' ? '/' + name : `${relPath}/${name}`);
@@ -248,8 +305,8 @@ async function walkExistingTree(
       const h = obj.header;
       const m = applyModifier(ctx, rel(f.name), h);
       if (!m) return;
-      const xattrs = keepXattrs ? h.xattrs : [];
-      if (m.uid === h.uid && m.gid === h.gid && m.mode === h.mode && xattrs.length === h.xattrs.length) {
+      const xattrs = finalXattrs(ctx, rel(f.name), h.mode, keepXattrs ? h.xattrs : []);
+      if (m.uid === h.uid && m.gid === h.gid && m.mode === h.mode && sameXattrs(xattrs, h.xattrs)) {
         await tree.setFile(f.name, f.checksum);
         return;
       }

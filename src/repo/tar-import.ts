@@ -1,11 +1,11 @@
 // Importing a tarball into a MutableTree (`commit --tree=tar=FILE`): ustar/GNU/pax headers,
 // long names, symlinks, hardlinks; hostile paths ('..', absolute escapes) refused.
 
-import { applyModifier, type ImportContext } from './commit.ts';
+import { applyModifier, finalXattrs, type ImportContext } from './commit.ts';
 import type { MutableTree } from './mutable-tree.ts';
 import { ObjectType, encodeDirMeta, S_IFDIR, S_IFREG, S_IFLNK, type Xattr } from '../format/objects.ts';
 import { XylemError } from '../util/errors.ts';
-import { fromUtf8Lossy } from '../util/bytes.ts';
+import { compareBytes, fromUtf8Lossy, utf8 } from '../util/bytes.ts';
 
 function field(b: Uint8Array, off: number, len: number): string {
   let end = off;
@@ -82,14 +82,18 @@ export async function importTarball(ctx: ImportContext, tarPath: string, tree: M
   let pax: Map<string, Uint8Array> | null = null;
   const dirMetaFor = async (rel: string, mode: number, uid: number, gid: number, xattrs: Xattr[] = []) => {
     const m = applyModifier(ctx, rel, { uid, gid, mode: S_IFDIR | (mode & 0o7777) }) ?? { uid, gid, mode: S_IFDIR | (mode & 0o7777) };
-    return ctx.txn.writeMetadata(ObjectType.DirMeta, encodeDirMeta({ ...m, xattrs: ctx.storeXattrs ? xattrs : [] }));
+    return ctx.txn.writeMetadata(ObjectType.DirMeta, encodeDirMeta({ ...m, xattrs: xattrsOf(rel, m.mode, xattrs) }));
   };
+  // What is committed: the entry's xattrs (in name order) with the modifier's SELinux label.
+  const xattrsOf = (rel: string, mode: number, xattrs: Xattr[]): Xattr[] =>
+    finalXattrs(ctx, rel, mode, ctx.storeXattrs ? [...xattrs].sort((a, b) => compareBytes(utf8(a.name), utf8(b.name))) : []);
   const walk = async (comps: string[]): Promise<MutableTree> => {
     let t = tree;
-    for (const c of comps) {
+    for (let k = 0; k < comps.length; k++) {
+      const c = comps[k]!;
       const exists = t.dirs.has(c);
       t = await t.ensureDir(c);
-      if (!exists && t.metaChecksum === null) t.metaChecksum = await dirMetaFor('/' + c, 0o755, 0, 0);
+      if (!exists && t.metaChecksum === null) t.metaChecksum = await dirMetaFor('/' + comps.slice(0, k + 1).join('/'), 0o755, 0, 0);
     }
     return t;
   };
@@ -139,13 +143,13 @@ export async function importTarball(ctx: ImportContext, tarPath: string, tree: M
     } else if (type === '0' || type === '\0' || type === '7') {
       const m = applyModifier(ctx, '/' + name, { uid: rawUid, gid: rawGid, mode: S_IFREG | mode });
       if (!m) continue;
-      const csum = await ctx.txn.writeContent({ ...m, rdev: 0, symlinkTarget: '', xattrs: ctx.storeXattrs ? xattrs : [] }, body);
+      const csum = await ctx.txn.writeContent({ ...m, rdev: 0, symlinkTarget: '', xattrs: xattrsOf('/' + name, S_IFREG | mode, xattrs) }, body);
       hardlinks.set(name, csum);
       await parent.setFile(leaf, csum);
     } else if (type === '2') {
       const m = applyModifier(ctx, '/' + name, { uid: rawUid, gid: rawGid, mode: S_IFLNK | 0o777 });
       if (!m) continue;
-      const csum = await ctx.txn.writeContent({ ...m, rdev: 0, symlinkTarget: link, xattrs: ctx.storeXattrs ? xattrs : [] }, new Uint8Array(0));
+      const csum = await ctx.txn.writeContent({ ...m, rdev: 0, symlinkTarget: link, xattrs: xattrsOf('/' + name, S_IFLNK | 0o777, xattrs) }, new Uint8Array(0));
       await parent.setFile(leaf, csum);
     } else if (type === '1') {
       const target = safeComponents(link, tarPath).join('/');

@@ -21,10 +21,15 @@ export function hasCommand(cmd: string): boolean {
   }
 }
 
-/** One file a fixture package installs. `content` for regular files; `target` for symlinks. */
+/**
+ * One file a fixture package installs. `content` for regular files; `target` for symlinks (the link
+ * text) and hardlinks (the absolute path of an earlier file of the package it is a second name of).
+ */
 export interface FixtureFile {
   path: string;
-  type?: 'file' | 'dir' | 'symlink';
+  type?: 'file' | 'dir' | 'symlink' | 'hardlink';
+  /** A host file whose bytes a regular file gets (instead of `content`), e.g. a static busybox. */
+  from?: string;
   content?: string;
   target?: string;
   mode?: number;
@@ -32,6 +37,8 @@ export interface FixtureFile {
   group?: string;
   /** Spec-file attribute such as '%config(noreplace)', '%ghost', '%doc', '%caps(cap_net_raw=ep)'. */
   attr?: string;
+  /** A regular file of this many zero bytes (instead of `content`; for big-package tests). */
+  zeros?: number;
 }
 
 /** A package to build. Dependency lists hold spec-file syntax: `foo >= 1.2`, `(a or b)`. */
@@ -57,8 +64,10 @@ export interface FixturePackage {
   changelog?: { date: string; author: string; text: string }[];
   /** rpm's _binary_payload, e.g. 'w9.gzdio' (Debian's default), 'w19.zstdio', 'w6.xzdio', 'w9.bzdio'. */
   payload?: string;
-  /** Extra preamble lines written as they are ('Prefix: /opt/x', 'Group: System/Base', …). */
+  /** Extra preamble lines written as they are ('Summary(de): …', 'Prefix: /opt/x', 'Group: System/Base', …). */
   preamble?: string[];
+  /** Extra rpmbuild macro definitions, e.g. { _binary_filedigest_algorithm: '1' } for MD5 file digests. */
+  macros?: Record<string, string>;
 }
 
 /** Writes the spec file of `pkg` (exported for tests that want to see it). */
@@ -91,6 +100,9 @@ export function specFor(pkg: FixturePackage): string {
     if (f.attr?.startsWith('%ghost')) continue;
     if (f.type === 'dir') lines.push(`mkdir -p '${p}'`);
     else if (f.type === 'symlink') lines.push(`ln -s '${f.target}' '${p}'`);
+    else if (f.type === 'hardlink') lines.push(`ln '%{buildroot}${f.target}' '${p}'`);
+    else if (f.from) lines.push(`cp '${f.from}' '${p}'`);
+    else if (f.zeros !== undefined) lines.push(`head -c ${f.zeros} /dev/zero > '${p}'`);
     else {
       const b64 = Buffer.from(f.content ?? '').toString('base64');
       lines.push(`echo '${b64}' | base64 -d > '${p}'`);
@@ -121,6 +133,7 @@ function macroArgs(topdir: string, pkg: FixturePackage): string[] {
     _buildhost: 'xylem-tests',
   };
   if (pkg.payload) defs._binary_payload = pkg.payload;
+  Object.assign(defs, pkg.macros ?? {});
   return Object.entries(defs).flatMap(([k, v]) => ['--define', `${k} ${v}`]);
 }
 
@@ -139,6 +152,22 @@ export function buildRpm(pkg: FixturePackage, outDir: string): string {
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, produced[0]!);
   execFileSync('cp', [join(top, 'RPMS', arch, produced[0]!), out]);
+  execFileSync('rm', ['-rf', top]);
+  return out;
+}
+
+/** Builds the source package of `pkg` (rpmbuild -bs) into `outDir`; returns its path. */
+export function buildSrpm(pkg: FixturePackage, outDir: string): string {
+  const top = mkdtempSync(join(tmpdir(), 'xylem-rpmbuild-'));
+  for (const d of ['SPECS', 'SRPMS', 'SOURCES']) mkdirSync(join(top, d), { recursive: true });
+  const spec = join(top, 'SPECS', `${pkg.name}.spec`);
+  writeFileSync(spec, specFor(pkg));
+  execFileSync('rpmbuild', [...macroArgs(top, pkg), '--quiet', '-bs', spec], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: top } });
+  const produced = readdirSync(join(top, 'SRPMS')).filter((f) => f.endsWith('.src.rpm'));
+  if (produced.length !== 1) throw new Error(`rpmbuild -bs of ${pkg.name} produced ${produced.length} packages`);
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, produced[0]!);
+  execFileSync('cp', [join(top, 'SRPMS', produced[0]!), out]);
   execFileSync('rm', ['-rf', top]);
   return out;
 }

@@ -23,6 +23,7 @@ import { XylemError, errnoCode } from '../../src/util/errors.ts';
 import type { Host } from '../../src/host.ts';
 import { fromUtf8 } from '../../src/util/bytes.ts';
 import { signNewCommit, type CommitSigningOptions } from '../cli/commit-signing.ts';
+import { loadPolicyFromCommit, loadPolicyFromDirectory, type SePolicy } from '../../src/selinux/policy.ts';
 
 function parseKeyValue(s: string, allowEmptyKey = false): [string, string] {
   const i = s.indexOf('=');
@@ -94,7 +95,9 @@ export const command: Command = {
       { name: 'devino-canonical', short: 'I', kind: 'flag', description: 'Trust hardlinks into the repository as unmodified (implies --link-checkout-speedup)' },
       { name: 'generate-sizes', kind: 'flag', description: 'Record object sizes in the commit metadata' },
       { name: 'mode-ro-executables', kind: 'flag', description: 'Remove write permission from executable files' },
-      { name: 'selinux-policy', kind: 'string', arg: 'PATH', description: 'Label files from the SELinux policy of the root filesystem PATH' },
+      { name: 'selinux-policy', kind: 'string', arg: 'PATH', description: 'Label files from the SELinux policy of the root filesystem PATH (may be /)' },
+      { name: 'selinux-policy-from-base', short: 'P', kind: 'flag', description: 'Label files from the SELinux policy of --base, or else of the first --tree' },
+      { name: 'selinux-labeling-epoch', kind: 'string', arg: 'N', description: 'SELinux labeling rules: 0 (default), 1 labels /usr/etc as /etc' },
       { name: 'statoverride', kind: 'string', arg: 'FILE', description: 'Change permissions as listed in FILE (MODE PATH lines)' },
       { name: 'skip-list', kind: 'string', arg: 'FILE', description: 'Skip the paths listed in FILE' },
       { name: 'base', kind: 'string', arg: 'REV', description: 'Start from this commit\'s tree (no modifiers apply to it)' },
@@ -138,6 +141,25 @@ export const command: Command = {
     if (p.flag('no-xattrs')) modifier.skipXattrs = true;
     if (p.flag('consume')) modifier.consume = true;
     if (p.flag('devino-canonical')) modifier.devinoCanonical = true;
+    // SELinux labelling, as ostree: a policy that is not enabled (SELINUX=disabled, no config)
+    // labels nothing, but still makes a modifier (so --tree=ref= trees are walked).
+    const sePolicyDir = p.value('selinux-policy');
+    let seFromBase = p.flag('selinux-policy-from-base');
+    if (sePolicyDir !== undefined && seFromBase) throw new XylemError('Cannot specify both --selinux-policy and --selinux-policy-from-base');
+    const epoch = p.value('selinux-labeling-epoch') ?? '0';
+    if (!/^[+-]?\d+$/.test(epoch)) throw new UsageError(`Cannot parse integer value “${epoch}” for --selinux-labeling-epoch`);
+    if (Number(epoch) !== 0 && Number(epoch) !== 1) throw new XylemError(`Unknown SELinux labeling epoch: ${Number(epoch)}`);
+    modifier.selinuxLabel = { labelVersion: Number(epoch) === 1 ? 1 : 0 };
+    const usePolicy = (policy: SePolicy | null) => {
+      if (policy) modifier.sepolicy = policy;
+      else delete modifier.sepolicy;
+    };
+    if (sePolicyDir !== undefined) {
+      const st = await ctx.host.fs.stat(sePolicyDir);
+      if (!st) throw new XylemError(`opendir(${sePolicyDir}): No such file or directory`);
+      if (st.kind !== 'dir') throw new XylemError(`opendir(${sePolicyDir}): Not a directory`);
+      usePolicy(await loadPolicyFromDirectory(ctx.host.fs, sePolicyDir));
+    }
     // ostree's commit filter: --mode-ro-executables, --statoverride, --skip-list.
     const roExec = p.flag('mode-ro-executables');
     const soFile = p.value('statoverride');
@@ -187,17 +209,38 @@ export const command: Command = {
       const tree = new MutableTree();
       // --base: start from that commit's tree as it is (no modifier), then lay the trees over it.
       const base = p.value('base');
-      if (base !== undefined) await importCommitTree(repo, base, tree);
+      if (base !== undefined) {
+        await importCommitTree(repo, base, tree);
+        if (seFromBase) {
+          usePolicy(await loadPolicyFromCommit(repo, base));
+          seFromBase = false;
+        }
+      }
       // As ostree, a --tree=ref= is walked with the modifier only when an option needs one.
       const modifierActive =
-        ou !== undefined || og !== undefined || !!modifier.canonicalPermissions || !!modifier.skipXattrs || !!modifier.filter;
+        ou !== undefined ||
+        og !== undefined ||
+        !!modifier.canonicalPermissions ||
+        !!modifier.skipXattrs ||
+        !!modifier.filter ||
+        sePolicyDir !== undefined ||
+        p.flag('selinux-policy-from-base');
       const trees = p.list('tree');
       if (trees.length === 0) trees.push(`dir=${p.positionals[0] ?? '.'}`);
-      for (const t of trees) {
+      for (const [n, t] of trees.entries()) {
         const i = t.indexOf('=');
         if (i < 0) throw new UsageError(`Missing type in tree specification '${t}'`);
         const kind = t.slice(0, i);
         const arg = t.slice(i + 1);
+        // --selinux-policy-from-base without --base: the policy of the first tree.
+        if (n === 0 && seFromBase) {
+          if (kind === 'dir') {
+            const st = await ctx.host.fs.stat(arg);
+            if (!st || st.kind !== 'dir') throw new XylemError(`opendir(${arg}): ${st ? 'Not a directory' : 'No such file or directory'}`);
+            usePolicy(await loadPolicyFromDirectory(ctx.host.fs, arg));
+          } else if (kind === 'tar') throw new XylemError('Cannot use --selinux-policy-from-base with tar');
+          else if (kind === 'ref') usePolicy(await loadPolicyFromCommit(repo, arg));
+        }
         if (kind === 'dir') await importDirectory(ictx, arg, tree);
         else if (kind === 'ref' && modifierActive) await importCommitTreeModified(ictx, arg, tree);
         else if (kind === 'ref') await importCommitTree(repo, arg, tree);

@@ -61,12 +61,16 @@ import {
   type UpdateCheck,
 } from '../../src/updater/index.ts';
 import { beginTransaction, liveTransaction, ownerAlive } from './lock.ts';
+import { DB_SPECS, runDb } from './db.ts';
+import { COMPOSE_SPECS, runCompose } from './compose.ts';
 
 const EXIT_UNCHANGED = 77;
 
 const COMMANDS: Array<[string, string]> = [
   ['cancel', 'Cancel an active transaction'],
   ['cleanup', 'Clear cached/pending data'],
+  ['compose', 'Commands to compose a tree'],
+  ['db', 'Commands to query the RPM database'],
   ['deploy', 'Deploy a specific commit'],
   ['kargs', 'Query or modify kernel arguments'],
   ['rebase', 'Switch to a different tree'],
@@ -224,6 +228,8 @@ function printAvailableUpdate(e: Env, c: UpdateCheck, preview: boolean): void {
 }
 
 const verbs: Record<string, Verb> = {
+  db: { specs: DB_SPECS, params: 'diff|list|version [OPTION…] REV…', run: (e) => runDb(e) },
+  compose: { specs: COMPOSE_SPECS, params: 'tree [OPTION…] TREEFILE', run: (e) => runCompose({ ...e, cwd: process.cwd() }) },
   status: {
     specs: [
       { name: 'verbose', short: 'v', kind: 'flag', description: 'Print more' },

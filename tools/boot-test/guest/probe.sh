@@ -34,11 +34,11 @@ case $step in
     run upgrade-node $X/node $X/dist/rpm-xylem/rpm-xylem.mjs upgrade
     # a change to /etc after staging: finalization at shutdown must carry it into the new deployment
     echo "written-after-staging-in-$dep" > /etc/xylem-ci-marker
-    run staged-bun $X/bun $X/dist/rpm-xylem/rpm-xylem.mjs status
+    run staged-bun $X/bun $X/dist/rpm-xylem/rpm-xylem.mjs status -v
     ;;
   upgrade-bun)
     run upgrade-bun $X/bun $X/dist/rpm-xylem/rpm-xylem.mjs upgrade
-    run staged-node $X/node $X/dist/rpm-xylem/rpm-xylem.mjs status
+    run staged-node $X/node $X/dist/rpm-xylem/rpm-xylem.mjs status -v
     ;;
   rollback-bun)
     run rollback-bun $X/bun $X/dist/rpm-xylem/rpm-xylem.mjs rollback

@@ -1,0 +1,112 @@
+// Turning a treefile into packages as rpm-ostree does: the repos it names come from the `*.repo`
+// files beside the treefile (never the host's yum.repos.d), their metadata is loaded into the
+// cache (src/rpmmd), every package goes into a solver pool (src/solve) and the treefile's
+// `packages` are installed (`exclude-packages` excluded, `recommends` as install_weak_deps).
+// File requires are answered from filelists, keeping only the paths some package requires.
+// Packages are downloaded only when the plan imports them (ResolvedPackage.open).
+
+import type { Host } from '../host.ts';
+import { fetchPackage, loadRepos, readFilelists, readPrimary, readRepoDir, type RepoMetadata, type RpmmdPackage } from '../rpmmd/index.ts';
+import { createPool, solve, type Job } from '../solve/index.ts';
+import { XylemError } from '../util/errors.ts';
+import { dirname } from '../util/path.ts';
+import type { PackageResolver, Resolution, ResolvedPackage } from './compose.ts';
+import { openRpmFile } from './open.ts';
+import type { Treefile } from './treefile.ts';
+
+export interface RpmmdResolverOptions {
+  /** The treefile's path: its folder holds the `*.repo` files. */
+  treefilePath: string;
+  /** Cache folder for rpm-md metadata and downloaded packages. */
+  cacheDir: string;
+  /** Architecture to solve for (default the treefile's basearch). */
+  arch?: string;
+  /** Use the cached metadata as is (`--cache-only`). */
+  cacheOnly?: boolean;
+}
+
+interface Located {
+  md: RepoMetadata;
+  name: string;
+  checksum: { type: string; value: string };
+  size: { package: number };
+  location: { href: string; base: string | null };
+}
+
+/** The repodata generation time rpm-ostree records: the newest timestamp of repomd.xml's data. */
+export function repoTimestamp(md: RepoMetadata): bigint {
+  let t = 0;
+  for (const d of md.repomd.data) if (d.timestamp !== null && d.timestamp > t) t = d.timestamp;
+  return BigInt(Math.floor(t));
+}
+
+export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageResolver {
+  return {
+    async resolve(tf: Treefile): Promise<Resolution> {
+      const vars: Record<string, string> = { basearch: tf.basearch, arch: tf.basearch, ...tf.repovars };
+      if (tf.releasever !== null) vars.releasever = tf.releasever;
+      const configs = await readRepoDir(host, dirname(opts.treefilePath), vars);
+      const wanted = [];
+      for (const id of tf.repos) {
+        const c = configs.find((r) => r.id === id);
+        if (!c) throw new XylemError(`Unknown rpm-md repository: ${id} (no ${id} in the .repo files beside ${opts.treefilePath})`, 'ENOENT');
+        wanted.push({ ...c, enabled: true });
+      }
+      if (wanted.length === 0) throw new XylemError(`${opts.treefilePath}: the treefile enables no rpm-md repository (\`repos\`)`, 'EINVAL');
+      const { loaded } = await loadRepos(host, wanted, { cacheDir: `${opts.cacheDir}/repomd`, types: ['primary', 'filelists'], ...(opts.cacheOnly ? {} : { refresh: false }) });
+      const pool = createPool();
+      const located = new Map<number, Located>();
+      const byPkgid = new Map<string, number>();
+      const fileDeps = new Set<string>();
+      for (const md of loaded) {
+        const repo = pool.addRepo(md.repo.id, { priority: md.repo.priority ?? 99 });
+        await readPrimary(host, md, (p: RpmmdPackage) => {
+          if (p.arch === 'src' || p.arch === 'nosrc') return;
+          const id = pool.addPackage(
+            { name: p.name, epoch: p.epoch === 0 ? null : p.epoch, version: p.version, release: p.release, arch: p.arch },
+            p,
+            { repo, files: p.files.map((f) => f.path), location: p.location.href, packageSize: p.size.package, installedSize: p.size.installed },
+          );
+          located.set(id, { md, name: p.name, checksum: p.checksum, size: p.size, location: p.location });
+          byPkgid.set(`${md.repo.id}\0${p.checksum.value}`, id);
+          for (const list of [p.requires, p.recommends, p.conflicts, p.supplements])
+            for (const d of list) if (d.name.startsWith('/')) fileDeps.add(d.name);
+        });
+      }
+      // Only the paths some package depends on are kept from filelists.
+      const owners = new Map<string, number[]>();
+      for (const md of loaded) {
+        if (!md.files.has('filelists') || fileDeps.size === 0) continue;
+        await readFilelists(host, md, (f) => {
+          const id = byPkgid.get(`${md.repo.id}\0${f.pkgid}`);
+          if (id === undefined) return;
+          for (const file of f.files) {
+            if (!fileDeps.has(file.path)) continue;
+            const l = owners.get(file.path);
+            if (l) l.push(id);
+            else owners.set(file.path, [id]);
+          }
+        });
+      }
+      pool.setFilelistsProvider((path) => owners.get(path) ?? []);
+      const jobs: Job[] = [];
+      for (const x of tf.excludePackages) jobs.push({ op: 'exclude', what: { spec: x } });
+      for (const p of tf.packages) jobs.push({ op: 'install', what: { spec: p } });
+      const r = solve(pool, jobs, { arch: opts.arch ?? tf.basearch, installWeakDeps: tf.recommends });
+      if (!r.ok) throw new XylemError(`Could not depsolve transaction; ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} detected:\n${r.text}`, 'EDEPSOLVE');
+      const packages: ResolvedPackage[] = r.install.map((item) => {
+        const loc = located.get(item.pkg)!;
+        return {
+          nevra: item.nevra,
+          repoId: loc.md.repo.id,
+          checksum: `${loc.checksum.type}:${loc.checksum.value}`,
+          async open() {
+            const path = await fetchPackage(host, loc.md, loc);
+            return openRpmFile(host.fs, path);
+          },
+        };
+      });
+      return { repos: loaded.map((md) => ({ id: md.repo.id, timestamp: repoTimestamp(md) })), packages };
+    },
+  };
+}
