@@ -10,6 +10,7 @@
 //   if (r.ok) r.install.forEach((i) => …); else console.error(r.text);
 
 import type { Nevra, PackageDependencies } from '../rpm/types.ts';
+import type { RpmmdPackage } from '../rpmmd/primary.ts';
 import { Pool } from './pool.ts';
 import type { PackageInfo } from './pool.ts';
 
@@ -32,4 +33,19 @@ export function createPool(): Pool {
 /** Adds one package to `pool` (see Pool.addPackage); returns its id. */
 export function addPackage(pool: Pool, nevra: Nevra, deps: PackageDependencies, info: PackageInfo): number {
   return pool.addPackage(nevra, deps, info);
+}
+
+/**
+ * Adds one package streamed from primary.xml (src/rpmmd's streamPrimary) to `pool` under repo
+ * index `repo`, with its primary files, location and sizes; returns its id.
+ */
+export function addRpmmdPackage(pool: Pool, repo: number, pkg: RpmmdPackage): number {
+  if (!pkg || typeof pkg !== 'object') throw new TypeError('addRpmmdPackage: package expected');
+  return pool.addPackage(pkg, pkg, {
+    repo,
+    files: pkg.files.map((f) => f.path),
+    location: pkg.location.href,
+    packageSize: pkg.size.package,
+    installedSize: pkg.size.installed,
+  });
 }

@@ -73,6 +73,8 @@ class GrowI32 {
 }
 
 const EMPTY = new Int32Array(0);
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder();
 
 export class Pool {
   private strs: string[] = [''];
@@ -99,6 +101,9 @@ export class Pool {
   private fileIndex: { start: Int32Array; pkg: Int32Array } | null = null;
   private nameIndex: { start: Int32Array; pkg: Int32Array } | null = null;
   private whatCache = new Map<string, Int32Array>();
+  private installedCache: Int32Array | null = null;
+  private withKindCache = new Map<number, Int32Array>();
+  private obsIndex: Map<number, Int32Array> | null = null;
   private richCache = new Map<number, RichNode>();
   private filelists: FilelistsProvider | null = null;
   private filelistCache = new Map<number, Int32Array>();
@@ -108,6 +113,9 @@ export class Pool {
     let id = this.strIds.get(s);
     if (id !== undefined) return id;
     if (s.length > MAX_STRING_LENGTH) throw new XylemError(`pool: string longer than ${MAX_STRING_LENGTH} characters`, 'EINVAL');
+    // a slice of a bigger string (a whole Depends line, an XML chunk) would keep its parent alive:
+    // store a fresh copy (engines share short slices' storage only from 13 characters up)
+    if (s.length >= 13) s = DECODER.decode(ENCODER.encode(s));
     id = this.strs.length;
     this.strs.push(s);
     this.strIds.set(s, id);
@@ -151,6 +159,7 @@ export class Pool {
     if (!nevra || typeof nevra.name !== 'string' || nevra.name === '' || /\s/.test(nevra.name)) throw new XylemError(`addPackage: bad package name ${JSON.stringify(label)}`, 'EINVAL');
     if (typeof nevra.version !== 'string' || nevra.version === '' || typeof nevra.release !== 'string' || typeof nevra.arch !== 'string' || nevra.arch === '')
       throw new XylemError(`addPackage ${label}: version, release and arch are required`, 'EINVAL');
+    for (const part of [nevra.name, nevra.version, nevra.release, nevra.arch]) if (part.length > MAX_STRING_LENGTH) throw new XylemError(`addPackage ${label.slice(0, 100)}: NEVRA part longer than ${MAX_STRING_LENGTH}`, 'EINVAL');
     if (nevra.epoch !== null && (!Number.isInteger(nevra.epoch) || nevra.epoch < 0 || nevra.epoch > 0x7fffffff)) throw new XylemError(`addPackage ${label}: bad epoch ${nevra.epoch}`, 'EINVAL');
     if (!info || !Number.isInteger(info.repo) || info.repo < 0 || info.repo >= this.repos.length) throw new XylemError(`addPackage ${label}: unknown repo index ${info?.repo}`, 'EINVAL');
     if (this.nPkgs >= MAX_PACKAGES) throw new XylemError(`pool: more than ${MAX_PACKAGES} packages`, 'ELIMIT');
@@ -161,6 +170,16 @@ export class Pool {
       total += list.length;
     }
     if (total > MAX_DEPS_PER_PACKAGE) throw new XylemError(`addPackage ${label}: ${total} dependencies (limit ${MAX_DEPS_PER_PACKAGE})`, 'ELIMIT');
+    // validate everything before the pool changes: a refused package leaves no trace
+    for (let k = 0; k < NKINDS; k++) for (const d of deps?.[KIND_KEYS[k]!] ?? []) checkDep(label, d, k);
+    const files: string[] = [];
+    if (info.files) {
+      for (const f of info.files) {
+        if (typeof f !== 'string' || !f.startsWith('/')) throw new XylemError(`addPackage ${label}: file path ${JSON.stringify(f)} is not absolute`, 'EINVAL');
+        if (files.length >= MAX_FILES_PER_PACKAGE) throw new XylemError(`addPackage ${label}: more than ${MAX_FILES_PER_PACKAGE} files`, 'ELIMIT');
+        files.push(f);
+      }
+    }
     const id = this.nPkgs++;
     this.pName.push(this.intern(nevra.name));
     this.pEpoch.push(nevra.epoch ?? -1);
@@ -179,26 +198,19 @@ export class Pool {
       for (const d of deps?.[KIND_KEYS[k]!] ?? []) this.pushDep(label, d, k);
     }
     this.pFileStart.push(this.files.n);
-    if (info.files) {
-      let nf = 0;
-      for (const f of info.files) {
-        if (typeof f !== 'string' || !f.startsWith('/')) throw new XylemError(`addPackage ${label}: file path ${JSON.stringify(f)} is not absolute`, 'EINVAL');
-        if (++nf > MAX_FILES_PER_PACKAGE) throw new XylemError(`addPackage ${label}: more than ${MAX_FILES_PER_PACKAGE} files`, 'ELIMIT');
-        this.files.push(this.intern(f));
-      }
-    }
+    for (const f of files) this.files.push(this.intern(f));
     this.provIndex = null;
     this.fileIndex = null;
     this.nameIndex = null;
     this.whatCache.clear();
+    this.installedCache = null;
+    this.withKindCache.clear();
+    this.obsIndex = null;
     return id;
   }
 
   private pushDep(label: string, d: Dependency, kind: number): void {
-    if (!d || typeof d.name !== 'string' || d.name === '') throw new XylemError(`addPackage ${label}: dependency without a name`, 'EINVAL');
-    if (!Number.isInteger(d.flags) || d.flags < 0) throw new XylemError(`addPackage ${label}: dependency ${d.name} has bad flags`, 'EINVAL');
     const version = typeof d.version === 'string' ? d.version : '';
-    if (kind === DepKind.PROVIDES && isRich(d.name)) throw new XylemError(`addPackage ${label}: rich dependency ${d.name} in Provides`, 'ERICHDEP');
     // rpmlib() requires describe the installing rpm, not packages: solvers ignore them
     if (kind === DepKind.REQUIRES && (d.flags & DepFlag.RPMLIB || d.name.startsWith('rpmlib('))) return;
     this.deps.push(this.intern(d.name));
@@ -327,6 +339,49 @@ export class Pool {
     return { start, pkg };
   }
 
+  /** Packages of installed repos (the system set), ascending; cached. */
+  installedPackages(): Int32Array {
+    if (!this.installedCache) {
+      const out: number[] = [];
+      const n = this.nPkgs;
+      for (let p = 0; p < n; p++) if (this.repos[this.pRepo.a[p]!]!.installed) out.push(p);
+      this.installedCache = Int32Array.from(out);
+    }
+    return this.installedCache;
+  }
+
+  /** Packages with at least one dependency of `kind` (e.g. every package with Supplements); cached. */
+  packagesWith(kind: number): Int32Array {
+    let hit = this.withKindCache.get(kind);
+    if (!hit) {
+      const out: number[] = [];
+      for (let p = 0; p < this.nPkgs; p++) {
+        const [s, e] = this.depRange(p, kind);
+        if (e > s) out.push(p);
+      }
+      hit = Int32Array.from(out);
+      this.withKindCache.set(kind, hit);
+    }
+    return hit;
+  }
+
+  /** (package, obsoletes entry) pairs whose Obsoletes name `nameId`, flattened; cached index. */
+  obsoletesNaming(nameId: number): Int32Array {
+    if (!this.obsIndex) {
+      const m = new Map<number, number[]>();
+      for (const p of this.packagesWith(DepKind.OBSOLETES)) {
+        const [s, e] = this.depRange(p, DepKind.OBSOLETES);
+        for (let i = s; i < e; i++) {
+          const l = m.get(this.deps.a[i * 3]!);
+          if (l) l.push(p, i);
+          else m.set(this.deps.a[i * 3]!, [p, i]);
+        }
+      }
+      this.obsIndex = new Map([...m].map(([k, v]) => [k, Int32Array.from(v)]));
+    }
+    return this.obsIndex.get(nameId) ?? EMPTY;
+  }
+
   /** Packages named exactly `nameId`. */
   packagesNamed(nameId: number): Int32Array {
     if (nameId < 0) return EMPTY;
@@ -395,7 +450,8 @@ export class Pool {
 
   /** whatProvides for strings (interning nothing new: unknown names have no providers). */
   whatProvidesDep(name: string, flags: number, evr: string): Int32Array {
-    const n = this.lookup(name);
+    // paths may be owned by files only the filelists callback knows about
+    const n = name.charCodeAt(0) === 47 && this.filelists ? this.intern(name) : this.lookup(name);
     if (n < 0) return EMPTY;
     const e = evr === '' ? 0 : this.lookup(evr);
     if (e < 0) {
@@ -410,6 +466,13 @@ export class Pool {
     const arrs = [this.pName, this.pEpoch, this.pVer, this.pRel, this.pArch, this.pEvr, this.pRepo, this.pLoc, this.pDepStart, this.pFileStart, this.pSize, this.pInstSize, this.deps, this.files];
     return arrs.reduce((s, g) => s + g.a.byteLength, 0);
   }
+}
+
+function checkDep(label: string, d: Dependency, kind: number): void {
+  if (!d || typeof d.name !== 'string' || d.name === '') throw new XylemError(`addPackage ${label}: dependency without a name`, 'EINVAL');
+  if (d.name.length > MAX_STRING_LENGTH) throw new XylemError(`addPackage ${label}: dependency name longer than ${MAX_STRING_LENGTH}`, 'EINVAL');
+  if (!Number.isInteger(d.flags) || d.flags < 0) throw new XylemError(`addPackage ${label}: dependency ${d.name} has bad flags`, 'EINVAL');
+  if (kind === DepKind.PROVIDES && isRich(d.name)) throw new XylemError(`addPackage ${label}: rich dependency ${d.name} in Provides`, 'ERICHDEP');
 }
 
 function clampSize(n: number | undefined): number {

@@ -51,6 +51,8 @@ export function ruleText(pool: Pool, r: Rule, jobs: Job[]): ProblemRule {
       return { kind: 'job-nothing-provides', text: `nothing provides requested ${selectorText(jobs[r.dep]?.what)}` };
     case RuleKind.JOB:
       return { kind: 'job', text: 'conflicting requests' };
+    case RuleKind.JOB_BEST:
+      return { kind: 'best', text: 'cannot install the best candidate for the job' };
     default:
       return { kind: 'unknown', text: `package ${r.p >= 0 ? nevraOf(pool, r.p) : '?'} is not installable` };
   }

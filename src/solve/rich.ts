@@ -241,3 +241,30 @@ export function providerSet(node: RichNode, ctx: { providers(leaf: RichLeaf): Ar
       throw new XylemError(`'${node.op}' cannot be used inside 'with'/'without'`, 'ERICHDEP');
   }
 }
+
+/** Where a rich dependency stands: Requires-like tags want it to hold, Conflicts-like tags to fail. */
+export type RichContextTag = 'requires' | 'recommends' | 'suggests' | 'conflicts' | 'supplements' | 'enhances';
+
+/**
+ * rpmbuild's context rule: in Requires / Recommends / Suggests `unless` is refused (rpm: "use 'or'")
+ * and so is `if` under an `or`; in Conflicts / Supplements / Enhances `if` is refused ("use 'and'")
+ * and so is `unless` under an `and`. Returns null when allowed, else rpm's message.
+ */
+export function richContextError(node: RichNode, tag: RichContextTag): string | null {
+  const positive = tag === 'requires' || tag === 'recommends' || tag === 'suggests';
+  const walk = (n: RichNode, underOr: boolean, underAnd: boolean): string | null => {
+    if (n.kind === 'dep') return null;
+    if (positive && n.op === 'unless') return "Illegal context for 'unless', please use 'or' instead";
+    if (!positive && n.op === 'if') return "Illegal context for 'if', please use 'and' instead";
+    if (positive && n.op === 'if' && underOr) return "Illegal context for 'if', please use 'and' instead";
+    if (!positive && n.op === 'unless' && underAnd) return "Illegal context for 'unless', please use 'or' instead";
+    const or = underOr || n.op === 'or';
+    const and = underAnd || n.op === 'and';
+    for (const a of n.args) {
+      const e = walk(a, or, and);
+      if (e) return e;
+    }
+    return n.else ? walk(n.else, or, and) : null;
+  };
+  return walk(node, false, false);
+}

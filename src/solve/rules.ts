@@ -27,6 +27,8 @@ export const RuleKind = {
   JOB_NOTHING_PROVIDES: 9,
   KEEP_INSTALLED: 10,
   PKG_SELF_CONFLICT: 11,
+  /** An install job narrowed to its newest candidates (best=True). */
+  JOB_BEST: 12,
 } as const;
 
 export const MAX_CNF_CLAUSES = 4096;
@@ -57,6 +59,8 @@ export interface RuleSet {
   eraseSet: Set<number>;
   /** Requires rules by package, in the package's dependency order, for the decision policy. */
   requiresOf: Map<number, Rule[]>;
+  /** Requires rules in rule order (libsolv scans its sorted package rules in that order). */
+  requiresRules: Rule[];
   /** Packages with Supplements among the variables. */
   supplementers: number[];
   scores: Map<number, number>;
@@ -154,24 +158,12 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
   const depProviders = (e: number): Int32Array => pool.whatProvides(pool.depName(e), pool.depFlags(e), pool.depEvr(e));
 
   // seeds: installed packages and job candidates
-  const installed: number[] = [];
-  for (let p = 0; p < pool.size; p++) if (pool.isInstalled(p)) installed.push(p), addVar(p);
-  let obsIndex: Map<number, number[]> | null = null;
+  const installed: number[] = Array.from(pool.installedPackages());
+  for (const p of installed) addVar(p);
   const obsoleters = (q: number): number[] => {
     // dnf (obsoletes=True) lets a package that obsoletes a requested one answer the request
-    if (!obsIndex) {
-      obsIndex = new Map();
-      for (let p = 0; p < pool.size; p++) {
-        const [os, oe] = pool.depRange(p, DepKind.OBSOLETES);
-        for (let i = os; i < oe; i++) {
-          const l = obsIndex.get(pool.depName(i));
-          if (l) l.push(p, i);
-          else obsIndex.set(pool.depName(i), [p, i]);
-        }
-      }
-    }
     const out: number[] = [];
-    const list = obsIndex.get(pool.name(q)) ?? [];
+    const list = pool.obsoletesNaming(pool.name(q));
     for (let k = 0; k < list.length; k += 2) {
       const p = list[k]!;
       const i = list[k + 1]!;
@@ -239,10 +231,9 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
     // packages whose Supplements mention something among the variables
     for (let round = 0; round < 4; round++) {
       let added = 0;
-      for (let p = 0; p < pool.size; p++) {
+      for (const p of pool.packagesWith(DepKind.SUPPLEMENTS)) {
         if (pkgVar[p] !== 0 || !installable(p)) continue;
         const [s, e] = pool.depRange(p, DepKind.SUPPLEMENTS);
-        if (s === e) continue;
         let hit = false;
         for (let i = s; i < e && !hit; i++) {
           const n = pool.depName(i);
@@ -266,7 +257,7 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
   const pkgRules: Rule[] = [];
   const add = (kind: number, p: number, q: number, dep: number, lits: number[]): Rule => {
     const r: Rule = { kind, p, q, dep, lits: Int32Array.from(lits) };
-    if (kind === RuleKind.JOB || kind === RuleKind.JOB_NOTHING_PROVIDES || kind === RuleKind.KEEP_INSTALLED) rules.push(r);
+    if (kind === RuleKind.JOB || kind === RuleKind.JOB_BEST || kind === RuleKind.JOB_NOTHING_PROVIDES || kind === RuleKind.KEEP_INSTALLED) rules.push(r);
     else pkgRules.push(r);
     return r;
   };
@@ -396,23 +387,27 @@ export function buildRules(pool: Pool, jobs: Job[], opts: SolveOptions, disabled
     if (sel === null || sel === undefined) continue;
     if (j.op === 'install') {
       let cands = sel;
+      let narrowed = false;
       if (opts.best === true && cands.length > 1) {
         const sorted = sortCandidates(pool, cands.filter(installable), scores);
         if (sorted.length) {
           const top = sorted[0]!;
-          cands = sorted.filter((c) => pool.priority(c) === pool.priority(top) && (pool.name(c) !== pool.name(top) || compareEvrStrings(pool.str(pool.evr(c)), pool.str(pool.evr(top))) === 0));
+          const best = sorted.filter((c) => pool.priority(c) === pool.priority(top) && (pool.name(c) !== pool.name(top) || compareEvrStrings(pool.str(pool.evr(c)), pool.str(pool.evr(top))) === 0));
+          narrowed = best.length < cands.length;
+          cands = best;
         }
       }
       for (const c of cands) userPkgs.add(c);
       jobCandidates.push(sortCandidates(pool, cands.filter(installable), scores));
-      add(cands.length === 0 ? RuleKind.JOB_NOTHING_PROVIDES : RuleKind.JOB, -1, -1, ji, cands.map((c) => lit(c, false)));
+      add(cands.length === 0 ? RuleKind.JOB_NOTHING_PROVIDES : narrowed ? RuleKind.JOB_BEST : RuleKind.JOB, -1, -1, ji, cands.map((c) => lit(c, false)));
     } else if (j.op === 'erase') {
       for (const q of sel) if (pool.isInstalled(q)) add(RuleKind.JOB, q, -1, ji, [lit(q, true)]);
     } else if (j.op === 'lock') {
       for (const q of sel) add(RuleKind.JOB, q, -1, ji, [lit(q, !pool.isInstalled(q))]);
     }
   }
-  return { rules, varPkg: Int32Array.from(varPkg), pkgVar, jobCandidates, userPkgs, upgradeCandidates, eraseSet, requiresOf, supplementers, scores, installable };
+  const requiresRules = rules.filter((r) => r.kind === RuleKind.PKG_REQUIRES);
+  return { rules, varPkg: Int32Array.from(varPkg), pkgVar, jobCandidates, userPkgs, upgradeCandidates, eraseSet, requiresOf, requiresRules, supplementers, scores, installable };
 }
 
 function richOf(pool: Pool, p: number, nameId: number): RichNode {

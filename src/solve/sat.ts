@@ -281,8 +281,8 @@ export class Sat {
       c = this.reason[p >>> 1]!;
     }
     learnt[0] = p ^ 1;
-    // level-0 literals used: record their reasons (so problem reports can name them)
-    for (const v of touched) if (seen[v] === 2 && this.reason[v]! >= 0) why.push(this.reason[v]!);
+    // level-0 facts used: recorded as -(v+1); explain() follows their reasons transitively
+    for (const v of touched) if (seen[v] === 2) why.push(-(v + 1));
     for (const v of touched) seen[v] = 0;
     let btLevel = 0;
     let maxI = 1;
@@ -330,7 +330,23 @@ export class Sat {
   explain(clauses: number[]): number[] {
     const rules: number[] = [];
     const doneLearned = new Set<number>();
+    const doneVar = new Set<number>();
     const visit = (c: number): void => {
+      if (c < 0) {
+        // a level-0 fact: its reason, and the reasons of that reason's other literals
+        const v0 = -c - 1;
+        if (doneVar.has(v0)) return;
+        doneVar.add(v0);
+        const r = this.reason[v0]!;
+        if (r < 0) return;
+        visit(r);
+        const s = this.cStart[r]!;
+        for (let k = 0; k < this.cLen[r]!; k++) {
+          const u = this.lits[s + k]! >>> 1;
+          if (u !== v0 && this.level[u] === 0 && this.value[u] !== 0) visit(-(u + 1));
+        }
+        return;
+      }
       const o = this.cOrigin[c]!;
       if (o >= 0) {
         if (!rules.includes(o)) rules.push(o);

@@ -13,7 +13,7 @@ import type { Pool } from './pool.ts';
 import { DepKind } from './pool.ts';
 import { pickBest } from './policy.ts';
 import { describeProblem, makeProblems } from './problems.ts';
-import { isRich, evalRich, providerSet } from './rich.ts';
+import { isRich, evalRich, providerSet, richLeaves } from './rich.ts';
 import { RuleKind, buildRules, richCnf } from './rules.ts';
 import type { RuleSet } from './rules.ts';
 import { Sat, litNeg, litVar, negLit, posLit } from './sat.ts';
@@ -49,7 +49,7 @@ export function solve(pool: Pool, jobs: Job[], opts: SolveOptions = {}): Transac
       return buildTransaction(pool, rs, sat, decider);
     }
     problems.push(describeProblem(pool, rs.rules, core, jobs));
-    const jobIdx = core.map((id) => rs.rules[id]!).filter((r) => r.kind === RuleKind.JOB || r.kind === RuleKind.JOB_NOTHING_PROVIDES).map((r) => r.dep);
+    const jobIdx = core.map((id) => rs.rules[id]!).filter((r) => r.kind === RuleKind.JOB || r.kind === RuleKind.JOB_BEST || r.kind === RuleKind.JOB_NOTHING_PROVIDES).map((r) => r.dep);
     if (jobIdx.length === 0) break;
     // libsolv disables one job rule per problem and looks again: the last one it met
     disabled.add(jobIdx[jobIdx.length - 1]!);
@@ -58,11 +58,9 @@ export function solve(pool: Pool, jobs: Job[], opts: SolveOptions = {}): Transac
 }
 
 class Decider {
-  private reqPos = 0;
   private weakPos = 0;
   private instPos = 0;
   private freeVar = 1;
-  private savedReq: number[] = [0];
   private savedWeak: number[] = [0];
   readonly weakDecided = new Set<number>();
   private readonly installed: number[] = [];
@@ -76,11 +74,84 @@ class Decider {
     opts: SolveOptions,
   ) {
     this.weak = opts.installWeakDeps !== false;
+    const R = rs.requiresRules;
+    const nv = rs.varPkg.length;
+    this.occStart = new Int32Array(nv + 1);
+    for (const r of R) for (const x of r.lits) if (litNeg(x)) this.occStart[litVar(x) + 1]!++;
+    for (let v = 0; v < nv; v++) this.occStart[v + 1]! += this.occStart[v]!;
+    this.occ = new Int32Array(this.occStart[nv]!);
+    const fill = this.occStart.slice(0, nv);
+    R.forEach((r, idx) => {
+      for (const x of r.lits) if (litNeg(x)) this.occ[fill[litVar(x)]!++] = idx;
+    });
+    this.inHeap = new Uint8Array(R.length);
     for (let v = 1; v < rs.varPkg.length; v++) if (pool.isInstalled(rs.varPkg[v]!)) this.installed.push(rs.varPkg[v]!);
   }
 
+  /** Per variable: the requires rules (indexes in rule order) holding its negative literal (CSR). */
+  private occStart: Int32Array;
+  private occ: Int32Array;
+  private scanTrail = 0;
+  private heap: number[] = [];
+  private inHeap: Uint8Array;
+
+  private pushRulesOf(v: number): void {
+    for (let k = this.occStart[v]!; k < this.occStart[v + 1]!; k++) {
+      const idx = this.occ[k]!;
+      if (this.inHeap[idx]) continue;
+      this.inHeap[idx] = 1;
+      const h = this.heap;
+      let i = h.length;
+      h.push(idx);
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (h[parent]! <= idx) break;
+        h[i] = h[parent]!;
+        i = parent;
+      }
+      h[i] = idx;
+    }
+  }
+
+  private heapPop(): void {
+    const h = this.heap;
+    this.inHeap[h[0]!] = 0;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const c = l + 1 < h.length && h[l + 1]! < h[l]! ? l + 1 : l;
+      if (h[c]! >= last) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
+  }
+
+  /** The packages that could satisfy an unsatisfied rule, or null when it is satisfied. */
+  private openProviders(lits: Int32Array): number[] | null {
+    const sat = this.sat;
+    const open: number[] = [];
+    for (let k = 0; k < lits.length; k++) {
+      const x = lits[k]!;
+      const t = sat.litValue(x);
+      if (t === 1) return null;
+      if (t === 0) {
+        // a condition still open (rich `if`): leaving it out satisfies the rule
+        if (litNeg(x)) return null;
+        open.push(this.rs.varPkg[litVar(x)]!);
+      }
+    }
+    return open;
+  }
+
   backtracked(level: number): void {
-    this.reqPos = Math.min(this.reqPos, this.savedReq[level + 1] ?? 0);
+    // rules may be unsatisfied again: re-queue the rules of everything still installed
+    for (const idx of this.heap) this.inHeap[idx] = 0;
+    this.heap.length = 0;
+    this.scanTrail = 0;
     this.weakPos = Math.min(this.weakPos, this.savedWeak[level + 1] ?? 0);
     this.instPos = 0;
     this.freeVar = 1;
@@ -90,15 +161,33 @@ class Decider {
     return this.sat.value[this.rs.pkgVar[p]!]!;
   }
 
-  private choose(cands: number[]): number {
-    const open = cands.filter((p) => this.val(p) === 0 && this.rs.installable(p));
+  private choose(cands: number[], depEntry = -1): number {
+    let open = cands.filter((p) => this.val(p) === 0 && this.rs.installable(p));
     if (open.length === 0) return -1;
+    if (depEntry >= 0 && open.length > 1) {
+      // libsolv prefers providers named like the dependency (a real `debconf` over a package
+      // that only provides it), keeping repo priority first
+      const names = this.depNames(depEntry);
+      const topPrio = Math.min(...open.map((p) => this.pool.priority(p)));
+      const named = open.filter((p) => this.pool.priority(p) === topPrio && names.includes(this.pool.name(p)));
+      if (named.length) open = named;
+    }
     return pickBest(this.pool, open, this.rs.scores);
+  }
+
+  private depNameCache = new Map<number, number[]>();
+  private depNames(e: number): number[] {
+    let hit = this.depNameCache.get(e);
+    if (!hit) {
+      const n = this.pool.depName(e);
+      hit = isRich(this.pool.str(n)) ? richLeaves(this.pool.rich(n)).map((l) => this.pool.lookup(l.name)) : [n];
+      this.depNameCache.set(e, hit);
+    }
+    return hit;
   }
 
   private mark(lit: number): number {
     const next = this.sat.decisionLevel + 1;
-    this.savedReq[next] = this.reqPos;
     this.savedWeak[next] = this.weakPos;
     return lit;
   }
@@ -124,37 +213,28 @@ class Decider {
       }
       return this.mark(posLit(rs.pkgVar[q]!));
     }
-    // (3) requirements of everything chosen
-    while (this.reqPos < sat.trailLen) {
-      const l = sat.trail[this.reqPos]!;
-      if (!litNeg(l)) {
-        const p = rs.varPkg[litVar(l)]!;
-        for (const rule of rs.requiresOf.get(p) ?? []) {
-          const lits = rule.lits;
-          let satisfied = false;
-          const open: number[] = [];
-          for (let k = 0; k < lits.length; k++) {
-            const x = lits[k]!;
-            const t = sat.litValue(x);
-            if (t === 1) {
-              satisfied = true;
-              break;
-            }
-            if (t === 0) {
-              // a condition still open (rich `if`): leaving it out satisfies the rule
-              if (litNeg(x)) {
-                satisfied = true;
-                break;
-              }
-              open.push(rs.varPkg[litVar(x)]!);
-            }
-          }
-          if (satisfied || open.length === 0) continue;
-          const best = this.choose(open);
-          if (best >= 0) return this.mark(posLit(rs.pkgVar[best]!));
-        }
+    // (3) requirements of everything chosen, in rule order (libsolv's "deciding unresolved
+    // rules" pass): the first rule in order that needs a decision. Only a package becoming
+    // installed can make a rule need one (its own rules, or rules it conditions), so those rules
+    // go into a min-heap of rule indexes; satisfied rules stay satisfied until a backtrack.
+    {
+      const R = rs.requiresRules;
+      for (; this.scanTrail < sat.trailLen; this.scanTrail++) {
+        const l = sat.trail[this.scanTrail]!;
+        if (!litNeg(l)) this.pushRulesOf(litVar(l));
       }
-      this.reqPos++;
+      while (this.heap.length) {
+        const idx = this.heap[0]!;
+        const rule = R[idx]!;
+        if (this.val(rule.p) === 1) {
+          const open = this.openProviders(rule.lits);
+          if (open !== null && open.length) {
+            const best = this.choose(open, rule.dep);
+            if (best >= 0) return this.mark(posLit(rs.pkgVar[best]!));
+          }
+        }
+        this.heapPop();
+      }
     }
     // (4) weak dependencies
     if (this.weak) {

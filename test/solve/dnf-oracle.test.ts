@@ -8,8 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNevra } from '../../src/rpm/types.ts';
-import { createPool, solve } from '../../src/solve/index.ts';
-import type { Pool } from '../../src/solve/index.ts';
+import { addRpmmdPackage, createPool, solve } from '../../src/solve/index.ts';
+import { decompressStream } from '../../src/rpmmd/decompress.ts';
+import { streamFilelists } from '../../src/rpmmd/filelists.ts';
+import { streamPrimary } from '../../src/rpmmd/primary.ts';
+import { readFileSync } from 'node:fs';
+import type { Job, Pool, SolveOptions } from '../../src/solve/index.ts';
 import { HAVE_CREATEREPO, HAVE_DNF, HAVE_RPMBUILD, buildRepo, buildRpm, runDnf } from '../helpers/rpmbuild.ts';
 import type { FixturePackage } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
@@ -59,6 +63,8 @@ const FIXTURES: FixturePackage[] = [
   // obsoletes
   P('ob-new', { obsoletes: ['ob-old < 2'], provides: ['ob-old = 2'] }), P('ob-old'),
   P('oz-zz', { obsoletes: ['oz-old'] }), P('oz-old'),
+  // exclude
+  P('ex-a', { requires: ['ex-b'] }), P('ex-b', { provides: ['ex-virt'] }), P('ex-c', { requires: ['ex-virt'] }), P('ex-d', { provides: ['ex-virt'] }),
   // unsolvable cases
   P('cr-a', { conflicts: ['cr-b'] }), P('cr-b'),
   P('sn-a', { requires: ['sn-x = 1'] }), P('sn-b', { requires: ['sn-x = 2'] }), P('sn-x', { version: '1' }), P('sn-x', { version: '2' }),
@@ -72,6 +78,10 @@ interface Scenario {
   name: string;
   install: string[];
   unsolvable?: boolean;
+  /** Extra dnf arguments, and the same request in our terms. */
+  dnfArgs?: string[];
+  extraJobs?: Job[];
+  opts?: SolveOptions;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -112,6 +122,11 @@ const SCENARIOS: Scenario[] = [
   { name: 'unsolvable: versioned nothing provides', install: ['nv-a'], unsolvable: true },
   { name: 'unsolvable: requires a package that conflicts back', install: ['rc-a'], unsolvable: true },
   { name: 'unsolvable: conflict two steps away', install: ['oc-a'], unsolvable: true },
+  { name: 'two problems at once', install: ['nv-a', 'pr-a'], unsolvable: true },
+  { name: 'install_weak_deps=False', install: ['wr-a'], dnfArgs: ['--setopt=install_weak_deps=False'], opts: { installWeakDeps: false } },
+  { name: 'exclude: the only provider filtered out', install: ['ex-a'], unsolvable: true, dnfArgs: ['--exclude=ex-b'], extraJobs: [{ op: 'exclude', what: { name: 'ex-b' } }] },
+  { name: 'exclude: another provider is taken', install: ['ex-c'], dnfArgs: ['--exclude=ex-b'], extraJobs: [{ op: 'exclude', what: { name: 'ex-b' } }] },
+  { name: 'best=True refuses the fallback', install: ['bf-a'], unsolvable: true, dnfArgs: ['--best'], opts: { best: true } },
   { name: 'obsoletes against a request', install: ['ob-new', 'ob-old'] },
   { name: 'a request for an obsoleted package', install: ['ob-old'] },
   { name: 'a request for an obsoleted package (obsoleter sorts later)', install: ['oz-old'] },
@@ -132,8 +147,8 @@ describe.skipIf(missing('dnf oracle', { rpmbuild: HAVE_RPMBUILD, createrepo_c: H
 
   for (const sc of SCENARIOS) {
     it(sc.name, () => {
-      const dnf = runDnf(['--assumeno', 'install', ...sc.install], { fx: join(dir, 'repo') });
-      const ours = solve(pool, sc.install.map((n) => ({ op: 'install' as const, what: { spec: n } })));
+      const dnf = runDnf(['--assumeno', ...(sc.dnfArgs ?? []), 'install', ...sc.install], { fx: join(dir, 'repo') });
+      const ours = solve(pool, [...(sc.extraJobs ?? []), ...sc.install.map((n) => ({ op: 'install' as const, what: { spec: n } }))], sc.opts);
       const dnfProblems = parseDnfProblems(dnf.stderr);
       if (sc.unsolvable) expect(dnfProblems, dnf.stderr).not.toBe('');
       else expect(dnfProblems, dnf.stderr).toBe('');
@@ -151,6 +166,45 @@ describe.skipIf(missing('dnf oracle', { rpmbuild: HAVE_RPMBUILD, createrepo_c: H
       expect(got).toEqual(want);
     });
   }
+
+  it('the pool read through src/rpmmd (primary.xml, filelists on demand) answers every scenario as the header-read pool', async () => {
+    const repoDir = join(dir, 'repo');
+    const repomd = readFileSync(join(repoDir, 'repodata/repomd.xml'), 'utf8');
+    const href = (type: string): string => new RegExp(`<data type="${type}">[\\s\\S]*?<location href="([^"]+)"`).exec(repomd)![1]!;
+    const chunks = async function* (path: string): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(readFileSync(join(repoDir, path)));
+    };
+    const unzip = (path: string) => decompressStream(chunks(path), { what: path, maxOutput: 1 << 26, name: path });
+    const p2 = createPool();
+    const r = p2.addRepo('fx');
+    const byPkgid = new Map<string, number>();
+    await streamPrimary(unzip(href('primary')), (pkg) => void byPkgid.set(pkg.checksum.value, addRpmmdPackage(p2, r, pkg)), { fileName: 'primary.xml.gz' });
+    let filelistsReads = 0;
+    const allFiles = async (): Promise<Map<string, number[]>> => {
+      const m = new Map<string, number[]>();
+      filelistsReads++;
+      await streamFilelists(unzip(href('filelists')), (fp) => {
+        for (const f of fp.files) m.set(f.path, [...(m.get(f.path) ?? []), byPkgid.get(fp.pkgid)!]);
+      }, { fileName: 'filelists.xml.gz' });
+      return m;
+    };
+    // the callback is synchronous: filelists are read ahead here, and the test counts the questions
+    const preloaded = await allFiles();
+    const asked: string[] = [];
+    p2.setFilelistsProvider((path) => {
+      asked.push(path);
+      return preloaded.get(path) ?? [];
+    });
+    for (const sc of SCENARIOS) {
+      const jobs = [...(sc.extraJobs ?? []), ...sc.install.map((n) => ({ op: 'install' as const, what: { spec: n } }))];
+      const a = solve(pool, jobs, sc.opts);
+      const b = solve(p2, jobs, sc.opts);
+      const show = (x: typeof a): string => (x.ok ? x.install.map((i) => `${formatNevra(i.nevra)} ${i.reason}`).sort().join('\n') : x.text);
+      expect(show(b), sc.name).toBe(show(a));
+    }
+    expect(filelistsReads).toBe(1);
+    expect(asked).toEqual(['/usr/share/fn/data']); // the only non-primary path any fixture requires
+  });
 
   it('repo priority beats a higher version', () => {
     const hi = buildRepo([P('py-x', { version: '2' })], join(dir, 'hi'));
