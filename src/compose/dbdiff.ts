@@ -6,7 +6,7 @@
 import type { Nevra } from '../rpm/types.ts';
 import { formatEvr, formatNevra } from '../rpm/types.ts';
 import { comparePackages, strcmp } from './pkglist.ts';
-import { compareEvr } from './vercmp.ts';
+import { comparePackageEvr as compareEvr } from '../solve/version.ts';
 
 export const PkgDiffType = { ADDED: 0, REMOVED: 1, UPGRADED: 2, DOWNGRADED: 3 } as const;
 

@@ -8,7 +8,8 @@ import type { Metadata } from '../format/objects.ts';
 import type { Nevra } from '../rpm/types.ts';
 import { formatNevra } from '../rpm/types.ts';
 import { CorruptionError } from '../util/errors.ts';
-import { compareEvr } from './vercmp.ts';
+import { comparePackageEvr as compareEvr } from '../solve/version.ts';
+import { pkglistVariant } from '../rpmdb/pkglist.ts';
 
 export const PKGLIST_KEY = 'rpmostree.rpmdb.pkglist';
 /** More packages than any real OS holds; a larger list is refused before it is walked. */
@@ -24,11 +25,9 @@ export function comparePackages(a: Nevra, b: Nevra): number {
   return strcmp(a.name, b.name) || compareEvr(a, b) || strcmp(a.arch, b.arch);
 }
 
-/** Sorted copy of `pkgs` encoded as the pkglist variant. */
+/** Sorted copy of `pkgs` encoded as the pkglist variant (src/rpmdb's encoder). */
 export function encodePkglist(pkgs: readonly Nevra[]): GVVariant {
-  if (!Array.isArray(pkgs)) throw new TypeError('encodePkglist: an array of packages is required');
-  const sorted = [...pkgs].sort(comparePackages);
-  return { type: 'a(sssss)', value: sorted.map((p) => [p.name, String(p.epoch ?? 0), p.version, p.release, p.arch]) };
+  return pkglistVariant(pkgs);
 }
 
 /** The packages of a commit's metadata, or null when it has no pkglist. `what` names the commit in errors. */

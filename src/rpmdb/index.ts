@@ -18,4 +18,4 @@ export type { RpmdbWriteOptions, InstalledPackage, RpmdbChanges } from './rpmdb.
 export { writeTreeRpmdb, writeTreeRpmdbFromPackages, RPMOSTREE_RPMDB_DIR, RPMOSTREE_MACRO_FILE, RPMDB_LINKS } from './layout.ts';
 export type { RpmdbSource, TreeRpmdbOptions } from './layout.ts';
 export { headerNevra, pkglistVariant, encodePkglist, sortPkglist, envra, rpmdbVersion, PKGLIST_KEY, PKGLIST_TYPE } from './pkglist.ts';
-export { rpmvercmp, compareEvr } from './vercmp.ts';
+export { rpmvercmp, comparePackageEvr as compareEvr } from '../solve/version.ts';

@@ -11,7 +11,7 @@ import type { Nevra } from '../rpm/types.ts';
 import { nobleHashProvider, oneShot } from '../util/sha256.ts';
 import { CorruptionError } from '../util/errors.ts';
 import type { HeaderBlob } from './header-blob.ts';
-import { compareEvr } from './vercmp.ts';
+import { comparePackageEvr as compareEvr } from '../solve/version.ts';
 
 export const PKGLIST_KEY = 'rpmostree.rpmdb.pkglist';
 export const PKGLIST_TYPE = 'a(sssss)';

@@ -133,6 +133,17 @@ export function compareEvr(a: Evr, b: Evr): number {
   return rpmvercmp(a.release, b.release);
 }
 
+/** Package order of two NEVRA-like values (epoch null = 0; versions and releases always present). */
+export function comparePackageEvr(
+  a: { epoch: number | null; version: string; release: string },
+  b: { epoch: number | null; version: string; release: string },
+): number {
+  const ea = a.epoch ?? 0;
+  const eb = b.epoch ?? 0;
+  if (ea !== eb) return ea < eb ? -1 : 1;
+  return rpmvercmp(a.version, b.version) || rpmvercmp(a.release, b.release);
+}
+
 /** compareEvr on strings. */
 export function compareEvrStrings(a: string, b: string): number {
   return a === b ? 0 : compareEvr(parseEvr(a), parseEvr(b));

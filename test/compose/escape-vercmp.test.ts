@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { escapeRefComponent, parsePkgcacheRef, pkgcacheRef, unescapeRefComponent } from '../../src/compose/escape.ts';
-import { rpmvercmp } from '../../src/compose/vercmp.ts';
+import { rpmvercmp } from '../../src/solve/version.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { hasCommand } from '../helpers/rpmbuild.ts';
 

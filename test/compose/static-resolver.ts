@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PackageResolver, Resolution } from '../../src/compose/compose.ts';
-import { rpmvercmp } from '../../src/compose/vercmp.ts';
+import { rpmvercmp } from '../../src/solve/version.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { openRpmFile } from '../../src/compose/open.ts';
 

@@ -13,7 +13,7 @@ import { HAVE_RPMBUILD, HAVE_RPMSIGN, hasCommand } from '../helpers/rpmbuild.ts'
 import type { Nevra } from '../../src/rpm/types.ts';
 import { encodePkglist, headerNevra, pkglistVariant, rpmdbVersion, sortPkglist } from '../../src/rpmdb/pkglist.ts';
 import { readRpmdb } from '../../src/rpmdb/rpmdb.ts';
-import { compareEvr, rpmvercmp } from '../../src/rpmdb/vercmp.ts';
+import { compareEvr, rpmvercmp } from '../../src/rpmdb/index.ts';
 import { buildFixtureSet } from './fixtures.ts';
 
 const host = createNodeHost();
