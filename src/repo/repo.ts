@@ -31,6 +31,7 @@ import { fflateDeflateProvider } from '../util/deflate.ts';
 import { CorruptionError, NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
 import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
 import { randomSuffix, writeFileAtomic } from '../util/atomic-write.ts';
+import { boundedFs } from '../util/fd-pool.ts';
 
 
 export const REPO_MODES: readonly RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
@@ -94,7 +95,8 @@ export class Repo {
 
   private constructor(host: Host, path: string, mode: RepoMode, config: KeyFile) {
     this.host = host;
-    this.fs = host.fs;
+    // Every descriptor the engine opens through a repo comes from one bounded pool (fd-pool.ts).
+    this.fs = boundedFs(host.fs);
     this.path = path;
     this.mode = mode;
     this.config = config;
