@@ -80,6 +80,18 @@ export interface ContentObject {
   path: string;
 }
 
+/** Loose object file extensions → type. */
+const OBJECT_EXTENSIONS: Record<string, ObjectType> = {
+  file: ObjectType.File,
+  filez: ObjectType.File,
+  dirtree: ObjectType.DirTree,
+  dirmeta: ObjectType.DirMeta,
+  commit: ObjectType.Commit,
+  'tombstone-commit': ObjectType.TombstoneCommit,
+  commitmeta: ObjectType.CommitMeta,
+  'payload-link': ObjectType.PayloadLink,
+};
+
 export class Repo {
   readonly host: Host;
   readonly fs: FsHost;
@@ -327,40 +339,39 @@ export class Repo {
     return { header: { uid, gid, mode: st.mode, rdev: 0, symlinkTarget: '', xattrs }, size: st.size, path: p, read: () => fs.readFile(p) };
   }
 
-  /** Every loose object in the repo, by type. */
+  /** Every loose object in the repo, by type (an array: small repos and tools only; see objects()). */
   async listObjects(): Promise<Array<{ checksum: string; type: ObjectType }>> {
     const out: Array<{ checksum: string; type: ObjectType }> = [];
+    for await (const o of this.objects()) out.push(o);
+    return out;
+  }
+
+  /**
+   * Every loose object in the repo, streamed one objects/XX folder at a time (memory does not
+   * grow with the repository), optionally only objects of the given types.
+   */
+  async *objects(types?: ReadonlySet<ObjectType>): AsyncGenerator<{ checksum: string; type: ObjectType }> {
     const objDir = joinPath(this.path, 'objects');
     let prefixes: string[];
     try {
       prefixes = (await this.fs.readdir(objDir)).map((e) => e.name);
     } catch {
-      return out;
+      return;
     }
-    const extMap: Record<string, ObjectType> = {
-      file: ObjectType.File,
-      filez: ObjectType.File,
-      dirtree: ObjectType.DirTree,
-      dirmeta: ObjectType.DirMeta,
-      commit: ObjectType.Commit,
-      'tombstone-commit': ObjectType.TombstoneCommit,
-      commitmeta: ObjectType.CommitMeta,
-      'payload-link': ObjectType.PayloadLink,
-    };
     for (const pre of prefixes.sort()) {
       if (!/^[0-9a-f]{2}$/.test(pre)) continue;
       const entries = await this.fs.readdir(joinPath(objDir, pre));
       for (const e of entries) {
         const dot = e.name.indexOf('.');
         if (dot !== 62) continue;
+        const t = OBJECT_EXTENSIONS[e.name.slice(dot + 1)];
+        if (t === undefined || (types && !types.has(t))) continue;
         const csum = pre + e.name.slice(0, 62);
-        const t = extMap[e.name.slice(dot + 1)];
-        if (t === undefined || !isValidChecksum(csum)) continue;
+        if (!isValidChecksum(csum)) continue;
         if (t === ObjectType.File && (this.mode === 'archive') !== e.name.endsWith('.filez')) continue;
-        out.push({ checksum: csum, type: t });
+        yield { checksum: csum, type: t };
       }
     }
-    return out;
   }
 
   /** Makes sure objects/XX exists (cached). */
