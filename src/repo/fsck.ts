@@ -94,8 +94,30 @@ async function hashContent(repo: Repo, header: FileHeader, content: Uint8Array):
   return toHex(h.digest());
 }
 
+/** Archive objects above this size are inflated and hashed chunk by chunk. */
+const ARCHIVE_STREAM_MIN = 1024 * 1024;
+
+/** GZlibDecompressor's wording for a bad body, which ostree passes through. */
+function inflateFailure(e: unknown): CorruptionError {
+  return new CorruptionError(/EOF|end of|more input|truncat|expected \d+ bytes/i.test(messageOf(e)) ? 'Need more input' : 'Invalid compressed data');
+}
+
 async function contentChecksumArchive(repo: Repo, checksum: string): Promise<string> {
-  const data = await readMissingAware(repo, repo.objectPath(checksum, ObjectType.File), checksum);
+  const path = repo.objectPath(checksum, ObjectType.File);
+  const st = await repo.fs.lstat(path);
+  if (st && st.size >= ARCHIVE_STREAM_MIN) {
+    // Big: never whole in memory (compressed or not).
+    const obj = await repo.loadFile(checksum);
+    const h = repo.createSha256();
+    h.update(fileStreamHeader(obj.header));
+    try {
+      for await (const c of obj.stream()) h.update(c);
+    } catch (e) {
+      throw inflateFailure(e);
+    }
+    return toHex(h.digest());
+  }
+  const data = await readMissingAware(repo, path, checksum);
   if (data.length >= 4) {
     const headerSize = new DataView(data.buffer, data.byteOffset, 4).getUint32(0, false);
     if (headerSize > data.length) throw new CorruptionError(`File header size ${headerSize} exceeds size ${data.length}`);
@@ -109,8 +131,7 @@ async function contentChecksumArchive(repo: Repo, checksum: string): Promise<str
       content =
         size <= SYNC_INFLATE_MAX ? inflateSync(data.subarray(offset), { out: new Uint8Array(size) }) : await repo.deflate.inflateRaw(data.subarray(offset), size);
     } catch (e) {
-      // GZlibDecompressor's wording, which ostree passes through.
-      throw new CorruptionError(/EOF|end of|more input|truncat/i.test(messageOf(e)) ? 'Need more input' : 'Invalid compressed data');
+      throw inflateFailure(e);
     }
   }
   return hashContent(repo, header, content);
