@@ -42,14 +42,14 @@ export interface Measured {
 
 /**
  * Runs `node CLI ARGS` in bash, optionally under `ulimit -n FDS` and always under GNU time; the
- * CLI runs with the launcher's V8 flag (tools/bin/xylem), as users and the bench run it.
+ * CLI runs with the launcher's V8 flags (tools/bin/xylem), as users and the bench run it.
  */
 export function runXylem(cli: string, args: string[], opts: { fds?: number; cwd?: string } = {}): Measured {
   const out = join(opts.cwd ?? '/tmp', `.time-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const limit = opts.fds !== undefined ? `ulimit -n ${opts.fds} && ` : '';
   const r = spawnSync(
     'bash',
-    ['-c', `${limit}exec /usr/bin/time -f '%M %e' -o "$0" node --max-semi-space-size=2 "$@"`, out, cli, ...args],
+    ['-c', `${limit}exec /usr/bin/time -f '%M %e' -o "$0" node --max-semi-space-size=2 --max-old-space-size=1024 "$@"`, out, cli, ...args],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, cwd: opts.cwd },
   );
   if (r.error) throw r.error;
