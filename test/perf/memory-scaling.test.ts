@@ -89,7 +89,7 @@ describeInterop('peak memory does not grow with the repository (N = 5,000 vs 4N 
 
     scaling('prune --refs-only', (n, repo) => {
       const copy = tmp.join(`prune-${n}`);
-      sh('cp', ['-a', repo, copy]);
+      sh('cp', ['-al', repo, copy]); // hard links: prune unlinks, never writes an object in place
       // an unreachable commit of one extra file, which both must find
       const extra = tmp.join(`extra-${n}`);
       sh('mkdir', ['-p', extra]);
