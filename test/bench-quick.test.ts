@@ -3,7 +3,9 @@
 // time and a xylem/ostree ratio (a number, or FAIL while xylem cannot do that command yet).
 // Where xylem succeeds, its result (commit checksum, checkout manifest, pulled repo) must equal
 // ostree's. The HTTP pull rows also note each client's request count from the shared server's log,
-// and delta-generate each CLI's delta size.
+// and delta-generate each CLI's delta size. Every row where xylem succeeds must also peak under
+// 100 MiB of resident memory (GNU time's figure; a bare Node process is ~40-45 MiB), except the
+// from-scratch delta, whose LZMA encoder needs more (ostree's own peaks at ~127 MiB there).
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +40,9 @@ const NOTES: Record<string, RegExp> = {
   'delta-generate-empty': /^delta_bytes=\d+\/(\d+|-)$/,
 };
 const FLOORS = ['cp-a', 'cp-al', 'sha256sum'];
+/** Peak RSS (MiB) xylem must stay under on the quick tree, and the rows exempt from it. */
+const MAX_RSS_MIB = 100;
+const RSS_EXEMPT = new Set(['delta-generate-empty']);
 const haveOstree = spawnSync('ostree', ['--version']).status === 0;
 const NUM = String.raw`\d+(?:\.\d+)?`;
 
@@ -65,7 +70,11 @@ describe.skipIf(!haveOstree && process.env.CI !== 'true')('tools/bench/run.sh (B
       expect(f[2], `ostree peak RSS of ${row}`).toMatch(/^\d+$/);
       expect(f[5], `xylem/ostree ratio of ${row}`).toMatch(new RegExp(`^(${NUM}|inf|FAIL)$`));
       if (f[5] === 'FAIL') notes.push(`${row}: xylem failed`);
-      else expect(f[3], `xylem time of ${row}`).toMatch(new RegExp(`^${NUM}$`));
+      else {
+        expect(f[3], `xylem time of ${row}`).toMatch(new RegExp(`^${NUM}$`));
+        expect(f[4], `xylem peak RSS of ${row}`).toMatch(/^\d+$/);
+        if (!RSS_EXEMPT.has(row)) expect(Number(f[4]), `${row}: xylem peak RSS (MiB) on the quick tree`).toBeLessThan(MAX_RSS_MIB);
+      }
       expect(f[9], `${row}: xylem's result differs from ostree's\n${out}`).not.toBe('NO');
     }
     for (const floor of FLOORS) {

@@ -9,7 +9,8 @@ import type { Repo } from '../repo/repo.ts';
 import { ObjectType, isMetadataType, objectTypeName, isValidChecksum } from '../format/objects.ts';
 import { XylemError } from '../util/errors.ts';
 import { listAllRefs, listMirrorRefs, resolveRev } from '../repo/refs.ts';
-import { traverseCommit, loadCommitIfExists, objectKey, type ObjectKey } from '../repo/traverse.ts';
+import { traverseCommit, loadCommitIfExists } from '../repo/traverse.ts';
+import { ObjectSet } from '../util/object-set.ts';
 import { deleteCommitObject } from '../repo/fsck.ts';
 import { markCommitPartial } from '../repo/commit-state.ts';
 import { pruneSummaryCache } from '../remote/config.ts';
@@ -56,17 +57,17 @@ async function storageSize(repo: Repo, checksum: string, type: ObjectType): Prom
 }
 
 /** Deletes every loose object not in `reachable`; the shared tail of both prune paths. */
-export async function pruneFromReachable(repo: Repo, reachable: Set<ObjectKey>, opts: PruneOptions = {}): Promise<PruneResult> {
+export async function pruneFromReachable(repo: Repo, reachable: ObjectSet, opts: PruneOptions = {}): Promise<PruneResult> {
   return withRepoLock(repo, 'exclusive', () => pruneFromReachableLocked(repo, reachable, opts));
 }
 
-async function pruneFromReachableLocked(repo: Repo, reachable: Set<ObjectKey>, opts: PruneOptions): Promise<PruneResult> {
-  const objects = (await repo.listObjects()).filter((o) => LISTED.has(o.type));
+async function pruneFromReachableLocked(repo: Repo, reachable: ObjectSet, opts: PruneOptions): Promise<PruneResult> {
   const result: PruneResult = { total: 0, pruned: 0, freedBytes: 0 };
-  for (const o of objects) {
+  // Streamed one objects/XX folder at a time; deleting in a folder already listed is safe.
+  for await (const o of repo.objects(LISTED)) {
     if (opts.commitOnly && o.type !== ObjectType.Commit) continue;
     result.total++;
-    if (reachable.has(objectKey(o.checksum, o.type))) {
+    if (reachable.has(o.checksum, o.type)) {
       opts.debug?.(`Keeping needed object ${o.checksum}.${objectTypeName(o.type)}`);
       continue;
     }
@@ -99,7 +100,7 @@ async function traverseKeepYoungerThan(
   repo: Repo,
   head: string,
   cutoff: bigint,
-  reachable: Set<ObjectKey>,
+  reachable: ObjectSet,
   commitOnly: boolean,
 ): Promise<void> {
   await traverseCommit(repo, head, reachable, { depth: 0, commitOnly });
@@ -121,7 +122,7 @@ async function pruneRepoLocked(repo: Repo, opts: PruneOptions): Promise<PruneRes
   const depth = opts.depth ?? -1;
   if (!Number.isInteger(depth) || depth < -1) throw new XylemError(`Invalid depth ${depth}`);
   const commitOnly = opts.commitOnly === true;
-  const reachable = new Set<ObjectKey>();
+  const reachable = new ObjectSet();
   const advanced = opts.keepYoungerThan !== undefined || (opts.retainBranchDepth?.size ?? 0) > 0 || (opts.onlyBranches?.length ?? 0) > 0;
 
   if (!advanced) {
@@ -131,7 +132,8 @@ async function pruneRepoLocked(repo: Repo, opts: PruneOptions): Promise<PruneRes
         await traverseCommit(repo, r.checksum, reachable, { depth, commitOnly });
       }
     } else {
-      const commits = (await repo.listObjects()).filter((o) => o.type === ObjectType.Commit);
+      const commits: Array<{ checksum: string }> = [];
+      for await (const o of repo.objects(new Set([ObjectType.Commit]))) commits.push(o);
       for (const c of commits) {
         opts.debug?.(`Finding objects to keep for commit ${c.checksum}`);
         await traverseCommit(repo, c.checksum, reachable, { depth, commitOnly });

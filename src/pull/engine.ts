@@ -25,6 +25,14 @@ import { commitState } from '../repo/commit-state.ts';
 import { readDetachedMetadataLenient } from '../crypto/metadata.ts';
 import type { PullWriter } from './writer.ts';
 import type { PullProgress } from './progress.ts';
+import { ObjectSet } from '../util/object-set.ts';
+import { TaskGroup, TaskPool } from '../util/task-pool.ts';
+import { Semaphore } from '../util/fd-pool.ts';
+
+/** Content objects imported at once (each holds at most a couple of descriptors and one object). */
+const CONTENT_TASKS = 32;
+/** Dirtrees loaded and expanded at once. */
+const TREE_TASKS = 8;
 
 /** Largest metadata object a pull accepts (OSTREE_MAX_METADATA_SIZE). */
 export const PULL_MAX_METADATA_SIZE = 10 * 1024 * 1024;
@@ -86,11 +94,17 @@ export class PullEngine {
   private readonly source: ObjectSource;
   private readonly opts: EngineOptions;
   private readonly scannedCommits = new Map<string, Promise<void>>();
+  /** Dirtree / dirmeta scans in progress (finished ones are in doneTrees / doneMetas). */
   private readonly scannedTrees = new Map<string, Promise<void>>();
+  private readonly doneTrees = new ObjectSet();
+  private readonly doneMetas = new ObjectSet();
   /** Scans in progress and the scans each of them is waiting for (cycle detection). */
   private readonly waitsFor = new Map<string, Set<string>>();
   private readonly metaRequests = new Map<string, Promise<Uint8Array>>();
-  private readonly contentRequests = new Map<string, Promise<void>>();
+  /** Content objects already requested by this pull (compact: one slot per object, no promise). */
+  private readonly contentRequested = new ObjectSet();
+  private readonly contentPool = new TaskPool(CONTENT_TASKS);
+  private readonly treeSlots = new Semaphore(TREE_TASKS);
   /** Commits whose whole tree is now present: their marks go once the writer has finished. */
   readonly completedCommits = new Set<string>();
   private readonly markedCommits = new Set<string>();
@@ -318,6 +332,9 @@ export class PullEngine {
       })();
       p = q;
       this.metaRequests.set(key, p);
+      // Only requests in flight are shared: a settled one's bytes must not stay alive.
+      const forget = () => void this.metaRequests.delete(key);
+      q.then(forget, forget);
     }
     return p.then((b) => b ?? null);
   }
@@ -334,6 +351,7 @@ export class PullEngine {
   }
 
   private async scanDirMeta(csum: string): Promise<void> {
+    if (this.doneMetas.has(csum, ObjectType.DirMeta)) return;
     const key = `${csum}.meta`;
     let p = this.scannedTrees.get(key);
     if (!p) {
@@ -345,6 +363,13 @@ export class PullEngine {
         this.tick((pr) => pr.scannedMetadata++);
       })();
       this.scannedTrees.set(key, p);
+      p.then(
+        () => {
+          this.doneMetas.add(csum, ObjectType.DirMeta);
+          this.scannedTrees.delete(key);
+        },
+        () => undefined,
+      );
     }
     return p;
   }
@@ -370,71 +395,100 @@ export class PullEngine {
     // With subpaths the scans are per path, so a cycle would grow the path forever: check the chain.
     if (ancestors.includes(csum)) return Promise.reject(new CorruptionError(cycle()));
     const key = this.subpaths === null ? csum : `${csum}:${path}`;
+    // A finished whole-tree scan is only a bit in a compact set (no string, no promise kept).
+    if (this.subpaths === null && this.doneTrees.has(csum, ObjectType.DirTree)) return Promise.resolve();
     const from = parent === undefined ? undefined : `tree:${this.subpaths === null ? parent : `${parent}:${parentPath(path)}`}`;
     let p = this.scannedTrees.get(key);
     if (p) return this.waitFor(from, `tree:${key}`, p, cycle);
     p = this.tracked(`tree:${key}`, this.doScanDirTree(csum, path, ancestors));
     this.scannedTrees.set(key, p);
+    if (this.subpaths === null)
+      p.then(
+        () => {
+          this.doneTrees.add(csum, ObjectType.DirTree);
+          this.scannedTrees.delete(key);
+        },
+        () => undefined,
+      );
     if (from !== undefined) this.waitsFor.get(from)?.add(`tree:${key}`);
     return p;
   }
 
+  /**
+   * Loads a dirtree and hands its files to the content pool while holding one of TREE_TASKS slots
+   * (so only a few decoded trees are alive at once, and the walk waits for the pool), then scans
+   * the subdirectories and waits for its files.
+   */
   private async doScanDirTree(csum: string, path: string, ancestors: readonly string[]): Promise<void> {
-    let bytes: Uint8Array;
-    const have = await this.has(csum, ObjectType.DirTree);
-    if (have) bytes = await this.dest.loadMetadataBytes(ObjectType.DirTree, csum);
-    else bytes = (await this.fetchMetadataBytes(ObjectType.DirTree, csum, false))!;
-    let tree;
+    const group = new TaskGroup();
+    const subdirs: Array<[string, string, string]> = [];
+    const w = this.treeSlots.acquire();
+    if (w) await w;
     try {
-      tree = decodeDirTree(bytes, `${csum}.dirtree`);
+      let bytes: Uint8Array;
+      const have = await this.has(csum, ObjectType.DirTree);
+      if (have) bytes = await this.dest.loadMetadataBytes(ObjectType.DirTree, csum);
+      else bytes = (await this.fetchMetadataBytes(ObjectType.DirTree, csum, false))!;
+      let tree;
+      try {
+        tree = decodeDirTree(bytes, `${csum}.dirtree`);
+      } catch (e) {
+        throw new CorruptionError(`${csum}.dirtree: ${(e as Error).message}`);
+      }
+      if (!have) {
+        await this.writeMeta(ObjectType.DirTree, bytes, csum);
+        this.tick((pr) => pr.scannedMetadata++);
+      }
+      for (const f of tree.files) {
+        if (group.hasFailed) break;
+        if (!this.matches(path, f.name, false)) continue;
+        // Each content object is requested once per pull; a scan that meets it again does not
+        // wait for it (every request is awaited by the scan that made it, and the pull awaits all).
+        if (!this.contentRequested.add(f.checksum, ObjectType.File)) continue;
+        const c = f.checksum;
+        await this.contentPool.submit(group, () => this.fetchContent(c));
+      }
+      for (const d of tree.dirs) if (this.matches(path, d.name, true)) subdirs.push([d.name, d.treeChecksum, d.metaChecksum]);
     } catch (e) {
-      throw new CorruptionError(`${csum}.dirtree: ${(e as Error).message}`);
+      await group.wait().catch(() => undefined);
+      throw e;
+    } finally {
+      this.treeSlots.release();
     }
-    if (!have) {
-      await this.writeMeta(ObjectType.DirTree, bytes, csum);
-      this.tick((pr) => pr.scannedMetadata++);
-    }
-    const work: Promise<void>[] = [];
-    for (const f of tree.files) if (this.matches(path, f.name, false)) work.push(this.fetchContent(f.checksum));
-    for (const d of tree.dirs) {
-      if (!this.matches(path, d.name, true)) continue;
-      work.push(this.scanDirMeta(d.metaChecksum));
-      work.push(this.scanDirTree(d.treeChecksum, `${path}${d.name}/`, [...ancestors, csum]));
+    const work: Promise<void>[] = [group.wait()];
+    const chain = [...ancestors, csum];
+    for (const [name, tree, meta] of subdirs) {
+      work.push(this.scanDirMeta(meta));
+      work.push(this.scanDirTree(tree, `${path}${name}/`, chain));
     }
     await Promise.all(work);
   }
 
-  private fetchContent(csum: string): Promise<void> {
-    let p = this.contentRequests.get(csum);
-    if (!p) {
-      p = (async () => {
-        if (await this.has(csum, ObjectType.File)) return;
-        for (const cache of this.opts.localCaches ?? []) {
-          if (cache.hasContent && (await cache.hasContent(csum))) {
-            await cache.importContent(csum, this.writer);
-            this.tick((pr) => pr.importedContent++);
-            return;
-          }
-        }
-        this.checkCancelled();
-        this.tick((pr) => {
-          pr.requested++;
-          pr.outstandingFetches++;
-        });
-        try {
-          await this.source.importContent(csum, this.writer);
-        } finally {
-          this.tick((pr) => pr.outstandingFetches--);
-        }
-        this.tick((pr) => {
-          pr.fetched++;
-          if (this.source.local) pr.importedContent++;
-          else pr.contentFetched++;
-        });
-      })();
-      this.contentRequests.set(csum, p);
+  /** Brings one content object in (the pool runs this; requests are deduplicated by the caller). */
+  private async fetchContent(csum: string): Promise<void> {
+    if (await this.has(csum, ObjectType.File)) return;
+    for (const cache of this.opts.localCaches ?? []) {
+      if (cache.hasContent && (await cache.hasContent(csum))) {
+        await cache.importContent(csum, this.writer);
+        this.tick((pr) => pr.importedContent++);
+        return;
+      }
     }
-    return p;
+    this.checkCancelled();
+    this.tick((pr) => {
+      pr.requested++;
+      pr.outstandingFetches++;
+    });
+    try {
+      await this.source.importContent(csum, this.writer);
+    } finally {
+      this.tick((pr) => pr.outstandingFetches--);
+    }
+    this.tick((pr) => {
+      pr.fetched++;
+      if (this.source.local) pr.importedContent++;
+      else pr.contentFetched++;
+    });
   }
 
   /** Removes the partial marks of commits completed by this pull (after the writer finished). */

@@ -7,7 +7,7 @@ import type { Repo } from '../repo/repo.ts';
 import { ObjectType, archiveHeader, isReg } from '../format/objects.ts';
 import { CorruptionError, errnoCode } from '../util/errors.ts';
 import type { ObjectSource } from './engine.ts';
-import { checkBareUserOnly, contentChecksum } from './content.ts';
+import { STREAM_MIN_SIZE, checkBareUserOnly, contentChecksum } from './content.ts';
 import type { PullWriter } from './writer.ts';
 
 export interface LocalSourceOptions {
@@ -83,6 +83,11 @@ export class LocalRepoSource implements ObjectSource {
       }
       await writer.linkArchiveObject(csum, obj.path, size);
       return size;
+    }
+    if (dest !== 'archive' && isReg(obj.header.mode) && obj.size >= STREAM_MIN_SIZE) {
+      // Big: read (and inflated) chunk by chunk straight into the staged file, hashed on the way.
+      await writer.writeContentStream(obj.header, obj.size, obj.stream(), csum);
+      return obj.size;
     }
     const data = await obj.read();
     if (this.o.trusted && dest === 'archive') {

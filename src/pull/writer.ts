@@ -10,6 +10,7 @@ import { Transaction, sharedStaging, type SharedStaging, type TransactionStats }
 import { ObjectType, type FileHeader } from '../format/objects.ts';
 import { joinPath } from '../util/path.ts';
 import { errnoCode } from '../util/errors.ts';
+import { ObjectSet } from '../util/object-set.ts';
 
 export interface PullWriterOptions {
   /** Publish after this many objects (default 2048). */
@@ -32,7 +33,8 @@ export class PullWriter {
   private readonly batchMs: number;
   private batchStart = Date.now();
   private refUpdates: Array<{ remote: string | null; ref: string; checksum: string | null }> = [];
-  private written = new Set<string>();
+  /** Objects written by this pull (compact: see object-set.ts). */
+  private written = new ObjectSet();
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
   private flushError: unknown = null;
@@ -64,13 +66,9 @@ export class PullWriter {
     return t;
   }
 
-  private key(csum: string, type: ObjectType): string {
-    return `${csum}.${type}`;
-  }
-
   /** Whether the object is in the repo or written by this pull. */
   async has(csum: string, type: ObjectType): Promise<boolean> {
-    if (this.written.has(this.key(csum, type))) return true;
+    if (this.written.has(csum, type)) return true;
     return this.repo.hasObject(csum, type);
   }
 
@@ -109,7 +107,7 @@ export class PullWriter {
 
   async writeMetadata(type: ObjectType, bytes: Uint8Array, csum: string): Promise<void> {
     await this.track(bytes.length, (t) => t.writeMetadata(type, bytes, csum));
-    this.written.add(this.key(csum, type));
+    this.written.add(csum, type);
   }
 
   async writeCommitMeta(commit: string, bytes: Uint8Array): Promise<void> {
@@ -118,19 +116,19 @@ export class PullWriter {
 
   async writeContent(header: FileHeader, content: Uint8Array, csum: string): Promise<void> {
     await this.track(content.length, (t) => t.writeContent(header, content, csum));
-    this.written.add(this.key(csum, ObjectType.File));
+    this.written.add(csum, ObjectType.File);
   }
 
   /** Writes a content object whose checksum the caller verified (see Transaction.writeVerifiedContent). */
   async writeVerifiedContent(header: FileHeader, content: Uint8Array, csum: string): Promise<void> {
     await this.track(content.length, (t) => t.writeVerifiedContent(csum, header, content));
-    this.written.add(this.key(csum, ObjectType.File));
+    this.written.add(csum, ObjectType.File);
   }
 
   /** Writes a big regular file's content as it is inflated (see Transaction.writeContentStream). */
   async writeContentStream(header: FileHeader, size: number, content: AsyncIterable<Uint8Array>, csum: string): Promise<void> {
     await this.track(size, (t) => t.writeContentStream(csum, header, size, content));
-    this.written.add(this.key(csum, ObjectType.File));
+    this.written.add(csum, ObjectType.File);
   }
 
   /**
@@ -167,7 +165,7 @@ export class PullWriter {
       await repo.fs.unlink(tmp).catch(() => undefined);
       if (errnoCode(e) !== 'EEXIST') throw e;
     }
-    this.written.add(this.key(csum, type));
+    this.written.add(csum, type);
   }
 
   /**
@@ -184,7 +182,7 @@ export class PullWriter {
       if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK' || code === 'ENOENT') return false;
       if (code !== 'EEXIST') throw e;
     }
-    this.written.add(this.key(csum, type));
+    this.written.add(csum, type);
     this.stats.metadataObjectsTotal++;
     this.stats.metadataObjectsWritten++;
     return true;
@@ -206,7 +204,7 @@ export class PullWriter {
       await repo.fs.chmod(tmp, 0o644);
       await repo.fs.rename(tmp, dest);
     }
-    this.written.add(this.key(csum, ObjectType.File));
+    this.written.add(csum, ObjectType.File);
     this.stats.contentObjectsTotal++;
     this.stats.contentObjectsWritten++;
     this.stats.contentBytesWritten += contentSize;

@@ -3,7 +3,8 @@
 // --union-add, --union-identical). Never follows a symlink inside the target, so a hostile tree
 // cannot write outside it.
 
-import { Repo } from './repo.ts';
+import { Repo, type ContentObject } from './repo.ts';
+import type { FsHost } from '../host.ts';
 import { ObjectType, isLnk, isReg, decodeOstreeMeta, type DirTree } from '../format/objects.ts';
 import { WorkPool } from '../util/work-pool.ts';
 import { joinPath, pathComponents, dirname } from '../util/path.ts';
@@ -288,7 +289,7 @@ async function checkoutFile(ctx: Ctx, csum: string, dest: string, _relPath: stri
     if (repo.mode !== 'archive' && obj.size > 0) {
       await fs.copyFile(obj.path, dest);
     } else {
-      await fs.writeFile(dest, await obj.read(), { mode: 0o600, exclusive: true });
+      await writeContent(fs, dest, obj);
     }
     if (!opts.userMode) await fs.lchown(dest, h.uid, h.gid);
     // User mode cannot keep setuid/setgid (the owner is not the recorded one); sticky stays, and
@@ -315,7 +316,7 @@ async function uncompressedCacheObject(ctx: Ctx, csum: string): Promise<string |
   await fs.mkdir(dirname(cachePath), { recursive: true, mode: 0o755 });
   const tmp = repo.tmpName('uncompressed');
   try {
-    await fs.writeFile(tmp, await obj.read(), { mode: 0o600, exclusive: true });
+    await writeContent(fs, tmp, obj);
     await fs.chmod(tmp, obj.header.mode & 0o1777);
     await fs.link(tmp, cachePath).catch((e) => {
       if (errnoCode(e) !== 'EEXIST') throw e;
@@ -324,6 +325,20 @@ async function uncompressedCacheObject(ctx: Ctx, csum: string): Promise<string |
     await fs.unlink(tmp).catch(() => undefined);
   }
   return cachePath;
+}
+
+/** Content above this size is copied chunk by chunk (archive objects are inflated as they are read). */
+const STREAM_MIN = 1024 * 1024;
+
+/** Creates `path` (mode 0600, exclusive) holding the object's content, big ones streamed. */
+async function writeContent(fs: FsHost, path: string, obj: ContentObject): Promise<void> {
+  if (obj.size < STREAM_MIN) return fs.writeFile(path, await obj.read(), { mode: 0o600, exclusive: true });
+  const out = await fs.openWrite(path, { mode: 0o600, exclusive: true });
+  try {
+    for await (const chunk of obj.stream()) await out.write(chunk);
+  } finally {
+    await out.close();
+  }
 }
 
 async function linkReplacing(repo: Repo, objPath: string, dest: string): Promise<void> {

@@ -22,7 +22,8 @@ import { glibDictOrder } from '../format/glib-hash-order.ts';
 import { toHex, utf8 } from '../util/bytes.ts';
 import { CorruptionError, NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
 import { listLocalRefs, listRemoteRefs, listMirrorRefs } from './refs.ts';
-import { traverseCommit, parseObjectKey, type ObjectKey } from './traverse.ts';
+import { traverseCommit, commitsReaching } from './traverse.ts';
+import { ObjectSet } from '../util/object-set.ts';
 import { commitState, markCommitPartial } from './commit-state.ts';
 import { encode } from '../format/gvariant.ts';
 import { inflateSync } from 'fflate';
@@ -93,8 +94,30 @@ async function hashContent(repo: Repo, header: FileHeader, content: Uint8Array):
   return toHex(h.digest());
 }
 
+/** Archive objects above this size are inflated and hashed chunk by chunk. */
+const ARCHIVE_STREAM_MIN = 1024 * 1024;
+
+/** GZlibDecompressor's wording for a bad body, which ostree passes through. */
+function inflateFailure(e: unknown): CorruptionError {
+  return new CorruptionError(/EOF|end of|more input|truncat|expected \d+ bytes/i.test(messageOf(e)) ? 'Need more input' : 'Invalid compressed data');
+}
+
 async function contentChecksumArchive(repo: Repo, checksum: string): Promise<string> {
-  const data = await readMissingAware(repo, repo.objectPath(checksum, ObjectType.File), checksum);
+  const path = repo.objectPath(checksum, ObjectType.File);
+  const st = await repo.fs.lstat(path);
+  if (st && st.size >= ARCHIVE_STREAM_MIN) {
+    // Big: never whole in memory (compressed or not).
+    const obj = await repo.loadFile(checksum);
+    const h = repo.createSha256();
+    h.update(fileStreamHeader(obj.header));
+    try {
+      for await (const c of obj.stream()) h.update(c);
+    } catch (e) {
+      throw inflateFailure(e);
+    }
+    return toHex(h.digest());
+  }
+  const data = await readMissingAware(repo, path, checksum);
   if (data.length >= 4) {
     const headerSize = new DataView(data.buffer, data.byteOffset, 4).getUint32(0, false);
     if (headerSize > data.length) throw new CorruptionError(`File header size ${headerSize} exceeds size ${data.length}`);
@@ -108,8 +131,7 @@ async function contentChecksumArchive(repo: Repo, checksum: string): Promise<str
       content =
         size <= SYNC_INFLATE_MAX ? inflateSync(data.subarray(offset), { out: new Uint8Array(size) }) : await repo.deflate.inflateRaw(data.subarray(offset), size);
     } catch (e) {
-      // GZlibDecompressor's wording, which ostree passes through.
-      throw new CorruptionError(/EOF|end of|more input|truncat/i.test(messageOf(e)) ? 'Need more input' : 'Invalid compressed data');
+      throw inflateFailure(e);
     }
   }
   return hashContent(repo, header, content);
@@ -190,8 +212,11 @@ class Checker {
     private readonly io: FsckOutput,
   ) {}
 
-  /** fsck_one_object: returns normally unless the run must stop (then throws). */
-  async one(checksum: string, type: ObjectType, parentCommits: string[] | null): Promise<void> {
+  /**
+   * fsck_one_object: returns normally unless the run must stop (then throws). `parents` gives
+   * the commits reaching the object (asked only when it is reported), null for a ref's commit.
+   */
+  async one(checksum: string, type: ObjectType, parents: (() => Promise<string[]>) | null): Promise<void> {
     let error: unknown;
     try {
       await fsckObject(this.repo, checksum, type);
@@ -199,6 +224,7 @@ class Checker {
     } catch (e) {
       error = e;
     }
+    const parentCommits = parents ? await parents() : null;
     const ordered = parentCommits ? glibDictOrder(parentCommits.map((c) => [c, true] as const)).map(([c]) => c) : null;
     const list = ordered ? ordered.join(', ') : null;
     let missing = false;
@@ -325,7 +351,8 @@ export async function fsckRepo(repo: Repo, opts: FsckOptions, io: FsckOutput): P
   for (const r of await listMirrorRefs(repo)) await forRef(r.checksum, `(${r.collection}, ${r.ref})`, r.ref, r.collection);
 
   if (!quiet) io.out('Enumerating commits...\n');
-  const allCommits = (await repo.listObjects()).filter((o) => o.type === ObjectType.Commit).map((o) => o.checksum);
+  const allCommits: string[] = [];
+  for await (const o of repo.objects(new Set([ObjectType.Commit]))) allCommits.push(o.checksum);
   const complete: string[] = [];
   const tombstones: string[] = [];
   let nPartial = 0;
@@ -349,23 +376,29 @@ export async function fsckRepo(repo: Repo, opts: FsckOptions, io: FsckOutput): P
   }
 
   if (!quiet) io.out(`Verifying content integrity of ${complete.length} commit objects...\n`);
-  const reachable = new Set<ObjectKey>();
-  const parents = new Map<ObjectKey, string[]>();
-  for (const c of complete) await traverseCommit(repo, c, reachable, { depth: 0, parents });
+  // One compact set for everything reachable (no JS object per object); which commits reach a
+  // bad object is worked out again only when one is reported.
+  const reachable = new ObjectSet();
+  for (const c of complete) await traverseCommit(repo, c, reachable, { depth: 0 });
+  const walks = new Map<string, ObjectSet>();
+  const parentsOf = (checksum: string, type: ObjectType) => async (): Promise<string[]> =>
+    type === ObjectType.Commit ? [checksum] : complete.length === 1 ? [complete[0]!] : commitsReaching(repo, complete, checksum, type, walks);
 
-  const keys = [...reachable];
-  reachable.clear();
-  const total = keys.length;
+  const total = reachable.size;
   const limit = Math.max(1, opts.concurrency ?? 64);
+  const slots = reachable.capacity;
   let next = 0;
   let done = 0;
   let failure: unknown = null;
   const worker = async (): Promise<void> => {
-    while (failure === null && next < keys.length) {
-      const key = keys[next++]!;
-      const { checksum, type } = parseObjectKey(key);
+    while (failure === null) {
+      while (next < slots && reachable.typeAt(next) === 0) next++;
+      if (next >= slots) return;
+      const slot = next++;
+      const checksum = reachable.checksumAt(slot);
+      const type = reachable.typeAt(slot) as ObjectType;
       try {
-        await checker.one(checksum, type, type === ObjectType.Commit ? [checksum] : (parents.get(key) ?? []));
+        await checker.one(checksum, type, parentsOf(checksum, type));
       } catch (e) {
         if (failure === null) failure = e;
         return;
@@ -374,7 +407,7 @@ export async function fsckRepo(repo: Repo, opts: FsckOptions, io: FsckOutput): P
       progress(done, total);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, keys.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(limit, total) }, worker));
   if (failure !== null) throw failure;
 
   if (opts.addTombstones) {

@@ -27,10 +27,11 @@ import {
 import { decode } from '../format/gvariant.ts';
 import { joinPath } from '../util/path.ts';
 import { selectHashProvider, oneShot } from '../util/sha256.ts';
-import { fflateDeflateProvider } from '../util/deflate.ts';
+import { fflateDeflateProvider, inflateRawChunks } from '../util/deflate.ts';
 import { CorruptionError, NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
 import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
 import { randomSuffix, writeFileAtomic } from '../util/atomic-write.ts';
+import { boundedFs } from '../util/fd-pool.ts';
 
 
 export const REPO_MODES: readonly RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
@@ -75,8 +76,58 @@ export interface ContentObject {
   size: number;
   /** Entire uncompressed content (empty for symlinks). */
   read(): Promise<Uint8Array>;
+  /**
+   * The uncompressed content in chunks of at most about CONTENT_CHUNK bytes (never whole in
+   * memory; nothing for symlinks). Fails unless exactly `size` bytes come out.
+   */
+  stream(): AsyncIterable<Uint8Array>;
   /** Path of the loose object on disk (for hardlinking in bare modes). */
   path: string;
+}
+
+/** Loose object file extensions → type. */
+const OBJECT_EXTENSIONS: Record<string, ObjectType> = {
+  file: ObjectType.File,
+  filez: ObjectType.File,
+  dirtree: ObjectType.DirTree,
+  dirmeta: ObjectType.DirMeta,
+  commit: ObjectType.Commit,
+  'tombstone-commit': ObjectType.TombstoneCommit,
+  commitmeta: ObjectType.CommitMeta,
+  'payload-link': ObjectType.PayloadLink,
+};
+
+// eslint-disable-next-line require-yield
+async function* noChunks(): AsyncGenerator<Uint8Array> {}
+
+/** Chunk size of ContentObject.stream(). */
+export const CONTENT_CHUNK = 256 * 1024;
+
+/** Chunks of a file from `start`, read through one handle (a fresh buffer each: consumers may keep it). */
+async function* fileChunks(fs: FsHost, path: string, start: number, end: number): AsyncGenerator<Uint8Array> {
+  const fh = await fs.openRead(path);
+  try {
+    for (let pos = start; pos < end; ) {
+      const buf = new Uint8Array(Math.min(CONTENT_CHUNK, end - pos));
+      const n = await fh.read(buf, 0, buf.length, pos);
+      if (n === 0) return;
+      pos += n;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Checks that a stream of content has exactly `size` bytes. */
+async function* exactly(chunks: AsyncIterable<Uint8Array>, size: number, ctx: string): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  for await (const c of chunks) {
+    n += c.length;
+    if (n > size) throw new CorruptionError(`Corrupted file object ${ctx}: more than the expected ${size} bytes of content`);
+    yield c;
+  }
+  if (n !== size) throw new CorruptionError(`Corrupted file object ${ctx}: expected ${size} bytes of content, got ${n}`);
 }
 
 export class Repo {
@@ -94,7 +145,8 @@ export class Repo {
 
   private constructor(host: Host, path: string, mode: RepoMode, config: KeyFile) {
     this.host = host;
-    this.fs = host.fs;
+    // Every descriptor the engine opens through a repo comes from one bounded pool (fd-pool.ts).
+    this.fs = boundedFs(host.fs);
     this.path = path;
     this.mode = mode;
     this.config = config;
@@ -292,6 +344,15 @@ export class Repo {
             throw new CorruptionError(`Corrupted file object ${ctx}: expected ${size} bytes of content, got ${out.length}`);
           return out;
         },
+        async *stream() {
+          if (!isReg(header.mode)) return;
+          try {
+            yield* exactly(inflateRawChunks(deflate, fileChunks(fs, p, offset, st.size), size), size, ctx);
+          } catch (e) {
+            if (e instanceof CorruptionError) throw e;
+            throw new CorruptionError(`Corrupted file object ${ctx}: ${e instanceof Error ? e.message : String(e)}`);
+          }
+        },
       };
     }
     if (this.mode === 'bare-user') {
@@ -304,13 +365,14 @@ export class Repo {
         if (raw.length === 0 || raw[raw.length - 1] !== 0)
           throw new CorruptionError(`Corrupted symlink object ${ctx}: target is not NUL-terminated`);
         const target = fromUtf8(raw.subarray(0, raw.length - 1));
-        return { header: { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: target, xattrs: m.xattrs }, size: 0, path: p, read: async () => new Uint8Array(0) };
+        return { header: { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: target, xattrs: m.xattrs }, size: 0, path: p, read: async () => new Uint8Array(0), stream: noChunks };
       }
       return {
         header: { uid: m.uid, gid: m.gid, mode: m.mode, rdev: 0, symlinkTarget: '', xattrs: m.xattrs },
         size: st.size,
         path: p,
         read: () => fs.readFile(p),
+        stream: () => exactly(fileChunks(fs, p, 0, st.size), st.size, ctx),
       };
     }
     // bare, bare-user-only: the object is the real file/symlink.
@@ -318,47 +380,52 @@ export class Repo {
     if (this.mode === 'bare' && fs.xattrs) xattrs = await readXattrs(fs, p);
     if ((st.mode & 0o170000) === S_IFLNK) {
       const target = await fs.readlink(p);
-      return { header: { uid: st.uid, gid: st.gid, mode: st.mode, rdev: 0, symlinkTarget: target, xattrs }, size: 0, path: p, read: async () => new Uint8Array(0) };
+      return { header: { uid: st.uid, gid: st.gid, mode: st.mode, rdev: 0, symlinkTarget: target, xattrs }, size: 0, path: p, read: async () => new Uint8Array(0), stream: noChunks };
     }
     const uid = this.mode === 'bare-user-only' ? 0 : st.uid;
     const gid = this.mode === 'bare-user-only' ? 0 : st.gid;
-    return { header: { uid, gid, mode: st.mode, rdev: 0, symlinkTarget: '', xattrs }, size: st.size, path: p, read: () => fs.readFile(p) };
+    return {
+      header: { uid, gid, mode: st.mode, rdev: 0, symlinkTarget: '', xattrs },
+      size: st.size,
+      path: p,
+      read: () => fs.readFile(p),
+      stream: () => exactly(fileChunks(fs, p, 0, st.size), st.size, ctx),
+    };
   }
 
-  /** Every loose object in the repo, by type. */
+  /** Every loose object in the repo, by type (an array: small repos and tools only; see objects()). */
   async listObjects(): Promise<Array<{ checksum: string; type: ObjectType }>> {
     const out: Array<{ checksum: string; type: ObjectType }> = [];
+    for await (const o of this.objects()) out.push(o);
+    return out;
+  }
+
+  /**
+   * Every loose object in the repo, streamed one objects/XX folder at a time (memory does not
+   * grow with the repository), optionally only objects of the given types.
+   */
+  async *objects(types?: ReadonlySet<ObjectType>): AsyncGenerator<{ checksum: string; type: ObjectType }> {
     const objDir = joinPath(this.path, 'objects');
     let prefixes: string[];
     try {
       prefixes = (await this.fs.readdir(objDir)).map((e) => e.name);
     } catch {
-      return out;
+      return;
     }
-    const extMap: Record<string, ObjectType> = {
-      file: ObjectType.File,
-      filez: ObjectType.File,
-      dirtree: ObjectType.DirTree,
-      dirmeta: ObjectType.DirMeta,
-      commit: ObjectType.Commit,
-      'tombstone-commit': ObjectType.TombstoneCommit,
-      commitmeta: ObjectType.CommitMeta,
-      'payload-link': ObjectType.PayloadLink,
-    };
     for (const pre of prefixes.sort()) {
       if (!/^[0-9a-f]{2}$/.test(pre)) continue;
       const entries = await this.fs.readdir(joinPath(objDir, pre));
       for (const e of entries) {
         const dot = e.name.indexOf('.');
         if (dot !== 62) continue;
+        const t = OBJECT_EXTENSIONS[e.name.slice(dot + 1)];
+        if (t === undefined || (types && !types.has(t))) continue;
         const csum = pre + e.name.slice(0, 62);
-        const t = extMap[e.name.slice(dot + 1)];
-        if (t === undefined || !isValidChecksum(csum)) continue;
+        if (!isValidChecksum(csum)) continue;
         if (t === ObjectType.File && (this.mode === 'archive') !== e.name.endsWith('.filez')) continue;
-        out.push({ checksum: csum, type: t });
+        yield { checksum: csum, type: t };
       }
     }
-    return out;
   }
 
   /** Makes sure objects/XX exists (cached). */

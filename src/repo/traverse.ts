@@ -1,34 +1,25 @@
 // Reachability walks (libostree's ostree_repo_traverse_commit): from a commit, every commit,
 // dirtree, dirmeta and file object it references, optionally following parents to a depth.
 // Like libostree it stops quietly at a missing parent commit, tolerates missing dirtrees of
-// partial commits, and records which commits reach each object (for fsck's "In commits …").
-// Dirtrees are loaded many at a time; only the set of object keys is kept in memory.
+// partial commits. Dirtrees are loaded many at a time; the reachable set is a compact ObjectSet
+// (32 raw checksum bytes + type per slot, no JS object per object), and which commits reach an
+// object (fsck's "In commits …") is worked out by commitsReaching() only when one is reported.
 
 import type { Repo } from './repo.ts';
 import { ObjectType, isValidChecksum, decodeCommit, objectTypeName, type Commit } from '../format/objects.ts';
 import { decode, type GVValue } from '../format/gvariant.ts';
 import { toHex } from '../util/bytes.ts';
+import { ObjectSet } from '../util/object-set.ts';
 import { CorruptionError, NotFoundError, XylemError } from '../util/errors.ts';
 import { commitState } from './commit-state.ts';
 
-/** Compact set key of an object: 64 hex digits followed by the ObjectType number. */
-export type ObjectKey = string;
-
-export function objectKey(checksum: string, type: ObjectType): ObjectKey {
-  return checksum + String(type);
-}
-
-export function parseObjectKey(key: ObjectKey): { checksum: string; type: ObjectType } {
-  return { checksum: key.slice(0, 64), type: Number(key.slice(64)) as ObjectType };
-}
+export { ObjectSet };
 
 export interface TraverseOptions {
   /** Parents to follow: -1 = the whole history, 0 = only this commit (default), N = N parents. */
   depth?: number;
   /** Only record commit objects (prune --commit-only). */
   commitOnly?: boolean;
-  /** When given, filled with object key → commits whose walk reached it (libostree's parents table). */
-  parents?: Map<ObjectKey, string[]>;
   /** Dirtrees loaded at once (default 32). */
   concurrency?: number;
 }
@@ -74,13 +65,6 @@ function unreadable(repo: Repo, type: ObjectType, checksum: string, data: Uint8A
   return new CorruptionError(`${checksum}.${t}: Corrupted ${t} object: ${why} (${GLIB_EMPTY_CHECKSUM})`);
 }
 
-function addParent(parents: Map<ObjectKey, string[]> | undefined, key: ObjectKey, commit: string): void {
-  if (!parents) return;
-  const l = parents.get(key);
-  if (!l) parents.set(key, [commit]);
-  else if (!l.includes(commit)) l.push(commit);
-}
-
 /**
  * What libostree reports when a commit or dirtree is not in normal form: GLib then reads the
  * checksum fields as empty byte arrays, and the walk fails on the first one. Xylem says it too,
@@ -111,7 +95,7 @@ export async function loadCommitIfExists(repo: Repo, checksum: string): Promise<
 export async function traverseCommit(
   repo: Repo,
   checksum: string,
-  reachable: Set<ObjectKey>,
+  reachable: ObjectSet,
   opts: TraverseOptions = {},
 ): Promise<void> {
   if (!isValidChecksum(checksum)) throw new XylemError(`Invalid checksum ${checksum}`);
@@ -119,39 +103,22 @@ export async function traverseCommit(
   if (!Number.isInteger(depth) || depth < -1) throw new XylemError(`Invalid depth ${depth}`);
   let current: string | null = checksum;
   while (current) {
-    const key = objectKey(current, ObjectType.Commit);
-    if (reachable.has(key)) break;
+    if (reachable.has(current, ObjectType.Commit)) break;
     const commit = await loadCommitIfExists(repo, current);
     if (!commit) break;
     const partial = (await commitState(repo, current)) !== 'complete';
-    reachable.add(key);
-    if (!opts.commitOnly) await traverseTree(repo, current, commit, partial, reachable, opts);
+    reachable.add(current, ObjectType.Commit);
+    if (!opts.commitOnly) await traverseTree(repo, commit, partial, reachable, opts);
     if (depth === 0 || !commit.parent) break;
     if (depth > 0) depth--;
     current = commit.parent;
   }
 }
 
-async function traverseTree(
-  repo: Repo,
-  commitCsum: string,
-  commit: Commit,
-  partial: boolean,
-  reachable: Set<ObjectKey>,
-  opts: TraverseOptions,
-): Promise<void> {
-  const parents = opts.parents;
-  const metaKey = objectKey(commit.rootMeta, ObjectType.DirMeta);
-  addParent(parents, metaKey, commitCsum);
-  reachable.add(metaKey);
-  const rootKey = objectKey(commit.rootTree, ObjectType.DirTree);
-  addParent(parents, rootKey, commitCsum);
-  // With a parents table every commit's tree is walked in full (as libostree does), so that each
-  // object lists all the commits that reach it; otherwise shared subtrees are walked once.
-  const seen = parents ? new Set<string>() : reachable;
-  if (seen.has(rootKey)) return;
-  seen.add(rootKey);
-  reachable.add(rootKey);
+async function traverseTree(repo: Repo, commit: Commit, partial: boolean, reachable: ObjectSet, opts: TraverseOptions): Promise<void> {
+  reachable.add(commit.rootMeta, ObjectType.DirMeta);
+  // Shared subtrees are walked once: a dirtree already in the set has been (or is being) walked.
+  if (!reachable.add(commit.rootTree, ObjectType.DirTree)) return;
 
   const queue: string[] = [commit.rootTree];
   const limit = Math.max(1, opts.concurrency ?? 32);
@@ -165,23 +132,10 @@ async function traverseTree(
         .loadMetadataBytes(ObjectType.DirTree, tree)
         .then((data) => {
           const dt = parseDirTreeLenient(repo, tree, data);
-          for (const [, c] of dt.files) {
-            const k = objectKey(toHex(c), ObjectType.File);
-            addParent(parents, k, commitCsum);
-            reachable.add(k);
-          }
+          for (const [, c] of dt.files) reachable.add(c, ObjectType.File);
           for (const [, t, m] of dt.dirs) {
-            const mk = objectKey(toHex(m), ObjectType.DirMeta);
-            addParent(parents, mk, commitCsum);
-            reachable.add(mk);
-            const tcs = toHex(t);
-            const tk = objectKey(tcs, ObjectType.DirTree);
-            addParent(parents, tk, commitCsum);
-            if (!seen.has(tk)) {
-              seen.add(tk);
-              reachable.add(tk);
-              queue.push(tcs);
-            }
+            reachable.add(m, ObjectType.DirMeta);
+            if (reachable.add(t, ObjectType.DirTree)) queue.push(toHex(t));
           }
         })
         .catch((e: unknown) => {
@@ -203,15 +157,38 @@ async function traverseTree(
 }
 
 /** Everything reachable from several commits, each to the same depth. */
-export async function traverseCommits(repo: Repo, checksums: Iterable<string>, opts: TraverseOptions = {}): Promise<Set<ObjectKey>> {
-  const reachable = new Set<ObjectKey>();
+export async function traverseCommits(repo: Repo, checksums: Iterable<string>, opts: TraverseOptions = {}): Promise<ObjectSet> {
+  const reachable = new ObjectSet();
   for (const c of checksums) await traverseCommit(repo, c, reachable, opts);
   return reachable;
 }
 
-/** Commits (in order) in the parent chain of the given objects' parent table entry. */
-export function parentCommitsOf(parents: Map<ObjectKey, string[]>, key: ObjectKey): string[] {
-  const { type, checksum } = parseObjectKey(key);
+/**
+ * The commits among `commits` whose tree reaches the object (libostree's parents table, which
+ * fsck prints for a bad object), in the order given. Walks each commit again, so callers use it
+ * only to report an error; the walks are cached in `cache` for the next report.
+ */
+export async function commitsReaching(
+  repo: Repo,
+  commits: readonly string[],
+  checksum: string,
+  type: ObjectType,
+  cache: Map<string, ObjectSet>,
+): Promise<string[]> {
   if (type === ObjectType.Commit) return [checksum];
-  return parents.get(key) ?? [];
+  const out: string[] = [];
+  for (const c of commits) {
+    let set = cache.get(c);
+    if (!set) {
+      set = new ObjectSet();
+      try {
+        await traverseCommit(repo, c, set, { depth: 0 });
+      } catch {
+        // a commit whose walk fails still lists what it reached before the failure
+      }
+      cache.set(c, set);
+    }
+    if (set.has(checksum, type)) out.push(c);
+  }
+  return out;
 }

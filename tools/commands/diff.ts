@@ -5,7 +5,7 @@ import { UsageError } from '../cli/context.ts';
 import { parseCommand } from '../cli/common.ts';
 import { diffTrees, formatDiff, type DiffSide } from '../../src/repo/diff.ts';
 import { resolveRev } from '../../src/repo/refs.ts';
-import { traverseCommit, parseObjectKey, type ObjectKey } from '../../src/repo/traverse.ts';
+import { traverseCommit, ObjectSet } from '../../src/repo/traverse.ts';
 import { formatSize } from '../../src/util/format-size.ts';
 import type { Repo } from '../../src/repo/repo.ts';
 import { XylemError } from '../../src/util/errors.ts';
@@ -25,20 +25,21 @@ function parseId(text: string | undefined, what: string): number | undefined {
 async function printStats(repo: Repo, revA: string, revB: string, out: (t: string) => void): Promise<void> {
   const a = (await resolveRev(repo, revA))!;
   const b = (await resolveRev(repo, revB))!;
-  const ra = new Set<ObjectKey>();
-  const rb = new Set<ObjectKey>();
+  const ra = new ObjectSet();
+  const rb = new ObjectSet();
   await traverseCommit(repo, a, ra, { depth: 0 });
   await traverseCommit(repo, b, rb, { depth: 0 });
   out(`[A] Object Count: ${ra.size}\n`);
   out(`[B] Object Count: ${rb.size}\n`);
-  const common = [...ra].filter((k) => rb.has(k));
-  out(`Common Object Count: ${common.length}\n`);
+  let common = 0;
   let total = 0;
-  for (const k of common) {
-    const { checksum, type } = parseObjectKey(k);
+  for (const { checksum, type } of ra.entries()) {
+    if (!rb.has(checksum, type)) continue;
+    common++;
     const st = await repo.fs.lstat(repo.objectPath(checksum, type));
     if (st) total += st.size;
   }
+  out(`Common Object Count: ${common}\n`);
   out(`Common Object Size: ${formatSize(total)}\n`);
 }
 
