@@ -108,6 +108,14 @@ async function main() {
   let httpd = null;
   const failures = [];
   const rows = [];
+  const onSignal = (sig) => {
+    if (httpd && httpd.exitCode === null) httpd.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+    if (cliDir) rmSync(cliDir, { recursive: true, force: true });
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const ctx = { root: ROOT, cli };
     const fx = await buildFixture(join(work, 'fx'), { seed, root: ROOT, cli, booted: scenarios.some((s) => s.booted) });

@@ -24,6 +24,9 @@ export function refsOk(repo) {
     const abs = join(repo, rel);
     if (!existsSync(abs)) return;
     for (const e of readdirSync(abs, { withFileTypes: true })) {
+      // As ostree (checked: `ostree refs` and fsck): dot-files are not refs. A writer's temp file
+      // left by a kill (ostree's own glnx temp names start with '.' too) is litter, not a ref.
+      if (e.name.startsWith('.')) continue;
       const r = `${rel}/${e.name}`;
       if (e.isDirectory()) walk(r);
       else {
