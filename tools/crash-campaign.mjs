@@ -171,13 +171,13 @@ async function main() {
           const r = await exec(cmd, args, { env: e, killAfterMs: p.after ?? null });
           if (r.hung) throw new Error('the killed run hung');
           if (!wasKilled(r)) {
-            if (r.status !== 0) throw new Error(`the run failed instead of dying (exit ${r.status}):\n${r.stderr}`);
+            if (r.status !== 0) throw new Error(`the run failed instead of dying (exit ${r.status}, signal ${r.signal}):\n${r.stderr}`);
             notReached++;
           }
           await s.afterKill(fx, st, ctx);
           const [cmd2, args2, e2] = s.command(fx, st, ctx, childEnv());
           const again = await exec(cmd2, args2, { env: e2 });
-          if (again.status !== 0) throw new Error(`running it again failed (exit ${again.status}):\n${again.stderr}`);
+          if (again.status !== 0) throw new Error(`running it again failed (exit ${again.status}, signal ${again.signal}):\n${again.stderr}`);
           await s.final(fx, st, ctx);
           ok++;
           removeTree(st.dir);
