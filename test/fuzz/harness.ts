@@ -209,7 +209,7 @@ export interface FuzzOptions {
 export async function fuzz(target: FuzzTarget, opts: FuzzOptions): Promise<FuzzReport> {
   const corpus = loadCorpus(target.name);
   if (corpus.length === 0) throw new Error(`fuzz ${target.name}: no corpus under ${join(FUZZ_DIR, target.name)}`);
-  const caseMs = opts.caseMs ?? 2000;
+  const caseMs = opts.caseMs ?? 5000;
   const growth = opts.growthBytes ?? 512 << 20;
   const rnd = xorshift(opts.seed);
   const tokens = (target.tokens ?? []).map((t) => new TextEncoder().encode(t));

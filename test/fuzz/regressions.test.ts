@@ -26,7 +26,7 @@ describe('fuzz regressions', () => {
         const p = await runOne(t, s.data, s.name);
         const ms = performance.now() - t0;
         if (p) problems.push(`${s.name}: ${p}`);
-        else if (ms > 2000) problems.push(`${s.name}: took ${ms.toFixed(0)} ms`);
+        else if (ms > 5000) problems.push(`${s.name}: took ${ms.toFixed(0)} ms`);
       }
       expect(problems).toEqual([]);
     });
