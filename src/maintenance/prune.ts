@@ -50,6 +50,11 @@ export interface PruneOptions {
 /** Objects the prune scan knows about (libostree lists neither commitmeta nor tombstones). */
 const LISTED = new Set([ObjectType.File, ObjectType.DirTree, ObjectType.DirMeta, ObjectType.Commit, ObjectType.PayloadLink]);
 
+/** Deletion rank of an object type: commits, then dirtrees and dirmetas, then content. */
+function deleteRank(t: ObjectType): number {
+  return t === ObjectType.Commit ? 0 : t === ObjectType.DirTree || t === ObjectType.DirMeta ? 1 : 2;
+}
+
 async function storageSize(repo: Repo, checksum: string, type: ObjectType): Promise<number> {
   const st = await repo.fs.lstat(repo.objectPath(checksum, type));
   return st ? st.size : 0;
@@ -61,7 +66,10 @@ export async function pruneFromReachable(repo: Repo, reachable: Set<ObjectKey>, 
 }
 
 async function pruneFromReachableLocked(repo: Repo, reachable: Set<ObjectKey>, opts: PruneOptions): Promise<PruneResult> {
-  const objects = (await repo.listObjects()).filter((o) => LISTED.has(o.type));
+  // Commits go first, then trees, then content: a prune killed half-way must never leave a commit
+  // whose tree is partly deleted (fsck would call the repo corrupt); orphaned trees and files are
+  // only garbage that the next prune removes. (Found by the crash campaign.)
+  const objects = (await repo.listObjects()).filter((o) => LISTED.has(o.type)).sort((a, b) => deleteRank(a.type) - deleteRank(b.type));
   const result: PruneResult = { total: 0, pruned: 0, freedBytes: 0 };
   for (const o of objects) {
     if (opts.commitOnly && o.type !== ObjectType.Commit) continue;
