@@ -4,7 +4,7 @@
 // TypeError or a plain Error), no case may hang, the process may not balloon. A failure prints
 // the seed and iteration; FUZZ_SAVE=1 writes the failing inputs to fixtures/fuzz/regressions/,
 // where regressions.test.ts replays them for ever.
-// FUZZ_SEED=N, FUZZ_CASES=N (default 400 per target). FUZZ_COVERAGE=1 turns on coverage guidance
+// FUZZ_SEED=N, FUZZ_CASES=N (default 1500 per target). FUZZ_COVERAGE=1 turns on coverage guidance
 // (node's precise block coverage, ~30 ms a case here: too slow for CI's budget); with
 // FUZZ_SAVE_CORPUS=1 the inputs it kept for new blocks join the committed corpus, so CI's plain
 // mutation starts from them.
@@ -17,7 +17,7 @@ import { FUZZ_DIR, fuzz } from './harness.ts';
 import { TARGETS } from './targets.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261207);
-const CASES = Number(process.env.FUZZ_CASES ?? 400);
+const CASES = Number(process.env.FUZZ_CASES ?? 1500);
 const COVERAGE = process.env.FUZZ_COVERAGE === '1';
 
 describe('parser fuzzing', () => {
