@@ -13,6 +13,7 @@ import type { XattrLoad } from './xattr-napi.ts';
 import { createPosixLocks } from './locks.ts';
 import { createBwrapSandbox } from './sandbox.ts';
 import { posixWasmSources } from './wasm.ts';
+import { crashPlanFromEnv, withCrashInjection } from './crash.ts';
 
 export type RuntimeName = 'node' | 'bun' | 'deno';
 
@@ -60,9 +61,12 @@ function readableEnv(): Record<string, string | undefined> {
 /** Builds the Host shared by the Node, Bun and Deno adapters. */
 export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fsOptions: { blockingCalls?: boolean } = {}): RuntimeHost {
   const env = readableEnv();
+  const baseFs = createPosixFs({ ...(xattrLoad.xattrs ? { xattrs: xattrLoad.xattrs } : {}), ...fsOptions });
+  // Fault injection for crash campaigns (XYLEM_CRASH_AT / XYLEM_CRASH_COUNT), decided once here.
+  const crashPlan = crashPlanFromEnv(env);
   const host: RuntimeHost = {
     runtime,
-    fs: createPosixFs({ ...(xattrLoad.xattrs ? { xattrs: xattrLoad.xattrs } : {}), ...fsOptions }),
+    fs: crashPlan ? withCrashInjection(baseFs, crashPlan) : baseFs,
     hash: nodeHashProvider,
     deflate: nodeDeflateProvider,
     env,

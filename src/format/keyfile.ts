@@ -3,6 +3,8 @@
 // (as loaded with G_KEY_FILE_KEEP_COMMENTS | G_KEY_FILE_KEEP_TRANSLATIONS), so a file written here
 // is byte-identical to what g_key_file_to_data() would produce for the same edits.
 
+import { XylemError } from '../util/errors.ts';
+
 /** A comment or blank line, kept verbatim. */
 interface CommentLine {
   key: null;
@@ -73,8 +75,11 @@ export function escapeValue(value: string, list: boolean): string {
 const ESCAPES: Record<string, string> = { s: ' ', n: '\n', t: '\t', r: '\r', '\\': '\\' };
 
 /** Thrown for malformed files and uninterpretable values. */
-export class KeyFileError extends Error {
-  override name = 'KeyFileError';
+export class KeyFileError extends XylemError {
+  constructor(message: string) {
+    super(message, 'EKEYFILE');
+    this.name = 'KeyFileError';
+  }
 }
 
 export class KeyFile {

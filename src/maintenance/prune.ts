@@ -49,7 +49,13 @@ export interface PruneOptions {
 }
 
 /** Objects the prune scan knows about (libostree lists neither commitmeta nor tombstones). */
-const LISTED = new Set([ObjectType.File, ObjectType.DirTree, ObjectType.DirMeta, ObjectType.Commit, ObjectType.PayloadLink]);
+
+/** Deletion order of the listed object types: commits, then dirtrees and dirmetas, then content. */
+const DELETE_PASSES: ReadonlySet<ObjectType>[] = [
+  new Set([ObjectType.Commit]),
+  new Set([ObjectType.DirTree, ObjectType.DirMeta]),
+  new Set([ObjectType.File, ObjectType.PayloadLink]),
+];
 
 async function storageSize(repo: Repo, checksum: string, type: ObjectType): Promise<number> {
   const st = await repo.fs.lstat(repo.objectPath(checksum, type));
@@ -63,23 +69,28 @@ export async function pruneFromReachable(repo: Repo, reachable: ObjectSet, opts:
 
 async function pruneFromReachableLocked(repo: Repo, reachable: ObjectSet, opts: PruneOptions): Promise<PruneResult> {
   const result: PruneResult = { total: 0, pruned: 0, freedBytes: 0 };
-  // Streamed one objects/XX folder at a time; deleting in a folder already listed is safe.
-  for await (const o of repo.objects(LISTED)) {
-    if (opts.commitOnly && o.type !== ObjectType.Commit) continue;
-    result.total++;
-    if (reachable.has(o.checksum, o.type)) {
-      opts.debug?.(`Keeping needed object ${o.checksum}.${objectTypeName(o.type)}`);
-      continue;
-    }
-    opts.debug?.(`Pruning unneeded object ${o.checksum}.${objectTypeName(o.type)}`);
-    result.freedBytes += await storageSize(repo, o.checksum, o.type);
-    result.pruned++;
-    if (opts.noPrune) continue;
-    if (o.type === ObjectType.Commit) {
-      await deleteCommitObject(repo, o.checksum);
-      await markCommitPartial(repo, o.checksum, false);
-    } else {
-      await repo.deleteObject(o.checksum, o.type);
+  // Commits go first, then trees, then content: a prune killed half-way must never leave a commit
+  // whose tree is partly deleted (fsck would call the repo corrupt); orphaned trees and files are
+  // only garbage that the next prune removes (found by the crash campaign). Each pass is streamed
+  // one objects/XX folder at a time; deleting in a folder already listed is safe.
+  const passes = opts.commitOnly ? [DELETE_PASSES[0]!] : DELETE_PASSES;
+  for (const pass of passes) {
+    for await (const o of repo.objects(pass)) {
+      result.total++;
+      if (reachable.has(o.checksum, o.type)) {
+        opts.debug?.(`Keeping needed object ${o.checksum}.${objectTypeName(o.type)}`);
+        continue;
+      }
+      opts.debug?.(`Pruning unneeded object ${o.checksum}.${objectTypeName(o.type)}`);
+      result.freedBytes += await storageSize(repo, o.checksum, o.type);
+      result.pruned++;
+      if (opts.noPrune) continue;
+      if (o.type === ObjectType.Commit) {
+        await deleteCommitObject(repo, o.checksum);
+        await markCommitPartial(repo, o.checksum, false);
+      } else {
+        await repo.deleteObject(o.checksum, o.type);
+      }
     }
   }
   void isMetadataType;

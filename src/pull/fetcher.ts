@@ -317,7 +317,13 @@ export class Fetcher {
         const retryable = this.cancelled ? false : err instanceof FetchError ? err.retryable : true;
         this.limiter.release();
         // A body over its cap or with a corrupt head is no start for a later resume.
-        if (err instanceof FetchError && (err.code === 'ETOOBIG' || err.code === 'ECORRUPT')) await this.savePartial(req, new Uint8Array(0));
+        if (err instanceof FetchError && (err.code === 'ETOOBIG' || err.code === 'ECORRUPT')) {
+          await this.savePartial(req, new Uint8Array(0));
+          partial = new Uint8Array(0);
+        }
+        // A refused range (a partial file left complete by a killed pull, or the file changed on
+        // the server): attempt() dropped the partial file; the retry must not ask for it again.
+        if (err instanceof FetchError && err.status === 416) partial = new Uint8Array(0);
         if (!retryable || attempt >= retries) throw wrap(req.url, err);
         attempt++;
         this.opts.onRetry?.(req.url, attempt, err);

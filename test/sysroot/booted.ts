@@ -5,6 +5,9 @@
 // (holding ostree-booted and run/ostree), /usr is the host's (so ostree and node run) and the
 // checkout is at /mnt. Both tools then see a booted system: libostree and xylem both need that
 // for staged deployments. Needs root and unshare(1); `bootedSupport()` says why not.
+// The command runs as a child of the namespace's init (sh), not as pid 1 itself: the kernel does
+// not deliver a SIGKILL that pid 1 sends itself, so a process that kills itself (kill-runner.ts,
+// XYLEM_CRASH_AT) would otherwise carry on.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -78,7 +81,9 @@ mount --bind "$R" "$D/run"
 mount -t proc proc "$D/proc"
 mount --bind /dev "$D/dev"
 mount --bind "$M" "$D/mnt"
-exec chroot "$D" "$@"`;
+set +e
+chroot "$D" "$@"
+exit $?`;
 
 /**
  * Runs `argv` booted into deployment folder `dep` of `sysroot`, with `runDir` as /run. `argv[0]`

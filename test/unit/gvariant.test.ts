@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CorruptionError } from '../../src/util/errors.ts';
 import {
   type GVValue,
   decode,
@@ -107,7 +108,7 @@ describe('GVariant hostile input (GLib verdicts)', () => {
           err = e;
         }
         expect(err, h.name).toBeInstanceOf(Error);
-        expect((err as Error).constructor, h.name).toBe(Error);
+        expect((err as Error).constructor, h.name).toBe(CorruptionError);
         expect((err as Error).message).toContain('objects/ab/cdef.commit');
       }
     }
@@ -140,7 +141,7 @@ describe('GVariant hostile input (GLib verdicts)', () => {
     expect(() => decode('b', unhex('02'))).toThrow(/boolean/);
   });
 
-  it('fuzz: mutated vectors either throw a plain Error or re-encode to the same bytes', () => {
+  it('fuzz: mutated vectors either throw a CorruptionError or re-encode to the same bytes', () => {
     let seed = 0x9e3779b9;
     const rand = (n: number): number => {
       seed ^= seed << 13;
@@ -170,7 +171,7 @@ describe('GVariant hostile input (GLib verdicts)', () => {
       try {
         value = decode(v.type, mutated);
       } catch (e) {
-        if (!(e instanceof Error) || e.constructor !== Error) throw e;
+        if (!(e instanceof Error) || e.constructor !== CorruptionError) throw e;
         rejected++;
         continue;
       }

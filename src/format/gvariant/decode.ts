@@ -1,9 +1,10 @@
 // Strict GVariant deserialiser: normal-form bytes -> JS values. Input is hostile: every framing
 // offset, size, padding byte, string and nested type string is checked, and anything GLib would not
-// produce itself (i.e. not in normal form) is rejected with a descriptive Error.
+// produce itself (i.e. not in normal form) is rejected with a descriptive CorruptionError.
 
 import { type GVType, MAX_VALUE_DEPTH, isObjectPath, isSignature, parseType } from './type.ts';
 import { type GVValue, alignUp, offsetWidthFor, offsetWidthOfSize } from './value.ts';
+import { CorruptionError } from '../../util/errors.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Up to this length, ASCII strings are built char by char (faster than TextDecoder's call overhead). */
@@ -27,7 +28,7 @@ class Reader {
   fail(t: GVType, at: number, what: string): never {
     const where = this.context ? `${this.context}: ` : '';
     const inner = t.str === this.rootType ? '' : ` in '${t.str}'`;
-    throw new Error(`${where}invalid GVariant '${this.rootType}': ${what}${inner} at offset ${at}`);
+    throw new CorruptionError(`${where}invalid GVariant '${this.rootType}': ${what}${inner} at offset ${at}`);
   }
 
   zeros(t: GVType, from: number, to: number): void {

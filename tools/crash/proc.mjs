@@ -1,0 +1,119 @@
+// Process plumbing for the crash campaign: running commands (with a deadline), running a command
+// "booted" into a deployment (a private mount + pid namespace, as test/sysroot/booted.ts does, but
+// with the command a child of the namespace's init so that its own SIGKILL is not ignored), and a
+// small seeded random generator so every campaign run can be repeated.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/** mulberry32: a seeded generator of floats in [0, 1). */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const BASE_ENV = { OSTREE_SYSROOT_DEBUG: 'mutable-deployments' };
+
+/** The environment our children get: no OSTREE_REPO, deployments left mutable, no stray crash vars. */
+export function childEnv(extra = {}) {
+  const env = { ...process.env, ...BASE_ENV, ...extra };
+  delete env.OSTREE_REPO;
+  delete env.SOURCE_DATE_EPOCH;
+  if (!('XYLEM_CRASH_AT' in extra)) delete env.XYLEM_CRASH_AT;
+  if (!('XYLEM_CRASH_COUNT' in extra)) delete env.XYLEM_CRASH_COUNT;
+  return env;
+}
+
+/** Runs a command to completion (synchronously); throws unless it exits 0. Returns stdout. */
+export function must(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, env: childEnv(), ...opts });
+  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/**
+ * Runs a command asynchronously. `killAfterMs` SIGKILLs it from here after that long (a kill at a
+ * random time); `deadlineMs` fails a hang. Resolves { status, signal, stdout, stderr, ms, hung }.
+ */
+export function exec(cmd, args, { env = childEnv(), killAfterMs = null, deadlineMs = 180_000, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let hung = false;
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout = (stdout + d).slice(-65536)));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr = (stderr + d).slice(-65536)));
+    const timers = [];
+    if (killAfterMs !== null) timers.push(setTimeout(() => child.kill('SIGKILL'), killAfterMs));
+    timers.push(
+      setTimeout(() => {
+        hung = true;
+        child.kill('SIGKILL');
+      }, deadlineMs),
+    );
+    child.on('error', (e) => {
+      timers.forEach(clearTimeout);
+      reject(e);
+    });
+    child.on('close', (status, signal) => {
+      timers.forEach(clearTimeout);
+      resolve({ status, signal, stdout, stderr, ms: Date.now() - t0, hung });
+    });
+  });
+}
+
+/** True when a run ended by SIGKILL (directly, or as 128+9 from a shell in between). */
+export function wasKilled(r) {
+  return r.signal === 'SIGKILL' || r.status === 137;
+}
+
+// The namespace's init is this `sh`; the command runs as its child, so a process.kill(own pid,
+// SIGKILL) is delivered (the kernel ignores signals an init sent itself without a handler).
+const BOOTED_SCRIPT = `set -e
+S=$1; D=$2; R=$3; M=$4; shift 4
+mount --bind /usr "$D/usr"
+mount --bind "$S" "$D/sysroot"
+mount --bind "$S/boot" "$D/boot"
+mount --bind "$R" "$D/run"
+mount -t proc proc "$D/proc"
+mount --bind /dev "$D/dev"
+mount --bind "$M" "$D/mnt"
+set +e
+chroot "$D" "$@"
+exit $?`;
+
+/** Null when booted emulation works here (root, unshare with mount and pid namespaces), else why not. */
+export function bootedSupport() {
+  if (process.getuid?.() !== 0) return 'needs root';
+  const r = spawnSync('unshare', ['-m', '-p', '-f', '--kill-child', 'true'], { encoding: 'utf8' });
+  if (r.status !== 0) return `unshare -m -p -f fails: ${r.stderr || r.error?.message}`;
+  return null;
+}
+
+/**
+ * The argv (for exec) that runs `argv` booted into deployment folder `dep` of `sysroot`, with
+ * `runDir` as /run and the checkout `root` at /mnt. `env` is the whole environment inside.
+ */
+export function bootedArgv(root, sysroot, dep, runDir, argv, env) {
+  mkdirSync(runDir, { recursive: true });
+  if (!existsSync(join(runDir, 'ostree-booted'))) writeFileSync(join(runDir, 'ostree-booted'), '');
+  const e = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', ...BASE_ENV, ...env };
+  return [
+    'unshare',
+    ['-m', '-p', '-f', '--kill-child', '--propagation', 'private', 'sh', '-c', BOOTED_SCRIPT, 'sh', sysroot, dep, runDir, root, 'env', '-i', ...Object.entries(e).map(([k, v]) => `${k}=${v}`), ...argv],
+  ];
+}
+
+/** `/usr/bin/node /mnt/<cli>`: the CLI as seen from inside a booted namespace. */
+export function cliInside(root, cli) {
+  return ['/usr/bin/node', join('/mnt', relative(root, cli))];
+}
