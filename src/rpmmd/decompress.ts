@@ -9,7 +9,11 @@
 
 import { Bzip2Decoder } from '../rpm/bzip2.ts';
 import { XylemError } from '../util/errors.ts';
+import { concatBytes } from '../util/bytes.ts';
 import { crc32 } from '../delta/xz.ts';
+
+/** One buffer of `parts` (the part itself when there is one). */
+const concat1 = (parts: Uint8Array[]): Uint8Array => (parts.length === 1 ? parts[0]! : concatBytes(parts));
 
 export type Compression = 'none' | 'gz' | 'xz' | 'zst' | 'bz2';
 
@@ -75,7 +79,7 @@ export async function* decompressStream(input: AsyncIterable<Uint8Array>, opts: 
     head.push(r.value);
     headLen += r.value.length;
   }
-  const first = concat(head);
+  const first = concat1(head);
   const sniffed = sniffCompression(first);
   const named = opts.name ? compressionFromName(opts.name) : null;
   let kind: Compression;
@@ -138,18 +142,6 @@ class OutputCap {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function corrupt(what: string, kind: string, e: unknown): XylemError {
   if (e instanceof XylemError) return e;
@@ -265,7 +257,7 @@ class ZstdFrameGuard {
 
   push(c: Uint8Array): void {
     let buf = c;
-    if (this.pending.length) buf = concat([this.pending, c]);
+    if (this.pending.length) buf = concat1([this.pending, c]);
     let i = 0;
     for (;;) {
       if (this.skip > 0) {

@@ -14,3 +14,16 @@ export function pseudoRandom(seed: number, n: number): Buffer {
   }
   return out;
 }
+
+/** A seeded xorshift32 stream of numbers in [0, 1): the same sequence for a seed in every run. */
+export function seededUniform(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}

@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import type { ConvertedPackage } from '../../tools/solve/debian-to-rpmmd.ts';
 import { hasCommand } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
+import { seededUniform } from '../helpers/pseudo-random.ts';
 
 // ---- the independent checker ------------------------------------------------------------------
 function splitEvr(s: string): [string, string, string | null] {
@@ -81,17 +82,7 @@ function check(installed: ConvertedPackage[]): string[] {
 // ---- the test ---------------------------------------------------------------------------------
 const LISTS = aptPackageLists();
 
-function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+const seeded = seededUniform;
 
 describe.skipIf(missing('Debian-graph scale test', { lz4: hasCommand('lz4'), 'apt lists': LISTS.length > 0 }))('scale: Debian dependency graph', () => {
   let pool: Pool;

@@ -7,18 +7,9 @@ import { DepFlag } from '../../src/rpm/types.ts';
 import type { PackageDependencies } from '../../src/rpm/types.ts';
 import { Sat, luby, negLit, posLit } from '../../src/solve/sat.ts';
 import { createPool } from '../../src/solve/index.ts';
+import { seededUniform } from '../helpers/pseudo-random.ts';
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+const rng = seededUniform;
 
 function bruteForce(n: number, clauses: number[][]): boolean {
   for (let m = 0; m < 1 << n; m++) if (clauses.every((c) => c.some((l) => ((m >> ((l >>> 1) - 1)) & 1) === (l & 1 ? 0 : 1)))) return true;

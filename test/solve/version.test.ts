@@ -11,6 +11,7 @@ import { DepFlag } from '../../src/rpm/types.ts';
 import { compareEvrStrings, parseEvr, rangesOverlap, rpmvercmp } from '../../src/solve/version.ts';
 import { hasCommand } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
+import { seededUniform } from '../helpers/pseudo-random.ts';
 
 const KNOWN: [string, string, number][] = [
   ['1.0', '1.0', 0], ['1.0', '1.0a', -1], ['1.01', '1.1', 0], ['2.0', '10', -1], ['1.0', '1.0.0', -1], ['1_0', '1.0', 0],
@@ -33,17 +34,7 @@ function rpmVercmp(pairs: [string, string][]): number[] {
   }
 }
 
-function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+const seeded = seededUniform;
 
 const ALPHABET = ['0', '0', '1', '2', '9', '10', '007', 'a', 'b', 'Z', 'rc', 'git', '.', '.', '_', '+', '~', '^', 'é', 'ß'];
 
