@@ -9,6 +9,7 @@ import { resolveRev } from '../repo/refs.ts';
 import { XylemError } from '../util/errors.ts';
 import { diffPackages, type PackageDiff } from './dbdiff.ts';
 import { PKGLIST_KEY, readPkglist } from './pkglist.ts';
+import { globToRegExp } from '../util/glob.ts';
 
 export interface CommitPackages {
   rev: string;
@@ -39,26 +40,6 @@ export async function dbDiff(repo: Repo, fromRev: string, toRev: string): Promis
   return { from, to, diff: diffPackages(from.packages, to.packages) };
 }
 
-/** Glob match as fnmatch(3) without flags (`*`, `?`, `[…]`), for `db list REV PATTERN`. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        let body = glob.slice(i + 1, end);
-        if (body.startsWith('!')) body = `^${body.slice(1)}`;
-        re += `[${body.replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
 
 /** `db list REV [PATTERN…]`: packages whose name or NEVRA matches one of the patterns (all without). */
 export async function dbList(repo: Repo, rev: string, patterns: readonly string[] = []): Promise<CommitPackages> {

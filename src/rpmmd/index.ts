@@ -163,4 +163,5 @@ export async function loadRepos(host: Host, repos: readonly RepoConfig[], opts: 
   return out;
 }
 
-export { repoPackageFilter, globToRegExp } from './pkg-filter.ts';
+export { repoPackageFilter } from './pkg-filter.ts';
+export { globToRegExp } from '../util/glob.ts';
