@@ -6,20 +6,10 @@
 // views into the blob (no copies). Used by the installed-header builder and the rpmdb reader.
 
 import { CorruptionError } from '../util/errors.ts';
+import { TagType } from '../rpm/tags.ts';
 
-/** rpm's header data types (rpmtag.h). */
-export const HeaderType = {
-  NULL: 0,
-  CHAR: 1,
-  INT8: 2,
-  INT16: 3,
-  INT32: 4,
-  INT64: 5,
-  STRING: 6,
-  BIN: 7,
-  STRING_ARRAY: 8,
-  I18NSTRING: 9,
-} as const;
+/** rpm's header data types (rpmtag.h): the RPM reader's table. */
+export const HeaderType = TagType;
 
 /** Region tags: a package's main header region, and the signature header's. */
 export const REGION_IMMUTABLE = 63;
