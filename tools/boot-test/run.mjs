@@ -61,7 +61,13 @@ log(`OS tree ${tree} (kernel ${kver})`);
 const work = mkdtempSync(join(process.env.XYLEM_BOOT_WORK ?? tmpdir(), 'xylem-boot-'));
 const keep = process.env.XYLEM_BOOT_KEEP === '1';
 process.on('exit', () => {
-  if (!keep) rmSync(work, { recursive: true, force: true });
+  if (!keep) {
+    // a run that stopped between deploy and mkfs leaves immutable deployment roots behind
+    try {
+      sh('sh', ['-c', `chattr -i "$1"/sysroot/ostree/deploy/*/deploy/* 2>/dev/null; true`, 'sh', work]);
+    } catch {}
+    rmSync(work, { recursive: true, force: true });
+  }
   else process.stderr.write(`boot-test: work folder kept: ${work}\n`);
 });
 
