@@ -3,25 +3,10 @@
 // implementation. Kept structural on purpose: compose never constructs packages itself.
 
 import type { Nevra } from '../rpm/types.ts';
+import type { RpmFile } from '../rpm/files.ts';
 
-/** One file of a package as its header describes it (a subset of src/rpm's RpmFile). */
-export interface ComposeFile {
-  index: number;
-  /** Absolute path (`/usr/bin/x`). */
-  path: string;
-  /** Full st_mode. */
-  mode: number;
-  size: number;
-  user: string;
-  group: string;
-  mtime: number;
-  linkto: string;
-  flags: number;
-  ghost: boolean;
-  doc: boolean;
-  /** Capabilities in text form, '' when none. */
-  caps: string;
-}
+/** One file of a package as its header describes it: the part of src/rpm's RpmFile compose uses. */
+export type ComposeFile = Pick<RpmFile, 'index' | 'path' | 'mode' | 'size' | 'user' | 'group' | 'mtime' | 'linkto' | 'flags' | 'ghost' | 'doc' | 'caps'>;
 
 /** One payload entry in archive order (a subset of src/rpm's PayloadEntry). */
 export interface ComposeEntry {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { XylemError } from '../../src/util/errors.ts';
 import { ROOT } from '../helpers/interop.ts';
+import { concatBytes } from '../../src/util/bytes.ts';
 
 export const FUZZ_DIR = join(ROOT, 'fixtures/fuzz');
 
@@ -129,15 +130,7 @@ function mutate(d: Uint8Array, rnd: () => number, others: Seed[], tokens: Uint8A
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Block coverage of the engine's scripts through the inspector: which blocks ran since the last call. */
