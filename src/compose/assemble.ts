@@ -15,6 +15,7 @@ import { importDirectory, makeImportContext, writeCommit, type FileInfo } from '
 import { MutableTree } from '../repo/mutable-tree.ts';
 import type { Repo } from '../repo/repo.ts';
 import { Transaction } from '../repo/transaction.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { XylemError } from '../util/errors.ts';
 import { joinPath } from '../util/path.ts';
 import type { ComposePackage } from './package.ts';
@@ -33,7 +34,8 @@ import {
   varToTmpfiles,
   type KernelInfo,
 } from './postprocess.ts';
-import { addFiles, removeFiles, removeFromPackages } from './treefile-steps.ts';
+import { addFiles, dropOtherLangs, mutateOsRelease, removeFiles, removeFromPackages } from './treefile-steps.ts';
+import { checkPasswdGroups, idUseOf, seedPasswd, type PreviousCommit } from './passwd.ts';
 import type { Treefile } from './treefile.ts';
 import { translatePath } from './translate.ts';
 import type { ComposeEvent } from './events.ts';
@@ -50,10 +52,24 @@ export interface RpmdbWriter {
   writeRpmdb(root: string, packages: readonly ComposePackage[]): Promise<void>;
 }
 
+/** Makes usr/lib/modules/$kver/initramfs.img of `root` with the root's own dracut (initramfs.ts). */
+export interface InitramfsBuilder {
+  buildInitramfs(root: string, kver: string, args: readonly string[]): Promise<void>;
+}
+
 export interface AssembleServices {
   scripts?: ScriptRunner;
   rpmdb?: RpmdbWriter;
+  initramfs?: InitramfsBuilder;
   emit?: (e: ComposeEvent) => void;
+}
+
+/** What assembly knows of the compose beyond the packages and the treefile. */
+export interface AssembleContext {
+  /** The previous commit of the ref (preserve-passwd, check-passwd `previous`). */
+  previous?: PreviousCommit | null;
+  /** The version the commit will carry (mutate-os-release). */
+  version?: string | null;
 }
 
 /** A package and its commit in the package cache. */
@@ -78,16 +94,24 @@ export async function assembleRoot(
   packages: readonly CachedPackage[],
   tf: Treefile,
   services: AssembleServices = {},
+  ctx: AssembleContext = {},
 ): Promise<AssembleResult> {
   const fs = cache.fs;
   const emit = services.emit ?? (() => undefined);
   if (await fs.lstat(root)) throw new XylemError(`${root}: the assembly folder already exists`, 'EEXIST');
   await fs.mkdir(root, { mode: 0o755 });
   const userMode = cache.mode !== 'bare';
+  const previous = ctx.previous ?? null;
+  // preserve-passwd: the ids of the previous commit are in place before any package lands; the
+  // `setup` package (which ships /etc/passwd) then only adds files, as upstream checks it out.
+  const seeded = await seedPasswd(fs, root, tf, previous);
   emit({ type: 'phase', phase: 'checkout', total: packages.length });
-  for (const { commit } of packages) await checkout(cache, commit, root, { userMode, overwrite: 'union-files' });
+  for (const { pkg, commit } of packages)
+    await checkout(cache, commit, root, { userMode, overwrite: seeded && pkg.nevra.name === 'setup' ? 'add-files' : 'union-files' });
   await checkRealDirs(fs, root, POSTPROCESS_DIRS);
   const pkgs = packages.map((p) => p.pkg);
+  // install-langs is rpm's %_install_langs: those files are never installed, so scripts do not see them.
+  if (tf.installLangs !== null) await dropOtherLangs(fs, root, tf.installLangs, pkgs);
   if (pkgs.some(hasScripts)) {
     if (!services.scripts) throw new XylemError('The packages have scripts, and no script sandbox is available (Host.sandbox)', 'ENOSANDBOX');
     emit({ type: 'phase', phase: 'scripts', total: pkgs.length });
@@ -102,6 +126,7 @@ export async function assembleRoot(
   emit({ type: 'phase', phase: 'postprocess', total: 0 });
   await moveEtc(fs, root);
   await enableUnits(fs, root, tf.units, tf.defaultTarget);
+  if (tf.mutateOsRelease !== null) emit({ type: 'message', text: await mutateOsRelease(fs, root, tf.mutateOsRelease, ctx.version ?? null) });
   await removeFiles(fs, root, tf.removeFiles);
   await addFiles(fs, root, tf.addFiles, tf.externals);
   await removeFromPackages(fs, root, tf.removeFromPackages, pkgs);
@@ -115,11 +140,27 @@ export async function assembleRoot(
   }
   await nsswitchAltfiles(fs, root);
   await splitPasswd(fs, root, tf.etcGroupMembers);
+  const owners = headerOverrides(pkgs);
+  const users = new Set<string>();
+  const groups = new Set<string>();
+  for (const o of owners.values()) {
+    users.add(o.user);
+    groups.add(o.group);
+  }
+  for (const text of await checkPasswdGroups(fs, root, tf, previous, idUseOf(fs, root, users, groups))) emit({ type: 'message', text });
   await varToTmpfiles(fs, root);
   await mergePackageTmpfiles(fs, root);
   await rootfsSkeleton(fs, root, { tmpIsDir: tf.tmpIsDir });
-  const kernel = await placeKernel(fs, root, tf.bootLocation, () => cache.createSha256());
-  if (kernel && !kernel.initramfs) emit({ type: 'skipped', step: 'initramfs', reason: 'no initramfs in the tree (dracut is not run)' });
+  const kernel = await placeKernel(fs, root, tf.bootLocation, () => cache.createSha256(), async (kver) => {
+    // machineid-compat (default true): an empty machine-id, which dracut reads.
+    if (tf.machineidCompat) await writeFileAtomic(fs, joinPath(root, 'usr/etc/machine-id'), new Uint8Array(0), { mode: 0o444 });
+    else await fs.rmrf(joinPath(root, 'usr/etc/machine-id'));
+    if (tf.noInitramfs) return;
+    if (!services.initramfs) throw new XylemError('The tree has a kernel and dracut needs a sandbox (Host.sandbox: bubblewrap); set `no-initramfs: true` to keep the packaged initramfs', 'ENOSANDBOX');
+    emit({ type: 'message', text: `Generating initramfs for ${kver}` });
+    await services.initramfs.buildInitramfs(root, kver, tf.initramfsArgs);
+  });
+  if (kernel && !kernel.initramfs) emit({ type: 'skipped', step: 'initramfs', reason: 'no-initramfs is set and the packages ship no initramfs' });
   return { kernel };
 }
 

@@ -213,7 +213,7 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
   const fs = repo.fs;
   await fs.rmrf(opts.workdir);
   try {
-    const { kernel } = await assembleRoot(cache, opts.workdir, cached, tf, { ...opts.services, emit });
+    const { kernel } = await assembleRoot(cache, opts.workdir, cached, tf, { ...opts.services, emit }, { previous: plan.parent ? { repo, commit: plan.parent } : null, version: plan.version });
     emit({ type: 'phase', phase: 'commit', total: 0 });
     const md: Array<[string, GVVariant]> = [];
     for (const [k, v] of Object.entries(tf.addCommitMetadata)) md.push([k, jsonToVariant(v, k)]);
@@ -224,13 +224,15 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
     };
     if (plan.version !== null) set('version', { type: 's', value: plan.version });
     set('rpmostree.inputhash', { type: 's', value: plan.inputHash });
-    set('rpmostree.rpmmd-repos', {
-      type: 'aa{sv}',
-      value: plan.repos.map((r) => [
-        ['id', { type: 's', value: r.id }],
-        ['timestamp', { type: 't', value: r.timestamp }],
-      ]),
-    });
+    if (tf.repoMetadata === 'inline')
+      set('rpmostree.rpmmd-repos', {
+        type: 'aa{sv}',
+        value: plan.repos.map((r) => [
+          ['id', { type: 's', value: r.id }],
+          ['timestamp', { type: 't', value: r.timestamp }],
+        ]),
+      });
+    if (tf.initramfsArgs.length > 0) set('rpmostree.initramfs-args', { type: 'as', value: [...tf.initramfsArgs] });
     set('rpmostree.rpmdb.pkglist', encodePkglist(plan.packages.map((p) => p.nevra)));
     if (kernel) {
       set('ostree.linux', { type: 's', value: kernel.kver });

@@ -11,5 +11,7 @@ export type ComposeEvent =
   | { type: 'script'; pkg: string; script: string }
   | { type: 'skipped'; step: 'rpmdb' | 'selinux' | 'initramfs'; reason: string }
   | { type: 'input-hash'; hash: string }
+  /** An informational line as rpm-ostree prints it ("New passwd entries: …", "Updating usr/lib/os-release"). */
+  | { type: 'message'; text: string }
   | { type: 'unchanged' }
   | { type: 'committed'; ref: string; checksum: string; version: string | null };

@@ -6,7 +6,8 @@ import type { Nevra } from '../rpm/types.ts';
 import type { RpmFile } from '../rpm/files.ts';
 
 /** One file of a package as its header describes it: the part of src/rpm's RpmFile compose uses. */
-export type ComposeFile = Pick<RpmFile, 'index' | 'path' | 'mode' | 'size' | 'user' | 'group' | 'mtime' | 'linkto' | 'flags' | 'ghost' | 'doc' | 'caps'>;
+export type ComposeFile = Pick<RpmFile, 'index' | 'path' | 'mode' | 'size' | 'user' | 'group' | 'mtime' | 'linkto' | 'flags' | 'ghost' | 'doc' | 'caps'> &
+  Partial<Pick<RpmFile, 'lang'>>;
 
 /** One payload entry in archive order (a subset of src/rpm's PayloadEntry). */
 export interface ComposeEntry {

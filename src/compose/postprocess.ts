@@ -343,15 +343,16 @@ export interface KernelInfo {
 
 /**
  * Puts the kernel at usr/lib/modules/$kver/vmlinuz (+ initramfs.img) — moving it from
- * usr/lib/ostree-boot (where /boot lands) when a package installed it there — and, for
- * boot-location `new`, copies both to usr/lib/ostree-boot/vmlinuz-$kver-$bootcsum. Only what exists
- * is moved: dracut is not run here (test trees rarely have one).
+ * usr/lib/ostree-boot (where /boot lands) when a package installed it there — then lets
+ * `prepareBoot` make the initramfs (dracut, initramfs.ts) and, for boot-location `new`, copies
+ * both to usr/lib/ostree-boot/vmlinuz-$kver-$bootcsum.
  */
 export async function placeKernel(
   fs: FsHost,
   root: string,
   bootLocation: 'new' | 'modules' | 'kernel-install',
   sha256: () => { update(d: Uint8Array): void; digest(): Uint8Array },
+  prepareBoot?: (kver: string) => Promise<void>,
 ): Promise<KernelInfo | null> {
   const bootDir = joinPath(root, 'usr/lib/ostree-boot');
   if (await exists(fs, bootDir)) {
@@ -373,6 +374,7 @@ export async function placeKernel(
   if (kvers.length === 0) return null;
   if (kvers.length > 1) throw new XylemError(`Multiple kernels found in usr/lib/modules: ${kvers.sort().join(', ')}`, 'EMULTIKERNEL');
   const kver = kvers[0]!;
+  if (prepareBoot) await prepareBoot(kver);
   const vmlinuz = joinPath(modules, kver, 'vmlinuz');
   const initramfsPath = joinPath(modules, kver, 'initramfs.img');
   const initramfs = (await fs.lstat(initramfsPath))?.kind === 'file' ? initramfsPath : null;

@@ -9,7 +9,8 @@ import { runScripts, scriptEnvironment, scriptPackageFromHeader } from './script
 import type { ScriptPackage } from './scripts/index.ts';
 import { formatEvr } from '../rpm/types.ts';
 import { XylemError } from '../util/errors.ts';
-import type { AssembleServices, RpmdbWriter, ScriptRunner } from './assemble.ts';
+import type { AssembleServices, InitramfsBuilder, RpmdbWriter, ScriptRunner } from './assemble.ts';
+import { buildInitramfs } from './initramfs.ts';
 import type { ComposeEvent } from './events.ts';
 import type { ComposePackage, ComposeScript, ComposeTrigger } from './package.ts';
 
@@ -76,10 +77,19 @@ export function rpmdbWriter(host: Host, installTime?: number): RpmdbWriter {
   };
 }
 
-/** Everything the host can offer: scripts when it has a sandbox, the rpmdb when it has SQLite. */
+/** The tree's own dracut through Host.sandbox (initramfs.ts). */
+export function sandboxInitramfsBuilder(host: Host): InitramfsBuilder {
+  return {
+    async buildInitramfs(root: string, kver: string, args: readonly string[]): Promise<void> {
+      await buildInitramfs(host, root, { kver, args, sourceDateEpoch: host.env?.SOURCE_DATE_EPOCH, dracutNoXattr: host.env?.DRACUT_NO_XATTR });
+    },
+  };
+}
+
+/** Everything the host can offer: scripts and dracut when it has a sandbox, the rpmdb when it has SQLite. */
 export function composeServices(host: Host, opts: { installTime?: number } = {}): AssembleServices {
   return {
-    ...(host.sandbox ? { scripts: sandboxScriptRunner(host) } : {}),
+    ...(host.sandbox ? { scripts: sandboxScriptRunner(host), initramfs: sandboxInitramfsBuilder(host) } : {}),
     ...(host.wasm?.sqlJs ? { rpmdb: rpmdbWriter(host, opts.installTime) } : {}),
   };
 }

@@ -102,6 +102,13 @@ LIST_KEYS.add('remove-from-packages');
 LIST_KEYS.add('repo-packages');
 LIST_KEYS.add('conditional-include');
 
+/**
+ * `check-passwd` / `check-groups` ({type: none|previous|file|data}): what the new tree's
+ * usr/lib/passwd (group) is checked against. `file` names a passwd/group file (absolute, read with
+ * the treefile); `data` maps names to [uid, gid] (groups: [gid, gid]).
+ */
+export type PasswdCheck = { type: 'none' } | { type: 'previous' } | { type: 'file'; path: string } | { type: 'data'; entries: Map<string, [number, number]> };
+
 /** The flattened treefile, typed. Paths of external files are absolute (resolved where declared). */
 export interface Treefile {
   ref: string;
@@ -129,6 +136,26 @@ export interface Treefile {
   selinux: boolean;
   automaticVersionPrefix: string | null;
   automaticVersionSuffix: string;
+  /** dracut arguments (`initramfs-args`); empty: rpm-ostree's default `--no-hostonly`. */
+  initramfsArgs: string[];
+  /** `no-initramfs`: keep the packaged initramfs (if any) instead of running dracut. */
+  noInitramfs: boolean;
+  /** `machineid-compat` (default true): an empty usr/etc/machine-id in the tree. */
+  machineidCompat: boolean;
+  /** `preserve-passwd` (default true): seed passwd/group from the previous commit (or the check file). */
+  preservePasswd: boolean;
+  /** `check-passwd` (default previous). */
+  checkPasswd: PasswdCheck;
+  /** `check-groups` (default previous). */
+  checkGroups: PasswdCheck;
+  ignoreRemovedUsers: string[];
+  ignoreRemovedGroups: string[];
+  /** `mutate-os-release`: the distribution version in os-release to follow the commit version. */
+  mutateOsRelease: string | null;
+  /** `rpmdb-normalize`: a reproducible rpmdb (install times from SOURCE_DATE_EPOCH). */
+  rpmdbNormalize: boolean;
+  /** `repo-metadata` (default inline): `disabled` leaves rpmostree.rpmmd-repos out. */
+  repoMetadata: 'inline' | 'disabled';
   addCommitMetadata: Record<string, unknown>;
   repovars: Record<string, string>;
   /** Every key after flattening, for --print-only and the input hash (`include` removed). */
@@ -260,6 +287,16 @@ async function loadOne(fs: FsHost, path: string, basearch: string, stack: string
     doc['add-files'] = pairs.map(([src, dest]) => [normalizePath(joinPath(dir, src)), dest]);
   }
   if (typeof doc['postprocess-script'] === 'string') doc['postprocess-script'] = normalizePath(joinPath(dir, doc['postprocess-script']));
+  for (const key of ['check-passwd', 'check-groups']) {
+    const v = doc[key];
+    if (v === undefined) continue;
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || typeof (v as { type?: unknown }).type !== 'string') throw typeError(path, key, 'a mapping with a `type` (none, previous, file or data)');
+    const c = v as Record<string, unknown>;
+    if (c.type === 'file') {
+      if (typeof c.filename !== 'string' || c.filename === '') throw typeError(path, `${key}.filename`, 'a file name');
+      doc[key] = { ...c, filename: normalizePath(joinPath(dir, c.filename)) };
+    }
+  }
   const includes: string[] = [];
   if (doc.include !== undefined) includes.push(...(typeof doc.include === 'string' ? [doc.include] : (doc.include as string[])));
   const archInc = doc['arch-include'] as Record<string, unknown> | undefined;
@@ -282,6 +319,65 @@ async function loadOne(fs: FsHost, path: string, basearch: string, stack: string
     mergeInto(merged, child.doc);
   }
   return { doc: merged, externals: [...childExternals, ...externals] };
+}
+
+/**
+ * Keys rpm-xylem parses and cannot honour: refused (naming the key) unless they hold the value
+ * that means "nothing to do", so a treefile never silently loses behaviour.
+ */
+const UNSUPPORTED: Array<[string, (v: unknown) => boolean, string]> = [
+  ['repo-packages', (v) => Array.isArray(v) && v.length === 0, 'pinning packages to a repo'],
+  ['lockfile-repos', (v) => Array.isArray(v) && v.length === 0, 'lockfile repos'],
+  ['platform-module', () => false, 'modularity'],
+  ['modules', () => false, 'modularity'],
+  ['container', (v) => v === false, 'container composes'],
+  ['container-cmd', (v) => Array.isArray(v) && v.length === 0, 'container composes'],
+  ['selinux-label-version', (v) => Number(v) === 0, 'SELinux label versions'],
+  ['ima', (v) => v === false, 'IMA signatures'],
+  ['ignore-devices', (v) => v === true, 'device nodes in packages'],
+  ['readonly-executables', (v) => v === false, 'read-only executables'],
+  ['opt-usrlocal', (v) => v === 'var', 'opt-usrlocal other than var'],
+  ['cliwrap', (v) => v === false, 'cliwrap'],
+  ['cliwrap-binaries', (v) => Array.isArray(v) && v.length === 0, 'cliwrap'],
+  ['ostree-layers', (v) => Array.isArray(v) && v.length === 0, 'ostree layers'],
+  ['ostree-override-layers', (v) => Array.isArray(v) && v.length === 0, 'ostree layers'],
+  ['sysusers', () => false, 'systemd-sysusers in compose'],
+  ['metadata', (v) => v !== null && typeof v === 'object' && Object.keys(v).length === 0, 'the legacy `metadata` key (use add-commit-metadata)'],
+  ['gpg-key', () => false, 'signing in compose (sign afterwards with `xylem gpg-sign`)'],
+  ['rpmdb', (v) => v === 'target' || v === 'host', 'rpmdb backends other than sqlite'],
+  ['advisories-metadata', (v) => v === 'inline', 'detached or disabled advisories metadata'],
+  ['rojig', () => false, 'rojig'],
+];
+
+function refuseUnsupported(top: string, doc: Record<string, unknown>): void {
+  for (const [key, harmless, what] of UNSUPPORTED) {
+    if (doc[key] === undefined || harmless(doc[key])) continue;
+    throw new XylemError(`${top}: \`${key}\` is not supported by rpm-xylem (${what})`, 'ENOTSUP');
+  }
+}
+
+function passwdCheck(top: string, key: string, v: unknown, groups: boolean): PasswdCheck {
+  if (v === undefined) return { type: 'previous' };
+  const c = v as Record<string, unknown>;
+  const allowed = c.type === 'file' ? ['type', 'filename'] : c.type === 'data' ? ['type', 'entries'] : ['type'];
+  for (const k of Object.keys(c)) if (!allowed.includes(k)) throw new XylemError(`${top}: ${key}: unknown field \`${k}\` for type ${String(c.type)}`, 'EINVAL');
+  if (c.type === 'none' || c.type === 'previous') return { type: c.type };
+  if (c.type === 'file') return { type: 'file', path: c.filename as string };
+  if (c.type !== 'data') throw new XylemError(`${top}: ${key}: unknown type '${String(c.type)}' (none, previous, file or data)`, 'EINVAL');
+  const e = c.entries;
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) throw typeError(top, `${key}.entries`, 'a mapping of names to ids');
+  const entries = new Map<string, [number, number]>();
+  const isId = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
+  for (const [name, id] of Object.entries(e as Record<string, unknown>)) {
+    if (groups) {
+      if (!isId(id)) throw typeError(top, `${key}.entries.${name}`, 'a gid');
+      entries.set(name, [id, id]);
+    } else if (isId(id)) entries.set(name, [id, id]);
+    else if (Array.isArray(id) && id.length === 1 && isId(id[0])) entries.set(name, [id[0], id[0]]);
+    else if (Array.isArray(id) && id.length === 2 && isId(id[0]) && isId(id[1])) entries.set(name, [id[0], id[1]]);
+    else throw typeError(top, `${key}.entries.${name}`, 'a uid, [uid] or [uid, gid]');
+  }
+  return { type: 'data', entries };
 }
 
 /** Replaces `${name}` from `vars`; an unknown variable is an error naming the file. */
@@ -315,9 +411,9 @@ export async function loadTreefile(fs: FsHost, path: string, opts: LoadTreefileO
   if (typeof doc.ref !== 'string' || doc.ref === '') throw new XylemError(`${top}: the treefile has no \`ref\``, 'EINVAL');
   const ref = substituteVariables(doc.ref, vars, top);
   if (!/^[\w\d][-._\w\d]*(\/[\w\d][-._\w\d]*)*$/.test(ref)) throw new XylemError(`${top}: invalid ref '${ref}'`, 'EINVAL');
-  const packages = ((doc.packages as string[]) ?? []).flatMap((p) => p.split(/\s+/).filter((x) => x !== ''));
+  const packages = [...((doc.packages as string[]) ?? []), ...((doc['bootstrap-packages'] as string[]) ?? [])].flatMap((p) => p.split(/\s+/).filter((x) => x !== ''));
   if (packages.length === 0) throw new XylemError(`${top}: the treefile lists no \`packages\``, 'EINVAL');
-  const bootLocation = (doc['boot-location'] as string | undefined) ?? 'new';
+  const bootLocation = (doc['boot-location'] as string | undefined) ?? (doc.edition !== undefined && Number(doc.edition) >= 2024 ? 'modules' : 'new');
   if (bootLocation !== 'new' && bootLocation !== 'modules' && bootLocation !== 'kernel-install') throw new XylemError(`${top}: invalid boot-location '${bootLocation}'`, 'EINVAL');
   const suffix = (doc['automatic-version-suffix'] as string | undefined) ?? '.';
   if ([...suffix].length !== 1) throw new XylemError(`${top}: automatic-version-suffix must be one character`, 'EINVAL');
@@ -344,6 +440,25 @@ export async function loadTreefile(fs: FsHost, path: string, opts: LoadTreefileO
   }
   const script = (doc['postprocess-script'] as string | undefined) ?? null;
   if (script !== null && !seen.has(script)) externals.push({ path: script, data: await readCapped(fs, script, MAX_EXTERNAL_BYTES, 'postprocess-script') });
+  refuseUnsupported(top, doc);
+  const edition = doc.edition === undefined ? 2014 : Number(doc.edition);
+  if (edition !== 2014 && edition !== 2024) throw new XylemError(`${top}: unknown edition '${String(doc.edition)}' (2014 or 2024)`, 'EINVAL');
+  const checkPasswd = passwdCheck(top, 'check-passwd', doc['check-passwd'], false);
+  const checkGroups = passwdCheck(top, 'check-groups', doc['check-groups'], true);
+  for (const c of [checkPasswd, checkGroups])
+    if (c.type === 'file' && !seen.has(c.path)) {
+      seen.add(c.path);
+      externals.push({ path: c.path, data: await readCapped(fs, c.path, MAX_EXTERNAL_BYTES, 'check-passwd/check-groups file') });
+    }
+  // Upstream refuses mixing: passwd data from a file and group data from the previous commit, or the reverse.
+  const preservePasswd = (doc['preserve-passwd'] as boolean | undefined) ?? true;
+  if (preservePasswd && (checkPasswd.type === 'file') !== (checkGroups.type === 'file'))
+    throw new XylemError(
+      checkPasswd.type === 'file' ? `${top}: configured to migrate passwd data from JSON, and group data from commit` : `${top}: configured to migrate passwd data from commit, and group data from JSON`,
+      'EINVAL',
+    );
+  const repoMetadata = (doc['repo-metadata'] as string | undefined) ?? 'inline';
+  if (repoMetadata !== 'inline' && repoMetadata !== 'disabled') throw new XylemError(`${top}: repo-metadata '${repoMetadata}' is not supported by rpm-xylem (inline or disabled)`, 'ENOTSUP');
   const avp = doc['automatic-version-prefix'];
   const flattened: Record<string, unknown> = { ...doc, ref, packages };
   return {
@@ -365,10 +480,21 @@ export async function loadTreefile(fs: FsHost, path: string, opts: LoadTreefileO
     defaultTarget: (doc['default-target'] as string | undefined) ?? null,
     etcGroupMembers: (doc['etc-group-members'] as string[]) ?? [],
     bootLocation,
-    tmpIsDir: (doc['tmp-is-dir'] as boolean | undefined) ?? false,
+    tmpIsDir: (doc['tmp-is-dir'] as boolean | undefined) ?? edition >= 2024,
     selinux: (doc.selinux as boolean | undefined) ?? true,
     automaticVersionPrefix: avp === undefined ? null : String(avp),
     automaticVersionSuffix: suffix,
+    initramfsArgs: (doc['initramfs-args'] as string[] | undefined) ?? [],
+    noInitramfs: (doc['no-initramfs'] as boolean | undefined) ?? false,
+    machineidCompat: (doc['machineid-compat'] as boolean | undefined) ?? true,
+    preservePasswd,
+    checkPasswd,
+    checkGroups,
+    ignoreRemovedUsers: (doc['ignore-removed-users'] as string[] | undefined) ?? [],
+    ignoreRemovedGroups: (doc['ignore-removed-groups'] as string[] | undefined) ?? [],
+    mutateOsRelease: (doc['mutate-os-release'] as string | undefined) ?? null,
+    rpmdbNormalize: (doc['rpmdb-normalize'] as boolean | undefined) ?? false,
+    repoMetadata,
     addCommitMetadata: { ...((doc['add-commit-metadata'] as Record<string, unknown>) ?? {}) },
     repovars: stringMap(doc.repovars, 'repovars', top),
     flattened,

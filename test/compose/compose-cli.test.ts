@@ -51,7 +51,7 @@ describe.skipIf(missing('rpm-xylem compose tree', { ostree: OSTREE !== null, rpm
     buildRepo([FILESYSTEM, LIBA('1.0'), { ...APPB, requires: ['liba >= 1.0'] }], join(webroot, 'fx'));
     srv = await serve(webroot);
     writeFileSync(tmp.join('fx.repo'), `[fx]\nname=Fixtures\nbaseurl=${srv.url}fx/\ngpgcheck=0\nenabled=0\nmetadata_expire=0\n\n[unused]\nbaseurl=${srv.url}nowhere/\n`);
-    writeFileSync(tmp.join('base.yaml'), 'packages: [filesystem]\nselinux: false\n');
+    writeFileSync(tmp.join('base.yaml'), 'packages: [filesystem]\nselinux: false\nno-initramfs: true\n');
     writeFileSync(tmp.join('tf.yaml'), 'include: base.yaml\nref: xylem/${basearch}/cli\nrepos: [fx]\npackages: [appb]\nautomatic-version-prefix: "40"\n');
     execFileSync(OSTREE!, ['init', `--repo=${tmp.join('repo')}`, '--mode=archive']);
   });

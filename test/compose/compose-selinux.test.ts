@@ -34,7 +34,7 @@ describe.skipIf(missing('compose tree with SELinux labels', { ostree: OSTREE !==
     };
     const fx = buildRepo([FILESYSTEM, EDGE, policy], tmp.join('fx'));
     writeFileSync(tmp.join('fc'), FC);
-    writeFileSync(tmp.join('tf.yaml'), 'ref: se\npackages: [filesystem, edge, policy-fx]\nselinux: true\n');
+    writeFileSync(tmp.join('tf.yaml'), 'ref: se\npackages: [filesystem, edge, policy-fx]\nselinux: true\nno-initramfs: true\n');
     const repoPath = tmp.join('repo');
     const repo = await Repo.init(host, repoPath, { mode: 'archive' });
     const cache = await Repo.init(host, tmp.join('pkgcache'), { mode: 'bare-user' });

@@ -42,6 +42,8 @@ describe.skipIf(missing('compose tree', { ostree: OSTREE !== null, rpmbuild: HAV
       'remove-from-packages: [[liba, "/usr/lib/liba\\\\.so$"]]',
       'add-commit-metadata: {xylem.test: yes, xylem.count: 3}',
       'selinux: false',
+      // The fixture kernel comes without dracut: keep it initramfs-less (initramfs.test.ts runs dracut).
+      'no-initramfs: true',
       '',
     ].join('\n'),
   );

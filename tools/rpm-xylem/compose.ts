@@ -76,10 +76,14 @@ export async function runCompose(e: SubEnv & { cwd?: string }): Promise<number> 
     else if (ev.type === 'phase' && ev.phase === 'scripts') line('Running scripts...');
     else if (ev.type === 'phase' && ev.phase === 'rpmdb') line('Writing rpmdb...');
     else if (ev.type === 'phase' && ev.phase === 'commit') line('Writing OSTree commit...');
+    else if (ev.type === 'message') line(ev.text);
     else if (ev.type === 'skipped') e.err(`warning: ${ev.step} skipped: ${ev.reason}\n`);
   };
   const workdir = joinPath(cacheDir, `rpm-xylem-compose-${randomSuffix()}`);
-  const r = await executeCompose(repo, cache, tf, resolution, plan, { workdir, services: composeServices(host), emit });
+  // rpmdb-normalize: install times from SOURCE_DATE_EPOCH (upstream leaves the db alone without it).
+  const sde = host.env?.SOURCE_DATE_EPOCH;
+  const installTime = tf.rpmdbNormalize && sde !== undefined && /^\d+$/.test(sde) ? Number(sde) : undefined;
+  const r = await executeCompose(repo, cache, tf, resolution, plan, { workdir, services: composeServices(host, installTime !== undefined ? { installTime } : {}), emit });
   if (plan.version !== null) line(`Version: ${plan.version}`);
   line(`${plan.ref} => ${r.commit}`);
   return 0;
