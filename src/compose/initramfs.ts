@@ -20,7 +20,7 @@ const DRACUT_TIMEOUT_MS = 30 * 60 * 1000;
 /** dracut -v is chatty: the output kept for an error message. */
 const MAX_OUTPUT = 4 << 20;
 /** An initramfs larger than this is refused before it is read back. */
-export const MAX_INITRAMFS_BYTES = 2 << 30;
+export const MAX_INITRAMFS_BYTES = 2 * 1024 ** 3;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
