@@ -21,6 +21,7 @@ APT_PACKAGES=(
   rpm rpm2cpio createrepo-c dnf libsolv-tools alien bubblewrap selinux-utils selinux-policy-default
   zstd bzip2
   busybox-static           # a static shell + coreutils for the script-sandbox tests' tiny roots
+  dracut-core ostree-boot  # compose's initramfs: the real dracut (+ lsinitrd) and ostree's dracut module
   lz4 sqlite3 file         # apt's lz4 package lists (the solver's Debian-graph test), rpmdb and payload oracles
   qemu-system-x86 mmdebstrap   # the real boot (tools/boot-test: mmdebstrap'd Debian booted in qemu; debugfs is e2fsprogs')
 )

@@ -6,12 +6,14 @@
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { executeCompose, planCompose } from '../../src/compose/compose.ts';
 import type { ComposeEvent } from '../../src/compose/events.ts';
-import { appendRandomDevices, dracutArgs, randomDevicesCpio } from '../../src/compose/initramfs.ts';
+import { appendRandomDevices, buildInitramfs, dracutArgs, randomDevicesCpio } from '../../src/compose/initramfs.ts';
 import { composeServices } from '../../src/compose/services.ts';
 import { loadTreefile } from '../../src/compose/treefile.ts';
 import { Repo } from '../../src/repo/repo.ts';
@@ -196,4 +198,42 @@ describe.skipIf(
     const plan = await planCompose(repo, cache, tf, resolution, { sha256: () => repo.createSha256() });
     await expect(executeCompose(repo, cache, tf, resolution, plan, { workdir: tmp.join('work-nodracut'), services: composeServices(host) })).rejects.toThrow(/no dracut(.|\n)*no-initramfs: true/);
   });
+});
+
+// The real thing: Debian's dracut (dracut-core) with ostree's module (ostree-boot) builds the image
+// of a root whose /usr is the host's, seen through an overlay so nothing is written to the host;
+// lsinitrd (dracut's own reader) shows the arguments and the ostree module in it.
+describe.skipIf(
+  missing('real dracut in the sandbox', {
+    dracut: hasCommand('dracut') && hasCommand('lsinitrd'),
+    'ostree-boot (98ostree)': existsSync('/usr/lib/dracut/modules.d/98ostree'),
+    bwrap: HAVE_BWRAP,
+    root: IS_ROOT,
+  }),
+)('compose tree: real dracut', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xylem-real-dracut-'));
+  const root = join(dir, 'root');
+  afterAll(() => {
+    execFileSync('sh', ['-c', 'umount "$1" 2>/dev/null; rm -rf "$2"', 'sh', root, dir]);
+  });
+
+  it('makes an initramfs lsinitrd reads, with the ostree module and rpm-ostree arguments (< 60 s)', async () => {
+    for (const d of ['root', 'upper', 'work']) mkdirSync(join(dir, d));
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=/,upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')},redirect_dir=on`, root]);
+    // A composed root has no /etc of its own, only usr/etc (the host's is hidden by a whiteout).
+    execFileSync('rm', ['-rf', join(root, 'etc')]);
+    mkdirSync(join(root, 'usr/etc'), { recursive: true });
+    writeFileSync(join(root, 'usr/etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+    writeFileSync(join(root, 'usr/etc/group'), 'root:x:0:\n');
+    mkdirSync(join(root, 'usr/lib/modules/6.1.0-xylem'), { recursive: true });
+    writeFileSync(join(root, 'usr/lib/modules/6.1.0-xylem/vmlinuz'), 'kernel image\n');
+    // initramfs-args as a treefile gives them; a short module list keeps the run well under a minute.
+    await buildInitramfs(host, root, { kver: '6.1.0-xylem', args: ['--no-hostonly', '--modules', 'base ostree'] });
+    const img = join(root, 'usr/lib/modules/6.1.0-xylem/initramfs.img');
+    const ls = execFileSync('lsinitrd', [img], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(ls).toContain("Arguments:  --reproducible -v --add 'ostree' --tmpdir '/tmp/dracut' -f --no-hostonly --modules 'base ostree' --kver '6.1.0-xylem'");
+    expect(ls).toMatch(/^ostree$/m);
+    expect(ls).toMatch(/ostree-prepare-root/);
+    expect(existsSync(join(root, 'etc'))).toBe(false);
+  }, 120_000);
 });
