@@ -133,19 +133,20 @@ export async function seedPasswd(fs: FsHost, root: string, tf: Treefile, previou
   return wrote;
 }
 
-async function referenceEntries(check: PasswdCheck, kind: 'passwd' | 'group', tf: Treefile, previous: PreviousCommit | null): Promise<Map<string, [number, number]> | null> {
+/** The reference entries (empty for `none`, or `previous` without a previous commit or file). */
+async function referenceEntries(check: PasswdCheck, kind: 'passwd' | 'group', tf: Treefile, previous: PreviousCommit | null): Promise<Map<string, [number, number]>> {
   const toMap = (l: IdEntry[]) => new Map(l.map((e): [string, [number, number]] => [e.name, [e.uid, e.gid]]));
   switch (check.type) {
     case 'none':
-      return null;
+      return new Map();
     case 'data':
       return check.entries;
     case 'file':
       return toMap(parseIdFile(externalText(tf, check.path), kind, check.path));
     case 'previous': {
-      if (!previous) return null;
+      if (!previous) return new Map();
       const data = await readCommitFile(previous.repo, previous.commit, `usr/lib/${kind}`);
-      if (!data) return null;
+      if (!data) return new Map();
       return toMap(parseIdFile(dec.decode(data), kind, `commit ${previous.commit}: /usr/lib/${kind}`));
     }
   }
@@ -206,12 +207,15 @@ export async function checkPasswdGroups(fs: FsHost, root: string, tf: Treefile, 
     const data = await readRegular(fs, joinPath(root, 'usr/lib', kind));
     const cur = new Map<string, [number, number]>();
     if (data) for (const e of parseIdFile(dec.decode(data), kind, `/usr/lib/${kind}`)) if (!cur.has(e.name)) cur.set(e.name, [e.uid, e.gid]);
-    if (!old) continue;
+    // Names the split kept in usr/etc (root) are still in the tree: not "removed". (Upstream reads
+    // usr/lib only, so a reference holding root fails there; ours tells nothing.)
+    const etcData = await readRegular(fs, joinPath(root, 'usr/etc', kind));
+    const inEtc = new Set(etcData ? parseIdFile(dec.decode(etcData), kind, `/usr/etc/${kind}`).map((e) => e.name) : []);
     const ignored = kind === 'passwd' ? tf.ignoreRemovedUsers : tf.ignoreRemovedGroups;
     const label = kind === 'passwd' ? 'user' : 'group';
     const file = kind === 'passwd' ? 'passwd' : 'group';
     for (const name of [...old.keys()].sort()) {
-      if (cur.has(name)) continue;
+      if (cur.has(name) || inEtc.has(name)) continue;
       if (ignored.includes('*') || ignored.includes(name)) {
         notes.push(`Ignored ${label} missing from new ${file} file: ${name}`);
         continue;
