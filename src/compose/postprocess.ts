@@ -42,7 +42,9 @@ export async function resolveInRoot(fs: FsHost, root: string, rel: string): Prom
     if (st.kind === 'file') return full;
     if (st.kind !== 'symlink') throw new XylemError(`/${cur}: expected a regular file in the tree, found a ${st.kind}`, 'EUNSAFEPATH');
     const target = await fs.readlink(full);
-    let next = normalizePath(target.startsWith('/') ? target.slice(1) : joinPath(dirname(cur), target));
+    // A relative link resolves from where the file is once booted: usr/etc/x is /etc/x.
+    const booted = cur === 'usr/etc' || cur.startsWith('usr/etc/') ? cur.slice(4) : cur;
+    let next = normalizePath(target.startsWith('/') ? target.slice(1) : joinPath(dirname(booted), target));
     if (next === 'etc' || next.startsWith('etc/')) next = `usr/${next}`;
     cur = next;
   }
