@@ -70,6 +70,8 @@ export interface AssembleContext {
   previous?: PreviousCommit | null;
   /** The version the commit will carry (mutate-os-release). */
   version?: string | null;
+  /** ostree-layers / ostree-override-layers: commits of `repo` checked out over the packages. */
+  layers?: { repo: Repo; layers: ReadonlyArray<{ ref: string; commit: string; override: boolean }> };
 }
 
 /** A package and its commit in the package cache. */
@@ -112,6 +114,7 @@ export async function assembleRoot(
   const pkgs = packages.map((p) => p.pkg);
   // install-langs is rpm's %_install_langs: those files are never installed, so scripts do not see them.
   if (tf.installLangs !== null) await dropOtherLangs(fs, root, tf.installLangs, pkgs);
+  if (ctx.layers && ctx.layers.layers.length > 0) await checkoutLayers(root, ctx.layers.repo, ctx.layers.layers, emit);
   if (pkgs.some(hasScripts)) {
     if (!services.scripts) throw new XylemError('The packages have scripts, and no script sandbox is available (Host.sandbox)', 'ENOSANDBOX');
     emit({ type: 'phase', phase: 'scripts', total: pkgs.length });
@@ -162,6 +165,27 @@ export async function assembleRoot(
   });
   if (kernel && !kernel.initramfs) emit({ type: 'skipped', step: 'initramfs', reason: 'no-initramfs is set and the packages ship no initramfs' });
   return { kernel };
+}
+
+/**
+ * The ostree layers, as upstream after the packages and before the scripts: with usr/etc moved to
+ * etc (a layer's /etc lands with the packages' config), `ostree-layers` where only identical files
+ * may meet, then `ostree-override-layers` replacing files. Files are copied, never hardlinked to
+ * the target repo's objects.
+ */
+async function checkoutLayers(root: string, repo: Repo, layers: ReadonlyArray<{ ref: string; commit: string; override: boolean }>, emit: (e: ComposeEvent) => void): Promise<void> {
+  const fs = repo.fs;
+  if ((await fs.lstat(joinPath(root, 'usr/etc')))?.kind === 'dir' && !(await fs.lstat(joinPath(root, 'etc')))) await fs.rename(joinPath(root, 'usr/etc'), joinPath(root, 'etc'));
+  emit({ type: 'message', text: `Checking out ostree layers: ${layers.length}` });
+  for (const l of layers) {
+    try {
+      await checkout(repo, l.commit, root, { userMode: true, forceCopy: true, disableCache: true, overwrite: l.override ? 'union-files' : 'union-identical' });
+    } catch (e) {
+      throw new XylemError(`${l.override ? 'ostree-override-layers' : 'ostree-layers'}: ${l.ref} (${l.commit}): ${(e as Error).message}`, (e as XylemError).code ?? 'EIO');
+    }
+  }
+  await moveEtc(fs, root);
+  await checkRealDirs(fs, root, POSTPROCESS_DIRS);
 }
 
 /** What RPM headers say of a file beyond its content: non-root owners and file capabilities. */

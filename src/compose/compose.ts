@@ -6,6 +6,7 @@
 // resolution (rpm-md + solver) is injected as a PackageResolver.
 
 import type { GVVariant } from '../format/gvariant.ts';
+import { contentChecksumInput } from '../format/objects.ts';
 import type { Repo } from '../repo/repo.ts';
 import { resolveRev } from '../repo/refs.ts';
 import type { Nevra } from '../rpm/types.ts';
@@ -67,6 +68,18 @@ export interface ComposePlan {
   version: string | null;
   packages: PlannedPackage[];
   repos: RpmmdRepoInfo[];
+  /** `ostree-layers` then `ostree-override-layers`, resolved in the target repo. */
+  layers: OstreeLayer[];
+}
+
+/** One ostree layer: a ref of the target repo and the commit it names now. */
+export interface OstreeLayer {
+  ref: string;
+  commit: string;
+  /** ostree-override-layers: may replace files (union); else only identical files may meet. */
+  override: boolean;
+  /** The commit's content checksum (what `ostree show` prints as ContentChecksum): feeds the input hash. */
+  contentChecksum: string;
 }
 
 export interface PlanOptions {
@@ -79,14 +92,36 @@ export interface PlanOptions {
 
 const enc = new TextEncoder();
 
-/** rpm-ostree's input hash: the flattened treefile, its external files, then each package's action and checksum. */
-export function inputHash(tf: Treefile, packages: readonly ResolvedPackage[], sha256: PlanOptions['sha256']): string {
+/**
+ * The input hash (`rpmostree.inputhash`): SHA-256 over the flattened treefile (printTreefile),
+ * each external file (path, length, bytes), the content checksum of each ostree layer, then, in
+ * package order, `install`, the NEVRA and the repodata checksum of every package.
+ *
+ * rpm-ostree hashes the same inputs (rpmostree-core.cxx rpmostree_context_get_state_digest,
+ * treefile.rs get_checksum): SHA-256 over the hex SHA-256 of [serde_json::to_vec of its parsed
+ * Treefile struct (layer names and `metadata` blanked) ‖ the externals' raw bytes
+ * (postprocess-script, check-passwd file, check-groups file, add-files) ‖ each layer's content
+ * checksum], then, for each package of the goal sorted by libdnf, the action string and the
+ * `sha256:…` repodata checksum. The bytes cannot be matched here: the first part is serde's
+ * rendering of rpm-ostree's Rust struct — its field order, which fields are skipped when unset,
+ * the defaults it fills in and the canonical forms of its collections (BTreeSet of
+ * whitespace-split packages…) — none of which a treefile states, and which changes between
+ * rpm-ostree releases. So the hash answers "did anything change since the previous rpm-xylem
+ * compose of this ref", as upstream's does for upstream; a commit composed by rpm-ostree is never
+ * taken as unchanged by rpm-xylem (nor the reverse), which costs one extra compose, never a missed one.
+ */
+export function inputHash(tf: Treefile, packages: readonly ResolvedPackage[], sha256: PlanOptions['sha256'], layers: readonly OstreeLayer[] = []): string {
   const h = sha256();
-  h.update(enc.encode(printTreefile(tf)));
+  // As upstream, the names of ostree-layers and `metadata` do not count: the layers' content does.
+  const flattened = { ...tf.flattened };
+  delete flattened['ostree-layers'];
+  delete flattened.metadata;
+  h.update(enc.encode(printTreefile({ ...tf, flattened })));
   for (const e of tf.externals) {
     h.update(enc.encode(`\0${e.path}\0${e.data.length}\0`));
     h.update(e.data);
   }
+  for (const l of layers) h.update(enc.encode(`\0layer\0${l.override ? 'override' : 'identical'}\0${l.contentChecksum}`));
   const sorted = [...packages].sort((a, b) => comparePackages(a.nevra, b.nevra));
   for (const p of sorted) h.update(enc.encode(`\0install\0${formatNevra(p.nevra)}\0${p.checksum}`));
   return toHex(h.digest());
@@ -128,7 +163,20 @@ export async function planCompose(repo: Repo, cache: Repo, tf: Treefile, resolut
   const prevMeta = parent ? (await repo.loadCommit(parent)).metadata : [];
   const previousVersion = metaString(prevMeta, 'version');
   const previousHash = metaString(prevMeta, 'rpmostree.inputhash');
-  const hash = inputHash(tf, resolution.packages, opts.sha256);
+  const layers: OstreeLayer[] = [];
+  for (const [refs, override] of [
+    [tf.ostreeLayers, false],
+    [tf.ostreeOverrideLayers, true],
+  ] as const)
+    for (const ref of refs) {
+      const commit = await resolveRev(repo, ref, true);
+      if (!commit) throw new XylemError(`${override ? 'ostree-override-layers' : 'ostree-layers'}: Refspec '${ref}' not found in ${repo.path}`, 'ENOENT');
+      const c = await repo.loadCommit(commit);
+      const ch = opts.sha256();
+      ch.update(contentChecksumInput(c));
+      layers.push({ ref, commit, override, contentChecksum: toHex(ch.digest()) });
+    }
+  const hash = inputHash(tf, resolution.packages, opts.sha256, layers);
   const packages: PlannedPackage[] = [];
   for (const p of resolution.packages) {
     const ref = pkgcacheRef(p.nevra);
@@ -145,6 +193,7 @@ export async function planCompose(repo: Repo, cache: Repo, tf: Treefile, resolut
     version,
     packages,
     repos: resolution.repos,
+    layers,
   };
 }
 
@@ -213,7 +262,11 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
   const fs = repo.fs;
   await fs.rmrf(opts.workdir);
   try {
-    const { kernel } = await assembleRoot(cache, opts.workdir, cached, tf, { ...opts.services, emit }, { previous: plan.parent ? { repo, commit: plan.parent } : null, version: plan.version });
+    const { kernel } = await assembleRoot(cache, opts.workdir, cached, tf, { ...opts.services, emit }, {
+      previous: plan.parent ? { repo, commit: plan.parent } : null,
+      version: plan.version,
+      layers: plan.layers.length > 0 ? { repo, layers: plan.layers } : undefined,
+    });
     emit({ type: 'phase', phase: 'commit', total: 0 });
     const md: Array<[string, GVVariant]> = [];
     for (const [k, v] of Object.entries(tf.addCommitMetadata)) md.push([k, jsonToVariant(v, k)]);

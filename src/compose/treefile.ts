@@ -154,6 +154,10 @@ export interface Treefile {
   mutateOsRelease: string | null;
   /** `rpmdb-normalize`: a reproducible rpmdb (install times from SOURCE_DATE_EPOCH). */
   rpmdbNormalize: boolean;
+  /** `ostree-layers`: refs of the target repo checked out over the packages (identical files only). */
+  ostreeLayers: string[];
+  /** `ostree-override-layers`: refs checked out after those, replacing files. */
+  ostreeOverrideLayers: string[];
   /** `repo-metadata` (default inline): `disabled` leaves rpmostree.rpmmd-repos out. */
   repoMetadata: 'inline' | 'disabled';
   addCommitMetadata: Record<string, unknown>;
@@ -339,8 +343,6 @@ const UNSUPPORTED: Array<[string, (v: unknown) => boolean, string]> = [
   ['opt-usrlocal', (v) => v === 'var', 'opt-usrlocal other than var'],
   ['cliwrap', (v) => v === false, 'cliwrap'],
   ['cliwrap-binaries', (v) => Array.isArray(v) && v.length === 0, 'cliwrap'],
-  ['ostree-layers', (v) => Array.isArray(v) && v.length === 0, 'ostree layers'],
-  ['ostree-override-layers', (v) => Array.isArray(v) && v.length === 0, 'ostree layers'],
   ['sysusers', () => false, 'systemd-sysusers in compose'],
   ['metadata', (v) => v !== null && typeof v === 'object' && Object.keys(v).length === 0, 'the legacy `metadata` key (use add-commit-metadata)'],
   ['gpg-key', () => false, 'signing in compose (sign afterwards with `xylem gpg-sign`)'],
@@ -495,6 +497,8 @@ export async function loadTreefile(fs: FsHost, path: string, opts: LoadTreefileO
     mutateOsRelease: (doc['mutate-os-release'] as string | undefined) ?? null,
     rpmdbNormalize: (doc['rpmdb-normalize'] as boolean | undefined) ?? false,
     repoMetadata,
+    ostreeLayers: (doc['ostree-layers'] as string[] | undefined) ?? [],
+    ostreeOverrideLayers: (doc['ostree-override-layers'] as string[] | undefined) ?? [],
     addCommitMetadata: { ...((doc['add-commit-metadata'] as Record<string, unknown>) ?? {}) },
     repovars: stringMap(doc.repovars, 'repovars', top),
     flattened,

@@ -5,6 +5,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { executeCompose, planCompose } from '../../src/compose/compose.ts';
@@ -36,8 +37,6 @@ describe('treefile keys', () => {
     ['readonly-executables', 'readonly-executables: true'],
     ['opt-usrlocal', 'opt-usrlocal: root'],
     ['cliwrap', 'cliwrap: true'],
-    ['ostree-layers', 'ostree-layers: [overlay/a]'],
-    ['ostree-override-layers', 'ostree-override-layers: [overlay/b]'],
     ['sysusers', 'sysusers: compose-forced'],
     ['gpg-key', 'gpg-key: ABCD'],
     ['platform-module', 'platform-module: platform:f40'],
@@ -112,6 +111,32 @@ describe.skipIf(missing('compose with mutate-os-release', { ostree: OSTREE !== n
     expect(ost(['cat', r.commit, '/usr/lib/os-release'])).toBe('NAME=Xylem\nVERSION="40.1 (Test)"\nVERSION_ID=40\nPRETTY_NAME="Xylem 40.1 (Test)"\nOSTREE_VERSION=\'40.1\'\n');
     expect(ost(['show', r.commit, '--print-metadata-key=version']).trim()).toBe("'40.1'");
     expect(ost(['show', r.commit, '--print-metadata-key=rpmostree.rpmmd-repos'])).toContain("'id': <'fx'>");
+  });
+
+  it('ostree-layers: checked out over the packages (identical files only); override layers replace', async () => {
+    const layer = (name: string, files: Record<string, string>) => {
+      const dir = tmp.join(`layer-${name}`);
+      for (const [p, c] of Object.entries(files)) {
+        execFileSync('mkdir', ['-p', join(dir, p, '..')]);
+        writeFileSync(join(dir, p), c);
+      }
+      ost(['commit', `--branch=layer/${name}`, '--owner-uid=0', '--owner-gid=0', `--tree=dir=${dir}`]);
+    };
+    await compose('init', '');
+    layer('a', { 'usr/share/layer/a.txt': 'from layer a\n', 'etc/layer.conf': 'x=1\n' });
+    layer('clash', { 'usr/lib/os-release': 'NAME=Other\n' });
+    const r = await compose('layers', 'ostree-layers: [layer/a]\nostree-override-layers: [layer/clash]\n');
+    expect(ost(['cat', r.commit, '/usr/share/layer/a.txt'])).toBe('from layer a\n');
+    expect(ost(['cat', r.commit, '/usr/etc/layer.conf'])).toBe('x=1\n');
+    expect(ost(['cat', r.commit, '/usr/lib/os-release'])).toBe('NAME=Other\n');
+    await expect(compose('clash', 'ostree-layers: [layer/clash]\n')).rejects.toThrow(/ostree-layers: layer\/clash/);
+    await expect(compose('missing', 'ostree-layers: [layer/nope]\n')).rejects.toThrow("ostree-layers: Refspec 'layer/nope' not found");
+    // The layer's content feeds the input hash: a new commit on the layer's ref means a new compose.
+    const again = await compose('layers', 'ostree-layers: [layer/a]\nostree-override-layers: [layer/clash]\n');
+    expect(again.commit).toBeNull();
+    layer('a', { 'usr/share/layer/a.txt': 'changed\n' });
+    const changed = await compose('layers', 'ostree-layers: [layer/a]\nostree-override-layers: [layer/clash]\n');
+    expect(ost(['cat', changed.commit, '/usr/share/layer/a.txt'])).toBe('changed\n');
   });
 
   it('says so and changes nothing without a version; repo-metadata: disabled leaves rpmmd-repos out', async () => {
