@@ -34,6 +34,8 @@ export interface ResolvedPackage {
   repoId: string;
   /** The package's checksum in its repo, `sha256:hex` (feeds the input hash). */
   checksum: string;
+  /** The source RPM's file name (lockfile metadata), when the repo says it. */
+  sourcerpm?: string;
   /** Opens the package (downloading it when needed); its payload is read only to import it. */
   open(): Promise<ComposePackage>;
 }

@@ -13,6 +13,7 @@ import { dirname } from '../util/path.ts';
 import type { PackageResolver, Resolution, ResolvedPackage } from './compose.ts';
 import { openRpmFile } from './open.ts';
 import type { Treefile } from './treefile.ts';
+import { evrText, isLocked, lockAllows, type Lockfile } from './lockfile.ts';
 
 export interface RpmmdResolverOptions {
   /** The treefile's path: its folder holds the `*.repo` files. */
@@ -23,6 +24,10 @@ export interface RpmmdResolverOptions {
   arch?: string;
   /** Use the cached metadata as is (`--cache-only`). */
   cacheOnly?: boolean;
+  /** `--ex-lockfile` (merged) and `--ex-lockfile-strict`: packages restricted as lockfile.ts says. */
+  lockfile?: Lockfile;
+  /** Where rpm-ostree's warnings go (a locked package not found in any repo). */
+  onWarning?: (line: string) => void;
 }
 
 interface Located {
@@ -31,6 +36,7 @@ interface Located {
   checksum: { type: string; value: string };
   size: { package: number };
   location: { href: string; base: string | null };
+  sourcerpm: string;
 }
 
 /** The repodata generation time rpm-ostree records: the newest timestamp of repomd.xml's data. */
@@ -52,9 +58,20 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
         if (!c) throw new XylemError(`Unknown rpm-md repository: ${id} (no ${id} in the .repo files beside ${opts.treefilePath})`, 'ENOENT');
         wanted.push({ ...c, enabled: true });
       }
+      // lockfile-repos are enabled only with a lockfile, and give only locked packages.
+      const lockRepoIds = new Set<string>();
+      if (opts.lockfile)
+        for (const id of tf.lockfileRepos) {
+          if (tf.repos.includes(id)) continue;
+          const c = configs.find((r) => r.id === id);
+          if (!c) throw new XylemError(`Unknown rpm-md repository: ${id} (lockfile-repos; no ${id} in the .repo files beside ${opts.treefilePath})`, 'ENOENT');
+          wanted.push({ ...c, enabled: true });
+          lockRepoIds.add(id);
+        }
       if (wanted.length === 0) throw new XylemError(`${opts.treefilePath}: the treefile enables no rpm-md repository (\`repos\`)`, 'EINVAL');
       const { loaded } = await loadRepos(host, wanted, { cacheDir: `${opts.cacheDir}/repomd`, types: ['primary', 'filelists'], ...(opts.cacheOnly ? {} : { refresh: false }) });
       const pool = createPool();
+      const lockedSeen = new Set<string>();
       const located = new Map<number, Located>();
       const byPkgid = new Map<string, number>();
       const fileDeps = new Set<string>();
@@ -62,12 +79,18 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
         const repo = pool.addRepo(md.repo.id, { priority: md.repo.priority ?? 99 });
         await readPrimary(host, md, (p: RpmmdPackage) => {
           if (p.arch === 'src' || p.arch === 'nosrc') return;
+          if (opts.lockfile) {
+            const evr = evrText(p.epoch === 0 ? null : p.epoch, p.version, p.release);
+            const digest = `${p.checksum.type}:${p.checksum.value}`;
+            if (isLocked(opts.lockfile, p.name, evr, p.arch, digest)) lockedSeen.add(p.name);
+            if (!lockAllows(opts.lockfile, p.name, evr, p.arch, digest, lockRepoIds.has(md.repo.id))) return;
+          }
           const id = pool.addPackage(
             { name: p.name, epoch: p.epoch === 0 ? null : p.epoch, version: p.version, release: p.release, arch: p.arch },
             p,
             { repo, files: p.files.map((f) => f.path), location: p.location.href, packageSize: p.size.package, installedSize: p.size.installed },
           );
-          located.set(id, { md, name: p.name, checksum: p.checksum, size: p.size, location: p.location });
+          located.set(id, { md, name: p.name, checksum: p.checksum, size: p.size, location: p.location, sourcerpm: p.sourcerpm });
           byPkgid.set(`${md.repo.id}\0${p.checksum.value}`, id);
           for (const list of [p.requires, p.recommends, p.conflicts, p.supplements])
             for (const d of list) if (d.name.startsWith('/')) fileDeps.add(d.name);
@@ -88,6 +111,12 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
           }
         });
       }
+      if (opts.lockfile)
+        for (const name of [...opts.lockfile.packages.keys()].sort())
+          if (!lockedSeen.has(name)) {
+            const l = opts.lockfile.packages.get(name)!;
+            opts.onWarning?.(`warning: Couldn't find locked package '${name}-${l.evr}${l.arch ? `.${l.arch}` : ''}'${l.digest ? ` with checksum ${l.digest}` : ''}`);
+          }
       pool.setFilelistsProvider((path) => owners.get(path) ?? []);
       const jobs: Job[] = [];
       for (const x of tf.excludePackages) jobs.push({ op: 'exclude', what: { spec: x } });
@@ -100,6 +129,7 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
           nevra: item.nevra,
           repoId: loc.md.repo.id,
           checksum: `${loc.checksum.type}:${loc.checksum.value}`,
+          ...(loc.sourcerpm ? { sourcerpm: loc.sourcerpm } : {}),
           async open() {
             const path = await fetchPackage(host, loc.md, loc);
             return openRpmFile(host.fs, path);

@@ -154,6 +154,8 @@ export interface Treefile {
   mutateOsRelease: string | null;
   /** `rpmdb-normalize`: a reproducible rpmdb (install times from SOURCE_DATE_EPOCH). */
   rpmdbNormalize: boolean;
+  /** `lockfile-repos`: repos whose packages are used only when a lockfile locks them. */
+  lockfileRepos: string[];
   /** `ostree-layers`: refs of the target repo checked out over the packages (identical files only). */
   ostreeLayers: string[];
   /** `ostree-override-layers`: refs checked out after those, replacing files. */
@@ -331,7 +333,6 @@ async function loadOne(fs: FsHost, path: string, basearch: string, stack: string
  */
 const UNSUPPORTED: Array<[string, (v: unknown) => boolean, string]> = [
   ['repo-packages', (v) => Array.isArray(v) && v.length === 0, 'pinning packages to a repo'],
-  ['lockfile-repos', (v) => Array.isArray(v) && v.length === 0, 'lockfile repos'],
   ['platform-module', () => false, 'modularity'],
   ['modules', () => false, 'modularity'],
   ['container', (v) => v === false, 'container composes'],
@@ -497,6 +498,7 @@ export async function loadTreefile(fs: FsHost, path: string, opts: LoadTreefileO
     mutateOsRelease: (doc['mutate-os-release'] as string | undefined) ?? null,
     rpmdbNormalize: (doc['rpmdb-normalize'] as boolean | undefined) ?? false,
     repoMetadata,
+    lockfileRepos: (doc['lockfile-repos'] as string[] | undefined) ?? [],
     ostreeLayers: (doc['ostree-layers'] as string[] | undefined) ?? [],
     ostreeOverrideLayers: (doc['ostree-override-layers'] as string[] | undefined) ?? [],
     addCommitMetadata: { ...((doc['add-commit-metadata'] as Record<string, unknown>) ?? {}) },

@@ -31,7 +31,6 @@ function tf(name: string, body: string): string {
 describe('treefile keys', () => {
   const refused: Array<[string, string]> = [
     ['repo-packages', 'repo-packages: [{repo: fx, packages: [a]}]'],
-    ['lockfile-repos', 'lockfile-repos: [locked]'],
     ['container', 'container: true'],
     ['ima', 'ima: true'],
     ['readonly-executables', 'readonly-executables: true'],

@@ -11,8 +11,9 @@ import type { ComposeEvent } from '../../src/compose/events.ts';
 import { rpmmdResolver } from '../../src/compose/resolve.ts';
 import { composeServices } from '../../src/compose/services.ts';
 import { loadTreefile, printTreefile } from '../../src/compose/treefile.ts';
+import { MAX_LOCKFILE_BYTES, lockfileJson, mergeLockfiles, parseLockfile, type Lockfile } from '../../src/compose/lockfile.ts';
 import { formatNevra } from '../../src/rpm/types.ts';
-import { randomSuffix } from '../../src/util/atomic-write.ts';
+import { randomSuffix, writeFileAtomic } from '../../src/util/atomic-write.ts';
 import { joinPath } from '../../src/util/path.ts';
 
 export const COMPOSE_SPECS: OptionSpec[] = [
@@ -23,6 +24,9 @@ export const COMPOSE_SPECS: OptionSpec[] = [
   { name: 'force-nocache', kind: 'flag', description: 'Always create a new OSTree commit, even if nothing appears to have changed' },
   { name: 'unified-core', kind: 'flag', description: 'Use new "unified core" codepath (always on in rpm-xylem)' },
   { name: 'cache-only', short: 'C', kind: 'flag', description: 'Assume cache is present, do not attempt to update it' },
+  { name: 'ex-lockfile', kind: 'strings', arg: 'FILE', description: 'JSON-formatted lockfile; can be specified multiple times' },
+  { name: 'ex-lockfile-strict', kind: 'flag', description: 'Only allow installing locked packages when using lockfiles' },
+  { name: 'ex-write-lockfile-to', kind: 'string', arg: 'FILE', description: 'Write lockfile to FILE' },
   { name: 'basearch', kind: 'string', arg: 'ARCH', description: 'Architecture to compose for (default x86_64)', hidden: true },
 ];
 
@@ -53,8 +57,24 @@ export async function runCompose(e: SubEnv & { cwd?: string }): Promise<number> 
   const cache = !e.p.value('cachedir') && (repo.mode === 'bare' || repo.mode === 'bare-user') ? repo : await Repo.init(host, joinPath(cacheDir, 'pkgcache-repo'), { mode: 'bare-user' });
   const line = (s: string) => e.out(`${s}\n`);
   line(`Enabled rpm-md repositories: ${tf.repos.join(' ')}`);
-  const resolver = rpmmdResolver(host, { treefilePath, cacheDir, cacheOnly: e.p.flag('cache-only') });
+  const lockPaths = e.p.list('ex-lockfile').map((p) => absolute(p, cwd));
+  let lockfile: Lockfile | undefined;
+  if (lockPaths.length > 0) {
+    const files = [];
+    for (const p of lockPaths) {
+      const st = await host.fs.stat(p);
+      if (!st || st.kind !== 'file') throw new UsageError(`--ex-lockfile: ${p}: not a file`);
+      if (st.size > MAX_LOCKFILE_BYTES) throw new UsageError(`--ex-lockfile: ${p}: too large`);
+      files.push(parseLockfile(new TextDecoder().decode(await host.fs.readFile(p)), p));
+    }
+    lockfile = mergeLockfiles(files, e.p.flag('ex-lockfile-strict'));
+  } else if (e.p.flag('ex-lockfile-strict')) throw new UsageError('--ex-lockfile-strict requires --ex-lockfile');
+  const resolver = rpmmdResolver(host, { treefilePath, cacheDir, cacheOnly: e.p.flag('cache-only'), ...(lockfile ? { lockfile } : {}), onWarning: (l) => e.err(`${l}\n`) });
   const resolution = await resolver.resolve(tf);
+  const writeLock = e.p.value('ex-write-lockfile-to');
+  if (writeLock) {
+    await writeFileAtomic(host.fs, absolute(writeLock, cwd), new TextEncoder().encode(lockfileJson(resolution, Math.floor(Date.now() / 1000))));
+  }
   for (const r of resolution.repos) line(`rpm-md repo '${r.id}'; generated: ${new Date(Number(r.timestamp) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
   line('Resolving dependencies... done');
   const plan = await planCompose(repo, cache, tf, resolution, { sha256: () => repo.createSha256(), forceNocache: e.p.flag('force-nocache') });
