@@ -72,6 +72,13 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
       const { loaded } = await loadRepos(host, wanted, { cacheDir: `${opts.cacheDir}/repomd`, types: ['primary', 'filelists'], ...(opts.cacheOnly ? {} : { refresh: false }) });
       const pool = createPool();
       const lockedSeen = new Set<string>();
+      // repo-packages: those names come from their repo only.
+      const pinnedRepo = new Map<string, string>();
+      for (const rp of tf.repoPackages) {
+        if (!loaded.some((md) => md.repo.id === rp.repo)) throw new XylemError(`repo-packages: repo '${rp.repo}' is not enabled (add it to \`repos\`)`, 'ENOENT');
+        for (const spec of rp.packages) pinnedRepo.set(spec.split(/[\s<>=]/)[0]!, rp.repo);
+      }
+      const pinnedFound = new Set<string>();
       const located = new Map<number, Located>();
       const byPkgid = new Map<string, number>();
       const fileDeps = new Set<string>();
@@ -79,6 +86,11 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
         const repo = pool.addRepo(md.repo.id, { priority: md.repo.priority ?? 99 });
         await readPrimary(host, md, (p: RpmmdPackage) => {
           if (p.arch === 'src' || p.arch === 'nosrc') return;
+          const pin = pinnedRepo.get(p.name);
+          if (pin !== undefined) {
+            if (pin !== md.repo.id) return;
+            pinnedFound.add(p.name);
+          }
           if (opts.lockfile) {
             const evr = evrText(p.epoch === 0 ? null : p.epoch, p.version, p.release);
             const digest = `${p.checksum.type}:${p.checksum.value}`;
@@ -118,9 +130,12 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
             opts.onWarning?.(`warning: Couldn't find locked package '${name}-${l.evr}${l.arch ? `.${l.arch}` : ''}'${l.digest ? ` with checksum ${l.digest}` : ''}`);
           }
       pool.setFilelistsProvider((path) => owners.get(path) ?? []);
+      for (const rp of tf.repoPackages)
+        for (const spec of rp.packages) if (!pinnedFound.has(spec.split(/[\s<>=]/)[0]!)) throw new XylemError(`No matches for '${spec}' in repo '${rp.repo}'`, 'ENOENT');
       const jobs: Job[] = [];
       for (const x of tf.excludePackages) jobs.push({ op: 'exclude', what: { spec: x } });
       for (const p of tf.packages) jobs.push({ op: 'install', what: { spec: p } });
+      for (const rp of tf.repoPackages) for (const p of rp.packages) jobs.push({ op: 'install', what: { spec: p } });
       const r = solve(pool, jobs, { arch: opts.arch ?? tf.basearch, installWeakDeps: tf.recommends });
       if (!r.ok) throw new XylemError(`Could not depsolve transaction; ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} detected:\n${r.text}`, 'EDEPSOLVE');
       const packages: ResolvedPackage[] = r.install.map((item) => {

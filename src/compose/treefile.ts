@@ -154,6 +154,8 @@ export interface Treefile {
   mutateOsRelease: string | null;
   /** `rpmdb-normalize`: a reproducible rpmdb (install times from SOURCE_DATE_EPOCH). */
   rpmdbNormalize: boolean;
+  /** `repo-packages`: packages installed from one named repo only (whitespace-split). */
+  repoPackages: Array<{ repo: string; packages: string[] }>;
   /** `lockfile-repos`: repos whose packages are used only when a lockfile locks them. */
   lockfileRepos: string[];
   /** `ostree-layers`: refs of the target repo checked out over the packages (identical files only). */
@@ -332,7 +334,6 @@ async function loadOne(fs: FsHost, path: string, basearch: string, stack: string
  * that means "nothing to do", so a treefile never silently loses behaviour.
  */
 const UNSUPPORTED: Array<[string, (v: unknown) => boolean, string]> = [
-  ['repo-packages', (v) => Array.isArray(v) && v.length === 0, 'pinning packages to a repo'],
   ['platform-module', () => false, 'modularity'],
   ['modules', () => false, 'modularity'],
   ['container', (v) => v === false, 'container composes'],
@@ -444,6 +445,13 @@ export async function loadTreefile(fs: FsHost, path: string, opts: LoadTreefileO
   const script = (doc['postprocess-script'] as string | undefined) ?? null;
   if (script !== null && !seen.has(script)) externals.push({ path: script, data: await readCapped(fs, script, MAX_EXTERNAL_BYTES, 'postprocess-script') });
   refuseUnsupported(top, doc);
+  const repoPackages = ((doc['repo-packages'] as unknown[] | undefined) ?? []).map((rp, i) => {
+    const o = rp as Record<string, unknown>;
+    if (o === null || typeof o !== 'object' || Array.isArray(o) || typeof o.repo !== 'string' || !Array.isArray(o.packages) || !o.packages.every((x) => typeof x === 'string'))
+      throw typeError(top, `repo-packages[${i}]`, 'a mapping {repo, packages}');
+    for (const k of Object.keys(o)) if (k !== 'repo' && k !== 'packages') throw new XylemError(`${top}: repo-packages[${i}]: unknown field \`${k}\``, 'EINVAL');
+    return { repo: o.repo, packages: (o.packages as string[]).flatMap((p) => p.split(/\s+/).filter((x) => x !== '')) };
+  });
   const edition = doc.edition === undefined ? 2014 : Number(doc.edition);
   if (edition !== 2014 && edition !== 2024) throw new XylemError(`${top}: unknown edition '${String(doc.edition)}' (2014 or 2024)`, 'EINVAL');
   const checkPasswd = passwdCheck(top, 'check-passwd', doc['check-passwd'], false);
@@ -498,6 +506,7 @@ export async function loadTreefile(fs: FsHost, path: string, opts: LoadTreefileO
     mutateOsRelease: (doc['mutate-os-release'] as string | undefined) ?? null,
     rpmdbNormalize: (doc['rpmdb-normalize'] as boolean | undefined) ?? false,
     repoMetadata,
+    repoPackages,
     lockfileRepos: (doc['lockfile-repos'] as string[] | undefined) ?? [],
     ostreeLayers: (doc['ostree-layers'] as string[] | undefined) ?? [],
     ostreeOverrideLayers: (doc['ostree-override-layers'] as string[] | undefined) ?? [],

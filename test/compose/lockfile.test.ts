@@ -1,4 +1,4 @@
-// rpm-ostree lockfiles through `rpm-xylem compose tree --dry-run`: --ex-write-lockfile-to writes
+// repo-packages (a name comes from its named repo only) and rpm-ostree lockfiles through `rpm-xylem compose tree --dry-run`: --ex-write-lockfile-to writes
 // {packages: {name: {evra, digest, metadata.sourcerpm}}, metadata: {generated, rpmmd_repos}}
 // (digests checked against sha256 of the .rpm files, repo times against repomd.xml), and
 // --ex-lockfile pins versions (relaxed: a locked name only in its locked form; strict: only locked
@@ -83,5 +83,20 @@ describe.skipIf(missing('compose lockfiles', { ostree: OSTREE !== null, rpmbuild
     const l = cli([...base(), '--ex-lockfile=appb.json', '--ex-lockfile=two.json', 'tf.yaml'], tmp.path);
     expect(l.status, l.stderr).toBe(0);
     expect(installed(l.stdout)).toEqual(['appb-1:2.1-3.noarch (fx)', 'liba-2.0-1.noarch (locked)']);
+  });
+
+  it('repo-packages: the name comes from its repo only; a name missing there is an error', () => {
+    const tf = (name: string, extra: string) => {
+      writeFileSync(tmp.join(name), `ref: lock/rp\nrepos: [fx, locked]\npackages: [appb]\nselinux: false\n${extra}`);
+      return name;
+    };
+    const free = cli([...base(), tf('free.yaml', '')], tmp.path);
+    expect(installed(free.stdout)).toEqual(['appb-1:2.1-3.noarch (fx)', 'liba-2.0-1.noarch (locked)']);
+    const pinned = cli([...base(), tf('pinned.yaml', 'repo-packages: [{repo: fx, packages: [liba]}]\n')], tmp.path);
+    expect(pinned.status, pinned.stderr).toBe(0);
+    expect(installed(pinned.stdout)).toEqual(['appb-1:2.1-3.noarch (fx)', 'liba-1.1-1.noarch (fx)']);
+    const missingPkg = cli([...base(), tf('miss.yaml', 'repo-packages: [{repo: locked, packages: [appb]}]\n')], tmp.path);
+    expect(missingPkg.status).not.toBe(0);
+    expect(missingPkg.stderr).toContain("No matches for 'appb' in repo 'locked'");
   });
 });

@@ -30,7 +30,6 @@ function tf(name: string, body: string): string {
 
 describe('treefile keys', () => {
   const refused: Array<[string, string]> = [
-    ['repo-packages', 'repo-packages: [{repo: fx, packages: [a]}]'],
     ['container', 'container: true'],
     ['ima', 'ima: true'],
     ['readonly-executables', 'readonly-executables: true'],
