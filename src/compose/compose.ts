@@ -7,6 +7,8 @@
 
 import type { GVVariant } from '../format/gvariant.ts';
 import { contentChecksumInput } from '../format/objects.ts';
+import type { Advisory } from '../rpmmd/index.ts';
+import { advisoriesVariant } from './advisories.ts';
 import type { Repo } from '../repo/repo.ts';
 import { resolveRev } from '../repo/refs.ts';
 import type { Nevra } from '../rpm/types.ts';
@@ -43,6 +45,8 @@ export interface ResolvedPackage {
 export interface Resolution {
   repos: RpmmdRepoInfo[];
   packages: ResolvedPackage[];
+  /** The repos' updateinfo security advisories naming an installed package (rpmostree.advisories). */
+  advisories?: Advisory[];
 }
 
 /** What turns a treefile into packages (src/rpmmd + src/solve). */
@@ -287,6 +291,8 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
           ['timestamp', { type: 't', value: r.timestamp }],
         ]),
       });
+    const adv = tf.advisoriesMetadata === 'inline' ? advisoriesVariant(resolution.advisories ?? [], plan.packages.map((p) => p.nevra)) : null;
+    if (adv) set('rpmostree.advisories', adv);
     if (tf.initramfsArgs.length > 0) set('rpmostree.initramfs-args', { type: 'as', value: [...tf.initramfsArgs] });
     set('rpmostree.rpmdb.pkglist', encodePkglist(plan.packages.map((p) => p.nevra)));
     if (kernel) {

@@ -6,7 +6,8 @@
 // Packages are downloaded only when the plan imports them (ResolvedPackage.open).
 
 import type { Host } from '../host.ts';
-import { fetchPackage, loadRepos, readFilelists, readPrimary, readRepoDir, type RepoMetadata, type RpmmdPackage } from '../rpmmd/index.ts';
+import { fetchPackage, loadRepos, readFilelists, readPrimary, readRepoDir, readUpdateinfo, type Advisory, type RepoMetadata, type RpmmdPackage } from '../rpmmd/index.ts';
+import { isSecurity } from './advisories.ts';
 import { createPool, solve, type Job } from '../solve/index.ts';
 import { XylemError } from '../util/errors.ts';
 import { dirname } from '../util/path.ts';
@@ -69,7 +70,7 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
           lockRepoIds.add(id);
         }
       if (wanted.length === 0) throw new XylemError(`${opts.treefilePath}: the treefile enables no rpm-md repository (\`repos\`)`, 'EINVAL');
-      const { loaded } = await loadRepos(host, wanted, { cacheDir: `${opts.cacheDir}/repomd`, types: ['primary', 'filelists'], ...(opts.cacheOnly ? {} : { refresh: false }) });
+      const { loaded } = await loadRepos(host, wanted, { cacheDir: `${opts.cacheDir}/repomd`, types: ['primary', 'filelists', 'updateinfo'], ...(opts.cacheOnly ? {} : { refresh: false }) });
       const pool = createPool();
       const lockedSeen = new Set<string>();
       // repo-packages: those names come from their repo only.
@@ -151,7 +152,17 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
           },
         };
       });
-      return { repos: loaded.map((md) => ({ id: md.repo.id, timestamp: repoTimestamp(md) })), packages };
+      // Security advisories naming an installed package exactly, for rpmostree.advisories.
+      const installedKeys = new Set(packages.map((p) => `${p.nevra.name}\0${p.nevra.epoch ?? 0}\0${p.nevra.version}\0${p.nevra.release}\0${p.nevra.arch}`));
+      const advisories: Advisory[] = [];
+      for (const md of loaded) {
+        if (!md.files.has('updateinfo')) continue;
+        await readUpdateinfo(host, md, (a: Advisory) => {
+          if (!isSecurity(a)) return;
+          if (a.collections.some((c) => c.packages.some((p) => installedKeys.has(`${p.name}\0${p.epoch}\0${p.version}\0${p.release}\0${p.arch}`)))) advisories.push(a);
+        });
+      }
+      return { repos: loaded.map((md) => ({ id: md.repo.id, timestamp: repoTimestamp(md) })), packages, advisories };
     },
   };
 }

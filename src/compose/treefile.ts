@@ -162,6 +162,8 @@ export interface Treefile {
   ostreeLayers: string[];
   /** `ostree-override-layers`: refs checked out after those, replacing files. */
   ostreeOverrideLayers: string[];
+  /** `advisories-metadata` (default inline): `disabled` leaves rpmostree.advisories out. */
+  advisoriesMetadata: 'inline' | 'disabled';
   /** `repo-metadata` (default inline): `disabled` leaves rpmostree.rpmmd-repos out. */
   repoMetadata: 'inline' | 'disabled';
   addCommitMetadata: Record<string, unknown>;
@@ -349,7 +351,7 @@ const UNSUPPORTED: Array<[string, (v: unknown) => boolean, string]> = [
   ['metadata', (v) => v !== null && typeof v === 'object' && Object.keys(v).length === 0, 'the legacy `metadata` key (use add-commit-metadata)'],
   ['gpg-key', () => false, 'signing in compose (sign afterwards with `xylem gpg-sign`)'],
   ['rpmdb', (v) => v === 'target' || v === 'host', 'rpmdb backends other than sqlite'],
-  ['advisories-metadata', (v) => v === 'inline', 'detached or disabled advisories metadata'],
+  ['advisories-metadata', (v) => v === 'inline' || v === 'disabled', 'detached advisories metadata'],
   ['rojig', () => false, 'rojig'],
 ];
 
@@ -506,6 +508,7 @@ export async function loadTreefile(fs: FsHost, path: string, opts: LoadTreefileO
     mutateOsRelease: (doc['mutate-os-release'] as string | undefined) ?? null,
     rpmdbNormalize: (doc['rpmdb-normalize'] as boolean | undefined) ?? false,
     repoMetadata,
+    advisoriesMetadata: (doc['advisories-metadata'] as 'inline' | 'disabled' | undefined) ?? 'inline',
     repoPackages,
     lockfileRepos: (doc['lockfile-repos'] as string[] | undefined) ?? [],
     ostreeLayers: (doc['ostree-layers'] as string[] | undefined) ?? [],
