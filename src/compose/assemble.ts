@@ -1,7 +1,9 @@
 // Assembling a composed tree and committing it, as rpm-ostree's unified core does
-// (rpmostree-core.cxx, rust/src/composepost.rs; reference note rpm-packages.md §7.3): hardlinked
-// checkouts of the package commits into one root, scripts through the sandbox, the rpmdb, the
-// postprocessing of postprocess.ts and the treefile steps, then one commit whose file owners come
+// (rpmostree-core.cxx, rust/src/composepost.rs; reference note rpm-packages.md §7.3): passwd/group
+// seeded from the previous commit (passwd.ts), hardlinked checkouts of the package commits into one
+// root, install-langs, ostree layers, scripts through the sandbox, the rpmdb, the postprocessing of
+// postprocess.ts and the treefile steps, the passwd/group checks, the kernel with an initramfs
+// from the tree's own dracut (initramfs.ts), then one commit whose file owners come
 // from the RPM headers (upstream's apply_rpmfi_overrides) resolved with the tree's own passwd and
 // group. The sandbox, rpmdb writer and SELinux labeller are injected (h-sandbox, h-rpmdb,
 // h-selinux provide them); without them the matching steps are reported as skipped.
