@@ -274,7 +274,13 @@ function main(): void {
       buildSet(tmp, uris);
       writeFileSync(join(tmp, '.complete'), `${new Date().toISOString()}\n`);
       rmSync(out, { recursive: true, force: true });
-      renameSync(tmp, out);
+      try {
+        renameSync(tmp, out);
+      } catch (e) {
+        // another builder finished the same set first
+        if (!existsSync(join(out, '.complete'))) throw e;
+        rmSync(tmp, { recursive: true, force: true });
+      }
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
       throw e;
