@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isDropped, parseControl, PkgsetError, specForDeb, specForTest, usrMergedPath, type PkgEntry, type TestPackage } from './deb-spec.ts';
+import { isDropped, parseControl, PkgsetError, specForDeb, specForTest, usrMergedPath, type DebControl, type PkgEntry, type TestPackage } from './deb-spec.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -185,7 +185,7 @@ function listTree(tree: string): PkgEntry[] {
 }
 
 /** rpmbuild -bb SPEC in a private topdir; the package lands in `outDir`. */
-function rpmbuild(specText: string, name: string, work: string, outDir: string): string {
+export function rpmbuild(specText: string, name: string, work: string, outDir: string): string {
   const top = join(work, `top-${name}`);
   for (const d of ['SPECS', 'RPMS', 'BUILD', 'BUILDROOT', 'SOURCES']) mkdirSync(join(top, d), { recursive: true });
   const spec = join(top, 'SPECS', `${name}.spec`);
@@ -210,6 +210,45 @@ function rpmbuild(specText: string, name: string, work: string, outDir: string):
   return out;
 }
 
+/** What convertDeb made. */
+export interface Converted {
+  name: string;
+  debVersion: string;
+  rpm: string;
+  /** The second build (another release), when asked for. */
+  also: string | null;
+}
+
+/**
+ * Repackages one .deb as an rpm in `outDir`: control fields read, data extracted in `work`, /usr
+ * merged, spec written (deb-spec.ts), rpmbuild. `alsoRelease` may ask for a second build with
+ * another release into another folder (the set's upgrade).
+ */
+export function convertDeb(
+  deb: string,
+  work: string,
+  outDir: string,
+  set: ReadonlySet<string>,
+  opts: { alsoRelease?: (c: DebControl) => { release: string; outDir: string } | null } = {},
+): Converted {
+  const control = parseControl(run('dpkg-deb', ['-f', deb, 'Package', 'Version', 'Architecture', 'Depends', 'Pre-Depends', 'Description']), deb.split('/').pop()!);
+  const tree = join(work, `tree-${control.package}`);
+  rmSync(tree, { recursive: true, force: true });
+  mkdirSync(tree, { recursive: true });
+  try {
+    run('dpkg-deb', ['-x', deb, tree]);
+    const oldPaths = usrMerge(tree, control.package);
+    const entries = listTree(tree);
+    const spec = (release?: string) => specForDeb({ control, entries, tree, set, oldPaths, release, extraProvides: EXTRA_PROVIDES[control.package] });
+    const rpm = rpmbuild(spec(), control.package, work, outDir);
+    const second = opts.alsoRelease?.(control) ?? null;
+    const also = second ? rpmbuild(spec(second.release), control.package, work, second.outDir) : null;
+    return { name: control.package, debVersion: control.version, rpm, also };
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+}
+
 /** Builds the set into `dir` (which must not exist). */
 function buildSet(dir: string, uris: { file: string }[]): void {
   const work = join(dir, 'work');
@@ -224,22 +263,11 @@ function buildSet(dir: string, uris: { file: string }[]): void {
   let bumped: { name: string; from: string; to: string } | null = null;
   for (const u of uris) {
     const deb = join(debs, u.file);
-    const control = parseControl(run('dpkg-deb', ['-f', deb, 'Package', 'Version', 'Architecture', 'Depends', 'Pre-Depends', 'Description']), u.file);
-    const tree = join(work, `tree-${control.package}`);
-    mkdirSync(tree);
-    run('dpkg-deb', ['-x', deb, tree]);
-    const oldPaths = usrMerge(tree, control.package);
-    const entries = listTree(tree);
-    const spec = (release?: string) => specForDeb({ control, entries, tree, set, oldPaths, release, extraProvides: EXTRA_PROVIDES[control.package] });
-    built.set(control.package, rpmbuild(spec(), control.package, work, v1));
-    if (control.package === BUMPED) {
-      const rel = /-([^-]+)$/.exec(control.version)?.[1] ?? '0';
-      const to = `${rel}.1`;
-      const rpm = rpmbuild(spec(to), control.package, work, v2);
-      bumped = { name: BUMPED, from: built.get(BUMPED)!.split('/').pop()!, to: rpm.split('/').pop()! };
-    }
-    rmSync(tree, { recursive: true, force: true });
-    log(`${control.package} ${control.version} → ${built.get(control.package)!.split('/').pop()}`);
+    const bumpTo = (version: string) => `${/-([^-]+)$/.exec(version)?.[1] ?? '0'}.1`;
+    const r = convertDeb(deb, work, v1, set, { alsoRelease: (c) => (c.package === BUMPED ? { release: bumpTo(c.version), outDir: v2 } : null) });
+    built.set(r.name, r.rpm);
+    if (r.also) bumped = { name: BUMPED, from: r.rpm.split('/').pop()!, to: r.also.split('/').pop()! };
+    log(`${r.name} ${r.debVersion} → ${r.rpm.split('/').pop()}`);
   }
   for (const t of TESTS) built.set(t.name, rpmbuild(specForTest(t), t.name, work, v1));
   if (!bumped) throw new Error(`${BUMPED} is not in the set`);
