@@ -7,7 +7,8 @@
 //   DIR/v2/          the same, with ONE package (BUMPED) rebuilt with a higher release
 //   DIR/manifest.json  { packages, bumped: { name, from, to } }
 // Cached on the machine by the package list, the mirror's versions and hashes of the debs and this
-// builder's sources, in $XYLEM_PKGSET_CACHE (default /var/cache/xylem-pkgset): the first run takes
+// builder's sources, in $XYLEM_PKGSET_CACHE (default /var/cache/xylem-pkgset; ~/.cache/xylem-pkgset
+// when not root): the first run takes
 // a minute, later ones print the cached folder at once. Prints DIR on stdout; progress on stderr.
 // Usage: node --import tsx tools/pkgset/build.ts [--print-key]
 
@@ -291,7 +292,8 @@ function main(): void {
     process.stdout.write(`${key}\n`);
     return;
   }
-  const cache = process.env.XYLEM_PKGSET_CACHE ?? '/var/cache/xylem-pkgset';
+  const userCache = join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/tmp', '.cache'), 'xylem-pkgset');
+  const cache = process.env.XYLEM_PKGSET_CACHE ?? (process.getuid?.() === 0 ? '/var/cache/xylem-pkgset' : userCache);
   const out = join(cache, `pkgset-${key}`);
   if (!existsSync(join(out, '.complete'))) {
     mkdirSync(cache, { recursive: true });
