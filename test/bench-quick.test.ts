@@ -6,6 +6,8 @@
 // and delta-generate each CLI's delta size. Every row where xylem succeeds must also peak under
 // 100 MiB of resident memory (GNU time's figure; a bare Node process is ~40-45 MiB), except the
 // from-scratch delta, whose LZMA encoder needs more (ostree's own peaks at ~127 MiB there).
+// The package rows (compose of the demo package set vs dnf + ostree commit) must install the same
+// packages as dnf.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +42,17 @@ const NOTES: Record<string, RegExp> = {
   'delta-generate-empty': /^delta_bytes=\d+\/(\d+|-)$/,
 };
 const FLOORS = ['cp-a', 'cp-al', 'sha256sum'];
+/**
+ * The package half's paired rows (tools/bench/pkg-rows.sh: a xylem command vs a reference command,
+ * dnf + ostree commit, in the ostree columns) on the demo package set; their fingerprint is the
+ * installed package list as Debian's rpm reads it, so "yes" means the same transaction as dnf's.
+ */
+const PKG_ROWS: Record<string, RegExp> = {
+  'compose-full': /^ref=dnf-install\+ostree-commit$/,
+  'compose-recompose': new RegExp(`^ref=dnf-upgrade\\+ostree-commit,vs_full=(\\d+(?:\\.\\d+)?|-)$`),
+};
+/** Peak RSS (MiB) of a compose of the demo set (20 packages, ~9 MB of RPMs). */
+const PKG_MAX_RSS_MIB = 256;
 /** Peak RSS (MiB) xylem must stay under on the quick tree, and the rows exempt from it. */
 const MAX_RSS_MIB = 100;
 const RSS_EXEMPT = new Set(['delta-generate-empty']);
@@ -77,9 +90,23 @@ describe.skipIf(!haveOstree && process.env.CI !== 'true')('tools/bench/run.sh (B
       }
       expect(f[9], `${row}: xylem's result differs from ostree's\n${out}`).not.toBe('NO');
     }
+    for (const [row, notesRe] of Object.entries(PKG_ROWS)) {
+      const line = r.stdout.split('\n').find((l) => l.startsWith(`${row} `));
+      expect(line, `no row for ${row}:\n${out}`).toBeDefined();
+      const f = line!.trim().split(/\s+/);
+      expect(f, line).toHaveLength(11);
+      expect(f[1], `reference time of ${row}`).toMatch(new RegExp(`^${NUM}$`));
+      expect(f[5], `xylem/reference ratio of ${row}`).toMatch(new RegExp(`^(${NUM}|inf|FAIL)$`));
+      expect(f[10], `notes of ${row}`).toMatch(notesRe);
+      if (f[5] === 'FAIL') notes.push(`${row}: xylem failed`);
+      else {
+        expect(Number(f[4]), `${row}: xylem peak RSS (MiB)`).toBeLessThan(PKG_MAX_RSS_MIB);
+        expect(f[9], `${row}: xylem installed other packages than dnf\n${out}`).toBe('yes');
+      }
+    }
     for (const floor of FLOORS) {
       expect(r.stdout, `floor ${floor}`).toMatch(new RegExp(`^floor ${floor} +${NUM} s`, 'm'));
     }
     if (notes.length > 0) console.warn(`bench-quick: ${notes.join('; ')}`);
-  }, 600_000);
+  }, 900_000);
 });

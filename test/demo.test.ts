@@ -1,5 +1,6 @@
 // The README's main job must keep working: run the demo (repository cycle, then the update cycle
-// on a throw-away sysroot over HTTP on 127.0.0.1) and check its milestones.
+// on a throw-away sysroot over HTTP on 127.0.0.1, then the composed OS from Debian binaries as
+// RPMs) and check its milestones.
 
 import { expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -19,5 +20,10 @@ it('the demo runs the whole update cycle', () => {
     expect(out).toContain('etc/demo.conf in version 2: setting=local');
     expect(out).toMatch(/Deleted deployment [0-9a-f]{64}\.0/);
   }
+  // the composed OS: re-compose imports one package, db diff shows it, rpm reads the rpmdb
+  expect(out).toContain('post ran with arg 1;');
+  expect(out).toContain('Importing packages (1)...');
+  expect(out).toMatch(/^Upgraded:\n {2}sed 4\.9-\S+ -> 4\.9-\S+\.1$/m);
+  expect(out).toMatch(/^\(rpm -qa: the 20 composed packages, sed-4\.9-\S+\.1\.x86_64 among them\)$/m);
   expect(out).toContain('Demo completed.');
 }, 620_000);

@@ -4,7 +4,10 @@
 // wrote), then serve the repo on 127.0.0.1, deploy version 1 into a fresh sysroot over HTTP,
 // change /etc, upgrade to version 2, roll back, and clean up. As with ostree's defaults, the
 // commits and the summary are GPG-signed (a throw-away key) and the client's remote verifies them;
-// an unsigned commit pushed to the server is refused by `admin upgrade`.
+// an unsigned commit pushed to the server is refused by `admin upgrade`. Then a composed OS
+// (tools/demo-compose.mjs): real Debian binaries repackaged as RPMs, served as rpm-md on 127.0.0.1,
+// `rpm-xylem compose tree` into the same repo, deployed, re-composed after one package changed
+// (importing only it), `rpm-xylem db diff`, upgraded, and the deployment's rpmdb read by Debian's rpm.
 // Run with `npm run demo` (builds first; deploying needs root, as ostree's does). Exits non-zero
 // if any step fails.
 
@@ -13,6 +16,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { composedOs } from './demo-compose.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'xylem.mjs');
@@ -116,6 +120,8 @@ async function updateCycle(repo, v1, v2, sign, tree) {
     x('admin', `--sysroot=${sysroot}`, 'undeploy', '1');
     x('admin', `--sysroot=${sysroot}`, 'cleanup');
     x('admin', `--sysroot=${sysroot}`, 'status');
+
+    await composedOs({ root: ROOT, work, repo, sign, x, sysroot });
   } finally {
     httpd.kill();
   }
@@ -182,6 +188,7 @@ try {
     process.stdout.write(`ostree rev-parse demo/stable = ${rp.stdout.trim()} (same as xylem)\n`);
   }
   await updateCycle(repo, v1, v2, sign, tree);
+  if (process.getuid?.() !== 0) await composedOs({ root: ROOT, work, repo, sign, x: xylem, sysroot: null });
   process.stdout.write('\nDemo completed.\n');
 } finally {
   spawnSync('gpgconf', ['--homedir', join(work, 'gnupg'), '--kill', 'all']);

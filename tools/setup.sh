@@ -16,7 +16,8 @@ APT_PACKAGES=(
   parallel                 # GNU parallel: the suite's test-admin-locking.sh (concurrent admin deploys)
   chromium                 # headless browser for test/browser (driven by playwright-core)
   # the package half's oracles and parts: rpm (rpmbuild, rpmsign, rpmkeys, rpm2cpio), rpm-md repos,
-  # dnf and libsolv (solver oracles), alien (real Debian binaries as RPMs), the script sandbox,
+  # dnf and libsolv (solver oracles), alien, the script sandbox (tools/pkgset repackages Debian
+  # binaries as RPMs with dpkg-deb + rpmbuild, no extra package),
   # SELinux labelling oracle (matchpathcon + refpolicy's file_contexts), payload compressors
   rpm rpm2cpio createrepo-c dnf libsolv-tools alien bubblewrap selinux-utils selinux-policy-default
   zstd bzip2

@@ -8,6 +8,7 @@
 // compressed at level 9); a decoded block's output is handed out by drain() a few MiB at a time
 // (a block of runs can expand to ~45 MiB), to the sink in chunks of at most 64 KiB.
 
+import { BufferedDecoder } from './buffered-decoder.ts';
 import { RpmError, RpmErrorCode } from './errors.ts';
 
 const BLOCK_MAGIC_HI = 0x314159;
@@ -75,11 +76,9 @@ function buildTable(lens: Uint8Array, alphaSize: number): HuffTable {
 }
 
 /** bzip2 decoder fed with push(); calls `sink` with decoded bytes. */
-export class Bzip2Decoder {
-  private buf = new Uint8Array(0);
-  private len = 0;
-  // bit reader state
-  private pos = 0;
+export class Bzip2Decoder extends BufferedDecoder {
+  protected readonly kind = 'bzip2';
+  // bit reader state (the byte position is the base's pos)
   private bitBuf = 0;
   private bitCount = 0;
   private state: 'header' | 'block' | 'done-stream' = 'header';
@@ -89,39 +88,17 @@ export class Bzip2Decoder {
   private threshold = 0;
   private readonly out = new Uint8Array(OUT_CHUNK);
   private outLen = 0;
-  private final = false;
   /** a decoded block whose output drain() has not finished giving */
   private rle: { tPos: number; i: number; nblock: number; crc: number; last: number; run: number; blockCrc: number } | null = null;
 
   constructor(
     private readonly sink: (b: Uint8Array) => void,
-    private readonly pkg: string,
-  ) {}
-
-  private err(reason: string): RpmError {
-    return new RpmError(RpmErrorCode.PAYLOAD, this.pkg, `bzip2 payload is corrupt: ${reason}`);
+    pkg: string,
+  ) {
+    super(pkg);
   }
 
-  push(chunk: Uint8Array, final: boolean): void {
-    if (this.final) throw this.err('data after the end of input');
-    this.final = final;
-    // append; consumed bytes are dropped only when room is needed (no copying per push)
-    if (this.len + chunk.length > this.buf.length && this.pos > 0) {
-      this.buf.copyWithin(0, this.pos, this.len);
-      this.len -= this.pos;
-      this.pos = 0;
-    }
-    if (this.len + chunk.length > this.buf.length) {
-      const nb = new Uint8Array(Math.max(this.len + chunk.length, this.buf.length * 2, 64 * 1024));
-      nb.set(this.buf.subarray(0, this.len));
-      this.buf = nb;
-    }
-    this.buf.set(chunk, this.len);
-    this.len += chunk.length;
-    this.run();
-  }
-
-  private run(): void {
+  protected run(): void {
     for (;;) {
       if (this.rle !== null) return;
       const avail = this.len - this.pos;

@@ -8,6 +8,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { RpmError, RpmErrorCode } from './errors.ts';
 import { LzmaDecoder, LzmaNeedInput, lzma2DictSize } from './lzma.ts';
+import { BufferedDecoder } from './buffered-decoder.ts';
 
 /** Largest dictionary accepted (xz -9 uses 64 MiB). */
 export const MAX_DICT = 128 * 1024 * 1024;
@@ -95,46 +96,6 @@ function makeCheck(type: number): Check | null {
 
 const le32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 
-/** Shared input buffering for the two decoders. */
-abstract class Buffered {
-  protected buf = new Uint8Array(0);
-  protected len = 0;
-  protected pos = 0;
-  protected final = false;
-  constructor(protected readonly pkg: string) {}
-  protected err(reason: string): RpmError {
-    return new RpmError(RpmErrorCode.PAYLOAD, this.pkg, `${this.kind} payload is corrupt: ${reason}`);
-  }
-  protected abstract readonly kind: string;
-  protected abstract run(): void;
-  push(chunk: Uint8Array, final: boolean): void {
-    if (this.final) throw this.err('data after the end of input');
-    this.final = final;
-    if (this.len + chunk.length > this.buf.length && this.pos > 0) {
-      this.buf.copyWithin(0, this.pos, this.len);
-      this.len -= this.pos;
-      this.pos = 0;
-    }
-    if (this.len + chunk.length > this.buf.length) {
-      const nb = new Uint8Array(Math.max(this.len + chunk.length, this.buf.length * 2, 64 * 1024));
-      nb.set(this.buf.subarray(0, this.len));
-      this.buf = nb;
-    }
-    this.buf.set(chunk, this.len);
-    this.len += chunk.length;
-    this.run();
-  }
-  protected get avail(): number {
-    return this.len - this.pos;
-  }
-  /** Throws a truncation error at the end of input, else returns false (wait for more). */
-  protected need(n: number): boolean {
-    if (this.avail >= n) return true;
-    if (this.final) throw new RpmError(RpmErrorCode.TRUNCATED, this.pkg, `${this.kind} payload is truncated`);
-    return false;
-  }
-}
-
 function varint(b: Uint8Array, p: number, end: number): [number, number] | null {
   let v = 0;
   for (let i = 0; i < 9; i++) {
@@ -152,7 +113,7 @@ function varint(b: Uint8Array, p: number, end: number): [number, number] | null 
 type XzState = 'stream' | 'block' | 'chunk' | 'padding' | 'check' | 'index' | 'footer' | 'after';
 
 /** Streaming .xz decoder (LZMA2 filter only, as xz and rpm write). */
-export class XzDecoder extends Buffered {
+export class XzDecoder extends BufferedDecoder {
   protected readonly kind = 'xz';
   private state: XzState = 'stream';
   private checkType = 0;
@@ -393,7 +354,7 @@ export class XzDecoder extends Buffered {
 }
 
 /** Streaming legacy .lzma ("LZMA alone") decoder. */
-export class LzmaAloneDecoder extends Buffered {
+export class LzmaAloneDecoder extends BufferedDecoder {
   protected readonly kind = 'lzma';
   private lz: LzmaDecoder | null = null;
   private remaining = -1;

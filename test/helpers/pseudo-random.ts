@@ -27,3 +27,15 @@ export function seededUniform(seed: number): () => number {
     return x / 4294967296;
   };
 }
+
+/** A seeded mulberry32 stream of numbers in [0, 1), for randomized tests whose failures must reproduce. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

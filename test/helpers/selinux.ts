@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mulberry32 } from './pseudo-random.ts';
 
 export const MATCHPATHCON = '/usr/sbin/matchpathcon';
 export const HAVE_MATCHPATHCON = existsSync(MATCHPATHCON);
@@ -71,13 +72,4 @@ export function writePolicyRoot(root: string, opts: { config?: string; binary?: 
 }
 
 /** A deterministic PRNG (mulberry32), so failures are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;

@@ -9,18 +9,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { glibDictOrder } from '../../src/format/glib-hash-order.ts';
 import { TempDir, buildCli, describeInterop, disposeCli, initRepo, ostreeFsck, run, type Mode } from '../helpers/interop.ts';
+import { mulberry32 as rng } from '../helpers/pseudo-random.ts';
 
-/** A deterministic PRNG (mulberry32), so failures are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:éü';
 

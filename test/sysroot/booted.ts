@@ -72,18 +72,8 @@ export function deployDir(sysroot: string, csum: string, serial = 0): string {
   return join(sysroot, 'ostree/deploy/testos/deploy', `${csum}.${serial}`);
 }
 
-const SCRIPT = `set -e
-S=$1; D=$2; R=$3; M=$4; shift 4
-mount --bind /usr "$D/usr"
-mount --bind "$S" "$D/sysroot"
-mount --bind "$S/boot" "$D/boot"
-mount --bind "$R" "$D/run"
-mount -t proc proc "$D/proc"
-mount --bind /dev "$D/dev"
-mount --bind "$M" "$D/mnt"
-set +e
-chroot "$D" "$@"
-exit $?`;
+// the mounts and the chroot: one script shared with the crash campaign
+const SCRIPT = join(ROOT, 'tools/crash/run-booted.sh');
 
 /**
  * Runs `argv` booted into deployment folder `dep` of `sysroot`, with `runDir` as /run. `argv[0]`
@@ -98,7 +88,7 @@ export function booted(sysroot: string, dep: string, runDir: string, argv: strin
     cmd = ['/usr/bin/node', join('/mnt', relative(ROOT, cli)), ...argv.slice(1)];
   }
   const e: Record<string, string> = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', OSTREE_SYSROOT_DEBUG: 'mutable-deployments', ...env };
-  const r = spawnSync('unshare', ['-m', '-p', '-f', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', sysroot, dep, runDir, ROOT, 'env', '-i', ...Object.entries(e).map(([k, v]) => `${k}=${v}`), ...cmd], {
+  const r = spawnSync('unshare', ['-m', '-p', '-f', '--propagation', 'private', 'sh', SCRIPT, sysroot, dep, runDir, ROOT, 'env', '-i', ...Object.entries(e).map(([k, v]) => `${k}=${v}`), ...cmd], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });

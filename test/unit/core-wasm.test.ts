@@ -10,23 +10,13 @@ import {
   type Core, type TreeEntry, type TreeDiffEntry,
 } from '../../core-wasm/index.ts';
 import { WASM_SHA256, wasmBytes } from '../../core-wasm/gen/wasm-bytes.ts';
+import { mulberry32 as rng } from '../helpers/pseudo-random.ts';
 
 const core: Core = loadCoreSync();
 const hex = (d: Uint8Array): string => Buffer.from(d).toString('hex');
 const nodeSha = (d: Uint8Array): string => createHash('sha256').update(d).digest('hex');
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(rand: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n);

@@ -4,7 +4,8 @@
 # hardlink and copy checkouts, fsck of archive and bare-user repos; pulls of the archive repo into
 # a fresh bare-user repo over loopback HTTP (full, and A→B object by object) and with pull-local;
 # static delta A→B and from-scratch generation (delta size in the notes), offline apply of the
-# same (ostree-made) A→B delta and an HTTP pull A→B through it; plus the cp -a, cp -al and sha256sum floors; and start-up (20 × `--version` and 20 × a small
+# same (ostree-made) A→B delta and an HTTP pull A→B through it; the package half's paired rows
+# (tools/bench/pkg-rows.sh: rpm-xylem solve and compose vs dnf [+ ostree commit]); plus the cp -a, cp -al and sha256sum floors; and start-up (20 × `--version` and 20 × a small
 # `rev-parse`, each with the Node launcher and as the compiled Bun executable (rows *-bun): the
 # upstream test suite runs the CLI thousands of times). Prints a table (median wall time, peak RSS, ratio
 # xylem/ostree, notes such as HTTP requests per pull) and keeps the logs in tmp/bench/. A command
@@ -122,9 +123,13 @@ prepare() {
     echo "$stamp" > "$PERF/boot.ok"
   fi
 }
+selected() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+# the package half's paired rows (xylem command vs a reference command): tools/bench/pkg-rows.sh
+. "$HERE/pkg-rows.sh"
 # one preparer at a time (several checkouts may share the cache)
 exec 9> "$PERF/.lock"; flock 9
 if ! prepare; then log "preparing the input failed"; exit 1; fi
+if ! prepare_pkg; then log "preparing the package rows' input failed"; exit 1; fi
 flock -u 9
 A=$(cat "$PERF/commitA"); B=$(cat "$PERF/commitB")
 log "tree: $(find "$TREE" -type f | wc -l) files, $(du -sh "$TREE" | cut -f1); commits A=${A:0:12} B=${B:0:12}; runs=$RUNS"
@@ -196,7 +201,7 @@ timed() {
     tail -1 "$RES/$tag.time1" >> "$RES/$tag.times"
     [ -n "$n0" ] && [ "$n1" -gt "$n0" ] && echo $((n1 - n0)) >> "$RES/$tag.requests"
     if [ "$first" = 1 ]; then
-      [ -z "$note" ] || bash -c "$note" > "$RES/$tag.note" 2> /dev/null
+      [ -z "$note" ] || OUT=$RES/$tag.stdout bash -c "$note" > "$RES/$tag.note" 2> /dev/null
       cp "$RES/$tag.stdout" "$RES/$tag.out"
       if [ -n "$check" ]; then OUT=$RES/$tag.stdout bash -c "$check" > "$RES/$tag.check" 2>&1; else cp "$RES/$tag.stdout" "$RES/$tag.check"; fi
     fi
@@ -279,7 +284,6 @@ ROWS+=(
   'admin-upgrade|cp-al|'"$SYSROOT_SETUP"' && $OSTREE admin --sysroot="$R/sys" deploy --os=bench --karg=root=LABEL=bench boot && cat "$PERF/bootB" > "$R/sys/ostree/repo/refs/heads/boot"|OSTREE_SYSROOT_DEBUG=mutable-deployments $X admin --sysroot="$R/sys" upgrade --os=bench|'"$SYSROOT_CHECK"
 )
 export PERF
-selected() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 for row in "${ROWS[@]}"; do
   IFS='|' read -r name _ <<< "$row"
   selected "$name" || continue
@@ -308,6 +312,7 @@ for row in "${ROWS[@]}"; do
     done
   done
 done
+run_paired
 rm -rf "$RUNSD"
 stop_httpd
 
@@ -347,6 +352,7 @@ for row in "${ROWS[@]}"; do
   fi
   printf '%-28s %9s %7s %9s %7s %13s   %-10s %8s %11s  %-11s %s\n' "$name" "$wo" "$mo" "$wx" "$mx" "$ratio" "$floor" "$fw" "$rf" "$same" "$(notes_of "$name")"
 done | tee "$RES/table.txt"
+report_paired | tee -a "$RES/table.txt"
 # verdicts, from the table
 ostree_failed=$(awk 'NR > 1 && $2 == "FAIL"' "$RES/table.txt" | wc -l)
 xylem_bad=$(awk 'NR > 1 && ($4 == "FAIL" || $10 == "NO")' "$RES/table.txt" | wc -l)
@@ -366,6 +372,7 @@ for row in "${ROWS[@]}"; do
   o=$(cat "$RES/$name.ostree.requests" 2> /dev/null | median); x=$(cat "$RES/$name.xylem.requests" 2> /dev/null | median)
   [ -n "$o" ] && [ -n "$x" ] && [ "$x" -gt "$o" ] && echo "  ! $name: xylem made $x HTTP requests, ostree $o"
 done
+report_paired_problems
 echo "logs: $RES"
 [ "$ostree_failed" = 0 ] || { log "$ostree_failed row(s) failed with the real ostree: the benchmark is broken"; exit 1; }
 if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$xylem_bad" != 0 ]; then log "$xylem_bad row(s) failed or differ for xylem"; exit 1; fi

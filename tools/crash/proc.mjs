@@ -5,7 +5,8 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** mulberry32: a seeded generator of floats in [0, 1). */
 export function rng(seed) {
@@ -76,20 +77,8 @@ export function wasKilled(r) {
   return r.signal === 'SIGKILL' || r.status === 137;
 }
 
-// The namespace's init is this `sh`; the command runs as its child, so a process.kill(own pid,
-// SIGKILL) is delivered (the kernel ignores signals an init sent itself without a handler).
-const BOOTED_SCRIPT = `set -e
-S=$1; D=$2; R=$3; M=$4; shift 4
-mount --bind /usr "$D/usr"
-mount --bind "$S" "$D/sysroot"
-mount --bind "$S/boot" "$D/boot"
-mount --bind "$R" "$D/run"
-mount -t proc proc "$D/proc"
-mount --bind /dev "$D/dev"
-mount --bind "$M" "$D/mnt"
-set +e
-chroot "$D" "$@"
-exit $?`;
+// tools/crash/run-booted.sh does the mounts and runs the command as a child of the namespace's init.
+const BOOTED_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'run-booted.sh');
 
 /** Null when booted emulation works here (root, unshare with mount and pid namespaces), else why not. */
 export function bootedSupport() {
@@ -109,7 +98,7 @@ export function bootedArgv(root, sysroot, dep, runDir, argv, env) {
   const e = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', ...BASE_ENV, ...env };
   return [
     'unshare',
-    ['-m', '-p', '-f', '--kill-child', '--propagation', 'private', 'sh', '-c', BOOTED_SCRIPT, 'sh', sysroot, dep, runDir, root, 'env', '-i', ...Object.entries(e).map(([k, v]) => `${k}=${v}`), ...argv],
+    ['-m', '-p', '-f', '--kill-child', '--propagation', 'private', 'sh', BOOTED_SCRIPT, sysroot, dep, runDir, root, 'env', '-i', ...Object.entries(e).map(([k, v]) => `${k}=${v}`), ...argv],
   ];
 }
 
