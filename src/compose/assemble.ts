@@ -120,6 +120,8 @@ export async function assembleRoot(
   if (pkgs.some(hasScripts)) {
     if (!services.scripts) throw new XylemError('The packages have scripts, and no script sandbox is available (Host.sandbox)', 'ENOSANDBOX');
     emit({ type: 'phase', phase: 'scripts', total: pkgs.length });
+    // Scripts see the config as /etc, as upstream binds usr/etc there (moved back by moveEtc below).
+    await etcForScripts(fs, root);
     await services.scripts.runPackageScripts(root, pkgs, emit);
   }
   await rpmdbLinks(fs, root);
@@ -139,6 +141,7 @@ export async function assembleRoot(
   if (tf.postprocessScript) scripts.push([tf.postprocessScript, tf.externals.find((e) => e.path === tf.postprocessScript)!.data]);
   if (scripts.length > 0) {
     if (!services.scripts) throw new XylemError('The treefile has postprocess scripts, and no script sandbox is available (Host.sandbox)', 'ENOSANDBOX');
+    await etcForScripts(fs, root);
     for (const [name, body] of scripts) await services.scripts.runPostprocess(root, body, name);
     await moveEtc(fs, root);
     await checkRealDirs(fs, root, POSTPROCESS_DIRS);
@@ -167,6 +170,11 @@ export async function assembleRoot(
   });
   if (kernel && !kernel.initramfs) emit({ type: 'skipped', step: 'initramfs', reason: 'no-initramfs is set and the packages ship no initramfs' });
   return { kernel };
+}
+
+/** usr/etc moved to etc (when there is no etc yet) so that sandboxed programs find it at /etc. */
+async function etcForScripts(fs: Repo['fs'], root: string): Promise<void> {
+  if ((await fs.lstat(joinPath(root, 'usr/etc')))?.kind === 'dir' && !(await fs.lstat(joinPath(root, 'etc')))) await fs.rename(joinPath(root, 'usr/etc'), joinPath(root, 'etc'));
 }
 
 /**

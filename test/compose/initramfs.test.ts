@@ -173,6 +173,16 @@ describe.skipIf(
     expect(ost(['ls', commit, `/usr/lib/modules/${KVER}/initramfs.img`])).toMatch(/^-00644 0 0/);
   });
 
+  it('scriptlets and postprocess scripts see the tree config as /etc (usr/etc), as upstream binds it', async () => {
+    const seer: FixturePackage = { name: 'seer', version: '1', release: '1', files: [{ path: '/usr/share/seer/x', content: 'x\n' }], scripts: { post: 'cat /etc/passwd > /usr/lib/seen-by-post' } };
+    const fxSeer = buildRepo([seer], tmp.join('fxseer'));
+    writeFileSync(tmp.join('pp.sh'), '#!/bin/sh\ncat /etc/group > /usr/lib/seen-by-postprocess\n');
+    const { commit } = await compose('seen', 'postprocess-script: pp.sh\nno-initramfs: true\n', { fx, fxSeer });
+    expect(ost(['cat', commit, '/usr/lib/seen-by-post'])).toBe('root:x:0:0:root:/root:/bin/sh\nbin:x:1:1:bin:/bin:/sbin/nologin\n');
+    expect(ost(['cat', commit, '/usr/lib/seen-by-postprocess'])).toBe('root:x:0:\nbin:x:1:\n');
+    expect(ost(['ls', commit, '/'])).not.toMatch(/ \/etc\n/);
+  });
+
   it('initramfs-args replace --no-hostonly and are recorded in the commit', async () => {
     const { commit } = await compose('args', 'initramfs-args: [--add, fips, --omit, nfs]\nboot-location: modules\n');
     const argv = stubText(catBytes(commit, `/usr/lib/modules/${KVER}/initramfs.img`)).split('passwd:\n')[0]!.split('\n').slice(1, -1);
