@@ -48,7 +48,7 @@ export async function composedOs(ctx) {
     const useRepo = (v) => writeFileSync(repoFile, `[pkgset]\nname=Xylem demo package set (${v})\nbaseurl=${url}/${v}/\ngpgcheck=0\nmetadata_expire=0\n`);
     useRepo('v1');
     const treefile = join(work, 'demo-os.yaml');
-    writeFileSync(treefile, `ref: ${REF}\nrepos: [pkgset]\npackages: [demo-release]\nunits: [hello.service]\nselinux: false\nautomatic-version-prefix: "1"\n`);
+    writeFileSync(treefile, `ref: ${REF}\nrepos: [pkgset]\npackages: [demo-release]\nunits: [hello.service]\nselinux: false\nautomatic-version-prefix: "1"\n# the stand-in kernel ships its initramfs and the set has no dracut\nno-initramfs: true\n`);
     process.stdout.write(`${readFileSync(treefile, 'utf8')}`);
     const cache = `--cachedir=${join(work, 'compose-cache')}`;
 

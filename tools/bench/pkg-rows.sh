@@ -36,7 +36,7 @@ prepare_pkg() {
     for v in v1 v2; do
       mkdir -p "$PERF/compose-$v"
       printf '[pkgset]\nname=pkgset %s\nbaseurl=file://%s/%s/\ngpgcheck=0\nmetadata_expire=0\n' "$v" "$PKGSET" "$v" > "$PERF/compose-$v/pkgset.repo"
-      printf 'ref: demo/x86_64/os\nrepos: [pkgset]\npackages: [demo-release]\nunits: [hello.service]\nselinux: false\n' > "$PERF/compose-$v/tf.yaml"
+      printf 'ref: demo/x86_64/os\nrepos: [pkgset]\npackages: [demo-release]\nunits: [hello.service]\nselinux: false\nno-initramfs: true\n' > "$PERF/compose-$v/tf.yaml"
     done
     log "package set: $PKGSET ($(ls "$PKGSET/v1"/*.rpm | wc -l) packages, $(du -sh "$PKGSET/v1" | cut -f1))"
   fi
