@@ -27,6 +27,8 @@ export interface LayerChange {
   resetAllOverrides?: boolean;
   /** `reset --overlays`, `reset`; also `uninstall --all`. */
   resetOverlays?: boolean;
+  /** `reset` (and `reset --initramfs`): drop the initramfs regeneration keys too. */
+  resetInitramfs?: boolean;
   idempotent?: boolean;
   allowInactive?: boolean;
 }

@@ -16,3 +16,4 @@ export { buildLayeredCommit, CLIENTLAYER_VERSION } from './build.ts';
 export type { BuildLayerInput } from './build.ts';
 export { layerTxn, baseCommitOf, loadBasePackages, updateBaseRefs, parseNevraLoose } from './txn.ts';
 export type { LayerTxnOptions, LayerTxnResult } from './txn.ts';
+export { refreshRpmmd, cleanRpmmdCache, rpmmdCacheDir } from './rpmmd-cache.ts';

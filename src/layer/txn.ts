@@ -208,6 +208,10 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
     return result;
   }
   writeLayerRequest(origin, next);
+  if (change.resetInitramfs) {
+    for (const k of ['regenerate-initramfs', 'initramfs-args', 'initramfs-etc']) origin.remove('rpmostree', k);
+    if (origin.hasGroup('rpmostree') && origin.keys('rpmostree').length === 0) origin.removeGroup('rpmostree');
+  }
   const originChanged = origin.toString() !== (om.origin?.toString() ?? '');
   if (target === om.csum && !originChanged) {
     ctx.out('No changes.');

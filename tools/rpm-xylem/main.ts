@@ -47,7 +47,6 @@ import {
   renderStatusJson,
   renderStatusText,
   requestCancel,
-  resetTxn,
   resolveOsname,
   rollbackTxn,
   statePaths,
@@ -63,6 +62,8 @@ import {
 import { beginTransaction, liveTransaction, ownerAlive } from './lock.ts';
 import { DB_SPECS, runDb } from './db.ts';
 import { COMPOSE_SPECS, runCompose } from './compose.ts';
+import { INSTALL_SPECS, OVERRIDE_SPECS, RESET_SPECS, UNINSTALL_SPECS, runInstall, runOverride, runReset, runUninstall, type LayerEnv } from './layer.ts';
+import { cleanRpmmdCache, refreshRpmmd } from '../../src/layer/index.ts';
 
 const EXIT_UNCHANGED = 77;
 
@@ -72,11 +73,15 @@ const COMMANDS: Array<[string, string]> = [
   ['compose', 'Commands to compose a tree'],
   ['db', 'Commands to query the RPM database'],
   ['deploy', 'Deploy a specific commit'],
+  ['install', 'Overlay additional packages'],
   ['kargs', 'Query or modify kernel arguments'],
+  ['override', 'Manage base package overrides'],
   ['rebase', 'Switch to a different tree'],
+  ['refresh-md', 'Generate rpm repo metadata'],
   ['reset', 'Remove all mutations'],
   ['rollback', 'Revert to the previously booted tree'],
   ['status', 'Get the version of the booted system'],
+  ['uninstall', 'Remove overlayed additional packages'],
   ['upgrade', 'Perform a system upgrade'],
 ];
 
@@ -350,7 +355,11 @@ const verbs: Record<string, Verb> = {
     async run(e) {
       const o = { pending: e.p.flag('pending'), rollback: e.p.flag('rollback'), base: e.p.flag('base'), repomd: e.p.flag('repomd') };
       if (!o.pending && !o.rollback && !o.base && !o.repomd) throw new UsageError('At least one cleanup option must be specified');
-      await transaction(e, 'cleanup', (ctx) => cleanupTxn(ctx, o));
+      await transaction(e, 'cleanup', async (ctx) => {
+        const r = await cleanupTxn(ctx, o);
+        if (o.repomd) await cleanRpmmdCache(ctx.sysroot, await resolveOsname(ctx.sysroot, ctx.osname));
+        return r;
+      });
       return 0;
     },
   },
@@ -426,20 +435,25 @@ const verbs: Record<string, Verb> = {
       return finishDeploy(e, r, p.flag('reboot'), p.flag('unchanged-exit-77'));
     },
   },
-  reset: {
-    specs: [
-      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
-      { name: 'overlays', short: 'l', kind: 'flag', description: 'Remove package overlays' },
-      { name: 'overrides', short: 'o', kind: 'flag', description: 'Remove package overrides' },
-      { name: 'initramfs', short: 'i', kind: 'flag', description: 'Remove initramfs regeneration' },
-    ],
+  reset: { specs: RESET_SPECS, run: (e) => runReset(layerEnv(e), title(e)) },
+  install: { specs: INSTALL_SPECS, params: 'PACKAGE…', run: (e) => runInstall(layerEnv(e), title(e)) },
+  uninstall: { specs: UNINSTALL_SPECS, params: 'PACKAGE…', run: (e) => runUninstall(layerEnv(e), title(e)) },
+  override: { specs: OVERRIDE_SPECS, params: 'remove|replace|reset PACKAGE…', run: (e) => runOverride(layerEnv(e), title(e)) },
+  'refresh-md': {
+    specs: [{ name: 'force', short: 'f', kind: 'flag', description: 'Expire current cache' }],
     async run(e) {
-      const r = await transaction(e, title(e), (ctx) => resetTxn(ctx));
-      return finishDeploy(e, r, e.p.flag('reboot'), false);
+      const ids = await transaction(e, title(e), async (ctx) => refreshRpmmd(ctx.sysroot, await resolveOsname(ctx.sysroot, ctx.osname), { force: e.p.flag('force'), ...(e.env.XYLEM_LAYER_REPOS_DIR ? { reposDir: e.env.XYLEM_LAYER_REPOS_DIR } : {}) }));
+      line(e)(ids.length ? `Updated rpm-md repo metadata: ${ids.join(' ')}` : 'No enabled rpm-md repositories.');
+      return 0;
     },
   },
 };
 verbs.update = verbs.upgrade!;
+
+/** The layering verbs' view of the environment (tools/rpm-xylem/layer.ts). */
+function layerEnv(e: Env): LayerEnv {
+  return { p: e.p, cwd: process.cwd(), env: e.env, run: (t, fn) => transaction(e, t, fn), finish: (r, reboot, exit77) => finishDeploy(e, r, reboot, exit77) };
+}
 
 /** --editor: the current arguments in $EDITOR (one per line, # comments), read back. */
 async function editKargs(e: Env, deployIndex: number | null): Promise<string[]> {
