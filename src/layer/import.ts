@@ -47,10 +47,18 @@ export async function repoKeys(host: Host, md: RepoMetadata, keyRoot: string): P
     if (url.startsWith('file://')) {
       const path = decodeURIComponent(url.slice('file://'.length));
       if (!path.startsWith('/') || path.split('/').includes('..')) throw new XylemError(`repo '${md.repo.id}': gpgkey ${url}: not an absolute path`, 'EINVAL');
-      const st = await host.fs.stat(joinPath(keyRoot, path));
-      if (!st) throw new XylemError(`repo '${md.repo.id}': gpgkey ${url} does not exist in the deployment`, 'ENOENT');
+      // Inside the deployment only: no component may be a symbolic link (it could point anywhere).
+      let cur = keyRoot;
+      let st = null;
+      for (const c of path.split('/').filter((x) => x !== '')) {
+        cur = joinPath(cur, c);
+        st = await host.fs.lstat(cur);
+        if (!st) throw new XylemError(`repo '${md.repo.id}': gpgkey ${url} does not exist in the deployment`, 'ENOENT');
+        if (st.kind === 'symlink') throw new XylemError(`repo '${md.repo.id}': gpgkey ${url} goes through a symbolic link in the deployment; refused`, 'ELOOP');
+      }
+      if (!st || st.kind !== 'file') throw new XylemError(`repo '${md.repo.id}': gpgkey ${url} is not a regular file`, 'EINVAL');
       if (st.size > MAX_KEY_BYTES) throw new XylemError(`repo '${md.repo.id}': gpgkey ${url} is larger than ${MAX_KEY_BYTES} bytes`, 'E2BIG');
-      out.push(await host.fs.readFile(joinPath(keyRoot, path)));
+      out.push(await host.fs.readFile(cur));
     } else if (/^https?:\/\//.test(url)) {
       const f = host.fetch ?? globalThis.fetch.bind(globalThis);
       const r = await f(url);

@@ -69,6 +69,7 @@ export async function baseCommitOf(repo: Repo, csum: string): Promise<string> {
 export async function loadBasePackages(sysroot: Sysroot, repo: Repo, commit: string): Promise<BasePackage[]> {
   const dir = joinPath(repo.path, 'tmp', `xylem-layer-rpmdb-${randomSuffix()}`);
   try {
+    await sysroot.fs.mkdir(joinPath(dir, 'usr/share'), { recursive: true, mode: 0o755 });
     await checkout(repo, commit, joinPath(dir, 'usr/share/rpm'), { subpath: '/usr/share/rpm', userMode: true, forceCopy: true }).catch((e) => {
       throw new XylemError(`The base commit ${commit} has no rpmdb (usr/share/rpm): ${(e as Error).message}`, 'ENORPMDB');
     });
@@ -137,6 +138,10 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
   }
   const next: LayerRequest = applyChange(current, change, base, localImports);
   const result: LayerTxnResult = { changed: false, added: [], removed: [], replaced: [], inactive: [] };
+  if (!opts.newBase && !change.resetInitramfs && JSON.stringify(next) === JSON.stringify(current)) {
+    ctx.out('No changes.');
+    return result;
+  }
   let target = baseCommit;
   if (isLayered(next)) {
     const reposDir = opts.reposDir ?? joinPath(deployRoot, 'etc/yum.repos.d');
