@@ -63,7 +63,7 @@ import { beginTransaction, liveTransaction, ownerAlive } from './lock.ts';
 import { DB_SPECS, runDb } from './db.ts';
 import { COMPOSE_SPECS, runCompose } from './compose.ts';
 import { INSTALL_SPECS, OVERRIDE_SPECS, RESET_SPECS, UNINSTALL_SPECS, runInstall, runOverride, runReset, runUninstall, type LayerEnv } from './layer.ts';
-import { cleanRpmmdCache, refreshRpmmd } from '../../src/layer/index.ts';
+import { cleanRpmmdCache, hasLayeredOrigin, layerUpgradeTxn, refreshRpmmd } from '../../src/layer/index.ts';
 
 const EXIT_UNCHANGED = 77;
 
@@ -282,9 +282,26 @@ const verbs: Record<string, Verb> = {
       if (p.flag('reboot') && check) throw new XylemError('Cannot specify both --reboot and --check');
       if (p.flag('cache-only') && p.flag('download-only')) throw new XylemError("Can't specify cache-only and download-only");
       if (p.flag('cache-only')) throw new XylemError('--cache-only is not supported by rpm-xylem');
-      const r = await transaction(e, title(e), (ctx) =>
-        upgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), downloadOnly: p.flag('download-only'), check, preview, lockFinalization: p.flag('lock-finalization') }),
-      );
+      let layerDiff: string | null = null;
+      const r = await transaction(e, title(e), async (ctx): Promise<TxnResult> => {
+        if (!(await hasLayeredOrigin(ctx)))
+          return upgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), downloadOnly: p.flag('download-only'), check, preview, lockFinalization: p.flag('lock-finalization') });
+        if (p.flag('download-only') || p.flag('lock-finalization')) throw new XylemError('--download-only and --lock-finalization are not supported on a layered deployment by rpm-xylem');
+        const lr = await layerUpgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), check, preview, ...(e.env.XYLEM_LAYER_REPOS_DIR ? { reposDir: e.env.XYLEM_LAYER_REPOS_DIR } : {}) });
+        if (check || preview) {
+          layerDiff = lr.newBase ? `AvailableUpdate:\n  BaseCommit: ${lr.newBase}\n${preview ? lr.diff ?? '' : ''}` : '';
+          return { changed: false };
+        }
+        return lr;
+      });
+      if (layerDiff !== null) {
+        if (layerDiff === '') {
+          e.out('No updates available.\n');
+          return EXIT_UNCHANGED;
+        }
+        e.out(layerDiff);
+        return 0;
+      }
       if (check || preview) {
         if (!r.check) {
           e.out('No updates available.\n');
