@@ -24,19 +24,21 @@ const ENV = { OSTREE_SYSROOT_DEBUG: 'mutable-deployments', NODE_OPTIONS: '' };
 
 type Result = { status: number; stdout: string; stderr: string };
 
-function runTs(entry: string, args: string[], cwd: string): Promise<Result> {
+function runTs(entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, entry), ...args], { cwd, env: { ...process.env, ...ENV } });
+    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, entry), ...args], { cwd, env: { ...process.env, ...ENV, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ status: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr }));
   });
 }
 
-function serve(dir: string): Promise<{ url: string; server: Server }> {
+function serve(dir: string): Promise<{ url: string; server: Server; requests: string[] }> {
+  const requests: string[] = [];
   const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
     const path = normalize(join(dir, decodeURIComponent((req.url ?? '/').split('?')[0]!)));
     if (!path.startsWith(dir) || !existsSync(path) || !statSync(path).isFile()) {
       res.writeHead(404).end();
@@ -45,7 +47,7 @@ function serve(dir: string): Promise<{ url: string; server: Server }> {
     res.writeHead(200, { 'content-length': statSync(path).size });
     createReadStream(path).pipe(res);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server })));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server, requests })));
 }
 
 const FILESYSTEM: FixturePackage = {
@@ -140,7 +142,7 @@ describe.skipIf(
   let srv: Awaited<ReturnType<typeof serve>>;
   let base = '';
   let deployRoot = '';
-  const rx = (args: string[]) => runTs('tools/rpm-xylem/main.ts', [...args, `--sysroot=${sys}`], tmp.path);
+  const rx = (args: string[], env: Record<string, string> = {}) => runTs('tools/rpm-xylem/main.ts', [...args, `--sysroot=${sys}`], tmp.path, env);
   const xy = (args: string[]) => runTs('tools/cli.ts', args, tmp.path);
   const ost = (args: string[]) => execFileSync(OSTREE!, args, { encoding: 'utf8', env: { ...process.env, ...ENV } });
   const repoArg = `--repo=${sys}/ostree/repo`;
@@ -313,4 +315,71 @@ describe.skipIf(
     expect(second).toMatch(/BaseCommit: [0-9a-f]{64}\n/);
     checkOracles();
   }, 600_000);
+
+  it('upgrade re-layers onto a new base in one transaction, downloading nothing already cached', async () => {
+    const i = await rx(['install', 'libvirt']);
+    expect(i.status, i.stderr).toBe(0);
+    const pkgRef = () => ost(['rev-parse', repoArg, 'rpmostree/pkg/libvirt/9.0-1.noarch']).trim();
+    const cachedLibvirt = pkgRef();
+    const unchanged = await rx(['upgrade']);
+    expect(unchanged.status, unchanged.stderr).toBe(0);
+    expect(unchanged.stdout).toContain('No upgrade available.');
+
+    // A new base: liba 2.0 instead of 1.0.
+    writeFileSync(tmp.join('base2.yaml'), 'ref: testos/stable\nrepos: [fx]\npackages: [filesystem, basesh, liba-2.0-1, docker, iptables]\nselinux: false\n');
+    const c = await rx(['compose', 'tree', `--repo=${tmp.join('compose')}`, `--cachedir=${tmp.join('cc')}`, 'base2.yaml']);
+    expect(c.status, c.stderr).toBe(0);
+    const base2 = /testos\/stable => ([0-9a-f]{64})/.exec(c.stdout)![1]!;
+    ost([repoArg, 'pull-local', tmp.join('compose'), 'testos/stable']);
+
+    const before = ost(['admin', `--sysroot=${sys}`, 'status']);
+    const pv = await rx(['upgrade', '--preview']);
+    expect(pv.status, pv.stderr).toBe(0);
+    expect(pv.stdout).toContain(`BaseCommit: ${base2}\n`);
+    expect(pv.stdout).toContain('Upgraded:\n  liba 1.0-1 -> 2.0-1\n');
+    expect(ost(['admin', `--sysroot=${sys}`, 'status'])).toBe(before);
+
+    const rpmsBefore = srv.requests.filter((u) => u.endsWith('.rpm')).length;
+    const up = await rx(['upgrade']);
+    expect(up.status, up.stderr).toBe(0);
+    const [csum, root] = top();
+    expect(ost(['rev-parse', repoArg, `${csum}^`]).trim()).toBe(base2);
+    expect(rpmqa(root)).toEqual(['basesh-1.35-1.x86_64', 'docker-1.0-1.noarch', 'filesystem-3.18-1.noarch', 'iptables-1.0-1.noarch', 'liba-2.0-1.noarch', 'libvirt-9.0-1.noarch', 'libvirt-libs-9.0-1.noarch']);
+    expect(readFileSync(join(root, 'usr/lib/liba.so'), 'utf8')).toBe('liba 2.0\n');
+    expect(readFileSync(join(root, 'usr/share/libvirt/post-marker'), 'utf8')).toBe('post 1\n');
+    expect(srv.requests.filter((u) => u.endsWith('.rpm')).length).toBe(rpmsBefore);
+    expect(pkgRef()).toBe(cachedLibvirt);
+    expect(readFileSync(`${root}.origin`, 'utf8')).toContain('baserefspec=testos/stable\n');
+    checkOracles();
+  }, 600_000);
+
+  it('survives SIGKILL at points of override remove: status works, boot entries name complete deployments, a re-run succeeds', async () => {
+    const complete = () => {
+      const entries = readdirSync(join(sys, 'boot/loader/entries')).map((f) => readFileSync(join(sys, 'boot/loader/entries', f), 'utf8'));
+      for (const e of entries) {
+        const m = /ostree=\/ostree\/boot\.\d\/testos\/[0-9a-f]{64}\/\d+/.exec(e)!;
+        expect(existsSync(join(sys, m[0].slice('ostree='.length)))).toBe(true);
+      }
+      ost(['admin', `--sysroot=${sys}`, 'status']);
+    };
+    let crashed = 0;
+    for (const at of [5, 40, 200, 800, 2000, 4000]) {
+      const r = await rx(['override', 'remove', 'docker'], { XYLEM_CRASH_AT: String(at) });
+      if (r.status !== 137) {
+        expect(r.status === 0 || /Override already exists/.test(r.stderr), r.stderr).toBe(true);
+        break;
+      }
+      crashed++;
+      const st = await rx(['status']);
+      expect(st.status, st.stderr).toBe(0);
+      complete();
+    }
+    expect(crashed).toBeGreaterThan(2);
+    const again = await rx(['override', 'remove', '--idempotent', 'docker']);
+    expect(again.status, again.stderr).toBe(0);
+    const [, root] = top();
+    expect(rpmqa(root)).not.toContain('docker-1.0-1.noarch');
+    complete();
+    checkOracles();
+  }, 900_000);
 });
