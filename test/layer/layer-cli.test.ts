@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OSTREE, ROOT, TempDir } from '../helpers/interop.ts';
 import { missing } from '../helpers/require-tool.ts';
-import { HAVE_CREATEREPO, HAVE_RPMBUILD, HAVE_RPMSIGN, buildRepo, buildRpm, hasCommand, makeSigningKey, type FixturePackage } from '../helpers/rpmbuild.ts';
+import { HAVE_CREATEREPO, HAVE_RPMBUILD, HAVE_RPMSIGN, buildRepo, buildRpm, hasCommand, makeSigningKey, signRpm, type FixturePackage } from '../helpers/rpmbuild.ts';
 import { BUSYBOX, HAVE_BUSYBOX_STATIC, HAVE_BWRAP, HAVE_RPM, IS_ROOT } from '../helpers/script-root.ts';
 
 const ENV = { OSTREE_SYSROOT_DEBUG: 'mutable-deployments', NODE_OPTIONS: '' };
@@ -103,6 +103,7 @@ const LIBVIRT: FixturePackage = {
 const FAILPOST: FixturePackage = { name: 'failpost', version: '1.0', requires: ['/bin/sh'], files: [{ path: '/usr/share/failpost', content: 'x\n' }], scripts: { post: 'echo failing on purpose; exit 3' } };
 const UNMET: FixturePackage = { name: 'unmet', version: '1.0', requires: ['nonexistent-capability'], files: [{ path: '/usr/share/unmet', content: 'x\n' }] };
 const NEEDS_NEW_LIBA: FixturePackage = { name: 'needsnew', version: '1.0', requires: ['liba >= 2.0'], files: [{ path: '/usr/share/needsnew', content: 'x\n' }] };
+const SIGNED: FixturePackage = { name: 'signedpkg', version: '1.0', files: [{ path: '/usr/share/signedpkg', content: 'signed\n' }] };
 const UNSIGNED: FixturePackage = { name: 'unsignedpkg', version: '1.0', files: [{ path: '/usr/share/unsignedpkg', content: 'x\n' }] };
 
 /** Every entry under `dir`: type, mode, owner, content or link target, xattrs (getfattr). */
@@ -163,8 +164,9 @@ describe.skipIf(
     const busybox = BUSYBOX!;
     srv = await serve(web);
     buildRepo([FILESYSTEM, BASESH(busybox), LIBA('1.0'), LIBA('2.0'), DOCKER, IPTABLES('1.0'), LIBVIRT_LIBS, LIBVIRT, FAILPOST, UNMET, NEEDS_NEW_LIBA], join(web, 'fx'));
-    buildRepo([UNSIGNED], join(web, 'signed'));
     const key = makeSigningKey();
+    signRpm(buildRpm(SIGNED, join(web, 'signed')), key);
+    buildRepo([UNSIGNED], join(web, 'signed'));
     // The base compose pins liba 1.0 (the repo also has 2.0, for the skew case).
     writeFileSync(tmp.join('fx.repo'), `[fx]\nname=Fixtures\nbaseurl=${srv.url}fx/\ngpgcheck=0\nmetadata_expire=0\n`);
     writeFileSync(tmp.join('base.yaml'), 'ref: testos/stable\nrepos: [fx]\npackages: [filesystem, basesh, liba-1.0-1, docker, iptables]\nselinux: false\n');
@@ -236,7 +238,13 @@ describe.skipIf(
     const var0 = varManifest();
 
     // install: libvirt and its dependency, %post in the sandbox
+    const t0 = Date.now();
     const i = await rx(['install', 'libvirt']);
+    const t1 = Date.now();
+    if (process.env.XYLEM_LAYER_TIMING) {
+      await rx(['status']);
+      console.log(`install libvirt (2 packages, downloaded + imported + scripts + deploy): ${t1 - t0} ms; rpm-xylem status (CLI start-up baseline): ${Date.now() - t1} ms`);
+    }
     expect(i.status, i.stderr).toBe(0);
     expect(i.stdout).toContain('Added:\n  libvirt-9.0-1.noarch\n  libvirt-libs-9.0-1.noarch\n');
     let [csum, root] = top();
@@ -382,4 +390,13 @@ describe.skipIf(
     complete();
     checkOracles();
   }, 900_000);
+
+  it('installs a package signed by a key of the deployment from a gpgcheck=1 repo', async () => {
+    const r = await rx(['install', 'signedpkg']);
+    expect(r.status, r.stderr).toBe(0);
+    const [, root] = top();
+    expect(rpmqa(root)).toContain('signedpkg-1.0-1.noarch');
+    expect(readFileSync(join(root, 'usr/share/signedpkg'), 'utf8')).toBe('signed\n');
+    checkOracles();
+  }, 300_000);
 });
