@@ -17,5 +17,5 @@ export type { BuildLayerInput } from './build.ts';
 export { layerTxn, baseCommitOf, loadBasePackages, updateBaseRefs, parseNevraLoose } from './txn.ts';
 export type { LayerTxnOptions, LayerTxnResult } from './txn.ts';
 export { refreshRpmmd, cleanRpmmdCache, rpmmdCacheDir } from './rpmmd-cache.ts';
-export { layerUpgradeTxn, hasLayeredOrigin } from './upgrade.ts';
+export { layerUpgradeTxn, hasLayeredOrigin, hasLayeredCommit } from './upgrade.ts';
 export type { LayerUpgradeOptions, LayerUpgradeResult } from './upgrade.ts';

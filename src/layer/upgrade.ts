@@ -64,3 +64,11 @@ export async function hasLayeredOrigin(ctx: TxnContext): Promise<boolean> {
   const om = ctx.sysroot.deployments.find((d) => d.osname === osname);
   return isLayered(readLayerRequest(om?.origin ?? null));
 }
+
+/** Whether the stateroot's newest deployment runs a client-layer commit (rpmostree.clientlayer). */
+export async function hasLayeredCommit(ctx: TxnContext): Promise<boolean> {
+  const osname = await resolveOsname(ctx.sysroot, ctx.osname);
+  const om = ctx.sysroot.deployments.find((d) => d.osname === osname);
+  if (!om) return false;
+  return (await baseCommitOf(await ctx.sysroot.repo(), om.csum)) !== om.csum;
+}

@@ -42,6 +42,8 @@ export const RESET_SPECS: OptionSpec[] = [
 
 /** What the verb needs of rpm-xylem's environment. */
 export interface LayerEnv {
+  /** `reset` of a deployment that is no client layer: the plain origin reset (src/updater). */
+  plainReset?(title: string): Promise<number>;
   p: Parsed;
   cwd: string;
   env: Record<string, string | undefined>;
@@ -112,5 +114,6 @@ export async function runReset(e: LayerEnv, title: string): Promise<number> {
   const overlays = e.p.flag('overlays');
   const overrides = e.p.flag('overrides');
   const everything = !overlays && !overrides && !e.p.flag('initramfs');
+  if (everything && e.plainReset) return e.plainReset(title);
   return go(e, title, { resetOverlays: overlays || everything, resetAllOverrides: overrides || everything, resetInitramfs: e.p.flag('initramfs') || everything });
 }

@@ -44,6 +44,7 @@ import {
   readTransactionResult,
   readTransactionState,
   rebaseTxn,
+  resetTxn,
   renderStatusJson,
   renderStatusText,
   requestCancel,
@@ -63,7 +64,7 @@ import { beginTransaction, liveTransaction, ownerAlive } from './lock.ts';
 import { DB_SPECS, runDb } from './db.ts';
 import { COMPOSE_SPECS, runCompose } from './compose.ts';
 import { INSTALL_SPECS, OVERRIDE_SPECS, RESET_SPECS, UNINSTALL_SPECS, runInstall, runOverride, runReset, runUninstall, type LayerEnv } from './layer.ts';
-import { cleanRpmmdCache, hasLayeredOrigin, layerUpgradeTxn, refreshRpmmd } from '../../src/layer/index.ts';
+import { cleanRpmmdCache, hasLayeredCommit, hasLayeredOrigin, layerTxn, layerUpgradeTxn, refreshRpmmd } from '../../src/layer/index.ts';
 
 const EXIT_UNCHANGED = 77;
 
@@ -452,7 +453,20 @@ const verbs: Record<string, Verb> = {
       return finishDeploy(e, r, p.flag('reboot'), p.flag('unchanged-exit-77'));
     },
   },
-  reset: { specs: RESET_SPECS, run: (e) => runReset(layerEnv(e), title(e)) },
+  reset: {
+    specs: RESET_SPECS,
+    async run(e) {
+      // Without a client layer there is nothing to rebuild: the origin reset of src/updater.
+      const plainReset = async (t: string) => {
+        const opts = e.env.XYLEM_LAYER_REPOS_DIR ? { reposDir: e.env.XYLEM_LAYER_REPOS_DIR } : {};
+        const r = await transaction(e, t, async (ctx): Promise<TxnResult> =>
+          (await hasLayeredCommit(ctx)) ? layerTxn(ctx, { resetOverlays: true, resetAllOverrides: true, resetInitramfs: true }, opts) : resetTxn(ctx),
+        );
+        return finishDeploy(e, r, e.p.flag('reboot'), e.p.flag('unchanged-exit-77'));
+      };
+      return runReset({ ...layerEnv(e), plainReset }, title(e));
+    },
+  },
   install: { specs: INSTALL_SPECS, params: 'PACKAGE…', run: (e) => runInstall(layerEnv(e), title(e)) },
   uninstall: { specs: UNINSTALL_SPECS, params: 'PACKAGE…', run: (e) => runUninstall(layerEnv(e), title(e)) },
   override: { specs: OVERRIDE_SPECS, params: 'remove|replace|reset PACKAGE…', run: (e) => runOverride(layerEnv(e), title(e)) },
