@@ -202,7 +202,8 @@ describe.skipIf(
 
   afterAll(() => {
     srv?.server.close();
-    tmp.cleanup();
+    if (!process.env.XYLEM_LAYER_KEEP) tmp.cleanup();
+    else console.log(`kept ${tmp.path}`);
   });
 
   it('refuses bad input before anything is deployed', async () => {

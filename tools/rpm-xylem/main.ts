@@ -18,7 +18,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import type { Host } from '../../src/host.ts';
 import { parseOptions, type OptionSpec, type Parsed } from '../cli/options.ts';
@@ -483,6 +483,8 @@ verbs.update = verbs.upgrade!;
 
 /** The layering verbs' view of the environment (tools/rpm-xylem/layer.ts). */
 function layerEnv(e: Env): LayerEnv {
+  // The sandbox wants absolute roots: a relative --sysroot is taken from the working directory.
+  e.sysroot = resolvePath(e.sysroot);
   return { p: e.p, cwd: process.cwd(), env: e.env, run: (t, fn) => transaction(e, t, fn), finish: (r, reboot, exit77) => finishDeploy(e, r, reboot, exit77) };
 }
 
