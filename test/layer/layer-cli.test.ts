@@ -225,6 +225,11 @@ describe.skipIf(
       expect(r.stderr, args.join(' ')).toMatch(re);
       expect(ost(['admin', `--sysroot=${sys}`, 'status'])).toBe(before);
     }
+    const dry = await rx(['install', '--dry-run', 'libvirt']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('Added:\n  libvirt-9.0-1.noarch\n  libvirt-libs-9.0-1.noarch\n');
+    expect(dry.stdout).toContain("Exiting because of '--dry-run' option");
+    expect(ost(['admin', `--sysroot=${sys}`, 'status'])).toBe(before);
     const fp = await rx(['install', 'failpost']);
     expect(fp.stderr).toMatch(/%post|post/);
     checkOracles();
@@ -398,6 +403,19 @@ describe.skipIf(
     const [, root] = top();
     expect(rpmqa(root)).toContain('signedpkg-1.0-1.noarch');
     expect(readFileSync(join(root, 'usr/share/signedpkg'), 'utf8')).toBe('signed\n');
+    checkOracles();
+    // refresh-md fills the stateroot's rpm-md cache, cleanup -m empties it; a relative --sysroot works.
+    const cache = join(sys, 'ostree/deploy/testos/var/cache/rpm-ostree');
+    const md = await runTs('tools/rpm-xylem/main.ts', ['refresh-md', '--sysroot=sys'], tmp.path);
+    expect(md.status, md.stderr).toBe(0);
+    expect(md.stdout).toBe('Updated rpm-md repo metadata: fx signed\n');
+    expect(readdirSync(join(cache, 'repomd')).sort()).toEqual(['fx', 'signed']);
+    const cl = await runTs('tools/rpm-xylem/main.ts', ['cleanup', '-m', '--sysroot=sys'], tmp.path);
+    expect(cl.status, cl.stderr).toBe(0);
+    expect(existsSync(cache)).toBe(false);
+    const un = await runTs('tools/rpm-xylem/main.ts', ['uninstall', 'signedpkg', '--sysroot=sys'], tmp.path);
+    expect(un.status, un.stderr).toBe(0);
+    expect(rpmqa(top()[1])).not.toContain('signedpkg-1.0-1.noarch');
     checkOracles();
   }, 300_000);
 });
