@@ -71,6 +71,10 @@ export type { RpmPackageInfo, RpmFile, PayloadEntry, Nevra, Dependency, PackageD
 export { loadTreefile, planCompose, executeCompose, rpmmdResolver, composeServices, dbDiff } from './compose/index.ts';
 export type { Treefile, ComposePlan, ComposeEvent, PackageResolver } from './compose/index.ts';
 
+// ---- client-side package layering (rpm-ostree install / uninstall / override / reset) ----------
+export { layerTxn, readLayerRequest, writeLayerRequest, resolveLayer, buildLayeredCommit, baseCommitOf } from './layer/index.ts';
+export type { LayerRequest, LayerChange, LayerTxnOptions, LayerTxnResult } from './layer/index.ts';
+
 // ---- formats and small helpers -----------------------------------------------------------------
 export { KeyFile } from './format/keyfile.ts';
 export { ObjectType } from './format/objects.ts';

@@ -219,7 +219,8 @@ export function headerOverrides(packages: readonly ComposePackage[]): Map<string
 }
 
 export interface CommitRootOptions {
-  ref: string;
+  /** The ref to point at the commit; null: none (the caller keeps it alive otherwise). */
+  ref: string | null;
   parent: string | null;
   metadata: Array<[string, GVVariant]>;
   timestamp: bigint;
@@ -268,7 +269,7 @@ export async function commitRoot(repo: Repo, root: string, packages: readonly Co
       metadata: opts.metadata,
       bindRef: false,
     });
-    txn.setRef(null, opts.ref, checksum);
+    if (opts.ref !== null) txn.setRef(null, opts.ref, checksum);
     await txn.commit();
     return checksum;
   } catch (e) {

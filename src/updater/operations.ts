@@ -102,7 +102,7 @@ function originRefspecOf(origin: KeyFile): string {
 }
 
 /** Pulls REMOTE:REF (optionally pinned to a commit) with progress reported to the context. */
-async function pullRef(ctx: TxnContext, refspec: string, pinned: string | null, timestampCheck: boolean, extra: Partial<PullOptions> = {}): Promise<void> {
+export async function pullRef(ctx: TxnContext, refspec: string, pinned: string | null, timestampCheck: boolean, extra: Partial<PullOptions> = {}): Promise<void> {
   const { remote, ref } = parseRefspec(refspec);
   if (remote === null) return; // a local ref: nothing to fetch
   const repo = await ctx.sysroot.repo();

@@ -56,6 +56,8 @@ export interface DeploymentStatus {
   'base-removals': unknown[];
   'base-local-replacements': unknown[];
   'base-remote-replacements': Record<string, unknown>;
+  /** A client-layered deployment's base commit (the parent of its commit). */
+  'base-checksum'?: string;
   'regenerate-initramfs': boolean;
   /** The origin's override-commit (set by `deploy`). */
   'override-commit'?: string;
@@ -134,9 +136,23 @@ export async function deploymentStatus(sysroot: Sysroot, d: Deployment): Promise
   let version: string | undefined;
   let sourceTitle: string | null = null;
   let endoflife: string | undefined;
+  // A client layer (rpmostree.clientlayer): its layering facts, and the base's metadata shown.
+  let layer: { base: string; removals: unknown[]; replacements: unknown[] } | null = null;
   try {
-    const c = await repo.loadCommit(d.csum);
-    timestamp = Number(c.timestamp);
+    let c = await repo.loadCommit(d.csum);
+    const cl = c.metadata.find(([k]) => k === 'rpmostree.clientlayer');
+    if (cl && cl[1].value === true && c.parent) {
+      const get = (k: string) => c.metadata.find(([x]) => x === k)?.[1];
+      const rm = get('rpmostree.removed-base-packages');
+      const rp = get('rpmostree.replaced-base-packages');
+      layer = {
+        base: c.parent,
+        removals: rm ? (gvariantToJson(rm.type, rm.value) as unknown[]) : [],
+        replacements: rp ? (gvariantToJson(rp.type, rp.value) as unknown[]) : [],
+      };
+      timestamp = Number(c.timestamp);
+      c = await repo.loadCommit(c.parent);
+    } else timestamp = Number(c.timestamp);
     for (const [k, v] of c.metadata) {
       if (BULKY_META.has(k)) continue;
       meta[k] = gvariantToJson(v.type, v.value);
@@ -171,19 +187,20 @@ export async function deploymentStatus(sysroot: Sysroot, d: Deployment): Promise
     'base-commit-meta': meta,
     'gpg-enabled': gpgEnabled,
     'requested-packages': originList(d, 'packages', 'requested'),
-    'requested-local-packages': originList(d, 'packages', 'requested-local'),
+    'requested-local-packages': originList(d, 'packages', 'requested-local').map((e) => e.slice(65)),
     'requested-local-fileoverride-packages': [],
     'requested-base-removals': originList(d, 'overrides', 'remove'),
-    'requested-base-local-replacements': [],
+    'requested-base-local-replacements': originList(d, 'overrides', 'replace-local').map((e) => e.slice(65)),
     'requested-base-remote-replacements': [],
-    packages: [],
-    'base-removals': [],
-    'base-local-replacements': [],
+    packages: layer ? originList(d, 'packages', 'requested') : [],
+    'base-removals': layer?.removals ?? [],
+    'base-local-replacements': layer?.replacements ?? [],
     'base-remote-replacements': {},
     'regenerate-initramfs': false,
     sourceTitle,
   };
   if (origin !== undefined) st.origin = origin;
+  if (layer) st['base-checksum'] = layer.base;
   if (version !== undefined) st.version = version;
   if (endoflife !== undefined) st.endoflife = endoflife;
   const override = d.origin?.get('origin', 'override-commit');
@@ -256,6 +273,33 @@ export function gpgLines(d: Pick<DeploymentStatus, 'signatures'>, verbose: boole
   return kv('GPGSignature', sigs.map(describe).join(`\n${pad}`), width);
 }
 
+/** `name evr` of a NEVRA tuple (sstsss) as JSON. */
+function tupleEvr(t: unknown): string {
+  const a = Array.isArray(t) ? t : [];
+  const epoch = Number(a[2] ?? 0);
+  return `${a[1]} ${epoch ? `${epoch}:` : ''}${a[3]}-${a[4]}`;
+}
+
+/** A layered deployment's RemovedBasePackages / ReplacedBasePackages / LayeredPackages / LocalPackages lines. */
+function layerLines(d: DeploymentStatus): string {
+  let s = '';
+  const sorted = (l: string[]) => [...l].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()));
+  if (d['base-removals'].length) s += kv('RemovedBasePackages', d['base-removals'].map(tupleEvr).sort().join(', '));
+  if (d['base-local-replacements'].length)
+    s += kv(
+      'ReplacedBasePackages',
+      d['base-local-replacements']
+        .map((pair) => {
+          const [n, o] = pair as [unknown[], unknown[]];
+          return `${o[1]} ${tupleEvr(o).split(' ')[1]} -> ${tupleEvr(n).split(' ')[1]}`;
+        })
+        .join(', '),
+    );
+  if (d.packages.length) s += kv('LayeredPackages', sorted(d.packages).join(' '));
+  if (d['requested-local-packages'].length) s += kv('LocalPackages', sorted(d['requested-local-packages']).join(' '));
+  return s;
+}
+
 /** The text rpm-ostree's `status` prints (see the file header). */
 export function renderStatusText(model: StatusModel, opts: RenderOptions = {}): string {
   const verbose = !!opts.verbose;
@@ -279,7 +323,10 @@ export function renderStatusText(model: StatusModel, opts: RenderOptions = {}): 
     if (d.sourceTitle) s += `  └─ ${d.sourceTitle}\n`;
     const ts = isoTime(d.timestamp);
     s += d.version !== undefined ? kv('Version', `${d.version} (${ts})`) : kv('Timestamp', ts);
-    if (verbose || !isChecksumOrigin) s += kv('Commit', d.checksum);
+    if (d['base-checksum']) {
+      s += kv('BaseCommit', d['base-checksum']);
+      if (verbose) s += kv('Commit', d.checksum);
+    } else if (verbose || !isChecksumOrigin) s += kv('Commit', d.checksum);
     if (verbose && (d.staged || index === 0)) s += kv('Staged', d.staged ? 'yes' : 'no');
     if (verbose || multipleStateroots) s += kv('StateRoot', d.osname);
     if (d['gpg-enabled']) s += gpgLines(d, verbose);
@@ -288,8 +335,9 @@ export function renderStatusText(model: StatusModel, opts: RenderOptions = {}): 
       s += kv('PendingBaseCommit', d['pending-base-checksum']);
       if (pv !== undefined) s += kv('PendingBaseVersion', `${pv} (${isoTime(d['pending-base-timestamp'] ?? 0)})`);
     }
+    if (d['base-checksum']) s += layerLines(d);
     // Requests recorded in the origin but not layered (nothing is layered on an ostree-only host).
-    if (verbose && d['requested-packages'].length) s += kv('InactiveRequests', [...d['requested-packages']].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).join(' '));
+    else if (verbose && d['requested-packages'].length) s += kv('InactiveRequests', [...d['requested-packages']].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).join(' '));
     if (d.pinned) s += kv('Pinned', 'yes');
     if (d.unlocked !== 'none') s += kv('Unlocked', d.unlocked);
     if (d.endoflife) s += kv('EndOfLife', d.endoflife);

@@ -18,7 +18,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import type { Host } from '../../src/host.ts';
 import { parseOptions, type OptionSpec, type Parsed } from '../cli/options.ts';
@@ -44,10 +44,10 @@ import {
   readTransactionResult,
   readTransactionState,
   rebaseTxn,
+  resetTxn,
   renderStatusJson,
   renderStatusText,
   requestCancel,
-  resetTxn,
   resolveOsname,
   rollbackTxn,
   statePaths,
@@ -63,6 +63,8 @@ import {
 import { beginTransaction, liveTransaction, ownerAlive } from './lock.ts';
 import { DB_SPECS, runDb } from './db.ts';
 import { COMPOSE_SPECS, runCompose } from './compose.ts';
+import { INSTALL_SPECS, OVERRIDE_SPECS, RESET_SPECS, UNINSTALL_SPECS, runInstall, runOverride, runReset, runUninstall, type LayerEnv } from './layer.ts';
+import { cleanRpmmdCache, hasLayeredCommit, hasLayeredOrigin, layerTxn, layerUpgradeTxn, refreshRpmmd } from '../../src/layer/index.ts';
 
 const EXIT_UNCHANGED = 77;
 
@@ -72,11 +74,15 @@ const COMMANDS: Array<[string, string]> = [
   ['compose', 'Commands to compose a tree'],
   ['db', 'Commands to query the RPM database'],
   ['deploy', 'Deploy a specific commit'],
+  ['install', 'Overlay additional packages'],
   ['kargs', 'Query or modify kernel arguments'],
+  ['override', 'Manage base package overrides'],
   ['rebase', 'Switch to a different tree'],
+  ['refresh-md', 'Generate rpm repo metadata'],
   ['reset', 'Remove all mutations'],
   ['rollback', 'Revert to the previously booted tree'],
   ['status', 'Get the version of the booted system'],
+  ['uninstall', 'Remove overlayed additional packages'],
   ['upgrade', 'Perform a system upgrade'],
 ];
 
@@ -277,9 +283,26 @@ const verbs: Record<string, Verb> = {
       if (p.flag('reboot') && check) throw new XylemError('Cannot specify both --reboot and --check');
       if (p.flag('cache-only') && p.flag('download-only')) throw new XylemError("Can't specify cache-only and download-only");
       if (p.flag('cache-only')) throw new XylemError('--cache-only is not supported by rpm-xylem');
-      const r = await transaction(e, title(e), (ctx) =>
-        upgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), downloadOnly: p.flag('download-only'), check, preview, lockFinalization: p.flag('lock-finalization') }),
-      );
+      let layerDiff: string | null = null;
+      const r = await transaction(e, title(e), async (ctx): Promise<TxnResult> => {
+        if (!(await hasLayeredOrigin(ctx)))
+          return upgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), downloadOnly: p.flag('download-only'), check, preview, lockFinalization: p.flag('lock-finalization') });
+        if (p.flag('download-only') || p.flag('lock-finalization')) throw new XylemError('--download-only and --lock-finalization are not supported on a layered deployment by rpm-xylem');
+        const lr = await layerUpgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), check, preview, ...(e.env.XYLEM_LAYER_REPOS_DIR ? { reposDir: e.env.XYLEM_LAYER_REPOS_DIR } : {}) });
+        if (check || preview) {
+          layerDiff = lr.newBase ? `AvailableUpdate:\n  BaseCommit: ${lr.newBase}\n${preview ? lr.diff ?? '' : ''}` : '';
+          return { changed: false };
+        }
+        return lr;
+      });
+      if (layerDiff !== null) {
+        if (layerDiff === '') {
+          e.out('No updates available.\n');
+          return EXIT_UNCHANGED;
+        }
+        e.out(layerDiff);
+        return 0;
+      }
       if (check || preview) {
         if (!r.check) {
           e.out('No updates available.\n');
@@ -350,7 +373,11 @@ const verbs: Record<string, Verb> = {
     async run(e) {
       const o = { pending: e.p.flag('pending'), rollback: e.p.flag('rollback'), base: e.p.flag('base'), repomd: e.p.flag('repomd') };
       if (!o.pending && !o.rollback && !o.base && !o.repomd) throw new UsageError('At least one cleanup option must be specified');
-      await transaction(e, 'cleanup', (ctx) => cleanupTxn(ctx, o));
+      await transaction(e, 'cleanup', async (ctx) => {
+        const r = await cleanupTxn(ctx, o);
+        if (o.repomd) await cleanRpmmdCache(ctx.sysroot, await resolveOsname(ctx.sysroot, ctx.osname));
+        return r;
+      });
       return 0;
     },
   },
@@ -427,19 +454,39 @@ const verbs: Record<string, Verb> = {
     },
   },
   reset: {
-    specs: [
-      { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
-      { name: 'overlays', short: 'l', kind: 'flag', description: 'Remove package overlays' },
-      { name: 'overrides', short: 'o', kind: 'flag', description: 'Remove package overrides' },
-      { name: 'initramfs', short: 'i', kind: 'flag', description: 'Remove initramfs regeneration' },
-    ],
+    specs: RESET_SPECS,
     async run(e) {
-      const r = await transaction(e, title(e), (ctx) => resetTxn(ctx));
-      return finishDeploy(e, r, e.p.flag('reboot'), false);
+      // Without a client layer there is nothing to rebuild: the origin reset of src/updater.
+      const plainReset = async (t: string) => {
+        const opts = e.env.XYLEM_LAYER_REPOS_DIR ? { reposDir: e.env.XYLEM_LAYER_REPOS_DIR } : {};
+        const r = await transaction(e, t, async (ctx): Promise<TxnResult> =>
+          (await hasLayeredCommit(ctx)) ? layerTxn(ctx, { resetOverlays: true, resetAllOverrides: true, resetInitramfs: true }, opts) : resetTxn(ctx),
+        );
+        return finishDeploy(e, r, e.p.flag('reboot'), e.p.flag('unchanged-exit-77'));
+      };
+      return runReset({ ...layerEnv(e), plainReset }, title(e));
+    },
+  },
+  install: { specs: INSTALL_SPECS, params: 'PACKAGE…', run: (e) => runInstall(layerEnv(e), title(e)) },
+  uninstall: { specs: UNINSTALL_SPECS, params: 'PACKAGE…', run: (e) => runUninstall(layerEnv(e), title(e)) },
+  override: { specs: OVERRIDE_SPECS, params: 'remove|replace|reset PACKAGE…', run: (e) => runOverride(layerEnv(e), title(e)) },
+  'refresh-md': {
+    specs: [{ name: 'force', short: 'f', kind: 'flag', description: 'Expire current cache' }],
+    async run(e) {
+      const ids = await transaction(e, title(e), async (ctx) => refreshRpmmd(ctx.sysroot, await resolveOsname(ctx.sysroot, ctx.osname), { force: e.p.flag('force'), ...(e.env.XYLEM_LAYER_REPOS_DIR ? { reposDir: e.env.XYLEM_LAYER_REPOS_DIR } : {}) }));
+      line(e)(ids.length ? `Updated rpm-md repo metadata: ${ids.join(' ')}` : 'No enabled rpm-md repositories.');
+      return 0;
     },
   },
 };
 verbs.update = verbs.upgrade!;
+
+/** The layering verbs' view of the environment (tools/rpm-xylem/layer.ts). */
+function layerEnv(e: Env): LayerEnv {
+  // The sandbox wants absolute roots: a relative --sysroot is taken from the working directory.
+  e.sysroot = resolvePath(e.sysroot);
+  return { p: e.p, cwd: process.cwd(), env: e.env, run: (t, fn) => transaction(e, t, fn), finish: (r, reboot, exit77) => finishDeploy(e, r, reboot, exit77) };
+}
 
 /** --editor: the current arguments in $EDITOR (one per line, # comments), read back. */
 async function editKargs(e: Env, deployIndex: number | null): Promise<string[]> {
