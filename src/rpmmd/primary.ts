@@ -9,7 +9,8 @@ import type { Dependency, Nevra, PackageDependencies } from '../rpm/types.ts';
 import { XylemError } from '../util/errors.ts';
 import { validateChecksum, type Checksum } from './digest.ts';
 import { parseCount, parseEntry, parseEpoch, parseTime } from './fields.ts';
-import { parseXmlStream, type XmlStreamLimits } from './xml-stream.ts';
+import { parseXmlFast } from './xml-fast.ts';
+import type { parseXmlStream, XmlStreamLimits } from './xml-stream.ts';
 
 /** A file listed for a package: primary.xml's subset, or filelists.xml's full list. */
 export interface RpmmdFile {
@@ -53,6 +54,8 @@ export interface StreamOptions {
   limits?: XmlStreamLimits;
   /** Dependencies plus files in one package (default 1,000,000). */
   maxItemsPerPackage?: number;
+  /** The XML reader (default: parseXmlFast; tests pass parseXmlStream to compare). */
+  parser?: typeof parseXmlStream;
 }
 
 export interface StreamResult {
@@ -160,7 +163,7 @@ export async function streamPrimary(input: AsyncIterable<Uint8Array>, sink: Pack
   let seen = 0;
   const what = (): string => (pkg && pkg.name ? `package '${pkg.name}'` : `package #${seen}`);
 
-  await parseXmlStream(
+  await (opts.parser ?? parseXmlFast)(
     input,
     {
       start(name, attrs) {
