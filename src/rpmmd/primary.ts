@@ -197,18 +197,18 @@ export async function streamPrimary(input: AsyncIterable<Uint8Array>, sink: Pack
           switch (name) {
             case 'version':
               if (attrs.ver === undefined || attrs.ver === '') throw new XylemError(`${what()}: <version> without ver`, 'EINVAL');
-              pkg.epoch = parseEpoch(attrs.epoch, what());
+              pkg.epoch = parseEpoch(attrs.epoch, what);
               pkg.version = attrs.ver;
               pkg.release = attrs.rel ?? '';
               return;
             case 'time':
-              pkg.time = { file: parseTime(attrs.file, `${what()}: <time file>`) ?? 0, build: parseTime(attrs.build, `${what()}: <time build>`) ?? 0 };
+              pkg.time = { file: parseTime(attrs.file, () => `${what()}: <time file>`) ?? 0, build: parseTime(attrs.build, () => `${what()}: <time build>`) ?? 0 };
               return;
             case 'size':
               pkg.size = {
-                package: parseCount(attrs.package, `${what()}: <size package>`) ?? 0,
-                installed: parseCount(attrs.installed, `${what()}: <size installed>`) ?? 0,
-                archive: parseCount(attrs.archive, `${what()}: <size archive>`) ?? 0,
+                package: parseCount(attrs.package, () => `${what()}: <size package>`) ?? 0,
+                installed: parseCount(attrs.installed, () => `${what()}: <size installed>`) ?? 0,
+                archive: parseCount(attrs.archive, () => `${what()}: <size archive>`) ?? 0,
               };
               return;
             case 'location':
@@ -229,8 +229,8 @@ export async function streamPrimary(input: AsyncIterable<Uint8Array>, sink: Pack
             return;
           }
           if (name === 'rpm:header-range') {
-            const start = parseCount(attrs.start, `${what()}: <rpm:header-range start>`);
-            const end = parseCount(attrs.end, `${what()}: <rpm:header-range end>`);
+            const start = parseCount(attrs.start, () => `${what()}: <rpm:header-range start>`);
+            const end = parseCount(attrs.end, () => `${what()}: <rpm:header-range end>`);
             if (start === null || end === null || end < start) throw new XylemError(`${what()}: bad <rpm:header-range>`, 'EINVAL');
             pkg.headerRange = { start, end };
             return;
@@ -246,7 +246,7 @@ export async function streamPrimary(input: AsyncIterable<Uint8Array>, sink: Pack
         }
         if (rel === 3 && depList && name === 'rpm:entry') {
           if (++items > maxItems) throw new XylemError(`${what()}: more than ${maxItems} dependencies and files`, 'ETOOBIG');
-          depList.push(parseEntry(attrs, what()));
+          depList.push(parseEntry(attrs, what));
         }
       },
       text(t) {

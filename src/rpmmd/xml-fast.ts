@@ -119,13 +119,14 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
 
   /** Text of [a, b) with no entity, CR or tab to rewrite; short ASCII strings come from the cache. */
   const str = (a: number, b: number): string => {
+    const u = buf;
     const len = b - a;
     if (len === 0) return '';
     if (len <= CACHE_MAX_LEN) {
       let h = 0x811c9dc5;
       let hi = 0;
       for (let i = a; i < b; i++) {
-        const x = buf[i]!;
+        const x = u[i]!;
         hi |= x;
         h = Math.imul(h ^ x, 16777619);
       }
@@ -134,15 +135,15 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
         const s = cache[slot];
         if (s !== undefined && s.length === len) {
           let i = 0;
-          while (i < len && s.charCodeAt(i) === buf[a + i]) i++;
+          while (i < len && s.charCodeAt(i) === u[a + i]) i++;
           if (i === len) return s;
         }
-        const t = String.fromCharCode.apply(null, buf.subarray(a, b) as unknown as number[]);
+        const t = String.fromCharCode.apply(null, u.subarray(a, b) as unknown as number[]);
         cache[slot] = t;
         return t;
       }
     }
-    return decoder.decode(buf.subarray(a, b));
+    return decoder.decode(u.subarray(a, b));
   };
 
   /** Expands `&…;` references in `s` (decoded text); `at` locates errors. */
@@ -174,10 +175,11 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
 
   /** `cut`, moved back to the start of a UTF-8 sequence that [cut…) would split. */
   const utf8Cut = (p: number, cut: number): number => {
+    const u = buf;
     let j = cut;
-    while (j > p && cut - j < 3 && (buf[j - 1]! & 0xc0) === 0x80) j--;
-    if (j > p && buf[j - 1]! >= 0xc0) {
-      const lead = buf[j - 1]!;
+    while (j > p && cut - j < 3 && (u[j - 1]! & 0xc0) === 0x80) j--;
+    if (j > p && u[j - 1]! >= 0xc0) {
+      const lead = u[j - 1]!;
       const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
       if (cut - (j - 1) < need) return j - 1;
     }
@@ -192,13 +194,14 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
 
   /** Text from `p` up to the next `<`; returns where it stopped (p when it needs more bytes). */
   const scanText = (p: number, final: boolean): number => {
-    const n = buf.length;
+    const u = buf;
+    const n = u.length;
     let i = p;
     let amp = false;
     let cr = false;
     let other = false;
     for (; i < n; i++) {
-      const b = buf[i]!;
+      const b = u[i]!;
       if (b === LT) break;
       if (b < 0x21) {
         if (b === CR) cr = true;
@@ -206,17 +209,17 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
       } else {
         other = true;
         if (b === AMP) amp = true;
-        else if (b === GT && i >= p + 2 && buf[i - 1] === 0x5d && buf[i - 2] === 0x5d) bad(i, "']]>' is not allowed in text");
+        else if (b === GT && i >= p + 2 && u[i - 1] === 0x5d && u[i - 2] === 0x5d) bad(i, "']]>' is not allowed in text");
       }
     }
     let cut = i;
     if (i === n && !final) {
       // Keep an incomplete tail (UTF-8 sequence, CR before LF, reference, `]]`) for the next bytes.
       cut = utf8Cut(p, cut);
-      for (let k = 0; k < 3 && cut > p && (buf[cut - 1] === CR || buf[cut - 1] === 0x5d); k++) cut--;
+      for (let k = 0; k < 3 && cut > p && (u[cut - 1] === CR || u[cut - 1] === 0x5d); k++) cut--;
       if (amp) {
-        const a = buf.lastIndexOf(AMP, cut - 1);
-        const semi = a >= p ? buf.indexOf(0x3b, a) : -1;
+        const a = u.lastIndexOf(AMP, cut - 1);
+        const semi = a >= p ? u.indexOf(0x3b, a) : -1;
         if (a >= Math.max(p, cut - 40) && (semi < 0 || semi >= cut)) cut = a;
       }
       if (cut === p) return p;
@@ -228,7 +231,7 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
     mark = p;
     if (!amp && !cr) emitText(str(p, cut));
     else {
-      let s = decoder.decode(buf.subarray(p, cut));
+      let s = decoder.decode(u.subarray(p, cut));
       if (cr) s = s.replace(/\r\n?/g, '\n');
       if (amp) s = expand(s, p);
       emitText(s);
@@ -238,22 +241,25 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
 
   /** End of the name starting at `i` (-1: runs off the buffer). */
   const nameEnd = (i: number): number => {
-    const n = buf.length;
+    const u = buf;
+    const n = u.length;
     if (i >= n) return -1;
-    if (!isNameStart(buf[i]!)) bad(i, `unexpected character '${String.fromCharCode(buf[i]!)}' where a name should start`);
+    if (!isNameStart(u[i]!)) bad(i, `unexpected character '${String.fromCharCode(u[i]!)}' where a name should start`);
     let j = i + 1;
-    while (j < n && isNameChar(buf[j]!)) j++;
+    while (j < n && isNameChar(u[j]!)) j++;
     if (j - i > MAX_NAME) bad(i, `a name is longer than ${MAX_NAME} characters`);
     return j === n ? -1 : j;
   };
   const skipWs = (i: number): number => {
-    const n = buf.length;
-    while (i < n && isWs(buf[i]!)) i++;
+    const u = buf;
+    const n = u.length;
+    while (i < n && isWs(u[i]!)) i++;
     return i;
   };
 
   const startTag = (p: number): number => {
-    const n = buf.length;
+    const u = buf;
+    const n = u.length;
     let i = nameEnd(p + 1);
     if (i < 0) return -1;
     const name = str(p + 1, i);
@@ -263,14 +269,14 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
     for (;;) {
       const j = skipWs(i);
       if (j >= n) return -1;
-      const b = buf[j]!;
+      const b = u[j]!;
       if (b === GT) {
         i = j + 1;
         break;
       }
       if (b === SLASH) {
         if (j + 1 >= n) return -1;
-        if (buf[j + 1] !== GT) bad(j, "expected '>' after '/' in a tag");
+        if (u[j + 1] !== GT) bad(j, "expected '>' after '/' in a tag");
         selfClose = true;
         i = j + 2;
         break;
@@ -280,17 +286,17 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
       if (ne < 0) return -1;
       let k = skipWs(ne);
       if (k >= n) return -1;
-      if (buf[k] !== EQ) bad(k, 'attribute without a value');
+      if (u[k] !== EQ) bad(k, 'attribute without a value');
       k = skipWs(k + 1);
       if (k >= n) return -1;
-      const q = buf[k]!;
+      const q = u[k]!;
       if (q !== DQ && q !== SQ) bad(k, 'attribute value must be quoted');
       const vs = k + 1;
       let amp = false;
       let ws = false;
       let e = vs;
       for (; e < n; e++) {
-        const c = buf[e]!;
+        const c = u[e]!;
         if (c === q) break;
         if (c < 0x20) {
           if (c === CR || c === LF || c === TAB) ws = true;
@@ -299,7 +305,7 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
         else if (c === LT) bad(e, "'<' is not allowed in an attribute value");
       }
       if (e >= n) {
-        if (e - vs > maxAttributeLength && decoder.decode(buf.subarray(vs, e)).length > maxAttributeLength) {
+        if (e - vs > maxAttributeLength && decoder.decode(u.subarray(vs, e)).length > maxAttributeLength) {
           mark = vs;
           refuse(`an attribute value is longer than the limit of ${maxAttributeLength} characters`, 'ETOOBIG');
         }
@@ -309,7 +315,7 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
       let v: string;
       if (!amp && !ws) v = str(vs, e);
       else {
-        v = decoder.decode(buf.subarray(vs, e));
+        v = decoder.decode(u.subarray(vs, e));
         if (ws) v = v.replace(/\r\n|[\r\n\t]/g, ' ');
         if (amp) v = expand(v, vs);
       }
