@@ -138,7 +138,7 @@ export async function parseXmlFast(chunks: AsyncIterable<Uint8Array> | Iterable<
           while (i < len && s.charCodeAt(i) === u[a + i]) i++;
           if (i === len) return s;
         }
-        const t = String.fromCharCode.apply(null, u.subarray(a, b) as unknown as number[]);
+        const t = decoder.decode(u.subarray(a, b));
         cache[slot] = t;
         return t;
       }
