@@ -20,7 +20,7 @@ import { pkgcacheRef } from './escape.ts';
 import type { ComposeEvent } from './events.ts';
 import type { ComposePackage } from './package.ts';
 import { openCachedPackage } from './open.ts';
-import { canonicalMetadata, importPackage } from './pkgcache.ts';
+import { canonicalMetadata, importPackage, publishPackageRefs } from './pkgcache.ts';
 import { comparePackages, encodePkglist } from './pkglist.ts';
 import { printTreefile, type Treefile } from './treefile.ts';
 
@@ -243,6 +243,7 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
   const cached: CachedPackage[] = [];
   let imported = 0;
   const repoTs = new Map(resolution.repos.map((r) => [r.id, r.timestamp]));
+  const newRefs: Array<{ ref: string; checksum: string }> = [];
   for (let i = 0; i < plan.packages.length; i++) {
     const pp = plan.packages[i]!;
     const rp = resolution.packages[i]!;
@@ -254,7 +255,9 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
         repo: ts !== undefined ? { id: rp.repoId, timestamp: ts } : undefined,
         repodataChecksum: rp.checksum,
         documentation: tf.documentation,
+        deferRef: true,
       });
+      if (r.imported) newRefs.push({ ref: r.ref, checksum: r.checksum });
       await (pkg as { close?: () => Promise<void> }).close?.();
       if (r.imported) imported++;
       emit({ type: 'import', nevra: pp.nevra, ref: r.ref, cached: !r.imported });
@@ -265,6 +268,8 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
       cached.push({ pkg, commit: (await resolveRev(cache, pp.ref))! });
     }
   }
+  // The imports wrote their objects unsynced: one syncfs, then their refs.
+  await publishPackageRefs(cache, newRefs);
   const fs = repo.fs;
   await fs.rmrf(opts.workdir);
   try {

@@ -40,6 +40,11 @@ export interface ImportOptions {
   documentation?: boolean;
   /** Import again even when the ref exists. */
   force?: boolean;
+  /**
+   * Write the objects without syncing and leave the ref alone: the caller publishes the refs of a
+   * batch of imports with publishPackageRefs (one syncfs for the batch instead of three per package).
+   */
+  deferRef?: boolean;
 }
 
 export interface ImportResult {
@@ -162,6 +167,7 @@ export async function importPackage(repo: Repo, pkg: ComposePackage, opts: Impor
   const metaSha = toHex(sha.digest());
   const storeXattrs = repo.mode === 'bare' || repo.mode === 'bare-user';
   const txn = new Transaction(repo);
+  if (opts.deferRef) txn.deferSyncfs = true;
   try {
     const metaCache = new Map<string, string>();
     const dirMeta = async (mode: number, xattrs: Xattr[] = []): Promise<string> => {
@@ -235,9 +241,27 @@ export async function importPackage(repo: Repo, pkg: ComposePackage, opts: Impor
       timestamp: BigInt(Math.max(0, Math.floor(pkg.info().buildtime ?? 0))),
       metadata: packageCommitMetadata(pkg, metaSha, opts),
     });
-    txn.setRef(null, ref, checksum);
+    if (!opts.deferRef) txn.setRef(null, ref, checksum);
     await txn.commit();
     return { ref, checksum, imported: true };
+  } catch (e) {
+    await txn.abort().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Moves the refs of imports made with `deferRef`: one syncfs makes all their objects durable
+ * first (as a libostree transaction's commit does), then the refs are written.
+ */
+export async function publishPackageRefs(repo: Repo, refs: ReadonlyArray<{ ref: string; checksum: string }>): Promise<void> {
+  if (!Array.isArray(refs)) throw new TypeError('publishPackageRefs: refs must be an array');
+  if (refs.length === 0) return;
+  if (repo.fsyncEnabled && repo.fs.syncfs) await repo.fs.syncfs(repo.path);
+  const txn = new Transaction(repo);
+  try {
+    for (const r of refs) txn.setRef(null, r.ref, r.checksum);
+    await txn.commit();
   } catch (e) {
     await txn.abort().catch(() => undefined);
     throw e;

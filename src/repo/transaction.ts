@@ -87,6 +87,11 @@ export class Transaction {
    * the pull syncs once before its refs move.
    */
   durablePublish = true;
+  /**
+   * Skip every syncfs (a compose importing many packages into its cache): the owner syncs once
+   * before any ref names what was written. A transaction that moves refs refuses it.
+   */
+  deferSyncfs = false;
   /** fsync each staged file as it is written (when fsync is on and the host has no syncfs). */
   private readonly perFileFsync: boolean;
 
@@ -444,6 +449,8 @@ export class Transaction {
 
   private async commitLocked(): Promise<TransactionStats> {
     const all = [...this.staged.values()];
+    if (this.deferSyncfs && this.refUpdates.length) throw new XylemError('Transaction: refs cannot move in a transaction that defers its syncfs', 'EINVAL');
+    const syncfs = this.repo.fsyncEnabled && this.repo.fs.syncfs && !this.deferSyncfs;
     if (all.length) {
       const late = (s: Staged) => s.type === ObjectType.Commit || s.type === ObjectType.CommitMeta;
       const first = all.filter((s) => !late(s));
@@ -451,11 +458,10 @@ export class Transaction {
       await this.makeDurableStaged(all);
       await this.publish(first);
       if (last.length) {
-        if (this.repo.fsyncEnabled && this.repo.fs.syncfs) await this.repo.fs.syncfs(this.repo.path);
+        if (syncfs) await this.repo.fs.syncfs!(this.repo.path);
         await this.publish(last);
       }
-      if (this.repo.fsyncEnabled && this.repo.fs.syncfs && (this.durablePublish || this.refUpdates.length))
-        await this.repo.fs.syncfs(this.repo.path);
+      if (syncfs && (this.durablePublish || this.refUpdates.length)) await this.repo.fs.syncfs!(this.repo.path);
     }
     // A commit written again replaces its tombstone (prune --delete-commit with tombstones).
     for (const s of all)
@@ -470,7 +476,7 @@ export class Transaction {
   /** Without syncfs, every staged file was fsync'd when written; the staging dirs are fsync'd here. */
   private async makeDurableStaged(_items: Staged[]): Promise<void> {
     if (!this.repo.fsyncEnabled) return;
-    if (this.repo.fs.syncfs) return this.repo.fs.syncfs(this.repo.path);
+    if (this.repo.fs.syncfs) return this.deferSyncfs ? undefined : this.repo.fs.syncfs(this.repo.path);
     for (const pre of this.stagedDirs) await this.repo.fs.fsyncDir(joinPath(this.stagingDir, pre));
   }
 

@@ -6,29 +6,33 @@ import type { FsHost } from '../host.ts';
 import { DepFlag, type Dependency } from '../rpm/types.ts';
 import { XylemError } from '../util/errors.ts';
 
+/** What a value is, for errors: a string, or a function building it only when an error needs it. */
+export type What = string | (() => string);
+const label = (w: What): string => (typeof w === 'function' ? w() : w);
+
 /** A non-negative decimal integer from metadata; `null` when absent. */
-export function parseCount(v: string | undefined, what: string): number | null {
+export function parseCount(v: string | undefined, what: What): number | null {
   if (v === undefined) return null;
   const s = v.trim();
   if (s === '') return null;
-  if (!/^\d{1,16}$/.test(s)) throw new XylemError(`${what}: '${v.slice(0, 40)}' is not a non-negative integer`, 'EINVAL');
+  if (!/^\d{1,16}$/.test(s)) throw new XylemError(`${label(what)}: '${v.slice(0, 40)}' is not a non-negative integer`, 'EINVAL');
   const n = Number(s);
-  if (!Number.isSafeInteger(n)) throw new XylemError(`${what}: ${s} is too large`, 'EINVAL');
+  if (!Number.isSafeInteger(n)) throw new XylemError(`${label(what)}: ${s} is too large`, 'EINVAL');
   return n;
 }
 
 /** A timestamp (seconds); createrepo writes integers, some tools write `1700000000.5`. */
-export function parseTime(v: string | undefined, what: string): number | null {
+export function parseTime(v: string | undefined, what: What): number | null {
   if (v === undefined || v.trim() === '') return null;
   const s = v.trim();
-  if (!/^\d{1,16}(\.\d{1,9})?$/.test(s)) throw new XylemError(`${what}: '${v.slice(0, 40)}' is not a timestamp`, 'EINVAL');
+  if (!/^\d{1,16}(\.\d{1,9})?$/.test(s)) throw new XylemError(`${label(what)}: '${v.slice(0, 40)}' is not a timestamp`, 'EINVAL');
   return Math.floor(Number(s));
 }
 
 /** An rpm epoch: decimal digits up to 2^31-1 ("" or absent → 0). */
-export function parseEpoch(v: string | undefined, what: string): number {
+export function parseEpoch(v: string | undefined, what: What): number {
   if (v === undefined || v === '') return 0;
-  if (!/^\d{1,10}$/.test(v) || Number(v) > 0x7fffffff) throw new XylemError(`${what}: epoch '${v.slice(0, 40)}' is not a number up to 2147483647`, 'EINVAL');
+  if (!/^\d{1,10}$/.test(v) || Number(v) > 0x7fffffff) throw new XylemError(`${label(what)}: epoch '${v.slice(0, 40)}' is not a number up to 2147483647`, 'EINVAL');
   return Number(v);
 }
 
@@ -45,14 +49,14 @@ const FLAGS: Record<string, number> = {
  * version composed as `[E:]V[-R]` (an epoch of "0" is left out: createrepo writes 0 for "none" and
  * the two compare equal).
  */
-export function parseEntry(attrs: Readonly<Record<string, string>>, what: string): Dependency {
+export function parseEntry(attrs: Readonly<Record<string, string>>, what: What): Dependency {
   const name = attrs.name;
-  if (name === undefined || name === '') throw new XylemError(`${what}: dependency entry without a name`, 'EINVAL');
+  if (name === undefined || name === '') throw new XylemError(`${label(what)}: dependency entry without a name`, 'EINVAL');
   let flags = 0;
   const f = attrs.flags;
   if (f !== undefined && f !== '') {
     const bits = Object.hasOwn(FLAGS, f) ? FLAGS[f] : undefined;
-    if (bits === undefined) throw new XylemError(`${what}: dependency '${name}' has unknown flags '${f.slice(0, 20)}'`, 'EINVAL');
+    if (bits === undefined) throw new XylemError(`${label(what)}: dependency '${name}' has unknown flags '${f.slice(0, 20)}'`, 'EINVAL');
     flags = bits;
   }
   const pre = attrs.pre;
@@ -61,12 +65,12 @@ export function parseEntry(attrs: Readonly<Record<string, string>>, what: string
   const ver = attrs.ver;
   if (ver !== undefined && ver !== '') {
     const e = attrs.epoch;
-    if (e !== undefined && e !== '' && e !== '0') version = `${parseEpoch(e, `${what}: dependency '${name}'`)}:`;
+    if (e !== undefined && e !== '' && e !== '0') version = `${parseEpoch(e, () => `${label(what)}: dependency '${name}'`)}:`;
     version += ver;
     const rel = attrs.rel;
     if (rel !== undefined && rel !== '') version += `-${rel}`;
   } else if (flags & DepFlag.SENSEMASK) {
-    throw new XylemError(`${what}: dependency '${name}' has flags ${f} but no version`, 'EINVAL');
+    throw new XylemError(`${label(what)}: dependency '${name}' has flags ${f} but no version`, 'EINVAL');
   }
   return { name, flags, version };
 }

@@ -8,7 +8,7 @@ import { XylemError } from '../util/errors.ts';
 import { parseEpoch, parseTime } from './fields.ts';
 import { fileType, type PackageSink, type RpmmdFile, type StreamOptions, type StreamResult } from './primary.ts';
 import { parseCount } from './fields.ts';
-import { parseXmlStream } from './xml-stream.ts';
+import { parseXmlFast } from './xml-fast.ts';
 
 /** The identity part every filelists/other record has. */
 export interface PackageRef {
@@ -58,7 +58,7 @@ async function streamPerPackage<T extends PackageRef>(spec: Spec<T>, input: Asyn
   let sawRoot = false;
   let seen = 0;
   const what = (): string => (pkg ? `package '${pkg.name}' (${pkg.pkgid})` : `package #${seen}`);
-  await parseXmlStream(
+  await (opts.parser ?? parseXmlFast)(
     input,
     {
       start(name, attrs) {

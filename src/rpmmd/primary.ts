@@ -9,7 +9,8 @@ import type { Dependency, Nevra, PackageDependencies } from '../rpm/types.ts';
 import { XylemError } from '../util/errors.ts';
 import { validateChecksum, type Checksum } from './digest.ts';
 import { parseCount, parseEntry, parseEpoch, parseTime } from './fields.ts';
-import { parseXmlStream, type XmlStreamLimits } from './xml-stream.ts';
+import { parseXmlFast } from './xml-fast.ts';
+import type { parseXmlStream, XmlStreamLimits } from './xml-stream.ts';
 
 /** A file listed for a package: primary.xml's subset, or filelists.xml's full list. */
 export interface RpmmdFile {
@@ -53,6 +54,8 @@ export interface StreamOptions {
   limits?: XmlStreamLimits;
   /** Dependencies plus files in one package (default 1,000,000). */
   maxItemsPerPackage?: number;
+  /** The XML reader (default: parseXmlFast; tests pass parseXmlStream to compare). */
+  parser?: typeof parseXmlStream;
 }
 
 export interface StreamResult {
@@ -160,7 +163,7 @@ export async function streamPrimary(input: AsyncIterable<Uint8Array>, sink: Pack
   let seen = 0;
   const what = (): string => (pkg && pkg.name ? `package '${pkg.name}'` : `package #${seen}`);
 
-  await parseXmlStream(
+  await (opts.parser ?? parseXmlFast)(
     input,
     {
       start(name, attrs) {
@@ -194,18 +197,18 @@ export async function streamPrimary(input: AsyncIterable<Uint8Array>, sink: Pack
           switch (name) {
             case 'version':
               if (attrs.ver === undefined || attrs.ver === '') throw new XylemError(`${what()}: <version> without ver`, 'EINVAL');
-              pkg.epoch = parseEpoch(attrs.epoch, what());
+              pkg.epoch = parseEpoch(attrs.epoch, what);
               pkg.version = attrs.ver;
               pkg.release = attrs.rel ?? '';
               return;
             case 'time':
-              pkg.time = { file: parseTime(attrs.file, `${what()}: <time file>`) ?? 0, build: parseTime(attrs.build, `${what()}: <time build>`) ?? 0 };
+              pkg.time = { file: parseTime(attrs.file, () => `${what()}: <time file>`) ?? 0, build: parseTime(attrs.build, () => `${what()}: <time build>`) ?? 0 };
               return;
             case 'size':
               pkg.size = {
-                package: parseCount(attrs.package, `${what()}: <size package>`) ?? 0,
-                installed: parseCount(attrs.installed, `${what()}: <size installed>`) ?? 0,
-                archive: parseCount(attrs.archive, `${what()}: <size archive>`) ?? 0,
+                package: parseCount(attrs.package, () => `${what()}: <size package>`) ?? 0,
+                installed: parseCount(attrs.installed, () => `${what()}: <size installed>`) ?? 0,
+                archive: parseCount(attrs.archive, () => `${what()}: <size archive>`) ?? 0,
               };
               return;
             case 'location':
@@ -226,8 +229,8 @@ export async function streamPrimary(input: AsyncIterable<Uint8Array>, sink: Pack
             return;
           }
           if (name === 'rpm:header-range') {
-            const start = parseCount(attrs.start, `${what()}: <rpm:header-range start>`);
-            const end = parseCount(attrs.end, `${what()}: <rpm:header-range end>`);
+            const start = parseCount(attrs.start, () => `${what()}: <rpm:header-range start>`);
+            const end = parseCount(attrs.end, () => `${what()}: <rpm:header-range end>`);
             if (start === null || end === null || end < start) throw new XylemError(`${what()}: bad <rpm:header-range>`, 'EINVAL');
             pkg.headerRange = { start, end };
             return;
@@ -243,7 +246,7 @@ export async function streamPrimary(input: AsyncIterable<Uint8Array>, sink: Pack
         }
         if (rel === 3 && depList && name === 'rpm:entry') {
           if (++items > maxItems) throw new XylemError(`${what()}: more than ${maxItems} dependencies and files`, 'ETOOBIG');
-          depList.push(parseEntry(attrs, what()));
+          depList.push(parseEntry(attrs, what));
         }
       },
       text(t) {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNodeHost } from '../../runtimes/node/index.ts';
-import { importPackage } from '../../src/compose/pkgcache.ts';
+import { importPackage, publishPackageRefs } from '../../src/compose/pkgcache.ts';
+import { Transaction } from '../../src/repo/transaction.ts';
+import type { Host } from '../../src/host.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { OSTREE, TempDir } from '../helpers/interop.ts';
 import { missing } from '../helpers/require-tool.ts';
@@ -106,6 +108,42 @@ describe.skipIf(missing('pkgcache import', { ostree: OSTREE !== null, rpmbuild: 
       expect(again).toEqual({ ref: r.ref, checksum: r.checksum, imported: false });
     });
   }
+
+  it('deferRef: objects land unsynced and without a ref; publishPackageRefs syncs once, then moves the refs', async () => {
+    let syncs = 0;
+    const fs = new Proxy(host.fs, {
+      get(t, k) {
+        if (k === 'syncfs') return async (p: string) => (syncs++, t.syncfs!(p));
+        const v = (t as unknown as Record<string | symbol, unknown>)[k];
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const counting = { ...host, fs } as Host;
+    const path = tmp.join('repo-defer');
+    const repo = await Repo.init(counting, path, { mode: 'bare-user' });
+    syncs = 0;
+    const r = await importPackage(repo, await openRpmFile(host.fs, rpm), { deferRef: true });
+    expect(r.imported).toBe(true);
+    expect(syncs).toBe(0);
+    expect(ost(['refs', `--repo=${path}`]).trim()).toBe('');
+    await publishPackageRefs(repo, [r]);
+    expect(syncs).toBe(1);
+    expect(ost(['refs', `--repo=${path}`]).trim()).toBe(r.ref);
+    expect(ost(['rev-parse', `--repo=${path}`, r.ref]).trim()).toBe(r.checksum);
+    ost(['fsck', `--repo=${path}`]);
+    // the same import made the usual way syncs (and moves its ref) by itself
+    const path2 = tmp.join('repo-nodefer');
+    const repo2 = await Repo.init(counting, path2, { mode: 'bare-user' });
+    syncs = 0;
+    const r2 = await importPackage(repo2, await openRpmFile(host.fs, rpm));
+    expect(r2.checksum).toBe(r.checksum);
+    expect(syncs).toBeGreaterThan(1);
+    // a transaction that defers its syncfs may not move refs
+    const txn = new Transaction(repo);
+    txn.deferSyncfs = true;
+    txn.setRef(null, 'x', r.checksum);
+    await expect(txn.commit()).rejects.toThrow(/defers its syncfs/);
+  });
 
   it('leaves out docs with documentation: false and refuses unsupported paths', async () => {
     const path = tmp.join('repo-nodocs');
