@@ -102,6 +102,13 @@ export interface FsHost {
    */
   syncfs?(path: string): Promise<void>;
   /**
+   * syncfs, then FIFREEZE and FITHAW of the filesystem holding `path`: the freeze checkpoints the
+   * journal, so a boot loader that reads the disk without replaying it (GRUB) sees what the kernel
+   * will see after it replays. A filesystem that cannot freeze (tmpfs, overlayfs) or a caller
+   * without the privilege is not an error: the call then only syncs. Optional.
+   */
+  freezeThaw?(path: string): Promise<void>;
+  /**
    * Creates an overlayfs whiteout (a character device 0:0) at `path`. Optional: mknod(2) needs
    * privileges and a runtime that can reach it.
    */

@@ -253,6 +253,31 @@ async function startSyncHelper(): Promise<SyncHelper> {
   };
 }
 
+// FIFREEZE then FITHAW in one python3 process: nothing runs between the two ioctls (a second
+// process would have to be started from the frozen filesystem, and an atime update there blocks).
+// Exit 0 also when the filesystem cannot freeze (EOPNOTSUPP, ENOTTY, EINVAL) or we may not (EPERM),
+// as libostree does. Without python3 only the syncfs is done.
+const FREEZE_THAW_PY = [
+  'import errno, fcntl, os, sys',
+  'fd = os.open(sys.argv[1], os.O_RDONLY)',
+  'try:',
+  '    fcntl.ioctl(fd, 0xC0045877, 0)',
+  'except OSError as e:',
+  '    if e.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.EPERM): sys.exit(0)',
+  '    sys.stderr.write("FIFREEZE: " + os.strerror(e.errno)); sys.exit(1)',
+  'fcntl.ioctl(fd, 0xC0045878, 0)',
+].join('\n');
+
+async function freezeThawFilesystem(path: string): Promise<void> {
+  const { execFile } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) => {
+    execFile('python3', ['-c', FREEZE_THAW_PY, path], { timeout: 60_000 }, (err, _out, stderr) => {
+      if (!err || (err as NodeJS.ErrnoException).code === 'ENOENT') resolve();
+      else reject(withPath(new Error(`freeze/thaw of the filesystem failed: ${String(stderr).trim() || err.message}`), path));
+    });
+  });
+}
+
 async function syncFilesystem(path: string): Promise<void> {
   if (!path.includes('\n')) {
     try {
@@ -455,6 +480,11 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
     async syncfs(path: string): Promise<void> {
       // Node has no syncfs(2); coreutils' `sync -f` calls it for the filesystem holding path.
       await syncFilesystem(path);
+    },
+
+    async freezeThaw(path: string): Promise<void> {
+      await syncFilesystem(path);
+      await freezeThawFilesystem(path);
     },
 
     async mkWhiteout(path: string): Promise<void> {

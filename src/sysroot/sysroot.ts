@@ -33,6 +33,11 @@ export interface SysrootDebug {
   testFifreeze: boolean;
   /** Ignore dtb/ folders next to kernels. */
   noDtb: boolean;
+  /**
+   * Xylem's own: never freeze /boot's filesystem. For tests that emulate a booted system on the
+   * host's own root filesystem, which must not be frozen under everyone else's feet.
+   */
+  noFsfreeze: boolean;
 }
 
 export function parseSysrootDebug(value: string | undefined): SysrootDebug {
@@ -42,6 +47,7 @@ export function parseSysrootDebug(value: string | undefined): SysrootDebug {
     noXattrs: parts.has('no-xattrs'),
     testFifreeze: parts.has('test-fifreeze'),
     noDtb: parts.has('no-dtb'),
+    noFsfreeze: parts.has('no-fsfreeze'),
   };
 }
 

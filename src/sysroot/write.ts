@@ -211,6 +211,13 @@ export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opt
     await symlinkAtomic(fs, `boot.${bootversion}.${subbootversion}`, sysroot.abs(`ostree/boot.${bootversion}`));
     // The commit point.
     await symlinkAtomic(fs, `loader.${bootversion}`, sysroot.abs('boot/loader'));
+    // On a running system, checkpoint /boot's journal before the cleanup below removes the old
+    // boot.N links: otherwise a power cut can leave a disk whose unreplayed state (what GRUB reads)
+    // still selects the old loader.N, whose entries point through links the replayed state (what
+    // the kernel mounts) no longer has — neither deployment boots (found by the power-loss campaign).
+    // Only on the running system itself (booted, sysroot /): an image or a sysroot in a folder is
+    // synced by whoever unmounts it.
+    if (sysroot.booted !== null && sysroot.path === '/' && !sysroot.debug.noFsfreeze && fs.freezeThaw) await fs.freezeThaw(sysroot.abs('boot'));
   }
   const atomicLoader = !requiresNew || (bootloader !== null && bootloader.atomic);
   out(

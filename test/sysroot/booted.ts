@@ -14,8 +14,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlink
 import { join, relative } from 'node:path';
 import { ROOT, ok, ostree, run, type RunResult } from '../helpers/interop.ts';
 
-// Deployments stay mutable (no immutable bit) so the temp folders can be removed.
-process.env.OSTREE_SYSROOT_DEBUG = 'mutable-deployments';
+// Deployments stay mutable (no immutable bit) so the temp folders can be removed, and the host's
+// root filesystem (which holds the emulated /boot) is never frozen by a finalization.
+process.env.OSTREE_SYSROOT_DEBUG = 'mutable-deployments,no-fsfreeze';
 export const REF = 'testos/buildmain/x86_64-runtime';
 
 /** Null when booted emulation works here, else the reason. */
@@ -87,7 +88,7 @@ export function booted(sysroot: string, dep: string, runDir: string, argv: strin
     if (!cli) throw new Error('booted: no xylem CLI given');
     cmd = ['/usr/bin/node', join('/mnt', relative(ROOT, cli)), ...argv.slice(1)];
   }
-  const e: Record<string, string> = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', OSTREE_SYSROOT_DEBUG: 'mutable-deployments', ...env };
+  const e: Record<string, string> = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', OSTREE_SYSROOT_DEBUG: 'mutable-deployments,no-fsfreeze', ...env };
   const r = spawnSync('unshare', ['-m', '-p', '-f', '--propagation', 'private', 'sh', SCRIPT, sysroot, dep, runDir, ROOT, 'env', '-i', ...Object.entries(e).map(([k, v]) => `${k}=${v}`), ...cmd], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,

@@ -20,7 +20,8 @@ export function rng(seed) {
   };
 }
 
-const BASE_ENV = { OSTREE_SYSROOT_DEBUG: 'mutable-deployments' };
+// no-fsfreeze: the booted runs share the host's root filesystem, which must never be frozen
+const BASE_ENV = { OSTREE_SYSROOT_DEBUG: 'mutable-deployments,no-fsfreeze' };
 
 /** The environment our children get: no OSTREE_REPO, deployments left mutable, no stray crash vars. */
 export function childEnv(extra = {}) {
