@@ -125,7 +125,7 @@ async function* inflateRawChunks(data: Uint8Array | AsyncIterable<Uint8Array>, m
 }
 
 /** Pipes `source` through a zlib transform, feeding it only as its output is drained. */
-async function* throughZlib(t: zlib.Inflate | zlib.DeflateRaw, source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+async function* throughZlib(t: zlib.InflateRaw | zlib.DeflateRaw, source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   let failed: Error | null = null;
   t.on('error', (e: Error) => {
     failed = e;
@@ -140,11 +140,15 @@ async function* throughZlib(t: zlib.Inflate | zlib.DeflateRaw, source: AsyncIter
       t.on('drain', done);
       t.on('close', done);
     });
+  // Each piece is fully consumed (its write callback ran) before the next is asked for, so a
+  // source may hand out the same buffer again (see DeflateProvider.deflateRawChunks).
   void (async () => {
     try {
       for await (const piece of source) {
         if (t.destroyed) return;
-        if (!t.write(piece)) await drained();
+        await new Promise<void>((resolve) => {
+          if (!t.write(piece, () => resolve())) void drained();
+        });
       }
       if (!t.destroyed) t.end();
     } catch (e) {

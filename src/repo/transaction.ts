@@ -24,6 +24,7 @@ import { CorruptionError, XylemError, errnoCode } from '../util/errors.ts';
 import { setRef } from './refs.ts';
 import { hashFileInto } from '../util/hash-file.ts';
 import { ObjectSet } from '../util/object-set.ts';
+import { borrowChunk, returnChunk } from '../util/chunk-pool.ts';
 import { popRepoLock, pushRepoLock } from './lock.ts';
 
 /** A staged object: its checksum and type (its staged path follows from them, see stagedPath). */
@@ -287,19 +288,23 @@ export class Transaction {
         await out.write(archiveHeader(header, size));
         const src = await fs.openRead(srcPath);
         try {
+          // one pooled buffer, refilled when the deflater asks for the next chunk (see the Host contract)
+          const chunk = borrowChunk();
           const read = async function* (): AsyncIterable<Uint8Array> {
             for (let pos = 0; pos < size; ) {
-              const chunk = new Uint8Array(Math.min(STREAM_CHUNK, size - pos));
-              const n = await src.read(chunk, 0, chunk.length, pos);
+              const n = await src.read(chunk, 0, Math.min(chunk.length, size - pos), pos);
               if (n === 0) break;
               pos += n;
-              yield n === chunk.length ? chunk : chunk.subarray(0, n);
+              yield chunk.subarray(0, n);
             }
           };
           for await (const c of streaming.call(this.repo.deflate, read(), this.zlibLevel)) await out.write(c);
+          // back to the pool only after a complete run: after a failure a read may still be under way
+          returnChunk(chunk);
         } finally {
           await src.close();
         }
+        if (this.perFileFsync) await out.sync();
       } finally {
         await out.close();
       }
@@ -345,10 +350,22 @@ export class Transaction {
       const head = archiveHeader(header, isReg(header.mode) ? content.length : 0);
       if (isReg(header.mode)) {
         const body = await this.repo.deflate.deflateRaw(content, this.zlibLevel);
-        const all = new Uint8Array(head.length + body.length);
-        all.set(head, 0);
-        all.set(body, head.length);
-        await fs.writeFile(p, all, { mode: 0o644, fsync: this.perFileFsync });
+        if (head.length + body.length <= 64 * 1024) {
+          const all = new Uint8Array(head.length + body.length);
+          all.set(head, 0);
+          all.set(body, head.length);
+          await fs.writeFile(p, all, { mode: 0o644, fsync: this.perFileFsync });
+        } else {
+          // header and body written one after the other: no third copy of a big object
+          const out = await fs.openWrite(p, { mode: 0o644, fsync: this.perFileFsync });
+          try {
+            await out.write(head);
+            await out.write(body);
+            if (this.perFileFsync) await out.sync();
+          } finally {
+            await out.close();
+          }
+        }
       } else {
         await fs.writeFile(p, head, { mode: 0o644, fsync: this.perFileFsync });
       }
