@@ -148,6 +148,12 @@ export interface DeflateProvider {
    * output passes maxOutput bytes.
    */
   inflateRawChunks?(data: Uint8Array | AsyncIterable<Uint8Array>, maxOutput: number): AsyncIterable<Uint8Array>;
+  /**
+   * Deflates a stream chunk by chunk (optional): a big file committed to an archive repo is
+   * compressed as it is read, never whole in memory. The output is one raw DEFLATE stream. An
+   * input chunk is done with once the next one is requested, so the source may reuse its buffer.
+   */
+  deflateRawChunks?(data: AsyncIterable<Uint8Array>, level: number): AsyncIterable<Uint8Array>;
 }
 
 /** A response being received from an HttpClient. */

@@ -124,9 +124,57 @@ async function* inflateRawChunks(data: Uint8Array | AsyncIterable<Uint8Array>, m
   }
 }
 
+/** Pipes `source` through a zlib transform, feeding it only as its output is drained. */
+async function* throughZlib(t: zlib.InflateRaw | zlib.DeflateRaw, source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  let failed: Error | null = null;
+  t.on('error', (e: Error) => {
+    failed = e;
+  });
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        t.off('drain', done);
+        t.off('close', done);
+        resolve();
+      };
+      t.on('drain', done);
+      t.on('close', done);
+    });
+  // Each piece is fully consumed (its write callback ran) before the next is asked for, so a
+  // source may hand out the same buffer again (see DeflateProvider.deflateRawChunks).
+  void (async () => {
+    try {
+      for await (const piece of source) {
+        if (t.destroyed) return;
+        await new Promise<void>((resolve) => {
+          if (!t.write(piece, () => resolve())) void drained();
+        });
+      }
+      if (!t.destroyed) t.end();
+    } catch (e) {
+      t.destroy(e as Error);
+    }
+  })();
+  try {
+    for await (const c of t as AsyncIterable<Buffer>) yield plain(c);
+  } catch (e) {
+    throw failed ?? e;
+  } finally {
+    t.destroy();
+  }
+}
+
+async function* deflateRawChunks(data: AsyncIterable<Uint8Array>, level: number): AsyncIterable<Uint8Array> {
+  if (typeof (data as AsyncIterable<Uint8Array>)?.[Symbol.asyncIterator] !== 'function')
+    throw new TypeError('deflateRawChunks: data must be an async iterable of Uint8Arrays');
+  checkLevel(level);
+  yield* throughZlib(zlibMod().createDeflateRaw({ level, chunkSize: 64 * 1024 }), data);
+}
+
 export const nodeDeflateProvider: DeflateProvider = {
   name: 'node:zlib',
   deflateRaw,
   inflateRaw,
   inflateRawChunks,
+  deflateRawChunks,
 };

@@ -7,7 +7,9 @@
 // disabled or old + new exceeds max-bsdiff-size); big remaining content becomes fallback objects
 // (fetched loose); everything else is spliced whole. Parts are cut at max-chunk-size.
 // Parts are compressed and written as soon as they are full (up to the encoder's `parallelism`
-// at a time), so memory holds a few parts, never the whole delta.
+// at a time), so memory holds a few parts, never the whole delta. The plan holds no JS object
+// per repository object: the source's objects are an ObjectSet, the new ones packed raw
+// checksums with a size and a kind each, and each part's object list is packed as stored.
 // Output is reproducible: objects in checksum order within each group, the superblock
 // timestamp is the target commit's, and the xz encoder must be deterministic.
 
@@ -16,7 +18,8 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 import { ObjectType, isReg, isLnk, type FileHeader } from '../format/objects.ts';
 import type { GVValue, GVVariant } from '../format/gvariant.ts';
 import type { Metadata } from '../format/objects.ts';
-import { utf8 } from '../util/bytes.ts';
+import { fromHex, toHex, utf8 } from '../util/bytes.ts';
+import { ObjectSet } from '../util/object-set.ts';
 import { XylemError } from '../util/errors.ts';
 import { joinPath } from '../util/path.ts';
 import { PartBuilder } from './part-builder.ts';
@@ -76,36 +79,139 @@ export interface GenerateDeltaResult {
   uncompressedSize: number;
 }
 
-/** A commit's tree: dirtree/dirmeta checksums and regular-file/symlink content with one basename each. */
-interface TreeIndex {
-  dirtrees: Set<string>;
-  dirmetas: Set<string>;
-  /** content checksum → a basename it appears under (the first in walk order) */
-  content: Map<string, string>;
-  /** basename → content checksums under that name */
-  byName: Map<string, string[]>;
+/**
+ * Raw 32-byte checksums packed one after the other in a growing buffer (no string or object per
+ * entry), sorted on demand into checksum order (= the hex strings' order).
+ */
+class ChecksumList {
+  private buf = new Uint8Array(32 * 256);
+  length = 0;
+
+  push(raw: Uint8Array): void {
+    if ((this.length + 1) * 32 > this.buf.length) {
+      const next = new Uint8Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf.set(raw.subarray(0, 32), this.length * 32);
+    this.length++;
+  }
+
+  /** The permutation that sorts the list (indices into it). */
+  sortedOrder(): Uint32Array {
+    const b = this.buf;
+    const order = new Uint32Array(this.length);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((x, y) => {
+      const ox = x * 32;
+      const oy = y * 32;
+      for (let j = 0; j < 32; j++) {
+        const d = b[ox + j]! - b[oy + j]!;
+        if (d !== 0) return d;
+      }
+      return 0;
+    });
+    return order;
+  }
+
+  /** A copy holding the entries in `order`. */
+  permuted(order: Uint32Array): ChecksumList {
+    const out = new ChecksumList();
+    out.buf = new Uint8Array(Math.max(32, order.length * 32));
+    for (let i = 0; i < order.length; i++) out.buf.set(this.buf.subarray(order[i]! * 32, order[i]! * 32 + 32), i * 32);
+    out.length = order.length;
+    return out;
+  }
+
+  hexAt(i: number): string {
+    return toHex(this.buf.subarray(i * 32, i * 32 + 32));
+  }
 }
 
-async function indexCommit(repo: Repo, csum: string): Promise<TreeIndex> {
+/**
+ * Walks a commit's tree as ostree's delta planner does (depth first, files before subdirectories,
+ * a dirtree seen before is not walked again; the root dirmeta first, then every subdirectory's),
+ * calling `visit` for each object once per occurrence. `seen` dedups dirtrees.
+ */
+async function walkCommit(
+  repo: Repo,
+  csum: string,
+  visit: (type: ObjectType, raw: Uint8Array, name: string) => void,
+): Promise<void> {
   const commit = await repo.loadCommit(csum);
-  const idx: TreeIndex = { dirtrees: new Set(), dirmetas: new Set([commit.rootMeta]), content: new Map(), byName: new Map() };
+  const seen = new ObjectSet();
+  visit(ObjectType.DirMeta, fromHex(commit.rootMeta), '');
   const walk = async (tree: string): Promise<void> => {
-    if (idx.dirtrees.has(tree)) return;
-    idx.dirtrees.add(tree);
+    if (!seen.add(tree, ObjectType.DirTree)) return;
+    visit(ObjectType.DirTree, fromHex(tree), '');
     const dt = await repo.loadDirTree(tree);
-    for (const f of dt.files) {
-      if (!idx.content.has(f.checksum)) idx.content.set(f.checksum, f.name);
-      const l = idx.byName.get(f.name);
-      if (!l) idx.byName.set(f.name, [f.checksum]);
-      else if (!l.includes(f.checksum)) l.push(f.checksum);
-    }
+    for (const f of dt.files) visit(ObjectType.File, fromHex(f.checksum), f.name);
     for (const d of dt.dirs) {
-      idx.dirmetas.add(d.metaChecksum);
+      visit(ObjectType.DirMeta, fromHex(d.metaChecksum), '');
       await walk(d.treeChecksum);
     }
   };
   await walk(commit.rootTree);
-  return idx;
+}
+
+/** What the target commit adds over the source: new objects per kind, sorted by checksum. */
+interface NewObjects {
+  trees: ChecksumList;
+  metas: ChecksumList;
+  content: ChecksumList;
+  /** For each new content object (same index), a basename it appears under (first in walk order); only with a source. */
+  names: string[] | null;
+  /** The source's objects (dirtrees, dirmetas, content), or null from scratch. */
+  from: ObjectSet | null;
+}
+
+async function planNewObjects(repo: Repo, from: string | null, to: string): Promise<NewObjects> {
+  let fromSet: ObjectSet | null = null;
+  if (from !== null) {
+    const set = new ObjectSet();
+    await walkCommit(repo, from, (type, raw) => void set.add(raw, type));
+    fromSet = set;
+  }
+  const toSeen = new ObjectSet();
+  const trees = new ChecksumList();
+  const metas = new ChecksumList();
+  const content = new ChecksumList();
+  const names: string[] | null = from === null ? null : [];
+  await walkCommit(repo, to, (type, raw, name) => {
+    if (!toSeen.add(raw, type)) return;
+    if (fromSet?.has(raw, type)) return;
+    if (type === ObjectType.DirTree) trees.push(raw);
+    else if (type === ObjectType.DirMeta) metas.push(raw);
+    else {
+      content.push(raw);
+      names?.push(name);
+    }
+  });
+  const contentOrder = content.sortedOrder();
+  return {
+    trees: trees.permuted(trees.sortedOrder()),
+    metas: metas.permuted(metas.sortedOrder()),
+    content: content.permuted(contentOrder),
+    names: names === null ? null : Array.from(contentOrder, (i) => names[i]!),
+    from: fromSet,
+  };
+}
+
+/**
+ * The source's content checksums under each of `wanted`'s basenames (distinct, in walk order):
+ * the candidates for "modified" files. Only names the target's new files carry are kept.
+ */
+async function sourceByName(repo: Repo, from: string, wanted: ReadonlySet<string>): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (wanted.size === 0) return out;
+  await walkCommit(repo, from, (type, raw, name) => {
+    if (type !== ObjectType.File || !wanted.has(name)) return;
+    const c = toHex(raw);
+    const l = out.get(name);
+    if (!l) out.set(name, [c]);
+    else if (!l.includes(c)) l.push(c);
+  });
+  return out;
 }
 
 let wasmKernels: DeltaKernels | undefined;
@@ -213,49 +319,56 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
 
   const commitBytes = await repo.loadMetadataBytes(ObjectType.Commit, to);
   const toCommit = await repo.loadCommit(to);
-  const toIdx = await indexCommit(repo, to);
-  const fromIdx = from === null ? null : await indexCommit(repo, from);
+  const plan = await planNewObjects(repo, from, to);
 
   log('Generating static delta:', 'out');
   log(`  From: ${from ?? 'empty'}`, 'out');
   log(`  To:   ${to}`, 'out');
 
   const byCsum = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  const newTrees = [...toIdx.dirtrees].filter((c) => !fromIdx?.dirtrees.has(c)).sort(byCsum);
-  const newMetas = [...toIdx.dirmetas].filter((c) => !fromIdx?.dirmetas.has(c)).sort(byCsum);
-  const newContent = [...toIdx.content.keys()].filter((c) => !fromIdx?.content.has(c)).sort(byCsum);
+  const newContent = plan.content;
+  const nContent = newContent.length;
 
-  // Load headers to classify content.
-  const headers = new Map<string, { header: FileHeader; size: number }>();
+  // Sizes and kinds of the new content, one number and one flag each (headers are reloaded when
+  // the objects are emitted).
+  const sizes = new Float64Array(nContent);
+  const regular = new Uint8Array(nContent);
   let nReg = 0;
   let nLnk = 0;
-  for (const c of newContent) {
-    const o = await repo.loadFile(c);
-    headers.set(c, { header: o.header, size: o.size });
-    if (isReg(o.header.mode)) nReg++;
-    else nLnk++;
+  for (let i = 0; i < nContent; i++) {
+    const o = await repo.loadFile(newContent.hexAt(i));
+    sizes[i] = o.size;
+    if (isReg(o.header.mode)) {
+      regular[i] = 1;
+      nReg++;
+    } else nLnk++;
   }
 
   // "Modified" files: same basename in the source, size within 30 %, old object world-readable.
-  const modified = new Map<string, string>();
-  if (fromIdx) {
-    for (const c of newContent) {
-      const h = headers.get(c)!;
-      if (!isReg(h.header.mode)) continue;
-      const candidates = fromIdx.byName.get(toIdx.content.get(c)!) ?? [];
+  // Keyed by the new object's index (its place in checksum order).
+  const modified = new Map<number, string>();
+  if (from !== null && plan.names) {
+    const names = plan.names;
+    const wanted = new Set<string>();
+    for (let i = 0; i < nContent; i++) if (regular[i]) wanted.add(names[i]!);
+    const byName = await sourceByName(repo, from, wanted);
+    for (let i = 0; i < nContent; i++) {
+      if (!regular[i]) continue;
+      const candidates = byName.get(names[i]!) ?? [];
+      const size = sizes[i]!;
       let best: { csum: string; diff: number } | null = null;
       for (const old of [...candidates].sort(byCsum)) {
         const o = await repo.loadFile(old);
         if (!isReg(o.header.mode) || (o.header.mode & 0o004) === 0) continue;
-        const diff = Math.abs(o.size - h.size);
-        if (diff * 100 > Math.max(o.size, h.size) * SIMILARITY_PERCENT) continue;
+        const diff = Math.abs(o.size - size);
+        if (diff * 100 > Math.max(o.size, size) * SIMILARITY_PERCENT) continue;
         if (!best || diff < best.diff) best = { csum: old, diff };
       }
-      if (best) modified.set(c, best.csum);
+      if (best) modified.set(i, best.csum);
     }
   }
   log(`modified: ${modified.size}`, 'err');
-  log(`new reachable: metadata=${newTrees.length + newMetas.length + 1} content regular=${nReg} symlink=${nLnk}`, 'err');
+  log(`new reachable: metadata=${plan.trees.length + plan.metas.length + 1} content regular=${nReg} symlink=${nLnk}`, 'err');
 
   // Where the delta goes: parts are written as they are made, the superblock last (atomically),
   // so a reader never sees a superblock whose parts are missing.
@@ -285,13 +398,14 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
   const finishPart = async (p: PartBuilder): Promise<void> => {
     const k = nParts++;
     const payload = p.payload();
-    const { objects, objectBytes } = p;
+    const { objectCount, objectBytes } = p;
+    const packedObjects = p.packedObjects();
     const job = (async () => {
       const file = await compressPart(payload, xz);
-      headersOut[k] = { version: 0, checksum: repo.sha256(file), size: file.length, usize: objectBytes, objects };
+      headersOut[k] = { version: 0, checksum: repo.sha256(file), size: file.length, usize: objectBytes, objects: [], packedObjects };
       compressed += file.length;
       uncompressed += objectBytes;
-      partLogs[k] = `part ${k + 1} n:${objects.length} compressed:${file.length} uncompressed:${objectBytes}`;
+      partLogs[k] = `part ${k + 1} n:${objectCount} compressed:${file.length} uncompressed:${objectBytes}`;
       if (opts.inline) partFiles[k] = file;
       else await writeFileAtomic(fs, joinPath(dir, String(k)), file, { fsync: repo.fsyncEnabled });
     })();
@@ -299,73 +413,83 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
     inflight.push(job);
     if (inflight.length >= parallelism) await inflight.shift();
   };
-  let current = new PartBuilder();
+  // a part's blob is reserved at the part size limit (pages never written cost nothing)
+  const reserve = Math.min(maxChunk, 64 << 20) + 4096;
+  let current = new PartBuilder(reserve);
   const place = async (estimate: number): Promise<PartBuilder> => {
-    if (current.objects.length > 0 && current.payloadSize + estimate > maxChunk) {
+    if (current.objectCount > 0 && current.payloadSize + estimate > maxChunk) {
       await finishPart(current);
-      current = new PartBuilder();
+      current = new PartBuilder(reserve);
     }
     return current;
   };
 
-  for (const c of newTrees) {
+  for (let i = 0; i < plan.trees.length; i++) {
+    const c = plan.trees.hexAt(i);
     const data = await repo.loadMetadataBytes(ObjectType.DirTree, c);
     (await place(data.length)).addMetadata(ObjectType.DirTree, c, data);
   }
-  for (const c of newMetas) {
+  for (let i = 0; i < plan.metas.length; i++) {
+    const c = plan.metas.hexAt(i);
     const data = await repo.loadMetadataBytes(ObjectType.DirMeta, c);
     (await place(data.length)).addMetadata(ObjectType.DirMeta, c, data);
   }
 
-  const done = new Set<string>();
+  /** 1 for each new content object already emitted by rollsum or bsdiff. */
+  const done = new Uint8Array(nContent);
   let rollsumObjects = 0;
   let rollsumBytes = 0;
   let bsdiffObjects = 0;
-  const modifiedList = [...modified.keys()].sort(byCsum);
-  for (const c of modifiedList) {
-    const old = modified.get(c)!;
-    const h = headers.get(c)!;
+  // indices ascend with checksums, so this is checksum order
+  const modifiedList = [...modified.keys()].sort((x, y) => x - y);
+  for (const i of modifiedList) {
+    const c = newContent.hexAt(i);
+    const old = modified.get(i)!;
     const prev = await (await repo.loadFile(old)).read();
-    const next = await (await repo.loadFile(c)).read();
+    const nextObj = await repo.loadFile(c);
+    const next = await nextObj.read();
     const r = rollsumPieces(kernels, prev, next);
     if (r) {
       log(`rollsum for ${old} -> ${c}; crcs=${r.crcMatches} bufs=${r.matched} total=${r.total} matchsize=${r.matchedBytes}`, 'err');
-      (await place(next.length - r.matchedBytes + 64)).addRollsum(c, h.header, h.size, old, r.pieces);
+      (await place(next.length - r.matchedBytes + 64)).addRollsum(c, nextObj.header, nextObj.size, old, r.pieces);
       rollsumObjects++;
       rollsumBytes += r.matchedBytes;
-      done.add(c);
+      done[i] = 1;
     }
   }
   log(`rollsum for ${rollsumObjects}/${modified.size} modified`, 'err');
   if (!opts.disableBsdiff) {
-    const todo = modifiedList.filter((c) => !done.has(c));
+    const todo = modifiedList.filter((i) => !done[i]);
     let n = 0;
-    for (const c of todo) {
-      const old = modified.get(c)!;
-      const h = headers.get(c)!;
+    for (const i of todo) {
+      const c = newContent.hexAt(i);
+      const old = modified.get(i)!;
       const prevObj = await repo.loadFile(old);
-      if (prevObj.size + h.size > maxBsdiff) continue;
+      if (prevObj.size + sizes[i]! > maxBsdiff) continue;
       log(`processing bsdiff: [${n}/${todo.length}]`, 'err');
-      const patch = kernels.bsdiff(await prevObj.read(), await (await repo.loadFile(c)).read());
-      (await place(patch.length + 32)).addBsdiff(c, h.header, h.size, old, patch);
+      const nextObj = await repo.loadFile(c);
+      const patch = kernels.bsdiff(await prevObj.read(), await nextObj.read());
+      (await place(patch.length + 32)).addBsdiff(c, nextObj.header, nextObj.size, old, patch);
       bsdiffObjects++;
-      done.add(c);
+      done[i] = 1;
       n++;
     }
   }
 
   const fallbacks: FallbackEntry[] = [];
-  for (const c of newContent) {
-    if (done.has(c)) continue;
-    const h = headers.get(c)!;
-    if (minFallback > 0 && isReg(h.header.mode) && h.size > minFallback) {
+  for (let i = 0; i < nContent; i++) {
+    if (done[i]) continue;
+    const c = newContent.hexAt(i);
+    const size = sizes[i]!;
+    if (minFallback > 0 && regular[i] && size > minFallback) {
       const st = await repo.fs.lstat(repo.objectPath(c, ObjectType.File));
-      fallbacks.push({ type: ObjectType.File, checksum: c, size: st?.size ?? h.size, usize: h.size });
+      fallbacks.push({ type: ObjectType.File, checksum: c, size: st?.size ?? size, usize: size });
       continue;
     }
-    const data = isReg(h.header.mode) ? await (await repo.loadFile(c)).read() : new Uint8Array(0);
-    const raw = rawContent(h.header, data);
-    (await place(raw.length)).addContent(c, h.header, raw);
+    const obj = await repo.loadFile(c);
+    const data = isReg(obj.header.mode) ? await obj.read() : new Uint8Array(0);
+    const raw = rawContent(obj.header, data);
+    (await place(raw.length)).addContent(c, obj.header, raw);
   }
 
   // The last part (a delta always has at least one, possibly empty), then wait for all.

@@ -233,12 +233,34 @@ function muchCloser(small: number, big: number): boolean {
   return big >>> 7 > small;
 }
 
+// The match finder's tables (4 MiB of hash heads, up to 16 MiB of chain links) are kept between
+// calls and reset, not reallocated: a delta of many parts would otherwise leave 20 MiB of garbage
+// per part for the collector, which V8 frees late (peak memory grew with the number of parts).
+let scratchHead: Int32Array | null = null;
+let scratchPrev: Int32Array | null = null;
+
+function matchTables(prevLength: number): { head: Int32Array; prev: Int32Array } {
+  scratchHead ??= new Int32Array(1 << HASH_BITS);
+  scratchHead.fill(-1);
+  if (!scratchPrev || scratchPrev.length < prevLength) {
+    scratchPrev = null; // let the smaller one go before the bigger one is allocated
+    scratchPrev = new Int32Array(prevLength);
+  }
+  const prev = scratchPrev.subarray(0, prevLength);
+  prev.fill(-1);
+  return { head: scratchHead, prev };
+}
+
 /** Raw LZMA2 stream for `data` (ends with the 0x00 end marker). */
 export function lzma2Encode(data: Uint8Array): Uint8Array {
+  return concatBytes(lzma2EncodePieces(data));
+}
+
+/** lzma2Encode's output as the list of pieces that make it up, in order (no final copy). */
+export function lzma2EncodePieces(data: Uint8Array): Uint8Array[] {
   const n = data.length;
-  const head = new Int32Array(1 << HASH_BITS).fill(-1);
   const window = LZMA2_DICT_SIZE;
-  const prev = new Int32Array(Math.min(n, window)).fill(-1);
+  const { head, prev } = matchTables(Math.min(n, window));
   const out: Uint8Array[] = [];
   let inserted = 0;
   const insertUpTo = (end: number): void => {
@@ -398,5 +420,5 @@ export function lzma2Encode(data: Uint8Array): Uint8Array {
     stateReset = false;
   }
   out.push(Uint8Array.of(0x00));
-  return concatBytes(out);
+  return out;
 }

@@ -93,6 +93,19 @@ export function encodePartPayload(p: PartPayload): Uint8Array {
 
 /** Compresses a payload into a part ('x' + xz stream, or 0 + payload when xz is null). */
 export async function compressPart(payload: Uint8Array, xz: XzEncoder | null): Promise<Uint8Array> {
+  if (xz?.compressPieces) {
+    const pieces = await xz.compressPieces(payload);
+    let n = 1;
+    for (const p of pieces) n += p.length;
+    const out = new Uint8Array(n);
+    out[0] = COMPRESSION_XZ;
+    let o = 1;
+    for (const p of pieces) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
   const body = xz ? await xz.compress(payload) : payload;
   const out = new Uint8Array(body.length + 1);
   out[0] = xz ? COMPRESSION_XZ : COMPRESSION_NONE;

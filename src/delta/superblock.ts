@@ -35,6 +35,11 @@ export interface PartHeader {
   usize: number;
   /** Objects the part writes, in execution order. */
   objects: DeltaObjectRef[];
+  /**
+   * The same list already packed as stored (33 bytes each: type, raw checksum); when set, the
+   * encoder uses it and ignores `objects` (generation keeps parts compact this way).
+   */
+  packedObjects?: Uint8Array;
   /** size and usize exactly as stored (they may be absurd in a hostile or misread superblock). */
   sizeExact?: bigint;
   usizeExact?: bigint;
@@ -247,7 +252,7 @@ export function encodeSuperblock(sb: EncodeSuperblockInput): Uint8Array {
     fromHex(sb.to),
     commit,
     new Uint8Array(0),
-    sb.parts.map((p) => [swap ? bswap32(p.version) : p.version, p.checksum, u64(p.size), u64(p.usize), encodePartObjects(p.objects)]),
+    sb.parts.map((p) => [swap ? bswap32(p.version) : p.version, p.checksum, u64(p.size), u64(p.usize), p.packedObjects ?? encodePartObjects(p.objects)]),
     sb.fallbacks.map((f) => [f.type, fromHex(f.checksum), u64(f.size), u64(f.usize)]),
   ]);
 }

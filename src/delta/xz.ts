@@ -19,6 +19,11 @@ export interface XzEncoder {
   compress(data: Uint8Array): Promise<Uint8Array>;
   /** How many compress() calls may usefully run at once (an off-thread pool's size; default 1). */
   readonly parallelism?: number;
+  /**
+   * Optional: compress()'s output as pieces to be concatenated, so a caller that frames the
+   * stream (a delta part's leading byte) copies the compressed bytes once, not twice.
+   */
+  compressPieces?(data: Uint8Array): Promise<Uint8Array[]>;
 }
 
 interface XzDecompressModule {
@@ -135,6 +140,11 @@ export function xzStore(data: Uint8Array): Uint8Array {
  * CRC32 check, index, stream footer.
  */
 export function xzContainer(data: Uint8Array, lzma2: Uint8Array | null, dictProp: number): Uint8Array {
+  return concatBytes(xzContainerPieces(data, lzma2 === null ? null : [lzma2], dictProp));
+}
+
+/** xzContainer's bytes as a list of pieces (the LZMA2 pieces among them, not copied). */
+export function xzContainerPieces(data: Uint8Array, lzma2: Uint8Array[] | null, dictProp: number): Uint8Array[] {
   const parts: Uint8Array[] = [];
   const header = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, ...STREAM_FLAGS];
   header.push(...le32(crc32(new Uint8Array(STREAM_FLAGS))));
@@ -146,12 +156,16 @@ export function xzContainer(data: Uint8Array, lzma2: Uint8Array | null, dictProp
     const bh = [0x02, 0x00, 0x21, 0x01, dictProp, 0x00, 0x00, 0x00];
     bh.push(...le32(crc32(new Uint8Array(bh))));
     parts.push(new Uint8Array(bh));
-    const body = lzma2 ?? storedLzma2(data);
-    parts.push(body);
-    const pad = (4 - (body.length % 4)) % 4;
+    const body = lzma2 ?? [storedLzma2(data)];
+    let bodyLength = 0;
+    for (const b of body) {
+      parts.push(b);
+      bodyLength += b.length;
+    }
+    const pad = (4 - (bodyLength % 4)) % 4;
     parts.push(new Uint8Array(pad));
     parts.push(new Uint8Array(le32(crc32(data))));
-    records.push([bh.length + body.length + 4, data.length]);
+    records.push([bh.length + bodyLength + 4, data.length]);
   }
   const index = [0x00, ...xzVarint(records.length)];
   for (const [unpadded, usize] of records) index.push(...xzVarint(unpadded), ...xzVarint(usize));
@@ -160,7 +174,7 @@ export function xzContainer(data: Uint8Array, lzma2: Uint8Array | null, dictProp
   parts.push(new Uint8Array(index));
   const footerBody = [...le32(index.length / 4 - 1), ...STREAM_FLAGS];
   parts.push(new Uint8Array([...le32(crc32(new Uint8Array(footerBody))), ...footerBody, 0x59, 0x5a]));
-  return concatBytes(parts);
+  return parts;
 }
 
 /** A dependency-free encoder: valid .xz without compression. */
@@ -172,8 +186,9 @@ export const storeXzEncoder: XzEncoder = {
 /** The built-in compressing encoder (src/delta/lzma2.ts, pure TypeScript). */
 export const lzma2XzEncoder: XzEncoder = {
   name: 'lzma2-ts',
-  compress: async (data: Uint8Array) => {
-    const { lzma2Encode, LZMA2_DICT_PROP } = await import('./lzma2.ts');
-    return xzContainer(data, lzma2Encode(data), LZMA2_DICT_PROP);
+  compress: async (data: Uint8Array) => concatBytes(await lzma2XzEncoder.compressPieces!(data)),
+  compressPieces: async (data: Uint8Array) => {
+    const { lzma2EncodePieces, LZMA2_DICT_PROP } = await import('./lzma2.ts');
+    return xzContainerPieces(data, lzma2EncodePieces(data), LZMA2_DICT_PROP);
   },
 };

@@ -23,12 +23,14 @@ import { toHex, utf8 } from '../util/bytes.ts';
 import { CorruptionError, XylemError, errnoCode } from '../util/errors.ts';
 import { setRef } from './refs.ts';
 import { hashFileInto } from '../util/hash-file.ts';
+import { ObjectSet } from '../util/object-set.ts';
+import { borrowChunk, returnChunk } from '../util/chunk-pool.ts';
 import { popRepoLock, pushRepoLock } from './lock.ts';
 
+/** A staged object: its checksum and type (its staged path follows from them, see stagedPath). */
 interface Staged {
   checksum: string;
   type: ObjectType;
-  path: string;
 }
 
 export interface RefUpdate {
@@ -64,7 +66,8 @@ export function sharedStaging(repo: Repo): SharedStaging {
 export class Transaction {
   readonly repo: Repo;
   readonly stagingDir: string;
-  private staged = new Map<string, Staged>();
+  /** What is staged: one 37-byte slot per object (no string or object per object). */
+  private staged = new ObjectSet();
   private stagedDirs: Set<string>;
   private refUpdates: RefUpdate[] = [];
   private started = false;
@@ -142,13 +145,9 @@ export class Transaction {
     await this.repo.fs.mkdir(this.stagingDir, { recursive: true, mode: 0o755 });
   }
 
-  private key(checksum: string, type: ObjectType): string {
-    return `${checksum}.${type}`;
-  }
-
   /** Whether the object exists in the repo or is staged in this transaction. */
   async hasObject(checksum: string, type: ObjectType): Promise<boolean> {
-    if (this.staged.has(this.key(checksum, type))) return true;
+    if (this.staged.has(checksum, type)) return true;
     await this.lock();
     return this.repo.hasObject(checksum, type);
   }
@@ -164,8 +163,8 @@ export class Transaction {
     return joinPath(dir, `${checksum.slice(2)}.${objectExtension(type, this.repo.mode)}`);
   }
 
-  private record(checksum: string, type: ObjectType, path: string): void {
-    this.staged.set(this.key(checksum, type), { checksum, type, path });
+  private record(checksum: string, type: ObjectType, _path: string): void {
+    this.staged.add(checksum, type);
   }
 
   /** Writes a metadata object given its serialized bytes; returns its checksum. */
@@ -226,7 +225,7 @@ export class Transaction {
   async writeVerifiedContent(checksum: string, header: FileHeader, content: Uint8Array): Promise<void> {
     this.checkBareUserOnlyMode(checksum, header);
     this.stats.contentObjectsTotal++;
-    if (this.staged.has(this.key(checksum, ObjectType.File))) return;
+    if (this.staged.has(checksum, ObjectType.File)) return;
     await this.storeContent(checksum, header, content);
   }
 
@@ -239,7 +238,7 @@ export class Transaction {
     if (this.repo.mode === 'archive' || !isReg(header.mode)) throw new XylemError('writeContentStream: regular files into bare-family repos only');
     this.checkBareUserOnlyMode(expected, header);
     this.stats.contentObjectsTotal++;
-    if (this.staged.has(this.key(expected, ObjectType.File))) return;
+    if (this.staged.has(expected, ObjectType.File)) return;
     const fs = this.repo.fs;
     const p = await this.stagedPath(expected, ObjectType.File);
     const h = this.repo.createSha256();
@@ -279,15 +278,43 @@ export class Transaction {
     const fs = this.repo.fs;
     const h = this.repo.createSha256();
     h.update(fileStreamHeader(header));
-    const buf = new Uint8Array(Math.min(STREAM_CHUNK, Math.max(size, 1)));
-    if ((await hashFileInto(fs, srcPath, h, buf.length)) !== size)
+    if ((await hashFileInto(fs, srcPath, h, STREAM_CHUNK)) !== size)
       throw new XylemError(`File ${srcPath} changed size while being committed`);
     const checksum = toHex(h.digest());
     this.checkBareUserOnlyMode(checksum, header);
     this.stats.contentObjectsTotal++;
     if (await this.hasObject(checksum, ObjectType.File)) return checksum;
     const p = await this.stagedPath(checksum, ObjectType.File);
-    if (this.repo.mode === 'archive') {
+    const streaming = this.repo.deflate.deflateRawChunks;
+    if (this.repo.mode === 'archive' && streaming) {
+      // the host's streaming deflate (native, off the main thread), fed as it drains
+      const out = await fs.openWrite(p, { mode: 0o644, fsync: this.perFileFsync });
+      try {
+        await out.write(archiveHeader(header, size));
+        const src = await fs.openRead(srcPath);
+        try {
+          // one pooled buffer, refilled when the deflater asks for the next chunk (see the Host contract)
+          const chunk = borrowChunk();
+          const read = async function* (): AsyncIterable<Uint8Array> {
+            for (let pos = 0; pos < size; ) {
+              const n = await src.read(chunk, 0, Math.min(chunk.length, size - pos), pos);
+              if (n === 0) break;
+              pos += n;
+              yield chunk.subarray(0, n);
+            }
+          };
+          for await (const c of streaming.call(this.repo.deflate, read(), this.zlibLevel)) await out.write(c);
+          // back to the pool only after a complete run: after a failure a read may still be under way
+          returnChunk(chunk);
+        } finally {
+          await src.close();
+        }
+        if (this.perFileFsync) await out.sync();
+      } finally {
+        await out.close();
+      }
+    } else if (this.repo.mode === 'archive') {
+      const buf = new Uint8Array(Math.min(STREAM_CHUNK, Math.max(size, 1)));
       const { Deflate } = await import('fflate');
       const out = await fs.openWrite(p, { mode: 0o644, fsync: this.perFileFsync });
       try {
@@ -328,10 +355,22 @@ export class Transaction {
       const head = archiveHeader(header, isReg(header.mode) ? content.length : 0);
       if (isReg(header.mode)) {
         const body = await this.repo.deflate.deflateRaw(content, this.zlibLevel);
-        const all = new Uint8Array(head.length + body.length);
-        all.set(head, 0);
-        all.set(body, head.length);
-        await fs.writeFile(p, all, { mode: 0o644, fsync: this.perFileFsync });
+        if (head.length + body.length <= 64 * 1024) {
+          const all = new Uint8Array(head.length + body.length);
+          all.set(head, 0);
+          all.set(body, head.length);
+          await fs.writeFile(p, all, { mode: 0o644, fsync: this.perFileFsync });
+        } else {
+          // header and body written one after the other: no third copy of a big object
+          const out = await fs.openWrite(p, { mode: 0o644, fsync: this.perFileFsync });
+          try {
+            await out.write(head);
+            await out.write(body);
+            if (this.perFileFsync) await out.sync();
+          } finally {
+            await out.close();
+          }
+        }
       } else {
         await fs.writeFile(p, head, { mode: 0o644, fsync: this.perFileFsync });
       }
@@ -417,13 +456,29 @@ export class Transaction {
     this.refUpdates.push({ remote, ref, checksum });
   }
 
-  private async publish(items: Staged[]): Promise<void> {
+  /** Where a staged object lies (as stagedPath names it). */
+  private stagedFile(s: Staged): string {
+    return joinPath(this.stagingDir, s.checksum.slice(0, 2), `${s.checksum.slice(2)}.${objectExtension(s.type, this.repo.mode)}`);
+  }
+
+  /** The staged objects of the late (commit, commitmeta) or early (every other) kind, one at a time. */
+  private *stagedOfKind(late: boolean): IterableIterator<Staged> {
+    const set = this.staged;
+    for (let slot = 0; slot < set.capacity; slot++) {
+      const type = set.typeAt(slot);
+      if (type === 0) continue;
+      if ((type === ObjectType.Commit || type === ObjectType.CommitMeta) !== late) continue;
+      yield { checksum: set.checksumAt(slot), type };
+    }
+  }
+
+  private async publish(items: Iterable<Staged>): Promise<void> {
     const repo = this.repo;
     for (const s of items) {
       await repo.ensureObjectDir(s.checksum);
       const dest = repo.objectPath(s.checksum, s.type);
       try {
-        await repo.fs.rename(s.path, dest);
+        await repo.fs.rename(this.stagedFile(s), dest);
       } catch (e) {
         if (errnoCode(e) !== 'EEXIST') throw e;
       }
@@ -448,33 +503,30 @@ export class Transaction {
   }
 
   private async commitLocked(): Promise<TransactionStats> {
-    const all = [...this.staged.values()];
     if (this.deferSyncfs && this.refUpdates.length) throw new XylemError('Transaction: refs cannot move in a transaction that defers its syncfs', 'EINVAL');
     const syncfs = this.repo.fsyncEnabled && this.repo.fs.syncfs && !this.deferSyncfs;
-    if (all.length) {
-      const late = (s: Staged) => s.type === ObjectType.Commit || s.type === ObjectType.CommitMeta;
-      const first = all.filter((s) => !late(s));
-      const last = all.filter(late);
-      await this.makeDurableStaged(all);
-      await this.publish(first);
-      if (last.length) {
+    const commits: string[] = [];
+    for (const s of this.stagedOfKind(true)) if (s.type === ObjectType.Commit) commits.push(s.checksum);
+    if (this.staged.size > 0) {
+      await this.makeDurableStaged();
+      await this.publish(this.stagedOfKind(false));
+      if (!this.stagedOfKind(true).next().done) {
         if (syncfs) await this.repo.fs.syncfs!(this.repo.path);
-        await this.publish(last);
+        await this.publish(this.stagedOfKind(true));
       }
       if (syncfs && (this.durablePublish || this.refUpdates.length)) await this.repo.fs.syncfs!(this.repo.path);
     }
     // A commit written again replaces its tombstone (prune --delete-commit with tombstones).
-    for (const s of all)
-      if (s.type === ObjectType.Commit) await this.repo.deleteObject(s.checksum, ObjectType.TombstoneCommit);
+    for (const c of commits) await this.repo.deleteObject(c, ObjectType.TombstoneCommit);
     for (const u of this.refUpdates) await setRef(this.repo, u.remote, u.ref, u.checksum);
     await this.cleanup();
-    const wroteCommit = all.some((s) => s.type === ObjectType.Commit);
+    const wroteCommit = commits.length > 0;
     if (this.refUpdates.length || wroteCommit) await updateSummaryIfConfigured(this.repo, wroteCommit ? 'commit' : 'refs');
     return this.stats;
   }
 
   /** Without syncfs, every staged file was fsync'd when written; the staging dirs are fsync'd here. */
-  private async makeDurableStaged(_items: Staged[]): Promise<void> {
+  private async makeDurableStaged(): Promise<void> {
     if (!this.repo.fsyncEnabled) return;
     if (this.repo.fs.syncfs) return this.deferSyncfs ? undefined : this.repo.fs.syncfs(this.repo.path);
     for (const pre of this.stagedDirs) await this.repo.fs.fsyncDir(joinPath(this.stagingDir, pre));

@@ -2,8 +2,10 @@
 // small files and on one of 4N (5,000 and 20,000 files: ~5,100 and ~20,200 objects) must peak
 // within 20 MiB of each other and under 100 MiB (a bare Node process is ~40-45 MiB), as GNU
 // time measures it. Covers fsck, checkout (archive, user mode), pull-local into bare-user and
-// prune --refs-only; every run's result is checked against the real ostree (object counts, the
-// pulled commit, the checked-out file count). Before the compact object sets
+// prune --refs-only, commit (archive and bare-user) and static-delta generation (from scratch, in
+// parts of 1 MB so both sizes fill whole parts); every run's result is checked against the real
+// ostree (object counts, the pulled commit, the checked-out file count, the commit checksum, a
+// delta ostree applies). Before the compact object sets
 // (src/util/object-set.ts) and the bounded pull engine, pull-local of 4N failed (EMFILE) or
 // peaked at 317 MiB, and fsck / prune grew by ~17 MiB per 15,000 objects.
 
@@ -25,7 +27,7 @@ describeInterop('peak memory does not grow with the repository (N = 5,000 vs 4N 
   vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
   let tmp: TempDir;
   let cli: string;
-  const repos = new Map<number, { repo: string; commit: string }>();
+  const repos = new Map<number, { repo: string; commit: string; tree: string }>();
   const figures: string[] = [];
 
   beforeAll(() => {
@@ -36,8 +38,7 @@ describeInterop('peak memory does not grow with the repository (N = 5,000 vs 4N 
       const repo = tmp.join(`repo-${n}`);
       run('ostree', [`--repo=${repo}`, 'init', '--mode=archive']);
       const commit = run('ostree', [`--repo=${repo}`, 'commit', '-b', 'main', TS, `--tree=dir=${tree}`]);
-      sh('rm', ['-rf', tree]);
-      repos.set(n, { repo, commit });
+      repos.set(n, { repo, commit, tree }); // the tree stays for the commit rows
     }
   });
   afterAll(() => {
@@ -47,12 +48,12 @@ describeInterop('peak memory does not grow with the repository (N = 5,000 vs 4N 
   });
 
   /** Runs `op` for N and 4N; checks the results with `check`, then the memory bounds. */
-  function scaling(name: string, op: (n: number, repo: string, commit: string) => Measured): void {
+  function scaling(name: string, op: (n: number, repo: string, commit: string, tree: string) => Measured): void {
     it(name, ({ skip }) => {
       requireInTest(skip, `${name} memory`, { '/usr/bin/time': HAVE_GNU_TIME });
       const [small, big] = SIZES.map((n) => {
-        const { repo, commit } = repos.get(n)!;
-        return op(n, repo, commit);
+        const { repo, commit, tree } = repos.get(n)!;
+        return op(n, repo, commit, tree);
       });
       figures.push(`  ${name}: ${SIZES[0]} files ${small!.rssMiB.toFixed(1)} MiB ${small!.seconds} s; ${SIZES[1]} files ${big!.rssMiB.toFixed(1)} MiB ${big!.seconds} s`);
       expect(big!.rssMiB, `${name}: peak RSS with ${SIZES[1]} files`).toBeLessThan(MAX_RSS);
@@ -84,6 +85,39 @@ describeInterop('peak memory does not grow with the repository (N = 5,000 vs 4N 
       expect(run('ostree', [`--repo=${dst}`, 'rev-parse', 'main'])).toBe(commit);
       expect(count(`${dst}/objects`)).toBe(count(`${repo}/objects`));
       sh('rm', ['-rf', dst]);
+      return r;
+    });
+
+    for (const mode of ['archive', 'bare-user'] as const) {
+      scaling(`commit (${mode})`, (n, _repo, commit, tree) => {
+        const dst = tmp.join(`commit-${mode}-${n}`);
+        run('ostree', [`--repo=${dst}`, 'init', `--mode=${mode}`]);
+        const r = okRun(runXylem(cli, [`--repo=${dst}`, 'commit', '-b', 'main', TS, `--tree=dir=${tree}`]), `xylem commit ${mode} (${n})`);
+        // the same commit ostree made of the same tree, and a repo ostree finds sound
+        expect(r.stdout.trim()).toBe(commit);
+        expect(run('ostree', [`--repo=${dst}`, 'rev-parse', 'main'])).toBe(commit);
+        expect(ostree([`--repo=${dst}`, 'fsck']).status).toBe(0);
+        sh('rm', ['-rf', dst]);
+        return r;
+      });
+    }
+
+    scaling('static-delta generate --empty (1 MB parts)', (n, repo, commit) => {
+      const out = tmp.join(`delta-${n}`);
+      sh('mkdir', ['-p', out]);
+      const r = okRun(
+        runXylem(cli, [`--repo=${repo}`, 'static-delta', 'generate', '--empty', `--to=${commit}`, '--max-chunk-size=1', `--filename=${out}/superblock`]),
+        `xylem static-delta generate (${n})`,
+      );
+      // the real ostree applies it into an empty repo: every object arrives, and fsck is clean
+      const dst = tmp.join(`delta-dst-${n}`);
+      run('ostree', [`--repo=${dst}`, 'init', '--mode=bare-user']);
+      run('ostree', [`--repo=${dst}`, 'static-delta', 'apply-offline', `${out}/superblock`]);
+      run('ostree', [`--repo=${dst}`, 'refs', '--create=main', commit]);
+      expect(ostree([`--repo=${dst}`, 'fsck']).status).toBe(0);
+      expect(count(`${dst}/objects`)).toBe(count(`${repo}/objects`));
+      expect(Number(sh('bash', ['-c', 'ls "$0" | grep -c "^[0-9]*$"', out]).trim())).toBeGreaterThan(1);
+      sh('rm', ['-rf', dst, out]);
       return r;
     });
 
