@@ -41,7 +41,7 @@ export interface WriteHandle {
 export interface WriteOptions {
   /** Permission bits for a newly created file (default 0o644). */
   mode?: number;
-  /** fsync the file before returning. */
+  /** fsync the file: before writeFile returns; for openWrite, before the handle's close() resolves. */
   fsync?: boolean;
   /** Fail with code EEXIST if the path exists. */
   exclusive?: boolean;

@@ -172,6 +172,8 @@ class PosixWriteHandle implements WriteHandle {
   constructor(
     private readonly fh: FileHandle,
     private readonly path: string,
+    /** WriteOptions.fsync: the data is made durable before close() resolves */
+    private readonly fsyncOnClose = false,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -190,8 +192,12 @@ class PosixWriteHandle implements WriteHandle {
     }
   }
 
-  close(): Promise<void> {
-    return this.fh.close();
+  async close(): Promise<void> {
+    try {
+      if (this.fsyncOnClose) await this.sync();
+    } finally {
+      await this.fh.close();
+    }
   }
 }
 
@@ -395,7 +401,7 @@ export function createPosixFs(options: PosixFsOptions = {}): FsHost {
     async openWrite(path: string, opts?: WriteOptions): Promise<WriteHandle> {
       const flag = opts?.exclusive ? 'wx' : 'w';
       try {
-        return new PosixWriteHandle(await fsp.open(path, flag, opts?.mode ?? DEFAULT_FILE_MODE), path);
+        return new PosixWriteHandle(await fsp.open(path, flag, opts?.mode ?? DEFAULT_FILE_MODE), path, opts?.fsync === true);
       } catch (e) {
         throw withPath(e, path);
       }
