@@ -43,7 +43,7 @@ describe('fuzz regressions', () => {
   };
   for (const [name, run] of Object.entries(KNOWN)) {
     for (const s of loadCorpus(name, join(REG, 'known-bugs', name))) {
-      it.fails(`known bug, ${name}: ${s.name} is refused with XylemError (fails until src/compose/treefile.ts decodes with a XylemError)`, async () => {
+      it.fails(`known bug, ${name}: ${s.name} is refused with XylemError (fails until src/compose/treefile.ts refuses non-UTF-8 text and NUL in include paths with a XylemError)`, async () => {
         const e = await run(s.data, s.name).then(() => null, (err: unknown) => err);
         expect(e === null || e instanceof XylemError, String(e)).toBe(true);
       });

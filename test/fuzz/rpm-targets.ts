@@ -24,16 +24,6 @@ import { createMemoryHost } from '../../runtimes/memory/index.ts';
 import type { RpmHeader } from '../../src/rpm/header.ts';
 import type { FuzzTarget } from './harness.ts';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-function isUtf8(b: Uint8Array): boolean {
-  try {
-    utf8.decode(b);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const ext = (name: string): string => name.slice(name.lastIndexOf('.') + 1);
 
 /** Every typed view a caller may take of a main header. */
@@ -64,18 +54,21 @@ const XML_TOKENS = ['<', '>', '</', '/>', '="', '"', '&amp;', '&#x10FFFF;', '&#0
 /**
  * One treefile case: `input` as /tf/fuzz.yaml (or .json, after the seed's extension) next to an
  * unmutated /tf/base.yaml that the seeds include, loaded with loadTreefile.
- * KNOWN BUG (src/compose/treefile.ts, the treefile helper's file, not changed here): bytes that are
- * not UTF-8 escape parseDocument as a TypeError. With `reencode` such inputs are re-encoded (U+FFFD)
- * so the fuzzer keeps exploring the YAML/JSON and validation paths; the raw input the fuzzer found
- * is kept in fixtures/fuzz/regressions/known-bugs/treefile/ and regressions.test.ts replays it
- * without re-encoding as an expected failure, which turns red once the loader is fixed.
+ * KNOWN BUGS (src/compose/treefile.ts, the treefile helper's file, not changed here): bytes that
+ * are not UTF-8 escape parseDocument as a TypeError (TextDecoder fatal), and an `include` path
+ * holding NUL reaches the Host's stat, whose TypeError escapes. With `reencode` such inputs are
+ * re-encoded (U+FFFD) and stripped of NUL so the fuzzer keeps exploring the YAML/JSON and
+ * validation paths; the raw inputs the fuzzer found are kept in
+ * fixtures/fuzz/regressions/known-bugs/treefile/ and regressions.test.ts replays them untouched as
+ * expected failures, which turn red once the loader is fixed.
  */
 export async function treefileCase(input: Uint8Array, seedName: string, reencode: boolean): Promise<void> {
   const host = createMemoryHost();
   await host.fs.mkdir('/tf', { recursive: true });
   await host.fs.writeFile('/tf/base.yaml', new TextEncoder().encode('ref: base/${basearch}\npackages: [base]\nrepos: [r]\n'));
   const path = ext(seedName) === 'json' ? '/tf/fuzz.json' : '/tf/fuzz.yaml';
-  await host.fs.writeFile(path, !reencode || isUtf8(input) ? input : new TextEncoder().encode(new TextDecoder().decode(input)));
+  const data = !reencode ? input : new TextEncoder().encode(new TextDecoder().decode(input).replaceAll('\0', ''));
+  await host.fs.writeFile(path, data);
   await loadTreefile(host.fs, path);
 }
 

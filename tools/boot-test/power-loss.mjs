@@ -28,7 +28,7 @@
 // Env: XYLEM_POWER_POINTS (default 4), XYLEM_POWER_SEED (default 20261207), XYLEM_POWER_PHASES
 // (default "stage,finalize", alternating), XYLEM_POWER_STAGE_WINDOW / _FINALIZE_WINDOW (seconds
 // the seeded delay is drawn from; defaults 40 and 12), XYLEM_BOOT_WORK (temp folder parent),
-// XYLEM_BOOT_KEEP=1. Prints one line per point: `point N phase delay=…s cut=yes|no booted <csum>.<serial> ok`.
+// XYLEM_BOOT_KEEP=1, XYLEM_POWER_FIRST=K (run points K… of the seed: a campaign in slices). Prints one line per point: `point N phase delay=…s cut=yes|no booted <csum>.<serial> ok`.
 // Exit 1 when any point fails its checks.
 
 import { spawn, execFileSync } from 'node:child_process';
@@ -46,9 +46,11 @@ const t0 = Date.now();
 
 const POINTS = Number(process.env.XYLEM_POWER_POINTS ?? 4);
 const SEED = Number(process.env.XYLEM_POWER_SEED ?? 20261207);
+const FIRST = Number(process.env.XYLEM_POWER_FIRST ?? 0);
 const PHASES = (process.env.XYLEM_POWER_PHASES ?? 'stage,finalize').split(',');
 const WINDOW = { stage: Number(process.env.XYLEM_POWER_STAGE_WINDOW ?? 40), finalize: Number(process.env.XYLEM_POWER_FINALIZE_WINDOW ?? 12) };
 if (!Number.isInteger(POINTS) || POINTS < 1 || POINTS > 1000) throw new Error('XYLEM_POWER_POINTS must be 1..1000');
+if (!Number.isInteger(FIRST) || FIRST < 0) throw new Error('XYLEM_POWER_FIRST must be a non-negative integer');
 for (const p of PHASES) if (!(p in WINDOW)) throw new Error(`XYLEM_POWER_PHASES: unknown phase ${p} (stage, finalize)`);
 
 function log(msg) {
@@ -193,9 +195,15 @@ function chosenEntry() {
   return { entry, deployment: target.split('/').pop(), count: entries.length };
 }
 
+// a campaign stopped by a signal takes its running qemu with it
+let current = null;
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { current?.kill('SIGKILL'); httpd.kill(); process.exit(130); });
+
 // ---- one boot; `cut` = { phase, delay } kills qemu that long after the phase's marker ----
 const STAGE_MARK = 'mark upgrade-start';
+const STAGE_DONE = 'mark upgrade-done';
 const FINALIZE_MARK = /Stopping xylem-finalize-staged\.service|Stopping Xylem: finalize the staged deployment/;
+const FINALIZE_DONE = /Stopped xylem-finalize-staged\.service|Stopped Xylem: finalize the staged deployment/;
 function runQemu(entry, step, cut, timeoutMs) {
   const kernel = join(work, 'vmlinuz');
   const initrd = join(work, 'initramfs');
@@ -217,19 +225,24 @@ function runQemu(entry, step, cut, timeoutMs) {
     const started = Date.now();
     // qemu itself, not a wrapper: the SIGKILL must reach the process that holds the disk
     const q = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    try { sh('renice', ['-n', '10', '-p', String(q.pid)]); } catch {}
+    current = q;
     let stderr = '';
     q.stderr.on('data', (d) => (stderr += d));
     let exited = false;
     let timedOut = false;
     let killedAt = null; // seconds after the marker when the cut happened
     let markAt = null;
+    let doneAt = null; // when the phase's work was seen complete (calibrates the windows)
     const timer = setTimeout(() => { timedOut = true; q.kill('SIGKILL'); }, timeoutMs);
     const poll = cut && setInterval(() => {
       if (exited || killedAt !== null) return;
       if (markAt === null) {
         const seen = cut.phase === 'stage' ? read(probeLog).includes(STAGE_MARK) : FINALIZE_MARK.test(read(consoleLog));
         if (seen) markAt = Date.now();
+      }
+      if (markAt !== null && doneAt === null) {
+        const finished = cut.phase === 'stage' ? read(probeLog).includes(STAGE_DONE) : FINALIZE_DONE.test(read(consoleLog));
+        if (finished) doneAt = Date.now();
       }
       if (markAt !== null && Date.now() - markAt >= cut.delay * 1000) {
         killedAt = (Date.now() - markAt) / 1000;
@@ -240,7 +253,7 @@ function runQemu(entry, step, cut, timeoutMs) {
       exited = true;
       clearTimeout(timer);
       if (poll) clearInterval(poll);
-      done({ seconds: (Date.now() - started) / 1000, timedOut, killedAt, markSeen: markAt !== null, console: read(consoleLog), probe: read(probeLog), stderr });
+      done({ seconds: (Date.now() - started) / 1000, timedOut, killedAt, markSeen: markAt !== null, phaseSeconds: markAt !== null && doneAt !== null ? (doneAt - markAt) / 1000 : null, console: read(consoleLog), probe: read(probeLog), stderr });
     });
   });
 }
@@ -257,7 +270,9 @@ const rnd = prng(SEED);
 const results = [];
 log(`${POINTS} point(s), seed ${SEED}, phases ${PHASES.join(',')}, windows stage ${WINDOW.stage} s / finalize ${WINDOW.finalize} s; A=${A.slice(0, 12)} B=${B.slice(0, 12)}`);
 try {
-  for (let i = 0; i < POINTS; i++) {
+  // point i always gets the i-th draw of the seed, so a campaign can be run in slices
+  for (let i = 0; i < FIRST; i++) rnd();
+  for (let i = FIRST; i < FIRST + POINTS; i++) {
     const phase = PHASES[i % PHASES.length];
     const delay = Math.round(rnd() * WINDOW[phase] * 10) / 10;
     const problems = [];
@@ -273,12 +288,12 @@ try {
     let where;
     if (!cutDone) where = r1.timedOut ? 'timed out' : 'machine powered off before the cut';
     else if (phase === 'stage') where = stagedBefore ? 'after staging (in the poweroff/finalization)' : 'during pull/stage';
-    else where = /Stopped xylem-finalize-staged\.service|Stopped Xylem: finalize the staged deployment/.test(r1.console) ? 'after finalization (later in the shutdown)' : 'during finalization';
+    else where = FINALIZE_DONE.test(r1.console) ? 'after finalization (later in the shutdown)' : 'during finalization';
     if (!r1.markSeen) problems.push(`the ${phase} marker never appeared (boot ${r1.seconds.toFixed(0)} s${r1.timedOut ? ', timed out' : ''})`);
     if (upgradeRc && !upgradeRc.endsWith(' 0')) problems.push(`the upgrade in the cut boot failed before the cut: ${upgradeRc}`);
     writeFileSync(join(work, `console-${i}-cut.log`), r1.console);
     writeFileSync(join(work, `probe-${i}-cut.log`), r1.probe);
-    log(`point ${i} (${phase}, delay ${delay} s): cut ${cutDone ? `at +${r1.killedAt.toFixed(1)} s` : 'not made'} — ${where}; boot took ${r1.seconds.toFixed(0)} s`);
+    log(`point ${i} (${phase}, delay ${delay} s): cut ${cutDone ? `at +${r1.killedAt.toFixed(1)} s` : 'not made'} — ${where}; boot took ${r1.seconds.toFixed(0)} s; the ${phase} work took ${r1.phaseSeconds === null ? '?' : `${r1.phaseSeconds.toFixed(1)} s`} when seen complete`);
     // 2. the check boot, from whatever the boot loader picks now
     const c2 = chosenEntry();
     let booted = 'none';
@@ -305,7 +320,8 @@ try {
       // after the re-run B is staged (listed by the real ostree), unless the machine already runs B
       const statusAfter = rep2.body.filter((x) => x.startsWith('status-after| ')).join('\n');
       if (csum === A && !statusAfter.includes(B)) problems.push(`after the re-run, ostree admin status does not list B: ${statusAfter}`);
-      log(`point ${i}: check boot ${r2.seconds.toFixed(0)} s, booted ${booted} (${csum === A ? 'A' : csum === B ? 'B' : '?'}), fsck ${rep2.body.find((x) => x.startsWith('rc ostree-fsck ')) ?? 'n/a'}`);
+      const took = rep2.body.filter((x) => x.startsWith('took ')).map((x) => x.slice(5)).join(', ');
+      log(`point ${i}: check boot ${r2.seconds.toFixed(0)} s (${took}), booted ${booted} (${csum === A ? 'A' : csum === B ? 'B' : '?'}), fsck ${rep2.body.find((x) => x.startsWith('rc ostree-fsck ')) ?? 'n/a'}`);
       try {
         sh('e2fsck', ['-fn', disk]);
       } catch (e) {

@@ -7,8 +7,10 @@ X=/var/lib/xylem
 say() { printf '%s\n' "$*" > $out; }
 run() { # run a command, copy its output to the probe channel prefixed, return its status
   label=$1; shift
+  t0=$(date +%s%N)
   "$@" > /tmp/ci-out 2>&1; rc=$?
   sed "s/^/$label| /" /tmp/ci-out > $out
+  say "took $label $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   say "rc $label $rc"
   return $rc
 }
