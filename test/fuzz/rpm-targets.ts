@@ -3,7 +3,8 @@
 // typed view of it, the payload decompressed and walked through the cpio reader against the header,
 // and rpmkeys-style digest checks), bare headers (main and signature, with the typed views), raw
 // cpio archives through the streaming cpio reader, the rpm-md XML readers (repomd, primary,
-// filelists, other, updateinfo; the seed's extension picks the reader), .repo files, and treefiles
+// filelists, other, updateinfo; the seed's extension picks the reader), .repo files (read from a
+// yum.repos.d folder as dnf reads them), and treefiles
 // (YAML or JSON, loaded from an in-memory file system next to an include).
 
 import { parseRpm } from '../../src/rpm/open.ts';
@@ -18,7 +19,7 @@ import { parseRepomd } from '../../src/rpmmd/repomd.ts';
 import { streamPrimary } from '../../src/rpmmd/primary.ts';
 import { streamFilelists, streamOther } from '../../src/rpmmd/filelists.ts';
 import { streamUpdateinfo } from '../../src/rpmmd/updateinfo.ts';
-import { parseRepoFile } from '../../src/rpmmd/repo-file.ts';
+import { readRepoDir } from '../../src/rpmmd/index.ts';
 import { loadTreefile } from '../../src/compose/treefile.ts';
 import { createMemoryHost } from '../../runtimes/memory/index.ts';
 import type { RpmHeader } from '../../src/rpm/header.ts';
@@ -135,8 +136,12 @@ export const RPM_TARGETS: FuzzTarget[] = [
   {
     name: 'repo-file',
     tokens: ['[', ']', '=', '$releasever', '${basearch}', '$', '${', '}', '\n ', '\n\t', ';', '#', ',', 'baseurl=', 'metadata_expire=', 'enabled=', 'gpgcheck=', '-1', '99999999999999999999d', 'never', '\0', '\r\n'],
-    run(input, seedName) {
-      parseRepoFile(new TextDecoder().decode(input), { fileName: seedName, vars: { releasever: '40', basearch: 'x86_64', arch: 'x86_64' } });
+    async run(input) {
+      // as dnf's repos are read: every *.repo of a yum.repos.d folder (UTF-8 checked, then parsed)
+      const host = createMemoryHost();
+      await host.fs.mkdir('/etc/yum.repos.d', { recursive: true });
+      await host.fs.writeFile('/etc/yum.repos.d/fuzz.repo', input);
+      await readRepoDir(host, '/etc/yum.repos.d', { releasever: '40', basearch: 'x86_64', arch: 'x86_64' });
     },
   },
   {

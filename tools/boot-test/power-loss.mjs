@@ -27,7 +27,7 @@
 //
 // Env: XYLEM_POWER_POINTS (default 4), XYLEM_POWER_SEED (default 20261207), XYLEM_POWER_PHASES
 // (default "stage,finalize", alternating), XYLEM_POWER_STAGE_WINDOW / _FINALIZE_WINDOW (seconds
-// the seeded delay is drawn from; defaults 40 and 12), XYLEM_BOOT_WORK (temp folder parent),
+// the seeded delay is drawn from; defaults 120 and 12), XYLEM_BOOT_WORK (temp folder parent),
 // XYLEM_BOOT_KEEP=1, XYLEM_POWER_FIRST=K (run points K… of the seed: a campaign in slices). Prints one line per point: `point N phase delay=…s cut=yes|no booted <csum>.<serial> ok`.
 // Exit 1 when any point fails its checks.
 
@@ -48,7 +48,7 @@ const POINTS = Number(process.env.XYLEM_POWER_POINTS ?? 4);
 const SEED = Number(process.env.XYLEM_POWER_SEED ?? 20261207);
 const FIRST = Number(process.env.XYLEM_POWER_FIRST ?? 0);
 const PHASES = (process.env.XYLEM_POWER_PHASES ?? 'stage,finalize').split(',');
-const WINDOW = { stage: Number(process.env.XYLEM_POWER_STAGE_WINDOW ?? 40), finalize: Number(process.env.XYLEM_POWER_FINALIZE_WINDOW ?? 12) };
+const WINDOW = { stage: Number(process.env.XYLEM_POWER_STAGE_WINDOW ?? 120), finalize: Number(process.env.XYLEM_POWER_FINALIZE_WINDOW ?? 12) };
 if (!Number.isInteger(POINTS) || POINTS < 1 || POINTS > 1000) throw new Error('XYLEM_POWER_POINTS must be 1..1000');
 if (!Number.isInteger(FIRST) || FIRST < 0) throw new Error('XYLEM_POWER_FIRST must be a non-negative integer');
 for (const p of PHASES) if (!(p in WINDOW)) throw new Error(`XYLEM_POWER_PHASES: unknown phase ${p} (stage, finalize)`);
