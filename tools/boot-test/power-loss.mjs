@@ -27,8 +27,8 @@
 //
 // Env: XYLEM_POWER_POINTS (default 4), XYLEM_POWER_SEED (default 20261207), XYLEM_POWER_PHASES
 // (default "stage,finalize", alternating), XYLEM_POWER_STAGE_WINDOW / _FINALIZE_WINDOW (seconds
-// the seeded delay is drawn from; defaults 120 and 150: under TCG on a loaded 2-core host the pull +
-// stage took ~60–120 s and the finalization ~150 s), XYLEM_BOOT_WORK (temp folder parent),
+// the seeded delay is drawn from; defaults 120 and 30: under TCG on this 2-core host the pull + stage
+// took 70–130 s, the finalization 17 s (150 s when the host was overloaded)), XYLEM_BOOT_WORK (temp folder parent),
 // XYLEM_BOOT_KEEP=1, XYLEM_POWER_FIRST=K (run points K… of the seed: a campaign in slices). Prints one line per point: `point N phase delay=…s cut=yes|no booted <csum>.<serial> ok`.
 // Exit 1 when any point fails its checks.
 
@@ -49,7 +49,7 @@ const POINTS = Number(process.env.XYLEM_POWER_POINTS ?? 4);
 const SEED = Number(process.env.XYLEM_POWER_SEED ?? 20261207);
 const FIRST = Number(process.env.XYLEM_POWER_FIRST ?? 0);
 const PHASES = (process.env.XYLEM_POWER_PHASES ?? 'stage,finalize').split(',');
-const WINDOW = { stage: Number(process.env.XYLEM_POWER_STAGE_WINDOW ?? 120), finalize: Number(process.env.XYLEM_POWER_FINALIZE_WINDOW ?? 150) };
+const WINDOW = { stage: Number(process.env.XYLEM_POWER_STAGE_WINDOW ?? 120), finalize: Number(process.env.XYLEM_POWER_FINALIZE_WINDOW ?? 30) };
 if (!Number.isInteger(POINTS) || POINTS < 1 || POINTS > 1000) throw new Error('XYLEM_POWER_POINTS must be 1..1000');
 if (!Number.isInteger(FIRST) || FIRST < 0) throw new Error('XYLEM_POWER_FIRST must be a non-negative integer');
 for (const p of PHASES) if (!(p in WINDOW)) throw new Error(`XYLEM_POWER_PHASES: unknown phase ${p} (stage, finalize)`);
@@ -127,6 +127,11 @@ function overlay(name, version) {
 
 const gpgHome = join(work, 'gnupg');
 mkdirSync(gpgHome, { mode: 0o700 });
+process.on('exit', () => {
+  try {
+    sh('gpgconf', ['--homedir', gpgHome, '--kill', 'gpg-agent']);
+  } catch {}
+});
 sh('gpg', ['--homedir', gpgHome, '--batch', '--passphrase', '', '--quick-gen-key', 'Xylem Power Test <power@xylem.invalid>', 'ed25519', 'sign', 'never']);
 const keyId = sh('gpg', ['--homedir', gpgHome, '--list-keys', '--with-colons']).split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9];
 if (!keyId) fail('no GPG key generated');
@@ -204,9 +209,9 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { current?.kill('
 const STAGE_MARK = 'mark upgrade-start';
 const STAGE_DONE = 'mark upgrade-done';
 // systemd's console status lines (systemd.show_status=1, status_unit_format=name: unit names only,
-// so an 80-column console does not truncate them)
-const FINALIZE_MARK = /Stopping xylem-finalize-staged\.service/;
-const FINALIZE_DONE = /Stopped xylem-finalize-staged\.service/;
+// so an 80-column console does not truncate them; the name comes wrapped in a bold escape)
+const FINALIZE_MARK = /Stopping (?:\x1b\[[0-9;]*m)?xylem-finalize-staged\.service/;
+const FINALIZE_DONE = /Stopped (?:\x1b\[[0-9;]*m)?xylem-finalize-staged\.service/;
 function runQemu(entry, step, cut, timeoutMs) {
   const kernel = join(work, 'vmlinuz');
   const initrd = join(work, 'initramfs');
