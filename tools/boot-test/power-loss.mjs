@@ -94,6 +94,9 @@ log(`OS tree ${tree}`);
 const work = mkdtempSync(join(process.env.XYLEM_BOOT_WORK ?? tmpdir(), 'xylem-power-'));
 const keep = process.env.XYLEM_BOOT_KEEP === '1';
 process.on('exit', () => {
+  try {
+    sh('gpgconf', ['--homedir', join(work, 'gnupg'), '--kill', 'gpg-agent']);
+  } catch {}
   if (keep) return void process.stderr.write(`power-loss: work folder kept: ${work}\n`);
   try {
     sh('sh', ['-c', `chattr -i "$1"/sysroot/ostree/deploy/*/deploy/* 2>/dev/null; true`, 'sh', work]);
@@ -127,11 +130,7 @@ function overlay(name, version) {
 
 const gpgHome = join(work, 'gnupg');
 mkdirSync(gpgHome, { mode: 0o700 });
-process.on('exit', () => {
-  try {
-    sh('gpgconf', ['--homedir', gpgHome, '--kill', 'gpg-agent']);
-  } catch {}
-});
+
 sh('gpg', ['--homedir', gpgHome, '--batch', '--passphrase', '', '--quick-gen-key', 'Xylem Power Test <power@xylem.invalid>', 'ed25519', 'sign', 'never']);
 const keyId = sh('gpg', ['--homedir', gpgHome, '--list-keys', '--with-colons']).split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9];
 if (!keyId) fail('no GPG key generated');
