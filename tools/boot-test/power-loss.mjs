@@ -179,7 +179,10 @@ rmSync(sysroot, { recursive: true, force: true });
 const disk = join(work, 'disk.img');
 
 // ---- the boot loader's choice (as in run.mjs: highest BLS version first) ----
-const debugfs = (req) => sh('debugfs', ['-R', req, disk], { stdio: ['ignore', 'pipe', 'ignore'] });
+// -c (catastrophic mode: read-only, bitmaps not loaded): right after a cut the image still needs
+// journal recovery and its bitmap checksums do not match, so plain debugfs refuses to open it. Like a
+// boot loader (GRUB does not replay ext4's journal either) this reads the image as it lies on disk.
+const debugfs = (req) => sh('debugfs', ['-c', '-R', req, disk], { stdio: ['ignore', 'pipe', 'ignore'] });
 const linkDest = (p) => /Fast link dest: "([^"]+)"/.exec(debugfs(`stat ${p}`))?.[1] ?? (debugfs(`cat ${p}`).trim() || undefined);
 function chosenEntry() {
   const loader = /Fast link dest: "([^"]+)"/.exec(debugfs('stat /boot/loader'))?.[1];
