@@ -43,6 +43,6 @@ describe('parser fuzzing', () => {
       const report = r.failures.map((f) => `seed ${SEED} iteration ${f.iteration} (from ${f.seedName}, ${f.input.length} bytes): ${f.error}`);
       console.log(`fuzz ${t.name}: ${r.cases} cases, ${r.kept} kept for new coverage (${r.blocks} blocks), slowest ${r.slowestMs.toFixed(1)} ms`);
       expect(report).toEqual([]);
-    }, 120_000);
+    }, COVERAGE ? 1_800_000 : 120_000);
   }
 });

@@ -2,7 +2,8 @@
 // (the type picked by the seed's extension), object parsing (commit, dirtree, dirmeta, commitmeta,
 // `.filez` and stream file headers, bare-user ostreemeta), summary parsing (as a pull reads it,
 // and as `summary --view` prints it), delta superblocks (plain and signed), delta parts
-// (decompression, payload, op stream), bspatch (the WASM core), xz decoding, and key files.
+// (decompression, payload, op stream), bspatch (the WASM core), xz decoding, and key files; the
+// package half's parsers (RPM, cpio, rpm-md XML, .repo files, treefiles) come from rpm-targets.ts.
 
 import { decode, isNormalForm } from '../../src/format/gvariant.ts';
 import {
@@ -24,6 +25,7 @@ import { countOps } from '../../src/delta/execute.ts';
 import { wasmXzDecoder } from '../../src/delta/xz.ts';
 import { loadCoreSync } from '../../core-wasm/index.ts';
 import type { FuzzTarget } from './harness.ts';
+import { RPM_TARGETS } from './rpm-targets.ts';
 
 /** Caps the fuzzed parsers get: far above the seeds, far below what hurts. */
 const MAX_OUT = 4 << 20;
@@ -143,4 +145,5 @@ export const TARGETS: FuzzTarget[] = [
       KeyFile.parse(kf.toString(), 'fuzz round trip');
     },
   },
+  ...RPM_TARGETS,
 ];

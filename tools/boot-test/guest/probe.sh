@@ -7,8 +7,10 @@ X=/var/lib/xylem
 say() { printf '%s\n' "$*" > $out; }
 run() { # run a command, copy its output to the probe channel prefixed, return its status
   label=$1; shift
+  t0=$(date +%s%N)
   "$@" > /tmp/ci-out 2>&1; rc=$?
   sed "s/^/$label| /" /tmp/ci-out > $out
+  say "took $label $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   say "rc $label $rc"
   return $rc
 }
@@ -42,6 +44,20 @@ case $step in
     ;;
   rollback-bun)
     run rollback-bun $X/bun $X/dist/rpm-xylem/rpm-xylem.mjs rollback
+    ;;
+  power-stage|power-finalize)
+    # power-loss campaign (tools/boot-test/power-loss.mjs): the host cuts the machine off at a
+    # seeded time after `mark upgrade-start` (pull + stage) or during the shutdown that finalizes
+    sync
+    say "mark upgrade-start"
+    run upgrade-node $X/node $X/dist/rpm-xylem/rpm-xylem.mjs upgrade
+    say "mark upgrade-done"
+    ;;
+  power-check)
+    # after a cut: the real ostree must accept the sysroot, and the upgrade must succeed again
+    run ostree-fsck ostree fsck --repo=/sysroot/ostree/repo
+    run upgrade-again $X/node $X/dist/rpm-xylem/rpm-xylem.mjs upgrade
+    run status-after ostree admin status
     ;;
 esac
 sync
