@@ -195,6 +195,7 @@ export function normalizePath(p: string): string {
 }
 
 async function readCapped(fs: FsHost, path: string, cap: number, what: string): Promise<Uint8Array> {
+  if (path.includes('\0')) throw new XylemError(`${what} ${JSON.stringify(path)}: the path contains a NUL byte`, 'EINVAL');
   const st = await fs.stat(path);
   if (!st) throw new XylemError(`${what} ${path}: No such file or directory`, 'ENOENT');
   if (st.kind !== 'file') throw new XylemError(`${what} ${path}: not a regular file`, 'EINVAL');
@@ -203,7 +204,12 @@ async function readCapped(fs: FsHost, path: string, cap: number, what: string): 
 }
 
 function parseDocument(path: string, data: Uint8Array): Record<string, unknown> {
-  const text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    throw new XylemError(`Parsing ${path}: the file is not valid UTF-8`, 'EINVAL');
+  }
   let doc: unknown;
   try {
     doc = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, uniqueKeys: true });

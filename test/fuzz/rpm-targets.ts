@@ -55,21 +55,13 @@ const XML_TOKENS = ['<', '>', '</', '/>', '="', '"', '&amp;', '&#x10FFFF;', '&#0
 /**
  * One treefile case: `input` as /tf/fuzz.yaml (or .json, after the seed's extension) next to an
  * unmutated /tf/base.yaml that the seeds include, loaded with loadTreefile.
- * KNOWN BUGS (src/compose/treefile.ts, the treefile helper's file, not changed here): bytes that
- * are not UTF-8 escape parseDocument as a TypeError (TextDecoder fatal), and an `include` path
- * holding NUL reaches the Host's stat, whose TypeError escapes. With `reencode` such inputs are
- * re-encoded (U+FFFD) and stripped of NUL so the fuzzer keeps exploring the YAML/JSON and
- * validation paths; the raw inputs the fuzzer found are kept in
- * fixtures/fuzz/regressions/known-bugs/treefile/ and regressions.test.ts replays them untouched as
- * expected failures, which turn red once the loader is fixed.
  */
-export async function treefileCase(input: Uint8Array, seedName: string, reencode: boolean): Promise<void> {
+export async function treefileCase(input: Uint8Array, seedName: string): Promise<void> {
   const host = createMemoryHost();
   await host.fs.mkdir('/tf', { recursive: true });
   await host.fs.writeFile('/tf/base.yaml', new TextEncoder().encode('ref: base/${basearch}\npackages: [base]\nrepos: [r]\n'));
   const path = ext(seedName) === 'json' ? '/tf/fuzz.json' : '/tf/fuzz.yaml';
-  const data = !reencode ? input : new TextEncoder().encode(new TextDecoder().decode(input).replaceAll('\0', ''));
-  await host.fs.writeFile(path, data);
+  await host.fs.writeFile(path, input);
   await loadTreefile(host.fs, path);
 }
 
@@ -147,6 +139,6 @@ export const RPM_TARGETS: FuzzTarget[] = [
   {
     name: 'treefile',
     tokens: ['include: ', '${', '}', '${basearch}', ': ', '\n- ', '[', ']', '{', '}', '&a ', '*a', '!!binary ', '!!str ', '? ', '|', '>', '"', "'", 'ref: ', 'packages: ', 'remove-from-packages: [[a, "("]]', 'add-files: [[a, /b]]', '../', 'arch-include: {x86_64: base.yaml}'],
-    run: (input, seedName) => treefileCase(input, seedName, true),
+    run: (input, seedName) => treefileCase(input, seedName),
   },
 ];
