@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { KeyFile } from '../../src/format/keyfile.ts';
+import { renderStatusText, type DeploymentStatus } from '../../src/updater/status.ts';
 import { applyInitramfsChange, emptyInitramfsRequest, needsInitramfs, normalizeEtcPath, readInitramfsRequest, writeInitramfsRequest } from '../../src/layer/initramfs-origin.ts';
 
 // After `rpm-ostree initramfs --enable --arg=-I --arg=/etc/foo.conf` and `initramfs-etc --track=/etc/crypttab`.
@@ -60,5 +61,23 @@ describe('origin initramfs keys', () => {
     expect(() => readInitramfsRequest(KeyFile.parse('[rpmostree]\ninitramfs-etc=/etc/../../boot/x;\n'), 'x.origin')).toThrow(/x\.origin: \[rpmostree\] initramfs-etc.*'\.\.'/);
     // args without regeneration are ignored (as rpm-ostree only reads them when it regenerates)
     expect(readInitramfsRequest(KeyFile.parse('[rpmostree]\ninitramfs-args=-I;\n')).args).toEqual([]);
+  });
+});
+
+describe('status shows the initramfs request', () => {
+  const dep = (over: Partial<DeploymentStatus>): DeploymentStatus => ({
+    id: `os-${'a'.repeat(64)}.0`, osname: 'os', serial: 0, checksum: 'a'.repeat(64), booted: true, staged: false, pinned: false, unlocked: 'none',
+    origin: 'os/stable', timestamp: 1700000000, 'base-commit-meta': {}, 'gpg-enabled': false,
+    'requested-packages': [], 'requested-local-packages': [], 'requested-local-fileoverride-packages': [], 'requested-base-removals': [],
+    'requested-base-local-replacements': [], 'requested-base-remote-replacements': [], packages: [], 'base-removals': [],
+    'base-local-replacements': [], 'base-remote-replacements': {}, 'regenerate-initramfs': false, ...over,
+  });
+  const render = (d: DeploymentStatus) => renderStatusText({ deployments: [d], transaction: null, 'cached-update': null, 'update-driver': null }).split('\n');
+  it('Initramfs: regenerate, or the args; InitramfsEtc: the tracked files; nothing when not requested', () => {
+    expect(render(dep({ 'regenerate-initramfs': true, 'initramfs-args': [] }))).toContainEqual(expect.stringMatching(/^ +Initramfs: regenerate$/));
+    const lines = render(dep({ 'regenerate-initramfs': true, 'initramfs-args': ['-I', '/etc/foo.conf'], 'initramfs-etc': ['/etc/crypttab', '/etc/x'] }));
+    expect(lines).toContainEqual(expect.stringMatching(/^ +Initramfs: -I \/etc\/foo\.conf$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ +InitramfsEtc: \/etc\/crypttab \/etc\/x$/));
+    expect(render(dep({})).join('\n')).not.toMatch(/Initramfs/);
   });
 });
