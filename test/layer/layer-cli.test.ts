@@ -408,7 +408,7 @@ describe.skipIf(
     // libvirt is layered by the upgrade test above; take it off, then put it back, killing each at several points.
     for (const [verb, done] of [['uninstall', /not currently requested/], ['install', /already requested/]] as const) {
       let crashed = 0;
-      for (const at of [5, 100, 800, 3000]) {
+      for (const at of [5, 60, 250, 1500, 5000]) {
         const r = await rx([verb, 'libvirt'], { XYLEM_CRASH_AT: String(at) });
         if (r.status !== 137) {
           expect(r.status === 0 || done.test(r.stderr), `${verb}: ${r.stderr}`).toBe(true);
