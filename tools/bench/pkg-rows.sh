@@ -23,7 +23,7 @@ RPM_XYLEM=${RPM_XYLEM:-$ROOT/tools/bin/rpm-xylem}
 SOLVE_PKGS=${SOLVE_PKGS:-bash coreutils openssh-server python3 curl systemd vim-nox}
 BENCH_ROOT=${BENCH_CACHE:-/var/tmp/xylem-bench}
 PROWS_ALL="solve-60k compose-full compose-recompose layer-install layer-relayer-10"
-PROWS_ON=$([ "$QUICK" = 1 ] && echo "compose-full compose-recompose" || echo "$PROWS_ALL")
+PROWS_ON=${BENCH_PROWS:-$([ "$QUICK" = 1 ] && echo "compose-full compose-recompose" || echo "$PROWS_ALL")}  # BENCH_PROWS: the paired rows to consider (default: all; quick: the compose rows)
 LAYER_PKGS="coreutils grep sed gzip findutils tar demo-hello demo-motd libgmp10 libattr1"
 pselected() { [[ " $PROWS_ON " == *" $1 "* ]] && selected "$1"; }
 
