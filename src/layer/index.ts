@@ -19,3 +19,5 @@ export type { LayerTxnOptions, LayerTxnResult } from './txn.ts';
 export { refreshRpmmd, cleanRpmmdCache, rpmmdCacheDir } from './rpmmd-cache.ts';
 export { layerUpgradeTxn, hasLayeredOrigin, hasLayeredCommit } from './upgrade.ts';
 export type { LayerUpgradeOptions, LayerUpgradeResult } from './upgrade.ts';
+export { readInitramfsRequest, writeInitramfsRequest, applyInitramfsChange, emptyInitramfsRequest, needsInitramfs, normalizeEtcPath } from './initramfs-origin.ts';
+export type { InitramfsRequest, InitramfsChange } from './initramfs-origin.ts';

@@ -13,6 +13,7 @@ import type { Deployment } from '../sysroot/deployment.ts';
 import { deploymentsEqual, isPinned } from '../sysroot/deployment.ts';
 import type { Sysroot } from '../sysroot/sysroot.ts';
 import type { TransactionState } from './transaction-state.ts';
+import { emptyInitramfsRequest, readInitramfsRequest, type InitramfsRequest } from '../layer/initramfs-origin.ts';
 
 /** rpm-ostree pads keys to the longest one it may print ("InactiveRemoteOverrides"). */
 export const KEY_WIDTH = 23;
@@ -59,6 +60,10 @@ export interface DeploymentStatus {
   /** A client-layered deployment's base commit (the parent of its commit). */
   'base-checksum'?: string;
   'regenerate-initramfs': boolean;
+  /** `[rpmostree] initramfs-args` (dracut arguments, in order) when regenerating. */
+  'initramfs-args'?: string[];
+  /** `[rpmostree] initramfs-etc`: /etc files injected into the initramfs. */
+  'initramfs-etc'?: string[];
   /** The origin's override-commit (set by `deploy`). */
   'override-commit'?: string;
   endoflife?: string;
@@ -128,6 +133,15 @@ function originList(d: Deployment, group: string, key: string): string[] {
   }
 }
 
+/** The origin's initramfs request; an unreadable one shows as none (status must not fail on it). */
+function initramfsOf(d: Deployment): InitramfsRequest {
+  try {
+    return readInitramfsRequest(d.origin ?? null);
+  } catch {
+    return emptyInitramfsRequest();
+  }
+}
+
 /** The status of one deployment (reads its commit and, for gpg-verified remotes, its signatures). */
 export async function deploymentStatus(sysroot: Sysroot, d: Deployment): Promise<DeploymentStatus> {
   const repo = await sysroot.repo();
@@ -174,6 +188,7 @@ export async function deploymentStatus(sysroot: Sysroot, d: Deployment): Promise
     }
     if (remote !== null) gpgEnabled = await remoteBooleanOption(repo, remote, 'gpg-verify', true).catch(() => false);
   }
+  const initramfs = initramfsOf(d);
   const st: DeploymentStatus = {
     id: `${d.osname}-${d.csum}.${d.deployserial}`,
     osname: d.osname,
@@ -196,7 +211,9 @@ export async function deploymentStatus(sysroot: Sysroot, d: Deployment): Promise
     'base-removals': layer?.removals ?? [],
     'base-local-replacements': layer?.replacements ?? [],
     'base-remote-replacements': {},
-    'regenerate-initramfs': false,
+    'regenerate-initramfs': initramfs.regenerate,
+    'initramfs-args': initramfs.args,
+    'initramfs-etc': initramfs.etc,
     sourceTitle,
   };
   if (origin !== undefined) st.origin = origin;
@@ -300,6 +317,14 @@ function layerLines(d: DeploymentStatus): string {
   return s;
 }
 
+/** `Initramfs: regenerate` (or the dracut args) and `InitramfsEtc:`, as rpm-ostree prints them. */
+function initramfsLines(d: DeploymentStatus): string {
+  let s = '';
+  if (d['regenerate-initramfs']) s += kv('Initramfs', d['initramfs-args']?.length ? d['initramfs-args'].join(' ') : 'regenerate');
+  if (d['initramfs-etc']?.length) s += kv('InitramfsEtc', d['initramfs-etc'].join(' '));
+  return s;
+}
+
 /** The text rpm-ostree's `status` prints (see the file header). */
 export function renderStatusText(model: StatusModel, opts: RenderOptions = {}): string {
   const verbose = !!opts.verbose;
@@ -338,6 +363,7 @@ export function renderStatusText(model: StatusModel, opts: RenderOptions = {}): 
     if (d['base-checksum']) s += layerLines(d);
     // Requests recorded in the origin but not layered (nothing is layered on an ostree-only host).
     else if (verbose && d['requested-packages'].length) s += kv('InactiveRequests', [...d['requested-packages']].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).join(' '));
+    s += initramfsLines(d);
     if (d.pinned) s += kv('Pinned', 'yes');
     if (d.unlocked !== 'none') s += kv('Unlocked', d.unlocked);
     if (d.endoflife) s += kv('EndOfLife', d.endoflife);

@@ -9,6 +9,11 @@
 #                      repo vs `dnf --installroot=DIR install` of the same packages + `ostree commit`
 #   compose-recompose  the same after ONE package got a new release (v1 composed untimed first) vs
 #                      `dnf --installroot=DIR upgrade` + `ostree commit` (target: ≤ 0.2× compose-full)
+#   layer-install      `rpm-xylem install grep` (one requested package, + libpcre2: 0.6 MB downloaded) onto a deployed base
+#                      (demo-filesystem + demo-kernel of the set) vs `ostree admin deploy` of that base
+#   layer-relayer-10   `rpm-xylem upgrade` re-layering ten requested packages (coreutils, grep, sed, …;
+#                      cached, installed untimed first) onto a new base commit vs `ostree admin deploy` of
+#                      the new base (targets: < 10 s each; both rows cost ~17 s in the quick bench)
 # Both sides start from empty caches (fresh cachedir per run). The compose rows' fingerprint is the
 # installed package list as Debian's rpm reads it from the result (rpmdb in the commit / installroot).
 # Uses run.sh's timed, stat_of, median, log, selected and $RES, $RUNS, $PERF, $OSTREE, $TS.
@@ -16,8 +21,9 @@
 RPM_XYLEM=${RPM_XYLEM:-$ROOT/tools/bin/rpm-xylem}
 SOLVE_PKGS=${SOLVE_PKGS:-bash coreutils openssh-server python3 curl systemd vim-nox}
 BENCH_ROOT=${BENCH_CACHE:-/var/tmp/xylem-bench}
-PROWS_ALL="solve-60k compose-full compose-recompose"
-PROWS_ON=$([ "$QUICK" = 1 ] && echo "compose-full compose-recompose" || echo "$PROWS_ALL")
+PROWS_ALL="solve-60k compose-full compose-recompose layer-install layer-relayer-10"
+PROWS_ON=${BENCH_PROWS:-$([ "$QUICK" = 1 ] && echo "compose-full compose-recompose layer-install layer-relayer-10" || echo "$PROWS_ALL")}  # BENCH_PROWS: the paired rows to consider (default: all; quick: all but solve-60k)
+LAYER_PKGS="coreutils grep sed gzip findutils tar demo-hello demo-motd libgmp10 libattr1"
 pselected() { [[ " $PROWS_ON " == *" $1 "* ]] && selected "$1"; }
 
 # dnf with no system repos, configuration or network; $R/dnfcache per run
@@ -30,7 +36,7 @@ prepare_pkg() {
   for tool in dnf rpm rpmbuild createrepo_c dpkg-deb; do
     command -v $tool > /dev/null || { log "$tool is missing (run: bash tools/setup.sh)"; return 1; }
   done
-  if pselected compose-full || pselected compose-recompose; then
+  if pselected compose-full || pselected compose-recompose || pselected layer-install || pselected layer-relayer-10; then
     PKGSET=$(cd "$ROOT" && node --import tsx tools/pkgset/build.ts) || return 1
     local v
     for v in v1 v2; do
@@ -39,6 +45,22 @@ prepare_pkg() {
       printf 'ref: demo/x86_64/os\nrepos: [pkgset]\npackages: [demo-release]\nunits: [hello.service]\nselinux: false\nno-initramfs: true\n' > "$PERF/compose-$v/tf.yaml"
     done
     log "package set: $PKGSET ($(ls "$PKGSET/v1"/*.rpm | wc -l) packages, $(du -sh "$PKGSET/v1" | cut -f1))"
+  fi
+  if pselected layer-install || pselected layer-relayer-10; then
+    # two base commits (os-release VERSION_ID 1 and 2) in one archive repo; the layered packages come from v1
+    LAYER=$PERF/layer
+    mkdir -p "$LAYER/repo-d"
+    printf '[pkgset]\nname=pkgset\nbaseurl=file://%s/v1/\ngpgcheck=0\nmetadata_expire=0\n' "$PKGSET" > "$LAYER/repo-d/pkgset.repo"
+    printf 'ref: demo/x86_64/os\nrepos: [pkgset]\npackages: [demo-filesystem, demo-kernel]\nselinux: false\nno-initramfs: true\nadd-files: [[os-release, /usr/lib/os-release]]\n' > "$LAYER/repo-d/base.yaml"
+    $OSTREE --repo="$LAYER/repo" init --mode=archive || return 1
+    local n
+    for n in 1 2; do
+      printf 'NAME=Demo\nID=demo\nVERSION_ID=%s\n' $n > "$LAYER/repo-d/os-release"
+      (cd "$LAYER/repo-d" && "$RPM_XYLEM" compose tree --repo="$LAYER/repo" --cachedir="$LAYER/cache" base.yaml) > "$LAYER/compose$n.log" 2>&1 || { log "composing the layering base failed: $(tail -1 "$LAYER/compose$n.log")"; return 1; }
+      $OSTREE --repo="$LAYER/repo" rev-parse demo/x86_64/os > "$LAYER/base$n" || return 1
+    done
+    LAYER_BASE1=$(cat "$LAYER/base1"); LAYER_BASE2=$(cat "$LAYER/base2")
+    log "layering bases: $LAYER_BASE1 $LAYER_BASE2"
   fi
   if pselected solve-60k; then
     SOLVE_DIR=$BENCH_ROOT/solve-60k
@@ -53,17 +75,23 @@ prepare_pkg() {
     printf 'ref: solve\nrepos: [debian]\nselinux: false\npackages: [%s]\n' "$(echo $SOLVE_PKGS | sed 's/ /, /g')" > "$SOLVE_DIR/tf.yaml"
     log "solve repo: $(cat "$SOLVE_DIR/count") packages; request: $SOLVE_PKGS"
   fi
-  export PKGSET SOLVE_DIR SOLVE_PKGS
+  export PKGSET SOLVE_DIR SOLVE_PKGS LAYER LAYER_BASE1 LAYER_BASE2 LAYER_PKGS OSTREE_SYSROOT_DEBUG=mutable-deployments
 }
 
 INIT_REPO='$OSTREE --repo="$R/repo" init --mode=archive'
 PKG_CHECK='if [ -d "$R/root/usr" ]; then rpm -qa --root="$R/root" --qf "%{NEVRA}\n"; else $OSTREE --repo="$R/repo" checkout -U --subpath=/usr/share/rpm demo/x86_64/os "$R/db" > /dev/null && rpm -qa --dbpath="$R/db" --qf "%{NEVRA}\n"; fi | sort'
 DNF_INSTALL_V1="$DNF_BASE"' --installroot="$R/root" --repofrompath=pkgset,file://$PKGSET/v1/ install demo-release > /dev/null && $OSTREE --repo="$R/repo" commit -b demo $TS --tree=dir="$R/root"'
 XCOMPOSE='$X compose tree --repo="$R/repo" --cachedir="$R/cache"'
+# a sysroot in $R/sys with base $1 deployed (by ostree) and the package set as the deployment's repo
+SYSROOT_WITH='mkdir "$R/sys" && $OSTREE admin init-fs "$R/sys" > /dev/null && $OSTREE admin --sysroot="$R/sys" os-init demo && $OSTREE --repo="$R/sys/ostree/repo" pull-local "$LAYER/repo" $LAYER_BASE1 > /dev/null && $OSTREE --repo="$R/sys/ostree/repo" refs --create=demo/x86_64/os $LAYER_BASE1 && $OSTREE admin --sysroot="$R/sys" deploy --os=demo demo/x86_64/os > /dev/null && d=$(ls -d "$R"/sys/ostree/deploy/demo/deploy/*.0) && mkdir -p "$d/etc/yum.repos.d" && cp "$LAYER/repo-d/pkgset.repo" "$d/etc/yum.repos.d/"'
+BASE2_PULLED='$OSTREE --repo="$R/sys/ostree/repo" pull-local "$LAYER/repo" $LAYER_BASE2 > /dev/null && $OSTREE --repo="$R/sys/ostree/repo" refs --create=demo/x86_64/os --force $LAYER_BASE2'
+DEPLOY_REF='$OSTREE admin --sysroot="$R/sys" deploy --os=demo demo/x86_64/os'
 # name | xylem setup | xylem command | reference setup | reference command | check ("-": none)
 PROWS=(
   'solve-60k|'"$INIT_REPO"'|$X compose tree --dry-run --repo="$R/repo" --cachedir="$R/cache" "$SOLVE_DIR/tf.yaml"|mkdir "$R/root"|out=$('"$DNF_BASE"' --assumeno --installroot="$R/root" --repofrompath=debian,file://$SOLVE_DIR/repo/ install $SOLVE_PKGS 2>&1); rc=$?; printf "%s\n" "$out"; [ $rc = 1 ] && grep -q "^Operation aborted" <<< "$out"|-'
   'compose-full|'"$INIT_REPO"'|'"$XCOMPOSE"' "$PERF/compose-v1/tf.yaml"|'"$INIT_REPO"' && mkdir "$R/root"|'"$DNF_INSTALL_V1"'|'"$PKG_CHECK"
+  'layer-install|'"$SYSROOT_WITH"'|$X install --sysroot="$R/sys" grep|'"$SYSROOT_WITH"'|'"$DEPLOY_REF"'|-'
+  'layer-relayer-10|'"$SYSROOT_WITH"' && $X install --sysroot="$R/sys" $LAYER_PKGS > /dev/null && '"$BASE2_PULLED"'|$X upgrade --sysroot="$R/sys"|'"$SYSROOT_WITH"' && '"$BASE2_PULLED"'|'"$DEPLOY_REF"'|-'
   'compose-recompose|'"$INIT_REPO"' && '"$XCOMPOSE"' "$PERF/compose-v1/tf.yaml"|'"$XCOMPOSE"' "$PERF/compose-v2/tf.yaml"|'"$INIT_REPO"' && mkdir "$R/root" && '"$DNF_INSTALL_V1"'|'"$DNF_BASE"' --installroot="$R/root" --repofrompath=pkgset,file://$PKGSET/v2/ upgrade > /dev/null && $OSTREE --repo="$R/repo" commit -b demo $TS --tree=dir="$R/root"|'"$PKG_CHECK"
 )
 # packages in the transaction, from either tool's output: dnf "Install  148 Packages", rpm-xylem "Installing 149 packages:"
@@ -108,6 +136,7 @@ report_paired() {
         o=$(cut -s -d= -f2 "$RES/$name.ostree.note" 2> /dev/null); x=$(cut -s -d= -f2 "$RES/$name.xylem.note" 2> /dev/null)
         notes="ref=dnf-assumeno,pkgs=${o:--}/${x:--}" ;;
       compose-full) notes="ref=dnf-install+ostree-commit" ;;
+      layer-install|layer-relayer-10) notes="ref=ostree-admin-deploy" ;;
       compose-recompose)
         full=$(stat_of compose-full.xylem); re=${sx%% *}
         notes="ref=dnf-upgrade+ostree-commit,vs_full=-"
