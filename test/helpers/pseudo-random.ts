@@ -39,3 +39,23 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A seeded xorshift32 generator of integers: next() in [1, 2^32), int(n) in [0, n). */
+export class XorShift32 {
+  private x: number;
+  constructor(seed: number) {
+    this.x = seed >>> 0 || 1;
+  }
+  next(): number {
+    let x = this.x;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.x = x >>> 0;
+    return this.x;
+  }
+  int(n: number): number {
+    return this.next() % n;
+  }
+}

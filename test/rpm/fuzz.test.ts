@@ -11,45 +11,27 @@ import { openRpm, parseRpm, verifyRpm } from '../../src/rpm/index.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { HAVE_RPMBUILD } from '../helpers/rpmbuild.ts';
 import { missing } from '../helpers/require-tool.ts';
+import { XorShift32 } from '../helpers/pseudo-random.ts';
 import { built, everythingPackage, PAYLOADS } from './fixtures.ts';
 
-/** xorshift32: the same seed gives the same mutants on every run. */
-class Prng {
-  private x: number;
-  constructor(seed: number) {
-    this.x = seed >>> 0 || 1;
-  }
-  next(): number {
-    let x = this.x;
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.x = x >>> 0;
-    return this.x;
-  }
-  below(n: number): number {
-    return this.next() % n;
-  }
-}
 
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 15, 16, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x0fffffff, 0x10000000, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff];
 
-function mutate(src: Uint8Array, rng: Prng, lo: number, hi: number): Uint8Array {
+function mutate(src: Uint8Array, rng: XorShift32, lo: number, hi: number): Uint8Array {
   let b = src.slice();
-  const n = 1 + rng.below(4);
+  const n = 1 + rng.int(4);
   for (let k = 0; k < n; k++) {
     if (b.length === 0) break;
-    const at = Math.min(b.length - 1, lo + rng.below(Math.max(1, hi - lo)));
-    switch (rng.below(7)) {
+    const at = Math.min(b.length - 1, lo + rng.int(Math.max(1, hi - lo)));
+    switch (rng.int(7)) {
       case 0:
-        b[at] ^= 1 << rng.below(8);
+        b[at] ^= 1 << rng.int(8);
         break;
       case 1:
-        b[at] = rng.below(256);
+        b[at] = rng.int(256);
         break;
       case 2: {
-        const v = INTERESTING[rng.below(INTERESTING.length)]!;
+        const v = INTERESTING[rng.int(INTERESTING.length)]!;
         const p = at & ~3;
         if (p + 4 <= b.length) {
           b[p] = v >>> 24;
@@ -64,13 +46,13 @@ function mutate(src: Uint8Array, rng: Prng, lo: number, hi: number): Uint8Array 
         break;
       case 4: {
         // duplicate a span
-        const len = 1 + rng.below(64);
+        const len = 1 + rng.int(64);
         b = Buffer.concat([b.subarray(0, at), b.subarray(at, at + len), b.subarray(at)]);
         break;
       }
       case 5:
         // remove a span
-        b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + rng.below(64))]);
+        b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + rng.int(64))]);
         break;
       default:
         // zero a byte (string terminators, counts)
@@ -102,7 +84,7 @@ describe.skipIf(missing('rpm fuzzing', { rpmbuild: HAVE_RPMBUILD }))('seeded fuz
       const good = new Uint8Array(readFileSync(built(everythingPackage(payload, 'x86_64', 40))));
       const { headerEnd } = parseRpm(good, 'x').layout;
       await exercise(good); // the unmutated package passes
-      const rng = new Prng(0x5eed + payload.length * 7919);
+      const rng = new XorShift32(0x5eed + payload.length * 7919);
       const iterations = payload === 'w9.gzdio' ? 2000 : 500;
       const bad: string[] = [];
       let refused = 0;
@@ -111,7 +93,7 @@ describe.skipIf(missing('rpm fuzzing', { rpmbuild: HAVE_RPMBUILD }))('seeded fuz
       const started = Date.now();
       for (let i = 0; i < iterations; i++) {
         // 3 in 4 mutants damage the headers, 1 in 4 the payload
-        const onHeader = rng.below(4) !== 0;
+        const onHeader = rng.int(4) !== 0;
         const m = onHeader ? mutate(good, rng, 0, headerEnd) : mutate(good, rng, headerEnd, good.length);
         const t = Date.now();
         try {

@@ -67,24 +67,8 @@ const TOKENS = [
   '<rpm:header-range start="9" end="1"/>', '\u0000', '\uFFFE', '\uD800', 'é', '😀', '\r\n', ' xml:base="file:///etc"',
 ];
 
-export class Rng {
-  private x: number;
-  constructor(seed: number) {
-    this.x = seed >>> 0 || 1;
-  }
-  next(): number {
-    let x = this.x;
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.x = x >>> 0;
-    return this.x;
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-}
+export { XorShift32 as Rng } from '../helpers/pseudo-random.ts';
+import type { XorShift32 as Rng } from '../helpers/pseudo-random.ts';
 
 export function mutate(base: Uint8Array, rng: Rng): Uint8Array {
   let b = Buffer.from(base);

@@ -37,6 +37,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rng } from '../crash/proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -66,18 +67,6 @@ function sh(cmd, args, opts = {}) {
 }
 const xylem = (args) => sh(xylemBin, args);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** mulberry32: the campaign's seeded delays. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 for (const tool of ['qemu-system-x86_64', 'mmdebstrap', 'mkfs.ext4', 'debugfs', 'e2fsck', 'gpg']) {
   try {
@@ -276,7 +265,7 @@ function report(probe) {
 }
 
 // ---- the campaign ----
-const rnd = prng(SEED);
+const rnd = rng(SEED); // mulberry32: the campaign's seeded delays
 const results = [];
 log(`${POINTS} point(s), seed ${SEED}, phases ${PHASES.join(',')}, windows stage ${WINDOW.stage} s / finalize ${WINDOW.finalize} s; A=${A.slice(0, 12)} B=${B.slice(0, 12)}`);
 try {
