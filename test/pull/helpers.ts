@@ -4,11 +4,15 @@
 
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
-import { mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { OSTREE, ok, ostree, type RunResult } from '../helpers/interop.ts';
 import { startTrivialHttpd, type RunningHttpd, type TrivialHttpdOptions } from '../../tools/httpd/server.ts';
+import type { Host } from '../../src/host.ts';
+import { Repo } from '../../src/repo/repo.ts';
+import { addRemote } from '../../src/remote/config.ts';
+import { pull } from '../../src/pull/pull.ts';
 
 /** Runs a command without blocking the event loop. */
 export function runAsync(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
@@ -125,3 +129,31 @@ export async function hostileServer(
       }),
   };
 }
+
+/** The `.filez` paths (under the repo root) of the content objects new in `head`, not in `parent`. */
+export function newFilezPaths(repo: string, parent: string, head: string): string[] {
+  const list = (rev: string) =>
+    new Set(
+      ok(ostree([`--repo=${repo}`, 'ls', '-R', '-C', rev]))
+        .split('\n')
+        .filter((l) => l.startsWith('-'))
+        .map((l) => l.split(/\s+/)[4]!),
+    );
+  const old = list(parent);
+  return [...list(head)].filter((c) => !old.has(c)).map((c) => `/objects/${c.slice(0, 2)}/${c.slice(2)}.filez`);
+}
+
+/**
+ * A new repo at `path` whose remote `origin` already holds `main` at `parent` (pulled from
+ * `goodUrl`), then re-pointed at `url` — so a test can see that a refused pull left the ref alone.
+ */
+export async function repoAtParent(host: Host, path: string, goodUrl: string, parent: string, url: string, mode: 'archive' | 'bare-user' = 'bare-user'): Promise<Repo> {
+  const repo = await Repo.init(host, path, { mode });
+  await addRemote(repo, 'origin', goodUrl, { options: [['gpg-verify', 'false']] });
+  await pull(repo, 'origin', { refs: [`main@${parent}`] });
+  await addRemote(repo, 'origin', url, { force: true, options: [['gpg-verify', 'false']] });
+  return repo;
+}
+
+/** Where the remote ref `origin:main` of `repo` points. */
+export const originMainOf = (repo: Repo): string => readFileSync(join(repo.path, 'refs/remotes/origin/main'), 'utf8').trim();

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { TempDir, buildCli, describeInterop, disposeCli, ostree, ostreeFsck, ok } from '../helpers/interop.ts';
 import { countingServer, hostileServer, makeOstreeArchive, runAsync, type CountingServer } from './helpers.ts';
+import { newFilezPaths, originMainOf, repoAtParent as repoAtParentOf } from './helpers.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
 import { addRemote } from '../../src/remote/config.ts';
@@ -35,30 +36,11 @@ describeInterop('pull from hostile servers', () => {
     tmp?.cleanup();
   }, 60_000);
 
-  /** A repo whose origin already points at the parent commit (so "refs untouched" is visible). */
-  async function repoAtParent(url: string, mode: 'archive' | 'bare-user' = 'bare-user'): Promise<Repo> {
-    const repo = await Repo.init(host, tmp.join(`r${n++}`), { mode });
-    await addRemote(repo, 'origin', server.url, { options: [['gpg-verify', 'false']] });
-    await pull(repo, 'origin', { refs: [`main@${src.parent}`] });
-    // Now point the remote at the hostile server.
-    await addRemote(repo, 'origin', url, { force: true, options: [['gpg-verify', 'false']] });
-    return repo;
-  }
-  const refOf = (repo: Repo) => readFileSync(join(repo.path, 'refs/remotes/origin/main'), 'utf8').trim();
+  const repoAtParent = (url: string, mode: 'archive' | 'bare-user' = 'bare-user'): Promise<Repo> => repoAtParentOf(host, tmp.join(`r${n++}`), server.url, src.parent, url, mode);
+  const refOf = originMainOf;
   const fast: PullOptions = { refs: ['main'], networkRetries: 1 };
 
-  /** The .filez paths new in the head commit (not in the parent). */
-  function newFilez(): string[] {
-    const list = (rev: string) =>
-      new Set(
-        ok(ostree([`--repo=${src.repo}`, 'ls', '-R', '-C', rev]))
-          .split('\n')
-          .filter((l) => l.startsWith('-'))
-          .map((l) => l.split(/\s+/)[4]!),
-      );
-    const old = list(src.parent);
-    return [...list(src.head)].filter((c) => !old.has(c)).map((c) => `/objects/${c.slice(0, 2)}/${c.slice(2)}.filez`);
-  }
+  const newFilez = (): string[] => newFilezPaths(src.repo, src.parent, src.head);
 
   /** A valid `.filez` header declaring `size` bytes of content (what a body must start with). */
   const fakeHead = (size: number) => archiveHeader({ uid: 0, gid: 0, mode: 0o100644, rdev: 0, symlinkTarget: '', xattrs: [] }, size);

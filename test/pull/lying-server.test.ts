@@ -10,11 +10,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDeflateRaw, deflateRawSync } from 'node:zlib';
-import { TempDir, describeInterop, ostreeFsck, ok, ostree } from '../helpers/interop.ts';
+import { TempDir, describeInterop, ostreeFsck } from '../helpers/interop.ts';
 import { countingServer, hostileServer, makeOstreeArchive, type CountingServer } from './helpers.ts';
+import { newFilezPaths, originMainOf, repoAtParent as repoAtParentOf } from './helpers.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
 import { Repo } from '../../src/repo/repo.ts';
-import { addRemote } from '../../src/remote/config.ts';
 import { pull } from '../../src/pull/pull.ts';
 import type { PullOptions } from '../../src/pull/options.ts';
 import { archiveHeader } from '../../src/format/objects.ts';
@@ -37,29 +37,11 @@ describeInterop('pull from a lying server', () => {
     tmp?.cleanup();
   }, 60_000);
 
-  /** A bare-user repo at the parent commit whose remote then points at `url`. */
-  async function repoAtParent(url: string): Promise<Repo> {
-    const repo = await Repo.init(host, tmp.join(`r${n++}`), { mode: 'bare-user' });
-    await addRemote(repo, 'origin', server.url, { options: [['gpg-verify', 'false']] });
-    await pull(repo, 'origin', { refs: [`main@${src.parent}`] });
-    await addRemote(repo, 'origin', url, { force: true, options: [['gpg-verify', 'false']] });
-    return repo;
-  }
-  const refOf = (repo: Repo) => readFileSync(join(repo.path, 'refs/remotes/origin/main'), 'utf8').trim();
+  const repoAtParent = (url: string, mode: 'archive' | 'bare-user' = 'bare-user'): Promise<Repo> => repoAtParentOf(host, tmp.join(`r${n++}`), server.url, src.parent, url, mode);
+  const refOf = originMainOf;
   const fast: PullOptions = { refs: ['main'], networkRetries: 1 };
 
-  /** The .filez paths new in the head commit (not in the parent). */
-  function newFilez(): string[] {
-    const list = (rev: string) =>
-      new Set(
-        ok(ostree([`--repo=${src.repo}`, 'ls', '-R', '-C', rev]))
-          .split('\n')
-          .filter((l) => l.startsWith('-'))
-          .map((l) => l.split(/\s+/)[4]!),
-      );
-    const old = list(src.parent);
-    return [...list(src.head)].filter((c) => !old.has(c)).map((c) => `/objects/${c.slice(0, 2)}/${c.slice(2)}.filez`);
-  }
+  const newFilez = (): string[] => newFilezPaths(src.repo, src.parent, src.head);
   const commitPath = () => `/objects/${src.head.slice(0, 2)}/${src.head.slice(2)}.commit`;
 
   /**
