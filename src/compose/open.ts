@@ -6,16 +6,16 @@
 import type { FsHost } from '../host.ts';
 import type { Repo } from '../repo/repo.ts';
 import { resolveRev } from '../repo/refs.ts';
-import { openRpm, parseRpm } from '../rpm/index.ts';
+import { openRpm, parseRpm, type RpmPackage } from '../rpm/index.ts';
 import { toHex } from '../util/bytes.ts';
 import { CorruptionError } from '../util/errors.ts';
 import type { ComposePackage } from './package.ts';
 
 /** An RPM file opened for compose; `close()` releases the handle once it has been imported. */
-export async function openRpmFile(fs: FsHost, path: string): Promise<ComposePackage & { close(): Promise<void> }> {
+export async function openRpmFile(fs: FsHost, path: string): Promise<RpmPackage & { close(): Promise<void> }> {
   const h = await fs.openRead(path);
   try {
-    const pkg: ComposePackage = await openRpm(h, path.replace(/.*\//, ''));
+    const pkg = await openRpm(h, path.replace(/.*\//, ''));
     return Object.assign(pkg, { close: () => h.close() });
   } catch (e) {
     await h.close();

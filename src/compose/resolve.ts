@@ -6,9 +6,10 @@
 // Packages are downloaded only when the plan imports them (ResolvedPackage.open).
 
 import type { Host } from '../host.ts';
-import { fetchPackage, loadRepos, readFilelists, readPrimary, readRepoDir, readUpdateinfo, type Advisory, type RepoMetadata, type RpmmdPackage } from '../rpmmd/index.ts';
+import { checkRepoPackage, fetchPackage, loadRepos, repoKeys, readFilelists, readPrimary, readRepoDir, readUpdateinfo, type Advisory, type RepoMetadata, type RpmmdPackage } from '../rpmmd/index.ts';
 import { isSecurity } from './advisories.ts';
 import { createPool, solve, type Job } from '../solve/index.ts';
+import { formatNevra } from '../rpm/types.ts';
 import { XylemError } from '../util/errors.ts';
 import { dirname } from '../util/path.ts';
 import type { PackageResolver, Resolution, ResolvedPackage } from './compose.ts';
@@ -29,6 +30,8 @@ export interface RpmmdResolverOptions {
   lockfile?: Lockfile;
   /** Where rpm-ostree's warnings go (a locked package not found in any repo). */
   onWarning?: (line: string) => void;
+  /** Root that gpgkey=file:// URLs resolve in (default `/`: the build host's own keys). */
+  gpgKeyRoot?: string;
 }
 
 interface Located {
@@ -48,6 +51,13 @@ export function repoTimestamp(md: RepoMetadata): bigint {
 }
 
 export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageResolver {
+  // Each gpgcheck=1 repo's keys, read once per compose.
+  const keys = new Map<string, Promise<Uint8Array[]>>();
+  const keysOf = (md: RepoMetadata): Promise<Uint8Array[]> => {
+    let k = keys.get(md.repo.id);
+    if (!k) keys.set(md.repo.id, (k = repoKeys(host, md, opts.gpgKeyRoot ?? '/')));
+    return k;
+  };
   return {
     async resolve(tf: Treefile): Promise<Resolution> {
       const vars: Record<string, string> = { basearch: tf.basearch, arch: tf.basearch, ...tf.repovars };
@@ -148,7 +158,16 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
           ...(loc.sourcerpm ? { sourcerpm: loc.sourcerpm } : {}),
           async open() {
             const path = await fetchPackage(host, loc.md, loc);
-            return openRpmFile(host.fs, path);
+            const pkg = await openRpmFile(host.fs, path);
+            try {
+              // The repo's gpgcheck, as dnf applies it: digests always, signatures with gpgcheck=1.
+              const gpg = loc.md.repo.gpgcheck ? { keys: await keysOf(loc.md) } : null;
+              await checkRepoPackage(pkg, `${formatNevra(item.nevra)} (repo '${loc.md.repo.id}')`, gpg);
+            } catch (e) {
+              await pkg.close();
+              throw e;
+            }
+            return pkg;
           },
         };
       });

@@ -10,15 +10,13 @@ import { importPackage, openCachedPackage, pkgcacheRef } from '../compose/index.
 import type { ComposePackage } from '../compose/package.ts';
 import { resolveRev } from '../repo/refs.ts';
 import type { Repo } from '../repo/repo.ts';
-import { openRpm, verifyRpm, type RpmPackage } from '../rpm/index.ts';
-import { fetchPackage, type RepoMetadata } from '../rpmmd/index.ts';
+import { openRpm, type RpmPackage } from '../rpm/index.ts';
+import { checkRepoPackage, fetchPackage, repoKeys } from '../rpmmd/index.ts';
 import { formatNevra } from '../rpm/types.ts';
 import { toHex } from '../util/bytes.ts';
 import { XylemError } from '../util/errors.ts';
 import { joinPath } from '../util/path.ts';
 import type { LayerPackage } from './resolve.ts';
-
-const MAX_KEY_BYTES = 1 << 20;
 
 /** A layered package ready for assembly: its cache commit and headers. */
 export interface CachedLayerPackage {
@@ -38,46 +36,6 @@ export interface ImportLayerOptions {
 function metaString(md: ReadonlyArray<[string, { type: string; value: unknown }]>, key: string): string | null {
   const e = md.find(([k]) => k === key);
   return e && e[1].type === 's' ? (e[1].value as string) : null;
-}
-
-/** The keys a repo's gpgkey URLs name: file:// inside `keyRoot`, http(s) through Host.fetch. */
-export async function repoKeys(host: Host, md: RepoMetadata, keyRoot: string): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = [];
-  for (const url of md.repo.gpgkey) {
-    if (url.startsWith('file://')) {
-      const path = decodeURIComponent(url.slice('file://'.length));
-      if (!path.startsWith('/') || path.split('/').includes('..')) throw new XylemError(`repo '${md.repo.id}': gpgkey ${url}: not an absolute path`, 'EINVAL');
-      // Inside the deployment only: no component may be a symbolic link (it could point anywhere).
-      let cur = keyRoot;
-      let st = null;
-      for (const c of path.split('/').filter((x) => x !== '')) {
-        cur = joinPath(cur, c);
-        st = await host.fs.lstat(cur);
-        if (!st) throw new XylemError(`repo '${md.repo.id}': gpgkey ${url} does not exist in the deployment`, 'ENOENT');
-        if (st.kind === 'symlink') throw new XylemError(`repo '${md.repo.id}': gpgkey ${url} goes through a symbolic link in the deployment; refused`, 'ELOOP');
-      }
-      if (!st || st.kind !== 'file') throw new XylemError(`repo '${md.repo.id}': gpgkey ${url} is not a regular file`, 'EINVAL');
-      if (st.size > MAX_KEY_BYTES) throw new XylemError(`repo '${md.repo.id}': gpgkey ${url} is larger than ${MAX_KEY_BYTES} bytes`, 'E2BIG');
-      out.push(await host.fs.readFile(cur));
-    } else if (/^https?:\/\//.test(url)) {
-      const f = host.fetch ?? globalThis.fetch.bind(globalThis);
-      const r = await f(url);
-      if (!r.ok) throw new XylemError(`repo '${md.repo.id}': gpgkey ${url}: HTTP ${r.status}`, 'EFETCH');
-      const b = new Uint8Array(await r.arrayBuffer());
-      if (b.length > MAX_KEY_BYTES) throw new XylemError(`repo '${md.repo.id}': gpgkey ${url} is larger than ${MAX_KEY_BYTES} bytes`, 'E2BIG');
-      out.push(b);
-    } else throw new XylemError(`repo '${md.repo.id}': gpgkey ${url}: unsupported URL scheme`, 'EINVAL');
-  }
-  return out;
-}
-
-/** Refuses a package whose digests or (with gpgcheck) signatures do not hold. */
-async function checkPackage(pkg: RpmPackage, what: string, gpg: { keys: Uint8Array[] } | null): Promise<void> {
-  const v = await verifyRpm(pkg, gpg ? { keys: gpg.keys } : {});
-  if (!v.digestsOk) throw new XylemError(`${what}: digests do not match (${v.summary}); the package is corrupt`, 'EBADRPM');
-  if (!gpg) return;
-  if (!v.signed) throw new XylemError(`${what}: the package is not signed, and its repository has gpgcheck=1`, 'ENOTSIGNED');
-  if (!v.signaturesOk) throw new XylemError(`${what}: signature check failed (${v.summary}); its repository has gpgcheck=1`, 'EBADSIG');
 }
 
 /** Imports (or finds in the cache) every package of `list`; answers them in order. */
@@ -110,7 +68,7 @@ export async function importLayerPackages(host: Host, repo: Repo, list: readonly
     const h = await host.fs.openRead(path);
     try {
       const pkg = await openRpm(h, path.replace(/.*\//, ''));
-      await checkPackage(pkg, `${name} (repo '${md.repo.id}')`, gpg);
+      await checkRepoPackage(pkg, `${name} (repo '${md.repo.id}')`, gpg);
       const ts = md.repomd.data.reduce((t, d) => (d.timestamp !== null && d.timestamp > t ? d.timestamp : t), 0);
       const r = await importPackage(repo, pkg, { repo: { id: md.repo.id, timestamp: BigInt(Math.floor(ts)) }, repodataChecksum: lp.checksum, force: have !== null });
       out.push({ lp, commit: r.checksum, pkg: await openCachedPackage(repo, r.ref) });
@@ -144,7 +102,7 @@ export async function importLocalRpm(host: Host, repo: Repo, path: string): Prom
     let pkg: RpmPackage;
     try {
       pkg = await openRpm(h, path.replace(/.*\//, ''));
-      await checkPackage(pkg, path, null);
+      await checkRepoPackage(pkg, path, null);
     } catch (e) {
       if (e instanceof XylemError && e.code === 'EBADRPM') throw e;
       throw new XylemError(`${path}: not a valid RPM package: ${(e as Error).message}`, 'EBADRPM');

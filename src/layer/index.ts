@@ -10,7 +10,7 @@ export { applyChange } from './change.ts';
 export type { LayerChange } from './change.ts';
 export { resolveLayer } from './resolve.ts';
 export type { LayerResolution, LayerPackage, LocalPackage, ResolveInput } from './resolve.ts';
-export { importLayerPackages, importLocalRpm, repoKeys } from './import.ts';
+export { importLayerPackages, importLocalRpm } from './import.ts';
 export type { CachedLayerPackage, LocalImport, ImportLayerOptions } from './import.ts';
 export { buildLayeredCommit, CLIENTLAYER_VERSION } from './build.ts';
 export type { BuildLayerInput } from './build.ts';

@@ -20,6 +20,7 @@ import type { XmlStreamLimits } from './xml-stream.ts';
 export { loadRepoMetadata, resolveHref, checkRelativeHref, DEFAULT_TYPES } from './fetch.ts';
 export type { LoadRepoOptions, RepoMetadata, LocalMetadataFile } from './fetch.ts';
 export { fetchPackage } from './package-fetch.ts';
+export { repoKeys, checkRepoPackage } from './package-trust.ts';
 export type { FetchPackageOptions, PackageLocation } from './package-fetch.ts';
 export { parseRepoFile, makeRepoConfig, substituteVars, splitList, DEFAULT_METADATA_EXPIRE } from './repo-file.ts';
 export type { RepoConfig, RepoVars } from './repo-file.ts';

@@ -4,7 +4,7 @@
 // --dry-run, the unchanged recompose and db diff after an upgrade, with rpm-ostree's wording.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OSTREE, ROOT, TempDir } from '../helpers/interop.ts';
 import { missing } from '../helpers/require-tool.ts';
-import { HAVE_CREATEREPO, HAVE_RPMBUILD, buildRepo } from '../helpers/rpmbuild.ts';
+import { HAVE_CREATEREPO, HAVE_RPMBUILD, HAVE_RPMSIGN, buildRepo, buildRpm, makeSigningKey, signRpm } from '../helpers/rpmbuild.ts';
 import { APPB, FILESYSTEM, LIBA } from './fixtures.ts';
 
 /** Runs the CLI without blocking: the HTTP server lives in this process. */
@@ -116,5 +116,37 @@ describe.skipIf(missing('rpm-xylem compose tree', { ostree: OSTREE !== null, rpm
     const u = await cli(['compose', 'tree', repo(), cache(), 'unsolv.yaml'], tmp.path);
     expect(u.status).toBe(1);
     expect(u.stderr).toContain('doesnotexist');
+  });
+
+  it('a gpgcheck=1 repo: an unsigned package fails the compose, one signed by the gpgkey composes', async ({ skip }) => {
+    if (!HAVE_RPMSIGN) {
+      if (process.env.CI === 'true') throw new Error('rpmsign and gpg are required under CI=true');
+      skip('rpmsign/gpg missing');
+    }
+    const key = makeSigningKey();
+    const pub = execFileSync('gpg', ['--armor', '--export', key.name], { env: { ...process.env, GNUPGHOME: key.gnupgHome } });
+    writeFileSync(tmp.join('signer.asc'), pub);
+    buildRepo([FILESYSTEM], join(webroot, 'unsigned'));
+    signRpm(buildRpm(FILESYSTEM, join(webroot, 'signed')), key);
+    buildRepo([], join(webroot, 'signed'));
+    const gk = `gpgkey=file://${tmp.join('signer.asc')}`;
+    // its own folder (the .repo files beside a treefile are all read) and its own repo
+    const dir = tmp.join('gpg');
+    mkdirSync(dir);
+    const gpgRepo = `--repo=${join(dir, 'repo')}`;
+    execFileSync(OSTREE!, ['init', gpgRepo, '--mode=archive']);
+    writeFileSync(join(dir, 'gpg.repo'), `[unsignedfx]\nbaseurl=${srv.url}unsigned/\ngpgcheck=1\n${gk}\nmetadata_expire=0\n\n[signedfx]\nbaseurl=${srv.url}signed/\ngpgcheck=1\n${gk}\nmetadata_expire=0\n`);
+    for (const [id, ok] of [['unsignedfx', false], ['signedfx', true]] as const) {
+      writeFileSync(join(dir, `${id}.yaml`), `ref: xylem/\${basearch}/${id}\nrepos: [${id}]\npackages: [filesystem]\nselinux: false\nno-initramfs: true\n`);
+      const r = await cli(['compose', 'tree', gpgRepo, `--cachedir=${join(dir, `cache-${id}`)}`, `${id}.yaml`], dir);
+      if (ok) {
+        expect(r.status, r.stderr).toBe(0);
+        expect(execFileSync(OSTREE!, ['rev-parse', gpgRepo, `xylem/x86_64/${id}`], { encoding: 'utf8' })).toMatch(/^[0-9a-f]{64}\n$/);
+      } else {
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/filesystem-\S+ \(repo 'unsignedfx'\): the package is not signed, and its repository has gpgcheck=1/);
+        expect(execFileSync(OSTREE!, ['refs', gpgRepo], { encoding: 'utf8' })).toBe('');
+      }
+    }
   });
 });
