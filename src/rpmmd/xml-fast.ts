@@ -11,7 +11,7 @@
 // bytes must be UTF-8, and errors are XylemErrors naming the file, line and column.
 
 import { XylemError } from '../util/errors.ts';
-import type { XmlStreamHandler, XmlStreamOptions } from './xml-stream.ts';
+import { Refusal, positiveLimit, type XmlStreamHandler, type XmlStreamOptions } from './xml-stream.ts';
 
 /** Bytes handed to the scanner at once: bounds the work (and the handler's queue) between flushes. */
 const SLICE = 64 * 1024;
@@ -39,19 +39,7 @@ const EMPTY = new Uint8Array(0);
 
 const DOCTYPE_REFUSED = 'a DOCTYPE is not allowed in rpm-md metadata (entity declarations are refused)';
 
-class Refusal extends Error {
-  constructor(
-    readonly error: XylemError,
-  ) {
-    super(error.message);
-  }
-}
-
-function limit(v: number | undefined, dflt: number, name: string): number {
-  const n = v ?? dflt;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new TypeError(`parseXmlFast: ${name} must be a positive integer, got ${String(v)}`);
-  return n;
-}
+const limit = (v: number | undefined, dflt: number, name: string): number => positiveLimit(v, dflt, name, 'parseXmlFast');
 
 const isWs = (b: number): boolean => b === SP || b === LF || b === TAB || b === CR;
 /** Name characters: ASCII letters, digits, `-._:`, and any non-ASCII byte (checked as UTF-8 elsewhere). */

@@ -64,7 +64,7 @@ interface SaxesInternals {
 }
 
 /** Thrown inside saxes callbacks so that the outer loop can tell our refusals from saxes' own. */
-class Refusal extends Error {
+export class Refusal extends Error {
   constructor(
     readonly error: XylemError,
   ) {
@@ -72,11 +72,13 @@ class Refusal extends Error {
   }
 }
 
-function limit(v: number | undefined, dflt: number, name: string): number {
+/** A caller's limit option, or its default; `fn` names the parser in the error. */
+export function positiveLimit(v: number | undefined, dflt: number, name: string, fn: string): number {
   const n = v ?? dflt;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new TypeError(`parseXmlStream: ${name} must be a positive integer, got ${String(v)}`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new TypeError(`${fn}: ${name} must be a positive integer, got ${String(v)}`);
   return n;
 }
+const limit = (v: number | undefined, dflt: number, name: string): number => positiveLimit(v, dflt, name, 'parseXmlStream');
 
 /**
  * Parses the XML document in `chunks`, calling `handler` as it goes. Resolves once the document

@@ -24,6 +24,7 @@ import { storeXzEncoder, wasmXzDecoder } from '../../src/delta/xz.ts';
 import { loadCoreSync } from '../../core-wasm/index.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { joinPath } from '../../src/util/path.ts';
+import { xorshift as rng } from '../fuzz/harness.ts';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 200);
 const SEED = Number(process.env.FUZZ_SEED ?? 1);
@@ -35,18 +36,6 @@ const CASE_MS = 5000;
 /** Most the process may grow (ArrayBuffers + RSS) over the whole run. */
 const GROWTH = 384 << 20;
 
-/** xorshift32: small, deterministic, the same sequence everywhere. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 const INTERESTING = [0x00, 0x01, 0x7f, 0x80, 0xff, 0xfe, 0x40, 0x20];
 

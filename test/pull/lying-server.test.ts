@@ -8,6 +8,7 @@
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { TempDir, describeInterop, ostreeFsck } from '../helpers/interop.ts';
@@ -20,6 +21,18 @@ import type { PullOptions } from '../../src/pull/options.ts';
 import { archiveHeader } from '../../src/format/objects.ts';
 
 const host = createNodeHost();
+
+/** Answers 200 and writes `byte` for ever (1 MiB at a time, as fast as the client reads). */
+function endlessBody(res: ServerResponse, byte: number): void {
+  res.writeHead(200);
+  const chunk = Buffer.alloc(1 << 20, byte);
+  const more = () => {
+    while (!res.destroyed && res.write(chunk));
+    if (!res.destroyed) res.once('drain', more);
+  };
+  res.on('error', () => undefined);
+  more();
+}
 
 describeInterop('pull from a lying server', () => {
   let tmp: TempDir;
@@ -160,14 +173,7 @@ describeInterop('pull from a lying server', () => {
   it('an endless summary is refused at the metadata cap, in bounded memory', async () => {
     const bad = await hostileServer(server, (_req, res, path) => {
       if (path !== '/summary') return false;
-      res.writeHead(200);
-      const chunk = Buffer.alloc(1 << 20, 0x61);
-      const more = () => {
-        while (!res.destroyed && res.write(chunk));
-        if (!res.destroyed) res.once('drain', more);
-      };
-      res.on('error', () => undefined);
-      more();
+      endlessBody(res, 0x61);
       return true;
     });
     try {
@@ -185,14 +191,7 @@ describeInterop('pull from a lying server', () => {
         return true;
       }
       if (path !== '/refs/heads/main') return false;
-      res.writeHead(200);
-      const chunk = Buffer.alloc(1 << 20, 0x30);
-      const more = () => {
-        while (!res.destroyed && res.write(chunk));
-        if (!res.destroyed) res.once('drain', more);
-      };
-      res.on('error', () => undefined);
-      more();
+      endlessBody(res, 0x30);
       return true;
     });
     try {
