@@ -13,6 +13,7 @@ import type { Xattr } from '../format/objects.ts';
 import { loadPolicyFromDirectory, type SePolicy } from '../selinux/policy.ts';
 import { encodeFileCaps } from './fcaps.ts';
 import { checkout } from '../repo/checkout.ts';
+import { DevinoCache } from '../repo/devino-cache.ts';
 import { importDirectory, makeImportContext, writeCommit, type FileInfo } from '../repo/commit.ts';
 import { MutableTree } from '../repo/mutable-tree.ts';
 import type { Repo } from '../repo/repo.ts';
@@ -84,6 +85,8 @@ export interface CachedPackage {
 
 export interface AssembleResult {
   kernel: KernelInfo | null;
+  /** The package files hardlinked into the root (inode → checksum), for commitRoot to reuse. */
+  devino: DevinoCache;
 }
 
 function hasScripts(p: ComposePackage): boolean {
@@ -110,8 +113,9 @@ export async function assembleRoot(
   // `setup` package (which ships /etc/passwd) then only adds files, as upstream checks it out.
   const seeded = await seedPasswd(fs, root, tf, previous);
   emit({ type: 'phase', phase: 'checkout', total: packages.length });
+  const devino = new DevinoCache();
   for (const { pkg, commit } of packages)
-    await checkout(cache, commit, root, { userMode, overwrite: seeded && pkg.nevra.name === 'setup' ? 'add-files' : 'union-files' });
+    await checkout(cache, commit, root, { userMode, devino, overwrite: seeded && pkg.nevra.name === 'setup' ? 'add-files' : 'union-files' });
   await checkRealDirs(fs, root, POSTPROCESS_DIRS);
   const pkgs = packages.map((p) => p.pkg);
   // install-langs is rpm's %_install_langs: those files are never installed, so scripts do not see them.
@@ -169,7 +173,7 @@ export async function assembleRoot(
     await services.initramfs.buildInitramfs(root, kver, tf.initramfsArgs);
   });
   if (kernel && !kernel.initramfs) emit({ type: 'skipped', step: 'initramfs', reason: 'no-initramfs is set and the packages ship no initramfs' });
-  return { kernel };
+  return { kernel, devino };
 }
 
 /** usr/etc moved to etc (when there is no etc yet) so that sandboxed programs find it at /etc. */
@@ -227,6 +231,8 @@ export interface CommitRootOptions {
   subject?: string;
   /** Label with the tree's own SELinux policy (treefile `selinux`, default true). */
   selinux: boolean;
+  /** What assembleRoot's checkouts hardlinked: those files are not read or hashed again (as upstream's devino cache). */
+  devino?: DevinoCache;
   emit?: (e: ComposeEvent) => void;
 }
 
@@ -260,7 +266,10 @@ export async function commitRoot(repo: Repo, root: string, packages: readonly Co
   const txn = new Transaction(repo);
   try {
     const tree = new MutableTree();
-    await importDirectory(makeImportContext(txn, { filter, xattrHook, ...(sepolicy ? { sepolicy } : {}) }), root, tree);
+    const modifier = { filter, xattrHook, ...(sepolicy ? { sepolicy } : {}), ...(opts.devino ? { devinoCache: opts.devino } : {}) };
+    const ictx = makeImportContext(txn, modifier);
+    await importDirectory(ictx, root, tree);
+    if ((globalThis as any).process?.env?.DEVINO_T) (globalThis as any).console.error(`T devino hits ${ictx.devinoHits} of ${opts.devino?.entries}`);
     const { checksum } = await writeCommit(txn, tree, {
       branch: opts.ref,
       parent: opts.parent,
