@@ -267,9 +267,7 @@ export async function commitRoot(repo: Repo, root: string, packages: readonly Co
   try {
     const tree = new MutableTree();
     const modifier = { filter, xattrHook, ...(sepolicy ? { sepolicy } : {}), ...(opts.devino ? { devinoCache: opts.devino } : {}) };
-    const ictx = makeImportContext(txn, modifier);
-    await importDirectory(ictx, root, tree);
-    if ((globalThis as any).process?.env?.DEVINO_T) (globalThis as any).console.error(`T devino hits ${ictx.devinoHits} of ${opts.devino?.entries}`);
+    await importDirectory(makeImportContext(txn, modifier), root, tree);
     const { checksum } = await writeCommit(txn, tree, {
       branch: opts.ref,
       parent: opts.parent,

@@ -306,7 +306,7 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
     }
     md.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const timestamp = opts.timestamp ?? BigInt(Math.floor(Date.now() / 1000));
-    const commit = await commitRoot(repo, opts.workdir, cached.map((c) => c.pkg), { ref: plan.ref, parent: plan.parent, metadata: canonicalMetadata(md), timestamp, selinux: tf.selinux, ...((globalThis as any).process?.env?.NO_DEVINO ? {} : { devino }), emit });
+    const commit = await commitRoot(repo, opts.workdir, cached.map((c) => c.pkg), { ref: plan.ref, parent: plan.parent, metadata: canonicalMetadata(md), timestamp, selinux: tf.selinux, devino, emit });
     emit({ type: 'committed', ref: plan.ref, checksum: commit, version: plan.version });
     return { commit, imported };
   } finally {

@@ -55,7 +55,7 @@ export async function runCompose(e: SubEnv & { cwd?: string }): Promise<number> 
   await host.fs.mkdir(cacheDir, { recursive: true, mode: 0o755 });
   // Without --cachedir a bare repo caches packages itself (as rpm-ostree's legacy mode).
   const cache = !e.p.value('cachedir') && (repo.mode === 'bare' || repo.mode === 'bare-user') ? repo : await Repo.init(host, joinPath(cacheDir, 'pkgcache-repo'), { mode: 'bare-user' });
-  const line = (s: string) => { e.out(`${s}\n`); if (host.env?.DEVINO_T) e.err(`T ${Math.round(performance.now())} ${s}\n`); };
+  const line = (s: string) => e.out(`${s}\n`);
   line(`Enabled rpm-md repositories: ${tf.repos.join(' ')}`);
   const lockPaths = e.p.list('ex-lockfile').map((p) => absolute(p, cwd));
   let lockfile: Lockfile | undefined;
