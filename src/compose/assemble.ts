@@ -53,6 +53,8 @@ export interface ScriptRunner {
 /** Writes the rpmdb for `packages` (in transaction order) at usr/share/rpm of `root`. */
 export interface RpmdbWriter {
   writeRpmdb(root: string, packages: readonly ComposePackage[]): Promise<void>;
+  /** Starts loading what writeRpmdb needs (SQLite), so that it is ready when the root is. */
+  prepare?(): void;
 }
 
 /** Makes usr/lib/modules/$kver/initramfs.img of `root` with the root's own dracut (initramfs.ts). */

@@ -21,6 +21,7 @@ import type { ComposeEvent } from './events.ts';
 import type { ComposePackage } from './package.ts';
 import { openCachedPackage } from './open.ts';
 import { canonicalMetadata, importPackage, publishPackageRefs } from './pkgcache.ts';
+import { sharedStaging } from '../repo/transaction.ts';
 import { comparePackages, encodePkglist } from './pkglist.ts';
 import { printTreefile, type Treefile } from './treefile.ts';
 
@@ -239,37 +240,44 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
     emit({ type: 'unchanged' });
     return { commit: null, imported: 0 };
   }
+  opts.services?.rpmdb?.prepare?.();
   emit({ type: 'phase', phase: 'import', total: plan.packages.filter((p) => p.action === 'import').length });
   const cached: CachedPackage[] = [];
   let imported = 0;
   const repoTs = new Map(resolution.repos.map((r) => [r.id, r.timestamp]));
   const newRefs: Array<{ ref: string; checksum: string }> = [];
-  for (let i = 0; i < plan.packages.length; i++) {
-    const pp = plan.packages[i]!;
-    const rp = resolution.packages[i]!;
-    let pkg: ComposePackage;
-    if (pp.action === 'import') {
-      pkg = await rp.open();
-      const ts = repoTs.get(rp.repoId);
-      const r = await importPackage(cache, pkg, {
-        repo: ts !== undefined ? { id: rp.repoId, timestamp: ts } : undefined,
-        repodataChecksum: rp.checksum,
-        documentation: tf.documentation,
-        deferRef: true,
-      });
-      if (r.imported) newRefs.push({ ref: r.ref, checksum: r.checksum });
-      await (pkg as { close?: () => Promise<void> }).close?.();
-      if (r.imported) imported++;
-      emit({ type: 'import', nevra: pp.nevra, ref: r.ref, cached: !r.imported });
-      cached.push({ pkg, commit: r.checksum });
-    } else {
-      pkg = opts.openCached ? await opts.openCached(pp.ref, rp) : await openCachedPackage(cache, pp.ref);
-      emit({ type: 'import', nevra: pp.nevra, ref: pp.ref, cached: true });
-      cached.push({ pkg, commit: (await resolveRev(cache, pp.ref))! });
+  const staging = sharedStaging(cache);
+  try {
+    for (let i = 0; i < plan.packages.length; i++) {
+      const pp = plan.packages[i]!;
+      const rp = resolution.packages[i]!;
+      let pkg: ComposePackage;
+      if (pp.action === 'import') {
+        pkg = await rp.open();
+        const ts = repoTs.get(rp.repoId);
+        const r = await importPackage(cache, pkg, {
+          repo: ts !== undefined ? { id: rp.repoId, timestamp: ts } : undefined,
+          repodataChecksum: rp.checksum,
+          documentation: tf.documentation,
+          deferRef: true,
+          staging,
+        });
+        if (r.imported) newRefs.push({ ref: r.ref, checksum: r.checksum });
+        await (pkg as { close?: () => Promise<void> }).close?.();
+        if (r.imported) imported++;
+        emit({ type: 'import', nevra: pp.nevra, ref: r.ref, cached: !r.imported });
+        cached.push({ pkg, commit: r.checksum });
+      } else {
+        pkg = opts.openCached ? await opts.openCached(pp.ref, rp) : await openCachedPackage(cache, pp.ref);
+        emit({ type: 'import', nevra: pp.nevra, ref: pp.ref, cached: true });
+        cached.push({ pkg, commit: (await resolveRev(cache, pp.ref))! });
+      }
     }
+    // The imports wrote their objects unsynced: one syncfs, then their refs.
+    await publishPackageRefs(cache, newRefs);
+  } finally {
+    await cache.fs.rmrf(staging.dir);
   }
-  // The imports wrote their objects unsynced: one syncfs, then their refs.
-  await publishPackageRefs(cache, newRefs);
   const fs = repo.fs;
   await fs.rmrf(opts.workdir);
   try {
