@@ -13,6 +13,7 @@ import type { Xattr } from '../format/objects.ts';
 import { loadPolicyFromDirectory, type SePolicy } from '../selinux/policy.ts';
 import { encodeFileCaps } from './fcaps.ts';
 import { checkout } from '../repo/checkout.ts';
+import { DevinoCache } from '../repo/devino-cache.ts';
 import { importDirectory, makeImportContext, writeCommit, type FileInfo } from '../repo/commit.ts';
 import { MutableTree } from '../repo/mutable-tree.ts';
 import type { Repo } from '../repo/repo.ts';
@@ -52,6 +53,8 @@ export interface ScriptRunner {
 /** Writes the rpmdb for `packages` (in transaction order) at usr/share/rpm of `root`. */
 export interface RpmdbWriter {
   writeRpmdb(root: string, packages: readonly ComposePackage[]): Promise<void>;
+  /** Starts loading what writeRpmdb needs (SQLite), so that it is ready when the root is. */
+  prepare?(): void;
 }
 
 /** Makes usr/lib/modules/$kver/initramfs.img of `root` with the root's own dracut (initramfs.ts). */
@@ -84,6 +87,8 @@ export interface CachedPackage {
 
 export interface AssembleResult {
   kernel: KernelInfo | null;
+  /** The package files hardlinked into the root (inode → checksum), for commitRoot to reuse. */
+  devino: DevinoCache;
 }
 
 function hasScripts(p: ComposePackage): boolean {
@@ -110,8 +115,9 @@ export async function assembleRoot(
   // `setup` package (which ships /etc/passwd) then only adds files, as upstream checks it out.
   const seeded = await seedPasswd(fs, root, tf, previous);
   emit({ type: 'phase', phase: 'checkout', total: packages.length });
+  const devino = new DevinoCache();
   for (const { pkg, commit } of packages)
-    await checkout(cache, commit, root, { userMode, overwrite: seeded && pkg.nevra.name === 'setup' ? 'add-files' : 'union-files' });
+    await checkout(cache, commit, root, { userMode, devino, overwrite: seeded && pkg.nevra.name === 'setup' ? 'add-files' : 'union-files' });
   await checkRealDirs(fs, root, POSTPROCESS_DIRS);
   const pkgs = packages.map((p) => p.pkg);
   // install-langs is rpm's %_install_langs: those files are never installed, so scripts do not see them.
@@ -169,7 +175,7 @@ export async function assembleRoot(
     await services.initramfs.buildInitramfs(root, kver, tf.initramfsArgs);
   });
   if (kernel && !kernel.initramfs) emit({ type: 'skipped', step: 'initramfs', reason: 'no-initramfs is set and the packages ship no initramfs' });
-  return { kernel };
+  return { kernel, devino };
 }
 
 /** usr/etc moved to etc (when there is no etc yet) so that sandboxed programs find it at /etc. */
@@ -227,6 +233,8 @@ export interface CommitRootOptions {
   subject?: string;
   /** Label with the tree's own SELinux policy (treefile `selinux`, default true). */
   selinux: boolean;
+  /** What assembleRoot's checkouts hardlinked: those files are not read or hashed again (as upstream's devino cache). */
+  devino?: DevinoCache;
   emit?: (e: ComposeEvent) => void;
 }
 
@@ -260,7 +268,8 @@ export async function commitRoot(repo: Repo, root: string, packages: readonly Co
   const txn = new Transaction(repo);
   try {
     const tree = new MutableTree();
-    await importDirectory(makeImportContext(txn, { filter, xattrHook, ...(sepolicy ? { sepolicy } : {}) }), root, tree);
+    const modifier = { filter, xattrHook, ...(sepolicy ? { sepolicy } : {}), ...(opts.devino ? { devinoCache: opts.devino } : {}) };
+    await importDirectory(makeImportContext(txn, modifier), root, tree);
     const { checksum } = await writeCommit(txn, tree, {
       branch: opts.ref,
       parent: opts.parent,

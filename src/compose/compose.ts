@@ -21,6 +21,7 @@ import type { ComposeEvent } from './events.ts';
 import type { ComposePackage } from './package.ts';
 import { openCachedPackage } from './open.ts';
 import { canonicalMetadata, importPackage, publishPackageRefs } from './pkgcache.ts';
+import { sharedStaging } from '../repo/transaction.ts';
 import { comparePackages, encodePkglist } from './pkglist.ts';
 import { printTreefile, type Treefile } from './treefile.ts';
 
@@ -239,41 +240,48 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
     emit({ type: 'unchanged' });
     return { commit: null, imported: 0 };
   }
+  opts.services?.rpmdb?.prepare?.();
   emit({ type: 'phase', phase: 'import', total: plan.packages.filter((p) => p.action === 'import').length });
   const cached: CachedPackage[] = [];
   let imported = 0;
   const repoTs = new Map(resolution.repos.map((r) => [r.id, r.timestamp]));
   const newRefs: Array<{ ref: string; checksum: string }> = [];
-  for (let i = 0; i < plan.packages.length; i++) {
-    const pp = plan.packages[i]!;
-    const rp = resolution.packages[i]!;
-    let pkg: ComposePackage;
-    if (pp.action === 'import') {
-      pkg = await rp.open();
-      const ts = repoTs.get(rp.repoId);
-      const r = await importPackage(cache, pkg, {
-        repo: ts !== undefined ? { id: rp.repoId, timestamp: ts } : undefined,
-        repodataChecksum: rp.checksum,
-        documentation: tf.documentation,
-        deferRef: true,
-      });
-      if (r.imported) newRefs.push({ ref: r.ref, checksum: r.checksum });
-      await (pkg as { close?: () => Promise<void> }).close?.();
-      if (r.imported) imported++;
-      emit({ type: 'import', nevra: pp.nevra, ref: r.ref, cached: !r.imported });
-      cached.push({ pkg, commit: r.checksum });
-    } else {
-      pkg = opts.openCached ? await opts.openCached(pp.ref, rp) : await openCachedPackage(cache, pp.ref);
-      emit({ type: 'import', nevra: pp.nevra, ref: pp.ref, cached: true });
-      cached.push({ pkg, commit: (await resolveRev(cache, pp.ref))! });
+  const staging = sharedStaging(cache);
+  try {
+    for (let i = 0; i < plan.packages.length; i++) {
+      const pp = plan.packages[i]!;
+      const rp = resolution.packages[i]!;
+      let pkg: ComposePackage;
+      if (pp.action === 'import') {
+        pkg = await rp.open();
+        const ts = repoTs.get(rp.repoId);
+        const r = await importPackage(cache, pkg, {
+          repo: ts !== undefined ? { id: rp.repoId, timestamp: ts } : undefined,
+          repodataChecksum: rp.checksum,
+          documentation: tf.documentation,
+          deferRef: true,
+          staging,
+        });
+        if (r.imported) newRefs.push({ ref: r.ref, checksum: r.checksum });
+        await (pkg as { close?: () => Promise<void> }).close?.();
+        if (r.imported) imported++;
+        emit({ type: 'import', nevra: pp.nevra, ref: r.ref, cached: !r.imported });
+        cached.push({ pkg, commit: r.checksum });
+      } else {
+        pkg = opts.openCached ? await opts.openCached(pp.ref, rp) : await openCachedPackage(cache, pp.ref);
+        emit({ type: 'import', nevra: pp.nevra, ref: pp.ref, cached: true });
+        cached.push({ pkg, commit: (await resolveRev(cache, pp.ref))! });
+      }
     }
+    // The imports wrote their objects unsynced: one syncfs, then their refs.
+    await publishPackageRefs(cache, newRefs);
+  } finally {
+    await cache.fs.rmrf(staging.dir);
   }
-  // The imports wrote their objects unsynced: one syncfs, then their refs.
-  await publishPackageRefs(cache, newRefs);
   const fs = repo.fs;
   await fs.rmrf(opts.workdir);
   try {
-    const { kernel } = await assembleRoot(cache, opts.workdir, cached, tf, { ...opts.services, emit }, {
+    const { kernel, devino } = await assembleRoot(cache, opts.workdir, cached, tf, { ...opts.services, emit }, {
       previous: plan.parent ? { repo, commit: plan.parent } : null,
       version: plan.version,
       layers: plan.layers.length > 0 ? { repo, layers: plan.layers } : undefined,
@@ -306,7 +314,7 @@ export async function executeCompose(repo: Repo, cache: Repo, tf: Treefile, reso
     }
     md.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const timestamp = opts.timestamp ?? BigInt(Math.floor(Date.now() / 1000));
-    const commit = await commitRoot(repo, opts.workdir, cached.map((c) => c.pkg), { ref: plan.ref, parent: plan.parent, metadata: canonicalMetadata(md), timestamp, selinux: tf.selinux, emit });
+    const commit = await commitRoot(repo, opts.workdir, cached.map((c) => c.pkg), { ref: plan.ref, parent: plan.parent, metadata: canonicalMetadata(md), timestamp, selinux: tf.selinux, devino, emit });
     emit({ type: 'committed', ref: plan.ref, checksum: commit, version: plan.version });
     return { commit, imported };
   } finally {

@@ -14,7 +14,7 @@ import { MutableTree } from '../repo/mutable-tree.ts';
 import { writeCommit } from '../repo/commit.ts';
 import { resolveRev } from '../repo/refs.ts';
 import type { Repo } from '../repo/repo.ts';
-import { Transaction } from '../repo/transaction.ts';
+import { Transaction, type SharedStaging } from '../repo/transaction.ts';
 import { randomSuffix } from '../util/atomic-write.ts';
 import { toHex } from '../util/bytes.ts';
 import { XylemError } from '../util/errors.ts';
@@ -45,6 +45,11 @@ export interface ImportOptions {
    * batch of imports with publishPackageRefs (one syncfs for the batch instead of three per package).
    */
   deferRef?: boolean;
+  /**
+   * One staging folder for a batch of imports (sharedStaging): its XX/ subfolders are made once,
+   * not once per package; the caller removes it after the batch.
+   */
+  staging?: SharedStaging;
 }
 
 export interface ImportResult {
@@ -166,7 +171,7 @@ export async function importPackage(repo: Repo, pkg: ComposePackage, opts: Impor
   sha.update(pkg.metadataBytes);
   const metaSha = toHex(sha.digest());
   const storeXattrs = repo.mode === 'bare' || repo.mode === 'bare-user';
-  const txn = new Transaction(repo);
+  const txn = new Transaction(repo, opts.staging);
   if (opts.deferRef) txn.deferSyncfs = true;
   try {
     const metaCache = new Map<string, string>();

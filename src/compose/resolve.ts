@@ -162,7 +162,8 @@ export function rpmmdResolver(host: Host, opts: RpmmdResolverOptions): PackageRe
             try {
               // The repo's gpgcheck, as dnf applies it: digests always, signatures with gpgcheck=1.
               const gpg = loc.md.repo.gpgcheck ? { keys: await keysOf(loc.md) } : null;
-              await checkRepoPackage(pkg, `${formatNevra(item.nevra)} (repo '${loc.md.repo.id}')`, gpg);
+              const native = host.hash;
+              await checkRepoPackage(pkg, `${formatNevra(item.nevra)} (repo '${loc.md.repo.id}')`, gpg, native ? () => native.createSha256() : undefined);
             } catch (e) {
               await pkg.close();
               throw e;

@@ -5,6 +5,7 @@
 
 import type { Host } from '../host.ts';
 import { writeTreeRpmdbFromPackages } from '../rpmdb/index.ts';
+import { loadSqlite } from '../rpmdb/sqlite.ts';
 import { runScripts, scriptEnvironment, scriptPackageFromHeader } from './scripts/index.ts';
 import type { ScriptPackage } from './scripts/index.ts';
 import { formatEvr } from '../rpm/types.ts';
@@ -73,6 +74,10 @@ export function rpmdbWriter(host: Host, installTime?: number): RpmdbWriter {
   return {
     async writeRpmdb(root: string, packages: readonly ComposePackage[]): Promise<void> {
       await writeTreeRpmdbFromPackages(host, root, packages.map((p) => p.metadataBytes), installTime !== undefined ? { installTime } : {});
+    },
+    prepare(): void {
+      // compiled while the packages import; a failure shows again when writeRpmdb loads it
+      loadSqlite(host).catch(() => undefined);
     },
   };
 }

@@ -10,6 +10,7 @@ import { WorkPool } from '../util/work-pool.ts';
 import { joinPath, pathComponents, dirname } from '../util/path.ts';
 import { XylemError, errnoCode } from '../util/errors.ts';
 import { resolveRev } from './refs.ts';
+import type { DevinoCache, DevinoHeader } from './devino-cache.ts';
 
 /** Prefix of files that stand for overlayfs whiteouts in a commit. */
 const PASSTHROUGH_WHITEOUT = '.ostree-wh.';
@@ -39,6 +40,12 @@ export interface CheckoutOptions {
   disableCache?: boolean;
   /** `--process-passthrough-whiteouts`: a file `.ostree-wh.NAME` becomes the overlayfs whiteout NAME. */
   processPassthroughWhiteouts?: boolean;
+  /**
+   * `--link-checkout-speedup` (libostree's devino_to_csum_cache): every file hardlinked from a
+   * bare-user or bare-user-only object store is recorded here (inode → checksum and header), for
+   * a later commit of the tree to reuse without hashing.
+   */
+  devino?: DevinoCache;
 }
 
 interface Ctx {
@@ -237,6 +244,7 @@ async function checkoutFile(ctx: Ctx, csum: string, dest: string, _relPath: stri
   // In every bare mode a zero-sized regular object file is exactly a zero-sized regular file
   // (bare-user symlink objects hold their NUL-terminated target).
   let linkFrom: string | null = null;
+  let bareUserMeta: DevinoHeader | null = null;
   const ost = ctx.hardlink ? await fs.lstat(objPath) : null;
   // (a missing object may live in a parent repo: the link below fails and falls back to a copy)
   if (ctx.hardlink && !(ost?.kind === 'file' && ost.size === 0)) {
@@ -256,20 +264,32 @@ async function checkoutFile(ctx: Ctx, csum: string, dest: string, _relPath: stri
         }
       }
       if (meta) mode = meta.mode;
+      bareUserMeta = meta;
     }
     // In user mode a file its owner cannot read is copied (and made readable), as ostree does.
     if (opts.userMode && ost?.kind === 'file' && (mode & 0o400) === 0) linkFrom = null;
   } else if (ctx.useCache) linkFrom = await uncompressedCacheObject(ctx, csum);
   if (linkFrom !== null) {
+    // What the devino cache records of a linked object (its checksum covers exactly this header).
+    const record = (): void => {
+      if (!opts.devino || !ost || linkFrom !== objPath) return;
+      const header: DevinoHeader | null =
+        repo.mode === 'bare-user' ? bareUserMeta : repo.mode === 'bare-user-only' ? { uid: 0, gid: 0, mode: ost.mode, xattrs: [] } : null;
+      if (header && isReg(header.mode)) opts.devino.add(ost.dev, ost.ino, csum, header, ost.size, ost.mtimeMs);
+    };
     if (existing && existing.kind === 'file') {
       // Already this very object (a repeated --union checkout): nothing to do.
       const src = await fs.lstat(linkFrom);
-      if (src && src.dev === existing.dev && src.ino === existing.ino) return;
+      if (src && src.dev === existing.dev && src.ino === existing.ino) {
+        record();
+        return;
+      }
     }
     try {
       if (existing) await linkReplacing(repo, linkFrom, dest);
       else await fs.link(linkFrom, dest);
       ctx.stats.hardlinked++;
+      record();
       return;
     } catch (e) {
       const code = errnoCode(e);

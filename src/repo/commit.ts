@@ -2,7 +2,7 @@
 // modifier applied, writing its objects through a Transaction, and creating the commit object.
 
 import type { Stat } from '../host.ts';
-import { Repo, readXattrs } from './repo.ts';
+import { Repo } from './repo.ts';
 import { Transaction } from './transaction.ts';
 import { MutableTree } from './mutable-tree.ts';
 import {
@@ -26,6 +26,7 @@ import { borrowChunk, returnChunk, CHUNK_SIZE } from '../util/chunk-pool.ts';
 import { resolveRev } from './refs.ts';
 import type { SePolicy } from '../selinux/policy.ts';
 import { labelXattrs, type LabelOptions } from '../selinux/label.ts';
+import type { DevinoCache, DevinoEntry } from './devino-cache.ts';
 
 /** How file metadata is rewritten while committing (ostree's OstreeRepoCommitModifier). */
 export interface CommitModifier {
@@ -44,6 +45,13 @@ export interface CommitModifier {
   consume?: boolean;
   /** `--link-checkout-speedup`: "dev:ino" of this repo's content objects → checksum (see scanDevinoCache). */
   devino?: Map<string, string>;
+  /**
+   * A devino cache filled by checkouts (checkout's `devino` option): a regular file whose inode
+   * is in it, unchanged since, keeps the recorded checksum when the header it would be committed
+   * with is the one that checksum covers (no read, no hash); objects missing from this repo (the
+   * checkouts came from another one) are imported as usual.
+   */
+  devinoCache?: DevinoCache;
   /** `-I`: a devino hit is reused even when the modifier would change its metadata. */
   devinoCanonical?: boolean;
   /**
@@ -126,10 +134,16 @@ export function applyModifier(ctx: ImportContext, relPath: string, st: FileInfo)
 
 /** The xattrs on disk to commit, in libostree's canonical (sorted by name) order. */
 async function diskXattrs(ctx: ImportContext, path: string): Promise<Xattr[]> {
-  if (!ctx.storeXattrs) return [];
-  const all = await readXattrs(ctx.txn.repo.fs, path);
-  // user.ostreemeta is bare-user storage metadata, never content.
-  return all.filter((x) => x.name !== 'user.ostreemeta').sort((a, b) => compareBytes(utf8(a.name), utf8(b.name)));
+  const fs = ctx.txn.repo.fs;
+  if (!ctx.storeXattrs || !fs.xattrs) return [];
+  // user.ostreemeta is bare-user storage metadata, never content (not even read).
+  const names = (await fs.xattrs.list(path)).filter((n) => n !== 'user.ostreemeta');
+  const all: Xattr[] = [];
+  for (const name of names) {
+    const value = await fs.xattrs.get(path, name);
+    if (value && value.length > 0) all.push({ name, value });
+  }
+  return all.sort((a, b) => compareBytes(utf8(a.name), utf8(b.name)));
 }
 
 /**
@@ -253,8 +267,10 @@ async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableT
     if (!cinfo) continue;
     if (cst.kind === 'dir') subdirs.push([name, childRel, cinfo]);
     else {
+      const known = cst.kind === 'file' && source === undefined ? ctx.modifier.devinoCache?.lookup(cst.dev, cst.ino) : undefined;
       await ctx.pool.submit(async () => {
-        const csum = await importFile(ctx, p, cst, cinfo, childRel, source);
+        const reused = known ? await devinoReuse(ctx, p, cst, cinfo, childRel, known) : null;
+        const csum = reused ?? (await importFile(ctx, p, cst, cinfo, childRel, source));
         await tree.setFile(name, csum);
       }, importWeight(ctx.txn.repo, cst.kind, cst.size));
     }
@@ -263,6 +279,21 @@ async function walkDirectory(ctx: ImportContext, dirPath: string, tree: MutableT
     const sub = await tree.ensureDir(name);
     await walkDirectory(ctx, joinPath(dirPath, name), sub, childRel, cinfo);
   }
+}
+
+/**
+ * The recorded checksum of a checked-out file (devinoCache), when the inode is as recorded and
+ * the header this commit gives it is the one the checksum covers, and the object is in this
+ * repo; null otherwise (the file is then imported and hashed as any other).
+ */
+async function devinoReuse(ctx: ImportContext, path: string, st: Stat, info: FileInfo, relPath: string, e: DevinoEntry): Promise<string | null> {
+  if (st.size !== e.size || st.mtimeMs !== e.mtimeMs) return null;
+  const h = e.header;
+  if (info.uid !== h.uid || info.gid !== h.gid || info.mode !== h.mode) return null;
+  if (!sameXattrs(finalXattrs(ctx, relPath, st.mode, await diskXattrs(ctx, path)), h.xattrs)) return null;
+  if (!(await ctx.txn.hasObject(e.checksum, ObjectType.File))) return null;
+  ctx.devinoHits++;
+  return e.checksum;
 }
 
 /**

@@ -49,6 +49,8 @@ export interface VerifyRpmOptions {
   keyring?: GpgKeyring;
   /** Skip the payload (header checks only, as `rpmkeys -K --nodigest`-free header checks). */
   headerOnly?: boolean;
+  /** A faster SHA-256 (the host's native one) for the SHA256 digests; default @noble/hashes. */
+  sha256?: () => Hasher;
 }
 
 const PUBKEY_NAMES: Record<number, string> = { 1: 'RSA', 2: 'RSA', 3: 'RSA', 17: 'DSA', 19: 'ECDSA', 22: 'EdDSA', 27: 'Ed25519', 28: 'Ed448' };
@@ -144,6 +146,7 @@ async function signatureCheck(blob: Uint8Array, data: Uint8Array | (() => Uint8A
  */
 export async function verifyRpm(pkg: RpmPackage, opts: VerifyRpmOptions = {}): Promise<RpmVerifyResult> {
   if (!pkg || typeof pkg.payloadChunks !== 'function') throw new TypeError('verifyRpm: expected an RpmPackage');
+  if (opts.sha256 !== undefined && typeof opts.sha256 !== 'function') throw new TypeError('verifyRpm: sha256 must be a function returning a hasher');
   const keyring =
     opts.keyring ??
     (await readGpgKeyring((opts.keys ?? []).map((k) => (typeof k === 'string' ? new TextEncoder().encode(k) : k))));
@@ -169,7 +172,13 @@ export async function verifyRpm(pkg: RpmPackage, opts: VerifyRpmOptions = {}): P
   for (const blob of headerSigs) checks.push(await signatureCheck(blob, headerBytes, keyring, 'Header '));
 
   const sha256 = sig.getString(SigTag.SHA256);
-  if (sha256 !== undefined) checks.push(digestCheck('Header SHA256 digest', sha256, toHex(digestBytes(DigestAlgo.SHA256, headerBytes))));
+  const hasher = (algo: number): Hasher | null => (algo === DigestAlgo.SHA256 && opts.sha256 ? opts.sha256() : createHasher(algo));
+  const hashOf = (algo: number, data: Uint8Array): Uint8Array => {
+    const h = hasher(algo)!;
+    h.update(data);
+    return h.digest();
+  };
+  if (sha256 !== undefined) checks.push(digestCheck('Header SHA256 digest', sha256, toHex(hashOf(DigestAlgo.SHA256, headerBytes))));
   const sha3 = sig.getString(SigTag.SHA3_256);
   if (sha3 !== undefined) checks.push(digestCheck('Header SHA3-256 digest', sha3, toHex(digestBytes(DigestAlgo.SHA3_256, headerBytes))));
   const sha1 = sig.getString(SigTag.SHA1);
@@ -184,7 +193,7 @@ export async function verifyRpm(pkg: RpmPackage, opts: VerifyRpmOptions = {}): P
     const payloadDigest = hdr.getStringArray(Tag.PAYLOADDIGEST)?.[0];
     const payloadAlgo = hdr.getNumber(Tag.PAYLOADDIGESTALGO) ?? DigestAlgo.SHA256;
     const md5 = sig.getBin(SigTag.MD5);
-    const pHash: Hasher | null = payloadDigest !== undefined ? createHasher(payloadAlgo) : null;
+    const pHash: Hasher | null = payloadDigest !== undefined ? hasher(payloadAlgo) : null;
     if (payloadDigest !== undefined && pHash === null) throw new RpmError(RpmErrorCode.UNSUPPORTED, pkg.pkg, `payload digest algorithm ${payloadAlgo} is not supported`);
     const mHash = md5 ? createHasher(DigestAlgo.MD5)! : null;
     mHash?.update(headerBytes);

@@ -123,9 +123,10 @@ function buildImage(host: Host, blobs: Iterable<Uint8Array>, opts: RpmdbWriteOpt
   const { littleEndian, wal } = checkOptions(opts);
   if (blobs === null || typeof (blobs as Iterable<Uint8Array>)?.[Symbol.iterator] !== 'function') throw new TypeError('rpmdb: an iterable of header blobs is required');
   return withDatabase(host, undefined, (db) => {
-    for (const sql of schemaStatements()) db.run(sql);
-    // A fresh in-memory image: nothing to roll back to, so no journal (not recorded in the file).
+    // A fresh in-memory image: nothing to roll back to, so no journal (not recorded in the file),
+    // from the first statement on (each schema statement would otherwise create and delete one).
     db.run('PRAGMA journal_mode = OFF');
+    for (const sql of schemaStatements()) db.run(sql);
     db.run('PRAGMA cache_size = -65536');
     db.run('BEGIN');
     const count = addAll(db, blobs, littleEndian, 0);

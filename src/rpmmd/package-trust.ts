@@ -5,6 +5,7 @@
 
 import type { Host } from '../host.ts';
 import { verifyRpm, type RpmPackage } from '../rpm/index.ts';
+import type { Hasher } from '../rpm/digest.ts';
 import { XylemError } from '../util/errors.ts';
 import { joinPath } from '../util/path.ts';
 import type { RepoMetadata } from './fetch.ts';
@@ -52,8 +53,8 @@ export async function repoKeys(host: Host, md: RepoMetadata, keyRoot: string): P
 }
 
 /** Refuses a package whose digests or (with gpgcheck) signatures do not hold. */
-export async function checkRepoPackage(pkg: RpmPackage, what: string, gpg: { keys: Uint8Array[] } | null): Promise<void> {
-  const v = await verifyRpm(pkg, gpg ? { keys: gpg.keys } : {});
+export async function checkRepoPackage(pkg: RpmPackage, what: string, gpg: { keys: Uint8Array[] } | null, sha256?: () => Hasher): Promise<void> {
+  const v = await verifyRpm(pkg, { ...(gpg ? { keys: gpg.keys } : {}), ...(sha256 ? { sha256 } : {}) });
   if (!v.digestsOk) throw new XylemError(`${what}: digests do not match (${v.summary}); the package is corrupt`, 'EBADRPM');
   if (!gpg) return;
   if (!v.signed) throw new XylemError(`${what}: the package is not signed, and its repository has gpgcheck=1`, 'ENOTSIGNED');

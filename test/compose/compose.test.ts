@@ -157,5 +157,12 @@ describe.skipIf(missing('compose tree', { ostree: OSTREE !== null, rpmbuild: HAV
     const forced = await compose(staticResolver({ fx, fx2 }), 1700000300n, true);
     expect(forced.result.imported).toBe(0);
     expect(ost(['show', `--repo=${repoPath}`, forced.result.commit!, '--print-metadata-key=version']).trim()).toBe("'10.2'");
+    // The root's commit reuses the checksums of the hardlinked package files (devino cache) once
+    // their objects are in the repo: the first compose hashed every file, the second reused all
+    // but liba 1.1's, the forced one reused all; every file must have the checksum hashing gives.
+    const files = (rev: string) => ost(['ls', '-RCX', `--repo=${repoPath}`, rev]).split('\n').filter((l) => l !== '' && !l.startsWith('d'));
+    expect(files(forced.result.commit!)).toEqual(files(c2));
+    expect(files(c2).filter((l) => !l.includes('liba'))).toEqual(files(before).filter((l) => !l.includes('liba')));
+    expect(files(c2).filter((l) => l.includes('liba'))).not.toEqual(files(before).filter((l) => l.includes('liba')));
   });
 });
