@@ -51,9 +51,12 @@ export async function deploymentUnlockedState(sysroot: Sysroot, d: Deployment): 
   return d.origin?.get('origin', 'unlocked') === 'hotfix' ? 'hotfix' : 'none';
 }
 
-/** The booted deployment, or ostree's refusal. */
+/**
+ * The booted deployment, or ostree's refusal. Only the deployment this process really runs in
+ * counts (not one named booted by an option): its /usr is the one that gets mounted over.
+ */
 export function requireBooted(sysroot: Sysroot): Deployment {
-  if (!sysroot.booted) throw new XylemError('Not currently booted into an OSTree system', 'ENOTBOOTED');
+  if (!sysroot.booted || !deploymentsEqual(sysroot.booted, sysroot.runningDeployment)) throw new XylemError('Not currently booted into an OSTree system', 'ENOTBOOTED');
   return sysroot.booted;
 }
 
