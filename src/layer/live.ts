@@ -22,6 +22,7 @@ import type { Sysroot } from '../sysroot/sysroot.ts';
 import { deploymentUnlockedState, remountTransientOverlay, requireBooted, unlockDeployment, USR_MOUNTPOINT } from '../sysroot/unlock.ts';
 import { XylemError } from '../util/errors.ts';
 import { joinPath } from '../util/path.ts';
+import { randomSuffix } from '../util/atomic-write.ts';
 import { diffCommitSubdir, formatFileTreeDiff, type FileTreeDiff } from './live-diff.ts';
 import { readLiveState, writeLiveState, type LiveApplyState } from './live-state.ts';
 
@@ -112,12 +113,28 @@ async function applyUsr(sysroot: Sysroot, repo: Repo, plan: LivePlan, root: stri
 }
 
 /** /etc: the default files' changes, except where the administrator changed the path (update_etc). */
-async function applyEtc(sysroot: Sysroot, repo: Repo, plan: LivePlan, root: string): Promise<void> {
+/**
+ * What the administrator changed in /etc: the source commit's usr/etc ↔ etc (rpm-ostree takes the
+ * live usr/etc before updating it; the source commit is that, and stays right when an interrupted
+ * apply is re-run over a half-updated /usr). Null without /etc.
+ */
+async function localEtcChanges(sysroot: Sysroot, repo: Repo, plan: LivePlan, root: string): Promise<Set<string> | null> {
+  const etc = joinPath(root, 'etc');
+  if ((await sysroot.fs.lstat(etc).catch(() => null))?.kind !== 'dir') return null;
+  const defaults = joinPath(repo.path, 'tmp', `xylem-live-etc-${randomSuffix()}`);
+  try {
+    await checkout(repo, plan.source, defaults, { subpath: '/usr/etc', forceCopy: true }).catch(async () => sysroot.fs.mkdir(defaults, { recursive: true, mode: 0o755 }));
+    const local = await diffDirs(sysroot.fs, defaults, etc);
+    return new Set([...local.modified, ...local.removed, ...local.added]);
+  } finally {
+    await sysroot.fs.rmrf(defaults).catch(() => undefined);
+  }
+}
+
+async function applyEtc(sysroot: Sysroot, repo: Repo, plan: LivePlan, root: string, touched: Set<string> | null): Promise<void> {
   const fs = sysroot.fs;
   const etc = joinPath(root, 'etc');
-  if ((await fs.lstat(etc).catch(() => null))?.kind !== 'dir') return;
-  const local = await diffDirs(fs, joinPath(root, 'usr/etc'), etc);
-  const touched = new Set([...local.modified, ...local.removed, ...local.added]);
+  if (touched === null) return;
   // A path is left alone when it, or a folder above it, was changed locally.
   const etcRel = (p: string): string | null => {
     if (!p.startsWith('/usr/etc/')) return null;
@@ -180,9 +197,10 @@ export async function applyLive(sysroot: Sysroot, opts: ApplyLiveOptions = {}): 
     const state: LiveApplyState = { commit: plan.state?.commit ?? '', inprogress: plan.target };
     await writeLiveState(sysroot, repo, booted, state);
     await step('live-inprogress');
+    const touched = await localEtcChanges(sysroot, repo, plan, root);
     await applyUsr(sysroot, repo, plan, root);
     await step('live-usr');
-    await applyEtc(sysroot, repo, plan, root);
+    await applyEtc(sysroot, repo, plan, root, touched);
     await step('live-etc');
     await writeLiveState(sysroot, repo, booted, { commit: plan.target, inprogress: '' });
   } finally {
