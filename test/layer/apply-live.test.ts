@@ -9,7 +9,7 @@
 // and at its Nth file-system change (XYLEM_CRASH_AT); after each, status works and a re-run succeeds.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize, relative } from 'node:path';
@@ -287,24 +287,36 @@ describe.skipIf(
 
   it('survives SIGKILL at its steps and at file-system changes: status works, a re-run succeeds', async () => {
     const target = pendingCsum();
+    const fwd = ['apply-live', '--allow-replacement'];
+    const back = ['apply-live', '--reset', '--allow-replacement'];
+    // How many file-system changes a whole apply makes, each way (the live /usr is the base now).
+    const count = (args: string[]) => {
+      rmSync(join(runDir, 'live-count'), { force: true });
+      const r = rx(args, { XYLEM_CRASH_COUNT: '/run/live-count' });
+      expect(r.status, r.stderr).toBe(0);
+      return Number(readFileSync(join(runDir, 'live-count'), 'utf8'));
+    };
+    const n = { fwd: count(fwd), back: count(back) };
+    expect(n.fwd).toBeGreaterThan(5);
     const runs: Array<[string, Record<string, string>]> = [
-      ['live-inprogress', { XYLEM_TEST_LIVE_KILL_AT: 'live-inprogress' }],
-      ['live-usr', { XYLEM_TEST_LIVE_KILL_AT: 'live-usr' }],
-      ['crash-at-3', { XYLEM_CRASH_AT: '3' }],
-      ['crash-at-12', { XYLEM_CRASH_AT: '12' }],
+      ['step live-inprogress', { XYLEM_TEST_LIVE_KILL_AT: 'live-inprogress' }],
+      ['step live-usr', { XYLEM_TEST_LIVE_KILL_AT: 'live-usr' }],
     ];
+    for (const frac of [0.05, 0.3, 0.55, 0.8, 1]) runs.push([`fs op ${frac}`, { XYLEM_CRASH_AT: '' }]);
     let toTarget = true;
-    for (const [what, env] of runs) {
-      const args = toTarget ? ['apply-live', '--allow-replacement'] : ['apply-live', '--reset', '--allow-replacement'];
+    for (const [what, env0] of runs) {
+      const args = toTarget ? fwd : back;
       const want = toTarget ? target : base;
+      const env = { ...env0 };
+      if (env.XYLEM_CRASH_AT === '') env.XYLEM_CRASH_AT = String(Math.max(1, Math.round((toTarget ? n.fwd : n.back) * Number(what.split(' ')[2]))));
       const k = rx(args, env);
-      expect(k.status, `${what}: ${k.stdout}${k.stderr}`).not.toBe(0);
+      expect(k.status, `${what}: ${k.stdout}${k.stderr}`).toBe(137);
       const st = rx(['status']);
       expect(st.status, `${what}: ${st.stderr}`).toBe(0);
-      if (what.startsWith('live-')) expect(st.stdout, what).toContain(`  InterruptedLiveCommit: ${want}\n`);
+      if (what.startsWith('step')) expect(st.stdout, what).toContain(`  InterruptedLiveCommit: ${want}\n`);
       // A different target is refused while one is half-applied.
-      if (what === 'live-usr') {
-        const other = rx(toTarget ? ['apply-live', '--reset', '--allow-replacement'] : ['apply-live', '--allow-replacement']);
+      if (what === 'step live-usr') {
+        const other = rx(toTarget ? back : fwd);
         expect(other.stderr, what).toContain(`Previously interrupted while targeting commit ${want}, cannot change target to`);
       }
       const again = await held(`/usr/bin/node ${inCli()} ${args.join(' ')}`, (live) => {
