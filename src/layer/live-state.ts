@@ -26,6 +26,8 @@ export interface LiveApplyState {
 
 /** The live state of deployment `d` (null when it was never changed live in this boot). */
 export async function readLiveState(sysroot: Sysroot, repo: Repo, d: Pick<Deployment, 'csum' | 'deployserial'>): Promise<LiveApplyState | null> {
+  // Only the running system's run folder says anything about its deployments.
+  if (!sysroot.runningDeployment) return null;
   const stamp = joinPath(deploymentRunstateDir(sysroot, d), LIVE_STATE_NAME);
   if (!(await sysroot.fs.lstat(stamp).catch(() => null))) return null;
   const commit = (await resolveRev(repo, LIVE_REF, true)) ?? '';

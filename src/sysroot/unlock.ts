@@ -43,11 +43,16 @@ export function transientOverlayDirs(sysroot: Sysroot, d: Pick<Deployment, 'osna
   return { dir, upper: joinPath(dir, 'upper'), work: joinPath(dir, 'work') };
 }
 
-/** As libostree reads it: the run state flags first, else the origin's `unlocked=hotfix`. */
+/**
+ * As libostree reads it: the run state flags first, else the origin's `unlocked=hotfix`. The run
+ * state is only consulted for the sysroot of the running system (the run folder is its own).
+ */
 export async function deploymentUnlockedState(sysroot: Sysroot, d: Deployment): Promise<UnlockedState> {
-  const dir = deploymentRunstateDir(sysroot, d);
-  if (await sysroot.fs.lstat(joinPath(dir, 'unlocked-development')).catch(() => null)) return 'development';
-  if (await sysroot.fs.lstat(joinPath(dir, 'unlocked-transient')).catch(() => null)) return 'transient';
+  if (sysroot.runningDeployment) {
+    const dir = deploymentRunstateDir(sysroot, d);
+    if (await sysroot.fs.lstat(joinPath(dir, 'unlocked-development')).catch(() => null)) return 'development';
+    if (await sysroot.fs.lstat(joinPath(dir, 'unlocked-transient')).catch(() => null)) return 'transient';
+  }
   return d.origin?.get('origin', 'unlocked') === 'hotfix' ? 'hotfix' : 'none';
 }
 
