@@ -298,6 +298,7 @@ describe.skipIf(
     };
     const n = { fwd: count(fwd), back: count(back) };
     expect(n.fwd).toBeGreaterThan(5);
+    if (process.env.XYLEM_LAYER_TIMING) console.log(`apply-live file-system changes: ${n.fwd} (to the layered commit), ${n.back} (--reset)`);
     const runs: Array<[string, Record<string, string>]> = [
       ['step live-inprogress', { XYLEM_TEST_LIVE_KILL_AT: 'live-inprogress' }],
       ['step live-usr', { XYLEM_TEST_LIVE_KILL_AT: 'live-usr' }],
@@ -340,5 +341,17 @@ describe.skipIf(
     expect(r.stderr).toContain('Deployment is already in unlocked state: transient');
     const o = booted(sys, dep, runDir, ['ostree', 'admin', 'unlock']);
     expect(o.stderr).toContain('Deployment is already in unlocked state: transient');
+  });
+
+  it('after a reboot the live state is gone; usroverlay unlocks as ostree admin unlock does', () => {
+    rmSync(join(runDir, 'ostree/deployment-state'), { recursive: true, force: true });
+    const st = rx(['status']);
+    expect(st.status, st.stderr).toBe(0);
+    expect(st.stdout).not.toMatch(/LiveCommit|LiveDiff|BootedCommit/);
+    const r = rx(['usroverlay']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('Development mode enabled.  A writable overlayfs is now mounted on /usr.\nAll changes there will be discarded on reboot.\n');
+    expect(booted(sys, dep, runDir, ['ostree', 'admin', 'status']).stdout).toMatch(/^\* testos [0-9a-f]{64}\.0\n {4}Unlocked: development\n/m);
+    expect(rx(['status']).stdout).toContain(`\n${' '.repeat(17)}Unlocked: development\n`);
   });
 });
