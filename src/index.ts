@@ -72,7 +72,7 @@ export { loadTreefile, planCompose, executeCompose, rpmmdResolver, composeServic
 export type { Treefile, ComposePlan, ComposeEvent, PackageResolver } from './compose/index.ts';
 
 // ---- client-side package layering (rpm-ostree install / uninstall / override / reset) ----------
-export { layerTxn, readLayerRequest, writeLayerRequest, resolveLayer, buildLayeredCommit, baseCommitOf } from './layer/index.ts';
+export { layerTxn, readLayerRequest, writeLayerRequest, resolveLayer, buildLayeredCommit, baseCommitOf, readBaseSnapshot } from './layer/index.ts';
 export type { LayerRequest, LayerChange, LayerTxnOptions, LayerTxnResult } from './layer/index.ts';
 
 // ---- formats and small helpers -----------------------------------------------------------------

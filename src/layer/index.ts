@@ -21,3 +21,5 @@ export { layerUpgradeTxn, hasLayeredOrigin, hasLayeredCommit } from './upgrade.t
 export type { LayerUpgradeOptions, LayerUpgradeResult } from './upgrade.ts';
 export { readInitramfsRequest, writeInitramfsRequest, applyInitramfsChange, emptyInitramfsRequest, needsInitramfs, normalizeEtcPath } from './initramfs-origin.ts';
 export type { InitramfsRequest, InitramfsChange } from './initramfs-origin.ts';
+export { readBaseSnapshot, readSnapshotPolicy, writeSnapshotPolicy, inSnapshot } from './snapshot.ts';
+export type { RpmmdSnapshot } from './snapshot.ts';

@@ -15,6 +15,7 @@ import { formatEvr, formatNevra, type Nevra } from '../rpm/types.ts';
 import { createPool, solve, type Job } from '../solve/index.ts';
 import { XylemError } from '../util/errors.ts';
 import type { BasePackage } from './base.ts';
+import { inSnapshot, type RpmmdSnapshot } from './snapshot.ts';
 
 /** A local package (already in the package cache): its origin entry, cache ref and headers. */
 export interface LocalPackage {
@@ -53,6 +54,8 @@ export interface ResolveInput {
   arch: string;
   /** Use the cached metadata whatever its age (no network unless missing). */
   cacheOnly?: boolean;
+  /** Resolve against the base's rpm-md snapshot (src/layer/snapshot.ts): newer packages are left out. */
+  snapshot?: RpmmdSnapshot;
 }
 
 export interface LayerResolution {
@@ -66,6 +69,10 @@ export interface LayerResolution {
   repos: RpmmdRepoInfo[];
   /** Loaded repo metadata by id (for downloads and gpgcheck). */
   loaded: Map<string, RepoMetadata>;
+  /** With a snapshot: how many packages each recorded repo had past it (left out). */
+  afterSnapshot: Map<string, number>;
+  /** With a snapshot: enabled repos the base does not record (used as they are). */
+  notInSnapshot: string[];
 }
 
 function localLayerPackage(l: LocalPackage): LayerPackage {
@@ -115,16 +122,29 @@ export async function resolveLayer(host: Host, input: ResolveInput): Promise<Lay
   const loaded = new Map<string, RepoMetadata>();
   const located = new Map<number, { md: RepoMetadata; p: RpmmdPackage }>();
   const repoInfo: RpmmdRepoInfo[] = [];
+  const afterSnapshot = new Map<string, number>();
+  /** Name → a NEVRA of it the snapshot left out (for the error hint). */
+  const leftOut = new Map<string, string>();
+  const notInSnapshot: string[] = [];
   if (needRepos && input.repos.some((r) => r.enabled)) {
     const { loaded: mds } = await loadRepos(host, input.repos, { cacheDir: input.cacheDir, types: ['primary', 'filelists'], ...(input.cacheOnly ? { refresh: false } : {}) });
     const fileDeps = new Set<string>(wanted.filter((s) => s.startsWith('/')));
     const byPkgid = new Map<string, number>();
     for (const md of mds) {
       loaded.set(md.repo.id, md);
-      repoInfo.push({ id: md.repo.id, timestamp: repoTimestamp(md) });
+      const at = input.snapshot?.get(md.repo.id);
+      const now = repoTimestamp(md);
+      // What the layer was resolved from: the snapshot's time when that is older than the repo.
+      repoInfo.push({ id: md.repo.id, timestamp: at !== undefined && BigInt(at) < now ? BigInt(at) : now });
       const repo = pool.addRepo(md.repo.id, { priority: md.repo.priority ?? 99 });
+      if (input.snapshot && at === undefined) notInSnapshot.push(md.repo.id);
       await readPrimary(host, md, (p: RpmmdPackage) => {
         if (p.arch === 'src' || p.arch === 'nosrc') return;
+        if (at !== undefined && !inSnapshot(p.time, at)) {
+          afterSnapshot.set(md.repo.id, (afterSnapshot.get(md.repo.id) ?? 0) + 1);
+          leftOut.set(p.name, formatNevra({ name: p.name, epoch: p.epoch === 0 ? null : p.epoch, version: p.version, release: p.release, arch: p.arch }));
+          return;
+        }
         const id = pool.addPackage({ name: p.name, epoch: p.epoch === 0 ? null : p.epoch, version: p.version, release: p.release, arch: p.arch }, p, {
           repo,
           files: p.files.map((f) => f.path),
@@ -156,6 +176,7 @@ export async function resolveLayer(host: Host, input: ResolveInput): Promise<Lay
   if (!r.ok) {
     let text = `Could not depsolve transaction; ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} detected:\n${r.text}`;
     text += skewHint(pool, jobs.filter((j) => j.op !== 'lock'), input.arch);
+    text += snapshotHint(r.text, wanted, leftOut, input.snapshot);
     throw new XylemError(text, 'EDEPSOLVE');
   }
   if (r.upgrade.length + r.downgrade.length + r.erase.length > 0)
@@ -180,7 +201,19 @@ export async function resolveLayer(host: Host, input: ResolveInput): Promise<Lay
       location: loc.p.location,
     });
   }
-  return { add, removed, replaced, inactive, repos: repoInfo, loaded };
+  return { add, removed, replaced, inactive, repos: repoInfo, loaded, afterSnapshot, notInSnapshot };
+}
+
+/** Names the packages the snapshot left out that the failed request or its problems mention. */
+function snapshotHint(problems: string, wanted: readonly string[], leftOut: ReadonlyMap<string, string>, snapshot: RpmmdSnapshot | undefined): string {
+  if (!snapshot || leftOut.size === 0) return '';
+  const words = new Set([...wanted, ...(problems.match(/[A-Za-z0-9_.+-]+/g) ?? [])]);
+  const named = [...leftOut].filter(([name]) => words.has(name)).map(([, nevra]) => nevra);
+  if (named.length === 0) return '';
+  return (
+    `\nLeft out because they are newer than the base's rpm-md snapshot (--base-snapshot): ${named.join(', ')}.` +
+    `\nUpgrade the base to one composed from newer metadata, or layer without --base-snapshot.`
+  );
 }
 
 /**

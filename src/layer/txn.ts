@@ -27,6 +27,7 @@ import { isLayered, parseLocalEntry, readLayerRequest, writeLayerRequest, type L
 import { applyChange, type LayerChange } from './change.ts';
 import { resolveLayer, type LocalPackage } from './resolve.ts';
 import { pkgcacheRef } from '../compose/escape.ts';
+import { readBaseSnapshot, readSnapshotPolicy, writeSnapshotPolicy } from './snapshot.ts';
 
 export type { LayerChange } from './change.ts';
 
@@ -43,6 +44,11 @@ export interface LayerTxnOptions {
   arch?: string;
   /** New base commit (upgrade): re-resolve the layer on it. */
   newBase?: string;
+  /**
+   * Resolve against the base's rpm-md snapshot (src/layer/snapshot.ts) and record that in the
+   * origin (true), stop doing so (false); unset: what the origin says.
+   */
+  baseSnapshot?: boolean;
 }
 
 export interface LayerTxnResult extends TxnResult {
@@ -139,7 +145,9 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
   }
   const next: LayerRequest = applyChange(current, change, base, localImports);
   const result: LayerTxnResult = { changed: false, added: [], removed: [], replaced: [], inactive: [] };
-  if (!opts.newBase && !change.resetInitramfs && JSON.stringify(next) === JSON.stringify(current)) {
+  const wasSnapshot = readSnapshotPolicy(origin);
+  const useSnapshot = opts.baseSnapshot ?? wasSnapshot;
+  if (!opts.newBase && !change.resetInitramfs && useSnapshot === wasSnapshot && JSON.stringify(next) === JSON.stringify(current)) {
     ctx.out('No changes.');
     return result;
   }
@@ -161,6 +169,7 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
       }
       return out;
     };
+    const snapshot = useSnapshot ? await readBaseSnapshot(repo, baseCommit) : undefined;
     ctx.progress('layering', 'resolving dependencies');
     if (repos.some((r) => r.enabled)) ctx.out(`Enabled rpm-md repositories: ${repos.filter((r) => r.enabled).map((r) => r.id).join(' ')}`);
     const res = await resolveLayer(host, {
@@ -173,8 +182,13 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
       cacheDir: joinPath(cacheDir, 'repomd'),
       arch,
       cacheOnly: opts.cacheOnly === true,
+      ...(snapshot ? { snapshot } : {}),
     });
     ctx.token.throwIfCancelled();
+    if (snapshot) {
+      for (const [id, n] of res.afterSnapshot) ctx.out(`Base rpm-md snapshot: left out ${n} package${n === 1 ? '' : 's'} of '${id}' newer than the base's metadata`);
+      for (const id of res.notInSnapshot) ctx.out(`Base rpm-md snapshot: repo '${id}' is not recorded by the base; used as it is`);
+    }
     result.added = res.add.map((p) => formatNevra(p.nevra));
     result.removed = res.removed.map((p) => formatNevra(p.nevra));
     result.replaced = res.replaced.map(([n, o]) => [formatNevra(n.nevra), formatNevra(o.nevra)]);
@@ -214,6 +228,7 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
     return result;
   }
   writeLayerRequest(origin, next);
+  writeSnapshotPolicy(origin, useSnapshot);
   if (change.resetInitramfs) {
     for (const k of ['regenerate-initramfs', 'initramfs-args', 'initramfs-etc']) origin.remove('rpmostree', k);
     if (origin.hasGroup('rpmostree') && origin.keys('rpmostree').length === 0) origin.removeGroup('rpmostree');

@@ -12,6 +12,7 @@ import { formatNevra, type Nevra } from '../rpm/types.ts';
 import { pullRef, resolveOsname, type TxnContext } from '../updater/operations.ts';
 import { XylemError } from '../util/errors.ts';
 import { isLayered, readLayerRequest } from './origin.ts';
+import { readSnapshotPolicy } from './snapshot.ts';
 import { parseNevraLoose, baseCommitOf, layerTxn, type LayerTxnOptions, type LayerTxnResult } from './txn.ts';
 
 export interface LayerUpgradeOptions extends LayerTxnOptions {
@@ -43,6 +44,8 @@ export async function layerUpgradeTxn(ctx: TxnContext, opts: LayerUpgradeOptions
   const newBase = (await resolveRev(repo, refspec))!;
   const none: LayerUpgradeResult = { changed: false, added: [], removed: [], replaced: [], inactive: [] };
   if (newBase === oldBase) {
+    // Only the snapshot policy changes: re-layer on the same base with it.
+    if (opts.baseSnapshot !== undefined && opts.baseSnapshot !== readSnapshotPolicy(om.origin) && !opts.check && !opts.preview) return layerTxn(ctx, {}, opts);
     ctx.out('No upgrade available.');
     return none;
   }

@@ -9,7 +9,7 @@
 // version skew) is refused with a clear error, exit 1, and nothing deployed.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
@@ -449,6 +449,41 @@ describe.skipIf(
     const un = await runTs('tools/rpm-xylem/main.ts', ['uninstall', 'signedpkg', '--sysroot=sys'], tmp.path);
     expect(un.status, un.stderr).toBe(0);
     expect(rpmqa(top()[1])).not.toContain('signedpkg-1.0-1.noarch');
+    checkOracles();
+  }, 300_000);
+
+  it('resolves against the base rpm-md snapshot with --base-snapshot, kept in the origin until --no-base-snapshot', async () => {
+    // The fx repo moves on after the base was composed: a package that did not exist then.
+    const base = ost(['rev-parse', repoArg, 'testos/stable']).trim();
+    const recorded = ost(['show', repoArg, base, '--print-metadata-key=rpmostree.rpmmd-repos']);
+    const at = Number(/'id': <'fx'>, 'timestamp': <uint64 (\d+)>/.exec(recorded)![1]);
+    const late = buildRpm({ name: 'latecomer', version: '1.0', files: [{ path: '/usr/share/latecomer', content: 'late\n' }] }, join(web, 'fx'));
+    utimesSync(late, at + 3600, at + 3600);
+    execFileSync('createrepo_c', ['--quiet', '--update', join(web, 'fx')]);
+    const before = ost(['admin', `--sysroot=${sys}`, 'status']);
+    const no = await rx(['install', '--base-snapshot', 'latecomer']);
+    expect(no.status, no.stdout).toBe(1);
+    expect(no.stderr).toMatch(/nothing provides requested latecomer\nLeft out because they are newer than the base's rpm-md snapshot \(--base-snapshot\): latecomer-1\.0-1\.noarch/);
+    expect(ost(['admin', `--sysroot=${sys}`, 'status'])).toBe(before);
+
+    const ok = await rx(['install', '--base-snapshot', 'signedpkg']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain("Base rpm-md snapshot: left out 1 package of 'fx' newer than the base's metadata\n");
+    expect(ok.stdout).toContain("Base rpm-md snapshot: repo 'signed' is not recorded by the base; used as it is\n");
+    let [csum, root] = top();
+    expect(readFileSync(`${root}.origin`, 'utf8')).toContain('[xylem]\nrpmmd-snapshot=base\n');
+    expect(ost(['show', repoArg, csum, '--print-metadata-key=rpmostree.rpmmd-repos'])).toContain(`'id': <'fx'>, 'timestamp': <uint64 ${at}>`);
+    checkOracles();
+
+    // The policy stays with the deployment: a later install is held to the snapshot too.
+    const held = await rx(['install', 'latecomer']);
+    expect(held.status).toBe(1);
+    expect(held.stderr).toContain('latecomer-1.0-1.noarch');
+    const free = await rx(['install', '--no-base-snapshot', 'latecomer']);
+    expect(free.status, free.stderr).toBe(0);
+    [csum, root] = top();
+    expect(rpmqa(root)).toContain('latecomer-1.0-1.noarch');
+    expect(readFileSync(`${root}.origin`, 'utf8')).not.toContain('[xylem]');
     checkOracles();
   }, 300_000);
 });

@@ -21,6 +21,8 @@
 #      BENCH_CACHE=DIR  where trees and prepared repos live (default /var/tmp/xylem-bench)
 #      BENCH_TIMEOUT=S  per command (default 3600, quick 120)
 #      BENCH_STRICT=1   exit 1 also when xylem fails or its output differs from ostree's
+#      BENCH_BUN=0|1    also run every xylem row under Bun (the compiled executable dist/xylem-bun),
+#                       printed as a second table with bun/ostree and bun/node (default 1, quick 0)
 #      XYLEM=tools/bin/xylem  OSTREE=/usr/bin/ostree   the two CLIs
 #      TRIVIAL_HTTPD=PATH  the static server (default ostree's helper; python3 -m http.server if absent)
 # Exit status: 1 if preparing the input or a real-ostree row failed (the bench itself is broken).
@@ -34,7 +36,8 @@ PERF=${BENCH_CACHE:-/var/tmp/xylem-bench}/$KIND
 RUNS=${RUNS:-3}
 TIMEOUT=${BENCH_TIMEOUT:-$([ "$QUICK" = 1 ] && echo 120 || echo 3600)}
 XYLEM=${XYLEM:-$ROOT/tools/bin/xylem}
-XYLEM_BUN=${XYLEM_BUN:-}   # the CLI for rows named *-bun (default: dist/xylem-bun, rebuilt when older than dist/xylem.mjs)
+XYLEM_BUN=${XYLEM_BUN:-}   # the CLI for rows named *-bun and the Bun column (default: dist/xylem-bun, rebuilt when older than dist/xylem.mjs)
+BUN_COL=${BENCH_BUN:-$([ "$QUICK" = 1 ] && echo 0 || echo 1)}
 OSTREE=${OSTREE:-/usr/bin/ostree}
 RES=$ROOT/tmp/bench/$KIND
 TS="--timestamp=2024-01-01T00:00:00Z"
@@ -290,25 +293,33 @@ for row in "${ROWS[@]}"; do
   if [[ $name == pull-http-delta ]]; then [ -n "$URL_DELTA" ] || start_httpd "$PERF/repo-archive-delta" delta URL_DELTA
   elif [[ $name == pull-http-* ]]; then [ -n "$URL" ] || start_httpd "$PERF/repo-archive" main URL; fi
 done
+# the compiled Bun single-file executable (tools/build-bun-exe.mjs), rebuilt when older than the bundle
+BUN_EXE=${XYLEM_BUN:-$ROOT/dist/xylem-bun}
+bun_exe() {
+  if [ -z "$XYLEM_BUN" ] && { [ ! -x "$BUN_EXE" ] || [ "$ROOT/dist/xylem.mjs" -nt "$BUN_EXE" ]; }; then
+    node "$ROOT/tools/build-bun-exe.mjs" >&2 || log "building $BUN_EXE failed; its rows fail"
+  fi
+}
+# bun_column ROW: whether ROW also runs under Bun (start-up rows have their own *-bun twins)
+bun_column() { [ "$BUN_COL" = 1 ] && [[ $1 != startup-* ]]; }
+[ "$BUN_COL" = 1 ] && bun_exe
 for row in "${ROWS[@]}"; do
   IFS='|' read -r name floor setup cmd check <<< "$row"
   note=${NOTE[$name]:-}
   selected "$name" || continue
   [ "$check" = - ] && check="echo -"
   log "$name"
-  okO=1; okX=1; ximpl=$XYLEM
-  # rows named *-bun run the CLI as the compiled Bun single-file executable (tools/build-bun-exe.mjs)
-  if [[ $name == *-bun ]]; then
-    ximpl=${XYLEM_BUN:-$ROOT/dist/xylem-bun}
-    if [ -z "$XYLEM_BUN" ] && { [ ! -x "$ximpl" ] || [ "$ROOT/dist/xylem.mjs" -nt "$ximpl" ]; }; then
-      node "$ROOT/tools/build-bun-exe.mjs" >&2 || log "building $ximpl failed; the row fails"
-    fi
-  fi
+  okO=1; okX=1; okB=1; ximpl=$XYLEM; impls="ostree xylem"
+  # rows named *-bun run the CLI as the compiled Bun executable
+  if [[ $name == *-bun ]]; then bun_exe; ximpl=$BUN_EXE; fi
+  bun_column "$name" && impls="ostree xylem bun"
   for ((i = 1; i <= RUNS; i++)); do
-    # alternate which CLI goes first so drift on a shared machine hits both alike
-    for impl in $([ $((i % 2)) = 1 ] && echo "ostree xylem" || echo "xylem ostree"); do
+    # rotate which CLI goes first so drift on a shared machine hits all alike
+    order=$(echo $impls | awk -v k=$(( (i - 1) % $(wc -w <<< "$impls") )) '{for (j = 0; j < NF; j++) printf "%s ", $(((j + k) % NF) + 1)}')
+    for impl in $order; do
       if [ $impl = ostree ] && [ $okO = 1 ]; then timed "$name.ostree" "$OSTREE" "$setup" "$cmd" "$check" "$i" "$note" || okO=0; fi
       if [ $impl = xylem ] && [ $okX = 1 ]; then timed "$name.xylem" "$ximpl" "$setup" "$cmd" "$check" "$i" "$note" || okX=0; fi
+      if [ $impl = bun ] && [ $okB = 1 ]; then timed "$name.bun" "$BUN_EXE" "$setup" "$cmd" "$check" "$i" "$note" || okB=0; fi
     done
   done
 done
@@ -353,6 +364,35 @@ for row in "${ROWS[@]}"; do
   printf '%-28s %9s %7s %9s %7s %13s   %-10s %8s %11s  %-11s %s\n' "$name" "$wo" "$mo" "$wx" "$mx" "$ratio" "$floor" "$fw" "$rf" "$same" "$(notes_of "$name")"
 done | tee "$RES/table.txt"
 report_paired | tee -a "$RES/table.txt"
+# the Bun column: the same rows run by the compiled Bun executable
+if [ "$BUN_COL" = 1 ]; then
+  echo
+  echo "xylem under Bun ($BUN_EXE, bun $("$ROOT/node_modules/.bin/bun" --version 2> /dev/null || bun --version 2> /dev/null)) vs ostree and vs xylem under Node (same runs)"
+  printf '%-28s %9s %7s %11s %9s  %-11s\n' ROW bun_s rss bun/ostree bun/node same-output
+  for row in "${ROWS[@]}"; do
+    IFS='|' read -r name _ _ _ check <<< "$row"
+    selected "$name" && bun_column "$name" || continue
+    so=$(stat_of "$name.ostree"); sx=$(stat_of "$name.xylem"); sb=$(stat_of "$name.bun")
+    read -r wo _ <<< "${so:-FAIL -}"; read -r wx _ <<< "${sx:-FAIL -}"; read -r wb mb <<< "${sb:-FAIL -}"
+    ro=FAIL; rn=FAIL
+    [ -n "$sb" ] && [ -n "$so" ] && ro=$(awk -v a="$wb" -v b="$wo" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "inf" }')
+    [ -n "$sb" ] && [ -n "$sx" ] && rn=$(awk -v a="$wb" -v b="$wx" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "inf" }')
+    same=-
+    if [ -n "$so" ] && [ -n "$sb" ] && [ "$check" != - ]; then
+      if cmp -s "$RES/$name.ostree.check" "$RES/$name.bun.check"; then same=yes; else same=NO; fi
+    fi
+    printf '%-28s %9s %7s %11s %9s  %-11s\n' "$name" "$wb" "$mb" "$ro" "$rn" "$same"
+  done | tee "$RES/table-bun.txt"
+  for row in "${ROWS[@]}"; do
+    IFS='|' read -r name _ _ _ check <<< "$row"
+    selected "$name" && bun_column "$name" || continue
+    [ -s "$RES/$name.bun.times" ] || echo "  ! $name: bun $(cat "$RES/$name.bun.error" 2>/dev/null)"
+    if [ -s "$RES/$name.ostree.times" ] && [ -s "$RES/$name.bun.times" ] && [ "$check" != - ] &&
+       ! cmp -s "$RES/$name.ostree.check" "$RES/$name.bun.check"; then
+      echo "  ! $name: xylem under Bun gives a result that differs from ostree's: diff $RES/$name.{ostree,bun}.check"
+    fi
+  done
+fi
 # verdicts, from the table
 ostree_failed=$(awk 'NR > 1 && $2 == "FAIL"' "$RES/table.txt" | wc -l)
 xylem_bad=$(awk 'NR > 1 && ($4 == "FAIL" || $10 == "NO")' "$RES/table.txt" | wc -l)

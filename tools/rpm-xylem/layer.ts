@@ -8,11 +8,24 @@ import { UsageError } from '../cli/context.ts';
 import { layerTxn, type LayerChange, type LayerTxnResult } from '../../src/layer/index.ts';
 import type { TxnContext } from '../../src/updater/index.ts';
 
+/** Resolving against the base's rpm-md snapshot (xylem's own; kept in the origin). */
+export const SNAPSHOT_SPECS: OptionSpec[] = [
+  { name: 'base-snapshot', kind: 'flag', description: "Resolve against the rpm-md snapshot the base was composed from (kept for later changes)" },
+  { name: 'no-base-snapshot', kind: 'flag', description: 'Resolve against the repos as they are now (the default)' },
+];
+
+/** The snapshot policy the options ask for; undefined: keep the origin's. */
+export function snapshotOption(p: Parsed): boolean | undefined {
+  if (p.flag('base-snapshot') && p.flag('no-base-snapshot')) throw new UsageError('Cannot specify both --base-snapshot and --no-base-snapshot');
+  return p.flag('base-snapshot') ? true : p.flag('no-base-snapshot') ? false : undefined;
+}
+
 const COMMON: OptionSpec[] = [
   { name: 'reboot', short: 'r', kind: 'flag', description: 'Initiate a reboot after operation is complete' },
   { name: 'dry-run', short: 'n', kind: 'flag', description: 'Exit after printing the transaction' },
   { name: 'cache-only', short: 'C', kind: 'flag', description: 'Do not download latest ostree and RPM data' },
   { name: 'unchanged-exit-77', kind: 'flag', description: 'If no overlays were changed, exit 77' },
+  ...SNAPSHOT_SPECS,
 ];
 
 export const INSTALL_SPECS: OptionSpec[] = [
@@ -53,6 +66,8 @@ export interface LayerEnv {
   applyLive?(): Promise<number>;
 }
 
+const optional = <K extends string, V>(k: K, v: V | undefined): Partial<Record<K, V>> => (v === undefined ? {} : ({ [k]: v } as Record<K, V>));
+
 const isLocal = (a: string) => a.endsWith('.rpm');
 
 async function go(e: LayerEnv, title: string, change: LayerChange): Promise<number> {
@@ -64,6 +79,7 @@ async function go(e: LayerEnv, title: string, change: LayerChange): Promise<numb
     layerTxn(ctx, change, {
       dryRun: dry,
       cacheOnly: e.p.flag('cache-only'),
+      ...optional('baseSnapshot', snapshotOption(e.p)),
       ...(e.env.XYLEM_LAYER_REPOS_DIR ? { reposDir: e.env.XYLEM_LAYER_REPOS_DIR } : {}),
     }),
   );

@@ -63,7 +63,7 @@ import {
 import { beginTransaction, liveTransaction, ownerAlive } from './lock.ts';
 import { DB_SPECS, runDb } from './db.ts';
 import { COMPOSE_SPECS, runCompose } from './compose.ts';
-import { INSTALL_SPECS, OVERRIDE_SPECS, RESET_SPECS, UNINSTALL_SPECS, runInstall, runOverride, runReset, runUninstall, type LayerEnv } from './layer.ts';
+import { INSTALL_SPECS, OVERRIDE_SPECS, RESET_SPECS, UNINSTALL_SPECS, runInstall, runOverride, runReset, runUninstall, SNAPSHOT_SPECS, snapshotOption, type LayerEnv } from './layer.ts';
 import { APPLY_LIVE_SPECS, USROVERLAY_SPECS, applyLiveWith, runApplyLive, runUsroverlay, type LiveEnv } from './live.ts';
 import { cleanRpmmdCache, hasLayeredCommit, hasLayeredOrigin, layerTxn, layerUpgradeTxn, refreshRpmmd } from '../../src/layer/index.ts';
 
@@ -268,6 +268,7 @@ const verbs: Record<string, Verb> = {
     specs: [
       { name: 'reboot', short: 'r', kind: 'flag', description: 'Reboot when done' },
       { name: 'allow-downgrade', kind: 'flag', description: 'Allow moving to an older commit' },
+      ...SNAPSHOT_SPECS,
       { name: 'check', kind: 'flag', description: 'Only check whether an update is available' },
       { name: 'preview', kind: 'flag', description: 'Like --check, and list the changes' },
       { name: 'check-diff', kind: 'flag', description: 'Also list the changes' },
@@ -288,10 +289,13 @@ const verbs: Record<string, Verb> = {
       if (p.flag('cache-only')) throw new XylemError('--cache-only is not supported by rpm-xylem');
       let layerDiff: string | null = null;
       const r = await transaction(e, title(e), async (ctx): Promise<TxnResult> => {
-        if (!(await hasLayeredOrigin(ctx)))
+        if (!(await hasLayeredOrigin(ctx))) {
+          if (snapshotOption(p) !== undefined) throw new XylemError('--base-snapshot / --no-base-snapshot apply to a deployment with layered packages or overrides; there are none');
           return upgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), downloadOnly: p.flag('download-only'), check, preview, lockFinalization: p.flag('lock-finalization') });
+        }
         if (p.flag('download-only') || p.flag('lock-finalization')) throw new XylemError('--download-only and --lock-finalization are not supported on a layered deployment by rpm-xylem');
-        const lr = await layerUpgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), check, preview, ...(e.env.XYLEM_LAYER_REPOS_DIR ? { reposDir: e.env.XYLEM_LAYER_REPOS_DIR } : {}) });
+        const snap = snapshotOption(p);
+        const lr = await layerUpgradeTxn(ctx, { allowDowngrade: p.flag('allow-downgrade'), check, preview, ...(snap === undefined ? {} : { baseSnapshot: snap }), ...(e.env.XYLEM_LAYER_REPOS_DIR ? { reposDir: e.env.XYLEM_LAYER_REPOS_DIR } : {}) });
         if (check || preview) {
           layerDiff = lr.newBase ? `AvailableUpdate:\n  BaseCommit: ${lr.newBase}\n${preview ? lr.diff ?? '' : ''}` : '';
           return { changed: false };
