@@ -3,8 +3,9 @@
 // pending deployment's — are copied into a transient overlayfs on /usr, so they show at once
 // without a reboot; the pending deployment already holds them for the next boot. Only package
 // additions unless `allowReplacement` (rpm-ostree's package-level check, here also naming the
-// packages). /etc: new, changed and removed default files are carried over unless the
-// administrator changed that path (config diff /usr/etc ↔ /etc). The live state (stamp + refs,
+// packages; between commits without an rpmdb, changed or removed files are refused, named).
+// /etc: new, changed and removed default files are carried over unless the administrator
+// changed that path (config diff /usr/etc ↔ /etc). The live state (stamp + refs,
 // live-state.ts) records the target as in progress first and as live at the end, so an
 // interrupted apply is seen (InterruptedLiveCommit) and a re-run with the same target finishes it.
 // Not done (rpm-ostree does them through systemd units): systemd-tmpfiles for /var, SELinux
@@ -85,7 +86,18 @@ export async function planApplyLive(sysroot: Sysroot, repo: Repo, opts: ApplyLiv
     throw new XylemError(`Previously interrupted while targeting commit ${state.inprogress}, cannot change target to ${target}`, 'ELIVEINPROGRESS');
   const source = state?.commit || booted.csum;
   const diff = await diffCommitSubdir(repo, source, target, '/usr');
-  const packages = (await dbDiff(repo, source, target)).diff;
+  // Commits without an rpmdb: no package-level view, so every changed or removed file is a replacement.
+  const packages = await dbDiff(repo, source, target).then(
+    (r) => r.diff,
+    () => null,
+  );
+  if (packages === null) {
+    const replaced = [...diff.changedFiles, ...diff.removedFiles, ...diff.removedDirs];
+    if (!opts.allowReplacement && replaced.length > 0)
+      throw new XylemError(`files would be changed or removed: ${replaced.length}, allow replacement to override (${replaced.slice(0, 10).join(', ')}${replaced.length > 10 ? ', …' : ''})`, 'EREPLACE');
+    if (diff.changedDirs.length > 0) throw new XylemError(`Changed directories are not supported yet: ${diff.changedDirs.join(', ')}`, 'ENOTSUP');
+    return { booted, source, target, state, diff, packages: { added: [], removed: [], upgraded: [], downgraded: [] } };
+  }
   if (!opts.allowReplacement) {
     if (packages.removed.length > 0)
       throw new XylemError(`packages would be removed: ${packages.removed.length}, allow replacement to override (${packages.removed.map(formatNevra).join(', ')})`, 'EREPLACE');
