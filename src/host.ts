@@ -303,6 +303,38 @@ export interface SandboxSession {
   close(): Promise<void>;
 }
 
+/** An overlayfs mount (ostree admin unlock): `lower` read-only, `upper` + `work` writable, same filesystem. */
+export interface OverlayMountRequest {
+  lower: string;
+  upper: string;
+  work: string;
+  /** The mount point (ostree: /usr of the running system). */
+  target: string;
+  /** Mount read-only (ostree's --transient unlock); remount() can make it writable later. */
+  readOnly?: boolean;
+}
+
+/** What the running system has mounted at one path (the topmost mount there). */
+export interface MountInfo {
+  fstype: string;
+  readOnly: boolean;
+  /** The superblock options (overlay: lowerdir=…,upperdir=…,workdir=…). */
+  options: string;
+}
+
+/**
+ * Mounts on the running system, for `admin unlock` / `usroverlay` / `apply-live` (ostree mounts
+ * an overlayfs on /usr of the booted deployment). Needs privileges; optional: without it those
+ * commands are refused. Paths are absolute; a path the mechanism cannot express is refused.
+ */
+export interface MountHost {
+  overlay(req: OverlayMountRequest): Promise<void>;
+  /** Remounts `target` read-only or read-write (its topmost mount). */
+  remount(target: string, readOnly: boolean): Promise<void>;
+  /** The topmost mount whose mount point is exactly `target`, or null when none is. */
+  info(target: string): Promise<MountInfo | null>;
+}
+
 /**
  * WebAssembly modules that npm dependencies ship as separate files, handed to the engine by the
  * runtime (src/ cannot read node_modules itself). Optional; each member is optional too.
@@ -336,6 +368,8 @@ export interface Host {
   locks?: LockHost;
   /** Runs programs confined inside a root being built (RPM scriptlets); without it scripts are refused. */
   sandbox?: SandboxHost;
+  /** Mounts on the running system (overlayfs on /usr for unlock / apply-live); without it those are refused. */
+  mounts?: MountHost;
   /** WASM modules of dependencies (SQLite for the rpmdb); without it rpmdb reads/writes fail with ENOSYS. */
   wasm?: WasmSources;
 }

@@ -1,6 +1,6 @@
 // Assembles a Host for a runtime that speaks node:* (Node, Bun, Deno): posix fs, node:crypto,
 // node:zlib, global fetch, process env/ids, file locks (a python3 helper, see locks.ts), the
-// bubblewrap script sandbox (sandbox.ts), and
+// bubblewrap script sandbox (sandbox.ts), overlay mounts through mount(8) (mounts.ts), and
 // whichever xattr backend the runtime found.
 
 import * as os from 'node:os';
@@ -12,6 +12,7 @@ import { nodeDeflateProvider } from './deflate.ts';
 import type { XattrLoad } from './xattr-napi.ts';
 import { createPosixLocks } from './locks.ts';
 import { createBwrapSandbox } from './sandbox.ts';
+import { createPosixMounts } from './mounts.ts';
 import { posixWasmSources } from './wasm.ts';
 import { crashPlanFromEnv, withCrashInjection } from './crash.ts';
 
@@ -73,6 +74,7 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fs
     now: Date.now,
     locks: createPosixLocks(env),
     sandbox: createBwrapSandbox(env),
+    mounts: createPosixMounts(),
     wasm: posixWasmSources(),
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,

@@ -13,3 +13,4 @@ export { assemblePosixHost } from './host.ts';
 export { createPosixLocks } from './locks.ts';
 export type { RuntimeHost, RuntimeName } from './host.ts';
 export { createBwrapSandbox, bwrapArgs, SCRIPT_CAPABILITIES } from './sandbox.ts';
+export { createPosixMounts, parseMountinfo } from './mounts.ts';

@@ -131,7 +131,8 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
   const originPath = sysroot.abs(`ostree/deploy/${osname}/deploy/${om.csum}.${om.deployserial}.origin`);
   const current = readLayerRequest(origin, originPath);
   const repo = await sysroot.repo();
-  const deployRoot = sysroot.deploymentPath(om);
+  // A staged deployment's /etc is merged only at shutdown: repos and keys come from the booted one's.
+  const deployRoot = sysroot.deploymentPath(om.staged ? (sysroot.mergeDeployment(osname) ?? om) : om);
   const baseCommit = opts.newBase ?? (await baseCommitOf(repo, om.csum));
   ctx.progress('layering', 'loading the base package set');
   const base = await loadBasePackages(sysroot, repo, baseCommit);

@@ -54,6 +54,14 @@ async function cleanupOldDeployments(sysroot: Sysroot, result: CleanupResult): P
     await removeDeploymentFiles(sysroot, d);
     result.deletedDeployments.push(rel);
   }
+  // A removed deployment's backing folder (its unlock overlay's upper/work), as newer libostree.
+  for (const os of await sysroot.listStateroots()) {
+    const backing = sysroot.abs(`ostree/deploy/${os}/backing`);
+    if ((await fs.lstat(backing).catch(() => null))?.kind !== 'dir') continue;
+    for (const e of await fs.readdir(backing)) {
+      if (!active.has(`ostree/deploy/${os}/deploy/${e.name}`)) await fs.rmrf(joinPath(backing, e.name));
+    }
+  }
   const bootDir = sysroot.abs('boot/ostree');
   if (await fs.stat(bootDir)) {
     const used = new Set(sysroot.deployments.map((d) => `${d.osname}-${d.bootcsum}`));

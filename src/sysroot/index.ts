@@ -54,3 +54,5 @@ export type { UpgradeOptions, UpgradeResult } from './upgrade.ts';
 export { formatStatus } from './status.ts';
 export { detectBootloader } from './bootloader/index.ts';
 export type { Bootloader, BootloaderWriteContext } from './bootloader/index.ts';
+export { unlockDeployment, unlockMessage, requireBooted, deploymentUnlockedState, deploymentRunstateDir, transientOverlayDirs, remountTransientOverlay, USR_MOUNTPOINT } from './unlock.ts';
+export type { UnlockedState, UnlockTarget, UnlockOptions } from './unlock.ts';

@@ -7,6 +7,7 @@ import type { Deployment } from './deployment.ts';
 import { deploymentsEqual, isPinned } from './deployment.ts';
 import { commitStringMeta, type Sysroot } from './sysroot.ts';
 import { statusGpgLines, statusVerifyText } from '../sign/deployment-status.ts';
+import { deploymentUnlockedState } from './unlock.ts';
 
 export interface StatusOptions {
   /** `--verify`: print each commit's signature verification (failing without a valid one). */
@@ -26,8 +27,8 @@ export async function formatStatus(sysroot: Sysroot, opts: StatusOptions = {}): 
     s += `${booted ? '*' : ' '} ${d.osname} ${d.csum}.${d.deployserial}${note}\n`;
     const version = await commitStringMeta(repo, d.csum, 'version');
     if (version) s += `    Version: ${version}\n`;
-    const unlocked = d.origin?.get('origin', 'unlocked');
-    if (unlocked && unlocked !== 'none') s += `    Unlocked: ${unlocked}\n`;
+    const unlocked = await deploymentUnlockedState(sysroot, d);
+    if (unlocked !== 'none') s += `    Unlocked: ${unlocked}\n`;
     if (isPinned(d)) s += '    Pinned: yes\n';
     if (!d.origin) s += '    origin: none\n';
     else {

@@ -13,6 +13,10 @@ import type { Deployment } from '../sysroot/deployment.ts';
 import { deploymentsEqual, isPinned } from '../sysroot/deployment.ts';
 import type { Sysroot } from '../sysroot/sysroot.ts';
 import type { TransactionState } from './transaction-state.ts';
+import { deploymentUnlockedState } from '../sysroot/unlock.ts';
+import { readLiveState } from '../layer/live-state.ts';
+import { dbDiff } from '../compose/db.ts';
+import { diffSummary } from '../layer/live.ts';
 import { emptyInitramfsRequest, readInitramfsRequest, type InitramfsRequest } from '../layer/initramfs-origin.ts';
 
 /** rpm-ostree pads keys to the longest one it may print ("InactiveRemoteOverrides"). */
@@ -67,8 +71,14 @@ export interface DeploymentStatus {
   /** The origin's override-commit (set by `deploy`). */
   'override-commit'?: string;
   endoflife?: string;
+  /** apply-live: the commit an interrupted live apply was copying in. */
+  'live-inprogress'?: string;
+  /** apply-live: the commit the running /usr shows. */
+  'live-replaced'?: string;
   /** Not in the JSON: the commit's ostree.source-title. */
   sourceTitle?: string | null;
+  /** Not in the JSON: the package diff booted → live commit, summarized (LiveDiff:). */
+  liveDiff?: string;
 }
 
 export interface StatusModel {
@@ -197,7 +207,7 @@ export async function deploymentStatus(sysroot: Sysroot, d: Deployment): Promise
     booted: deploymentsEqual(d, sysroot.booted),
     staged: (d as { staged?: boolean }).staged === true,
     pinned: isPinned(d),
-    unlocked: d.origin?.get('origin', 'unlocked') ?? 'none',
+    unlocked: await deploymentUnlockedState(sysroot, d),
     timestamp,
     'base-commit-meta': meta,
     'gpg-enabled': gpgEnabled,
@@ -222,6 +232,14 @@ export async function deploymentStatus(sysroot: Sysroot, d: Deployment): Promise
   if (endoflife !== undefined) st.endoflife = endoflife;
   const override = d.origin?.get('origin', 'override-commit');
   if (override) st['override-commit'] = override;
+  const live = await readLiveState(sysroot, repo, d).catch(() => null);
+  if (live?.inprogress) st['live-inprogress'] = live.inprogress;
+  if (live?.commit) {
+    st['live-replaced'] = live.commit;
+    // rpm-ostree skips the diff when the live commit is gone from the repo.
+    const diff = await dbDiff(repo, d.csum, live.commit).catch(() => null);
+    if (diff) st.liveDiff = diffSummary(diff.diff);
+  }
   if (gpgEnabled && remote !== null) st.signatures = await signaturesFor(repo, d.csum, remote);
   // The origin's ref moved ahead of this deployment (a downloaded but not deployed update).
   if (origin !== undefined && !override && !/^[0-9a-f]{64}$/.test(origin)) {
@@ -256,7 +274,7 @@ export async function statusModel(sysroot: Sysroot, transaction: TransactionStat
 /** rpm-ostree's JSON (pretty-printed, 4-space indent as json-glib), without internal fields. */
 export function renderStatusJson(model: StatusModel): string {
   const strip = (d: DeploymentStatus) => {
-    const { sourceTitle: _t, ...rest } = d;
+    const { sourceTitle: _t, liveDiff: _l, ...rest } = d;
     return rest;
   };
   return `${JSON.stringify({ ...model, deployments: model.deployments.map(strip) }, null, 4)}\n`;
@@ -338,6 +356,7 @@ export function renderStatusText(model: StatusModel, opts: RenderOptions = {}): 
   }
   s += opts.bootedOnly ? 'BootedDeployment:\n' : 'Deployments:\n';
   const multipleStateroots = new Set(model.deployments.map((d) => d.osname)).size > 1;
+  const anyLive = model.deployments.some((d) => d['live-inprogress'] !== undefined || d['live-replaced'] !== undefined);
   let first = true;
   model.deployments.forEach((d, index) => {
     if (opts.bootedOnly && !d.booted) return;
@@ -348,10 +367,16 @@ export function renderStatusText(model: StatusModel, opts: RenderOptions = {}): 
     if (d.sourceTitle) s += `  └─ ${d.sourceTitle}\n`;
     const ts = isoTime(d.timestamp);
     s += d.version !== undefined ? kv('Version', `${d.version} (${ts})`) : kv('Timestamp', ts);
+    const haveLive = d['live-inprogress'] !== undefined || d['live-replaced'] !== undefined;
     if (d['base-checksum']) {
-      s += kv('BaseCommit', d['base-checksum']);
-      if (verbose) s += kv('Commit', d.checksum);
-    } else if (verbose || !isChecksumOrigin) s += kv('Commit', d.checksum);
+      s += kv(haveLive ? 'BootedBaseCommit' : 'BaseCommit', d['base-checksum']);
+      if (verbose || anyLive) s += kv('Commit', d.checksum);
+    } else if (verbose || !isChecksumOrigin) s += kv(haveLive ? 'BootedCommit' : 'Commit', d.checksum);
+    if (d['live-inprogress']) s += kv('InterruptedLiveCommit', d['live-inprogress']);
+    if (d['live-replaced']) {
+      s += kv('LiveCommit', d['live-replaced']);
+      if (d.liveDiff) s += kv('LiveDiff', d.liveDiff);
+    }
     if (verbose && (d.staged || index === 0)) s += kv('Staged', d.staged ? 'yes' : 'no');
     if (verbose || multipleStateroots) s += kv('StateRoot', d.osname);
     if (d['gpg-enabled']) s += gpgLines(d, verbose);

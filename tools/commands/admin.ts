@@ -1,6 +1,6 @@
 // `xylem admin …`: ostree's host commands on a sysroot (--sysroot=DIR, OSTREE_SYSROOT, else /):
 // init-fs, os-init, deploy, status, undeploy, cleanup, set-default, pin, kargs edit-in-place,
-// config-diff, set-origin, upgrade, switch, and --print-current-dir. Texts follow ostree 2022.7.
+// config-diff, set-origin, upgrade, switch, unlock, and --print-current-dir. Texts follow ostree 2022.7.
 
 import type { CliContext, Command } from '../cli/context.ts';
 import { UsageError } from '../cli/context.ts';
@@ -38,6 +38,9 @@ import {
   finalizeStaged,
   bootComplete,
   readFinalizeFailure,
+  unlockDeployment,
+  unlockMessage,
+  requireBooted,
 } from '../../src/sysroot/index.ts';
 
 const SUBCOMMANDS: SubcommandRow[] = [
@@ -52,6 +55,7 @@ const SUBCOMMANDS: SubcommandRow[] = [
   ['status', 'List deployments', ''],
   ['switch', 'Construct new tree from REFSPEC and deploy it', 'REFSPEC'],
   ['undeploy', 'Delete deployment INDEX', 'INDEX'],
+  ['unlock', 'Make the current deployment mutable (as a hotfix or development)', ''],
   ['upgrade', 'Construct new tree from current origin and deploy it, if it changed', ''],
   ['kargs', 'Change kernel arguments', 'COMMAND'],
   ['instutil', 'Commands intended for installer programs', 'COMMAND'],
@@ -224,6 +228,22 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       const failure = await readFinalizeFailure(sysroot);
       if (failure !== null) a.ctx.err(`warning: ostree-finalize-staged.service failed on previous boot: ${failure}\n`);
       a.ctx.out(await formatStatus(sysroot, { verify: a.p.flag('verify') }));
+      return 0;
+    },
+  },
+  unlock: {
+    specs: [
+      { name: 'hotfix', kind: 'flag', description: 'Retain changes across reboots' },
+      { name: 'transient', kind: 'flag', description: 'Mount overlayfs read-only by default' },
+    ],
+    async run(a) {
+      if (a.p.positionals.length) throw new UsageError('This command takes no extra arguments');
+      const sysroot = await loadSysroot(a, true);
+      const booted = requireBooted(sysroot);
+      if (a.p.flag('hotfix') && a.p.flag('transient')) throw new XylemError('Cannot specify both --hotfix and --transient');
+      const state = a.p.flag('hotfix') ? 'hotfix' : a.p.flag('transient') ? 'transient' : 'development';
+      await unlockDeployment(sysroot, booted, state, { out: a.line });
+      a.line(unlockMessage(state));
       return 0;
     },
   },

@@ -62,6 +62,8 @@ export interface LayerEnv {
   env: Record<string, string | undefined>;
   run(title: string, fn: (ctx: TxnContext) => Promise<LayerTxnResult>): Promise<LayerTxnResult>;
   finish(r: LayerTxnResult, reboot: boolean, exit77: boolean): Promise<number>;
+  /** `-A/--apply-live`: makes the new pending deployment's changes live (tools/rpm-xylem/live.ts). */
+  applyLive?(): Promise<number>;
 }
 
 const optional = <K extends string, V>(k: K, v: V | undefined): Partial<Record<K, V>> => (v === undefined ? {} : ({ [k]: v } as Record<K, V>));
@@ -69,7 +71,9 @@ const optional = <K extends string, V>(k: K, v: V | undefined): Partial<Record<K
 const isLocal = (a: string) => a.endsWith('.rpm');
 
 async function go(e: LayerEnv, title: string, change: LayerChange): Promise<number> {
-  if (e.p.flag('apply-live')) throw new UsageError('--apply-live is not supported by rpm-xylem');
+  const live = e.p.flag('apply-live');
+  if (live && !e.applyLive) throw new UsageError('--apply-live is not supported here');
+  if (live && e.p.flag('reboot')) throw new UsageError('Cannot specify --apply-live and --reboot');
   const dry = e.p.flag('dry-run');
   const r = await e.run(title, (ctx) =>
     layerTxn(ctx, change, {
@@ -80,6 +84,7 @@ async function go(e: LayerEnv, title: string, change: LayerChange): Promise<numb
     }),
   );
   if (dry) return 0;
+  if (live && r.changed) return e.applyLive!();
   return e.finish(r, e.p.flag('reboot'), e.p.flag('unchanged-exit-77'));
 }
 

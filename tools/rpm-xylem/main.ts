@@ -64,11 +64,13 @@ import { beginTransaction, liveTransaction, ownerAlive } from './lock.ts';
 import { DB_SPECS, runDb } from './db.ts';
 import { COMPOSE_SPECS, runCompose } from './compose.ts';
 import { INSTALL_SPECS, OVERRIDE_SPECS, RESET_SPECS, UNINSTALL_SPECS, runInstall, runOverride, runReset, runUninstall, SNAPSHOT_SPECS, snapshotOption, type LayerEnv } from './layer.ts';
+import { APPLY_LIVE_SPECS, USROVERLAY_SPECS, applyLiveWith, runApplyLive, runUsroverlay, type LiveEnv } from './live.ts';
 import { cleanRpmmdCache, hasLayeredCommit, hasLayeredOrigin, layerTxn, layerUpgradeTxn, refreshRpmmd } from '../../src/layer/index.ts';
 
 const EXIT_UNCHANGED = 77;
 
 const COMMANDS: Array<[string, string]> = [
+  ['apply-live', 'Apply pending deployment changes to booted deployment'],
   ['cancel', 'Cancel an active transaction'],
   ['cleanup', 'Clear cached/pending data'],
   ['compose', 'Commands to compose a tree'],
@@ -84,6 +86,7 @@ const COMMANDS: Array<[string, string]> = [
   ['status', 'Get the version of the booted system'],
   ['uninstall', 'Remove overlayed additional packages'],
   ['upgrade', 'Perform a system upgrade'],
+  ['usroverlay', 'Apply a transient overlayfs to /usr'],
 ];
 
 const GLOBAL: OptionSpec[] = [
@@ -483,13 +486,20 @@ const verbs: Record<string, Verb> = {
     },
   },
 };
+verbs['apply-live'] = { specs: APPLY_LIVE_SPECS, run: (e) => runApplyLive(liveEnv(e), title(e)) };
+verbs.usroverlay = { specs: USROVERLAY_SPECS, run: (e) => runUsroverlay(liveEnv(e), title(e)) };
+verbs.unlock = verbs.usroverlay;
 verbs.update = verbs.upgrade!;
+
+function liveEnv(e: Env): LiveEnv {
+  return { p: e.p, env: e.env, run: (t, fn) => transaction(e, t, fn), line: line(e) };
+}
 
 /** The layering verbs' view of the environment (tools/rpm-xylem/layer.ts). */
 function layerEnv(e: Env): LayerEnv {
   // The sandbox wants absolute roots: a relative --sysroot is taken from the working directory.
   e.sysroot = resolvePath(e.sysroot);
-  return { p: e.p, cwd: process.cwd(), env: e.env, run: (t, fn) => transaction(e, t, fn), finish: (r, reboot, exit77) => finishDeploy(e, r, reboot, exit77) };
+  return { p: e.p, cwd: process.cwd(), env: e.env, run: (t, fn) => transaction(e, t, fn), finish: (r, reboot, exit77) => finishDeploy(e, r, reboot, exit77), applyLive: () => applyLiveWith(liveEnv(e), `${title(e)} (apply-live)`, {}).then(() => 0) };
 }
 
 /** --editor: the current arguments in $EDITOR (one per line, # comments), read back. */
