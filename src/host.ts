@@ -154,6 +154,12 @@ export interface DeflateProvider {
    * input chunk is done with once the next one is requested, so the source may reuse its buffer.
    */
   deflateRawChunks?(data: AsyncIterable<Uint8Array>, level: number): AsyncIterable<Uint8Array>;
+  /**
+   * Decompresses a gzip file (RFC 1952: every member, each trailer's CRC-32 and size checked)
+   * chunk by chunk (optional; rpm-md metadata is read through it when present). Fails once the
+   * output passes maxOutput bytes.
+   */
+  gunzipChunks?(data: AsyncIterable<Uint8Array>, maxOutput: number): AsyncIterable<Uint8Array>;
 }
 
 /** A response being received from an HttpClient. */

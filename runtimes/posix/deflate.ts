@@ -125,7 +125,7 @@ async function* inflateRawChunks(data: Uint8Array | AsyncIterable<Uint8Array>, m
 }
 
 /** Pipes `source` through a zlib transform, feeding it only as its output is drained. */
-async function* throughZlib(t: zlib.InflateRaw | zlib.DeflateRaw, source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+async function* throughZlib(t: zlib.InflateRaw | zlib.DeflateRaw | zlib.Gunzip, source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   let failed: Error | null = null;
   t.on('error', (e: Error) => {
     failed = e;
@@ -171,10 +171,27 @@ async function* deflateRawChunks(data: AsyncIterable<Uint8Array>, level: number)
   yield* throughZlib(zlibMod().createDeflateRaw({ level, chunkSize: 64 * 1024 }), data);
 }
 
+async function* gunzipChunks(data: AsyncIterable<Uint8Array>, maxOutput: number): AsyncIterable<Uint8Array> {
+  if (typeof (data as AsyncIterable<Uint8Array>)?.[Symbol.asyncIterator] !== 'function') throw new TypeError('gunzipChunks: data must be an async iterable of Uint8Arrays');
+  if (!Number.isSafeInteger(maxOutput) || maxOutput < 0) throw new RangeError(`gunzipChunks: invalid maxOutput ${maxOutput}`);
+  let total = 0;
+  try {
+    for await (const c of throughZlib(zlibMod().createGunzip({ chunkSize: 64 * 1024 }), data)) {
+      total += c.length;
+      if (total > maxOutput) throw new RangeError(`gunzip: output exceeds the limit of ${maxOutput} bytes`);
+      yield c;
+    }
+  } catch (e) {
+    if (e instanceof RangeError) throw e;
+    throw new Error(`gunzip: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 export const nodeDeflateProvider: DeflateProvider = {
   name: 'node:zlib',
   deflateRaw,
   inflateRaw,
   inflateRawChunks,
   deflateRawChunks,
+  gunzipChunks,
 };

@@ -1,5 +1,5 @@
 // Decompression of rpm-md metadata files as streams, chosen by magic bytes (and the file name's
-// extension when the magic says nothing), as librepo/libsolv's solv_xfopen do: gzip (fflate,
+// extension when the magic says nothing), as librepo/libsolv's solv_xfopen do: gzip (the host's native decoder when it has one, else fflate,
 // streaming, concatenated members accepted, trailer CRC/size checked), xz (xz-decompress, XZ
 // Embedded in WASM, whose own integrity check runs), zstd (fzstd, streaming; every frame's window
 // is checked against zstd's default decoder limit before fzstd allocates it) and bzip2 (the RPM
@@ -7,6 +7,7 @@
 // at most `maxOutput` bytes, and each input slice handed to a decoder is small so no single step
 // can balloon.
 
+import type { DeflateProvider } from '../host.ts';
 import { Bzip2Decoder } from '../rpm/bzip2.ts';
 import { XylemError } from '../util/errors.ts';
 import { concatBytes } from '../util/bytes.ts';
@@ -56,6 +57,8 @@ export interface DecompressOptions {
    * output anyway may skip it; the trailer's size is always checked.
    */
   gzipCrc?: boolean;
+  /** A native gzip decoder (Host.deflate.gunzipChunks); fflate in this thread otherwise. */
+  gunzip?: DeflateProvider['gunzipChunks'];
 }
 
 /**
@@ -111,7 +114,8 @@ export async function* decompressStream(input: AsyncIterable<Uint8Array>, opts: 
       for await (const c of rest) yield cap.take(c);
       return;
     case 'gz':
-      yield* gunzip(rest, cap, opts.what, opts.gzipCrc ?? true);
+      if (opts.gunzip) yield* nativeGunzip(opts.gunzip, rest, cap, opts.what, opts.maxOutput);
+      else yield* gunzip(rest, cap, opts.what, opts.gzipCrc ?? true);
       return;
     case 'xz':
       yield* unxz(rest, cap, opts.what);
@@ -150,6 +154,29 @@ function corrupt(what: string, kind: string, e: unknown): XylemError {
 }
 
 let fflateMod: Promise<typeof import('fflate')> | null = null;
+
+/** gzip through the host's native decoder: the cap and the errors as for the fflate path. */
+async function* nativeGunzip(
+  decode: NonNullable<DeflateProvider['gunzipChunks']>,
+  input: AsyncIterable<Uint8Array>,
+  cap: OutputCap,
+  what: string,
+  maxOutput: number,
+): AsyncGenerator<Uint8Array> {
+  const it = decode(input, maxOutput)[Symbol.asyncIterator]();
+  for (;;) {
+    let r: IteratorResult<Uint8Array>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      // The decoder's own cap (a RangeError) is the same limit as ours.
+      if (e instanceof RangeError) throw new XylemError(`${what}: decompresses to more than the limit of ${maxOutput} bytes`, 'ETOOBIG');
+      throw corrupt(what, 'gzip', e);
+    }
+    if (r.done) return;
+    yield cap.take(r.value);
+  }
+}
 
 async function* gunzip(input: AsyncIterable<Uint8Array>, cap: OutputCap, what: string, checkCrc: boolean): AsyncGenerator<Uint8Array> {
   const { Gunzip } = await (fflateMod ??= import('fflate'));

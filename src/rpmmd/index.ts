@@ -61,7 +61,8 @@ export function openMetadata(host: Host, md: RepoMetadata, type: string, opts: R
   const stored = verifyStream(readFileChunks(host.fs, f.path), { what, checksum: d.checksum, size: d.size, provider: host.hash });
   const maxOutput = d.openSize ?? opts.maxOpenSize ?? DEFAULT_MAX_OPEN_SIZE;
   // With an open-checksum to verify, gzip's own CRC-32 adds nothing.
-  const open = decompressStream(stored, { what, maxOutput, name: f.path, gzipCrc: d.openChecksum === null });
+  const gunzip = host.deflate?.gunzipChunks?.bind(host.deflate);
+  const open = decompressStream(stored, { what, maxOutput, name: f.path, gzipCrc: d.openChecksum === null, ...(gunzip ? { gunzip } : {}) });
   return verifyStream(open, { what: `${what} (uncompressed)`, checksum: d.openChecksum, size: d.openSize, provider: host.hash });
 }
 

@@ -17,6 +17,7 @@ import { streamPrimary } from '../../src/rpmmd/primary.ts';
 import { parseRepomd } from '../../src/rpmmd/repomd.ts';
 import { XylemError } from '../../src/util/errors.ts';
 import { resolveHref } from '../../src/rpmmd/fetch.ts';
+import { nodeDeflateProvider } from '../../runtimes/posix/deflate.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 async function* chunks(b: Uint8Array, size = b.length || 1): AsyncGenerator<Uint8Array> {
@@ -154,19 +155,34 @@ describe.skipIf(missing('decompression hostile inputs', TOOLS))('decompression',
   const xz = execFileSync('xz', ['-c'], { input: xml });
   const zst = execFileSync('zstd', ['-c', '-q'], { input: xml });
 
+  // gzip runs through fflate, or through the host's native decoder (Host.deflate.gunzipChunks).
+  const GUNZIPS = [
+    ['fflate', {}],
+    ['node:zlib', { gunzip: nodeDeflateProvider.gunzipChunks! }],
+  ] as const;
+
   it('round-trips what gzip, xz and zstd wrote (concatenated gzip members too)', async () => {
-    for (const [name, data] of [['a.gz', gz], ['a.xz', xz], ['a.zst', zst], ['b.gz', Buffer.concat([gz, gz])]] as const) {
-      const out = await drain(decompressStream(chunks(data, 1000), { what: name, maxOutput: 1 << 30, name }));
-      expect(Buffer.from(out).equals(name === 'b.gz' ? Buffer.concat([xml, xml]) : Buffer.from(xml)), name).toBe(true);
-    }
+    for (const [via, extra] of GUNZIPS)
+      for (const [name, data] of [['a.gz', gz], ['a.xz', xz], ['a.zst', zst], ['b.gz', Buffer.concat([gz, gz])]] as const) {
+        const out = await drain(decompressStream(chunks(data, 1000), { what: name, maxOutput: 1 << 30, name, ...extra }));
+        expect(Buffer.from(out).equals(name === 'b.gz' ? Buffer.concat([xml, xml]) : Buffer.from(xml)), `${name} via ${via}`).toBe(true);
+      }
   });
 
-  it('refuses gzip truncated at any point', async () => {
+  it('refuses gzip truncated at any point, or with a wrong CRC or size in its trailer', async () => {
     const cuts = [1, 2, 5, 8, 9, 20, 100, gz.length >> 1, gz.length - 9, gz.length - 8, gz.length - 4, gz.length - 1];
-    for (const n of cuts) {
-      const e = await drain(decompressStream(chunks(gz.subarray(0, n), 333), { what: 'primary.xml.gz', maxOutput: 1 << 30, name: 'primary.xml.gz' })).catch((x: unknown) => x);
-      expect(e, `cut at ${n}`).toBeInstanceOf(XylemError);
-      expect((e as Error).message).toMatch(/^primary\.xml\.gz: /);
+    const badCrc = Buffer.from(gz);
+    badCrc[gz.length - 8]! ^= 0x01;
+    const badSize = Buffer.from(gz);
+    badSize[gz.length - 1]! ^= 0x10;
+    for (const [via, extra] of GUNZIPS) {
+      const inputs: Array<[string, Uint8Array]> = [...cuts.map((n) => [`cut at ${n}`, gz.subarray(0, n)] as [string, Uint8Array]), ['bad CRC', badCrc], ['bad size', badSize]];
+      for (const [label, data] of inputs) {
+        const e = await drain(decompressStream(chunks(data, 333), { what: 'primary.xml.gz', maxOutput: 1 << 30, name: 'primary.xml.gz', ...extra })).catch((x: unknown) => x);
+        expect(e, `${label} via ${via}`).toBeInstanceOf(XylemError);
+        expect((e as XylemError).code, `${label} via ${via}`).toBe('ECORRUPT');
+        expect((e as Error).message, `${label} via ${via}`).toMatch(/^primary\.xml\.gz: (invalid gzip data|not gz data)/);
+      }
     }
   });
 
@@ -182,15 +198,17 @@ describe.skipIf(missing('decompression hostile inputs', TOOLS))('decompression',
   it('stops a gzip bomb at the cap without holding the output', async () => {
     // 256 MiB of zeros: ~250 KiB of gzip.
     const bomb = execFileSync('sh', ['-c', 'head -c 268435456 /dev/zero | gzip -c -1'], { maxBuffer: 64 << 20 });
-    const before = process.memoryUsage().rss;
-    let seen = 0;
-    const e = await (async () => {
-      for await (const c of decompressStream(chunks(bomb, 65536), { what: 'bomb.gz', maxOutput: 16 << 20, name: 'bomb.gz' })) seen += c.length;
-    })().catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(XylemError);
-    expect((e as XylemError).code).toBe('ETOOBIG');
-    expect(seen).toBeLessThanOrEqual(16 << 20);
-    expect(process.memoryUsage().rss - before).toBeLessThan(128 << 20);
+    for (const [via, extra] of GUNZIPS) {
+      const before = process.memoryUsage().rss;
+      let seen = 0;
+      const e = await (async () => {
+        for await (const c of decompressStream(chunks(bomb, 65536), { what: 'bomb.gz', maxOutput: 16 << 20, name: 'bomb.gz', ...extra })) seen += c.length;
+      })().catch((x: unknown) => x);
+      expect(e, via).toBeInstanceOf(XylemError);
+      expect((e as XylemError).code, via).toBe('ETOOBIG');
+      expect(seen).toBeLessThanOrEqual(16 << 20);
+      expect(process.memoryUsage().rss - before, via).toBeLessThan(128 << 20);
+    }
   }, 60_000);
 
   it('refuses a zstd frame that asks for a window above 128 MiB', async () => {
