@@ -144,6 +144,8 @@ export interface DeployNewOptions {
   stage?: boolean;
   /** With staging: finalize-staged leaves it alone until the lock file goes (--lock-finalization). */
   lockFinalization?: boolean;
+  /** Checksums of staged overlay initrds (sysroot/overlay-initrd.ts) for the new deployment. */
+  overlayInitrds?: string[] | null;
 }
 
 /** Whether a deployment made now is staged: the sysroot is the running system, booted as found. */
@@ -170,6 +172,7 @@ export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<D
       origin: o.origin,
       mergeDeployment: merge,
       overrideKargs: o.kargs ?? null,
+      overlayInitrds: o.overlayInitrds ?? null,
       lockFinalization: o.lockFinalization === true,
       out: ctx.out,
     });
@@ -183,6 +186,7 @@ export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<D
     origin: o.origin,
     mergeDeployment: merge,
     overrideKargs: o.kargs ?? null,
+    overlayInitrds: o.overlayInitrds ?? null,
     out: ctx.out,
   });
   try {
