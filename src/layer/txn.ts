@@ -152,6 +152,10 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
   const localAssembly = isLayered(next) || needsInitramfs(nextInit);
   // The system's current /etc: the booted deployment's, else the merge deployment's.
   const etcDir = joinPath(sysroot.deploymentPath(sysroot.mergeDeployment(osname) ?? om), 'etc');
+  // Tracked /etc files: one overlay initrd, built and staged first from the system's current /etc
+  // (a bad path is refused before any assembly; a staged file nothing names is harmless).
+  const overlay = opts.dryRun ? null : await stageEtcOverlay(sysroot, etcDir, nextInit);
+  if (overlay) ctx.out('Generating initramfs overlay... done');
   let target = baseCommit;
   if (localAssembly && !isLayered(next) && opts.dryRun) {
     ctx.out('Exiting because of \'--dry-run\' option');
@@ -244,10 +248,7 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
     if (b !== d.csum) bases.push(b);
   }
   await updateBaseRefs(repo, bases);
-  // Tracked /etc files: one overlay initrd, staged now from the system's current /etc.
   ctx.token.throwIfCancelled();
-  const overlay = await stageEtcOverlay(sysroot, etcDir, nextInit);
-  if (overlay) ctx.out(`Generating initramfs overlay... done`);
   const d = await deployNew(ctx, { osname, revision: target, origin, stage: true, overlayInitrds: overlay ? [overlay] : null });
   printChanges(ctx, result);
   return { ...result, changed: true, deployment: d, commit: target };
