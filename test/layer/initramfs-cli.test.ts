@@ -301,7 +301,8 @@ describe.skipIf(
         const n = Number(readFileSync(countFile, 'utf8').trim());
         expect(n).toBeGreaterThan(20);
         expect((await rx(undo)).status).toBe(0);
-        for (const at of [Math.floor(n / 3), Math.floor((2 * n) / 3), n - 3]) {
+        // (later runs make somewhat fewer changes than the counted one: the last point stays clear of the end)
+        for (const at of [Math.floor(n / 4), Math.floor(n / 2), Math.floor(n * 0.85)]) {
           const k = await rx(args, { XYLEM_CRASH_AT: String(at) });
           expect(k.status, `kill at ${at}/${n}: ${k.stdout}${k.stderr}`).toBe(137);
           const st = await rx(['status']);
