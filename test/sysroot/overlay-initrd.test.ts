@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROOT, TempDir, buildCli, describeInterop, disposeCli, ok, ostree, run, sh, xylem } from '../helpers/interop.ts';
 import { booted, bootedSupport, commitUsrPaths, deployDir, entriesComplete, makeOsFixture, type OsFixture } from './booted.ts';
 import { decodeStagedState } from '../../src/sysroot/staged.ts';
+import { BootConfig } from '../../src/sysroot/bootconfig.ts';
+import { overlaysOfBootconfig, validateOverlayInitrds } from '../../src/sysroot/overlay-initrd.ts';
 
 process.env.OSTREE_SYSROOT_DEBUG = 'mutable-deployments,no-fsfreeze';
 
@@ -196,4 +198,21 @@ describe('overlay initrds, staged (booted, xylem <-> ostree)', () => {
       run('ostree', [`--repo=${sys}/ostree/repo`, 'fsck', '-q']);
     });
   }
+});
+
+describe('overlay initrd names (hostile entries and options)', () => {
+  const c = 'ab'.repeat(32);
+  it('reads the checksums of the extra initrd lines; refuses a malformed name as ostree does', () => {
+    const bc = BootConfig.parse(`title x\ninitrd /ostree/os-1/initramfs.img\ninitrd /ostree/initramfs-overlays/${c}.img\n`);
+    expect(overlaysOfBootconfig(bc)).toEqual([c]);
+    expect(bc.toString()).toContain(`initrd /ostree/os-1/initramfs.img\ninitrd /ostree/initramfs-overlays/${c}.img\n`);
+    const bad = BootConfig.parse('initrd /a.img\ninitrd /ostree/initramfs-overlays/../../etc/shadow\n');
+    expect(() => overlaysOfBootconfig(bad, 'ostree-1-os.conf')).toThrow(/ostree-1-os\.conf: Malformed overlay initrd filename: shadow/);
+  });
+  it('refuses checksums that are not sha256 hex, and too many overlays', () => {
+    expect(() => validateOverlayInitrds(['../x'])).toThrow(/invalid overlay initrd checksum/);
+    expect(() => validateOverlayInitrds([c.toUpperCase()])).toThrow(/invalid overlay initrd checksum/);
+    expect(() => validateOverlayInitrds(Array(65).fill(c))).toThrow(/more than 64/);
+    expect(() => validateOverlayInitrds([c, c])).not.toThrow();
+  });
 });
