@@ -258,10 +258,17 @@ describe.skipIf(
     expect(ost(['admin', `--sysroot=${sys}`, 'status'])).toContain(csum);
     checkOracles();
 
+    // a new deployment by another verb (kargs) keeps the /etc overlay, as rpm-ostree's would
+    const ka = await rx(['kargs', '--append=quiet']);
+    expect(ka.status, ka.stderr).toBe(0);
+    const [kEntry] = entries()[0]!;
+    expect(kEntry).toMatch(/^options .*quiet/m);
+    expect([...kEntry.matchAll(/^initrd (\/ostree\/initramfs-overlays\/[0-9a-f]{64}\.img)$/gm)].map((m) => m[1])).toEqual(ov);
+
     // no change → exit 77 with --unchanged-exit-77; --force-sync after an /etc change → new overlay
     const same = await rx(['initramfs-etc', '--track=/etc/crypttab', '--unchanged-exit-77']);
     expect(same.status, same.stderr).toBe(77);
-    writeFileSync(join(root, 'etc/crypttab'), 'luks-2 UUID=5678 none\n');
+    writeFileSync(join(top()[1], 'etc/crypttab'), 'luks-2 UUID=5678 none\n');
     const fs = await rx(['initramfs-etc', '--force-sync']);
     expect(fs.status, fs.stderr).toBe(0);
     const ov2 = /^initrd \/ostree\/initramfs-overlays\/([0-9a-f]{64})\.img$/m.exec(entries()[0]![0])![1]!;
