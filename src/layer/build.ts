@@ -43,6 +43,8 @@ export interface BuildLayerInput {
   /** A folder inside the repo's filesystem (hardlinks); must not exist; removed afterwards. */
   workdir: string;
   scripts?: ScriptRunner;
+  /** Runs on the assembled root (etc back in usr/etc) before the rpmdb and commit: the client-side initramfs. */
+  afterAssembly?: (root: string) => Promise<void>;
   timestamp?: bigint;
   emit?: (e: ComposeEvent) => void;
 }
@@ -134,6 +136,7 @@ export async function buildLayeredCommit(host: Host, repo: Repo, input: BuildLay
       await input.scripts.runPackageScripts(root, pkgs, emit);
     }
     await moveEtc(fs, root);
+    if (input.afterAssembly) await input.afterAssembly(root);
     await fs.rmrf(joinPath(root, 'var/lib/rpm-state'));
     // The rpmdb: the base's, overridden packages out, new headers in (one transaction).
     emit({ type: 'phase', phase: 'rpmdb', total: pkgs.length });

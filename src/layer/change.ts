@@ -8,6 +8,7 @@ import { formatNevra } from '../rpm/types.ts';
 import { XylemError } from '../util/errors.ts';
 import type { BasePackage } from './base.ts';
 import type { LayerRequest } from './origin.ts';
+import type { InitramfsChange } from './initramfs-origin.ts';
 
 /** What one command asks for. */
 export interface LayerChange {
@@ -31,6 +32,10 @@ export interface LayerChange {
   resetInitramfs?: boolean;
   idempotent?: boolean;
   allowInactive?: boolean;
+  /** `initramfs --enable/--disable`, `initramfs-etc --track/--untrack/--untrack-all`. */
+  initramfs?: InitramfsChange;
+  /** `initramfs-etc --force-sync`: deploy again even when the request did not change. */
+  forceSync?: boolean;
 }
 
 const MAX_ARGS = 10_000;

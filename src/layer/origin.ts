@@ -75,9 +75,10 @@ function setList(origin: KeyFile, group: string, key: string, values: string[]):
 
 /**
  * Writes `r` into `origin` (in place): the four lists, and `refspec` ⇄ `baserefspec` depending on
- * whether anything is layered, as rpm-ostree does.
+ * whether the deployment is assembled locally (`localAssembly`: packages layered by default; also
+ * a regenerated initramfs or tracked /etc files), as rpm-ostree does.
  */
-export function writeLayerRequest(origin: KeyFile, r: LayerRequest): void {
+export function writeLayerRequest(origin: KeyFile, r: LayerRequest, localAssembly: boolean = isLayered(r)): void {
   if (!origin || typeof origin.set !== 'function') throw new TypeError('writeLayerRequest: an origin KeyFile is required');
   setList(origin, 'packages', 'requested', r.packages);
   setList(origin, 'packages', 'requested-local', r.local);
@@ -87,5 +88,5 @@ export function writeLayerRequest(origin: KeyFile, r: LayerRequest): void {
   if (spec === undefined) return;
   origin.remove('origin', 'refspec');
   origin.remove('origin', 'baserefspec');
-  origin.set('origin', isLayered(r) ? 'baserefspec' : 'refspec', spec);
+  origin.set('origin', localAssembly ? 'baserefspec' : 'refspec', spec);
 }

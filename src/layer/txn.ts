@@ -28,6 +28,8 @@ import { applyChange, type LayerChange } from './change.ts';
 import { resolveLayer, type LocalPackage } from './resolve.ts';
 import { pkgcacheRef } from '../compose/escape.ts';
 import { readBaseSnapshot, readSnapshotPolicy, writeSnapshotPolicy } from './snapshot.ts';
+import { applyInitramfsChange, emptyInitramfsRequest, needsInitramfs, readInitramfsRequest, writeInitramfsRequest, type InitramfsRequest } from './initramfs-origin.ts';
+import { baseInitramfsArgs, checkInitramfsRequest, clientDracutArgs, regenerateInitramfs, stageEtcOverlay } from './initramfs.ts';
 
 export type { LayerChange } from './change.ts';
 
@@ -144,15 +146,32 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
     localImports.set(path, r.entry);
   }
   const next: LayerRequest = applyChange(current, change, base, localImports);
+  const curInit = readInitramfsRequest(origin, originPath);
+  const nextInit = change.resetInitramfs ? emptyInitramfsRequest() : change.initramfs ? applyInitramfsChange(curInit, change.initramfs) : curInit;
+  checkInitramfsRequest(nextInit);
   const result: LayerTxnResult = { changed: false, added: [], removed: [], replaced: [], inactive: [] };
   const wasSnapshot = readSnapshotPolicy(origin);
   const useSnapshot = opts.baseSnapshot ?? wasSnapshot;
-  if (!opts.newBase && !change.resetInitramfs && useSnapshot === wasSnapshot && JSON.stringify(next) === JSON.stringify(current)) {
+  const same = JSON.stringify(next) === JSON.stringify(current) && JSON.stringify(nextInit) === JSON.stringify(curInit) && useSnapshot === wasSnapshot;
+  if (!opts.newBase && !change.resetInitramfs && !change.forceSync && same) {
     ctx.out('No changes.');
     return result;
   }
+  // rpm-ostree assembles locally for packages, a regenerated initramfs or tracked /etc files.
+  const localAssembly = isLayered(next) || needsInitramfs(nextInit);
+  // The system's current /etc: the booted deployment's, else the merge deployment's.
+  const etcDir = joinPath(sysroot.deploymentPath(sysroot.mergeDeployment(osname) ?? om), 'etc');
+  // Tracked /etc files: one overlay initrd, built and staged first from the system's current /etc
+  // (a bad path is refused before any assembly; a staged file nothing names is harmless).
+  const overlay = opts.dryRun ? null : await stageEtcOverlay(sysroot, etcDir, nextInit);
+  if (overlay) ctx.out('Generating initramfs overlay... done');
   let target = baseCommit;
-  if (isLayered(next)) {
+  if (localAssembly && !isLayered(next) && opts.dryRun) {
+    ctx.out('Exiting because of \'--dry-run\' option');
+    return result;
+  }
+  if (localAssembly) {
+    const resolved = isLayered(next);
     const reposDir = opts.reposDir ?? joinPath(deployRoot, 'etc/yum.repos.d');
     const arch = opts.arch ?? guessArch(base);
     const vars: Record<string, string> = { basearch: arch, arch };
@@ -169,10 +188,10 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
       }
       return out;
     };
-    const snapshot = useSnapshot ? await readBaseSnapshot(repo, baseCommit) : undefined;
+    const snapshot = useSnapshot && resolved ? await readBaseSnapshot(repo, baseCommit) : undefined;
     ctx.progress('layering', 'resolving dependencies');
-    if (repos.some((r) => r.enabled)) ctx.out(`Enabled rpm-md repositories: ${repos.filter((r) => r.enabled).map((r) => r.id).join(' ')}`);
-    const res = await resolveLayer(host, {
+    if (resolved && repos.some((r) => r.enabled)) ctx.out(`Enabled rpm-md repositories: ${repos.filter((r) => r.enabled).map((r) => r.id).join(' ')}`);
+    const res = !resolved ? { add: [], removed: [], replaced: [], inactive: [], repos: [], afterSnapshot: new Map<string, number>(), notInSnapshot: [] } : await resolveLayer(host, {
       base,
       packages: next.packages,
       local: await locals(next.local),
@@ -221,20 +240,18 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
       repos: res.repos,
       workdir: joinPath(repo.path, 'tmp', `xylem-layer-${randomSuffix()}`),
       ...(services.scripts ? { scripts: services.scripts } : {}),
+      ...(nextInit.regenerate ? { afterAssembly: initramfsStep(ctx, repo, baseCommit, nextInit, etcDir) } : {}),
     });
     ctx.out(`Writing OSTree commit... done`);
   } else if (opts.dryRun) {
     ctx.out('Exiting because of \'--dry-run\' option');
     return result;
   }
-  writeLayerRequest(origin, next);
+  writeLayerRequest(origin, next, localAssembly);
   writeSnapshotPolicy(origin, useSnapshot);
-  if (change.resetInitramfs) {
-    for (const k of ['regenerate-initramfs', 'initramfs-args', 'initramfs-etc']) origin.remove('rpmostree', k);
-    if (origin.hasGroup('rpmostree') && origin.keys('rpmostree').length === 0) origin.removeGroup('rpmostree');
-  }
+  writeInitramfsRequest(origin, nextInit);
   const originChanged = origin.toString() !== (om.origin?.toString() ?? '');
-  if (target === om.csum && !originChanged) {
+  if (target === om.csum && !originChanged && !change.forceSync && nextInit.etc.length === 0) {
     ctx.out('No changes.');
     return result;
   }
@@ -247,9 +264,21 @@ export async function layerTxn(ctx: TxnContext, change: LayerChange, opts: Layer
     if (b !== d.csum) bases.push(b);
   }
   await updateBaseRefs(repo, bases);
-  const d = await deployNew(ctx, { osname, revision: target, origin, stage: true });
+  ctx.token.throwIfCancelled();
+  const d = await deployNew(ctx, { osname, revision: target, origin, stage: true, overlayInitrds: overlay ? [overlay] : null });
   printChanges(ctx, result);
   return { ...result, changed: true, deployment: d, commit: target };
+}
+
+/** The client-side dracut run of a layered build (initramfs.ts), with the base's and the origin's args. */
+function initramfsStep(ctx: TxnContext, repo: Repo, baseCommit: string, r: InitramfsRequest, etcDir: string): (root: string) => Promise<void> {
+  return async (root) => {
+    ctx.progress('layering', 'generating the initramfs');
+    ctx.out('Generating initramfs...');
+    const args = clientDracutArgs(await baseInitramfsArgs(repo, baseCommit), r.args);
+    await regenerateInitramfs(ctx.sysroot.host, root, { args, etcDir });
+    ctx.token.throwIfCancelled();
+  };
 }
 
 function printChanges(ctx: TxnContext, r: LayerTxnResult): void {

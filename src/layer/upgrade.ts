@@ -5,6 +5,7 @@
 // the new base, resolve without building or deploying, and list the package changes (base and
 // layer together) with the download size of what the layer would fetch.
 
+import { needsInitramfs, readInitramfsRequest } from './initramfs-origin.ts';
 import { commitPackages } from '../compose/db.ts';
 import { diffPackages, renderDiffBlock } from '../compose/dbdiff.ts';
 import { resolveRev } from '../repo/refs.ts';
@@ -65,7 +66,7 @@ export async function layerUpgradeTxn(ctx: TxnContext, opts: LayerUpgradeOptions
 export async function hasLayeredOrigin(ctx: TxnContext): Promise<boolean> {
   const osname = await resolveOsname(ctx.sysroot, ctx.osname);
   const om = ctx.sysroot.deployments.find((d) => d.osname === osname);
-  return isLayered(readLayerRequest(om?.origin ?? null));
+  return isLayered(readLayerRequest(om?.origin ?? null)) || needsInitramfs(readInitramfsRequest(om?.origin ?? null));
 }
 
 /** Whether the stateroot's newest deployment runs a client-layer commit (rpmostree.clientlayer). */

@@ -5,6 +5,7 @@
 
 import { deploymentRelPath } from './deployment.ts';
 import { removeDeploymentFiles } from './seal.ts';
+import { cleanupOverlayInitrds } from './overlay-initrd.ts';
 import { listLocalRefs, refPath, setRef } from '../repo/refs.ts';
 import { pruneRepo, type PruneResult } from '../maintenance/prune.ts';
 import { formatSize } from '../util/format-size.ts';
@@ -72,6 +73,10 @@ async function cleanupOldDeployments(sysroot: Sysroot, result: CleanupResult): P
       result.deletedBootDirs.push(`boot/ostree/${e.name}`);
     }
   }
+  // Overlay initrds no boot entry names (a staged deployment's still wait in the run directory).
+  const usedOverlays = new Set<string>();
+  for (const d of sysroot.deployments) if (!d.staged) for (const c of d.overlayInitrds ?? []) usedOverlays.add(`${c}.img`);
+  result.deletedBootDirs.push(...(await cleanupOverlayInitrds(sysroot, usedOverlays)));
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -15,6 +15,7 @@ import { copyEntry, ensureDir, writeTextAtomic } from './fsutil.ts';
 import { computeBootcsum, findKernel } from './kernel.ts';
 import { validateKarg } from './kargs.ts';
 import { checkBootSpace } from './space.ts';
+import { checkOverlaysAvailable } from './overlay-initrd.ts';
 import { removeDeploymentFiles, sealDeployment } from './seal.ts';
 import { osReleaseTitle, readOsRelease } from './os-release.ts';
 import type { Sysroot } from './sysroot.ts';
@@ -29,6 +30,8 @@ export interface DeployTreeOptions {
   mergeDeployment: Deployment | null;
   /** Kernel arguments replacing the merge deployment's. */
   overrideKargs?: string[] | null;
+  /** Checksums of staged overlay initrds (stageOverlayInitrd) the deployment boots with. */
+  overlayInitrds?: string[] | null;
   /** Progress lines ("Copying /etc changes: …"). */
   out?: (line: string) => void;
   /** Warnings (a local /etc change not merged, and why); default: `out`. */
@@ -84,6 +87,7 @@ export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTr
   if (!CHECKSUM_RE.test(opts.revision)) throw new XylemError(`Invalid commit checksum '${opts.revision}'`);
   // Refused before anything is written: one of them would otherwise corrupt the BLS entry.
   if (opts.overrideKargs) for (const a of opts.overrideKargs) validateKarg(a);
+  if (opts.overlayInitrds) await checkOverlaysAvailable(sysroot, opts.overlayInitrds);
   const fs = sysroot.fs;
   const stateroot = sysroot.abs(`ostree/deploy/${opts.osname}`);
   if (!(await fs.stat(stateroot))) throw new XylemError(`No such stateroot '${opts.osname}': opendir(ostree/deploy/${opts.osname}): No such file or directory`);
@@ -112,7 +116,9 @@ export async function initializeDeployment(sysroot: Sysroot, opts: Omit<DeployTr
 
     const bootconfig = new BootConfig();
     if (opts.overrideKargs) bootconfig.set('options', opts.overrideKargs.join(' '));
-    return { index: -1, ...ident, bootcsum, bootserial: 0, bootconfig, origin };
+    const d: Deployment = { index: -1, ...ident, bootcsum, bootserial: 0, bootconfig, origin };
+    if (opts.overlayInitrds && opts.overlayInitrds.length) d.overlayInitrds = [...opts.overlayInitrds];
+    return d;
   } catch (e) {
     // Nothing names this serial yet: a failed deployment leaves no folder behind.
     await discardFailedDeployment(sysroot, ident);

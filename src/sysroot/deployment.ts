@@ -21,6 +21,8 @@ export interface Deployment {
   bootconfig: BootConfig;
   /** The .origin keyfile, null when the file is missing. */
   origin: KeyFile | null;
+  /** sha256 checksums of its overlay initrds (overlay-initrd.ts), in boot order; absent: none. */
+  overlayInitrds?: string[];
   /** Staged: written but not in the boot set until `finalize-staged` (see staged.ts). */
   staged?: boolean;
 }

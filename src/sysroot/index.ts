@@ -33,6 +33,7 @@ export { BootConfig, parseOstreeKarg } from './bootconfig.ts';
 export { diffDirs, applyEtcDiff } from './etc-merge.ts';
 export type { EtcDiff } from './etc-merge.ts';
 export { findKernel, computeBootcsum } from './kernel.ts';
+export { stageOverlayInitrd, stageOverlayInitrdBytes, overlayBootPath, validateOverlayInitrds, BOOT_OVERLAYS_DIR } from './overlay-initrd.ts';
 export { bootSpaceNeeded, checkBootSpace } from './space.ts';
 export type { BootSpace } from './space.ts';
 export type { KernelLayout } from './kernel.ts';

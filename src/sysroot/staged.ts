@@ -18,6 +18,7 @@ import { ensureDir, writeFileAtomic, writeTextAtomic } from './fsutil.ts';
 import { simpleWriteDeployment } from './write.ts';
 import { cleanupSysroot } from './cleanup.ts';
 import { removeDeploymentFiles } from './seal.ts';
+import { validateOverlayInitrds } from './overlay-initrd.ts';
 import type { Sysroot } from './sysroot.ts';
 
 /** File names in the run directory and /boot, as libostree's. */
@@ -159,6 +160,10 @@ export async function loadStaged(sysroot: Sysroot): Promise<{ deployment: Deploy
     origin: null,
     staged: true,
   };
+  if (state.overlayInitrds && state.overlayInitrds.length) {
+    validateOverlayInitrds(state.overlayInitrds, `${path}: overlay-initrds`);
+    d.overlayInitrds = [...state.overlayInitrds];
+  }
   if (!(await sysroot.fs.stat(sysroot.deploymentPath(d))))
     throw new XylemError(`Loading staged deployment: ${sysroot.deploymentPath(d)}: No such file or directory`);
   d.origin = await sysroot.readOrigin(d);
@@ -171,6 +176,8 @@ export interface StageTreeOptions {
   origin: KeyFile | null;
   mergeDeployment: Deployment | null;
   overrideKargs?: string[] | null;
+  /** Checksums of staged overlay initrds (recorded in the state file as `overlay-initrds`). */
+  overlayInitrds?: string[] | null;
   /** Create the staged-deployment-locked file first: finalize-staged will then do nothing. */
   lockFinalization?: boolean;
   out?: (line: string) => void;
@@ -195,7 +202,7 @@ export async function stageTree(sysroot: Sysroot, opts: StageTreeOptions): Promi
     target: d,
     merge: m ? { osname: m.osname, csum: m.csum, deployserial: m.deployserial, bootcsum: m.bootcsum } : null,
     kargs: opts.overrideKargs ?? null,
-    overlayInitrds: null,
+    overlayInitrds: opts.overlayInitrds && opts.overlayInitrds.length ? [...opts.overlayInitrds] : null,
   };
   try {
     await ensureDir(fs, sysroot.runDir);

@@ -10,6 +10,7 @@ import { openSysrootRepo } from '../remote/config.ts';
 import { joinPath } from '../util/path.ts';
 import { XylemError } from '../util/errors.ts';
 import { BootConfig, parseOstreeKarg } from './bootconfig.ts';
+import { overlaysOfBootconfig } from './overlay-initrd.ts';
 import { KernelArgs } from './kargs.ts';
 import {
   type Deployment,
@@ -275,6 +276,8 @@ export class Sysroot {
         bootconfig: config,
         origin: null,
       };
+      const overlays = overlaysOfBootconfig(config, name);
+      if (overlays.length) d.overlayInitrds = overlays;
       if (!(await this.fs.stat(this.deploymentPath(d))))
         throw new XylemError(`Deployment ${deploymentRelPath(d)} referenced by ${name} does not exist`);
       d.origin = await this.readOrigin(d);

@@ -19,6 +19,7 @@ import { cleanupSysroot } from './cleanup.ts';
 import { removeDeploymentFiles } from './seal.ts';
 import { discardFailedDeployment } from './deploy.ts';
 import { stagedLockedPath, stagedPath } from './staged.ts';
+import { installOverlayInitrds } from './overlay-initrd.ts';
 import { errnoCode } from '../util/errors.ts';
 import type { Sysroot } from './sysroot.ts';
 
@@ -55,6 +56,7 @@ function kargsWithoutOstree(d: Deployment): string {
 async function bootconfigsEqual(sysroot: Sysroot, a: Deployment, b: Deployment): Promise<boolean> {
   if (a.bootcsum !== b.bootcsum || a.osname !== b.osname) return false;
   if (kargsWithoutOstree(a) !== kargsWithoutOstree(b)) return false;
+  if ((a.overlayInitrds ?? []).join('') !== (b.overlayInitrds ?? []).join('')) return false;
   return (await sysroot.deploymentVersion(a)) === (await sysroot.deploymentVersion(b));
 }
 
@@ -117,6 +119,8 @@ async function installDeploymentKernel(
   bc.set('linux', `/${bootRel}/${layout.kernel.dest}`);
   if (layout.initramfs) bc.set('initrd', `/${bootRel}/${layout.initramfs.dest}`);
   else bc.delete('initrd');
+  // Overlays follow the main initramfs (libostree writes them only after one).
+  bc.extraInitrds = await installOverlayInitrds(sysroot, d.overlayInitrds ?? []);
   if (layout.devicetree) bc.set('devicetree', `/${bootRel}/${layout.devicetree.dest}`);
   else bc.delete('devicetree');
   if (layout.dtbDir && !layout.devicetree) bc.set('fdtdir', `/${bootRel}/${layout.dtbDir.dest}`);

@@ -144,6 +144,29 @@ export interface DeployNewOptions {
   stage?: boolean;
   /** With staging: finalize-staged leaves it alone until the lock file goes (--lock-finalization). */
   lockFinalization?: boolean;
+  /**
+   * Checksums of staged overlay initrds (sysroot/overlay-initrd.ts) for the new deployment. Left
+   * out: an origin that tracks /etc files (`[rpmostree] initramfs-etc`) keeps the overlays of the
+   * deployment it was taken from (kargs, deploy, upgrade of the base keep the /etc overlay; the
+   * layering verbs rebuild it).
+   */
+  overlayInitrds?: string[] | null;
+  /** Where inherited overlays come from (default: the merge deployment). */
+  overlaysFrom?: Deployment | null;
+}
+
+/** The overlays a new deployment inherits when the caller names none (see DeployNewOptions). */
+function inheritedOverlays(sysroot: Sysroot, o: DeployNewOptions, from: Deployment | null): string[] | null {
+  if (o.overlayInitrds !== undefined) return o.overlayInitrds;
+  let tracked: string[] = [];
+  try {
+    tracked = o.origin.getStringList('rpmostree', 'initramfs-etc') ?? [];
+  } catch {
+    tracked = [];
+  }
+  if (tracked.filter((x) => x !== '').length === 0) return null;
+  const src = from ?? sysroot.mergeDeployment(o.osname);
+  return src?.overlayInitrds?.length ? [...src.overlayInitrds] : null;
 }
 
 /** Whether a deployment made now is staged: the sysroot is the running system, booted as found. */
@@ -159,6 +182,7 @@ export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<D
   const { sysroot } = ctx;
   const merge = sysroot.mergeDeployment(o.osname);
   const stage = o.stage === true && stagesDeployments(sysroot);
+  const overlays = inheritedOverlays(sysroot, o, o.overlaysFrom ?? null);
   if (o.lockFinalization && !stage) throw new XylemError('--lock-finalization needs a staged deployment: this is not the booted system');
   await enter(ctx, 'deploying', `checking out ${o.revision.slice(0, 10)}`);
   if (stage) {
@@ -170,6 +194,7 @@ export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<D
       origin: o.origin,
       mergeDeployment: merge,
       overrideKargs: o.kargs ?? null,
+      overlayInitrds: overlays,
       lockFinalization: o.lockFinalization === true,
       out: ctx.out,
     });
@@ -183,6 +208,7 @@ export async function deployNew(ctx: TxnContext, o: DeployNewOptions): Promise<D
     origin: o.origin,
     mergeDeployment: merge,
     overrideKargs: o.kargs ?? null,
+    overlayInitrds: overlays,
     out: ctx.out,
   });
   try {
@@ -500,7 +526,7 @@ export async function kargsTxn(ctx: TxnContext, opts: KargsOptions): Promise<Txn
     return { changed: false, kargs: before.toString() };
   }
   const origin = mergeOrigin(sysroot, target);
-  const d = await deployNew(ctx, { osname: target.osname, revision: target.csum, origin, kargs: k.toArgv() });
+  const d = await deployNew(ctx, { osname: target.osname, revision: target.csum, origin, kargs: k.toArgv(), overlaysFrom: target });
   ctx.out('Kernel arguments updated.');
   return { changed: true, deployment: d, kargs: k.toString() };
 }

@@ -335,10 +335,16 @@ function layerLines(d: DeploymentStatus): string {
   return s;
 }
 
+/** rpm-ostree's maybe_shell_quote: as-is when only [[:alnum:]-._/=:], else GLib's single quoting. */
+export function maybeShellQuote(a: string): string {
+  return /^[A-Za-z0-9\-._/=:]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`;
+}
+
 /** `Initramfs: regenerate` (or the dracut args) and `InitramfsEtc:`, as rpm-ostree prints them. */
 function initramfsLines(d: DeploymentStatus): string {
   let s = '';
-  if (d['regenerate-initramfs']) s += kv('Initramfs', d['initramfs-args']?.length ? d['initramfs-args'].join(' ') : 'regenerate');
+  // Each argument shell-quoted when needed and followed by a space, as rpm-ostree prints them.
+  if (d['regenerate-initramfs']) s += kv('Initramfs', d['initramfs-args']?.length ? d['initramfs-args'].map((a) => `${maybeShellQuote(a)} `).join('') : 'regenerate');
   if (d['initramfs-etc']?.length) s += kv('InitramfsEtc', d['initramfs-etc'].join(' '));
   return s;
 }

@@ -76,7 +76,9 @@ describe('status shows the initramfs request', () => {
   it('Initramfs: regenerate, or the args; InitramfsEtc: the tracked files; nothing when not requested', () => {
     expect(render(dep({ 'regenerate-initramfs': true, 'initramfs-args': [] }))).toContainEqual(expect.stringMatching(/^ +Initramfs: regenerate$/));
     const lines = render(dep({ 'regenerate-initramfs': true, 'initramfs-args': ['-I', '/etc/foo.conf'], 'initramfs-etc': ['/etc/crypttab', '/etc/x'] }));
-    expect(lines).toContainEqual(expect.stringMatching(/^ +Initramfs: -I \/etc\/foo\.conf$/));
+    // rpm-ostree prints each argument (shell-quoted when needed) followed by a space
+    expect(lines).toContainEqual(expect.stringMatching(/^ +Initramfs: -I \/etc\/foo\.conf $/));
+    expect(render(dep({ 'regenerate-initramfs': true, 'initramfs-args': ['--add', 'a b', "it's"] }))).toContainEqual(expect.stringMatching(/^ +Initramfs: --add 'a b' 'it'\\''s' $/));
     expect(lines).toContainEqual(expect.stringMatching(/^ +InitramfsEtc: \/etc\/crypttab \/etc\/x$/));
     expect(render(dep({})).join('\n')).not.toMatch(/Initramfs/);
   });

@@ -35,6 +35,7 @@ import {
   upgrade,
   switchOrigin,
   stageTree,
+  stageOverlayInitrd,
   finalizeStaged,
   bootComplete,
   readFinalizeFailure,
@@ -158,7 +159,6 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       const [refspec] = p.positionals;
       if (!refspec) throw new UsageError('REF/REV must be specified');
       if (p.flag('karg-proc-cmdline') && p.flag('karg-none')) throw new UsageError('Cannot specify both --karg-proc-cmdline and --karg-none');
-      if (p.list('overlay-initrd').length > 0) throw new XylemError('--overlay-initrd is not supported yet');
       const sysroot = await loadSysroot(a, true);
       const repo = await sysroot.repo();
       const osname = p.value('os') ?? sysroot.booted?.osname;
@@ -186,6 +186,9 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
       if (p.list('karg').length) (kargs ??= new KernelArgs()).replaceArgv(p.list('karg'));
       if (p.list('karg-append').length) (kargs ??= new KernelArgs()).appendArgv(p.list('karg-append'));
       for (const del of p.list('karg-delete')) (kargs ??= new KernelArgs()).delete(del);
+      // As ostree: each file is staged in the run directory, named by its sha256.
+      const overlayInitrds: string[] = [];
+      for (const f of p.list('overlay-initrd')) overlayInitrds.push(await stageOverlayInitrd(sysroot, f));
       if (p.flag('stage')) {
         if (p.flag('retain-pending') || p.flag('retain-rollback')) throw new XylemError('--stage cannot currently be combined with --retain arguments');
         if (p.flag('not-as-default')) throw new XylemError('--stage cannot currently be combined with --not-as-default');
@@ -195,6 +198,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
           origin,
           mergeDeployment: merge,
           overrideKargs: kargs ? kargs.toArgv() : null,
+          overlayInitrds,
           lockFinalization: p.flag('lock-finalization'),
           out: a.line,
         });
@@ -206,6 +210,7 @@ const subs: Record<string, { specs: OptionSpec[]; run: Sub }> = {
         origin,
         mergeDeployment: merge,
         overrideKargs: kargs ? kargs.toArgv() : null,
+        overlayInitrds,
         out: a.line,
         warn: (l) => a.ctx.err(`${l}\n`),
       });

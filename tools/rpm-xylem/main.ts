@@ -62,6 +62,7 @@ import {
 } from '../../src/updater/index.ts';
 import { beginTransaction, liveTransaction, ownerAlive } from './lock.ts';
 import { DB_SPECS, runDb } from './db.ts';
+import { INITRAMFS_ETC_SPECS, INITRAMFS_SPECS, runInitramfs, runInitramfsEtc, type InitramfsEnv } from './initramfs.ts';
 import { COMPOSE_SPECS, runCompose } from './compose.ts';
 import { INSTALL_SPECS, OVERRIDE_SPECS, RESET_SPECS, UNINSTALL_SPECS, runInstall, runOverride, runReset, runUninstall, SNAPSHOT_SPECS, snapshotOption, type LayerEnv } from './layer.ts';
 import { APPLY_LIVE_SPECS, USROVERLAY_SPECS, applyLiveWith, runApplyLive, runUsroverlay, type LiveEnv } from './live.ts';
@@ -76,6 +77,8 @@ const COMMANDS: Array<[string, string]> = [
   ['compose', 'Commands to compose a tree'],
   ['db', 'Commands to query the RPM database'],
   ['deploy', 'Deploy a specific commit'],
+  ['initramfs', 'Enable or disable local initramfs regeneration'],
+  ['initramfs-etc', 'Add files to the initramfs'],
   ['install', 'Overlay additional packages'],
   ['kargs', 'Query or modify kernel arguments'],
   ['override', 'Manage base package overrides'],
@@ -475,6 +478,8 @@ const verbs: Record<string, Verb> = {
     },
   },
   install: { specs: INSTALL_SPECS, params: 'PACKAGE…', run: (e) => runInstall(layerEnv(e), title(e)) },
+  initramfs: { specs: INITRAMFS_SPECS, run: (e) => runInitramfs(initramfsEnv(e), title(e)) },
+  'initramfs-etc': { specs: INITRAMFS_ETC_SPECS, run: (e) => runInitramfsEtc(initramfsEnv(e), title(e)) },
   uninstall: { specs: UNINSTALL_SPECS, params: 'PACKAGE…', run: (e) => runUninstall(layerEnv(e), title(e)) },
   override: { specs: OVERRIDE_SPECS, params: 'remove|replace|reset PACKAGE…', run: (e) => runOverride(layerEnv(e), title(e)) },
   'refresh-md': {
@@ -500,6 +505,28 @@ function layerEnv(e: Env): LayerEnv {
   // The sandbox wants absolute roots: a relative --sysroot is taken from the working directory.
   e.sysroot = resolvePath(e.sysroot);
   return { p: e.p, cwd: process.cwd(), env: e.env, run: (t, fn) => transaction(e, t, fn), finish: (r, reboot, exit77) => finishDeploy(e, r, reboot, exit77), applyLive: () => applyLiveWith(liveEnv(e), `${title(e)} (apply-live)`, {}).then(() => 0) };
+}
+
+/** The initramfs verbs' view (tools/rpm-xylem/initramfs.ts): the layering one plus reads. */
+function initramfsEnv(e: Env): InitramfsEnv {
+  const load = async () => {
+    const sysroot = await loadSysroot(e.host, e.sysroot);
+    await applyBooted(sysroot, { spec: e.booted });
+    return sysroot;
+  };
+  return {
+    ...layerEnv(e),
+    out: line(e),
+    async pending() {
+      const sysroot = await load();
+      const osname = await resolveOsname(sysroot, e.osname);
+      const mine = sysroot.deployments.filter((d) => d.osname === osname);
+      return { origin: mine[0]?.origin ?? null, count: mine.length };
+    },
+    async isBooted() {
+      return (await load()).booted !== null;
+    },
+  };
 }
 
 /** --editor: the current arguments in $EDITOR (one per line, # comments), read back. */
