@@ -21,6 +21,9 @@ for tool in mmdebstrap tar; do
   command -v $tool >/dev/null || { echo "build-os: $tool is missing (tools/setup.sh installs it)" >&2; exit 1; }
 done
 mkdir -p "$cache"
+# one builder at a time (the boot test and the real-dracut test may both ask for the tree)
+exec 9> "$cache/.build.lock"; flock 9
+if [ -f "$out/.complete" ]; then echo "$out/tree"; exit 0; fi
 if [ ! -f "$rootfs" ]; then
   echo "build-os: mmdebstrap bookworm ($PACKAGES) into $rootfs (a few minutes, once per machine)" >&2
   nice -n 19 mmdebstrap --quiet --variant=minbase --include="$PACKAGES" bookworm "$rootfs.tmp" \
