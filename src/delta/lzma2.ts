@@ -23,19 +23,35 @@ const PB = 2;
 const LC = 3;
 const POS_MASK = (1 << PB) - 1;
 
+/**
+ * The range coder's output buffer, shared by every chunk (a chunk's output is copied out by
+ * finish()): one array of numbers per chunk would leave ~0.5 MiB of large-object garbage per
+ * 2 MiB of input, which V8 collects late.
+ */
+let rcScratch = new Uint8Array(MAX_CHUNK_COMPRESSED + 4096);
+
 class RangeEncoder {
   low = 0;
   range = 0xffffffff;
   cache = 0;
   cacheSize = 1;
-  out: number[] = [];
+  private n = 0;
+
+  private push(byte: number): void {
+    if (this.n === rcScratch.length) {
+      const next = new Uint8Array(rcScratch.length * 2);
+      next.set(rcScratch);
+      rcScratch = next;
+    }
+    rcScratch[this.n++] = byte;
+  }
 
   private shiftLow(): void {
     if (this.low < 0xff000000 || this.low >= 0x100000000) {
       const carry = this.low >= 0x100000000 ? 1 : 0;
       let temp = this.cache;
       do {
-        this.out.push((temp + carry) & 0xff);
+        this.push((temp + carry) & 0xff);
         temp = 0xff;
       } while (--this.cacheSize !== 0);
       this.cache = Math.floor(this.low / 0x1000000) & 0xff;
@@ -93,12 +109,12 @@ class RangeEncoder {
 
   /** Bytes written plus those still pending (an upper bound before flush adds at most 5). */
   get size(): number {
-    return this.out.length + this.cacheSize;
+    return this.n + this.cacheSize;
   }
 
   finish(): Uint8Array {
     for (let i = 0; i < 5; i++) this.shiftLow();
-    return Uint8Array.from(this.out);
+    return rcScratch.slice(0, this.n);
   }
 }
 
@@ -258,10 +274,28 @@ export function lzma2Encode(data: Uint8Array): Uint8Array {
 
 /** lzma2Encode's output as the list of pieces that make it up, in order (no final copy). */
 export function lzma2EncodePieces(data: Uint8Array): Uint8Array[] {
+  return [...lzma2EncodeStream(data)];
+}
+
+/**
+ * lzma2Encode's output piece by piece, as each chunk is finished (at most 64 KiB of compressed
+ * bytes per chunk), so a caller can write the stream out while it is made instead of holding it.
+ * The match finder's tables are shared: run one of these to its end before starting another.
+ */
+export function* lzma2EncodeStream(data: Uint8Array): Generator<Uint8Array, void, undefined> {
+  const next = chunkEncoder(data);
+  for (let pieces = next(); pieces !== null; pieces = next()) yield* pieces;
+}
+
+/**
+ * The encoder proper: each call of the function it returns encodes the next LZMA2 chunk and
+ * returns its pieces (the end marker last, then null). A plain closure, not a generator, so that
+ * V8 optimizes the hot loop while it runs.
+ */
+function chunkEncoder(data: Uint8Array): () => Uint8Array[] | null {
   const n = data.length;
   const window = LZMA2_DICT_SIZE;
   const { head, prev } = matchTables(Math.min(n, window));
-  const out: Uint8Array[] = [];
   let inserted = 0;
   const insertUpTo = (end: number): void => {
     for (; inserted < end && inserted + 3 < n; inserted++) {
@@ -316,7 +350,14 @@ export function lzma2EncodePieces(data: Uint8Array): Uint8Array[] {
   // does; it restarts after a stored chunk (whose bytes the model did not see coded)
   let m = new LzmaModel();
   let stateReset = true;
-  while (pos < n) {
+  let ended = false;
+  return (): Uint8Array[] | null => {
+    if (pos >= n) {
+      if (ended) return null;
+      ended = true;
+      return [Uint8Array.of(0x00)];
+    }
+    const out: Uint8Array[] = [];
     const chunkStart = pos;
     const chunkLimit = Math.min(n, chunkStart + MAX_CHUNK_UNCOMPRESSED);
     const rc = new RangeEncoder();
@@ -407,7 +448,7 @@ export function lzma2EncodePieces(data: Uint8Array): Uint8Array[] {
         out.push(Uint8Array.of(first ? 0x01 : 0x02, (e - s - 1) >>> 8, (e - s - 1) & 255), data.subarray(s, e));
         first = false;
       }
-      continue;
+      return out;
     }
     // control: LZMA chunk; dict reset + props + state reset on the first, props + state reset
     // after a leading stored chunk, state reset after any stored chunk, else the state goes on
@@ -418,7 +459,6 @@ export function lzma2EncodePieces(data: Uint8Array): Uint8Array[] {
     first = false;
     propsSet = true;
     stateReset = false;
-  }
-  out.push(Uint8Array.of(0x00));
-  return out;
+    return out;
+  };
 }
