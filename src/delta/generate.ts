@@ -226,6 +226,11 @@ async function defaultKernels(): Promise<DeltaKernels> {
 }
 
 const SIMILARITY_PERCENT = 30;
+/**
+ * Content bigger than this is copied into its part piece by piece (no whole-file buffer); smaller
+ * content is read in one go (a zlib stream per small object would cost more than the object).
+ */
+const STREAM_CONTENT_ABOVE = 256 * 1024;
 
 /**
  * ostree's key for each chunk (ostree 2022.7 quirk, kept for identical decisions): the CRC-32 of
@@ -505,8 +510,11 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
       continue;
     }
     const obj = await repo.loadFile(c);
-    if (isReg(obj.header.mode)) {
+    if (isReg(obj.header.mode) && obj.size > STREAM_CONTENT_ABOVE) {
       await (await place(obj.size)).addContentStream(c, obj.header, obj.size, obj.stream());
+    } else if (isReg(obj.header.mode)) {
+      const data = await obj.read();
+      (await place(data.length)).addContent(c, obj.header, data);
     } else {
       const raw = rawContent(obj.header, new Uint8Array(0));
       (await place(raw.length)).addContent(c, obj.header, raw);
