@@ -249,22 +249,26 @@ function muchCloser(small: number, big: number): boolean {
   return big >>> 7 > small;
 }
 
-// The match finder's tables (4 MiB of hash heads, up to 16 MiB of chain links) are kept between
-// calls and reset, not reallocated: a delta of many parts would otherwise leave 20 MiB of garbage
+// The match finder's tables (4 MiB of hash heads, up to 12 MiB of chain links) are kept between
+// calls and reset, not reallocated: a delta of many parts would otherwise leave 16 MiB of garbage
 // per part for the collector, which V8 frees late (peak memory grew with the number of parts).
+// A chain link is stored as the distance back to the previous position with the same hash, in
+// 3 bytes (little-endian); 0 means "none within the window": the walk stops there, as it stops at
+// any link farther back than the window. A link is only read while its position is in the window,
+// so a slot reused by a position one window later is never read stale.
 let scratchHead: Int32Array | null = null;
-let scratchPrev: Int32Array | null = null;
+let scratchLinks: Uint8Array | null = null;
 
-function matchTables(prevLength: number): { head: Int32Array; prev: Int32Array } {
+function matchTables(linkCount: number): { head: Int32Array; links: Uint8Array } {
   scratchHead ??= new Int32Array(1 << HASH_BITS);
   scratchHead.fill(-1);
-  if (!scratchPrev || scratchPrev.length < prevLength) {
-    scratchPrev = null; // let the smaller one go before the bigger one is allocated
-    scratchPrev = new Int32Array(prevLength);
+  if (!scratchLinks || scratchLinks.length < linkCount * 3) {
+    scratchLinks = null; // let the smaller one go before the bigger one is allocated
+    scratchLinks = new Uint8Array(linkCount * 3);
   }
-  const prev = scratchPrev.subarray(0, prevLength);
-  prev.fill(-1);
-  return { head: scratchHead, prev };
+  const links = scratchLinks.subarray(0, linkCount * 3);
+  links.fill(0);
+  return { head: scratchHead, links };
 }
 
 /** Raw LZMA2 stream for `data` (ends with the 0x00 end marker). */
@@ -295,12 +299,17 @@ export function* lzma2EncodeStream(data: Uint8Array): Generator<Uint8Array, void
 function chunkEncoder(data: Uint8Array): () => Uint8Array[] | null {
   const n = data.length;
   const window = LZMA2_DICT_SIZE;
-  const { head, prev } = matchTables(Math.min(n, window));
+  const { head, links } = matchTables(Math.min(n, window));
   let inserted = 0;
   const insertUpTo = (end: number): void => {
     for (; inserted < end && inserted + 3 < n; inserted++) {
       const h = hash4(data, inserted);
-      prev[inserted % window] = head[h]!;
+      const before = head[h]!;
+      const d = before < 0 || inserted - before > window ? 0 : inserted - before;
+      const at = (inserted % window) * 3;
+      links[at] = d;
+      links[at + 1] = d >>> 8;
+      links[at + 2] = d >>> 16;
       head[h] = inserted;
     }
   };
@@ -338,9 +347,10 @@ function chunkEncoder(data: Uint8Array): () => Uint8Array[] | null {
           if (l >= NICE_LEN) break;
         }
       }
-      const next = prev[cand % window]!;
-      if (next >= cand) break;
-      cand = next;
+      const at = (cand % window) * 3;
+      const d = links[at]! | (links[at + 1]! << 8) | (links[at + 2]! << 16);
+      if (d === 0) break;
+      cand -= d;
     }
   };
   let pos = 0;
