@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 
 /** The V8 flags tools/bin/xylem starts node with (keep the two in step). */
-const NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=1024'];
+const NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=1024', '--no-concurrent-recompilation'];
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { outdir: { type: 'string', default: join(ROOT, 'dist', 'snapshot') } } });
 const outdir = resolve(opts.outdir);

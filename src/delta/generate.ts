@@ -14,7 +14,7 @@
 // timestamp is the target commit's, and the xz encoder must be deterministic.
 
 import type { Repo } from '../repo/repo.ts';
-import { writeFileAtomic } from '../util/atomic-write.ts';
+import { writeFileAtomic, writeFileAtomicStream } from '../util/atomic-write.ts';
 import { ObjectType, isReg, isLnk, type FileHeader } from '../format/objects.ts';
 import type { GVValue, GVVariant } from '../format/gvariant.ts';
 import type { Metadata } from '../format/objects.ts';
@@ -23,7 +23,7 @@ import { ObjectSet } from '../util/object-set.ts';
 import { XylemError } from '../util/errors.ts';
 import { joinPath } from '../util/path.ts';
 import { PartBuilder } from './part-builder.ts';
-import { compressPart } from './part.ts';
+import { compressPart, compressPartStream } from './part.ts';
 import { deltaNameString, deltaRelDir, superblockKey } from './paths.ts';
 import { encodeSignedSuperblock, encodeSuperblock, type Endianness, type FallbackEntry, type PartHeader } from './superblock.ts';
 import { crc32, lzma2XzEncoder, type XzEncoder } from './xz.ts';
@@ -226,6 +226,11 @@ async function defaultKernels(): Promise<DeltaKernels> {
 }
 
 const SIMILARITY_PERCENT = 30;
+/**
+ * Content bigger than this is copied into its part piece by piece (no whole-file buffer); smaller
+ * content is read in one go (a zlib stream per small object would cost more than the object).
+ */
+const STREAM_CONTENT_ABOVE = 256 * 1024;
 
 /**
  * ostree's key for each chunk (ostree 2022.7 quirk, kept for identical decisions): the CRC-32 of
@@ -315,7 +320,9 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
   const xz = opts.xz ?? lzma2XzEncoder;
   for (const [n, v] of [['minFallbackSize', minFallback], ['maxBsdiffSize', maxBsdiff], ['maxChunkSize', maxChunk]] as const)
     if (!Number.isSafeInteger(v) || v < 0) throw new XylemError(`generate: invalid ${n} ${v}`);
-  const kernels = opts.kernels ?? (await defaultKernels());
+  // the WASM kernels are loaded only when a modified file needs rollsum or bsdiff
+  let kernelsLoaded: DeltaKernels | undefined = opts.kernels;
+  const kernels = async (): Promise<DeltaKernels> => (kernelsLoaded ??= await defaultKernels());
 
   const commitBytes = await repo.loadMetadataBytes(ObjectType.Commit, to);
   const toCommit = await repo.loadCommit(to);
@@ -401,13 +408,29 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
     const { objectCount, objectBytes } = p;
     const packedObjects = p.packedObjects();
     const job = (async () => {
-      const file = await compressPart(payload, xz);
-      headersOut[k] = { version: 0, checksum: repo.sha256(file), size: file.length, usize: objectBytes, objects: [], packedObjects };
-      compressed += file.length;
+      let checksum: Uint8Array;
+      let size: number;
+      if (opts.inline) {
+        const file = await compressPart(payload, xz);
+        partFiles[k] = file;
+        checksum = repo.sha256(file);
+        size = file.length;
+      } else {
+        // written and hashed as the encoder makes it: the compressed part is never held whole
+        const h = repo.hashProvider.createSha256();
+        const hashed = async function* (): AsyncGenerator<Uint8Array, void, undefined> {
+          for await (const piece of compressPartStream(payload, xz)) {
+            h.update(piece);
+            yield piece;
+          }
+        };
+        size = await writeFileAtomicStream(fs, joinPath(dir, String(k)), hashed(), { fsync: repo.fsyncEnabled });
+        checksum = h.digest();
+      }
+      headersOut[k] = { version: 0, checksum, size, usize: objectBytes, objects: [], packedObjects };
+      compressed += size;
       uncompressed += objectBytes;
-      partLogs[k] = `part ${k + 1} n:${objectCount} compressed:${file.length} uncompressed:${objectBytes}`;
-      if (opts.inline) partFiles[k] = file;
-      else await writeFileAtomic(fs, joinPath(dir, String(k)), file, { fsync: repo.fsyncEnabled });
+      partLogs[k] = `part ${k + 1} n:${objectCount} compressed:${size} uncompressed:${objectBytes}`;
     })();
     job.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
     inflight.push(job);
@@ -448,7 +471,7 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
     const prev = await (await repo.loadFile(old)).read();
     const nextObj = await repo.loadFile(c);
     const next = await nextObj.read();
-    const r = rollsumPieces(kernels, prev, next);
+    const r = rollsumPieces(await kernels(), prev, next);
     if (r) {
       log(`rollsum for ${old} -> ${c}; crcs=${r.crcMatches} bufs=${r.matched} total=${r.total} matchsize=${r.matchedBytes}`, 'err');
       (await place(next.length - r.matchedBytes + 64)).addRollsum(c, nextObj.header, nextObj.size, old, r.pieces);
@@ -468,7 +491,7 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
       if (prevObj.size + sizes[i]! > maxBsdiff) continue;
       log(`processing bsdiff: [${n}/${todo.length}]`, 'err');
       const nextObj = await repo.loadFile(c);
-      const patch = kernels.bsdiff(await prevObj.read(), await nextObj.read());
+      const patch = (await kernels()).bsdiff(await prevObj.read(), await nextObj.read());
       (await place(patch.length + 32)).addBsdiff(c, nextObj.header, nextObj.size, old, patch);
       bsdiffObjects++;
       done[i] = 1;
@@ -487,9 +510,15 @@ export async function generateDelta(repo: Repo, opts: GenerateDeltaOptions): Pro
       continue;
     }
     const obj = await repo.loadFile(c);
-    const data = isReg(obj.header.mode) ? await obj.read() : new Uint8Array(0);
-    const raw = rawContent(obj.header, data);
-    (await place(raw.length)).addContent(c, obj.header, raw);
+    if (isReg(obj.header.mode) && obj.size > STREAM_CONTENT_ABOVE) {
+      await (await place(obj.size)).addContentStream(c, obj.header, obj.size, obj.stream());
+    } else if (isReg(obj.header.mode)) {
+      const data = await obj.read();
+      (await place(data.length)).addContent(c, obj.header, data);
+    } else {
+      const raw = rawContent(obj.header, new Uint8Array(0));
+      (await place(raw.length)).addContent(c, obj.header, raw);
+    }
   }
 
   // The last part (a delta always has at least one, possibly empty), then wait for all.

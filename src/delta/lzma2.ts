@@ -23,19 +23,35 @@ const PB = 2;
 const LC = 3;
 const POS_MASK = (1 << PB) - 1;
 
+/**
+ * The range coder's output buffer, shared by every chunk (a chunk's output is copied out by
+ * finish()): one array of numbers per chunk would leave ~0.5 MiB of large-object garbage per
+ * 2 MiB of input, which V8 collects late.
+ */
+let rcScratch = new Uint8Array(MAX_CHUNK_COMPRESSED + 4096);
+
 class RangeEncoder {
   low = 0;
   range = 0xffffffff;
   cache = 0;
   cacheSize = 1;
-  out: number[] = [];
+  private n = 0;
+
+  private push(byte: number): void {
+    if (this.n === rcScratch.length) {
+      const next = new Uint8Array(rcScratch.length * 2);
+      next.set(rcScratch);
+      rcScratch = next;
+    }
+    rcScratch[this.n++] = byte;
+  }
 
   private shiftLow(): void {
     if (this.low < 0xff000000 || this.low >= 0x100000000) {
       const carry = this.low >= 0x100000000 ? 1 : 0;
       let temp = this.cache;
       do {
-        this.out.push((temp + carry) & 0xff);
+        this.push((temp + carry) & 0xff);
         temp = 0xff;
       } while (--this.cacheSize !== 0);
       this.cache = Math.floor(this.low / 0x1000000) & 0xff;
@@ -93,12 +109,12 @@ class RangeEncoder {
 
   /** Bytes written plus those still pending (an upper bound before flush adds at most 5). */
   get size(): number {
-    return this.out.length + this.cacheSize;
+    return this.n + this.cacheSize;
   }
 
   finish(): Uint8Array {
     for (let i = 0; i < 5; i++) this.shiftLow();
-    return Uint8Array.from(this.out);
+    return rcScratch.slice(0, this.n);
   }
 }
 
@@ -233,22 +249,26 @@ function muchCloser(small: number, big: number): boolean {
   return big >>> 7 > small;
 }
 
-// The match finder's tables (4 MiB of hash heads, up to 16 MiB of chain links) are kept between
-// calls and reset, not reallocated: a delta of many parts would otherwise leave 20 MiB of garbage
+// The match finder's tables (4 MiB of hash heads, up to 12 MiB of chain links) are kept between
+// calls and reset, not reallocated: a delta of many parts would otherwise leave 16 MiB of garbage
 // per part for the collector, which V8 frees late (peak memory grew with the number of parts).
+// A chain link is stored as the distance back to the previous position with the same hash, in
+// 3 bytes (little-endian); 0 means "none within the window": the walk stops there, as it stops at
+// any link farther back than the window. A link is only read while its position is in the window,
+// so a slot reused by a position one window later is never read stale.
 let scratchHead: Int32Array | null = null;
-let scratchPrev: Int32Array | null = null;
+let scratchLinks: Uint8Array | null = null;
 
-function matchTables(prevLength: number): { head: Int32Array; prev: Int32Array } {
+function matchTables(linkCount: number): { head: Int32Array; links: Uint8Array } {
   scratchHead ??= new Int32Array(1 << HASH_BITS);
   scratchHead.fill(-1);
-  if (!scratchPrev || scratchPrev.length < prevLength) {
-    scratchPrev = null; // let the smaller one go before the bigger one is allocated
-    scratchPrev = new Int32Array(prevLength);
+  if (!scratchLinks || scratchLinks.length < linkCount * 3) {
+    scratchLinks = null; // let the smaller one go before the bigger one is allocated
+    scratchLinks = new Uint8Array(linkCount * 3);
   }
-  const prev = scratchPrev.subarray(0, prevLength);
-  prev.fill(-1);
-  return { head: scratchHead, prev };
+  const links = scratchLinks.subarray(0, linkCount * 3);
+  links.fill(0);
+  return { head: scratchHead, links };
 }
 
 /** Raw LZMA2 stream for `data` (ends with the 0x00 end marker). */
@@ -258,15 +278,38 @@ export function lzma2Encode(data: Uint8Array): Uint8Array {
 
 /** lzma2Encode's output as the list of pieces that make it up, in order (no final copy). */
 export function lzma2EncodePieces(data: Uint8Array): Uint8Array[] {
+  return [...lzma2EncodeStream(data)];
+}
+
+/**
+ * lzma2Encode's output piece by piece, as each chunk is finished (at most 64 KiB of compressed
+ * bytes per chunk), so a caller can write the stream out while it is made instead of holding it.
+ * The match finder's tables are shared: run one of these to its end before starting another.
+ */
+export function* lzma2EncodeStream(data: Uint8Array): Generator<Uint8Array, void, undefined> {
+  const next = chunkEncoder(data);
+  for (let pieces = next(); pieces !== null; pieces = next()) yield* pieces;
+}
+
+/**
+ * The encoder proper: each call of the function it returns encodes the next LZMA2 chunk and
+ * returns its pieces (the end marker last, then null). A plain closure, not a generator, so that
+ * V8 optimizes the hot loop while it runs.
+ */
+function chunkEncoder(data: Uint8Array): () => Uint8Array[] | null {
   const n = data.length;
   const window = LZMA2_DICT_SIZE;
-  const { head, prev } = matchTables(Math.min(n, window));
-  const out: Uint8Array[] = [];
+  const { head, links } = matchTables(Math.min(n, window));
   let inserted = 0;
   const insertUpTo = (end: number): void => {
     for (; inserted < end && inserted + 3 < n; inserted++) {
       const h = hash4(data, inserted);
-      prev[inserted % window] = head[h]!;
+      const before = head[h]!;
+      const d = before < 0 || inserted - before > window ? 0 : inserted - before;
+      const at = (inserted % window) * 3;
+      links[at] = d;
+      links[at + 1] = d >>> 8;
+      links[at + 2] = d >>> 16;
       head[h] = inserted;
     }
   };
@@ -304,9 +347,10 @@ export function lzma2EncodePieces(data: Uint8Array): Uint8Array[] {
           if (l >= NICE_LEN) break;
         }
       }
-      const next = prev[cand % window]!;
-      if (next >= cand) break;
-      cand = next;
+      const at = (cand % window) * 3;
+      const d = links[at]! | (links[at + 1]! << 8) | (links[at + 2]! << 16);
+      if (d === 0) break;
+      cand -= d;
     }
   };
   let pos = 0;
@@ -316,7 +360,14 @@ export function lzma2EncodePieces(data: Uint8Array): Uint8Array[] {
   // does; it restarts after a stored chunk (whose bytes the model did not see coded)
   let m = new LzmaModel();
   let stateReset = true;
-  while (pos < n) {
+  let ended = false;
+  return (): Uint8Array[] | null => {
+    if (pos >= n) {
+      if (ended) return null;
+      ended = true;
+      return [Uint8Array.of(0x00)];
+    }
+    const out: Uint8Array[] = [];
     const chunkStart = pos;
     const chunkLimit = Math.min(n, chunkStart + MAX_CHUNK_UNCOMPRESSED);
     const rc = new RangeEncoder();
@@ -407,7 +458,7 @@ export function lzma2EncodePieces(data: Uint8Array): Uint8Array[] {
         out.push(Uint8Array.of(first ? 0x01 : 0x02, (e - s - 1) >>> 8, (e - s - 1) & 255), data.subarray(s, e));
         first = false;
       }
-      continue;
+      return out;
     }
     // control: LZMA chunk; dict reset + props + state reset on the first, props + state reset
     // after a leading stored chunk, state reset after any stored chunk, else the state goes on
@@ -418,7 +469,6 @@ export function lzma2EncodePieces(data: Uint8Array): Uint8Array[] {
     first = false;
     propsSet = true;
     stateReset = false;
-  }
-  out.push(Uint8Array.of(0x00));
-  return out;
+    return out;
+  };
 }

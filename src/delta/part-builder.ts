@@ -9,6 +9,7 @@
 import { encode } from '../format/gvariant.ts';
 import { ObjectType, type FileHeader, type Xattr, xattrsToGV } from '../format/objects.ts';
 import { bswap32, toHex } from '../util/bytes.ts';
+import { CorruptionError } from '../util/errors.ts';
 import {
   OP_BSPATCH,
   OP_CLOSE,
@@ -93,15 +94,20 @@ export class PartBuilder {
     for (const a of args) writeVarint(this.ops, a);
   }
 
+  /** Makes room for `n` more blob bytes. */
+  private ensure(n: number): void {
+    const need = HEADROOM + this.blobLength + n;
+    if (need > this.buf.length) {
+      const next = new Uint8Array(Math.max(need, Math.min(this.buf.length * 2, need + (64 << 20))));
+      next.set(this.buf.subarray(0, HEADROOM + this.blobLength));
+      this.buf = next;
+    }
+  }
+
   /** Appends bytes to the blob; returns their offset. */
   private blob(data: Uint8Array): number {
     const off = this.blobLength;
-    const need = HEADROOM + off + data.length;
-    if (need > this.buf.length) {
-      const next = new Uint8Array(Math.max(need, Math.min(this.buf.length * 2, need + (64 << 20))));
-      next.set(this.buf.subarray(0, HEADROOM + off));
-      this.buf = next;
-    }
+    this.ensure(data.length);
     this.buf.set(data, HEADROOM + off);
     this.blobLength += data.length;
     return off;
@@ -145,6 +151,29 @@ export class PartBuilder {
     this.op(OP_OPEN_SPLICE_AND_CLOSE, m, x, raw.length, off);
     this.pushObject(ObjectType.File, checksum);
     this.objectBytes += raw.length;
+  }
+
+  /**
+   * addContent for a regular file whose `size` bytes arrive in pieces (an object's stream()),
+   * copied straight into the blob: no whole-file buffer.
+   */
+  async addContentStream(checksum: string, header: FileHeader, size: number, pieces: AsyncIterable<Uint8Array>): Promise<void> {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`PartBuilder: invalid size ${size} for ${checksum}`);
+    const m = this.modeIdx(header);
+    const x = this.xattrIdx(header);
+    const off = this.blobLength;
+    this.ensure(size);
+    let got = 0;
+    for await (const p of pieces) {
+      if (got + p.length > size) throw new CorruptionError(`Content object ${checksum}: more than its declared ${size} bytes`);
+      this.buf.set(p, HEADROOM + off + got);
+      got += p.length;
+    }
+    if (got !== size) throw new CorruptionError(`Content object ${checksum}: ${got} bytes, expected ${size}`);
+    this.blobLength += size;
+    this.op(OP_OPEN_SPLICE_AND_CLOSE, m, x, size, off);
+    this.pushObject(ObjectType.File, checksum);
+    this.objectBytes += size;
   }
 
   /** A regular file rebuilt from `source` (a local content object) with a bsdiff patch. */

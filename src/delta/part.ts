@@ -107,8 +107,25 @@ export async function compressPart(payload: Uint8Array, xz: XzEncoder | null): P
     return out;
   }
   const body = xz ? await xz.compress(payload) : payload;
+  return framed(body, xz ? COMPRESSION_XZ : COMPRESSION_NONE);
+}
+
+/**
+ * compressPart's bytes piece by piece (the leading byte, then the compressed stream as the
+ * encoder makes it, when it can stream), for writing a part without holding it whole.
+ */
+export async function* compressPartStream(payload: Uint8Array, xz: XzEncoder | null): AsyncGenerator<Uint8Array, void, undefined> {
+  if (xz?.compressStream) {
+    yield Uint8Array.of(COMPRESSION_XZ);
+    yield* xz.compressStream(payload);
+    return;
+  }
+  yield await compressPart(payload, xz);
+}
+
+function framed(body: Uint8Array, kind: number): Uint8Array {
   const out = new Uint8Array(body.length + 1);
-  out[0] = xz ? COMPRESSION_XZ : COMPRESSION_NONE;
+  out[0] = kind;
   out.set(body, 1);
   return out;
 }

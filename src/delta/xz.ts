@@ -24,6 +24,11 @@ export interface XzEncoder {
    * stream (a delta part's leading byte) copies the compressed bytes once, not twice.
    */
   compressPieces?(data: Uint8Array): Promise<Uint8Array[]>;
+  /**
+   * Optional: compress()'s output piece by piece as it is made, so a caller that writes it to a
+   * file holds one piece at a time, never the whole compressed stream.
+   */
+  compressStream?(data: Uint8Array): AsyncIterable<Uint8Array>;
 }
 
 interface XzDecompressModule {
@@ -145,36 +150,42 @@ export function xzContainer(data: Uint8Array, lzma2: Uint8Array | null, dictProp
 
 /** xzContainer's bytes as a list of pieces (the LZMA2 pieces among them, not copied). */
 export function xzContainerPieces(data: Uint8Array, lzma2: Uint8Array[] | null, dictProp: number): Uint8Array[] {
-  const parts: Uint8Array[] = [];
+  return [...xzContainerStream(data, lzma2, dictProp)];
+}
+
+/**
+ * xzContainer's bytes piece by piece: the LZMA2 pieces are passed on as `lzma2` yields them (the
+ * container needs their sizes only for the index, which comes last).
+ */
+export function* xzContainerStream(data: Uint8Array, lzma2: Iterable<Uint8Array> | null, dictProp: number): Generator<Uint8Array, void, undefined> {
   const header = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, ...STREAM_FLAGS];
   header.push(...le32(crc32(new Uint8Array(STREAM_FLAGS))));
-  parts.push(new Uint8Array(header));
+  yield new Uint8Array(header);
   const records: Array<[number, number]> = [];
   if (data.length > 0) {
     // block header: size, flags (1 filter, no sizes), LZMA2 filter id, 1 property byte, dict size
     // byte 0 (4 KiB: nothing is ever matched), padding to 8, CRC32
     const bh = [0x02, 0x00, 0x21, 0x01, dictProp, 0x00, 0x00, 0x00];
     bh.push(...le32(crc32(new Uint8Array(bh))));
-    parts.push(new Uint8Array(bh));
+    yield new Uint8Array(bh);
     const body = lzma2 ?? [storedLzma2(data)];
     let bodyLength = 0;
     for (const b of body) {
-      parts.push(b);
       bodyLength += b.length;
+      yield b;
     }
     const pad = (4 - (bodyLength % 4)) % 4;
-    parts.push(new Uint8Array(pad));
-    parts.push(new Uint8Array(le32(crc32(data))));
+    yield new Uint8Array(pad);
+    yield new Uint8Array(le32(crc32(data)));
     records.push([bh.length + bodyLength + 4, data.length]);
   }
   const index = [0x00, ...xzVarint(records.length)];
   for (const [unpadded, usize] of records) index.push(...xzVarint(unpadded), ...xzVarint(usize));
   while (index.length % 4 !== 0) index.push(0);
   index.push(...le32(crc32(new Uint8Array(index))));
-  parts.push(new Uint8Array(index));
+  yield new Uint8Array(index);
   const footerBody = [...le32(index.length / 4 - 1), ...STREAM_FLAGS];
-  parts.push(new Uint8Array([...le32(crc32(new Uint8Array(footerBody))), ...footerBody, 0x59, 0x5a]));
-  return parts;
+  yield new Uint8Array([...le32(crc32(new Uint8Array(footerBody))), ...footerBody, 0x59, 0x5a]);
 }
 
 /** A dependency-free encoder: valid .xz without compression. */
@@ -190,5 +201,9 @@ export const lzma2XzEncoder: XzEncoder = {
   compressPieces: async (data: Uint8Array) => {
     const { lzma2EncodePieces, LZMA2_DICT_PROP } = await import('./lzma2.ts');
     return xzContainerPieces(data, lzma2EncodePieces(data), LZMA2_DICT_PROP);
+  },
+  compressStream: async function* (data: Uint8Array) {
+    const { lzma2EncodeStream, LZMA2_DICT_PROP } = await import('./lzma2.ts');
+    yield* xzContainerStream(data, lzma2EncodeStream(data), LZMA2_DICT_PROP);
   },
 };

@@ -37,3 +37,40 @@ export async function writeFileAtomic(
   }
   if (doSync) await fs.fsyncDir(dir);
 }
+
+/**
+ * writeFileAtomic for data that comes in pieces (a compressed stream as it is made): written to
+ * the temp file piece by piece, so the whole file is never in memory. Returns the bytes written.
+ */
+export async function writeFileAtomicStream(
+  fs: FsHost,
+  path: string,
+  pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  opts: { mode?: number; fsync?: boolean } = {},
+): Promise<number> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('writeFileAtomicStream: a file path is required');
+  const slash = path.lastIndexOf('/');
+  const dir = slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
+  const tmp = `${dir}/.tmp-${path.slice(slash + 1)}-${randomSuffix()}`;
+  const doSync = opts.fsync ?? true;
+  let total = 0;
+  try {
+    const fh = await fs.openWrite(tmp, { mode: opts.mode ?? 0o644, fsync: doSync, exclusive: true });
+    try {
+      for await (const piece of pieces) {
+        if (!(piece instanceof Uint8Array)) throw new TypeError(`writeFileAtomicStream: ${path}: pieces must be Uint8Arrays`);
+        if (piece.length === 0) continue;
+        await fh.write(piece);
+        total += piece.length;
+      }
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  if (doSync) await fs.fsyncDir(dir);
+  return total;
+}

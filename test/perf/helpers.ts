@@ -49,7 +49,7 @@ export function runXylem(cli: string, args: string[], opts: { fds?: number; cwd?
   const limit = opts.fds !== undefined ? `ulimit -n ${opts.fds} && ` : '';
   const r = spawnSync(
     'bash',
-    ['-c', `${limit}exec /usr/bin/time -f '%M %e' -o "$0" node --max-semi-space-size=2 --max-old-space-size=1024 "$@"`, out, cli, ...args],
+    ['-c', `${limit}exec /usr/bin/time -f '%M %e' -o "$0" node --max-semi-space-size=2 --max-old-space-size=1024 --no-concurrent-recompilation "$@"`, out, cli, ...args],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, cwd: opts.cwd },
   );
   if (r.error) throw r.error;
