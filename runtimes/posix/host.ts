@@ -14,6 +14,7 @@ import { createPosixLocks } from './locks.ts';
 import { createBwrapSandbox } from './sandbox.ts';
 import { posixWasmSources } from './wasm.ts';
 import { crashPlanFromEnv, withCrashInjection } from './crash.ts';
+import { createThreadWorkerPool } from './worker-pool.ts';
 
 export type RuntimeName = 'node' | 'bun' | 'deno';
 
@@ -58,6 +59,20 @@ function readableEnv(): Record<string, string | undefined> {
   }
 }
 
+/**
+ * Threads of the worker pool: XYLEM_WORKERS=N (0 = none); by default cores - 1 under Node when
+ * there are at least two cores, none under Bun and Deno (opt in with XYLEM_WORKERS).
+ */
+function workerPoolFromEnv(runtime: RuntimeName, cores: number, env: Record<string, string | undefined>): number {
+  const v = env.XYLEM_WORKERS;
+  if (v !== undefined && v !== '') {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 64) throw new RangeError(`XYLEM_WORKERS must be an integer in 0..64, got ${JSON.stringify(v)}`);
+    return n;
+  }
+  return runtime === 'node' && cores >= 2 ? cores - 1 : 0;
+}
+
 /** Builds the Host shared by the Node, Bun and Deno adapters. */
 export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fsOptions: { blockingCalls?: boolean } = {}): RuntimeHost {
   const env = readableEnv();
@@ -77,6 +92,8 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fs
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };
+  const workers = workerPoolFromEnv(runtime, host.concurrency ?? 1, env);
+  if (workers) host.workers = createThreadWorkerPool(host.concurrency ?? 1, { size: workers });
   if (typeof globalThis.fetch === 'function') host.fetch = globalThis.fetch.bind(globalThis);
   const uid = typeof process.getuid === 'function' ? ifPermitted(process.getuid) : undefined;
   const gid = typeof process.getgid === 'function' ? ifPermitted(process.getgid) : undefined;

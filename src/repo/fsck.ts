@@ -127,9 +127,10 @@ async function contentChecksumArchive(repo: Repo, checksum: string): Promise<str
   let content: Uint8Array = new Uint8Array(0);
   if (isReg(header.mode)) {
     try {
-      // Small bodies inflate faster in-thread than through an async native round trip.
+      // Small bodies inflate faster in-thread than through an async native round trip, unless
+      // the host has worker threads to do it while this one hashes.
       content =
-        size <= SYNC_INFLATE_MAX ? inflateSync(data.subarray(offset), { out: new Uint8Array(size) }) : await repo.deflate.inflateRaw(data.subarray(offset), size);
+        size <= SYNC_INFLATE_MAX && !repo.host.workers ? inflateSync(data.subarray(offset), { out: new Uint8Array(size) }) : await repo.deflate.inflateRaw(data.subarray(offset), size);
     } catch (e) {
       throw inflateFailure(e);
     }
