@@ -60,17 +60,17 @@ function readableEnv(): Record<string, string | undefined> {
 }
 
 /**
- * Threads of the worker pool: XYLEM_WORKERS=N (0 = none); by default cores - 1 under Node when
- * there are at least two cores, none under Bun and Deno (opt in with XYLEM_WORKERS).
+ * Threads of the worker pool: XYLEM_WORKERS=N (0 = none); by default cores - 1 when there are at
+ * least two cores (Node, Bun and Deno alike: the pool's eval'd worker runs in all three).
  */
-function workerPoolFromEnv(runtime: RuntimeName, cores: number, env: Record<string, string | undefined>): number {
+function workerPoolFromEnv(cores: number, env: Record<string, string | undefined>): number {
   const v = env.XYLEM_WORKERS;
   if (v !== undefined && v !== '') {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0 || n > 64) throw new RangeError(`XYLEM_WORKERS must be an integer in 0..64, got ${JSON.stringify(v)}`);
     return n;
   }
-  return runtime === 'node' && cores >= 2 ? cores - 1 : 0;
+  return cores >= 2 ? cores - 1 : 0;
 }
 
 /** Builds the Host shared by the Node, Bun and Deno adapters. */
@@ -92,7 +92,7 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fs
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };
-  const workers = workerPoolFromEnv(runtime, host.concurrency ?? 1, env);
+  const workers = workerPoolFromEnv(host.concurrency ?? 1, env);
   if (workers) host.workers = createThreadWorkerPool(host.concurrency ?? 1, { size: workers });
   if (typeof globalThis.fetch === 'function') host.fetch = globalThis.fetch.bind(globalThis);
   const uid = typeof process.getuid === 'function' ? ifPermitted(process.getuid) : undefined;

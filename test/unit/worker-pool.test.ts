@@ -85,6 +85,27 @@ describe('worker pool: same bytes as the in-thread path', () => {
   });
 });
 
+describe('worker pool: the posix host', () => {
+  it('has one by default on two or more cores, sized by XYLEM_WORKERS, none with 0, refusing junk', () => {
+    const saved = process.env.XYLEM_WORKERS;
+    try {
+      delete process.env.XYLEM_WORKERS;
+      const h = createNodeHost();
+      if ((h.concurrency ?? 1) >= 2) expect(h.workers?.size).toBe(h.concurrency! - 1);
+      else expect(h.workers).toBeUndefined();
+      process.env.XYLEM_WORKERS = '0';
+      expect(createNodeHost().workers).toBeUndefined();
+      process.env.XYLEM_WORKERS = '3';
+      expect(createNodeHost().workers?.size).toBe(3);
+      process.env.XYLEM_WORKERS = 'lots';
+      expect(() => createNodeHost()).toThrow(/XYLEM_WORKERS/);
+    } finally {
+      if (saved === undefined) delete process.env.XYLEM_WORKERS;
+      else process.env.XYLEM_WORKERS = saved;
+    }
+  });
+});
+
 describe('worker pool: process exit', () => {
   it('a process that used the pool exits by itself, with its result', () => {
     const script = join(mkdtempSync(join(tmpdir(), 'xylem-wp-')), 'use-pool.mts');
