@@ -5,7 +5,7 @@
 
 import * as os from 'node:os';
 import process from 'node:process';
-import type { Host } from '../../src/host.ts';
+import type { Host, WorkerPool } from '../../src/host.ts';
 import { createPosixFs } from './fs.ts';
 import { nodeHashProvider } from './hash.ts';
 import { nodeDeflateProvider } from './deflate.ts';
@@ -73,6 +73,15 @@ function workerPoolFromEnv(cores: number, env: Record<string, string | undefined
   return cores >= 2 ? cores - 1 : 0;
 }
 
+const pools = new Map<number, WorkerPool>();
+
+/** One pool per thread count for the whole process: every host built here shares its threads. */
+function sharedWorkerPool(cores: number, size: number): WorkerPool {
+  let p = pools.get(size);
+  if (!p) pools.set(size, (p = createThreadWorkerPool(cores, { size })));
+  return p;
+}
+
 /** Builds the Host shared by the Node, Bun and Deno adapters. */
 export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fsOptions: { blockingCalls?: boolean } = {}): RuntimeHost {
   const env = readableEnv();
@@ -93,7 +102,7 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fs
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };
   const workers = workerPoolFromEnv(host.concurrency ?? 1, env);
-  if (workers) host.workers = createThreadWorkerPool(host.concurrency ?? 1, { size: workers });
+  if (workers) host.workers = sharedWorkerPool(host.concurrency ?? 1, workers);
   if (typeof globalThis.fetch === 'function') host.fetch = globalThis.fetch.bind(globalThis);
   const uid = typeof process.getuid === 'function' ? ifPermitted(process.getuid) : undefined;
   const gid = typeof process.getgid === 'function' ? ifPermitted(process.getgid) : undefined;

@@ -39,6 +39,8 @@ interface Slot {
   worker: WT.Worker;
   jobs: Map<number, Job>;
   bytes: number;
+  /** Stops the worker after idleMs without a job (unref'd: never keeps the process alive). */
+  idleTimer: ReturnType<typeof setTimeout> | null;
 }
 
 export interface WorkerPoolOptions {
@@ -48,6 +50,8 @@ export interface WorkerPoolOptions {
   jobsPerWorker?: number;
   /** Input bytes copied into jobs in flight at most (default 32 MiB); one bigger job still runs alone. */
   maxInFlightBytes?: number;
+  /** A worker without a job for this long is stopped (default 5000 ms); the next job starts one again. */
+  idleMs?: number;
 }
 
 /** Largest input a job accepts (the biggest object a caller may hand over whole). */
@@ -68,6 +72,8 @@ export function createThreadWorkerPool(cores: number, opts: WorkerPoolOptions = 
   if (!Number.isInteger(perWorker) || perWorker < 1 || perWorker > 64) throw new RangeError(`createThreadWorkerPool: jobsPerWorker must be in 1..64`);
   const maxBytes = opts.maxInFlightBytes ?? 32 << 20;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError(`createThreadWorkerPool: invalid maxInFlightBytes ${maxBytes}`);
+  const idleMs = opts.idleMs ?? 5000;
+  if (!Number.isSafeInteger(idleMs) || idleMs < 0) throw new RangeError(`createThreadWorkerPool: invalid idleMs ${idleMs}`);
 
   const slots: Slot[] = [];
   const waiting: Job[] = [];
@@ -76,6 +82,7 @@ export function createThreadWorkerPool(cores: number, opts: WorkerPoolOptions = 
   let nextId = 1;
 
   function failSlot(slot: Slot, why: string): void {
+    clearIdle(slot);
     const i = slots.indexOf(slot);
     if (i >= 0) slots.splice(i, 1);
     for (const job of slot.jobs.values()) job.reject(new XylemError(`worker pool: ${why}`, 'EWORKER'));
@@ -90,14 +97,17 @@ export function createThreadWorkerPool(cores: number, opts: WorkerPoolOptions = 
     const { Worker } = workerThreads();
     const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'xylem-pool' });
     worker.unref();
-    const slot: Slot = { worker, jobs: new Map(), bytes: 0 };
+    const slot: Slot = { worker, jobs: new Map(), bytes: 0, idleTimer: null };
     worker.on('message', (r: Reply) => {
       const job = slot.jobs.get(r.id);
       if (!job) return;
       slot.jobs.delete(r.id);
       slot.bytes -= job.data.byteLength;
       inFlightBytes -= job.data.byteLength;
-      if (slot.jobs.size === 0) worker.unref();
+      if (slot.jobs.size === 0) {
+        worker.unref();
+        armIdle(slot);
+      }
       if (r.ok && r.buf instanceof ArrayBuffer) job.resolve(new Uint8Array(r.buf));
       else if (r.kind === 'corrupt' || r.kind === 'limit') job.reject(new CorruptionError(String(r.message)));
       else job.reject(new XylemError(`worker pool: ${String(r.message ?? 'bad reply')}`, 'EWORKER'));
@@ -109,6 +119,23 @@ export function createThreadWorkerPool(cores: number, opts: WorkerPoolOptions = 
     });
     slots.push(slot);
     return slot;
+  }
+
+  function clearIdle(slot: Slot): void {
+    if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
+    slot.idleTimer = null;
+  }
+
+  function armIdle(slot: Slot): void {
+    clearIdle(slot);
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = null;
+      if (slot.jobs.size !== 0) return;
+      const i = slots.indexOf(slot);
+      if (i >= 0) slots.splice(i, 1);
+      void slot.worker.terminate().catch(() => 0);
+    }, idleMs);
+    (slot.idleTimer as { unref?: () => void }).unref?.();
   }
 
   /** The least busy worker with room for a job, starting one while fewer than `size` run. */
@@ -143,7 +170,10 @@ export function createThreadWorkerPool(cores: number, opts: WorkerPoolOptions = 
       job.reject(e as Error);
       return;
     }
-    if (slot.jobs.size === 0) slot.worker.ref();
+    if (slot.jobs.size === 0) {
+      clearIdle(slot);
+      slot.worker.ref();
+    }
     slot.jobs.set(job.id, job);
     slot.bytes += job.data.byteLength;
     inFlightBytes += job.data.byteLength;
@@ -178,6 +208,7 @@ export function createThreadWorkerPool(cores: number, opts: WorkerPoolOptions = 
     async close(): Promise<void> {
       const all = slots.splice(0, slots.length);
       for (const s of all) {
+        clearIdle(s);
         for (const job of s.jobs.values()) job.reject(new XylemError('worker pool: closed', 'EWORKER'));
         inFlightBytes -= s.bytes;
       }

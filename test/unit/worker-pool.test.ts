@@ -106,6 +106,21 @@ describe('worker pool: the posix host', () => {
   });
 });
 
+describe('worker pool: idle workers', () => {
+  it('stops a worker after idleMs and starts one again for the next job', async () => {
+    const pool = createThreadWorkerPool(2, { size: 1, idleMs: 20 });
+    try {
+      const data = sample(50_000, 9);
+      const want = deflateRawSync(data, { level: 6 });
+      expect(Buffer.compare(await pool.deflateRaw(data, 6), want)).toBe(0);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(Buffer.compare(await pool.deflateRaw(data, 6), want)).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('worker pool: process exit', () => {
   it('a process that used the pool exits by itself, with its result', () => {
     const script = join(mkdtempSync(join(tmpdir(), 'xylem-wp-')), 'use-pool.mts');
