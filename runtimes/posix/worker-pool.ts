@@ -95,7 +95,9 @@ export function createThreadWorkerPool(cores: number, opts: WorkerPoolOptions = 
 
   function spawn(): Slot {
     const { Worker } = workerThreads();
-    const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'xylem-pool' });
+    // A small young generation: the job buffers a worker drops are freed by frequent scavenges
+    // instead of piling up until a major GC (RSS of the whole process is what the bench checks).
+    const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'xylem-pool', resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 } });
     worker.unref();
     const slot: Slot = { worker, jobs: new Map(), bytes: 0, idleTimer: null };
     worker.on('message', (r: Reply) => {

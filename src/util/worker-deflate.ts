@@ -7,6 +7,7 @@
 // same files with and without workers; inflate output is the same whichever inflater runs it.
 
 import type { DeflateProvider, WorkerPool } from '../host.ts';
+import { errnoCode } from './errors.ts';
 
 /** Below these input sizes the work is done in the calling thread (fewer µs than a round trip). */
 export const WORKER_DEFLATE_MIN = 2048;
@@ -17,15 +18,22 @@ export function pooledDeflateProvider(pool: WorkerPool, base: DeflateProvider): 
   if (pool === null || typeof pool !== 'object' || typeof pool.inflateRaw !== 'function') throw new TypeError('pooledDeflateProvider: pool must be a WorkerPool');
   if (base === null || typeof base !== 'object' || typeof base.deflateRaw !== 'function') throw new TypeError('pooledDeflateProvider: base must be a DeflateProvider');
   const sameDeflate = pool.deflateName === base.name;
+  // A pool that cannot run (its threads fail to start or die: code EWORKER) costs speed, not
+  // correctness: the work is done in the calling thread instead.
+  const orInThread = (work: Promise<Uint8Array>, inThread: () => Promise<Uint8Array>): Promise<Uint8Array> =>
+    work.catch((e: unknown) => {
+      if (errnoCode(e) === 'EWORKER') return inThread();
+      throw e;
+    });
   const provider: DeflateProvider = {
     name: `${base.name}+${pool.name}`,
     deflateRaw(data: Uint8Array, level: number): Promise<Uint8Array> {
-      if (sameDeflate && data instanceof Uint8Array && data.byteLength >= WORKER_DEFLATE_MIN) return pool.deflateRaw(data, level);
+      if (sameDeflate && data instanceof Uint8Array && data.byteLength >= WORKER_DEFLATE_MIN) return orInThread(pool.deflateRaw(data, level), () => base.deflateRaw(data, level));
       return base.deflateRaw(data, level);
     },
     inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array> {
       // Only bounded inflates go to the pool: an unbounded one is the caller's own trusted data.
-      if (maxOutput !== undefined && data instanceof Uint8Array && data.byteLength >= WORKER_INFLATE_MIN) return pool.inflateRaw(data, maxOutput);
+      if (maxOutput !== undefined && data instanceof Uint8Array && data.byteLength >= WORKER_INFLATE_MIN) return orInThread(pool.inflateRaw(data, maxOutput), () => base.inflateRaw(data, maxOutput));
       return base.inflateRaw(data, maxOutput);
     },
   };

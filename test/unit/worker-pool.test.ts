@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createThreadWorkerPool } from '../../runtimes/posix/worker-pool.ts';
 import { nodeDeflateProvider } from '../../runtimes/posix/deflate.ts';
 import { createNodeHost } from '../../runtimes/node/index.ts';
-import { Repo, commitDirectory, CorruptionError, ObjectType } from '../../src/index.ts';
+import { Repo, commitDirectory, CorruptionError, ObjectType, XylemError } from '../../src/index.ts';
 import { pooledDeflateProvider } from '../../src/util/worker-deflate.ts';
 import { OSTREE, ROOT, ostreeFsck } from '../helpers/interop.ts';
 import { missing } from '../helpers/require-tool.ts';
@@ -82,6 +82,15 @@ describe('worker pool: same bytes as the in-thread path', () => {
     const other = pooledDeflateProvider(spy, { ...nodeDeflateProvider, name: 'fflate' });
     await other.deflateRaw(data, 6);
     expect(calls).toEqual(['pool']);
+  });
+
+  it('falls back to the calling thread when the pool cannot run (EWORKER), but not on corrupt data', async () => {
+    const dead = { ...pool, deflateRaw: () => Promise.reject(new XylemError('worker pool: worker exited with code 1', 'EWORKER')) };
+    const data = sample(10_000, 4);
+    const out = await pooledDeflateProvider(dead, nodeDeflateProvider).deflateRaw(data, 6);
+    expect(Buffer.compare(out, deflateRawSync(data, { level: 6 }))).toBe(0);
+    const bad = new Uint8Array(2000).fill(0xff);
+    await expect(pooledDeflateProvider(pool, nodeDeflateProvider).inflateRaw(bad, 10_000)).rejects.toThrow(CorruptionError);
   });
 });
 
