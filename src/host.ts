@@ -178,6 +178,11 @@ export interface WorkerPool {
   inflateRaw(data: Uint8Array, maxOutput: number): Promise<Uint8Array>;
   /** One-shot SHA-256. */
   sha256(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Bytes of work the engine does in the calling thread (per repo opened) before it starts using
+   * the pool, so small commands never pay a worker's start-up (default 16 MiB; 0 = use it at once).
+   */
+  readonly warmupBytes?: number;
   /** Stops every worker (later calls start them again). */
   close(): Promise<void>;
 }

@@ -50,6 +50,8 @@ export interface WorkerPoolOptions {
   jobsPerWorker?: number;
   /** Input bytes copied into jobs in flight at most (default 32 MiB); one bigger job still runs alone. */
   maxInFlightBytes?: number;
+  /** Sets the pool's warmupBytes (see WorkerPool; default: the engine's 16 MiB). */
+  warmupBytes?: number;
   /** A worker without a job for this long is stopped (default 5000 ms); the next job starts one again. */
   idleMs?: number;
 }
@@ -191,7 +193,7 @@ export function createThreadWorkerPool(cores: number, opts: WorkerPoolOptions = 
     });
   }
 
-  return {
+  const pool: WorkerPool = {
     name: 'worker_threads',
     size,
     deflateName: 'node:zlib',
@@ -220,4 +222,9 @@ export function createThreadWorkerPool(cores: number, opts: WorkerPoolOptions = 
       await Promise.all(all.map((s) => s.worker.terminate().catch(() => 0)));
     },
   };
+  if (opts.warmupBytes !== undefined) {
+    if (!Number.isSafeInteger(opts.warmupBytes) || opts.warmupBytes < 0) throw new RangeError(`createThreadWorkerPool: invalid warmupBytes ${opts.warmupBytes}`);
+    return { ...pool, warmupBytes: opts.warmupBytes };
+  }
+  return pool;
 }

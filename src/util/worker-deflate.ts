@@ -13,10 +13,26 @@ import { errnoCode } from './errors.ts';
 export const WORKER_DEFLATE_MIN = 2048;
 export const WORKER_INFLATE_MIN = 1024;
 
+/**
+ * Bytes of one-shot work done in the calling thread before the pool is used at all: starting a
+ * worker (a V8 isolate, ~20 MiB) costs more than a small commit or fsck saves with it (quick bench
+ * tree, 5 MB: slower with the pool under load).
+ */
+export const WORKER_WARMUP_BYTES = 16 << 20;
+
 /** `base`, with its one-shot deflate and bounded inflate run on `pool` where that pays. */
 export function pooledDeflateProvider(pool: WorkerPool, base: DeflateProvider): DeflateProvider {
   if (pool === null || typeof pool !== 'object' || typeof pool.inflateRaw !== 'function') throw new TypeError('pooledDeflateProvider: pool must be a WorkerPool');
   if (base === null || typeof base !== 'object' || typeof base.deflateRaw !== 'function') throw new TypeError('pooledDeflateProvider: base must be a DeflateProvider');
+  const warmup = pool.warmupBytes ?? WORKER_WARMUP_BYTES;
+  if (!Number.isSafeInteger(warmup) || warmup < 0) throw new RangeError(`pooledDeflateProvider: invalid warmupBytes ${warmup}`);
+  let seen = 0;
+  /** Whether a job of n bytes goes to the pool (once `warmup` bytes have gone through here). */
+  const usePool = (n: number): boolean => {
+    if (seen >= warmup) return true;
+    seen += n;
+    return false;
+  };
   const sameDeflate = pool.deflateName === base.name;
   // A pool that cannot run (its threads fail to start or die: code EWORKER) costs speed, not
   // correctness: the work is done in the calling thread instead.
@@ -28,12 +44,12 @@ export function pooledDeflateProvider(pool: WorkerPool, base: DeflateProvider): 
   const provider: DeflateProvider = {
     name: `${base.name}+${pool.name}`,
     deflateRaw(data: Uint8Array, level: number): Promise<Uint8Array> {
-      if (sameDeflate && data instanceof Uint8Array && data.byteLength >= WORKER_DEFLATE_MIN) return orInThread(pool.deflateRaw(data, level), () => base.deflateRaw(data, level));
+      if (sameDeflate && data instanceof Uint8Array && data.byteLength >= WORKER_DEFLATE_MIN && usePool(data.byteLength)) return orInThread(pool.deflateRaw(data, level), () => base.deflateRaw(data, level));
       return base.deflateRaw(data, level);
     },
     inflateRaw(data: Uint8Array, maxOutput?: number): Promise<Uint8Array> {
       // Only bounded inflates go to the pool: an unbounded one is the caller's own trusted data.
-      if (maxOutput !== undefined && data instanceof Uint8Array && data.byteLength >= WORKER_INFLATE_MIN) return orInThread(pool.inflateRaw(data, maxOutput), () => base.inflateRaw(data, maxOutput));
+      if (maxOutput !== undefined && data instanceof Uint8Array && data.byteLength >= WORKER_INFLATE_MIN && usePool(maxOutput)) return orInThread(pool.inflateRaw(data, maxOutput), () => base.inflateRaw(data, maxOutput));
       return base.inflateRaw(data, maxOutput);
     },
   };

@@ -35,7 +35,7 @@ function sample(n: number, seed: number): Uint8Array {
 const SIZES = [0, 1, 100, 2047, 2048, 4096, 65_537, 1_300_000, 3 << 20];
 
 describe('worker pool: same bytes as the in-thread path', () => {
-  const pool = createThreadWorkerPool(4, { size: 2, maxInFlightBytes: 4 << 20 });
+  const pool = createThreadWorkerPool(4, { size: 2, maxInFlightBytes: 4 << 20, warmupBytes: 0 });
   afterAll(() => pool.close());
 
   it('deflateRaw at levels 1, 6 and 9 is byte-identical to node:zlib in the main thread', async () => {
@@ -82,6 +82,16 @@ describe('worker pool: same bytes as the in-thread path', () => {
     const other = pooledDeflateProvider(spy, { ...nodeDeflateProvider, name: 'fflate' });
     await other.deflateRaw(data, 6);
     expect(calls).toEqual(['pool']);
+  });
+
+  it('does the first warmupBytes of work in the calling thread, then uses the pool', async () => {
+    const calls: number[] = [];
+    const spy = { ...pool, warmupBytes: 25_000, deflateRaw: (d: Uint8Array, l: number) => (calls.push(d.length), pool.deflateRaw(d, l)) };
+    const provider = pooledDeflateProvider(spy, nodeDeflateProvider);
+    const data = sample(10_000, 5);
+    const want = deflateRawSync(data, { level: 6 });
+    for (let i = 0; i < 5; i++) expect(Buffer.compare(await provider.deflateRaw(data, 6), want)).toBe(0);
+    expect(calls).toEqual([10_000, 10_000]);
   });
 
   it('falls back to the calling thread when the pool cannot run (EWORKER), but not on corrupt data', async () => {
@@ -168,7 +178,7 @@ describe('worker pool: archive commits', () => {
 
   async function commitWith(workers: boolean, name: string): Promise<{ repo: Repo; checksum: string; path: string }> {
     const host = createNodeHost();
-    if (workers) host.workers = createThreadWorkerPool(4, { size: 2 });
+    if (workers) host.workers = createThreadWorkerPool(4, { size: 2, warmupBytes: 0 });
     else delete host.workers;
     const path = join(tmp, name);
     const repo = await Repo.init(host, path, { mode: 'archive' });
@@ -199,7 +209,7 @@ describe('worker pool: archive commits', () => {
 
   it('a corrupt object inflated on a worker is a CorruptionError naming the object', async () => {
     const host = createNodeHost();
-    const pool = createThreadWorkerPool(2, { size: 1 });
+    const pool = createThreadWorkerPool(2, { size: 1, warmupBytes: 0 });
     const fromWorker: unknown[] = [];
     host.workers = {
       ...pool,
