@@ -162,6 +162,37 @@ export interface DeflateProvider {
   gunzipChunks?(data: AsyncIterable<Uint8Array>, maxOutput: number): AsyncIterable<Uint8Array>;
 }
 
+/**
+ * CPU-bound work run on other threads (Node/Bun/Deno worker_threads, Web Workers), so the main
+ * thread only orchestrates. Every call copies its input (the caller keeps its buffer and may reuse
+ * it once the promise settles) and receives a fresh, transferred output. The pool bounds what it
+ * holds: a few jobs per worker and a cap on the bytes in flight; further calls wait their turn.
+ * Workers start on first use and never keep the process alive while idle.
+ */
+export interface WorkerPool {
+  readonly name: string;
+  /** Worker threads it runs at most. */
+  readonly size: number;
+  /**
+   * Name of the DeflateProvider whose output deflateRaw reproduces byte for byte (e.g.
+   * 'node:zlib'); the engine sends deflate work only to a pool matching its in-thread provider.
+   */
+  readonly deflateName: string;
+  /** Raw DEFLATE at `level` (-1..9), identical to the named provider's output. */
+  deflateRaw(data: Uint8Array, level: number): Promise<Uint8Array>;
+  /** Inflates a raw DEFLATE stream; rejects with a CorruptionError when invalid or past maxOutput bytes. */
+  inflateRaw(data: Uint8Array, maxOutput: number): Promise<Uint8Array>;
+  /** One-shot SHA-256. */
+  sha256(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Bytes of work the engine does in the calling thread (per repo opened) before it starts using
+   * the pool, so small commands never pay a worker's start-up (default 16 MiB; 0 = use it at once).
+   */
+  readonly warmupBytes?: number;
+  /** Stops every worker (later calls start them again). */
+  close(): Promise<void>;
+}
+
 /** A response being received from an HttpClient. */
 export interface HttpResponse {
   readonly status: number;
@@ -357,6 +388,8 @@ export interface Host {
   hash?: HashProvider;
   /** Native deflate, if the runtime has one. */
   deflate?: DeflateProvider;
+  /** Threads for deflate/inflate and hashing; without it that work runs on the calling thread. */
+  workers?: WorkerPool;
   /** Web-standard fetch for pulls. */
   fetch?: typeof fetch;
   /** A cheaper HTTP client than `fetch` for pulls (optional; pulls fall back to `fetch`). */

@@ -5,7 +5,7 @@
 
 import * as os from 'node:os';
 import process from 'node:process';
-import type { Host } from '../../src/host.ts';
+import type { Host, WorkerPool } from '../../src/host.ts';
 import { createPosixFs } from './fs.ts';
 import { nodeHashProvider } from './hash.ts';
 import { nodeDeflateProvider } from './deflate.ts';
@@ -15,6 +15,7 @@ import { createBwrapSandbox } from './sandbox.ts';
 import { createPosixMounts } from './mounts.ts';
 import { posixWasmSources } from './wasm.ts';
 import { crashPlanFromEnv, withCrashInjection } from './crash.ts';
+import { createThreadWorkerPool } from './worker-pool.ts';
 
 export type RuntimeName = 'node' | 'bun' | 'deno';
 
@@ -59,6 +60,29 @@ function readableEnv(): Record<string, string | undefined> {
   }
 }
 
+/**
+ * Threads of the worker pool: XYLEM_WORKERS=N (0 = none); by default cores - 1 when there are at
+ * least two cores (Node, Bun and Deno alike: the pool's eval'd worker runs in all three).
+ */
+function workerPoolFromEnv(cores: number, env: Record<string, string | undefined>): number {
+  const v = env.XYLEM_WORKERS;
+  if (v !== undefined && v !== '') {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 64) throw new RangeError(`XYLEM_WORKERS must be an integer in 0..64, got ${JSON.stringify(v)}`);
+    return n;
+  }
+  return cores >= 2 ? cores - 1 : 0;
+}
+
+const pools = new Map<number, WorkerPool>();
+
+/** One pool per thread count for the whole process: every host built here shares its threads. */
+function sharedWorkerPool(cores: number, size: number): WorkerPool {
+  let p = pools.get(size);
+  if (!p) pools.set(size, (p = createThreadWorkerPool(cores, { size })));
+  return p;
+}
+
 /** Builds the Host shared by the Node, Bun and Deno adapters. */
 export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fsOptions: { blockingCalls?: boolean } = {}): RuntimeHost {
   const env = readableEnv();
@@ -79,6 +103,8 @@ export function assemblePosixHost(runtime: RuntimeName, xattrLoad: XattrLoad, fs
     concurrency: availableCores(),
     xattrBackend: xattrLoad.xattrs ? xattrLoad.backend : null,
   };
+  const workers = workerPoolFromEnv(host.concurrency ?? 1, env);
+  if (workers) host.workers = sharedWorkerPool(host.concurrency ?? 1, workers);
   if (typeof globalThis.fetch === 'function') host.fetch = globalThis.fetch.bind(globalThis);
   const uid = typeof process.getuid === 'function' ? ifPermitted(process.getuid) : undefined;
   const gid = typeof process.getgid === 'function' ? ifPermitted(process.getgid) : undefined;

@@ -35,6 +35,8 @@ const CHUNK = 1024 * 1024;
 /** Archive bodies up to this size are inflated in-thread with fflate (measured: less CPU than
  * node:zlib async, whose 16 KiB output chunks cost more in callbacks and copies than they save). */
 const SYNC_INFLATE_MAX = 64 * 1024 * 1024;
+/** With worker threads, bodies from this size inflate there (node:zlib) while this thread hashes. */
+const POOL_INFLATE_MIN = 16 * 1024;
 
 function mismatch(type: ObjectType, expected: string, actual: string): CorruptionError {
   return new CorruptionError(`Corrupted ${objectTypeName(type)} object; checksum expected='${expected}' actual='${actual}'`);
@@ -127,9 +129,10 @@ async function contentChecksumArchive(repo: Repo, checksum: string): Promise<str
   let content: Uint8Array = new Uint8Array(0);
   if (isReg(header.mode)) {
     try {
-      // Small bodies inflate faster in-thread than through an async native round trip.
+      // Small bodies inflate faster in-thread than through an async native round trip or a
+      // worker thread's; with workers, bigger ones go there.
       content =
-        size <= SYNC_INFLATE_MAX ? inflateSync(data.subarray(offset), { out: new Uint8Array(size) }) : await repo.deflate.inflateRaw(data.subarray(offset), size);
+        size <= (repo.host.workers ? POOL_INFLATE_MIN : SYNC_INFLATE_MAX) ? inflateSync(data.subarray(offset), { out: new Uint8Array(size) }) : await repo.deflate.inflateRaw(data.subarray(offset), size);
     } catch (e) {
       throw inflateFailure(e);
     }

@@ -28,6 +28,7 @@ import { decode } from '../format/gvariant.ts';
 import { joinPath } from '../util/path.ts';
 import { selectHashProvider, oneShot } from '../util/sha256.ts';
 import { fflateDeflateProvider, inflateRawChunks } from '../util/deflate.ts';
+import { pooledDeflateProvider } from '../util/worker-deflate.ts';
 import { CorruptionError, NotFoundError, XylemError, errnoCode } from '../util/errors.ts';
 import { fromUtf8, textEncoder, toHex } from '../util/bytes.ts';
 import { randomSuffix, writeFileAtomic } from '../util/atomic-write.ts';
@@ -151,7 +152,9 @@ export class Repo {
     this.mode = mode;
     this.config = config;
     this.hashProvider = selectHashProvider(host.hash);
-    this.deflate = host.deflate ?? fflateDeflateProvider;
+    const deflate = host.deflate ?? fflateDeflateProvider;
+    // Whole-buffer (in)flating on the host's worker threads when it has them (worker-deflate.ts).
+    this.deflate = host.workers ? pooledDeflateProvider(host.workers, deflate) : deflate;
     this.sha256 = oneShot(this.hashProvider);
   }
 
