@@ -1,30 +1,9 @@
 // The package-layering fixtures shared by test/layer/layer-cli.test.ts and the crash campaign's
 // layering scenarios (tools/crash/layer-fixture.ts): the packages of a tiny composed base
 // (filesystem, a busybox shell, liba, docker, iptables) and what gets layered on it (libvirt with a
-// dependency, an owned file, a %config and scripts), plus a static file server on 127.0.0.1 for
-// the rpm-md repos (dnf and rpm-ostree read repos over HTTP; the port is picked by the kernel).
+// dependency, an owned file, a %config and scripts), and the base's treefile.
 
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, normalize } from 'node:path';
 import type { FixturePackage } from './rpmbuild.ts';
-
-/** Serves the files under `dir` on 127.0.0.1; `requests` records every URL asked for. */
-export function serve(dir: string): Promise<{ url: string; server: Server; requests: string[] }> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(req.url ?? '');
-    const path = normalize(join(dir, decodeURIComponent((req.url ?? '/').split('?')[0]!)));
-    if (!path.startsWith(dir) || !existsSync(path) || !statSync(path).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-length': statSync(path).size });
-    createReadStream(path).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server, requests })));
-}
 
 export const FILESYSTEM: FixturePackage = {
   name: 'filesystem',
