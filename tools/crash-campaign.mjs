@@ -10,10 +10,11 @@
 // Seeded and reproducible: every failure prints the seed and kill point to replay it.
 //
 // Usage: node tools/crash-campaign.mjs [--seed N] [--scenario a,b] [--points N] [--random N]
-//        [--jobs N] [--at N[:S]] [--kill-after MS] [--cli FILE] [--rpm-cli FILE] [--workdir DIR]
-//        [--keep] [--list]
+//        [--layer-points N] [--layer-random N] [--jobs N] [--at N[:S]] [--kill-after MS]
+//        [--cli FILE] [--rpm-cli FILE] [--workdir DIR] [--keep] [--list]
 //   npm run crash-campaign            the full campaign (≥ 1,000 kill points)
-//   --points 8 --random 1             a slice (what test/crash/campaign.test.ts runs)
+//   --points 8 --random 1             a slice (test/crash/campaign.test.ts runs it with two
+//                                     layering scenarios at --layer-points 2 --layer-random 0)
 
 import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,9 @@ const { values: opt } = parseArgs({
     scenario: { type: 'string' },
     points: { type: 'string', default: '90' },
     random: { type: 'string', default: '12' },
+    // The layering scenarios' own budget (their runs cost several times a commit's); default as above.
+    'layer-points': { type: 'string' },
+    'layer-random': { type: 'string' },
     jobs: { type: 'string', default: '2' },
     at: { type: 'string' },
     'kill-after': { type: 'string' },
@@ -55,6 +59,8 @@ const int = (name, v) => {
 const seed = opt.seed !== undefined ? int('seed', opt.seed) : Date.now() % 1_000_000;
 const maxPoints = int('points', opt.points);
 const randomKills = int('random', opt.random);
+const layerPoints = opt['layer-points'] !== undefined ? int('layer-points', opt['layer-points']) : maxPoints;
+const layerRandom = opt['layer-random'] !== undefined ? int('layer-random', opt['layer-random']) : randomKills;
 const jobs = Math.max(1, int('jobs', opt.jobs));
 const wanted = opt.scenario ? opt.scenario.split(',') : SCENARIOS.map((s) => s.name);
 for (const w of wanted) if (!SCENARIOS.some((s) => s.name === w)) throw new Error(`unknown scenario '${w}' (see --list)`);
@@ -88,13 +94,13 @@ async function pool(items, n, fn) {
 }
 
 /** The kill points of a scenario with `total` ops: all of them, or a seeded sample with both ends. */
-function killPoints(total, rand) {
+function killPoints(total, rand, budget) {
   const ns = new Set();
-  if (total <= maxPoints) for (let i = 1; i <= total; i++) ns.add(i);
+  if (total <= budget) for (let i = 1; i <= total; i++) ns.add(i);
   else {
     ns.add(1);
     ns.add(total);
-    while (ns.size < maxPoints) ns.add(1 + Math.floor(rand() * total));
+    while (ns.size < budget) ns.add(1 + Math.floor(rand() * total));
   }
   // Half of the points tear the write they stop in (N:SEED); the seed is derived, so replayable.
   return [...ns].sort((a, b) => a - b).map((n) => (rand() < 0.5 ? `${n}:${Math.floor(rand() * 1e9)}` : `${n}`));
@@ -184,8 +190,8 @@ async function main() {
       if (opt.at) plan.push({ at: opt.at });
       else if (opt['kill-after']) plan.push({ after: int('kill-after', opt['kill-after']) });
       else {
-        for (const at of killPoints(total, rand)) plan.push({ at });
-        for (let i = 0; i < randomKills; i++) plan.push({ after: Math.round(cr.ms * (0.1 + 0.9 * rand())) });
+        for (const at of killPoints(total, rand, s.layer ? layerPoints : maxPoints)) plan.push({ at });
+        for (let i = 0; i < (s.layer ? layerRandom : randomKills); i++) plan.push({ after: Math.round(cr.ms * (0.1 + 0.9 * rand())) });
       }
       let ok = 0;
       let notReached = 0;
