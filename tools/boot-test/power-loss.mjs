@@ -30,7 +30,7 @@
 // the seeded delay is drawn from; defaults 120 and 30: under TCG on this 2-core host the pull + stage
 // took 70–130 s, the finalization 17 s (150 s when the host was overloaded)), XYLEM_BOOT_WORK (temp folder parent),
 // XYLEM_BOOT_KEEP=1, XYLEM_POWER_FIRST=K (run points K… of the seed: a campaign in slices). Prints one line per point: `point N phase delay=…s cut=yes|no booted <csum>.<serial> ok`.
-// Exit 1 when any point fails its checks.
+// Exit 1 when any point fails its checks. XYLEM_BOOT_DRY_RUN=1 stops before the first boot.
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -144,7 +144,14 @@ function runQemu(entry, step, cut, timeoutMs) {
   });
 }
 
-const report = probeReport;
+// XYLEM_BOOT_DRY_RUN=1: the machine and the fresh image's boot loader choice, no qemu.
+if (process.env.XYLEM_BOOT_DRY_RUN === '1') {
+  sh('cp', ['--sparse=always', pristine, disk]);
+  const c = chosenEntry();
+  log(`dry run: the fresh image boots ${c.error ?? c.deployment} (A is ${A}.0); ${c.count ?? 0} entr${c.count === 1 ? 'y' : 'ies'}`);
+  httpd.kill();
+  process.exit(c.deployment === `${A}.0` ? 0 : 1);
+}
 
 // ---- the campaign ----
 const rnd = rng(SEED); // mulberry32: the campaign's seeded delays
@@ -162,7 +169,7 @@ try {
     const c1 = chosenEntry();
     if (c1.error || c1.deployment !== `${A}.0`) fail(`point ${i}: the fresh image does not boot A (${c1.error ?? c1.deployment})`);
     const r1 = await runQemu(c1.entry, `power-${phase}`, { phase, delay }, 15 * 60_000);
-    const rep1 = report(r1.probe);
+    const rep1 = probeReport(r1.probe);
     const cutDone = r1.killedAt !== null;
     const stagedBefore = rep1.body.some((l) => l === 'mark upgrade-done');
     const upgradeRc = rep1.body.find((l) => l.startsWith('rc upgrade-node '));
@@ -184,7 +191,7 @@ try {
       const r2 = await runQemu(c2.entry, 'power-check', null, 15 * 60_000);
       writeFileSync(join(work, `console-${i}-check.log`), r2.console);
       writeFileSync(join(work, `probe-${i}-check.log`), r2.probe);
-      const rep2 = report(r2.probe);
+      const rep2 = probeReport(r2.probe);
       const field = rep2.field;
       if (!rep2.complete) problems.push(`the check boot gave no complete report after ${r2.seconds.toFixed(0)} s${r2.timedOut ? ' (timed out)' : ''}: ${r2.console.slice(-1500)}`);
       booted = field('booted').split(' ')[0] || 'unknown';
