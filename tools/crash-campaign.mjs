@@ -13,8 +13,8 @@
 //        [--layer-points N] [--layer-random N] [--jobs N] [--at N[:S]] [--kill-after MS]
 //        [--cli FILE] [--rpm-cli FILE] [--workdir DIR] [--keep] [--list]
 //   npm run crash-campaign            the full campaign (≥ 1,000 kill points)
-//   --points 8 --random 1             a slice (what test/crash/campaign.test.ts runs, without
-//                                     the layering scenarios: --scenario names them)
+//   --points 8 --random 1             a slice (test/crash/campaign.test.ts runs it with two
+//                                     layering scenarios at --layer-points 3 --layer-random 0)
 
 import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
