@@ -4,23 +4,28 @@
 // scenarios, a seeded sample otherwise; half of them tear the write they stop in) and at random
 // times (SIGKILL from here). After each kill: the real `ostree fsck` passes, refs name existing
 // commits, `ostree admin status` reads the sysroot, every boot entry names a complete deployment,
-// and running the same command again succeeds and reaches the expected end state.
+// and running the same command again succeeds and reaches the expected end state. The layering
+// scenarios (rpm-xylem install, uninstall, override remove|replace, upgrade) also check that
+// `rpm-xylem status` works after the kill and what `rpm -qa` lists in the final deployment.
 // Seeded and reproducible: every failure prints the seed and kill point to replay it.
 //
 // Usage: node tools/crash-campaign.mjs [--seed N] [--scenario a,b] [--points N] [--random N]
-//        [--jobs N] [--at N[:S]] [--kill-after MS] [--cli FILE] [--workdir DIR] [--keep] [--list]
+//        [--layer-points N] [--layer-random N] [--jobs N] [--at N[:S]] [--kill-after MS]
+//        [--cli FILE] [--rpm-cli FILE] [--workdir DIR] [--keep] [--list]
 //   npm run crash-campaign            the full campaign (≥ 1,000 kill points)
-//   --points 8 --random 1             a slice (what test/crash/campaign.test.ts runs)
+//   --points 8 --random 1             a slice (test/crash/campaign.test.ts runs it with two
+//                                     layering scenarios at --layer-points 3 --layer-random 0)
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { buildFixture, removeTree } from './crash/fixture.mjs';
+import { buildLayerFixture } from './crash/layer-fixture.mjs';
 import { SCENARIOS, readCount } from './crash/scenarios.mjs';
-import { bootedSupport, childEnv, exec, must, rng, wasKilled } from './crash/proc.mjs';
+import { bootedSupport, childEnv, exec, must, rng, startHttpd, wasKilled } from './crash/proc.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,10 +35,14 @@ const { values: opt } = parseArgs({
     scenario: { type: 'string' },
     points: { type: 'string', default: '90' },
     random: { type: 'string', default: '12' },
+    // The layering scenarios' own budget (their runs cost several times a commit's); default as above.
+    'layer-points': { type: 'string' },
+    'layer-random': { type: 'string' },
     jobs: { type: 'string', default: '2' },
     at: { type: 'string' },
     'kill-after': { type: 'string' },
     cli: { type: 'string' },
+    'rpm-cli': { type: 'string' },
     keep: { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
     workdir: { type: 'string' },
@@ -50,6 +59,8 @@ const int = (name, v) => {
 const seed = opt.seed !== undefined ? int('seed', opt.seed) : Date.now() % 1_000_000;
 const maxPoints = int('points', opt.points);
 const randomKills = int('random', opt.random);
+const layerPoints = opt['layer-points'] !== undefined ? int('layer-points', opt['layer-points']) : maxPoints;
+const layerRandom = opt['layer-random'] !== undefined ? int('layer-random', opt['layer-random']) : randomKills;
 const jobs = Math.max(1, int('jobs', opt.jobs));
 const wanted = opt.scenario ? opt.scenario.split(',') : SCENARIOS.map((s) => s.name);
 for (const w of wanted) if (!SCENARIOS.some((s) => s.name === w)) throw new Error(`unknown scenario '${w}' (see --list)`);
@@ -62,6 +73,12 @@ if (noBoot && scenarios.some((s) => s.booted)) {
   if (process.env.CI === 'true') throw new Error(`booted scenarios need booted emulation: ${noBoot}`);
   console.warn(`!!! booted scenarios (stage, finalize) SKIPPED: ${noBoot} !!!`);
   scenarios = scenarios.filter((s) => !s.booted);
+}
+// Layering runs scriptlets in a bwrap sandbox and writes files owned by other users: root only.
+if (process.getuid?.() !== 0 && scenarios.some((s) => s.layer)) {
+  if (process.env.CI === 'true') throw new Error('the layering scenarios need root');
+  console.warn('!!! layering scenarios SKIPPED: they need root !!!');
+  scenarios = scenarios.filter((s) => !s.layer);
 }
 
 /** Runs `items` through `fn` with at most `n` at a time. */
@@ -77,13 +94,13 @@ async function pool(items, n, fn) {
 }
 
 /** The kill points of a scenario with `total` ops: all of them, or a seeded sample with both ends. */
-function killPoints(total, rand) {
+function killPoints(total, rand, budget) {
   const ns = new Set();
-  if (total <= maxPoints) for (let i = 1; i <= total; i++) ns.add(i);
+  if (total <= budget) for (let i = 1; i <= total; i++) ns.add(i);
   else {
     ns.add(1);
     ns.add(total);
-    while (ns.size < maxPoints) ns.add(1 + Math.floor(rand() * total));
+    while (ns.size < budget) ns.add(1 + Math.floor(rand() * total));
   }
   // Half of the points tear the write they stop in (N:SEED); the seed is derived, so replayable.
   return [...ns].sort((a, b) => a - b).map((n) => (rand() < 0.5 ? `${n}:${Math.floor(rand() * 1e9)}` : `${n}`));
@@ -100,16 +117,29 @@ async function main() {
     cli = join(cliDir, 'xylem.mjs');
   }
   cli = resolve(cli);
+  let rpmCli = opt['rpm-cli'];
+  if (!rpmCli && scenarios.some((s) => s.layer)) {
+    if (!cliDir) {
+      mkdirSync(join(ROOT, 'tmp'), { recursive: true });
+      cliDir = mkdtempSync(join(ROOT, 'tmp', 'crash-cli-'));
+    }
+    // Its own folder: each build prunes the chunks/ of its outdir.
+    must(process.execPath, [join(ROOT, 'tools/build-cli.mjs'), '--entry', join(ROOT, 'tools/rpm-xylem/main.ts'), '--outdir', join(cliDir, 'rpm-xylem'), '--name', 'rpm-xylem'], { cwd: ROOT });
+    rpmCli = join(cliDir, 'rpm-xylem', 'rpm-xylem.mjs');
+  }
+  if (rpmCli) rpmCli = resolve(rpmCli);
   if (!cli.startsWith(`${ROOT}/`)) throw new Error(`--cli must be inside the checkout (booted runs see it at /mnt): ${cli}`);
   // Process death, not power loss, is simulated: durability is not under test, so the copies live
   // on tmpfs when there is one (fsync and syncfs cost nothing there; a shared disk makes them slow).
   const base = opt.workdir ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   const work = mkdtempSync(join(base, 'xylem-crash-'));
   let httpd = null;
+  let layerHttpd = null;
   const failures = [];
   const rows = [];
   const onSignal = (sig) => {
-    if (httpd && httpd.exitCode === null) httpd.kill('SIGTERM');
+    httpd?.stop();
+    layerHttpd?.stop();
     rmSync(work, { recursive: true, force: true });
     if (cliDir) rmSync(cliDir, { recursive: true, force: true });
     process.exit(sig === 'SIGINT' ? 130 : 143);
@@ -117,17 +147,20 @@ async function main() {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const ctx = { root: ROOT, cli };
+    const ctx = { root: ROOT, cli, rpmCli };
     const fx = await buildFixture(join(work, 'fx'), { seed, root: ROOT, cli, booted: scenarios.some((s) => s.booted) });
     // The HTTP remote: xylem trivial-httpd on 127.0.0.1, a port it picks.
-    const portFile = join(work, 'httpd-port');
-    httpd = spawn(process.execPath, [cli, 'trivial-httpd', `--port-file=${portFile}`, fx.remote], { stdio: 'ignore', env: childEnv() });
-    for (let i = 0; !existsSync(portFile); i++) {
-      if (i > 200 || httpd.exitCode !== null) throw new Error('trivial-httpd did not start');
-      await new Promise((r) => setTimeout(r, 50));
+    httpd = await startHttpd(cli, fx.remote, join(work, 'httpd-port'));
+    must('ostree', [`--repo=${fx.base_bare}`, 'remote', 'add', '--no-gpg-verify', 'origin', httpd.url]);
+    // The layering fixture (composed base, rpm-md repo on its own server), once per run.
+    if (scenarios.some((s) => s.layer)) {
+      const t = Date.now();
+      mkdirSync(join(work, 'layer'));
+      const built = await buildLayerFixture(join(work, 'layer'), { root: ROOT, cli, rpmCli });
+      fx.layer = built.lx;
+      layerHttpd = built.httpd;
+      console.log(`layering fixture built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
-    const url = `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
-    must('ostree', [`--repo=${fx.base_bare}`, 'remote', 'add', '--no-gpg-verify', 'origin', url]);
     const ls = spawnSync('ostree', [`--repo=${fx.remote}`, 'ls', '-R', '-C', fx.v2], { encoding: 'utf8' });
     fx.listings = { v2: ls.stdout };
     console.log(`crash campaign: seed ${seed}, ${jobs} job(s), scenarios ${scenarios.map((s) => s.name).join(' ')}`);
@@ -157,8 +190,8 @@ async function main() {
       if (opt.at) plan.push({ at: opt.at });
       else if (opt['kill-after']) plan.push({ after: int('kill-after', opt['kill-after']) });
       else {
-        for (const at of killPoints(total, rand)) plan.push({ at });
-        for (let i = 0; i < randomKills; i++) plan.push({ after: Math.round(cr.ms * (0.1 + 0.9 * rand())) });
+        for (const at of killPoints(total, rand, s.layer ? layerPoints : maxPoints)) plan.push({ at });
+        for (let i = 0; i < (s.layer ? layerRandom : randomKills); i++) plan.push({ after: Math.round(cr.ms * (0.1 + 0.9 * rand())) });
       }
       let ok = 0;
       let notReached = 0;
@@ -195,7 +228,8 @@ async function main() {
       console.log(`${s.name.padEnd(16)} ops ${String(total).padStart(5)}  kill points ${String(row.killPoints).padStart(4)} (at op ${atN}, random ${row.random})  ok ${ok}  failed ${row.failed}  ${row.seconds.toFixed(1)} s`);
     }
   } finally {
-    if (httpd && httpd.exitCode === null) httpd.kill('SIGTERM');
+    httpd?.stop();
+    layerHttpd?.stop();
     if (!(opt.keep && failures.length > 0)) rmSync(work, { recursive: true, force: true });
     if (cliDir) rmSync(cliDir, { recursive: true, force: true });
   }

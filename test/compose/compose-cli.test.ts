@@ -4,14 +4,13 @@
 // --dry-run, the unchanged recompose and db diff after an upgrade, with rpm-ostree's wording.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, normalize } from 'node:path';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OSTREE, ROOT, TempDir } from '../helpers/interop.ts';
 import { missing } from '../helpers/require-tool.ts';
+import { serve } from '../helpers/serve-dir.ts';
 import { HAVE_CREATEREPO, HAVE_RPMBUILD, HAVE_RPMSIGN, buildRepo, buildRpm, makeSigningKey, signRpm } from '../helpers/rpmbuild.ts';
 import { APPB, FILESYSTEM, LIBA } from './fixtures.ts';
 
@@ -25,22 +24,6 @@ function cli(args: string[], cwd: string): Promise<{ status: number; stdout: str
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
   });
-}
-
-/** Serves `dir` read-only on 127.0.0.1 (a port the OS picks); counts requests. */
-function serve(dir: string): Promise<{ url: string; server: Server; requests: string[] }> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    const path = normalize(join(dir, decodeURIComponent((req.url ?? '/').split('?')[0]!)));
-    requests.push(req.url ?? '');
-    if (!path.startsWith(dir) || !existsSync(path) || !statSync(path).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-length': statSync(path).size });
-    createReadStream(path).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server, requests })));
 }
 
 describe.skipIf(missing('rpm-xylem compose tree', { ostree: OSTREE !== null, rpmbuild: HAVE_RPMBUILD, createrepo_c: HAVE_CREATEREPO }))('rpm-xylem compose tree', () => {

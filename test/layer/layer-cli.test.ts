@@ -9,13 +9,13 @@
 // version skew) is refused with a clear error, exit 1, and nothing deployed.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, normalize } from 'node:path';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OSTREE, ROOT, TempDir } from '../helpers/interop.ts';
+import { BASESH, DOCKER, FILESYSTEM, IPTABLES, LIBA, LIBVIRT, LIBVIRT_LIBS, baseTreefile } from '../helpers/layer-fixture.ts';
+import { serve } from '../helpers/serve-dir.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { HAVE_CREATEREPO, HAVE_RPMBUILD, HAVE_RPMSIGN, buildRepo, buildRpm, hasCommand, makeSigningKey, signRpm, type FixturePackage } from '../helpers/rpmbuild.ts';
 import { BUSYBOX, HAVE_BUSYBOX_STATIC, HAVE_BWRAP, HAVE_RPM, IS_ROOT } from '../helpers/script-root.ts';
@@ -35,71 +35,6 @@ function runTs(entry: string, args: string[], cwd: string, env: Record<string, s
   });
 }
 
-function serve(dir: string): Promise<{ url: string; server: Server; requests: string[] }> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(req.url ?? '');
-    const path = normalize(join(dir, decodeURIComponent((req.url ?? '/').split('?')[0]!)));
-    if (!path.startsWith(dir) || !existsSync(path) || !statSync(path).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-length': statSync(path).size });
-    createReadStream(path).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server, requests })));
-}
-
-const FILESYSTEM: FixturePackage = {
-  name: 'filesystem',
-  version: '3.18',
-  files: [
-    { path: '/etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nvirt:x:107:107::/:/sbin/nologin\n' },
-    { path: '/etc/group', content: 'root:x:0:\nvirt:x:107:\n' },
-    { path: '/etc/os-release', content: 'NAME=Xylem\nID=xylem\nVERSION_ID=1\n' },
-    { path: '/usr/lib/modules/6.1.0-x/vmlinuz', content: 'kernel image\n' },
-  ],
-};
-const BASESH = (busybox: string): FixturePackage => ({
-  name: 'basesh',
-  version: '1.35',
-  arch: 'x86_64',
-  provides: ['/bin/sh'],
-  files: [
-    { path: '/usr/bin/busybox', from: busybox, mode: 0o755 },
-    ...['sh', 'echo', 'mkdir', 'touch', 'cat', 'true'].map((a) => ({ path: `/usr/bin/${a}`, type: 'symlink' as const, target: 'busybox' })),
-    { path: '/bin', type: 'symlink', target: 'usr/bin' },
-  ],
-});
-const LIBA = (v: string): FixturePackage => ({ name: 'liba', version: v, files: [{ path: '/usr/lib/liba.so', content: `liba ${v}\n` }] });
-const DOCKER: FixturePackage = {
-  name: 'docker',
-  version: '1.0',
-  files: [
-    { path: '/usr/bin/docker', content: '#!/bin/sh\necho docker\n', mode: 0o755 },
-    { path: '/etc/docker/daemon.json', content: '{}\n', attr: '%config(noreplace)' },
-    { path: '/usr/share/docker', type: 'dir' },
-    { path: '/usr/share/docker/README', content: 'docker\n' },
-  ],
-};
-const IPTABLES = (v: string): FixturePackage => ({ name: 'iptables', version: v, requires: ['liba'], files: [{ path: '/usr/sbin/iptables', content: `iptables ${v}\n`, mode: 0o755 }] });
-const LIBVIRT_LIBS: FixturePackage = { name: 'libvirt-libs', version: '9.0', files: [{ path: '/usr/lib/libvirt.so', content: 'libvirt libs\n' }] };
-const LIBVIRT: FixturePackage = {
-  name: 'libvirt',
-  version: '9.0',
-  requires: ['libvirt-libs = 9.0-1', 'liba', '/bin/sh'],
-  files: [
-    { path: '/usr/bin/virsh', content: '#!/bin/sh\necho virsh\n', mode: 0o755 },
-    { path: '/usr/share/libvirt/owned', content: 'virt\n', mode: 0o640, user: 'virt', group: 'virt' },
-    { path: '/etc/libvirt/libvirtd.conf', content: 'listen_tls = 0\n', attr: '%config(noreplace)' },
-    { path: '/var/lib/libvirt', type: 'dir' },
-  ],
-  scripts: {
-    pre: 'echo "libvirt pre $1"',
-    post: 'mkdir -p /usr/share/libvirt\necho "post $1" > /usr/share/libvirt/post-marker\ncat /etc/os-release > /usr/share/libvirt/seen-os-release\ntouch /var/should-fail 2>/dev/null && echo var-writable > /usr/share/libvirt/var || true',
-    postun: 'echo postun > /usr/share/libvirt/postun-ran',
-  },
-};
 const FAILPOST: FixturePackage = { name: 'failpost', version: '1.0', requires: ['/bin/sh'], files: [{ path: '/usr/share/failpost', content: 'x\n' }], scripts: { post: 'echo failing on purpose; exit 3' } };
 const UNMET: FixturePackage = { name: 'unmet', version: '1.0', requires: ['nonexistent-capability'], files: [{ path: '/usr/share/unmet', content: 'x\n' }] };
 const NEEDS_NEW_LIBA: FixturePackage = { name: 'needsnew', version: '1.0', requires: ['liba >= 2.0'], files: [{ path: '/usr/share/needsnew', content: 'x\n' }] };
@@ -169,7 +104,7 @@ describe.skipIf(
     buildRepo([UNSIGNED], join(web, 'signed'));
     // The base compose pins liba 1.0 (the repo also has 2.0, for the skew case).
     writeFileSync(tmp.join('fx.repo'), `[fx]\nname=Fixtures\nbaseurl=${srv.url}fx/\ngpgcheck=0\nmetadata_expire=0\n`);
-    writeFileSync(tmp.join('base.yaml'), 'ref: testos/stable\nrepos: [fx]\npackages: [filesystem, basesh, liba-1.0-1, docker, iptables]\nselinux: false\nno-initramfs: true\n');
+    writeFileSync(tmp.join('base.yaml'), baseTreefile('1.0'));
     execFileSync(OSTREE!, ['init', `--repo=${tmp.join('compose')}`, '--mode=archive']);
     const c = await rx(['compose', 'tree', `--repo=${tmp.join('compose')}`, `--cachedir=${tmp.join('cc')}`, 'base.yaml']);
     expect(c.status, c.stderr).toBe(0);
@@ -340,7 +275,7 @@ describe.skipIf(
     expect(unchanged.stdout).toContain('No upgrade available.');
 
     // A new base: liba 2.0 instead of 1.0.
-    writeFileSync(tmp.join('base2.yaml'), 'ref: testos/stable\nrepos: [fx]\npackages: [filesystem, basesh, liba-2.0-1, docker, iptables]\nselinux: false\nno-initramfs: true\n');
+    writeFileSync(tmp.join('base2.yaml'), baseTreefile('2.0'));
     const c = await rx(['compose', 'tree', `--repo=${tmp.join('compose')}`, `--cachedir=${tmp.join('cc')}`, 'base2.yaml']);
     expect(c.status, c.stderr).toBe(0);
     const base2 = /testos\/stable => ([0-9a-f]{64})/.exec(c.stdout)![1]!;

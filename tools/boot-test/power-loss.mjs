@@ -30,22 +30,18 @@
 // the seeded delay is drawn from; defaults 120 and 30: under TCG on this 2-core host the pull + stage
 // took 70–130 s, the finalization 17 s (150 s when the host was overloaded)), XYLEM_BOOT_WORK (temp folder parent),
 // XYLEM_BOOT_KEEP=1, XYLEM_POWER_FIRST=K (run points K… of the seed: a campaign in slices). Prints one line per point: `point N phase delay=…s cut=yes|no booted <csum>.<serial> ok`.
-// Exit 1 when any point fails its checks.
+// Exit 1 when any point fails its checks. XYLEM_BOOT_DRY_RUN=1 stops before the first boot.
 
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { rng } from '../crash/proc.mjs';
+import { logger, osTree, preflight, sh, workFolder } from './lib/host.mjs';
+import { makeImage, makeSysroot, serveRepo, signedRepo, signingKey } from './lib/machine.mjs';
+import { imageReader } from './lib/image.mjs';
+import { probeReport, qemuArgs } from './lib/guest.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
-const xylemBin = join(root, 'tools/bin/xylem');
-const OS = 'debian';
-const REF = 'debian/test';
-const t0 = Date.now();
-
+const { t0, log, fail } = logger('power-loss');
 const POINTS = Number(process.env.XYLEM_POWER_POINTS ?? 4);
 const SEED = Number(process.env.XYLEM_POWER_SEED ?? 20261207);
 const FIRST = Number(process.env.XYLEM_POWER_FIRST ?? 0);
@@ -55,141 +51,38 @@ if (!Number.isInteger(POINTS) || POINTS < 1 || POINTS > 1000) throw new Error('X
 if (!Number.isInteger(FIRST) || FIRST < 0) throw new Error('XYLEM_POWER_FIRST must be a non-negative integer');
 for (const p of PHASES) if (!(p in WINDOW)) throw new Error(`XYLEM_POWER_PHASES: unknown phase ${p} (stage, finalize)`);
 
-function log(msg) {
-  process.stderr.write(`power-loss [${((Date.now() - t0) / 1000).toFixed(0)}s]: ${msg}\n`);
-}
-function fail(msg) {
-  process.stderr.write(`power-loss: FAILED: ${msg}\n`);
-  process.exit(1);
-}
-function sh(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26, ...opts });
-}
-const xylem = (args) => sh(xylemBin, args);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-for (const tool of ['qemu-system-x86_64', 'mmdebstrap', 'mkfs.ext4', 'debugfs', 'e2fsck', 'gpg']) {
-  try {
-    sh('sh', ['-c', `command -v ${tool}`]);
-  } catch {
-    fail(`${tool} is missing (tools/setup.sh installs it)`);
-  }
-}
-for (const f of ['dist/xylem.mjs', 'dist/rpm-xylem/rpm-xylem.mjs']) if (!existsSync(join(root, f))) fail(`${f} is missing: run npm run build first`);
+preflight(['qemu-system-x86_64', 'mmdebstrap', 'mkfs.ext4', 'debugfs', 'e2fsck', 'gpg'], fail);
 
 // ---- the machine: OS tree, signed commits A and B, a sysroot deployed with A, its disk image ----
-const tree = sh('bash', [join(here, 'build-os.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+const tree = osTree();
 log(`OS tree ${tree}`);
-const work = mkdtempSync(join(process.env.XYLEM_BOOT_WORK ?? tmpdir(), 'xylem-power-'));
-const keep = process.env.XYLEM_BOOT_KEEP === '1';
-process.on('exit', () => {
-  try {
-    sh('gpgconf', ['--homedir', join(work, 'gnupg'), '--kill', 'gpg-agent']);
-  } catch {}
-  if (keep) return void process.stderr.write(`power-loss: work folder kept: ${work}\n`);
-  try {
-    sh('sh', ['-c', `chattr -i "$1"/sysroot/ostree/deploy/*/deploy/* 2>/dev/null; true`, 'sh', work]);
-  } catch {}
-  rmSync(work, { recursive: true, force: true });
-});
-
-function overlay(name, version) {
-  const o = join(work, `overlay-${name}`);
-  const units = join(o, 'usr/lib/systemd/system');
-  const wants = join(o, 'usr/etc/systemd/system/multi-user.target.wants');
-  for (const d of [units, wants, join(o, 'usr/libexec/xylem-ci'), join(o, 'usr/lib/xylem-ci'), join(o, 'usr/bin')]) mkdirSync(d, { recursive: true });
-  for (const u of ['xylem-finalize-staged.path', 'xylem-finalize-staged.service', 'xylem-boot-complete.service'])
-    copyFileSync(join(root, 'tools/systemd', u), join(units, u));
-  copyFileSync(join(here, 'guest/xylem-ci-probe.service'), join(units, 'xylem-ci-probe.service'));
-  copyFileSync(join(here, 'guest/probe.sh'), join(o, 'usr/libexec/xylem-ci/probe.sh'));
-  copyFileSync(join(here, 'guest/xylem'), join(o, 'usr/bin/xylem'));
-  sh('chmod', ['0755', join(o, 'usr/libexec/xylem-ci/probe.sh'), join(o, 'usr/bin/xylem')]);
-  for (const u of ['xylem-finalize-staged.path', 'xylem-boot-complete.service', 'xylem-ci-probe.service'])
-    sh('ln', ['-sf', `/usr/lib/systemd/system/${u}`, join(wants, u)]);
-  for (const u of ['ostree-finalize-staged.path', 'ostree-finalize-staged.service', 'ostree-finalize-staged-hold.service', 'ostree-boot-complete.service'])
-    sh('ln', ['-sf', '/dev/null', join(o, 'usr/etc/systemd/system', u)]);
-  writeFileSync(join(o, 'usr/lib/xylem-ci/version'), `${version}\n`);
-  // B differs from A by more than a version file: a few MB of new objects, so the pull takes a while
-  if (version === '2') {
-    mkdirSync(join(o, 'usr/share/xylem-ci'), { recursive: true });
-    for (let i = 0; i < 64; i++) writeFileSync(join(o, `usr/share/xylem-ci/blob-${i}`), Buffer.alloc(64 << 10, `${i}-${version}-`));
-  }
-  return o;
-}
-
-const gpgHome = join(work, 'gnupg');
-mkdirSync(gpgHome, { mode: 0o700 });
-
-sh('gpg', ['--homedir', gpgHome, '--batch', '--passphrase', '', '--quick-gen-key', 'Xylem Power Test <power@xylem.invalid>', 'ed25519', 'sign', 'never']);
-const keyId = sh('gpg', ['--homedir', gpgHome, '--list-keys', '--with-colons']).split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9];
-if (!keyId) fail('no GPG key generated');
-writeFileSync(join(work, 'key.asc'), sh('gpg', ['--homedir', gpgHome, '--armor', '--export', keyId]));
-const repo = join(work, 'repo');
-xylem(['init', `--repo=${repo}`, '--mode=archive']);
-function commit(name, version) {
-  const csum = xylem([
-    'commit', `--repo=${repo}`, `--branch=${REF}`, `--subject=power test ${name}`, `--add-metadata-string=version=${version}`,
-    `--tree=dir=${tree}`, `--tree=dir=${overlay(name, version)}`, `--gpg-sign=${keyId}`, `--gpg-homedir=${gpgHome}`,
-  ]).trim();
-  xylem(['summary', '-u', `--repo=${repo}`, `--gpg-sign=${keyId}`, `--gpg-homedir=${gpgHome}`]);
-  log(`committed ${name} (version ${version}): ${csum}`);
-  return csum;
-}
-const portFile = join(work, 'httpd.port');
-const httpd = spawn(xylemBin, ['trivial-httpd', `--port-file=${portFile}`, `--log-file=${join(work, 'httpd.log')}`, repo], { stdio: 'ignore' });
-process.on('exit', () => httpd.kill());
-for (let i = 0; i < 200 && !existsSync(portFile); i++) await sleep(100);
-if (!existsSync(portFile)) fail('trivial-httpd did not start');
-const port = Number(readFileSync(portFile, 'utf8').trim());
+const work = workFolder('xylem-power-', 'power-loss');
+const key = signingKey(work, 'Xylem Power Test <power@xylem.invalid>', fail);
+const { repo, commit } = signedRepo(work, tree, key, 'power test', log);
+const { httpd, port } = await serveRepo(work, repo, fail);
 
 const A = commit('A', '1');
-const sysroot = join(work, 'sysroot');
-mkdirSync(sysroot);
-xylem(['admin', 'init-fs', sysroot]);
-xylem(['admin', 'os-init', `--sysroot=${sysroot}`, OS]);
-const sysrepo = join(sysroot, 'ostree/repo');
-xylem(['config', `--repo=${sysrepo}`, 'set', 'sysroot.bootloader', 'none']);
-xylem(['remote', 'add', `--repo=${sysrepo}`, `--gpg-import=${join(work, 'key.asc')}`, 'ci', `http://127.0.0.1:${port}`]);
-xylem(['pull', `--repo=${sysrepo}`, 'ci', REF]);
-xylem(['config', `--repo=${sysrepo}`, 'set', 'remote "ci".url', `http://10.0.2.2:${port}`]);
-xylem(['admin', 'deploy', `--sysroot=${sysroot}`, `--os=${OS}`, '--karg=root=LABEL=xylem-root', '--karg=rw', '--karg=console=ttyS0', `ci:${REF}`]);
-const xv = join(sysroot, `ostree/deploy/${OS}/var/lib/xylem`);
-mkdirSync(join(xv, 'dist'), { recursive: true });
-copyFileSync(process.execPath, join(xv, 'node'));
-sh('chmod', ['0755', join(xv, 'node')]);
-for (const d of ['xylem.mjs', 'chunks', 'rpm-xylem']) cpSync(join(root, 'dist', d), join(xv, 'dist', d), { recursive: true, filter: (s) => !s.endsWith('.map') });
-const B = commit('B', '2');
+const sysroot = makeSysroot(work, { port, key });
+// B differs from A by more than a version file: a few MB of new objects, so the pull takes a while
+const B = commit('B', '2', { blobs: true });
 const VERSION = { [A]: '1', [B]: '2' };
 
 const pristine = join(work, 'pristine.img');
-sh('mkfs.ext4', ['-q', '-F', '-L', 'xylem-root', '-d', sysroot, pristine, '4G']);
-sh('sh', ['-c', `chattr -i "$1"/ostree/deploy/*/deploy/* 2>/dev/null; true`, 'sh', sysroot]);
-rmSync(sysroot, { recursive: true, force: true });
+makeImage(sysroot, pristine);
 const disk = join(work, 'disk.img');
 
 // ---- the boot loader's choice (as in run.mjs: highest BLS version first) ----
-// -c (catastrophic mode: read-only, bitmaps not loaded): right after a cut the image still needs
-// journal recovery and its bitmap checksums do not match, so plain debugfs refuses to open it. Like a
-// boot loader (GRUB does not replay ext4's journal either) this reads the image as it lies on disk.
-const debugfs = (req) => sh('debugfs', ['-c', '-R', req, disk], { stdio: ['ignore', 'pipe', 'ignore'] });
-const linkDest = (p) => /Fast link dest: "([^"]+)"/.exec(debugfs(`stat ${p}`))?.[1] ?? (debugfs(`cat ${p}`).trim() || undefined);
+// catastrophic mode (lib/image.mjs): right after a cut the image still needs journal recovery.
+const image = imageReader(disk, { catastrophic: true });
 function chosenEntry() {
-  const loader = /Fast link dest: "([^"]+)"/.exec(debugfs('stat /boot/loader'))?.[1];
-  if (!loader) return { error: 'the image has no /boot/loader link' };
-  const names = debugfs(`ls -p /boot/${loader}/entries`).split('\n').map((l) => l.split('/')[5]).filter((n) => n && n.endsWith('.conf'));
-  const entries = names.map((n) => {
-    const text = debugfs(`cat /boot/${loader}/entries/${n}`);
-    return { name: n, ...Object.fromEntries(text.split('\n').filter((l) => l.trim()).map((l) => { const i = l.indexOf(' '); return [l.slice(0, i), l.slice(i + 1).trim()]; })) };
-  });
-  entries.sort((a, b) => Number(b.version) - Number(a.version));
-  const entry = entries[0];
-  if (!entry) return { error: `no boot entry in /boot/${loader}/entries` };
-  const m = /(?:^| )ostree=\/ostree\/(boot\.[01])\/(\S+)/.exec(entry.options ?? '');
-  if (!m) return { error: `entry ${entry.name}: no ostree=/ostree/boot.N/... karg` };
-  const bootN = linkDest(`/ostree/${m[1]}`);
-  const target = bootN && linkDest(`/ostree/${bootN}/${m[2]}`);
-  if (!target) return { error: `entry ${entry.name}: ostree=${m[1]}/${m[2]} does not resolve in the image` };
-  return { entry, deployment: target.split('/').pop(), count: entries.length };
+  try {
+    const { loader, entries } = image.bootEntries();
+    const entry = entries[0];
+    if (!entry) return { error: `no boot entry in /boot/${loader}/entries` };
+    return { entry, deployment: image.entryDeployment(entry), count: entries.length };
+  } catch (e) {
+    return { error: e.message };
+  }
 }
 
 // a campaign stopped by a signal takes its running qemu with it
@@ -206,19 +99,13 @@ const FINALIZE_DONE = /Stopped (?:\x1b\[[0-9;]*m)?xylem-finalize-staged\.service
 function runQemu(entry, step, cut, timeoutMs) {
   const kernel = join(work, 'vmlinuz');
   const initrd = join(work, 'initramfs');
-  debugfs(`dump /boot${entry.linux} ${kernel}`);
-  debugfs(`dump /boot${entry.initrd} ${initrd}`);
+  image.dumpBootFiles(entry, kernel, initrd);
   const consoleLog = join(work, 'console.log');
   const probeLog = join(work, 'probe.log');
   rmSync(consoleLog, { force: true });
   rmSync(probeLog, { force: true });
-  const args = [
-    '-cpu', 'max', '-machine', 'q35', '-m', '1536', '-smp', '2', '-nodefaults', '-display', 'none', '-no-reboot',
-    '-kernel', kernel, '-initrd', initrd,
-    '-append', `${entry.options} xylem.ci=${step} panic=5 ${cut?.phase === 'finalize' ? 'systemd.show_status=1 systemd.status_unit_format=name' : 'systemd.show_status=0'}`,
-    '-drive', `file=${disk},format=raw,if=virtio,cache=writeback`,
-    '-serial', `file:${consoleLog}`, '-serial', `file:${probeLog}`, '-nic', 'user,model=virtio-net-pci',
-  ];
+  const append = `${entry.options} xylem.ci=${step} panic=5 ${cut?.phase === 'finalize' ? 'systemd.show_status=1 systemd.status_unit_format=name' : 'systemd.show_status=0'}`;
+  const args = qemuArgs({ kernel, initrd, append, disk, consoleLog, probeLog, cache: 'writeback' });
   const read = (f) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
   return new Promise((done) => {
     const started = Date.now();
@@ -257,11 +144,13 @@ function runQemu(entry, step, cut, timeoutMs) {
   });
 }
 
-function report(probe) {
-  const lines = probe.split(/\r?\n/);
-  const begin = lines.indexOf('XYLEM-CI-BEGIN');
-  const end = lines.indexOf('XYLEM-CI-END');
-  return { lines, complete: begin !== -1 && end !== -1, body: begin === -1 ? lines : lines.slice(begin + 1, end === -1 ? undefined : end) };
+// XYLEM_BOOT_DRY_RUN=1: the machine and the fresh image's boot loader choice, no qemu.
+if (process.env.XYLEM_BOOT_DRY_RUN === '1') {
+  sh('cp', ['--sparse=always', pristine, disk]);
+  const c = chosenEntry();
+  log(`dry run: the fresh image boots ${c.error ?? c.deployment} (A is ${A}.0); ${c.count ?? 0} entr${c.count === 1 ? 'y' : 'ies'}`);
+  httpd.kill();
+  process.exit(c.deployment === `${A}.0` ? 0 : 1);
 }
 
 // ---- the campaign ----
@@ -280,7 +169,7 @@ try {
     const c1 = chosenEntry();
     if (c1.error || c1.deployment !== `${A}.0`) fail(`point ${i}: the fresh image does not boot A (${c1.error ?? c1.deployment})`);
     const r1 = await runQemu(c1.entry, `power-${phase}`, { phase, delay }, 15 * 60_000);
-    const rep1 = report(r1.probe);
+    const rep1 = probeReport(r1.probe);
     const cutDone = r1.killedAt !== null;
     const stagedBefore = rep1.body.some((l) => l === 'mark upgrade-done');
     const upgradeRc = rep1.body.find((l) => l.startsWith('rc upgrade-node '));
@@ -302,8 +191,8 @@ try {
       const r2 = await runQemu(c2.entry, 'power-check', null, 15 * 60_000);
       writeFileSync(join(work, `console-${i}-check.log`), r2.console);
       writeFileSync(join(work, `probe-${i}-check.log`), r2.probe);
-      const rep2 = report(r2.probe);
-      const field = (k) => rep2.body.find((l) => l.startsWith(k + ' '))?.slice(k.length + 1) ?? '';
+      const rep2 = probeReport(r2.probe);
+      const field = rep2.field;
       if (!rep2.complete) problems.push(`the check boot gave no complete report after ${r2.seconds.toFixed(0)} s${r2.timedOut ? ' (timed out)' : ''}: ${r2.console.slice(-1500)}`);
       booted = field('booted').split(' ')[0] || 'unknown';
       const csum = booted.split('.')[0];

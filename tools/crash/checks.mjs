@@ -3,7 +3,8 @@
 // missing object of a complete commit is not), every ref names an existing commit,
 // `ostree admin status` reads the sysroot, and every boot entry of the current loader names a
 // complete deployment (its ostree= link chain resolves to deploy/CSUM.SERIAL with its .origin and
-// a usr/ holding exactly the commit's paths, and its kernel/initramfs exist under /boot).
+// a usr/ holding exactly the commit's paths, and its kernel and (when it ships one) initramfs
+// exist under /boot).
 
 import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -82,6 +83,13 @@ function treePaths(root) {
   return out.sort();
 }
 
+/** True when a deployment holds an initramfs where ostree looks for one (usr/lib/modules/KVER/). */
+function hasInitramfs(dep) {
+  const mods = join(dep, 'usr/lib/modules');
+  if (!existsSync(mods)) return false;
+  return readdirSync(mods).some((k) => existsSync(join(mods, k, 'initramfs.img')));
+}
+
 /**
  * Every boot entry of the current loader names a complete deployment (see the header). `repo` is
  * where the commits can be listed. Returns the deployments named, highest entry version first.
@@ -110,8 +118,11 @@ export async function entriesComplete(sysroot, repo) {
     const got = treePaths(target);
     const want = await commitUsrPaths(repo, dm[2]);
     if (got.join('\n') !== want.join('\n')) throw new Error(`${name}: deployment ${rel} is incomplete (${got.length} of ${want.length} paths under usr/)`);
+    // An initrd line is required when the deployment ships an initramfs (ostree omits it otherwise).
+    const withInitramfs = hasInitramfs(target);
     for (const key of ['linux', 'initrd']) {
       const f = new RegExp(`^${key} (\\S+)$`, 'm').exec(text);
+      if (!f && key === 'initrd' && !withInitramfs) continue;
       if (!f) throw new Error(`${name}: no ${key} line`);
       const p = join(sysroot, 'boot', f[1]);
       if (!existsSync(p) || statSync(p).size === 0) throw new Error(`${name}: ${key} ${f[1]} is missing or empty`);

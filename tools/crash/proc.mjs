@@ -1,10 +1,10 @@
 // Process plumbing for the crash campaign: running commands (with a deadline), running a command
 // "booted" into a deployment (a private mount + pid namespace, as test/sysroot/booted.ts does, but
 // with the command a child of the namespace's init so that its own SIGKILL is not ignored), and a
-// small seeded random generator so every campaign run can be repeated.
+// small seeded random generator so every campaign run can be repeated, and a static HTTP server.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -106,4 +106,23 @@ export function bootedArgv(root, sysroot, dep, runDir, argv, env) {
 /** `/usr/bin/node /mnt/<cli>`: the CLI as seen from inside a booted namespace. */
 export function cliInside(root, cli) {
   return ['/usr/bin/node', join('/mnt', relative(root, cli))];
+}
+
+/**
+ * Serves `dir` over HTTP with `xylem trivial-httpd` on 127.0.0.1 (a port it picks, written to
+ * `portFile`). Resolves { url, stop, child } once it listens; `stop()` ends it.
+ */
+export async function startHttpd(cli, dir, portFile) {
+  const child = spawn(process.execPath, [cli, 'trivial-httpd', `--port-file=${portFile}`, dir], { stdio: 'ignore', env: childEnv() });
+  for (let i = 0; !existsSync(portFile); i++) {
+    if (i > 200 || child.exitCode !== null) {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      throw new Error(`trivial-httpd did not start for ${dir}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  return { url: `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`, stop, child };
 }

@@ -2,13 +2,15 @@
 // xylem command to run (and kill), the guarantees that must hold after any kill, and what must be
 // true once the same command has been run again to completion. Commit (archive and bare), pull
 // over HTTP (objects, and static deltas), pull-local, static-delta apply-offline, admin deploy,
-// admin upgrade, staged deploy and finalize-staged (booted emulation), prune.
+// admin upgrade, staged deploy and finalize-staged (booted emulation), prune; and the package
+// layering ones of layer-scenarios.mjs.
 
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { entriesComplete, fsckOk, refsOk, sysrootOk } from './checks.mjs';
 import { bootedArgv, cliInside, exec } from './proc.mjs';
 import { REF } from './fixture.mjs';
+import { LAYER_SCENARIOS } from './layer-scenarios.mjs';
 
 function copy(from, to) {
   cpSync(from, to, { recursive: true, verbatimSymlinks: true });
@@ -166,6 +168,7 @@ export const SCENARIOS = [
       if (!(list[0].startsWith(fx.v2) || list.join(' ') === `${fx.v1}.0`)) throw new Error(`unexpected boot set after finalize: ${list.join(' ')}`);
     },
   }),
+  ...LAYER_SCENARIOS,
 ];
 
 /** Reads a count file written by XYLEM_CRASH_COUNT. */
