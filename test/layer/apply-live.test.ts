@@ -9,13 +9,12 @@
 // and at its Nth file-system change (XYLEM_CRASH_AT); after each, status works and a re-run succeeds.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, normalize, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OSTREE, ROOT, TempDir } from '../helpers/interop.ts';
+import { serve } from '../helpers/serve-dir.ts';
+import { runTs as runTsEntry, type TsRunResult } from '../helpers/run-ts.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { HAVE_CREATEREPO, HAVE_RPMBUILD, buildRepo, type FixturePackage } from '../helpers/rpmbuild.ts';
 import { BUSYBOX, HAVE_BUSYBOX_STATIC, HAVE_RPM, IS_ROOT } from '../helpers/script-root.ts';
@@ -24,29 +23,8 @@ import { booted, bootedSupport } from '../sysroot/booted.ts';
 const ENV = { OSTREE_SYSROOT_DEBUG: 'mutable-deployments', NODE_OPTIONS: '' };
 const SCRIPT = join(ROOT, 'tools/crash/run-booted.sh');
 
-function runTs(entry: string, args: string[], cwd: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, entry), ...args], { cwd, env: { ...process.env, ...ENV } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
-  });
-}
+const runTs = (entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<TsRunResult> => runTsEntry(entry, args, cwd, { ...ENV, ...env });
 
-function serve(dir: string): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const path = normalize(join(dir, decodeURIComponent((req.url ?? '/').split('?')[0]!)));
-    if (!path.startsWith(dir) || !existsSync(path) || !statSync(path).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-length': statSync(path).size });
-    createReadStream(path).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server })));
-}
 
 const FILESYSTEM: FixturePackage = {
   name: 'filesystem',

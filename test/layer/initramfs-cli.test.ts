@@ -8,12 +8,12 @@
 // and /boot files. Then crash points (XYLEM_CRASH_AT, SIGKILL) for both commands: after each,
 // status works, every entry names a complete deployment, and a re-run succeeds.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OSTREE, ROOT, TempDir } from '../helpers/interop.ts';
+import { OSTREE, TempDir } from '../helpers/interop.ts';
+import { runTs as runTsEntry, type TsRunResult } from '../helpers/run-ts.ts';
 import { missing } from '../helpers/require-tool.ts';
 import { HAVE_CREATEREPO, HAVE_RPMBUILD, buildRepo, hasCommand, type FixturePackage } from '../helpers/rpmbuild.ts';
 import { BUSYBOX, HAVE_BUSYBOX_STATIC, HAVE_BWRAP, IS_ROOT } from '../helpers/script-root.ts';
@@ -21,18 +21,7 @@ import { BASESH } from '../compose/fixtures.ts';
 
 const ENV = { OSTREE_SYSROOT_DEBUG: 'mutable-deployments', NODE_OPTIONS: '' };
 const KVER = '6.1.0-x';
-type Result = { status: number; stdout: string; stderr: string };
-
-function runTs(entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, entry), ...args], { cwd, env: { ...process.env, ...ENV, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code, signal) => resolve({ status: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr }));
-  });
-}
+const runTs = (entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<TsRunResult> => runTsEntry(entry, args, cwd, { ...ENV, ...env });
 
 const SHELL = (): FixturePackage => {
   const b = BASESH(BUSYBOX!);

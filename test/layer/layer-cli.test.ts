@@ -8,12 +8,12 @@
 // (unsigned package with gpgcheck=1, corrupt local .rpm, failing %post, unmet dependency,
 // version skew) is refused with a clear error, exit 1, and nothing deployed.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OSTREE, ROOT, TempDir } from '../helpers/interop.ts';
+import { OSTREE, TempDir } from '../helpers/interop.ts';
+import { runTs as runTsEntry, type TsRunResult } from '../helpers/run-ts.ts';
 import { BASESH, DOCKER, FILESYSTEM, IPTABLES, LIBA, LIBVIRT, LIBVIRT_LIBS, baseTreefile } from '../helpers/layer-fixture.ts';
 import { serve } from '../helpers/serve-dir.ts';
 import { missing } from '../helpers/require-tool.ts';
@@ -22,18 +22,7 @@ import { BUSYBOX, HAVE_BUSYBOX_STATIC, HAVE_BWRAP, HAVE_RPM, IS_ROOT } from '../
 
 const ENV = { OSTREE_SYSROOT_DEBUG: 'mutable-deployments', NODE_OPTIONS: '' };
 
-type Result = { status: number; stdout: string; stderr: string };
-
-function runTs(entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, entry), ...args], { cwd, env: { ...process.env, ...ENV, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code, signal) => resolve({ status: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr }));
-  });
-}
+const runTs = (entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<TsRunResult> => runTsEntry(entry, args, cwd, { ...ENV, ...env });
 
 const FAILPOST: FixturePackage = { name: 'failpost', version: '1.0', requires: ['/bin/sh'], files: [{ path: '/usr/share/failpost', content: 'x\n' }], scripts: { post: 'echo failing on purpose; exit 3' } };
 const UNMET: FixturePackage = { name: 'unmet', version: '1.0', requires: ['nonexistent-capability'], files: [{ path: '/usr/share/unmet', content: 'x\n' }] };
