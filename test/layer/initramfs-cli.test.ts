@@ -126,7 +126,6 @@ describe.skipIf(
 
   beforeAll(async () => {
     const fx = buildRepo([SHELL(), SETUP, KERNEL, DRACUT], tmp.join('fx'));
-    writeFileSync(tmp.join('base.yaml'), 'ref: testos/stable\npackages: [basesh, setup, kernel, dracut]\nselinux: false\nno-initramfs: true\n');
     writeFileSync(tmp.join('fx.repo'), `[fx]\nbaseurl=file://${fx}\ngpgcheck=0\n`);
     writeFileSync(tmp.join('base.yaml'), 'ref: testos/stable\nrepos: [fx]\npackages: [basesh, setup, kernel, dracut]\nselinux: false\nno-initramfs: true\n');
     execFileSync(OSTREE!, ['init', `--repo=${tmp.join('compose')}`, '--mode=archive']);
